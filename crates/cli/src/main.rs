@@ -1,0 +1,60 @@
+//! `tollbooth`: Tollbooth's engine from the command line.
+//!
+//! ```text
+//! tollbooth --version
+//! tollbooth ledger FILE.json                      # replay a wash-sale ledger case
+//! tollbooth solve FILE.json [--policy calendar|spo]  # reference problems P1, P2, P3
+//! tollbooth simulate SCENARIO.json [--paths N] [--seed S]
+//! ```
+
+use std::process::ExitCode;
+
+const USAGE: &str = "usage: tollbooth <command> [args]
+
+commands:
+  ledger FILE.json                         replay a ledger case (wash sales, lots, gains)
+  solve FILE.json [--policy calendar|spo]  solve a reference problem (P1, P2, P3)
+  simulate SCENARIO.json [--paths N] [--seed S]
+                                           simulate the policies of a scenario
+  --version                                print the version
+  --help                                   print this help";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some(cmd) = args.first() else {
+        eprintln!("{USAGE}");
+        return ExitCode::from(2);
+    };
+    let rest = &args[1..];
+    let result = match cmd.as_str() {
+        "--version" | "-V" | "version" => {
+            println!(
+                "tollbooth {} (engine {})",
+                env!("CARGO_PKG_VERSION"),
+                tollbooth_engine::VERSION
+            );
+            return ExitCode::SUCCESS;
+        }
+        "--help" | "-h" | "help" => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        "ledger" | "solve" | "simulate" | "batch" | "bench" => not_implemented(cmd),
+        other => {
+            eprintln!("tollbooth: unknown command `{other}`\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let _ = rest;
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tollbooth: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn not_implemented(cmd: &str) -> anyhow::Result<()> {
+    anyhow::bail!("`{cmd}` is not implemented yet")
+}

@@ -1,0 +1,209 @@
+//! Calendar dates without time zones, as the tax rules count them.
+//!
+//! A [`Date`] is a day number since 1970-01-01 in the proleptic Gregorian calendar. It
+//! serializes as an ISO `YYYY-MM-DD` string. Arithmetic is exact integer arithmetic, so
+//! results are identical natively and in WebAssembly.
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::fmt;
+use std::str::FromStr;
+
+/// A calendar day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Date(i32);
+
+/// Why a string is not a date.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{input}` is not a date: use YYYY-MM-DD (for example 2026-03-02)")]
+pub struct DateParseError {
+    /// The text that failed to parse.
+    pub input: String,
+}
+
+impl Date {
+    /// The date of a year, month (1–12) and day (1–31), or `None` when it does not exist.
+    pub fn from_ymd(year: i32, month: u32, day: u32) -> Option<Date> {
+        if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
+            return None;
+        }
+        if !(1..=9999).contains(&year) {
+            return None;
+        }
+        Some(Date(days_from_civil(year, month, day)))
+    }
+
+    /// The date `days` days after 1970-01-01.
+    pub const fn from_days(days: i32) -> Date {
+        Date(days)
+    }
+
+    /// Days since 1970-01-01.
+    pub const fn days(self) -> i32 {
+        self.0
+    }
+
+    /// Year, month and day.
+    pub fn ymd(self) -> (i32, u32, u32) {
+        civil_from_days(self.0)
+    }
+
+    /// The calendar year.
+    pub fn year(self) -> i32 {
+        self.ymd().0
+    }
+
+    /// This date moved by `n` days (negative moves back).
+    pub const fn add_days(self, n: i32) -> Date {
+        Date(self.0 + n)
+    }
+
+    /// Days from `earlier` to `self` (negative if `earlier` is later).
+    pub const fn days_since(self, earlier: Date) -> i32 {
+        self.0 - earlier.0
+    }
+
+    /// Day of the week, 0 = Monday … 6 = Sunday.
+    pub fn weekday(self) -> u32 {
+        // 1970-01-01 was a Thursday (3).
+        (self.0 + 3).rem_euclid(7) as u32
+    }
+
+    /// True on Monday to Friday. Exchange holidays are not modelled.
+    pub fn is_business_day(self) -> bool {
+        self.weekday() < 5
+    }
+
+    /// The next business day strictly after this date.
+    pub fn next_business_day(self) -> Date {
+        let mut d = self.add_days(1);
+        while !d.is_business_day() {
+            d = d.add_days(1);
+        }
+        d
+    }
+
+    /// The same month and day `years` later (29 February becomes 28 February in a
+    /// common year).
+    pub fn add_years(self, years: i32) -> Date {
+        let (y, m, d) = self.ymd();
+        let y2 = y + years;
+        let d2 = d.min(days_in_month(y2, m));
+        Date(days_from_civil(y2, m, d2))
+    }
+}
+
+/// True in a Gregorian leap year.
+pub fn is_leap_year(year: i32) -> bool {
+    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+}
+
+fn days_in_month(year: i32, month: u32) -> u32 {
+    match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if is_leap_year(year) => 29,
+        2 => 28,
+        _ => 0,
+    }
+}
+
+// Howard Hinnant's days_from_civil / civil_from_days.
+fn days_from_civil(y: i32, m: u32, d: u32) -> i32 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let m = m as i32;
+    let mp = if m > 2 { m - 3 } else { m + 9 };
+    let doy = (153 * mp + 2) / 5 + d as i32 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn civil_from_days(z: i32) -> (i32, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+impl fmt::Display for Date {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (y, m, d) = self.ymd();
+        write!(f, "{y:04}-{m:02}-{d:02}")
+    }
+}
+
+impl FromStr for Date {
+    type Err = DateParseError;
+
+    fn from_str(s: &str) -> Result<Date, DateParseError> {
+        let err = || DateParseError {
+            input: s.to_string(),
+        };
+        let t = s.trim();
+        let b = t.as_bytes();
+        if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+            return Err(err());
+        }
+        let num = |r: std::ops::Range<usize>| -> Result<u32, DateParseError> {
+            let part = &t[r];
+            if !part.bytes().all(|c| c.is_ascii_digit()) {
+                return Err(err());
+            }
+            part.parse::<u32>().map_err(|_| err())
+        };
+        let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+        Date::from_ymd(y as i32, m, d).ok_or_else(err)
+    }
+}
+
+impl Serialize for Date {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Date {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Date, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_known_dates() {
+        assert_eq!(Date::from_ymd(1970, 1, 1).unwrap().days(), 0);
+        assert_eq!("2000-03-01".parse::<Date>().unwrap().to_string(), "2000-03-01");
+        assert_eq!("2024-02-29".parse::<Date>().unwrap().add_years(1).to_string(), "2025-02-28");
+        for z in -800_000..800_000 {
+            let (y, m, d) = civil_from_days(z);
+            assert_eq!(days_from_civil(y, m, d), z);
+        }
+    }
+
+    #[test]
+    fn rejects_bad_text() {
+        for bad in ["2026-02-30", "2026-13-01", "26-01-01", "2026/01/01", "2026-1-01", ""] {
+            assert!(bad.parse::<Date>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn weekdays() {
+        // 2026-11-23 is a Monday.
+        let mon: Date = "2026-11-23".parse().unwrap();
+        assert_eq!(mon.weekday(), 0);
+        assert!(!mon.add_days(-1).is_business_day());
+        assert_eq!(mon.add_days(4).next_business_day(), mon.add_days(7));
+    }
+}

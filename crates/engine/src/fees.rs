@@ -1,0 +1,1 @@
+//! Fee schedules, regulatory fee tables and the cost of a ticket.

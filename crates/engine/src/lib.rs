@@ -1,0 +1,17 @@
+//! # Tollbooth engine
+//!
+//! What a rebalancing policy really costs a household: ticket charges, regulatory fees,
+//! spreads and taxes, against the tax alpha and risk control it buys.
+//!
+//! The engine is pure Rust with no web dependency; it builds natively (the `tollbooth`
+//! command) and for `wasm32-unknown-unknown` (the browser app). Modules:
+//!
+//! - [`date`]: calendar dates (civil, proleptic Gregorian) and business days;
+//! - [`fees`]: fee schedules, regulatory fee tables and ticket costs.
+#![warn(missing_docs)]
+
+pub mod date;
+pub mod fees;
+
+/// The engine's version, carried in every report for reproducibility.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
