@@ -183,8 +183,18 @@ mod tests {
     #[test]
     fn round_trips_known_dates() {
         assert_eq!(Date::from_ymd(1970, 1, 1).unwrap().days(), 0);
-        assert_eq!("2000-03-01".parse::<Date>().unwrap().to_string(), "2000-03-01");
-        assert_eq!("2024-02-29".parse::<Date>().unwrap().add_years(1).to_string(), "2025-02-28");
+        assert_eq!(
+            "2000-03-01".parse::<Date>().unwrap().to_string(),
+            "2000-03-01"
+        );
+        assert_eq!(
+            "2024-02-29"
+                .parse::<Date>()
+                .unwrap()
+                .add_years(1)
+                .to_string(),
+            "2025-02-28"
+        );
         for z in -800_000..800_000 {
             let (y, m, d) = civil_from_days(z);
             assert_eq!(days_from_civil(y, m, d), z);
@@ -193,7 +203,14 @@ mod tests {
 
     #[test]
     fn rejects_bad_text() {
-        for bad in ["2026-02-30", "2026-13-01", "26-01-01", "2026/01/01", "2026-1-01", ""] {
+        for bad in [
+            "2026-02-30",
+            "2026-13-01",
+            "26-01-01",
+            "2026/01/01",
+            "2026-1-01",
+            "",
+        ] {
             assert!(bad.parse::<Date>().is_err(), "{bad}");
         }
     }

@@ -7,11 +7,13 @@
 //! command) and for `wasm32-unknown-unknown` (the browser app). Modules:
 //!
 //! - [`date`]: calendar dates (civil, proleptic Gregorian) and business days;
-//! - [`fees`]: fee schedules, regulatory fee tables and ticket costs.
+//! - [`fees`]: fee schedules, regulatory fee tables and ticket costs;
+//! - [`types`]: the shared vocabulary (sides, security and account kinds, lot methods).
 #![warn(missing_docs)]
 
 pub mod date;
 pub mod fees;
+pub mod types;
 
 /// The engine's version, carried in every report for reproducibility.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
