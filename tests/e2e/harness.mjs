@@ -1,0 +1,67 @@
+// Shared set-up for the browser journeys: Debian's Chromium through playwright-core,
+// the release bundle served under a sub-path, and a network and console watch that
+// fails the journey on any request it should not make.
+import { chromium } from "playwright-core";
+import { readdirSync } from "node:fs";
+import { serveDist } from "./server.mjs";
+
+export const BASE = "/tools/tollbooth/";
+export const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+];
+
+export async function launch() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    args: CHROMIUM_ARGS,
+  });
+}
+
+export async function startBundle() {
+  return serveDist("dist", BASE);
+}
+
+/**
+ * Opens the app in a fresh page and watches it. Returns { page, problems, markLoaded }.
+ * `problems` collects: requests to other origins or to files that are not in dist/,
+ * any request after markLoaded(), console errors and page errors.
+ */
+export async function openApp(browser, server, { path = "", viewport } = {}) {
+  const assets = new Set(["", "index.html", ...readdirSync("dist")]);
+  const context = await browser.newContext({ viewport: viewport ?? { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  const problems = [];
+  let loaded = false;
+  page.on("request", (req) => {
+    const url = req.url();
+    if (url.startsWith("data:") || url.startsWith("blob:")) return;
+    const u = new URL(url);
+    if (loaded) {
+      problems.push(`request after load: ${req.method()} ${url}`);
+    } else if (u.origin !== server.origin) {
+      problems.push(`third-party request: ${url}`);
+    } else if (!u.pathname.startsWith(BASE) || !assets.has(u.pathname.slice(BASE.length))) {
+      problems.push(`request outside the bundle: ${url}`);
+    }
+  });
+  page.on("console", (msg) => {
+    if (msg.type() === "error") problems.push(`console error: ${msg.text()}`);
+  });
+  page.on("pageerror", (err) => problems.push(`page error: ${err.message}`));
+  await page.goto(server.url + path);
+  return {
+    page,
+    context,
+    problems,
+    async markLoaded() {
+      await page.waitForLoadState("networkidle");
+      loaded = true;
+    },
+  };
+}
