@@ -231,7 +231,7 @@ pub fn select_lots(
         idx.sort_by(|&i, &j| order(selection.method, &lots[i], &lots[j], date, price));
         idx
     };
-    let available: f64 = ordered.iter().map(|&i| lots[i].quantity).sum();
+    let available = ordered.iter().fold(0.0, |a, &i| a + lots[i].quantity);
     if quantity > available + QTY_EPS {
         return Err(LotError::Shortfall {
             requested: quantity,
@@ -324,9 +324,9 @@ mod tests {
 
     fn sample() -> Vec<Lot> {
         vec![
-            lot(1, 10.0, 500.0, "2024-01-10"),  // 50/sh, long-term on 2026-03-01
+            lot(1, 10.0, 500.0, "2024-01-10"), // 50/sh, long-term on 2026-03-01
             lot(2, 10.0, 1200.0, "2025-06-01"), // 120/sh, long-term on 2026-06-02+
-            lot(3, 10.0, 900.0, "2026-01-05"),  // 90/sh, short-term
+            lot(3, 10.0, 900.0, "2026-01-05"), // 90/sh, short-term
             lot(4, 10.0, 1100.0, "2024-05-01"), // 110/sh, long-term
         ]
     }
@@ -349,8 +349,14 @@ mod tests {
         let lots = sample();
         // At 100/sh on 2026-03-01: lot 2 ST loss 20, lot 4 LT loss 10, lot 1 LT gain 50,
         // lot 3 ST gain 10.
-        let p = select_lots(&lots, 40.0, &LotMethod::MinTax.into(), d("2026-03-01"), 100.0)
-            .unwrap();
+        let p = select_lots(
+            &lots,
+            40.0,
+            &LotMethod::MinTax.into(),
+            d("2026-03-01"),
+            100.0,
+        )
+        .unwrap();
         assert_eq!(
             ids(&lots, &p),
             vec![(2, 10.0), (4, 10.0), (1, 10.0), (3, 10.0)]

@@ -16,7 +16,10 @@ fn shared_dir() -> PathBuf {
 }
 
 fn own_dir() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/ledger"))
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../testdata/ledger"
+    ))
 }
 
 fn vectors(dir: &Path) -> Vec<PathBuf> {
@@ -63,7 +66,10 @@ fn diff(got: &LedgerReport, want: &LedgerReport) -> Vec<String> {
     }
     for (i, (g, w)) in got.sales.iter().zip(&want.sales).enumerate() {
         if g.trade != w.trade {
-            out.push(format!("sales[{i}].trade: got {}, want {}", g.trade, w.trade));
+            out.push(format!(
+                "sales[{i}].trade: got {}, want {}",
+                g.trade, w.trade
+            ));
         }
         for (name, a, b) in [
             ("proceeds", g.proceeds, w.proceeds),
@@ -110,8 +116,8 @@ fn run_dir(dir: &Path, at_least: usize) {
     let mut failures = Vec::new();
     for path in &files {
         let text = std::fs::read_to_string(path).expect("readable vector");
-        let case: LedgerCase = serde_json::from_str(&text)
-            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let case: LedgerCase =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let want: LedgerReport = serde_json::from_value(
             case.expect
                 .clone()

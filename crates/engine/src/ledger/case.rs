@@ -174,12 +174,12 @@ pub enum CaseError {
         path: String,
     },
     /// An opening lot is invalid.
-    #[error("lots[{index}]: {source}")]
+    #[error("lots[{index}]: {error}")]
     Lot {
         /// Index in `lots`.
         index: usize,
         /// The cause.
-        source: LedgerError,
+        error: LedgerError,
     },
     /// An opening lot was acquired after a trade of its security group (opening lots
     /// describe holdings before the trades).
@@ -195,12 +195,12 @@ pub enum CaseError {
         date: Date,
     },
     /// A trade is invalid or cannot be applied.
-    #[error("trades[{index}]: {source}")]
+    #[error("trades[{index}]: {error}")]
     Trade {
         /// Index in `trades`.
         index: usize,
         /// The cause.
-        source: LedgerError,
+        error: LedgerError,
     },
 }
 
@@ -245,7 +245,7 @@ impl LedgerCase {
         });
         // Duplicates were ruled out above, so `new` cannot fail; map defensively anyway.
         let mut ledger = Ledger::new(accounts, self.securities.iter().cloned(), self.lot_method)
-            .map_err(|source| CaseError::Lot { index: 0, source })?;
+            .map_err(|error| CaseError::Lot { index: 0, error })?;
         let mut ids: Vec<LotId> = Vec::with_capacity(self.lots.len());
         for (index, l) in self.lots.iter().enumerate() {
             let id = ledger
@@ -257,26 +257,32 @@ impl LedgerCase {
                     acquired: l.acquired,
                     holding_start: l.holding_start,
                 })
-                .map_err(|source| CaseError::Lot { index, source })?;
+                .map_err(|error| CaseError::Lot { index, error })?;
             ids.push(id);
         }
         for (index, t) in self.trades.iter().enumerate() {
-            ledger.apply(t).map_err(|source| match source {
-                LedgerError::OpeningLotAfterTrade { lot, acquired, date } => {
-                    match ids.iter().position(|&id| id == lot) {
-                        Some(lot) => CaseError::LotAfterTrade {
+            ledger.apply(t).map_err(|error| match error {
+                LedgerError::OpeningLotAfterTrade {
+                    lot,
+                    acquired,
+                    date,
+                } => match ids.iter().position(|&id| id == lot) {
+                    Some(lot) => CaseError::LotAfterTrade {
+                        lot,
+                        acquired,
+                        trade: index,
+                        date,
+                    },
+                    None => CaseError::Trade {
+                        index,
+                        error: LedgerError::OpeningLotAfterTrade {
                             lot,
                             acquired,
-                            trade: index,
                             date,
                         },
-                        None => CaseError::Trade {
-                            index,
-                            source: LedgerError::OpeningLotAfterTrade { lot, acquired, date },
-                        },
-                    }
-                }
-                source => CaseError::Trade { index, source },
+                    },
+                },
+                error => CaseError::Trade { index, error },
             })?;
         }
         Ok(ledger)

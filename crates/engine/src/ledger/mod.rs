@@ -46,7 +46,9 @@
 
 mod case;
 
-pub use case::{CaseAccount, CaseError, CaseLot, LedgerCase, LedgerReport, LotSummary, SaleSummary};
+pub use case::{
+    CaseAccount, CaseError, CaseLot, LedgerCase, LedgerReport, LotSummary, SaleSummary,
+};
 
 use crate::date::Date;
 use crate::lots::{
@@ -405,14 +407,14 @@ pub enum LedgerError {
         available: f64,
     },
     /// Lot relief failed for another reason (a named lot that is not open, …).
-    #[error("sells {symbol} in account {account}: {source}")]
+    #[error("sells {symbol} in account {account}: {error}")]
     Relief {
         /// Account id.
         account: String,
         /// Symbol.
         symbol: String,
         /// The cause.
-        source: LotError,
+        error: LotError,
     },
     /// A price needed for a valuation is missing or not positive.
     #[error("no usable price for `{symbol}`")]
@@ -635,7 +637,11 @@ impl Ledger {
         let earliest = trade.date.add_days(-WASH_WINDOW_DAYS);
         let sales = &self.sales;
         self.pending.retain(|&s| {
-            sales[s].date >= earliest && sales[s].lots.iter().any(|l| l.unreplaced_loss_shares() > QTY_EPS)
+            sales[s].date >= earliest
+                && sales[s]
+                    .lots
+                    .iter()
+                    .any(|l| l.unreplaced_loss_shares() > QTY_EPS)
         });
         let pending = self.pending.clone();
         for s in pending {
@@ -683,10 +689,10 @@ impl Ledger {
                     requested,
                     available,
                 },
-                source => LedgerError::Relief {
+                error => LedgerError::Relief {
                     account: trade.account.clone(),
                     symbol: trade.symbol.clone(),
-                    source,
+                    error,
                 },
             })?;
         let lots = self.positions.entry(key.clone()).or_default();
@@ -701,7 +707,7 @@ impl Ledger {
         if !kind.is_taxable() {
             return Ok(outcome);
         }
-        let sold_q: f64 = relieved.iter().map(|r| r.quantity).sum();
+        let sold_q = relieved.iter().fold(0.0, |a, r| a + r.quantity);
         let proceeds = trade.quantity * trade.price - trade.fee;
         let legs: Vec<SaleLeg> = relieved
             .iter()
@@ -793,7 +799,11 @@ impl Ledger {
     fn wash_into(&mut self, s: usize, leg: usize, key: &PositionKey, id: LotId) -> f64 {
         let (loss_ps, unreplaced, sold_hs) = {
             let l = &self.sales[s].lots[leg];
-            (l.loss_per_share(), l.unreplaced_loss_shares(), l.holding_start)
+            (
+                l.loss_per_share(),
+                l.unreplaced_loss_shares(),
+                l.holding_start,
+            )
         };
         if loss_ps <= 0.0 || unreplaced <= QTY_EPS {
             return 0.0;
@@ -904,7 +914,9 @@ impl Ledger {
 
     /// Shares held in one position.
     pub fn held(&self, account: &str, symbol: &str) -> f64 {
-        self.position(account, symbol).iter().map(|l| l.quantity).sum()
+        self.position(account, symbol)
+            .iter()
+            .fold(0.0, |a, l| a + l.quantity)
     }
 
     /// Every open lot, by account id, then symbol, then booking order.
@@ -963,7 +975,11 @@ impl Ledger {
     ) -> Result<Realized, LedgerError> {
         let mut out = Realized::default();
         for lot in self.lots() {
-            if !self.accounts.get(&lot.account).is_some_and(|a| a.kind.is_taxable()) {
+            if !self
+                .accounts
+                .get(&lot.account)
+                .is_some_and(|a| a.kind.is_taxable())
+            {
                 continue;
             }
             let price = prices
