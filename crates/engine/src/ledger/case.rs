@@ -133,8 +133,8 @@ impl LedgerReport {
                     long_term: clean(s.long_term),
                 })
                 .collect(),
-            lots: ledger
-                .lots()
+            lots: sorted_lots(ledger)
+                .into_iter()
                 .map(|l| LotSummary {
                     account: l.account.clone(),
                     symbol: l.symbol.clone(),
@@ -146,6 +146,21 @@ impl LedgerReport {
             permanently_disallowed: clean(ledger.permanently_disallowed()),
         }
     }
+}
+
+/// Open lots by account, symbol, holding-period start, purchase date and id.
+fn sorted_lots(ledger: &Ledger) -> Vec<&crate::lots::Lot> {
+    let mut lots: Vec<_> = ledger.lots().collect();
+    lots.sort_by(|a, b| {
+        (&a.account, &a.symbol, a.holding_start, a.acquired, a.id).cmp(&(
+            &b.account,
+            &b.symbol,
+            b.holding_start,
+            b.acquired,
+            b.id,
+        ))
+    });
+    lots
 }
 
 /// Why a case cannot be replayed; the message names the place in the file.

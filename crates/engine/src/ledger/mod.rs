@@ -282,6 +282,8 @@ pub struct WashMatch {
     pub account: String,
     /// The replacement lot's symbol.
     pub symbol: String,
+    /// The replacement shares' purchase date (within 30 days of the sale).
+    pub acquired: Date,
     /// Shares matched.
     pub quantity: f64,
     /// Loss disallowed by this match.
@@ -831,6 +833,7 @@ impl Ledger {
         }
         let disallowed = q * loss_ps;
         let replacement_lot;
+        let acquired = lots[pos].acquired;
         if permanent {
             lots[pos].replacement_used = (lots[pos].replacement_used + q).min(lots[pos].quantity);
             replacement_lot = id;
@@ -882,6 +885,7 @@ impl Ledger {
             replacement_lot,
             account: key.0.clone(),
             symbol: key.1.clone(),
+            acquired,
             quantity: q,
             disallowed,
             permanent,
