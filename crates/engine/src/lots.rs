@@ -115,6 +115,9 @@ pub enum LotError {
         /// The id named.
         id: LotId,
     },
+    /// Specific identification was asked for but no lot was named.
+    #[error("specific identification names no lot")]
+    NoLotsNamed,
     /// Specific identification named the same lot twice.
     #[error("lot {id} is named twice")]
     DuplicateLot {
@@ -214,6 +217,9 @@ pub fn select_lots(
         return Err(LotError::InvalidQuantity { quantity });
     }
     let ordered: Vec<usize> = if selection.method == LotMethod::SpecificLot {
+        if selection.specific.is_empty() {
+            return Err(LotError::NoLotsNamed);
+        }
         let mut out = Vec::with_capacity(selection.specific.len());
         for (k, id) in selection.specific.iter().enumerate() {
             if selection.specific[..k].contains(id) {

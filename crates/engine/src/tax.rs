@@ -242,8 +242,8 @@ pub fn net_year(profile: &TaxProfile, realized: Realized, carry_in: Carryforward
             (s, l) = (0.0, net);
         }
     }
-    let st_loss = (-s).max(0.0);
-    let lt_loss = (-l).max(0.0);
+    let st_loss = if s < 0.0 { -s } else { 0.0 };
+    let lt_loss = if l < 0.0 { -l } else { 0.0 };
     let offset = (st_loss + lt_loss).min(profile.ordinary_offset_cap.max(0.0));
     let st_used = st_loss.min(offset);
     let lt_used = offset - st_used;

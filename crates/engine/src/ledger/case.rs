@@ -119,7 +119,16 @@ pub struct LedgerReport {
 impl LedgerReport {
     /// The report of a ledger's current state.
     pub fn of(ledger: &Ledger) -> LedgerReport {
-        let clean = |x: f64| if x == 0.0 { 0.0 } else { x };
+        // Money and quantities rounded to 1e-9 (far below a cent) for readable output;
+        // `-0` printed as `0`.
+        let clean = |x: f64| {
+            let r = (x * 1e9).round() / 1e9;
+            if r == 0.0 {
+                0.0
+            } else {
+                r
+            }
+        };
         LedgerReport {
             sales: ledger
                 .sales()
@@ -138,7 +147,7 @@ impl LedgerReport {
                 .map(|l| LotSummary {
                     account: l.account.clone(),
                     symbol: l.symbol.clone(),
-                    quantity: l.quantity,
+                    quantity: clean(l.quantity),
                     basis: clean(l.basis),
                     holding_start: l.holding_start,
                 })

@@ -43,6 +43,30 @@
 //! [`crate::lots::is_long_term`]).
 //!
 //! Fees: a trade's optional `fee` reduces a sale's proceeds and increases a buy's basis.
+//!
+//! # Example: Pub. 550, wash sales, example 1
+//!
+//! ```
+//! use tollbooth_engine::ledger::{Account, Ledger, OpeningLot, Security, Trade};
+//! use tollbooth_engine::types::{AccountKind, LotMethod};
+//!
+//! let d = |s: &str| s.parse().unwrap();
+//! let account = Account { id: "T".into(), kind: AccountKind::Taxable, owner: "A".into() };
+//! let xyz = Security { symbol: "XYZ".into(), group: "XYZ".into() };
+//! let mut ledger = Ledger::new([account], [xyz], LotMethod::Fifo)?;
+//! ledger.open_lot(OpeningLot {
+//!     account: "T".into(), symbol: "XYZ".into(), quantity: 100.0, basis: 1000.0,
+//!     acquired: d("2026-01-05"), holding_start: None,
+//! })?;
+//! ledger.apply(&Trade::sell(d("2026-03-02"), "T", "XYZ", 100.0, 7.5))?;
+//! assert_eq!(ledger.sales()[0].short_term, -250.0); // for now
+//! ledger.apply(&Trade::buy(d("2026-03-20"), "T", "XYZ", 100.0, 8.0))?;
+//! let sale = &ledger.sales()[0];
+//! assert_eq!((sale.disallowed, sale.short_term), (250.0, 0.0)); // washed retroactively
+//! let lot = &ledger.position("T", "XYZ")[0];
+//! assert_eq!((lot.basis, lot.holding_start), (1050.0, d("2026-01-23")));
+//! # Ok::<(), tollbooth_engine::ledger::LedgerError>(())
+//! ```
 
 mod case;
 
