@@ -189,3 +189,24 @@ fn missing_field_and_usage() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/case.json"));
 }
+
+#[test]
+fn detail_lists_relieved_lots_and_washes() {
+    let out = tollbooth(&[
+        "ledger",
+        &shared_vector("reg-1.1091-1-two-replacement-lots.json"),
+        "--detail",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["sales"][0]["lots"].as_array().map(Vec::len), Some(1));
+    assert_eq!(v["washes"].as_array().map(Vec::len), Some(2));
+    assert_eq!(v["washes"][0]["disallowed"], 500.0);
+    assert_eq!(v["washes"][1]["disallowed"], 250.0);
+    let out = tollbooth(&["ledger", "--bogus"]);
+    assert!(!out.status.success());
+}
