@@ -278,3 +278,23 @@ fn years_feed_the_tax_netting_and_unrealized_gains_split_by_term() {
         Err(LedgerError::MissingPrice { .. })
     ));
 }
+
+#[test]
+fn wash_guard_queries() {
+    let mut l = household(LotMethod::Fifo);
+    opening(&mut l, "T", 100.0, 1000.0, "2025-12-01");
+    l.apply(&Trade::buy(d("2026-02-20"), "IRA", "XYZB", 30.0, 9.0))
+        .expect("buy");
+    assert_abs_diff_eq!(l.replacement_shares_before("G", d("2026-03-01")), 30.0);
+    assert_eq!(l.replacement_shares_before("G", d("2026-03-23")), 0.0);
+    assert_eq!(l.replacement_shares_before("H", d("2026-03-01")), 0.0);
+    l.apply(&Trade::sell(d("2026-03-02"), "T", "XYZ", 100.0, 8.0))
+        .expect("sell");
+    // 30 of the 100 loss shares were washed by the IRA purchase; 70 remain pending.
+    let p = l.pending_losses("G", d("2026-03-10"));
+    assert_eq!(p.len(), 1);
+    assert_abs_diff_eq!(p[0].1, 70.0, epsilon = 1e-9);
+    assert_abs_diff_eq!(p[0].2, 2.0, epsilon = 1e-9);
+    assert!(l.pending_losses("G", d("2026-04-02")).is_empty());
+    assert!(l.pending_losses("H", d("2026-03-10")).is_empty());
+}

@@ -982,6 +982,42 @@ impl Ledger {
         })
     }
 
+    /// Shares of `group` that would replace a loss sold on `date` (for a wash-sale guard):
+    /// open lots in any account acquired in the 30 days up to `date` with replacement
+    /// capacity left. Lots the sale itself would draw on are counted too: subtract them
+    /// when they are the shares to be sold.
+    pub fn replacement_shares_before(&self, group: &str, date: Date) -> f64 {
+        let earliest = date.add_days(-WASH_WINDOW_DAYS);
+        self.lots()
+            .filter(|l| self.group_of(&l.symbol) == Some(group))
+            .filter(|l| l.acquired >= earliest && l.acquired <= date)
+            .fold(0.0, |a, l| a + l.replacement_capacity())
+    }
+
+    /// Loss shares of `group` sold in taxable accounts in the 30 days up to `date` that a
+    /// purchase on `date` would wash (for a wash-sale guard), with the loss per share of
+    /// each, oldest first: `(sale index, shares, loss per share)`.
+    pub fn pending_losses(&self, group: &str, date: Date) -> Vec<(usize, f64, f64)> {
+        let earliest = date.add_days(-WASH_WINDOW_DAYS);
+        let mut out = Vec::new();
+        for &s in &self.pending {
+            let sale = &self.sales[s];
+            if sale.date < earliest || sale.date > date {
+                continue;
+            }
+            if self.group_of(&sale.symbol) != Some(group) {
+                continue;
+            }
+            for leg in &sale.lots {
+                let q = leg.unreplaced_loss_shares();
+                if q > QTY_EPS {
+                    out.push((s, q, leg.loss_per_share()));
+                }
+            }
+        }
+        out
+    }
+
     /// Recognized gains by tax year (the sale date's calendar year).
     pub fn realized_by_year(&self) -> BTreeMap<i32, Realized> {
         let mut out: BTreeMap<i32, Realized> = BTreeMap::new();
