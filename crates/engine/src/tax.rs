@@ -87,25 +87,25 @@ impl Carryforward {
     }
 }
 
-/// The household's tax profile. Every field has a serde default (shown in brackets).
+/// The household's tax profile. Every field has a serde default, given in its description.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct TaxProfile {
-    /// Filing status [married filing jointly].
+    /// Filing status (default: married filing jointly).
     pub filing_status: FilingStatus,
-    /// Federal ordinary marginal rate [0.24].
+    /// Federal ordinary marginal rate (default: 0.24).
     pub ordinary_rate: f64,
-    /// Federal long-term capital gains rate: 0, 0.15 or 0.20 [0.15].
+    /// Federal long-term capital gains rate: 0, 0.15 or 0.20 (default: 0.15).
     pub ltcg_rate: f64,
-    /// Net investment income tax (3.8%) on capital gains [false].
+    /// Net investment income tax (3.8%) on capital gains (default: false).
     pub niit: bool,
-    /// State rate on gains and ordinary income [0].
+    /// State rate on gains and ordinary income (default: 0).
     pub state_rate: f64,
-    /// Capital loss carried into the first year [none].
+    /// Capital loss carried into the first year (default: none).
     pub carryforward_in: Carryforward,
-    /// Net capital loss deductible from ordinary income per year [3000].
+    /// Net capital loss deductible from ordinary income per year (default: 3000).
     pub ordinary_offset_cap: f64,
-    /// Horizon treatment [liquidate].
+    /// Horizon treatment (default: liquidate).
     pub horizon: HorizonTreatment,
 }
 
