@@ -7,6 +7,8 @@
 //! tollbooth simulate SCENARIO.json [--paths N] [--seed S]
 //! ```
 
+mod ledger;
+
 use std::process::ExitCode;
 
 const USAGE: &str = "usage: tollbooth <command> [args]
@@ -39,7 +41,8 @@ fn main() -> ExitCode {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
         }
-        "ledger" | "solve" | "simulate" | "batch" | "bench" => not_implemented(cmd),
+        "ledger" => ledger::run(rest),
+        "solve" | "simulate" | "batch" | "bench" => not_implemented(cmd),
         other => {
             eprintln!("tollbooth: unknown command `{other}`\n\n{USAGE}");
             return ExitCode::from(2);

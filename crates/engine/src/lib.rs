@@ -8,11 +8,17 @@
 //!
 //! - [`date`]: calendar dates (civil, proleptic Gregorian) and business days;
 //! - [`fees`]: fee schedules, regulatory fee tables and ticket costs;
+//! - [`lots`]: tax lots and the one lot-relief routine (FIFO, LIFO, HIFO, min-tax, specific);
+//! - [`ledger`]: the household ledger: sales, household-wide wash sales, holding periods;
+//! - [`tax`]: the tax profile, yearly netting of gains and losses, after-tax values;
 //! - [`types`]: the shared vocabulary (sides, security and account kinds, lot methods).
 #![warn(missing_docs)]
 
 pub mod date;
 pub mod fees;
+pub mod ledger;
+pub mod lots;
+pub mod tax;
 pub mod types;
 
 /// The engine's version, carried in every report for reproducibility.

@@ -1,0 +1,1065 @@
+//! The household ledger: lots across every account, sales, wash sales and holding periods.
+//!
+//! A [`Ledger`] applies buys and sells in date order across all the accounts of one
+//! household (taxable, traditional IRA, Roth IRA, 401k; spouses together: every account is
+//! "the taxpayer" for the wash-sale rule). Buys create [`Lot`]s; sells relieve them with
+//! the one relief routine of [`crate::lots`]. Every sale in a taxable account produces a
+//! [`SaleRecord`].
+//!
+//! # Wash sales (IRC §1091, Reg. §1.1091-1/-2, Pub. 550, Rev. Rul. 2008-5)
+//!
+//! A loss on a sale in a taxable account is disallowed to the extent that substantially
+//! identical securities (the same [`Security::group`]) are acquired within 30 days before
+//! or after the sale (a 61-day window, calendar days, both ends included), in any account
+//! of the household. Details, as implemented:
+//!
+//! - **Per share.** Each relieved lot is a leg of the sale with its own loss per share.
+//!   Losses are matched in order of disposition (sales in trade order, legs in relief
+//!   order) against replacement shares in order of acquisition (purchase date, then
+//!   booking order); each replacement share absorbs a loss once
+//!   ([`Lot::replacement_used`]).
+//! - **Before and after.** When a loss sale is booked it is matched against open lots
+//!   acquired in the 30 days before it (including earlier the same day). The unmatched
+//!   rest stays *pending* for 30 days: each later buy in the group is matched against the
+//!   pending sales first, and the earlier sale's record is adjusted retroactively. So a
+//!   sale's record is final only once a trade dated more than 30 days after it has been
+//!   applied ([`Ledger::is_final`]).
+//! - **Not its own replacement.** Lots the sale draws from (including the unsold rest of a
+//!   partly sold lot: the same purchase) do not replace it. Shares bought in the window
+//!   before the sale but already sold again before it are not replacements (only open
+//!   lots are).
+//! - **Taxable replacement.** The disallowed loss is added to the replacement shares'
+//!   basis ([`Lot::wash_adjustment`]) and the sold lot's holding period is tacked on:
+//!   `holding_start = purchase date − (sale date − sold lot's holding_start)`. A
+//!   replacement that covers only part of a lot splits it: the replaced shares become a
+//!   new lot (new id). A basis-adjusted lot can wash again when it is sold at a loss.
+//! - **Retirement replacement** (traditional IRA, Roth IRA, 401k): the loss is disallowed
+//!   and lost for good ([`SaleLeg::permanently_disallowed`]); the retirement lot keeps its
+//!   cost and purchase date.
+//! - **Gains never wash**; sales in retirement accounts recognize nothing and do not wash.
+//! - Dividend reinvestment is a purchase: book it with [`Ledger::reinvest`] (a buy).
+//!
+//! Holding period: long-term when `sale date > holding_start + 1 year` (see
+//! [`crate::lots::is_long_term`]).
+//!
+//! Fees: a trade's optional `fee` reduces a sale's proceeds and increases a buy's basis.
+//!
+//! # Example: Pub. 550, wash sales, example 1
+//!
+//! ```
+//! use tollbooth_engine::ledger::{Account, Ledger, OpeningLot, Security, Trade};
+//! use tollbooth_engine::types::{AccountKind, LotMethod};
+//!
+//! let d = |s: &str| s.parse().unwrap();
+//! let account = Account { id: "T".into(), kind: AccountKind::Taxable, owner: "A".into() };
+//! let xyz = Security { symbol: "XYZ".into(), group: "XYZ".into() };
+//! let mut ledger = Ledger::new([account], [xyz], LotMethod::Fifo)?;
+//! ledger.open_lot(OpeningLot {
+//!     account: "T".into(), symbol: "XYZ".into(), quantity: 100.0, basis: 1000.0,
+//!     acquired: d("2026-01-05"), holding_start: None,
+//! })?;
+//! ledger.apply(&Trade::sell(d("2026-03-02"), "T", "XYZ", 100.0, 7.5))?;
+//! assert_eq!(ledger.sales()[0].short_term, -250.0); // for now
+//! ledger.apply(&Trade::buy(d("2026-03-20"), "T", "XYZ", 100.0, 8.0))?;
+//! let sale = &ledger.sales()[0];
+//! assert_eq!((sale.disallowed, sale.short_term), (250.0, 0.0)); // washed retroactively
+//! let lot = &ledger.position("T", "XYZ")[0];
+//! assert_eq!((lot.basis, lot.holding_start), (1050.0, d("2026-01-23")));
+//! # Ok::<(), tollbooth_engine::ledger::LedgerError>(())
+//! ```
+
+mod case;
+
+pub use case::{
+    CaseAccount, CaseError, CaseLot, LedgerCase, LedgerReport, LotSummary, SaleSummary,
+};
+
+use crate::date::Date;
+use crate::lots::{
+    is_long_term, is_zero, relieve, select_lots, Lot, LotError, LotId, LotSelection, Relieved,
+    QTY_EPS,
+};
+use crate::types::{AccountKind, LotMethod, Side};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The wash-sale window: days before and after a loss sale.
+pub const WASH_WINDOW_DAYS: i32 = 30;
+
+/// Losses smaller than this (in dollars, per leg) are treated as no loss.
+pub const MONEY_EPS: f64 = 1e-9;
+
+/// An account of the household.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    /// Unique id.
+    pub id: String,
+    /// Tax treatment.
+    pub kind: AccountKind,
+    /// The member who owns it (informational: the whole household is one taxpayer).
+    #[serde(default)]
+    pub owner: String,
+}
+
+/// A security and its substantially-identical group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Security {
+    /// Unique symbol.
+    pub symbol: String,
+    /// The substantially-identical group (the unit of the wash-sale test).
+    pub group: String,
+}
+
+/// A lot held before the first trade.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OpeningLot {
+    /// Account id.
+    pub account: String,
+    /// Symbol.
+    pub symbol: String,
+    /// Shares (`> 0`).
+    pub quantity: f64,
+    /// Total cost basis (`≥ 0`).
+    pub basis: f64,
+    /// Purchase date.
+    pub acquired: Date,
+    /// Holding-period start when it differs from `acquired` (a lot that was itself a
+    /// wash-sale replacement); defaults to `acquired`.
+    #[serde(default)]
+    pub holding_start: Option<Date>,
+}
+
+/// A buy or a sell.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Trade {
+    /// Trade date.
+    pub date: Date,
+    /// Account id.
+    pub account: String,
+    /// Symbol.
+    pub symbol: String,
+    /// Buy or sell.
+    pub side: Side,
+    /// Shares (`> 0`, fractional allowed).
+    pub quantity: f64,
+    /// Price per share (`> 0`).
+    pub price: f64,
+    /// Fees and commissions in dollars (`≥ 0`, default 0): subtracted from a sale's
+    /// proceeds, added to a buy's basis.
+    #[serde(default)]
+    pub fee: f64,
+    /// Relief method for this sale; defaults to the ledger's method.
+    #[serde(default)]
+    pub method: Option<LotMethod>,
+    /// Lots named for [`LotMethod::SpecificLot`], in relief order.
+    #[serde(default)]
+    pub lots: Vec<LotId>,
+}
+
+impl Trade {
+    /// A buy without fee.
+    pub fn buy(date: Date, account: &str, symbol: &str, quantity: f64, price: f64) -> Trade {
+        Trade {
+            date,
+            account: account.into(),
+            symbol: symbol.into(),
+            side: Side::Buy,
+            quantity,
+            price,
+            fee: 0.0,
+            method: None,
+            lots: Vec::new(),
+        }
+    }
+
+    /// A sell without fee, relieved by the ledger's method.
+    pub fn sell(date: Date, account: &str, symbol: &str, quantity: f64, price: f64) -> Trade {
+        Trade {
+            side: Side::Sell,
+            ..Trade::buy(date, account, symbol, quantity, price)
+        }
+    }
+}
+
+/// One relieved lot of a taxable sale.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SaleLeg {
+    /// The relieved lot.
+    pub lot_id: LotId,
+    /// Shares relieved.
+    pub quantity: f64,
+    /// The lot's purchase date.
+    pub acquired: Date,
+    /// The lot's holding-period start.
+    pub holding_start: Date,
+    /// True when held more than one year at the sale.
+    pub long_term: bool,
+    /// This leg's share of the net proceeds (pro rata by shares).
+    pub proceeds: f64,
+    /// Basis relieved, earlier wash adjustments included.
+    pub basis: f64,
+    /// The part of `basis` that came from earlier wash sales.
+    pub wash_adjustment: f64,
+    /// Loss disallowed by the wash-sale rule (`≥ 0`), including the part lost for good.
+    pub disallowed: f64,
+    /// Loss disallowed because the replacement was bought in a retirement account.
+    pub permanently_disallowed: f64,
+    /// Shares of this leg already matched with replacement shares.
+    pub replaced: f64,
+}
+
+impl SaleLeg {
+    /// Economic gain `proceeds − basis` (negative for a loss).
+    pub fn economic_gain(&self) -> f64 {
+        self.proceeds - self.basis
+    }
+
+    /// Recognized gain: `proceeds − basis + disallowed`.
+    pub fn recognized(&self) -> f64 {
+        self.proceeds - self.basis + self.disallowed
+    }
+
+    /// Loss per share (`> 0` for a loss leg, else 0).
+    fn loss_per_share(&self) -> f64 {
+        let g = self.economic_gain();
+        if g < -MONEY_EPS && !is_zero(self.quantity) {
+            -g / self.quantity
+        } else {
+            0.0
+        }
+    }
+
+    fn unreplaced_loss_shares(&self) -> f64 {
+        if self.loss_per_share() > 0.0 {
+            (self.quantity - self.replaced).max(0.0)
+        } else {
+            0.0
+        }
+    }
+}
+
+/// The tax record of one sale in a taxable account (a 1099-B line, with its wash-sale
+/// adjustment). `proceeds − basis + disallowed = short_term + long_term`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SaleRecord {
+    /// Index of the trade in the ledger's trade sequence (0-based).
+    pub trade: usize,
+    /// Sale date.
+    pub date: Date,
+    /// Account id.
+    pub account: String,
+    /// Symbol.
+    pub symbol: String,
+    /// Shares sold.
+    pub quantity: f64,
+    /// Net proceeds (`quantity × price − fee`).
+    pub proceeds: f64,
+    /// Basis relieved, earlier wash adjustments included.
+    pub basis: f64,
+    /// Loss disallowed (`≥ 0`), deferred into replacement lots or lost for good.
+    pub disallowed: f64,
+    /// Recognized short-term gain (negative for a loss).
+    pub short_term: f64,
+    /// Recognized long-term gain (negative for a loss).
+    pub long_term: f64,
+    /// The part of `disallowed` lost for good (replacement in a retirement account).
+    pub permanently_disallowed: f64,
+    /// The lots relieved, in relief order.
+    pub lots: Vec<SaleLeg>,
+}
+
+impl SaleRecord {
+    fn recompute(&mut self) {
+        let mut r = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
+        for leg in &self.lots {
+            r.0 += leg.proceeds;
+            r.1 += leg.basis;
+            r.2 += leg.disallowed;
+            r.3 += leg.permanently_disallowed;
+            if leg.long_term {
+                r.5 += leg.recognized();
+            } else {
+                r.4 += leg.recognized();
+            }
+        }
+        (
+            self.proceeds,
+            self.basis,
+            self.disallowed,
+            self.permanently_disallowed,
+            self.short_term,
+            self.long_term,
+        ) = r;
+    }
+}
+
+/// One wash-sale match: shares of a loss leg matched with replacement shares.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WashMatch {
+    /// Index of the sale in [`Ledger::sales`].
+    pub sale: usize,
+    /// Index of the leg in the sale's `lots`.
+    pub leg: usize,
+    /// The replacement lot (after any split: the lot holding the replaced shares).
+    pub replacement_lot: LotId,
+    /// The replacement lot's account.
+    pub account: String,
+    /// The replacement lot's symbol.
+    pub symbol: String,
+    /// The replacement shares' purchase date (within 30 days of the sale).
+    pub acquired: Date,
+    /// Shares matched.
+    pub quantity: f64,
+    /// Loss disallowed by this match.
+    pub disallowed: f64,
+    /// True when the replacement is in a retirement account (loss lost for good).
+    pub permanent: bool,
+}
+
+/// Realized (or unrealized) gains split by character.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct Realized {
+    /// Short-term gain (negative for a loss).
+    pub short_term: f64,
+    /// Long-term gain (negative for a loss).
+    pub long_term: f64,
+}
+
+/// What applying one trade did.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TradeOutcome {
+    /// The trade's index.
+    pub trade: usize,
+    /// The lot a buy created (after wash splits, the id of its unreplaced rest if any).
+    pub created: Option<LotId>,
+    /// The lots a sell relieved (in any account).
+    pub relieved: Vec<Relieved>,
+    /// Index in [`Ledger::sales`] of the record a taxable sale produced.
+    pub sale: Option<usize>,
+    /// Indices in [`Ledger::washes`] of the matches this trade made.
+    pub washes: std::ops::Range<usize>,
+}
+
+/// Why the ledger refuses an input. Nothing is changed when an error is returned.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum LedgerError {
+    /// Two accounts share an id.
+    #[error("duplicate account id `{id}`")]
+    DuplicateAccount {
+        /// The id.
+        id: String,
+    },
+    /// Two securities share a symbol.
+    #[error("duplicate symbol `{symbol}`")]
+    DuplicateSecurity {
+        /// The symbol.
+        symbol: String,
+    },
+    /// The account id is not one of the household's.
+    #[error("unknown account `{account}`")]
+    UnknownAccount {
+        /// The id.
+        account: String,
+    },
+    /// The symbol is not a known security.
+    #[error("unknown symbol `{symbol}`")]
+    UnknownSymbol {
+        /// The symbol.
+        symbol: String,
+    },
+    /// A quantity is not a positive finite number.
+    #[error("quantity {quantity} is not a positive finite number of shares")]
+    InvalidQuantity {
+        /// The value.
+        quantity: f64,
+    },
+    /// A price is not a positive finite number.
+    #[error("price {price} is not a positive finite number")]
+    InvalidPrice {
+        /// The value.
+        price: f64,
+    },
+    /// A fee is negative or not finite.
+    #[error("fee {fee} is not a finite amount ≥ 0")]
+    InvalidFee {
+        /// The value.
+        fee: f64,
+    },
+    /// An opening lot's basis is negative or not finite.
+    #[error("basis {basis} is not a finite amount ≥ 0")]
+    InvalidBasis {
+        /// The value.
+        basis: f64,
+    },
+    /// A trade is dated before the previous one.
+    #[error("dated {date}, before the previous trade ({previous}): trades must be in date order")]
+    OutOfOrder {
+        /// The trade's date.
+        date: Date,
+        /// The previous trade's date.
+        previous: Date,
+    },
+    /// An opening lot was added after trades were applied.
+    #[error("opening lots must be added before the first trade")]
+    OpeningAfterTrades,
+    /// An opening lot's holding period starts after its purchase date.
+    #[error("holding_start {holding_start} is after the purchase date {acquired}")]
+    HoldingStartAfterPurchase {
+        /// The holding start given.
+        holding_start: Date,
+        /// The purchase date.
+        acquired: Date,
+    },
+    /// A trade is dated before the purchase of an opening lot of the same group.
+    #[error("dated {date}, before opening lot {lot} of the same security group was acquired ({acquired})")]
+    OpeningLotAfterTrade {
+        /// The opening lot's id.
+        lot: LotId,
+        /// Its purchase date.
+        acquired: Date,
+        /// The trade's date.
+        date: Date,
+    },
+    /// A sale asks for more shares than the position holds.
+    #[error("sells {requested} {symbol} in account {account} but only {available} are held")]
+    Shortfall {
+        /// Account id.
+        account: String,
+        /// Symbol.
+        symbol: String,
+        /// Shares asked for.
+        requested: f64,
+        /// Shares held (or held in the named lots).
+        available: f64,
+    },
+    /// Lot relief failed for another reason (a named lot that is not open, …).
+    #[error("sells {symbol} in account {account}: {error}")]
+    Relief {
+        /// Account id.
+        account: String,
+        /// Symbol.
+        symbol: String,
+        /// The cause.
+        error: LotError,
+    },
+    /// A price needed for a valuation is missing or not positive.
+    #[error("no usable price for `{symbol}`")]
+    MissingPrice {
+        /// The symbol.
+        symbol: String,
+    },
+}
+
+type PositionKey = (String, String);
+
+/// The household ledger. See the [module documentation](self) for the rules.
+#[derive(Debug, Clone)]
+pub struct Ledger {
+    accounts: BTreeMap<String, Account>,
+    securities: BTreeMap<String, Security>,
+    groups: BTreeMap<String, Vec<String>>,
+    method: LotMethod,
+    positions: BTreeMap<PositionKey, Vec<Lot>>,
+    next_id: LotId,
+    trades: usize,
+    last_date: Option<Date>,
+    /// Latest-acquired opening lot per group: (acquired, id).
+    opening_latest: BTreeMap<String, (Date, LotId)>,
+    sales: Vec<SaleRecord>,
+    pending: Vec<usize>,
+    washes: Vec<WashMatch>,
+    permanently_disallowed: f64,
+}
+
+fn check_positive(x: f64) -> bool {
+    x.is_finite() && x > 0.0
+}
+
+impl Ledger {
+    /// A ledger for a household's accounts and securities; `method` relieves lots for every
+    /// sale that does not name its own.
+    pub fn new(
+        accounts: impl IntoIterator<Item = Account>,
+        securities: impl IntoIterator<Item = Security>,
+        method: LotMethod,
+    ) -> Result<Ledger, LedgerError> {
+        let mut acc = BTreeMap::new();
+        for a in accounts {
+            if acc.contains_key(&a.id) {
+                return Err(LedgerError::DuplicateAccount { id: a.id });
+            }
+            acc.insert(a.id.clone(), a);
+        }
+        let mut secs = BTreeMap::new();
+        let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for s in securities {
+            if secs.contains_key(&s.symbol) {
+                return Err(LedgerError::DuplicateSecurity { symbol: s.symbol });
+            }
+            groups
+                .entry(s.group.clone())
+                .or_default()
+                .push(s.symbol.clone());
+            secs.insert(s.symbol.clone(), s);
+        }
+        Ok(Ledger {
+            accounts: acc,
+            securities: secs,
+            groups,
+            method,
+            positions: BTreeMap::new(),
+            next_id: 0,
+            trades: 0,
+            last_date: None,
+            opening_latest: BTreeMap::new(),
+            sales: Vec::new(),
+            pending: Vec::new(),
+            washes: Vec::new(),
+            permanently_disallowed: 0.0,
+        })
+    }
+
+    fn account(&self, id: &str) -> Result<&Account, LedgerError> {
+        self.accounts
+            .get(id)
+            .ok_or_else(|| LedgerError::UnknownAccount { account: id.into() })
+    }
+
+    fn security(&self, symbol: &str) -> Result<&Security, LedgerError> {
+        self.securities
+            .get(symbol)
+            .ok_or_else(|| LedgerError::UnknownSymbol {
+                symbol: symbol.into(),
+            })
+    }
+
+    fn new_id(&mut self) -> LotId {
+        let id = self.next_id;
+        self.next_id += 1;
+        id
+    }
+
+    /// Adds a lot held before the first trade and returns its id (opening lots are
+    /// numbered 0, 1, … in the order added; each buy's lot takes the next number).
+    pub fn open_lot(&mut self, lot: OpeningLot) -> Result<LotId, LedgerError> {
+        if self.trades > 0 {
+            return Err(LedgerError::OpeningAfterTrades);
+        }
+        self.account(&lot.account)?;
+        let group = self.security(&lot.symbol)?.group.clone();
+        if !check_positive(lot.quantity) || is_zero(lot.quantity) {
+            return Err(LedgerError::InvalidQuantity {
+                quantity: lot.quantity,
+            });
+        }
+        if !(lot.basis.is_finite() && lot.basis >= 0.0) {
+            return Err(LedgerError::InvalidBasis { basis: lot.basis });
+        }
+        let holding_start = lot.holding_start.unwrap_or(lot.acquired);
+        if holding_start > lot.acquired {
+            return Err(LedgerError::HoldingStartAfterPurchase {
+                holding_start,
+                acquired: lot.acquired,
+            });
+        }
+        let id = self.new_id();
+        let latest = self
+            .opening_latest
+            .entry(group)
+            .or_insert((lot.acquired, id));
+        if lot.acquired > latest.0 {
+            *latest = (lot.acquired, id);
+        }
+        self.positions
+            .entry((lot.account.clone(), lot.symbol.clone()))
+            .or_default()
+            .push(Lot {
+                id,
+                account: lot.account,
+                symbol: lot.symbol,
+                quantity: lot.quantity,
+                basis: lot.basis,
+                acquired: lot.acquired,
+                holding_start,
+                wash_adjustment: 0.0,
+                replacement_used: 0.0,
+            });
+        Ok(id)
+    }
+
+    /// Books a dividend reinvestment: a purchase like any other (it can replace a washed
+    /// loss).
+    pub fn reinvest(
+        &mut self,
+        date: Date,
+        account: &str,
+        symbol: &str,
+        quantity: f64,
+        price: f64,
+    ) -> Result<TradeOutcome, LedgerError> {
+        self.apply(&Trade::buy(date, account, symbol, quantity, price))
+    }
+
+    /// Applies one trade. Trades must come in date order; same-day trades apply in the
+    /// order given. On error nothing changes.
+    pub fn apply(&mut self, trade: &Trade) -> Result<TradeOutcome, LedgerError> {
+        let kind = self.account(&trade.account)?.kind;
+        let group = self.security(&trade.symbol)?.group.clone();
+        if !check_positive(trade.quantity) || is_zero(trade.quantity) {
+            return Err(LedgerError::InvalidQuantity {
+                quantity: trade.quantity,
+            });
+        }
+        if !check_positive(trade.price) {
+            return Err(LedgerError::InvalidPrice { price: trade.price });
+        }
+        if !(trade.fee.is_finite() && trade.fee >= 0.0) {
+            return Err(LedgerError::InvalidFee { fee: trade.fee });
+        }
+        if let Some(previous) = self.last_date {
+            if trade.date < previous {
+                return Err(LedgerError::OutOfOrder {
+                    date: trade.date,
+                    previous,
+                });
+            }
+        }
+        if let Some(&(acquired, lot)) = self.opening_latest.get(&group) {
+            if acquired > trade.date {
+                return Err(LedgerError::OpeningLotAfterTrade {
+                    lot,
+                    acquired,
+                    date: trade.date,
+                });
+            }
+        }
+        let washes_before = self.washes.len();
+        let mut outcome = match trade.side {
+            Side::Buy => self.apply_buy(trade, &group),
+            Side::Sell => self.apply_sell(trade, kind, &group)?,
+        };
+        outcome.trade = self.trades;
+        outcome.washes = washes_before..self.washes.len();
+        self.trades += 1;
+        self.last_date = Some(trade.date);
+        Ok(outcome)
+    }
+
+    fn apply_buy(&mut self, trade: &Trade, group: &str) -> TradeOutcome {
+        let id = self.new_id();
+        let key = (trade.account.clone(), trade.symbol.clone());
+        self.positions.entry(key.clone()).or_default().push(Lot {
+            id,
+            account: trade.account.clone(),
+            symbol: trade.symbol.clone(),
+            quantity: trade.quantity,
+            basis: trade.quantity * trade.price + trade.fee,
+            acquired: trade.date,
+            holding_start: trade.date,
+            wash_adjustment: 0.0,
+            replacement_used: 0.0,
+        });
+        // Pending loss sales of the group, oldest first, within the window.
+        let earliest = trade.date.add_days(-WASH_WINDOW_DAYS);
+        let sales = &self.sales;
+        self.pending.retain(|&s| {
+            sales[s].date >= earliest
+                && sales[s]
+                    .lots
+                    .iter()
+                    .any(|l| l.unreplaced_loss_shares() > QTY_EPS)
+        });
+        let pending = self.pending.clone();
+        for s in pending {
+            if self.group_of(&self.sales[s].symbol) != Some(group) {
+                continue;
+            }
+            for leg in 0..self.sales[s].lots.len() {
+                self.wash_into(s, leg, &key, id);
+                let open = self
+                    .find_lot(&key, id)
+                    .map(|l| l.replacement_capacity() > QTY_EPS)
+                    .unwrap_or(false);
+                if !open {
+                    break;
+                }
+            }
+        }
+        TradeOutcome {
+            created: self.find_lot(&key, id).map(|l| l.id),
+            ..TradeOutcome::default()
+        }
+    }
+
+    fn apply_sell(
+        &mut self,
+        trade: &Trade,
+        kind: AccountKind,
+        group: &str,
+    ) -> Result<TradeOutcome, LedgerError> {
+        let key = (trade.account.clone(), trade.symbol.clone());
+        let selection = LotSelection {
+            method: trade.method.unwrap_or(self.method),
+            specific: trade.lots.clone(),
+        };
+        let empty = Vec::new();
+        let lots = self.positions.get(&key).unwrap_or(&empty);
+        let picks = select_lots(lots, trade.quantity, &selection, trade.date, trade.price)
+            .map_err(|e| match e {
+                LotError::Shortfall {
+                    requested,
+                    available,
+                } => LedgerError::Shortfall {
+                    account: trade.account.clone(),
+                    symbol: trade.symbol.clone(),
+                    requested,
+                    available,
+                },
+                error => LedgerError::Relief {
+                    account: trade.account.clone(),
+                    symbol: trade.symbol.clone(),
+                    error,
+                },
+            })?;
+        let lots = self.positions.entry(key.clone()).or_default();
+        let relieved = relieve(lots, &picks);
+        if lots.is_empty() {
+            self.positions.remove(&key);
+        }
+        let mut outcome = TradeOutcome {
+            relieved: relieved.clone(),
+            ..TradeOutcome::default()
+        };
+        if !kind.is_taxable() {
+            return Ok(outcome);
+        }
+        let sold_q = relieved.iter().fold(0.0, |a, r| a + r.quantity);
+        let proceeds = trade.quantity * trade.price - trade.fee;
+        let legs: Vec<SaleLeg> = relieved
+            .iter()
+            .map(|r| SaleLeg {
+                lot_id: r.lot_id,
+                quantity: r.quantity,
+                acquired: r.acquired,
+                holding_start: r.holding_start,
+                long_term: is_long_term(r.holding_start, trade.date),
+                proceeds: if sold_q > 0.0 {
+                    proceeds * r.quantity / sold_q
+                } else {
+                    0.0
+                },
+                basis: r.basis,
+                wash_adjustment: r.wash_adjustment,
+                disallowed: 0.0,
+                permanently_disallowed: 0.0,
+                replaced: 0.0,
+            })
+            .collect();
+        let mut record = SaleRecord {
+            trade: self.trades,
+            date: trade.date,
+            account: trade.account.clone(),
+            symbol: trade.symbol.clone(),
+            quantity: sold_q,
+            proceeds: 0.0,
+            basis: 0.0,
+            disallowed: 0.0,
+            short_term: 0.0,
+            long_term: 0.0,
+            permanently_disallowed: 0.0,
+            lots: legs,
+        };
+        record.recompute();
+        let s = self.sales.len();
+        self.sales.push(record);
+        outcome.sale = Some(s);
+        if self.sales[s].lots.iter().all(|l| l.loss_per_share() <= 0.0) {
+            return Ok(outcome);
+        }
+        // Replacement shares acquired in the 30 days before (open lots of the group not
+        // drawn on by this sale), in order of acquisition.
+        let sold_ids: BTreeSet<LotId> = relieved.iter().map(|r| r.lot_id).collect();
+        let earliest = trade.date.add_days(-WASH_WINDOW_DAYS);
+        let mut candidates: Vec<(Date, LotId, PositionKey)> = Vec::new();
+        for symbol in self.groups.get(group).map(Vec::as_slice).unwrap_or(&[]) {
+            for (pkey, lots) in &self.positions {
+                if &pkey.1 != symbol {
+                    continue;
+                }
+                for l in lots {
+                    if l.acquired >= earliest
+                        && l.acquired <= trade.date
+                        && !sold_ids.contains(&l.id)
+                        && l.replacement_capacity() > QTY_EPS
+                    {
+                        candidates.push((l.acquired, l.id, pkey.clone()));
+                    }
+                }
+            }
+        }
+        candidates.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
+        for leg in 0..self.sales[s].lots.len() {
+            for (_, id, pkey) in &candidates {
+                if self.sales[s].lots[leg].unreplaced_loss_shares() <= QTY_EPS {
+                    break;
+                }
+                self.wash_into(s, leg, pkey, *id);
+            }
+        }
+        if self.sales[s]
+            .lots
+            .iter()
+            .any(|l| l.unreplaced_loss_shares() > QTY_EPS)
+        {
+            self.pending.push(s);
+        }
+        Ok(outcome)
+    }
+
+    fn find_lot(&self, key: &PositionKey, id: LotId) -> Option<&Lot> {
+        self.positions.get(key)?.iter().find(|l| l.id == id)
+    }
+
+    /// Matches unreplaced loss shares of leg `leg` of sale `s` with the replacement
+    /// capacity of lot `id`; returns the shares matched.
+    fn wash_into(&mut self, s: usize, leg: usize, key: &PositionKey, id: LotId) -> f64 {
+        let (loss_ps, unreplaced, sold_hs) = {
+            let l = &self.sales[s].lots[leg];
+            (
+                l.loss_per_share(),
+                l.unreplaced_loss_shares(),
+                l.holding_start,
+            )
+        };
+        if loss_ps <= 0.0 || unreplaced <= QTY_EPS {
+            return 0.0;
+        }
+        let sale_date = self.sales[s].date;
+        let permanent = self
+            .accounts
+            .get(&key.0)
+            .map(|a| !a.kind.is_taxable())
+            .unwrap_or(false);
+        let piece_id = self.next_id;
+        let Some(lots) = self.positions.get_mut(key) else {
+            return 0.0;
+        };
+        let Some(pos) = lots.iter().position(|l| l.id == id) else {
+            return 0.0;
+        };
+        let cap = lots[pos].replacement_capacity();
+        let mut q = unreplaced.min(cap);
+        if q <= QTY_EPS {
+            return 0.0;
+        }
+        if cap - q < QTY_EPS {
+            q = cap;
+        }
+        let disallowed = q * loss_ps;
+        let replacement_lot;
+        let acquired = lots[pos].acquired;
+        if permanent {
+            lots[pos].replacement_used = (lots[pos].replacement_used + q).min(lots[pos].quantity);
+            replacement_lot = id;
+        } else {
+            let lot = &mut lots[pos];
+            let tacked = lot.acquired.add_days(-sale_date.days_since(sold_hs));
+            if lot.quantity - q < QTY_EPS {
+                lot.basis += disallowed;
+                lot.wash_adjustment += disallowed;
+                lot.holding_start = tacked;
+                lot.replacement_used = lot.quantity;
+                replacement_lot = id;
+            } else {
+                let share = q / lot.quantity;
+                let basis = lot.basis * share;
+                let wash = lot.wash_adjustment * share;
+                lot.quantity -= q;
+                lot.basis -= basis;
+                lot.wash_adjustment -= wash;
+                lot.replacement_used = lot.replacement_used.min(lot.quantity);
+                let piece = Lot {
+                    id: piece_id,
+                    account: lot.account.clone(),
+                    symbol: lot.symbol.clone(),
+                    quantity: q,
+                    basis: basis + disallowed,
+                    acquired: lot.acquired,
+                    holding_start: tacked,
+                    wash_adjustment: wash + disallowed,
+                    replacement_used: q,
+                };
+                lots.insert(pos + 1, piece);
+                self.next_id += 1;
+                replacement_lot = piece_id;
+            }
+        }
+        let sale = &mut self.sales[s];
+        let l = &mut sale.lots[leg];
+        l.replaced += q;
+        l.disallowed += disallowed;
+        if permanent {
+            l.permanently_disallowed += disallowed;
+            self.permanently_disallowed += disallowed;
+        }
+        sale.recompute();
+        self.washes.push(WashMatch {
+            sale: s,
+            leg,
+            replacement_lot,
+            account: key.0.clone(),
+            symbol: key.1.clone(),
+            acquired,
+            quantity: q,
+            disallowed,
+            permanent,
+        });
+        q
+    }
+
+    /// The substantially-identical group of a symbol.
+    pub fn group_of(&self, symbol: &str) -> Option<&str> {
+        self.securities.get(symbol).map(|s| s.group.as_str())
+    }
+
+    /// The default relief method.
+    pub fn method(&self) -> LotMethod {
+        self.method
+    }
+
+    /// The household's accounts, by id.
+    pub fn accounts(&self) -> impl Iterator<Item = &Account> {
+        self.accounts.values()
+    }
+
+    /// The open lots of one position, in booking order.
+    pub fn position(&self, account: &str, symbol: &str) -> &[Lot] {
+        self.positions
+            .get(&(account.to_string(), symbol.to_string()))
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+
+    /// Shares held in one position.
+    pub fn held(&self, account: &str, symbol: &str) -> f64 {
+        self.position(account, symbol)
+            .iter()
+            .fold(0.0, |a, l| a + l.quantity)
+    }
+
+    /// Every open lot, by account id, then symbol, then booking order.
+    pub fn lots(&self) -> impl Iterator<Item = &Lot> {
+        self.positions.values().flatten()
+    }
+
+    /// Every taxable sale's record, in trade order (records may still change while a
+    /// later buy can wash them: see [`Ledger::is_final`]).
+    pub fn sales(&self) -> &[SaleRecord] {
+        &self.sales
+    }
+
+    /// Every wash-sale match, in the order made.
+    pub fn washes(&self) -> &[WashMatch] {
+        &self.washes
+    }
+
+    /// Total loss lost for good (replacements in retirement accounts).
+    pub fn permanently_disallowed(&self) -> f64 {
+        self.permanently_disallowed
+    }
+
+    /// Trades applied so far.
+    pub fn trade_count(&self) -> usize {
+        self.trades
+    }
+
+    /// True when sale `sale` can no longer change as of `as_of`: its 30-day window has
+    /// passed (`as_of > sale date + 30 days`) or it has no unreplaced loss.
+    pub fn is_final(&self, sale: usize, as_of: Date) -> bool {
+        self.sales.get(sale).is_none_or(|s| {
+            as_of > s.date.add_days(WASH_WINDOW_DAYS)
+                || s.lots.iter().all(|l| l.unreplaced_loss_shares() <= QTY_EPS)
+        })
+    }
+
+    /// Shares of `group` that would replace a loss sold on `date` (for a wash-sale guard):
+    /// open lots in any account acquired in the 30 days up to `date` with replacement
+    /// capacity left. Lots the sale itself would draw on are counted too: subtract them
+    /// when they are the shares to be sold.
+    pub fn replacement_shares_before(&self, group: &str, date: Date) -> f64 {
+        let earliest = date.add_days(-WASH_WINDOW_DAYS);
+        self.lots()
+            .filter(|l| self.group_of(&l.symbol) == Some(group))
+            .filter(|l| l.acquired >= earliest && l.acquired <= date)
+            .fold(0.0, |a, l| a + l.replacement_capacity())
+    }
+
+    /// Loss shares of `group` sold in taxable accounts in the 30 days up to `date` that a
+    /// purchase on `date` would wash (for a wash-sale guard), with the loss per share of
+    /// each, oldest first: `(sale index, shares, loss per share)`.
+    pub fn pending_losses(&self, group: &str, date: Date) -> Vec<(usize, f64, f64)> {
+        let earliest = date.add_days(-WASH_WINDOW_DAYS);
+        let mut out = Vec::new();
+        for &s in &self.pending {
+            let sale = &self.sales[s];
+            if sale.date < earliest || sale.date > date {
+                continue;
+            }
+            if self.group_of(&sale.symbol) != Some(group) {
+                continue;
+            }
+            for leg in &sale.lots {
+                let q = leg.unreplaced_loss_shares();
+                if q > QTY_EPS {
+                    out.push((s, q, leg.loss_per_share()));
+                }
+            }
+        }
+        out
+    }
+
+    /// Recognized gains by tax year (the sale date's calendar year).
+    pub fn realized_by_year(&self) -> BTreeMap<i32, Realized> {
+        let mut out: BTreeMap<i32, Realized> = BTreeMap::new();
+        for s in &self.sales {
+            let r = out.entry(s.date.year()).or_default();
+            r.short_term += s.short_term;
+            r.long_term += s.long_term;
+        }
+        out
+    }
+
+    /// Unrealized gains of the taxable accounts if everything were sold on `date` at
+    /// `prices` (by symbol), split by each lot's holding period. Wash sales that such a
+    /// sale might trigger are ignored.
+    pub fn unrealized_taxable(
+        &self,
+        prices: &BTreeMap<String, f64>,
+        date: Date,
+    ) -> Result<Realized, LedgerError> {
+        let mut out = Realized::default();
+        for lot in self.lots() {
+            if !self
+                .accounts
+                .get(&lot.account)
+                .is_some_and(|a| a.kind.is_taxable())
+            {
+                continue;
+            }
+            let price = prices
+                .get(&lot.symbol)
+                .copied()
+                .filter(|p| check_positive(*p))
+                .ok_or_else(|| LedgerError::MissingPrice {
+                    symbol: lot.symbol.clone(),
+                })?;
+            let gain = lot.quantity * price - lot.basis;
+            if lot.is_long_term_on(date) {
+                out.long_term += gain;
+            } else {
+                out.short_term += gain;
+            }
+        }
+        Ok(out)
+    }
+}
