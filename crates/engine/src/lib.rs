@@ -8,11 +8,14 @@
 //!
 //! - [`date`]: calendar dates (civil, proleptic Gregorian) and business days;
 //! - [`fees`]: fee schedules, regulatory fee tables and ticket costs;
+//! - [`optimize`]: the rebalancing optimizer (factor-form risk, proportional costs, fixed
+//!   fees per traded name; exact active-set method, Clarabel reference, branch-and-bound);
 //! - [`types`]: the shared vocabulary (sides, security and account kinds, lot methods).
 #![warn(missing_docs)]
 
 pub mod date;
 pub mod fees;
+pub mod optimize;
 pub mod types;
 
 /// The engine's version, carried in every report for reproducibility.
