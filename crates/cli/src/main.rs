@@ -9,6 +9,8 @@
 
 use std::process::ExitCode;
 
+mod solve;
+
 const USAGE: &str = "usage: tollbooth <command> [args]
 
 commands:
@@ -39,13 +41,13 @@ fn main() -> ExitCode {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
         }
-        "ledger" | "solve" | "simulate" | "batch" | "bench" => not_implemented(cmd),
+        "solve" => solve::run(rest),
+        "ledger" | "simulate" | "batch" | "bench" => not_implemented(cmd),
         other => {
             eprintln!("tollbooth: unknown command `{other}`\n\n{USAGE}");
             return ExitCode::from(2);
         }
     };
-    let _ = rest;
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
