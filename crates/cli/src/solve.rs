@@ -19,7 +19,10 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     while let Some(a) = it.next() {
         match a.as_str() {
             "--policy" => {
-                policy = Some(it.next().context("`--policy` needs a value (calendar|spo)")?)
+                policy = Some(
+                    it.next()
+                        .context("`--policy` needs a value (calendar|spo)")?,
+                )
             }
             s if s.starts_with("--policy=") => policy = Some(&s["--policy=".len()..]),
             s if s.starts_with('-') => bail!("unknown option `{s}`"),
@@ -65,8 +68,8 @@ fn solve_rebalance(inst: &ReferenceInstance) -> anyhow::Result<()> {
         .trade_tol(inst.trade_tol.unwrap_or(1e-9))
         .build()?;
     let start = Instant::now();
-    let mut opt = Optimizer::new(&problem, settings)
-        .with_context(|| format!("instance {}", inst.id))?;
+    let mut opt =
+        Optimizer::new(&problem, settings).with_context(|| format!("instance {}", inst.id))?;
     let sol = opt.solve();
     let secs = start.elapsed().as_secs_f64();
     let status = match sol.status {

@@ -3,7 +3,10 @@
 use std::process::Command;
 
 fn bench(rel: &str) -> String {
-    format!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/bench/{}"), rel)
+    format!(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/bench/{}"),
+        rel
+    )
 }
 
 fn solve(rel: &str) -> (serde_json::Value, serde_json::Value) {
@@ -11,7 +14,11 @@ fn solve(rel: &str) -> (serde_json::Value, serde_json::Value) {
         .args(["solve", &bench(rel)])
         .output()
         .expect("run tollbooth");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let answer: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
     let file: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(bench(rel)).unwrap()).unwrap();
@@ -43,7 +50,12 @@ fn solves_a_p2_file() {
 #[test]
 fn p3_is_refused_until_implemented() {
     let out = Command::new(env!("CARGO_BIN_EXE_tollbooth"))
-        .args(["solve", &bench("p3/p3_n020_s0.json"), "--policy", "calendar"])
+        .args([
+            "solve",
+            &bench("p3/p3_n020_s0.json"),
+            "--policy",
+            "calendar",
+        ])
         .output()
         .expect("run tollbooth");
     assert!(!out.status.success());

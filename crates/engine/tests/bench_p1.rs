@@ -7,7 +7,10 @@ use tollbooth_engine::optimize::instance::ReferenceInstance;
 use tollbooth_engine::optimize::{Method, Optimizer, Settings, Status};
 
 fn bench_dir() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/bench"))
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/bench"
+    ))
 }
 
 fn instances(dir: &str) -> Vec<ReferenceInstance> {

@@ -122,7 +122,10 @@ impl Response {
     pub(crate) fn eval(&self, s: f64) -> (f64, f64) {
         let m = self.m;
         if s <= self.s[0] {
-            return (self.w[0] + self.left_slope * (s - self.s[0]), self.left_slope);
+            return (
+                self.w[0] + self.left_slope * (s - self.s[0]),
+                self.left_slope,
+            );
         }
         if s >= self.s[m - 1] {
             return (
@@ -239,7 +242,7 @@ impl Structure {
         let mut dual = start.clone();
         let mut iterations = 0;
         let mut converged = false;
-        let mut residual = f64::INFINITY;
+        let mut residual: f64;
         loop {
             self.prices(&dual, &mut ws.s);
             for i in 0..n {

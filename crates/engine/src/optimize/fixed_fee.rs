@@ -264,7 +264,9 @@ pub(super) fn solve(opt: &mut Optimizer) -> Solution {
     let no_trade = opt.prep.w0.clone();
     let w0_sum: f64 = no_trade.iter().sum();
     let no_trade_obj = if (w0_sum - 1.0).abs() <= 1e-12 {
-        opt.problem.terms(&no_trade, opt.settings.trade_tol).objective()
+        opt.problem
+            .terms(&no_trade, opt.settings.trade_tol)
+            .objective()
     } else {
         f64::INFINITY
     };
@@ -404,7 +406,9 @@ pub(super) fn solve(opt: &mut Optimizer) -> Solution {
         }
     }
     let lb = if status == Status::Optimal {
-        search.best_obj.min(global_lb.max(search.best_obj - tol_gap * search.best_obj.abs()))
+        search
+            .best_obj
+            .min(global_lb.max(search.best_obj - tol_gap * search.best_obj.abs()))
     } else {
         heap.iter()
             .map(|n| n.bound)
@@ -415,4 +419,106 @@ pub(super) fn solve(opt: &mut Optimizer) -> Solution {
         best_w, iterations, ..
     } = search;
     opt.finish(status, best_w, lb, iterations, nodes)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::optimize::{Optimizer, RebalanceProblem, Settings, Status};
+
+    /// A small deterministic generator (no external randomness in unit tests).
+    struct Lcg(u64);
+    impl Lcg {
+        fn next(&mut self) -> f64 {
+            self.0 = self
+                .0
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((self.0 >> 11) as f64) / ((1u64 << 53) as f64)
+        }
+    }
+
+    fn random_problem(seed: u64, n: usize, fee: f64) -> RebalanceProblem {
+        let mut g = Lcg(seed);
+        let k = 2;
+        let b: Vec<Vec<f64>> = (0..n)
+            .map(|_| (0..k).map(|_| 0.5 + g.next()).collect())
+            .collect();
+        let f = vec![vec![0.03, 0.005], vec![0.005, 0.02]];
+        let d: Vec<f64> = (0..n).map(|_| 0.01 + 0.05 * g.next()).collect();
+        let normalise = |v: Vec<f64>| {
+            let s: f64 = v.iter().sum();
+            v.into_iter().map(|x| x / s).collect::<Vec<_>>()
+        };
+        let t = normalise((0..n).map(|_| 0.2 + g.next()).collect());
+        let w0 = normalise((0..n).map(|_| 0.05 + g.next()).collect());
+        let c: Vec<f64> = (0..n).map(|_| 0.0005 + 0.002 * g.next()).collect();
+        RebalanceProblem::long_only(b, f, d, t, w0, c, 5.0 + 20.0 * g.next())
+            .with_uniform_fixed_fee(fee)
+    }
+
+    /// Exhaustive enumeration of trade sets through the public API (held names pinned
+    /// by their bounds).
+    fn enumerate(p: &RebalanceProblem) -> f64 {
+        let n = p.n();
+        let mut best = f64::INFINITY;
+        for mask in 0u32..(1 << n) {
+            let mut q = p.clone();
+            q.fixed_fee = vec![0.0; n];
+            for i in 0..n {
+                if mask & (1 << i) == 0 {
+                    q.lower[i] = q.current[i];
+                    q.upper[i] = q.current[i];
+                }
+            }
+            let sol = Optimizer::new(&q, Settings::default()).unwrap().solve();
+            if sol.status == Status::Optimal {
+                best = best.min(p.terms(&sol.w, 1e-9).objective());
+            }
+        }
+        best
+    }
+
+    #[test]
+    fn branch_and_bound_matches_enumeration() {
+        for seed in 0..12u64 {
+            for fee in [1e-5, 2e-4, 1e-3] {
+                let p = random_problem(seed, 6, fee);
+                let exact = enumerate(&p);
+                let sol = Optimizer::new(&p, Settings::default()).unwrap().solve();
+                assert_eq!(sol.status, Status::Optimal);
+                assert!(
+                    (sol.objective - exact).abs() <= 1e-10 * exact,
+                    "seed {seed} fee {fee}: {} vs enumeration {exact}",
+                    sol.objective
+                );
+                assert!(sol.lower_bound <= exact * (1.0 + 1e-12));
+            }
+        }
+    }
+
+    #[test]
+    fn active_set_matches_clarabel_with_bounds() {
+        use crate::optimize::Method;
+        for seed in 0..24u64 {
+            let mut p = random_problem(seed, 12, 0.0);
+            // Do-not-buy on name 0, do-not-sell on name 1, a cap on name 2.
+            p.upper[0] = p.current[0];
+            p.lower[1] = p.current[1];
+            p.upper[2] = p.current[2].max(0.05);
+            let a = Optimizer::new(&p, Settings::default()).unwrap().solve();
+            let s = Settings::builder()
+                .method(Method::Clarabel)
+                .build()
+                .unwrap();
+            let b = Optimizer::new(&p, s).unwrap().solve();
+            assert_eq!(a.status, Status::Optimal);
+            assert!(
+                (a.objective - b.objective).abs() <= 1e-9 * b.objective,
+                "seed {seed}: {} vs {}",
+                a.objective,
+                b.objective
+            );
+            assert!(a.w[0] <= p.current[0] && a.w[1] >= p.current[1]);
+        }
+    }
 }

@@ -50,6 +50,9 @@
 //!
 //! See `benches/optimize.rs` (criterion, the shared reference instances).
 
+// Index loops mirror the formulas (several arrays per name); iterators would obscure them.
+#![allow(clippy::needless_range_loop)]
+
 mod dual;
 mod fixed_fee;
 pub mod instance;
@@ -133,7 +136,9 @@ pub enum OptimizeError {
         upper: f64,
     },
     /// The current weight lies outside its bounds (holding it would be infeasible).
-    #[error("current weight of name {index} ({current}) lies outside its bounds [{lower}, {upper}]")]
+    #[error(
+        "current weight of name {index} ({current}) lies outside its bounds [{lower}, {upper}]"
+    )]
     CurrentOutsideBounds {
         /// The name's index.
         index: usize,
@@ -606,7 +611,10 @@ pub(crate) struct Prepared {
 }
 
 impl Prepared {
-    fn new(p: &RebalanceProblem, settings: &Settings) -> Result<(Self, Vec<Diagnostic>), OptimizeError> {
+    fn new(
+        p: &RebalanceProblem,
+        settings: &Settings,
+    ) -> Result<(Self, Vec<Diagnostic>), OptimizeError> {
         let n = p.n();
         let k = p.factor_cov.len();
         let mut diagnostics = Vec::new();
@@ -679,7 +687,9 @@ impl Prepared {
 
     /// Proportional-cost response of name i.
     pub(crate) fn p1_response(&self, i: usize) -> Response {
-        Response::proportional(self.a[i], self.t[i], self.w0[i], self.c[i], self.l[i], self.u[i])
+        Response::proportional(
+            self.a[i], self.t[i], self.w0[i], self.c[i], self.l[i], self.u[i],
+        )
     }
 
     /// A starting dual: factor prices at the current portfolio, λ centring the hold bands.
@@ -794,7 +804,8 @@ impl Optimizer {
         self.diagnostics
             .retain(|d| !matches!(d, Diagnostic::CurrentSumNotOne { .. }));
         if (csum - 1.0).abs() > 1e-9 {
-            self.diagnostics.push(Diagnostic::CurrentSumNotOne { sum: csum });
+            self.diagnostics
+                .push(Diagnostic::CurrentSumNotOne { sum: csum });
         }
         Ok(())
     }
@@ -817,7 +828,14 @@ impl Optimizer {
         self.finish(status, w, obj, iters, 0)
     }
 
-    fn finish(&self, status: Status, w: Vec<f64>, lower_bound: f64, iterations: u64, nodes: u64) -> Solution {
+    fn finish(
+        &self,
+        status: Status,
+        w: Vec<f64>,
+        lower_bound: f64,
+        iterations: u64,
+        nodes: u64,
+    ) -> Solution {
         let terms = self.problem.terms(&w, self.settings.trade_tol);
         Solution {
             status,
@@ -860,7 +878,10 @@ impl Optimizer {
 
     fn solve_convex_active_set(&mut self) -> (Status, Vec<f64>, u64) {
         let resp: Vec<Response> = (0..self.prep.n).map(|i| self.prep.p1_response(i)).collect();
-        let start = self.warm.clone().unwrap_or_else(|| self.prep.default_start());
+        let start = self
+            .warm
+            .clone()
+            .unwrap_or_else(|| self.prep.default_start());
         let (status, w, dual, iters) = self.convex_with(&resp, &start);
         if status == Status::Optimal {
             self.warm = Some(dual);
@@ -936,7 +957,10 @@ mod tests {
     fn active_set_matches_clarabel_on_a_small_problem() {
         let p = small();
         let a = Optimizer::new(&p, Settings::default()).unwrap().solve();
-        let s = Settings::builder().method(Method::Clarabel).build().unwrap();
+        let s = Settings::builder()
+            .method(Method::Clarabel)
+            .build()
+            .unwrap();
         let b = Optimizer::new(&p, s).unwrap().solve();
         assert_eq!(a.status, Status::Optimal);
         assert_eq!(b.status, Status::Optimal);
@@ -952,7 +976,11 @@ mod tests {
         p.cost[1] = -1.0;
         assert!(matches!(
             Optimizer::new(&p, Settings::default()),
-            Err(OptimizeError::Negative { field: "cost", index: 1, .. })
+            Err(OptimizeError::Negative {
+                field: "cost",
+                index: 1,
+                ..
+            })
         ));
         let mut p = small();
         p.factor_cov[0][0] = -1.0;

@@ -18,8 +18,6 @@ pub(crate) struct ClarabelModel {
     solver: DefaultSolver<f64>,
     n: usize,
     r: usize,
-    /// Rows of the bound constraints: (row, name, is_upper).
-    n_eq: usize,
 }
 
 /// Clarabel's answer: weights, multipliers (η, λ) in the engine's sign convention.
@@ -126,7 +124,7 @@ impl ClarabelModel {
             .build()
             .ok()?;
         let solver = DefaultSolver::new(&pm, &q, &am, &b, &cones, settings).ok()?;
-        Some(ClarabelModel { solver, n, r, n_eq })
+        Some(ClarabelModel { solver, n, r })
     }
 
     fn linear_term(p: &Prepared) -> Vec<f64> {
@@ -148,18 +146,12 @@ impl ClarabelModel {
         self.solver.update_b(&(idx, val)).is_ok()
     }
 
-    /// Re-price the built solver with new proportional costs.
-    pub(crate) fn update_costs(&mut self, p: &Prepared) -> bool {
-        self.solver.update_q(&Self::linear_term(p)).is_ok()
-    }
-
     pub(crate) fn solve(&mut self) -> ClarabelAnswer {
         self.solver.solve();
         let sol = &self.solver.solution;
         let n = self.n;
         let z = &sol.z;
         let eta = (0..self.r).map(|j| -z[1 + n + j]).collect();
-        let _ = self.n_eq;
         ClarabelAnswer {
             w: sol.x[..n].to_vec(),
             eta,
