@@ -11,6 +11,8 @@ mod ledger;
 
 use std::process::ExitCode;
 
+mod solve;
+
 const USAGE: &str = "usage: tollbooth <command> [args]
 
 commands:
@@ -42,13 +44,13 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         "ledger" => ledger::run(rest),
-        "solve" | "simulate" | "batch" | "bench" => not_implemented(cmd),
+        "solve" => solve::run(rest),
+        "simulate" | "batch" | "bench" => not_implemented(cmd),
         other => {
             eprintln!("tollbooth: unknown command `{other}`\n\n{USAGE}");
             return ExitCode::from(2);
         }
     };
-    let _ = rest;
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -11,6 +11,8 @@
 //! - [`lots`]: tax lots and the one lot-relief routine (FIFO, LIFO, HIFO, min-tax, specific);
 //! - [`ledger`]: the household ledger: sales, household-wide wash sales, holding periods;
 //! - [`tax`]: the tax profile, yearly netting of gains and losses, after-tax values;
+//! - [`optimize`]: the rebalancing optimizer (factor-form risk, proportional costs, fixed
+//!   fees per traded name; exact active-set method, Clarabel reference, branch-and-bound);
 //! - [`types`]: the shared vocabulary (sides, security and account kinds, lot methods).
 #![warn(missing_docs)]
 
@@ -18,7 +20,9 @@ pub mod date;
 pub mod fees;
 pub mod ledger;
 pub mod lots;
+pub mod optimize;
 pub mod tax;
+
 pub mod types;
 
 /// The engine's version, carried in every report for reproducibility.

@@ -1,0 +1,92 @@
+//! `tollbooth solve FILE.json [--policy calendar|spo]`: answer a reference problem.
+//!
+//! P1/P2 print `{"status", "w", "objective", "n_traded", "solve_seconds"}`; the objective
+//! is recomputed from `w` with the problem's exact formula (fixed fees included) and
+//! `solve_seconds` is the engine's own time (parsing excluded).
+
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use serde_json::json;
+use tollbooth_engine::optimize::instance::ReferenceInstance;
+use tollbooth_engine::optimize::{Optimizer, Settings, Status};
+
+/// Run the subcommand.
+pub fn run(args: &[String]) -> anyhow::Result<()> {
+    let mut file: Option<&str> = None;
+    let mut policy: Option<&str> = None;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--policy" => {
+                policy = Some(
+                    it.next()
+                        .context("`--policy` needs a value (calendar|spo)")?,
+                )
+            }
+            s if s.starts_with("--policy=") => policy = Some(&s["--policy=".len()..]),
+            s if s.starts_with('-') => bail!("unknown option `{s}`"),
+            s => {
+                if file.replace(s).is_some() {
+                    bail!("one FILE.json expected");
+                }
+            }
+        }
+    }
+    let file = file.context("usage: tollbooth solve FILE.json [--policy calendar|spo]")?;
+    let text = std::fs::read_to_string(file).with_context(|| format!("reading {file}"))?;
+    let raw: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("parsing {file}"))?;
+    let kind = raw
+        .get("problem")
+        .and_then(|v| v.as_str())
+        .unwrap_or("")
+        .to_string();
+    match kind.as_str() {
+        "P1" | "P2" => {
+            if policy.is_some() {
+                bail!("`--policy` applies to P3 backtests, not to {kind}");
+            }
+            let inst: ReferenceInstance = serde_json::from_value(raw)
+                .with_context(|| format!("{file}: not a valid {kind} instance"))?;
+            solve_rebalance(&inst)
+        }
+        "P3" => match policy {
+            Some(p @ ("calendar" | "spo")) => {
+                bail!("P3 backtests (`--policy {p}`) are not implemented yet")
+            }
+            Some(p) => bail!("unknown policy `{p}` (calendar|spo)"),
+            None => bail!("P3 needs `--policy calendar|spo`"),
+        },
+        other => bail!("{file}: unknown problem `{other}` (expected P1, P2 or P3)"),
+    }
+}
+
+fn solve_rebalance(inst: &ReferenceInstance) -> anyhow::Result<()> {
+    let problem = inst.to_problem();
+    let settings = Settings::builder()
+        .trade_tol(inst.trade_tol.unwrap_or(1e-9))
+        .build()?;
+    let start = Instant::now();
+    let mut opt =
+        Optimizer::new(&problem, settings).with_context(|| format!("instance {}", inst.id))?;
+    let sol = opt.solve();
+    let secs = start.elapsed().as_secs_f64();
+    let status = match sol.status {
+        Status::Optimal => "optimal",
+        Status::Infeasible => "infeasible",
+        Status::IterationLimit => "iteration_limit",
+        Status::NodeLimit => "node_limit",
+        Status::TimeLimit => "time_limit",
+        Status::NumericalError => "numerical_error",
+    };
+    let out = json!({
+        "status": status,
+        "w": sol.w,
+        "objective": sol.objective,
+        "n_traded": sol.n_traded,
+        "solve_seconds": secs,
+    });
+    println!("{}", serde_json::to_string(&out)?);
+    Ok(())
+}
