@@ -7,12 +7,18 @@
 //! command) and for `wasm32-unknown-unknown` (the browser app). Modules:
 //!
 //! - [`date`]: calendar dates (civil, proleptic Gregorian) and business days;
-//! - [`fees`]: fee schedules, regulatory fee tables and ticket costs;
+//! - [`fees`]: fee schedules and presets, dated SEC Section 31 / FINRA TAF tables, the
+//!   itemised cost of a ticket, and the same costs as linear terms for the optimizer;
+//! - [`scenario`]: the inputs — household, lots, securities, target model, fee schedules,
+//!   tax profile, market assumptions, cash flows and policies; the typed-in form and its
+//!   validation with field paths; JSON load with schema migration; the scenario hash; the
+//!   embedded demo household;
 //! - [`types`]: the shared vocabulary (sides, security and account kinds, lot methods).
 #![warn(missing_docs)]
 
 pub mod date;
 pub mod fees;
+pub mod scenario;
 pub mod types;
 
 /// The engine's version, carried in every report for reproducibility.
