@@ -1765,17 +1765,7 @@ impl Scenario {
                     })
                     .collect(),
             },
-            tax: TaxForm {
-                filing_status: Some(s.tax.filing_status),
-                ordinary_rate: fmt_f(s.tax.ordinary_rate),
-                ltcg_rate: fmt_f(s.tax.ltcg_rate),
-                niit: s.tax.niit,
-                state_rate: fmt_f(s.tax.state_rate),
-                carryforward_in_st: fmt_f(s.tax.carryforward_in_st),
-                carryforward_in_lt: fmt_f(s.tax.carryforward_in_lt),
-                ordinary_offset_cap: fmt_f(s.tax.ordinary_offset_cap),
-                horizon: Some(s.tax.horizon),
-            },
+            tax: tax_form(&s.tax),
             market: market_form(&s.market),
             cash_flows: s
                 .cash_flows
@@ -1806,6 +1796,67 @@ impl Scenario {
             policies: s.policies.iter().map(policy_form).collect(),
             baseline: s.baseline.clone(),
         }
+    }
+}
+
+impl ScenarioForm {
+    /// A new, empty scenario with every default filled in: the regulatory tables, the
+    /// default tax profile, the default market assumptions (with their sources), the four
+    /// preset fee schedules and the default band (5 points absolute). The date,
+    /// household, securities, target classes and policies are left for the user.
+    pub fn with_defaults() -> ScenarioForm {
+        use crate::fees::FeePreset;
+        let tax = TaxProfile::default();
+        let reg = RegulatoryTables::default();
+        ScenarioForm {
+            fee_schedules: FeePreset::ALL
+                .iter()
+                .map(|&p| fee_schedule_form(&FeeSchedule::preset(p)))
+                .collect(),
+            regulatory: RegulatoryForm {
+                sec: reg
+                    .sec
+                    .iter()
+                    .map(|r| SecRateForm {
+                        effective: r.effective.to_string(),
+                        per_million: fmt_f(r.per_million),
+                    })
+                    .collect(),
+                taf: reg
+                    .taf
+                    .iter()
+                    .map(|r| TafRateForm {
+                        effective: r.effective.to_string(),
+                        per_share: fmt_f(r.per_share),
+                        max_per_trade: fmt_f(r.max_per_trade),
+                    })
+                    .collect(),
+            },
+            tax: tax_form(&tax),
+            market: market_form(&MarketAssumptions::default()),
+            target: TargetForm {
+                default_band: band_form(Band {
+                    kind: BandKind::Absolute,
+                    width: 0.05,
+                }),
+                ..TargetForm::default()
+            },
+            ..ScenarioForm::default()
+        }
+    }
+}
+
+fn tax_form(t: &TaxProfile) -> TaxForm {
+    TaxForm {
+        filing_status: Some(t.filing_status),
+        ordinary_rate: fmt_f(t.ordinary_rate),
+        ltcg_rate: fmt_f(t.ltcg_rate),
+        niit: t.niit,
+        state_rate: fmt_f(t.state_rate),
+        carryforward_in_st: fmt_f(t.carryforward_in_st),
+        carryforward_in_lt: fmt_f(t.carryforward_in_lt),
+        ordinary_offset_cap: fmt_f(t.ordinary_offset_cap),
+        horizon: Some(t.horizon),
     }
 }
 

@@ -99,6 +99,29 @@ pub struct MarketAssumptions {
     pub dividends: DividendTreatment,
 }
 
+impl Default for MarketAssumptions {
+    /// The default asset classes and correlations ([`default_assumptions`],
+    /// [`default_correlation`]), idiosyncratic volatility 1% a year, partner correlation
+    /// 0.99, cash yield 3%, 10 years, 500 paths, seed 1, normal shocks, dividends
+    /// reinvested.
+    fn default() -> Self {
+        MarketAssumptions {
+            classes: default_assumptions(),
+            correlation: default_correlation(),
+            correlation_source: CMA_SOURCE.to_string(),
+            idiosyncratic_vol: Vec::new(),
+            default_idiosyncratic_vol: 0.01,
+            partner_correlation: 0.99,
+            cash_yield: 0.03,
+            horizon_years: 10,
+            paths: 500,
+            seed: 1,
+            shocks: Shocks::Normal,
+            dividends: DividendTreatment::Reinvest,
+        }
+    }
+}
+
 impl MarketAssumptions {
     /// The index of an asset class in `classes`.
     pub fn class_index(&self, name: &str) -> Option<usize> {

@@ -597,3 +597,20 @@ fn collects_every_error_at_once() {
         ["market.paths", "securities[0].price", "tax.ltcg_rate"]
     );
 }
+
+#[test]
+fn defaults_form_reports_only_what_the_user_must_add() {
+    let errs = ScenarioForm::with_defaults().validate().unwrap_err();
+    let paths: Vec<&str> = errs.iter().map(|e| e.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "as_of",
+            "household.members",
+            "household.accounts",
+            "target.classes",
+            "policies",
+            "baseline"
+        ]
+    );
+}
