@@ -432,6 +432,14 @@ impl Scenario {
         self.policy(&self.baseline)
     }
 
+    /// Every lot with its account, in account order then lot order.
+    pub fn lots(&self) -> impl Iterator<Item = (&Account, &Lot)> {
+        self.household
+            .accounts
+            .iter()
+            .flat_map(|a| a.lots.iter().map(move |l| (a, l)))
+    }
+
     /// Household market value at the scenario's prices.
     pub fn household_value(&self) -> f64 {
         let price = |s: &str| self.security(s).map_or(0.0, |s| s.price);

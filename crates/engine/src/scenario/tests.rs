@@ -614,3 +614,37 @@ fn defaults_form_reports_only_what_the_user_must_add() {
         ]
     );
 }
+
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Whatever is typed into a handful of fields, validation returns (no panic), and
+        /// a form that validates round-trips exactly.
+        #[test]
+        fn any_text_validates_or_explains(
+            texts in proptest::collection::vec("[-+0-9.eE,a-z ]{0,8}", 6),
+        ) {
+            let mut f = demo_form();
+            f.securities[1].price = texts[0].clone();
+            f.household.accounts[0].lots[2].quantity = texts[1].clone();
+            f.household.accounts[1].lots[0].acquired = texts[2].clone();
+            f.target.classes[4].weight = texts[3].clone();
+            f.market.correlation[0][2] = texts[4].clone();
+            f.market.correlation[2][0] = texts[4].clone();
+            f.tax.state_rate = texts[5].clone();
+            match f.validate() {
+                Ok(s) => prop_assert_eq!(s.to_form().validate().unwrap(), s),
+                Err(errs) => {
+                    prop_assert!(!errs.is_empty());
+                    for e in errs {
+                        prop_assert!(!e.path.is_empty() && !e.message.is_empty());
+                    }
+                }
+            }
+        }
+    }
+}
