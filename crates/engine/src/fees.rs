@@ -38,6 +38,44 @@
 //! date on or before it. A sale dated before the first row of a table is an error
 //! ([`FeeError::NoRateInForce`]) rather than a silent zero: the fee of that date is not
 //! known to the tables, and a compliance report must not guess it.
+//!
+//! ## Example
+//!
+//! A $10,000 ETF sale (100 shares at $100) on 2026-06-01 under the flat $3.10 clearing
+//! ticket with a 1 bp half-spread:
+//!
+//! ```
+//! use tollbooth_engine::date::Date;
+//! use tollbooth_engine::fees::{FeePreset, FeeSchedule, RegulatoryTables, TicketSpec};
+//! use tollbooth_engine::types::{SecurityType, Side};
+//!
+//! let schedule = FeeSchedule::preset(FeePreset::FlatClearing);
+//! let tables = RegulatoryTables::default();
+//! let ticket = TicketSpec {
+//!     trade_date: Date::from_ymd(2026, 6, 1).unwrap(),
+//!     side: Side::Sell,
+//!     security_type: SecurityType::Etf,
+//!     quantity: 100.0,
+//!     price: 100.0,
+//!     fractional: false,
+//!     half_spread_bps: 1.0,
+//!     impact: None,
+//! };
+//! let cost = schedule.ticket_cost(&ticket, &tables).unwrap();
+//! assert_eq!(cost.commission, 3.10);
+//! assert_eq!(cost.sec_fee, 0.21); // $10,000 × $20.60 / $1M = $0.206, rounded up
+//! assert_eq!(cost.sec_rate_per_million, 20.60);
+//! assert_eq!(cost.taf, 0.02); // 100 × $0.000195 = $0.0195, rounded up
+//! assert!((cost.spread - 1.00).abs() < 1e-9);
+//! assert!((cost.total() - 4.33).abs() < 1e-9);
+//!
+//! // The optimizer's view of the same sale.
+//! let terms = schedule
+//!     .linear_terms(SecurityType::Etf, Side::Sell, 1.0, ticket.trade_date, &tables)
+//!     .unwrap();
+//! let approx = terms.fixed + terms.per_dollar * 10_000.0 + terms.per_share * 100.0;
+//! assert!((cost.total() - approx).abs() < 0.02);
+//! ```
 use crate::date::Date;
 use crate::types::{SecurityType, Side};
 use serde::{Deserialize, Serialize};
