@@ -7,12 +7,17 @@
 //! command) and for `wasm32-unknown-unknown` (the browser app). Modules:
 //!
 //! - [`date`]: calendar dates (civil, proleptic Gregorian) and business days;
-//! - [`fees`]: fee schedules, regulatory fee tables and ticket costs;
+//! - [`fees`]: fee schedules and presets, dated SEC Section 31 / FINRA TAF tables, the
+//!   itemised cost of a ticket, and the same costs as linear terms for the optimizer;
 //! - [`lots`]: tax lots and the one lot-relief routine (FIFO, LIFO, HIFO, min-tax, specific);
 //! - [`ledger`]: the household ledger: sales, household-wide wash sales, holding periods;
 //! - [`tax`]: the tax profile, yearly netting of gains and losses, after-tax values;
 //! - [`optimize`]: the rebalancing optimizer (factor-form risk, proportional costs, fixed
 //!   fees per traded name; exact active-set method, Clarabel reference, branch-and-bound);
+//! - [`scenario`]: the inputs — household, lots, securities, target model, fee schedules,
+//!   tax profile, market assumptions, cash flows and policies; the typed-in form and its
+//!   validation with field paths; JSON load with schema migration; the scenario hash; the
+//!   embedded demo household;
 //! - [`types`]: the shared vocabulary (sides, security and account kinds, lot methods).
 #![warn(missing_docs)]
 
@@ -21,8 +26,8 @@ pub mod fees;
 pub mod ledger;
 pub mod lots;
 pub mod optimize;
+pub mod scenario;
 pub mod tax;
-
 pub mod types;
 
 /// The engine's version, carried in every report for reproducibility.

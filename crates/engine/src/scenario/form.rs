@@ -1,0 +1,1976 @@
+//! What the user typed: [`ScenarioForm`], and its validation into a [`Scenario`].
+//!
+//! Every number and date is kept as the text typed, every choice as an `Option`, and every
+//! optional rule as a [`Toggle`] that keeps its fields while switched off, so a half-typed
+//! form round-trips through local storage without loss. All form types deserialize with
+//! defaults for missing fields.
+//!
+//! [`ScenarioForm::validate`] checks everything and returns either the [`Scenario`] or
+//! every problem found, each a [`FieldError`] whose `path` names the field in the form's
+//! (and the scenario JSON's) structure, e.g. `household.accounts[2].lots[5].acquired` or
+//! `market.correlation[1][3]`. Checks that concern a list as a whole (weights that do not
+//! sum to 1, the number of policies, an inconsistent correlation matrix) name the list.
+//!
+//! Numbers are parsed strictly: digits, an optional sign, a decimal point and an
+//! exponent. Thousands separators are rejected rather than guessed (`1,5` means 1.5 in
+//! much of the world). Rates are fractions: `0.24` means 24%.
+
+use super::market::{
+    check_correlation, AssetClassAssumption, CorrelationIssue, DividendTreatment,
+    MarketAssumptions, SecurityVol, Shocks,
+};
+use super::policy::{
+    Band, BandKind, CalendarRule, CostAwareRule, Frequency, OpportunisticRule, Policy,
+    TacticalOverlay, ThresholdRule, TlhRule, WashSaleGuard,
+};
+use super::target::{ClassTarget, MinCash, Restrictions, TargetModel};
+use super::tax_profile::{FilingStatus, HorizonTreatment, TaxProfile};
+use super::{
+    Account, CashFlow, CashFlowSchedule, Household, Lot, Member, Scenario, Security, SCHEMA_VERSION,
+};
+use crate::date::Date;
+use crate::fees::{
+    ChargedSides, FeeRow, FeeRows, FeeSchedule, ImpactModel, RegulatoryTables, SecRate, TafRate,
+};
+use crate::types::{AccountKind, LotMethod, SecurityType};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// Tolerance on the sum of target weights.
+pub const WEIGHT_SUM_TOLERANCE: f64 = 1e-6;
+/// Fewest policies a scenario compares.
+pub const MIN_POLICIES: usize = 2;
+/// Most policies a scenario compares.
+pub const MAX_POLICIES: usize = 8;
+
+/// A problem with one field of the form.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldError {
+    /// Where: the field's path, e.g. `household.accounts[2].lots[5].acquired`.
+    pub path: String,
+    /// What is wrong, in plain English, to show next to the field.
+    pub message: String,
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path, self.message)
+    }
+}
+
+/// An optional part of the form: its fields are kept while it is switched off.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct Toggle<T> {
+    /// Whether the part is in use.
+    pub enabled: bool,
+    /// Its fields.
+    #[serde(flatten)]
+    pub fields: T,
+}
+
+impl<T: Default> Toggle<T> {
+    fn from_option<U>(o: Option<U>, f: impl FnOnce(U) -> T) -> Toggle<T> {
+        match o {
+            Some(u) => Toggle {
+                enabled: true,
+                fields: f(u),
+            },
+            None => Toggle::default(),
+        }
+    }
+}
+
+/// The whole form.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct ScenarioForm {
+    /// Display name.
+    pub name: String,
+    /// Date of the holdings and prices (YYYY-MM-DD).
+    pub as_of: String,
+    /// Members and accounts.
+    pub household: HouseholdForm,
+    /// Securities.
+    pub securities: Vec<SecurityForm>,
+    /// Target model.
+    pub target: TargetForm,
+    /// Fee schedules.
+    pub fee_schedules: Vec<FeeScheduleForm>,
+    /// Regulatory tables.
+    pub regulatory: RegulatoryForm,
+    /// Tax profile.
+    pub tax: TaxForm,
+    /// Market assumptions.
+    pub market: MarketForm,
+    /// Cash flows.
+    pub cash_flows: Vec<CashFlowForm>,
+    /// Policies.
+    pub policies: Vec<PolicyForm>,
+    /// Name of the baseline policy.
+    pub baseline: String,
+}
+
+/// Members and accounts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct HouseholdForm {
+    /// Members.
+    pub members: Vec<MemberForm>,
+    /// Accounts.
+    pub accounts: Vec<AccountForm>,
+}
+
+/// A member.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct MemberForm {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+}
+
+/// An account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct AccountForm {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Kind.
+    pub kind: Option<AccountKind>,
+    /// Owner member id.
+    pub owner: String,
+    /// Joint with the spouse.
+    pub joint: bool,
+    /// Cash (dollars).
+    pub cash: String,
+    /// Fee schedule id.
+    pub fee_schedule: String,
+    /// Lots.
+    pub lots: Vec<LotForm>,
+}
+
+/// A tax lot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct LotForm {
+    /// Id.
+    pub id: String,
+    /// Symbol.
+    pub symbol: String,
+    /// Shares.
+    pub quantity: String,
+    /// Total cost basis (dollars).
+    pub basis: String,
+    /// Acquisition date.
+    pub acquired: String,
+}
+
+/// A security.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct SecurityForm {
+    /// Symbol.
+    pub symbol: String,
+    /// Name.
+    pub name: String,
+    /// Asset class.
+    pub asset_class: String,
+    /// Price.
+    pub price: String,
+    /// Type.
+    pub security_type: Option<SecurityType>,
+    /// Half-spread (bps).
+    pub half_spread_bps: String,
+    /// Expense ratio (fraction).
+    pub expense_ratio: String,
+    /// Dividend yield (fraction).
+    pub dividend_yield: String,
+    /// Substantially-identical group.
+    pub group: String,
+    /// TLH partner symbols.
+    pub partners: Vec<String>,
+    /// Fractional shares allowed.
+    pub fractional_allowed: bool,
+}
+
+/// A band.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct BandForm {
+    /// Absolute or relative.
+    pub kind: Option<BandKind>,
+    /// Width (fraction).
+    pub width: String,
+}
+
+/// The target model.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct TargetForm {
+    /// Asset classes.
+    pub classes: Vec<ClassTargetForm>,
+    /// Default band.
+    pub default_band: BandForm,
+    /// Minimum cash per account.
+    pub min_cash: Vec<MinCashForm>,
+    /// Restrictions.
+    pub restrictions: RestrictionsForm,
+}
+
+/// One class of the target model.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct ClassTargetForm {
+    /// Asset class.
+    pub asset_class: String,
+    /// Weight (fraction).
+    pub weight: String,
+    /// Primary security.
+    pub primary: String,
+    /// Alternate securities.
+    pub alternates: Vec<String>,
+    /// Band override.
+    pub band: Toggle<BandForm>,
+    /// Preferred account kinds.
+    pub location: Vec<AccountKind>,
+}
+
+/// Minimum cash of an account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct MinCashForm {
+    /// Account id.
+    pub account: String,
+    /// Dollars.
+    pub amount: String,
+}
+
+/// Restrictions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct RestrictionsForm {
+    /// Do-not-buy symbols.
+    pub do_not_buy: Vec<String>,
+    /// Do-not-sell symbols.
+    pub do_not_sell: Vec<String>,
+}
+
+/// A fee schedule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct FeeScheduleForm {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Rows by security type.
+    pub rows: FeeRowsForm,
+    /// Fractional surcharge (dollars).
+    pub fractional_surcharge: String,
+    /// Charge SEC fee and TAF.
+    pub charge_regulatory: bool,
+    /// Market impact.
+    pub impact: Toggle<ImpactForm>,
+    /// Advisory fee (bps per year).
+    pub advisory_fee_bps: String,
+}
+
+/// Fee rows by security type.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct FeeRowsForm {
+    /// ETFs.
+    pub etf: FeeRowForm,
+    /// Stocks.
+    pub stock: FeeRowForm,
+    /// Mutual funds.
+    pub mutual_fund: FeeRowForm,
+}
+
+/// One fee row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct FeeRowForm {
+    /// Flat per ticket.
+    pub flat: String,
+    /// Per share.
+    pub per_share: String,
+    /// Bps of notional.
+    pub notional_bps: String,
+    /// Minimum.
+    pub minimum: String,
+    /// Maximum (empty: none).
+    pub maximum: String,
+    /// Sides charged (none: both).
+    pub sides: Option<ChargedSides>,
+}
+
+/// Market-impact term.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct ImpactForm {
+    /// Coefficient b.
+    pub coefficient: String,
+}
+
+/// Regulatory tables.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct RegulatoryForm {
+    /// SEC rows.
+    pub sec: Vec<SecRateForm>,
+    /// TAF rows.
+    pub taf: Vec<TafRateForm>,
+}
+
+/// A SEC row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct SecRateForm {
+    /// Effective date.
+    pub effective: String,
+    /// Dollars per million.
+    pub per_million: String,
+}
+
+/// A TAF row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct TafRateForm {
+    /// Effective date.
+    pub effective: String,
+    /// Dollars per share.
+    pub per_share: String,
+    /// Cap per trade.
+    pub max_per_trade: String,
+}
+
+/// The tax profile.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct TaxForm {
+    /// Filing status.
+    pub filing_status: Option<FilingStatus>,
+    /// Ordinary rate.
+    pub ordinary_rate: String,
+    /// LTCG rate.
+    pub ltcg_rate: String,
+    /// NIIT applies.
+    pub niit: bool,
+    /// State rate.
+    pub state_rate: String,
+    /// Short-term carry-forward in.
+    pub carryforward_in_st: String,
+    /// Long-term carry-forward in.
+    pub carryforward_in_lt: String,
+    /// Ordinary offset cap.
+    pub ordinary_offset_cap: String,
+    /// Horizon treatment.
+    pub horizon: Option<HorizonTreatment>,
+}
+
+/// Market assumptions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct MarketForm {
+    /// Asset classes.
+    pub classes: Vec<ClassAssumptionForm>,
+    /// Correlation matrix.
+    pub correlation: Vec<Vec<String>>,
+    /// Source of the correlations.
+    pub correlation_source: String,
+    /// Idiosyncratic vol per security.
+    pub idiosyncratic_vol: Vec<SecurityVolForm>,
+    /// Default idiosyncratic vol.
+    pub default_idiosyncratic_vol: String,
+    /// Partner correlation.
+    pub partner_correlation: String,
+    /// Cash yield.
+    pub cash_yield: String,
+    /// Horizon (years).
+    pub horizon_years: String,
+    /// Paths.
+    pub paths: String,
+    /// Seed.
+    pub seed: String,
+    /// Shocks.
+    pub shocks: ShocksForm,
+    /// Dividend treatment.
+    pub dividends: Option<DividendTreatment>,
+}
+
+/// One asset class's assumptions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct ClassAssumptionForm {
+    /// Name.
+    pub name: String,
+    /// Expected return.
+    pub expected_return: String,
+    /// Volatility.
+    pub volatility: String,
+    /// Dividend yield.
+    pub dividend_yield: String,
+    /// Source.
+    pub source: String,
+    /// Source date.
+    pub as_of: String,
+}
+
+/// A security's idiosyncratic vol.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct SecurityVolForm {
+    /// Symbol.
+    pub symbol: String,
+    /// Vol.
+    pub vol: String,
+}
+
+/// The kind of shocks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ShockKind {
+    /// Gaussian.
+    Normal,
+    /// Student-t.
+    StudentT,
+}
+
+/// Shocks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct ShocksForm {
+    /// Kind.
+    pub kind: Option<ShockKind>,
+    /// Degrees of freedom (Student-t).
+    pub dof: String,
+}
+
+/// The kind of a cash-flow schedule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScheduleKind {
+    /// Once.
+    Once,
+    /// Recurring.
+    Recurring,
+}
+
+/// A cash flow.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct CashFlowForm {
+    /// Account id.
+    pub account: String,
+    /// Dollars (negative: withdrawal).
+    pub amount: String,
+    /// When.
+    pub schedule: ScheduleForm,
+}
+
+/// A cash-flow schedule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct ScheduleForm {
+    /// Once or recurring.
+    pub kind: Option<ScheduleKind>,
+    /// Date (once).
+    pub date: String,
+    /// Start (recurring).
+    pub start: String,
+    /// End (recurring; empty: horizon end).
+    pub end: String,
+    /// Frequency (recurring).
+    pub frequency: Option<Frequency>,
+}
+
+/// A policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct PolicyForm {
+    /// Name.
+    pub name: String,
+    /// Calendar rule.
+    pub calendar: Toggle<CalendarForm>,
+    /// Threshold rule.
+    pub threshold: Toggle<ThresholdForm>,
+    /// Opportunistic rule.
+    pub opportunistic: Toggle<OpportunisticForm>,
+    /// Cash flows first.
+    pub cash_flow_first: bool,
+    /// Tax-loss harvesting.
+    pub tlh: Toggle<TlhForm>,
+    /// Tactical overlay.
+    pub tactical: Toggle<TacticalForm>,
+    /// Cost-aware optimizer.
+    pub optimizer: Toggle<CostAwareForm>,
+    /// Lot method.
+    pub lot_method: Option<LotMethod>,
+}
+
+/// Calendar rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct CalendarForm {
+    /// Frequency.
+    pub frequency: Option<Frequency>,
+}
+
+/// Threshold rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct ThresholdForm {
+    /// Band.
+    pub band: BandForm,
+    /// Check frequency.
+    pub check: Option<Frequency>,
+    /// Trade back to (fraction of band).
+    pub trade_to: String,
+}
+
+/// Opportunistic rule (defaults: Daryanani's two weeks, 20%, half band).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct OpportunisticForm {
+    /// Check frequency.
+    pub check: Option<Frequency>,
+    /// Relative band.
+    pub relative_band: String,
+    /// Trade back to (fraction of band).
+    pub trade_to: String,
+}
+
+impl Default for OpportunisticForm {
+    fn default() -> Self {
+        let d = OpportunisticRule::default();
+        OpportunisticForm {
+            check: Some(d.check),
+            relative_band: fmt_f(d.relative_band),
+            trade_to: fmt_f(d.trade_to),
+        }
+    }
+}
+
+/// Tax-loss harvesting.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct TlhForm {
+    /// Check frequency.
+    pub check: Option<Frequency>,
+    /// Loss threshold (fraction of basis).
+    pub loss_threshold_pct: String,
+    /// Loss threshold (dollars).
+    pub loss_threshold_usd: String,
+    /// Partner swaps.
+    pub partner_swaps: bool,
+    /// Wash-sale guard.
+    pub wash_sale_guard: Option<WashSaleGuard>,
+}
+
+/// Tactical overlay (defaults: IC 0, max tilt 0.05, daily).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TacticalForm {
+    /// Information coefficient.
+    pub information_coefficient: String,
+    /// Max tilt.
+    pub max_tilt: String,
+    /// Frequency.
+    pub frequency: Option<Frequency>,
+}
+
+impl Default for TacticalForm {
+    fn default() -> Self {
+        let d = TacticalOverlay::default();
+        TacticalForm {
+            information_coefficient: fmt_f(d.information_coefficient),
+            max_tilt: fmt_f(d.max_tilt),
+            frequency: Some(d.frequency),
+        }
+    }
+}
+
+/// Cost-aware optimizer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct CostAwareForm {
+    /// Check frequency.
+    pub check: Option<Frequency>,
+    /// Minimum trade (dollars).
+    pub min_trade_usd: String,
+    /// Tickets in objective.
+    pub tickets_in_objective: bool,
+    /// Taxes in objective.
+    pub taxes_in_objective: bool,
+}
+
+// ---------------------------------------------------------------------------------------
+// Parsing helpers
+// ---------------------------------------------------------------------------------------
+
+/// Formats a number so that parsing it gives the same `f64` back.
+fn fmt_f(v: f64) -> String {
+    format!("{v}")
+}
+
+#[derive(Clone, Copy)]
+enum R {
+    /// Any finite number.
+    Finite,
+    /// ≥ 0.
+    NonNeg,
+    /// > 0.
+    Pos,
+    /// In [0, 1].
+    Unit,
+    /// In [−1, 1].
+    Signed,
+    /// > the bound.
+    Gt(f64),
+}
+
+#[derive(Default)]
+struct V {
+    errs: Vec<FieldError>,
+}
+
+impl V {
+    fn err(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.errs.push(FieldError {
+            path: path.into(),
+            message: message.into(),
+        });
+    }
+
+    fn parse(&mut self, path: &str, s: &str) -> Option<f64> {
+        let t = s.trim();
+        if t.is_empty() {
+            self.err(path, "required: enter a number");
+            return None;
+        }
+        let ok_chars = t
+            .bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+' | b'e' | b'E'));
+        match t.parse::<f64>() {
+            Ok(v) if ok_chars && v.is_finite() => Some(v),
+            _ => {
+                self.err(
+                    path,
+                    format!("`{t}` is not a number: use digits and a decimal point, e.g. 1234.56"),
+                );
+                None
+            }
+        }
+    }
+
+    fn check(&mut self, path: &str, v: f64, r: R) -> bool {
+        let msg = match r {
+            R::Finite => return true,
+            R::NonNeg if v < 0.0 => "must be 0 or more".to_string(),
+            R::Pos if v <= 0.0 => "must be greater than 0".to_string(),
+            R::Unit if !(0.0..=1.0).contains(&v) => {
+                "must be between 0 and 1 (a fraction: 0.24 means 24%)".to_string()
+            }
+            R::Signed if !(-1.0..=1.0).contains(&v) => "must be between -1 and 1".to_string(),
+            R::Gt(b) if v <= b => format!("must be greater than {b}"),
+            _ => return true,
+        };
+        self.err(path, msg);
+        false
+    }
+
+    /// A required number; 0 on error (the error is recorded).
+    fn num(&mut self, path: &str, s: &str, r: R) -> f64 {
+        match self.parse(path, s) {
+            Some(v) if self.check(path, v, r) => v,
+            _ => 0.0,
+        }
+    }
+
+    /// An optional number: empty text is `None`.
+    fn opt_num(&mut self, path: &str, s: &str, r: R) -> Option<f64> {
+        if s.trim().is_empty() {
+            None
+        } else {
+            Some(self.num(path, s, r))
+        }
+    }
+
+    fn whole(&mut self, path: &str, s: &str, min: u64, max: u64) -> u64 {
+        let t = s.trim();
+        if t.is_empty() {
+            self.err(path, "required: enter a whole number");
+            return min;
+        }
+        match t.parse::<u64>() {
+            Ok(v) if (min..=max).contains(&v) => v,
+            Ok(_) => {
+                self.err(path, format!("must be between {min} and {max}"));
+                min
+            }
+            Err(_) => {
+                self.err(path, format!("`{t}` is not a whole number"));
+                min
+            }
+        }
+    }
+
+    fn date(&mut self, path: &str, s: &str) -> Date {
+        if s.trim().is_empty() {
+            self.err(path, "required: enter a date as YYYY-MM-DD");
+            return Date::from_days(0);
+        }
+        match s.parse::<Date>() {
+            Ok(d) => d,
+            Err(e) => {
+                self.err(path, e.to_string());
+                Date::from_days(0)
+            }
+        }
+    }
+
+    fn opt_date(&mut self, path: &str, s: &str) -> Option<Date> {
+        if s.trim().is_empty() {
+            None
+        } else {
+            Some(self.date(path, s))
+        }
+    }
+
+    fn pick<T: Copy>(&mut self, path: &str, o: Option<T>, fallback: T) -> T {
+        match o {
+            Some(v) => v,
+            None => {
+                self.err(path, "required: choose one");
+                fallback
+            }
+        }
+    }
+
+    fn text(&mut self, path: &str, s: &str) -> String {
+        let t = s.trim();
+        if t.is_empty() {
+            self.err(path, "required");
+        }
+        t.to_string()
+    }
+
+    /// Records duplicates among `(path, key)` pairs (empty keys are skipped).
+    fn unique<'a>(&mut self, items: impl IntoIterator<Item = (String, &'a str)>, what: &str) {
+        let mut seen: BTreeMap<&str, String> = BTreeMap::new();
+        for (path, key) in items {
+            if key.is_empty() {
+                continue;
+            }
+            if let Some(first) = seen.get(key) {
+                let msg = format!("duplicate {what} `{key}` (already used at {first})");
+                self.err(path, msg);
+            } else {
+                seen.insert(key, path);
+            }
+        }
+    }
+}
+
+fn band(v: &mut V, path: &str, f: &BandForm) -> Band {
+    Band {
+        kind: v.pick(&format!("{path}.kind"), f.kind, BandKind::Absolute),
+        width: v.num(&format!("{path}.width"), &f.width, R::NonNeg),
+    }
+}
+
+fn band_form(b: Band) -> BandForm {
+    BandForm {
+        kind: Some(b.kind),
+        width: fmt_f(b.width),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Validation
+// ---------------------------------------------------------------------------------------
+
+impl ScenarioForm {
+    /// Checks every field and cross-reference; returns the scenario or every problem.
+    pub fn validate(&self) -> Result<Scenario, Vec<FieldError>> {
+        let mut v = V::default();
+        let before = v.errs.len();
+        let as_of = v.date("as_of", &self.as_of);
+        // Lots are checked against the date only when it is valid.
+        let as_of_ok = v.errs.len() == before;
+
+        // Market first: securities and the target refer to its asset classes.
+        let market = self.market_(&mut v);
+        let class_names: Vec<&str> = market.classes.iter().map(|c| c.name.as_str()).collect();
+
+        let fee_schedules = self.fee_schedules_(&mut v);
+        let securities = self.securities_(&mut v, &class_names);
+        let household = self.household_(
+            &mut v,
+            as_of_ok.then_some(as_of),
+            &securities,
+            &fee_schedules,
+        );
+        let account_ids: Vec<&str> = household.accounts.iter().map(|a| a.id.as_str()).collect();
+        let target = self.target_(&mut v, &class_names, &securities, &account_ids);
+        let regulatory = self.regulatory_(&mut v);
+        let tax = self.tax_(&mut v);
+        let cash_flows = self.cash_flows_(&mut v, &account_ids);
+        let policies = self.policies_(&mut v);
+        let baseline = v.text("baseline", &self.baseline);
+        if !baseline.is_empty() && !policies.iter().any(|p| p.name == baseline) {
+            v.err(
+                "baseline",
+                format!("no policy is named `{baseline}`: choose one of the policies"),
+            );
+        }
+        for (i, id) in market.idiosyncratic_vol.iter().enumerate() {
+            if !id.symbol.is_empty() && !securities.iter().any(|s| s.symbol == id.symbol) {
+                v.err(
+                    format!("market.idiosyncratic_vol[{i}].symbol"),
+                    unknown_security(&id.symbol),
+                );
+            }
+        }
+
+        if !v.errs.is_empty() {
+            return Err(v.errs);
+        }
+        Ok(Scenario {
+            schema_version: SCHEMA_VERSION,
+            name: self.name.trim().to_string(),
+            as_of,
+            household,
+            securities,
+            target,
+            fee_schedules,
+            regulatory,
+            tax,
+            market,
+            cash_flows,
+            policies,
+            baseline,
+        })
+    }
+
+    fn market_(&self, v: &mut V) -> MarketAssumptions {
+        let m = &self.market;
+        if m.classes.is_empty() {
+            v.err("market.classes", "add at least one asset class");
+        }
+        let classes: Vec<AssetClassAssumption> = m
+            .classes
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let p = format!("market.classes[{i}]");
+                AssetClassAssumption {
+                    name: v.text(&format!("{p}.name"), &c.name),
+                    expected_return: v.num(
+                        &format!("{p}.expected_return"),
+                        &c.expected_return,
+                        R::Signed,
+                    ),
+                    volatility: v.num(&format!("{p}.volatility"), &c.volatility, R::NonNeg),
+                    dividend_yield: v.num(
+                        &format!("{p}.dividend_yield"),
+                        &c.dividend_yield,
+                        R::Unit,
+                    ),
+                    source: c.source.trim().to_string(),
+                    as_of: c.as_of.trim().to_string(),
+                }
+            })
+            .collect();
+        v.unique(
+            classes
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (format!("market.classes[{i}].name"), c.name.as_str())),
+            "asset class",
+        );
+
+        // Correlations: entries first, then the matrix as a whole.
+        let n = classes.len();
+        let mut entries_ok = true;
+        let correlation: Vec<Vec<f64>> = m
+            .correlation
+            .iter()
+            .enumerate()
+            .map(|(i, row)| {
+                row.iter()
+                    .enumerate()
+                    .map(|(j, s)| {
+                        let before = v.errs.len();
+                        let x = v.num(&format!("market.correlation[{i}][{j}]"), s, R::Signed);
+                        entries_ok &= v.errs.len() == before;
+                        x
+                    })
+                    .collect()
+            })
+            .collect();
+        if entries_ok {
+            match check_correlation(&correlation, n) {
+                Ok(()) => {}
+                Err(e) => {
+                    let path = match e {
+                        CorrelationIssue::WrongRowCount { .. }
+                        | CorrelationIssue::NotPsd { .. } => "market.correlation".to_string(),
+                        CorrelationIssue::WrongRowLength { row, .. } => {
+                            format!("market.correlation[{row}]")
+                        }
+                        CorrelationIssue::OutOfRange { i, j, .. }
+                        | CorrelationIssue::Asymmetric { i, j, .. } => {
+                            format!("market.correlation[{i}][{j}]")
+                        }
+                        CorrelationIssue::Diagonal { i, .. } => {
+                            format!("market.correlation[{i}][{i}]")
+                        }
+                    };
+                    v.err(path, e.to_string());
+                }
+            }
+        }
+
+        let idiosyncratic_vol = m
+            .idiosyncratic_vol
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let p = format!("market.idiosyncratic_vol[{i}]");
+                SecurityVol {
+                    symbol: v.text(&format!("{p}.symbol"), &s.symbol),
+                    vol: v.num(&format!("{p}.vol"), &s.vol, R::NonNeg),
+                }
+            })
+            .collect();
+        let shocks = match v.pick("market.shocks.kind", m.shocks.kind, ShockKind::Normal) {
+            ShockKind::Normal => Shocks::Normal,
+            ShockKind::StudentT => Shocks::StudentT {
+                dof: v.num("market.shocks.dof", &m.shocks.dof, R::Gt(2.0)),
+            },
+        };
+        MarketAssumptions {
+            classes,
+            correlation,
+            correlation_source: m.correlation_source.trim().to_string(),
+            idiosyncratic_vol,
+            default_idiosyncratic_vol: v.num(
+                "market.default_idiosyncratic_vol",
+                &m.default_idiosyncratic_vol,
+                R::NonNeg,
+            ),
+            partner_correlation: v.num(
+                "market.partner_correlation",
+                &m.partner_correlation,
+                R::Signed,
+            ),
+            cash_yield: v.num("market.cash_yield", &m.cash_yield, R::Signed),
+            horizon_years: v.whole("market.horizon_years", &m.horizon_years, 1, 100) as u32,
+            paths: v.whole("market.paths", &m.paths, 1, 1_000_000) as u32,
+            seed: v.whole("market.seed", &m.seed, 0, u64::MAX),
+            shocks,
+            dividends: v.pick("market.dividends", m.dividends, DividendTreatment::Reinvest),
+        }
+    }
+
+    fn fee_schedules_(&self, v: &mut V) -> Vec<FeeSchedule> {
+        let out: Vec<FeeSchedule> = self
+            .fee_schedules
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                let p = format!("fee_schedules[{i}]");
+                let row = |v: &mut V, key: &str, r: &FeeRowForm| {
+                    let q = format!("{p}.rows.{key}");
+                    let minimum = v.num(&format!("{q}.minimum"), &r.minimum, R::NonNeg);
+                    let maximum = v.opt_num(&format!("{q}.maximum"), &r.maximum, R::NonNeg);
+                    if let Some(max) = maximum {
+                        if max < minimum {
+                            v.err(
+                                format!("{q}.maximum"),
+                                format!("the maximum ({max}) is below the minimum ({minimum})"),
+                            );
+                        }
+                    }
+                    FeeRow {
+                        flat: v.num(&format!("{q}.flat"), &r.flat, R::NonNeg),
+                        per_share: v.num(&format!("{q}.per_share"), &r.per_share, R::NonNeg),
+                        notional_bps: v.num(
+                            &format!("{q}.notional_bps"),
+                            &r.notional_bps,
+                            R::NonNeg,
+                        ),
+                        minimum,
+                        maximum,
+                        sides: r.sides.unwrap_or_default(),
+                    }
+                };
+                let rows = FeeRows {
+                    etf: row(v, "etf", &f.rows.etf),
+                    stock: row(v, "stock", &f.rows.stock),
+                    mutual_fund: row(v, "mutual_fund", &f.rows.mutual_fund),
+                };
+                let impact = if f.impact.enabled {
+                    Some(ImpactModel {
+                        coefficient: v.num(
+                            &format!("{p}.impact.coefficient"),
+                            &f.impact.fields.coefficient,
+                            R::NonNeg,
+                        ),
+                    })
+                } else {
+                    None
+                };
+                FeeSchedule {
+                    id: v.text(&format!("{p}.id"), &f.id),
+                    name: f.name.trim().to_string(),
+                    rows,
+                    fractional_surcharge: v.num(
+                        &format!("{p}.fractional_surcharge"),
+                        &f.fractional_surcharge,
+                        R::NonNeg,
+                    ),
+                    charge_regulatory: f.charge_regulatory,
+                    impact,
+                    advisory_fee_bps: v.num(
+                        &format!("{p}.advisory_fee_bps"),
+                        &f.advisory_fee_bps,
+                        R::NonNeg,
+                    ),
+                }
+            })
+            .collect();
+        v.unique(
+            out.iter()
+                .enumerate()
+                .map(|(i, f)| (format!("fee_schedules[{i}].id"), f.id.as_str())),
+            "fee schedule id",
+        );
+        out
+    }
+
+    fn securities_(&self, v: &mut V, classes: &[&str]) -> Vec<Security> {
+        let out: Vec<Security> = self
+            .securities
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let p = format!("securities[{i}]");
+                let asset_class = v.text(&format!("{p}.asset_class"), &s.asset_class);
+                if !asset_class.is_empty() && !classes.contains(&asset_class.as_str()) {
+                    v.err(
+                        format!("{p}.asset_class"),
+                        format!(
+                            "unknown asset class `{asset_class}`: add it under market assumptions"
+                        ),
+                    );
+                }
+                Security {
+                    symbol: v.text(&format!("{p}.symbol"), &s.symbol),
+                    name: s.name.trim().to_string(),
+                    asset_class,
+                    price: v.num(&format!("{p}.price"), &s.price, R::Pos),
+                    security_type: v.pick(
+                        &format!("{p}.security_type"),
+                        s.security_type,
+                        SecurityType::Etf,
+                    ),
+                    half_spread_bps: v.num(
+                        &format!("{p}.half_spread_bps"),
+                        &s.half_spread_bps,
+                        R::NonNeg,
+                    ),
+                    expense_ratio: v.num(&format!("{p}.expense_ratio"), &s.expense_ratio, R::Unit),
+                    dividend_yield: v.num(
+                        &format!("{p}.dividend_yield"),
+                        &s.dividend_yield,
+                        R::Unit,
+                    ),
+                    group: v.text(&format!("{p}.group"), &s.group),
+                    partners: s.partners.iter().map(|x| x.trim().to_string()).collect(),
+                    fractional_allowed: s.fractional_allowed,
+                }
+            })
+            .collect();
+        v.unique(
+            out.iter()
+                .enumerate()
+                .map(|(i, s)| (format!("securities[{i}].symbol"), s.symbol.as_str())),
+            "symbol",
+        );
+        for (i, s) in out.iter().enumerate() {
+            for (k, partner) in s.partners.iter().enumerate() {
+                let path = format!("securities[{i}].partners[{k}]");
+                match out.iter().find(|o| &o.symbol == partner) {
+                    None => v.err(path, unknown_security(partner)),
+                    Some(o) if o.symbol == s.symbol => {
+                        v.err(path, "a security cannot be its own partner")
+                    }
+                    Some(o) if o.group == s.group => v.err(
+                        path,
+                        format!(
+                            "{partner} is in the same substantially-identical group (`{}`): a \
+                             TLH partner must be in another group",
+                            s.group
+                        ),
+                    ),
+                    Some(o)
+                        if o.asset_class != s.asset_class
+                            && classes.contains(&o.asset_class.as_str())
+                            && classes.contains(&s.asset_class.as_str()) =>
+                    {
+                        v.err(
+                            path,
+                            format!(
+                            "{partner} tracks `{}`, not `{}`: a TLH partner must track the same \
+                             asset class",
+                            o.asset_class, s.asset_class
+                        ),
+                        )
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
+        out
+    }
+
+    fn household_(
+        &self,
+        v: &mut V,
+        as_of: Option<Date>,
+        securities: &[Security],
+        schedules: &[FeeSchedule],
+    ) -> Household {
+        let h = &self.household;
+        if h.members.is_empty() {
+            v.err("household.members", "add at least one household member");
+        }
+        let members: Vec<Member> = h
+            .members
+            .iter()
+            .enumerate()
+            .map(|(i, m)| Member {
+                id: v.text(&format!("household.members[{i}].id"), &m.id),
+                name: m.name.trim().to_string(),
+            })
+            .collect();
+        v.unique(
+            members
+                .iter()
+                .enumerate()
+                .map(|(i, m)| (format!("household.members[{i}].id"), m.id.as_str())),
+            "member id",
+        );
+        if h.accounts.is_empty() {
+            v.err("household.accounts", "add at least one account");
+        }
+        let accounts: Vec<Account> = h
+            .accounts
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                let p = format!("household.accounts[{i}]");
+                let kind = v.pick(&format!("{p}.kind"), a.kind, AccountKind::Taxable);
+                let owner = v.text(&format!("{p}.owner"), &a.owner);
+                if !owner.is_empty() && !members.iter().any(|m| m.id == owner) {
+                    v.err(
+                        format!("{p}.owner"),
+                        format!("unknown member `{owner}`: add the member first"),
+                    );
+                }
+                if a.joint && !kind.is_taxable() {
+                    v.err(
+                        format!("{p}.joint"),
+                        format!("only taxable accounts can be joint, not a {kind}"),
+                    );
+                } else if a.joint && members.len() < 2 {
+                    v.err(
+                        format!("{p}.joint"),
+                        "a joint account needs a second household member",
+                    );
+                }
+                let fee_schedule = v.text(&format!("{p}.fee_schedule"), &a.fee_schedule);
+                if !fee_schedule.is_empty() && !schedules.iter().any(|f| f.id == fee_schedule) {
+                    v.err(
+                        format!("{p}.fee_schedule"),
+                        format!("unknown fee schedule `{fee_schedule}`"),
+                    );
+                }
+                let lots = a
+                    .lots
+                    .iter()
+                    .enumerate()
+                    .map(|(k, l)| lot(v, &format!("{p}.lots[{k}]"), l, as_of, securities))
+                    .collect();
+                Account {
+                    id: v.text(&format!("{p}.id"), &a.id),
+                    name: a.name.trim().to_string(),
+                    kind,
+                    owner,
+                    joint: a.joint,
+                    cash: v.num(&format!("{p}.cash"), &a.cash, R::NonNeg),
+                    fee_schedule,
+                    lots,
+                }
+            })
+            .collect();
+        v.unique(
+            accounts
+                .iter()
+                .enumerate()
+                .map(|(i, a)| (format!("household.accounts[{i}].id"), a.id.as_str())),
+            "account id",
+        );
+        v.unique(
+            accounts.iter().enumerate().flat_map(|(i, a)| {
+                a.lots.iter().enumerate().map(move |(k, l)| {
+                    (
+                        format!("household.accounts[{i}].lots[{k}].id"),
+                        l.id.as_str(),
+                    )
+                })
+            }),
+            "lot id",
+        );
+        Household { members, accounts }
+    }
+
+    fn target_(
+        &self,
+        v: &mut V,
+        classes: &[&str],
+        securities: &[Security],
+        accounts: &[&str],
+    ) -> TargetModel {
+        let t = &self.target;
+        if t.classes.is_empty() {
+            v.err(
+                "target.classes",
+                "add at least one asset class to the target",
+            );
+        }
+        let implement = |v: &mut V, path: String, sym: &str, class: &str| {
+            match securities.iter().find(|s| s.symbol == sym) {
+                None => v.err(path, unknown_security(sym)),
+                // A security or class with an unknown asset class is reported there.
+                Some(s)
+                    if s.asset_class != class
+                        && classes.contains(&s.asset_class.as_str())
+                        && classes.contains(&class) =>
+                {
+                    v.err(
+                        path,
+                        format!("{sym} is in asset class `{}`, not `{class}`", s.asset_class),
+                    )
+                }
+                Some(_) => {}
+            }
+        };
+        let mut weights_ok = true;
+        let class_targets: Vec<ClassTarget> = t
+            .classes
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let p = format!("target.classes[{i}]");
+                let asset_class = v.text(&format!("{p}.asset_class"), &c.asset_class);
+                if !asset_class.is_empty() && !classes.contains(&asset_class.as_str()) {
+                    v.err(
+                        format!("{p}.asset_class"),
+                        format!(
+                            "unknown asset class `{asset_class}`: add it under market assumptions"
+                        ),
+                    );
+                }
+                let primary = v.text(&format!("{p}.primary"), &c.primary);
+                if !primary.is_empty() {
+                    implement(v, format!("{p}.primary"), &primary, &asset_class);
+                }
+                let alternates: Vec<String> =
+                    c.alternates.iter().map(|s| s.trim().to_string()).collect();
+                for (k, a) in alternates.iter().enumerate() {
+                    implement(v, format!("{p}.alternates[{k}]"), a, &asset_class);
+                }
+                let before = v.errs.len();
+                let weight = v.num(&format!("{p}.weight"), &c.weight, R::Unit);
+                weights_ok &= v.errs.len() == before;
+                ClassTarget {
+                    weight,
+                    asset_class,
+                    primary,
+                    alternates,
+                    band: c
+                        .band
+                        .enabled
+                        .then(|| band(v, &format!("{p}.band"), &c.band.fields)),
+                    location: c.location.clone(),
+                }
+            })
+            .collect();
+        v.unique(
+            class_targets.iter().enumerate().map(|(i, c)| {
+                (
+                    format!("target.classes[{i}].asset_class"),
+                    c.asset_class.as_str(),
+                )
+            }),
+            "asset class",
+        );
+        if !class_targets.is_empty() && weights_ok {
+            let sum: f64 = class_targets.iter().map(|c| c.weight).sum();
+            if (sum - 1.0).abs() > WEIGHT_SUM_TOLERANCE {
+                v.err(
+                    "target.classes",
+                    format!("the weights add up to {sum}; they must add up to 1 (100%)"),
+                );
+            }
+        }
+        let default_band = band(v, "target.default_band", &t.default_band);
+        let min_cash = t
+            .min_cash
+            .iter()
+            .enumerate()
+            .map(|(i, m)| {
+                let p = format!("target.min_cash[{i}]");
+                let account = v.text(&format!("{p}.account"), &m.account);
+                if !account.is_empty() && !accounts.contains(&account.as_str()) {
+                    v.err(format!("{p}.account"), unknown_account(&account));
+                }
+                MinCash {
+                    account,
+                    amount: v.num(&format!("{p}.amount"), &m.amount, R::NonNeg),
+                }
+            })
+            .collect();
+        let mut list = |name: &str, syms: &[String]| -> Vec<String> {
+            syms.iter()
+                .enumerate()
+                .map(|(i, s)| {
+                    let s = s.trim().to_string();
+                    if !securities.iter().any(|x| x.symbol == s) {
+                        v.err(
+                            format!("target.restrictions.{name}[{i}]"),
+                            unknown_security(&s),
+                        );
+                    }
+                    s
+                })
+                .collect()
+        };
+        let restrictions = Restrictions {
+            do_not_buy: list("do_not_buy", &t.restrictions.do_not_buy),
+            do_not_sell: list("do_not_sell", &t.restrictions.do_not_sell),
+        };
+        TargetModel {
+            classes: class_targets,
+            default_band,
+            min_cash,
+            restrictions,
+        }
+    }
+
+    fn regulatory_(&self, v: &mut V) -> RegulatoryTables {
+        let r = &self.regulatory;
+        let sec: Vec<SecRate> = r
+            .sec
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let p = format!("regulatory.sec[{i}]");
+                SecRate {
+                    effective: v.date(&format!("{p}.effective"), &s.effective),
+                    per_million: v.num(&format!("{p}.per_million"), &s.per_million, R::NonNeg),
+                }
+            })
+            .collect();
+        let taf: Vec<TafRate> = r
+            .taf
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let p = format!("regulatory.taf[{i}]");
+                TafRate {
+                    effective: v.date(&format!("{p}.effective"), &s.effective),
+                    per_share: v.num(&format!("{p}.per_share"), &s.per_share, R::NonNeg),
+                    max_per_trade: v.num(
+                        &format!("{p}.max_per_trade"),
+                        &s.max_per_trade,
+                        R::NonNeg,
+                    ),
+                }
+            })
+            .collect();
+        let sec_dates: Vec<String> = sec.iter().map(|s| s.effective.to_string()).collect();
+        let taf_dates: Vec<String> = taf.iter().map(|s| s.effective.to_string()).collect();
+        v.unique(
+            sec_dates
+                .iter()
+                .enumerate()
+                .map(|(i, d)| (format!("regulatory.sec[{i}].effective"), d.as_str())),
+            "effective date",
+        );
+        v.unique(
+            taf_dates
+                .iter()
+                .enumerate()
+                .map(|(i, d)| (format!("regulatory.taf[{i}].effective"), d.as_str())),
+            "effective date",
+        );
+        RegulatoryTables { sec, taf }
+    }
+
+    fn tax_(&self, v: &mut V) -> TaxProfile {
+        let t = &self.tax;
+        TaxProfile {
+            filing_status: v.pick(
+                "tax.filing_status",
+                t.filing_status,
+                FilingStatus::MarriedFilingJointly,
+            ),
+            ordinary_rate: v.num("tax.ordinary_rate", &t.ordinary_rate, R::Unit),
+            ltcg_rate: v.num("tax.ltcg_rate", &t.ltcg_rate, R::Unit),
+            niit: t.niit,
+            state_rate: v.num("tax.state_rate", &t.state_rate, R::Unit),
+            carryforward_in_st: v.num("tax.carryforward_in_st", &t.carryforward_in_st, R::NonNeg),
+            carryforward_in_lt: v.num("tax.carryforward_in_lt", &t.carryforward_in_lt, R::NonNeg),
+            ordinary_offset_cap: v.num(
+                "tax.ordinary_offset_cap",
+                &t.ordinary_offset_cap,
+                R::NonNeg,
+            ),
+            horizon: v.pick("tax.horizon", t.horizon, HorizonTreatment::Liquidate),
+        }
+    }
+
+    fn cash_flows_(&self, v: &mut V, accounts: &[&str]) -> Vec<CashFlow> {
+        self.cash_flows
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let p = format!("cash_flows[{i}]");
+                let account = v.text(&format!("{p}.account"), &c.account);
+                if !account.is_empty() && !accounts.contains(&account.as_str()) {
+                    v.err(format!("{p}.account"), unknown_account(&account));
+                }
+                let s = &c.schedule;
+                let q = format!("{p}.schedule");
+                let schedule = match v.pick(&format!("{q}.kind"), s.kind, ScheduleKind::Once) {
+                    ScheduleKind::Once => CashFlowSchedule::Once {
+                        date: v.date(&format!("{q}.date"), &s.date),
+                    },
+                    ScheduleKind::Recurring => {
+                        let start = v.date(&format!("{q}.start"), &s.start);
+                        let end = v.opt_date(&format!("{q}.end"), &s.end);
+                        if end.is_some_and(|e| e < start) {
+                            v.err(format!("{q}.end"), "the end is before the start");
+                        }
+                        CashFlowSchedule::Recurring {
+                            start,
+                            end,
+                            frequency: v.pick(
+                                &format!("{q}.frequency"),
+                                s.frequency,
+                                Frequency::Monthly,
+                            ),
+                        }
+                    }
+                };
+                CashFlow {
+                    account,
+                    amount: v.num(&format!("{p}.amount"), &c.amount, R::Finite),
+                    schedule,
+                }
+            })
+            .collect()
+    }
+
+    fn policies_(&self, v: &mut V) -> Vec<Policy> {
+        let n = self.policies.len();
+        if !(MIN_POLICIES..=MAX_POLICIES).contains(&n) {
+            v.err(
+                "policies",
+                format!("compare {MIN_POLICIES} to {MAX_POLICIES} policies; there are {n}"),
+            );
+        }
+        let out: Vec<Policy> = self
+            .policies
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                let p = format!("policies[{i}]");
+                let freq = |v: &mut V, path: String, o: Option<Frequency>| {
+                    v.pick(&path, o, Frequency::Quarterly)
+                };
+                let calendar = f.calendar.enabled.then(|| CalendarRule {
+                    frequency: freq(
+                        v,
+                        format!("{p}.calendar.frequency"),
+                        f.calendar.fields.frequency,
+                    ),
+                });
+                let threshold = f.threshold.enabled.then(|| {
+                    let t = &f.threshold.fields;
+                    ThresholdRule {
+                        band: band(v, &format!("{p}.threshold.band"), &t.band),
+                        check: freq(v, format!("{p}.threshold.check"), t.check),
+                        trade_to: v.num(&format!("{p}.threshold.trade_to"), &t.trade_to, R::Unit),
+                    }
+                });
+                let opportunistic = f.opportunistic.enabled.then(|| {
+                    let t = &f.opportunistic.fields;
+                    OpportunisticRule {
+                        check: freq(v, format!("{p}.opportunistic.check"), t.check),
+                        relative_band: v.num(
+                            &format!("{p}.opportunistic.relative_band"),
+                            &t.relative_band,
+                            R::NonNeg,
+                        ),
+                        trade_to: v.num(
+                            &format!("{p}.opportunistic.trade_to"),
+                            &t.trade_to,
+                            R::Unit,
+                        ),
+                    }
+                });
+                let tlh = f.tlh.enabled.then(|| {
+                    let t = &f.tlh.fields;
+                    TlhRule {
+                        check: freq(v, format!("{p}.tlh.check"), t.check),
+                        loss_threshold_pct: v.num(
+                            &format!("{p}.tlh.loss_threshold_pct"),
+                            &t.loss_threshold_pct,
+                            R::Unit,
+                        ),
+                        loss_threshold_usd: v.num(
+                            &format!("{p}.tlh.loss_threshold_usd"),
+                            &t.loss_threshold_usd,
+                            R::NonNeg,
+                        ),
+                        partner_swaps: t.partner_swaps,
+                        wash_sale_guard: v.pick(
+                            &format!("{p}.tlh.wash_sale_guard"),
+                            t.wash_sale_guard,
+                            WashSaleGuard::Household,
+                        ),
+                    }
+                });
+                let tactical = f.tactical.enabled.then(|| {
+                    let t = &f.tactical.fields;
+                    TacticalOverlay {
+                        information_coefficient: v.num(
+                            &format!("{p}.tactical.information_coefficient"),
+                            &t.information_coefficient,
+                            R::Signed,
+                        ),
+                        max_tilt: v.num(&format!("{p}.tactical.max_tilt"), &t.max_tilt, R::Unit),
+                        frequency: freq(v, format!("{p}.tactical.frequency"), t.frequency),
+                    }
+                });
+                let optimizer = f.optimizer.enabled.then(|| {
+                    let t = &f.optimizer.fields;
+                    CostAwareRule {
+                        check: freq(v, format!("{p}.optimizer.check"), t.check),
+                        min_trade_usd: v.num(
+                            &format!("{p}.optimizer.min_trade_usd"),
+                            &t.min_trade_usd,
+                            R::NonNeg,
+                        ),
+                        tickets_in_objective: t.tickets_in_objective,
+                        taxes_in_objective: t.taxes_in_objective,
+                    }
+                });
+                Policy {
+                    name: v.text(&format!("{p}.name"), &f.name),
+                    calendar,
+                    threshold,
+                    opportunistic,
+                    cash_flow_first: f.cash_flow_first,
+                    tlh,
+                    tactical,
+                    optimizer,
+                    lot_method: v.pick(&format!("{p}.lot_method"), f.lot_method, LotMethod::Fifo),
+                }
+            })
+            .collect();
+        v.unique(
+            out.iter()
+                .enumerate()
+                .map(|(i, p)| (format!("policies[{i}].name"), p.name.as_str())),
+            "policy name",
+        );
+        out
+    }
+}
+
+fn unknown_security(s: &str) -> String {
+    format!("unknown security `{s}`: add it under securities first")
+}
+
+fn unknown_account(s: &str) -> String {
+    format!("unknown account `{s}`")
+}
+
+fn lot(v: &mut V, p: &str, l: &LotForm, as_of: Option<Date>, securities: &[Security]) -> Lot {
+    let symbol = v.text(&format!("{p}.symbol"), &l.symbol);
+    let sec = securities.iter().find(|s| s.symbol == symbol);
+    if sec.is_none() && !symbol.is_empty() {
+        v.err(format!("{p}.symbol"), unknown_security(&symbol));
+    }
+    let quantity = v.num(&format!("{p}.quantity"), &l.quantity, R::Pos);
+    if let Some(s) = sec {
+        if !s.fractional_allowed && quantity.fract() != 0.0 {
+            v.err(
+                format!("{p}.quantity"),
+                format!("{symbol} does not allow fractional shares: enter a whole number"),
+            );
+        }
+    }
+    let before = v.errs.len();
+    let acquired = v.date(&format!("{p}.acquired"), &l.acquired);
+    if let Some(as_of) = as_of.filter(|&d| acquired > d && v.errs.len() == before) {
+        v.err(
+            format!("{p}.acquired"),
+            format!("acquired after the scenario date ({as_of})"),
+        );
+    }
+    Lot {
+        id: v.text(&format!("{p}.id"), &l.id),
+        symbol,
+        quantity,
+        basis: v.num(&format!("{p}.basis"), &l.basis, R::NonNeg),
+        acquired,
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Scenario → form
+// ---------------------------------------------------------------------------------------
+
+impl Scenario {
+    /// The form that edits this scenario (validating it gives this scenario back).
+    pub fn to_form(&self) -> ScenarioForm {
+        let s = self;
+        ScenarioForm {
+            name: s.name.clone(),
+            as_of: s.as_of.to_string(),
+            household: HouseholdForm {
+                members: s
+                    .household
+                    .members
+                    .iter()
+                    .map(|m| MemberForm {
+                        id: m.id.clone(),
+                        name: m.name.clone(),
+                    })
+                    .collect(),
+                accounts: s
+                    .household
+                    .accounts
+                    .iter()
+                    .map(|a| AccountForm {
+                        id: a.id.clone(),
+                        name: a.name.clone(),
+                        kind: Some(a.kind),
+                        owner: a.owner.clone(),
+                        joint: a.joint,
+                        cash: fmt_f(a.cash),
+                        fee_schedule: a.fee_schedule.clone(),
+                        lots: a
+                            .lots
+                            .iter()
+                            .map(|l| LotForm {
+                                id: l.id.clone(),
+                                symbol: l.symbol.clone(),
+                                quantity: fmt_f(l.quantity),
+                                basis: fmt_f(l.basis),
+                                acquired: l.acquired.to_string(),
+                            })
+                            .collect(),
+                    })
+                    .collect(),
+            },
+            securities: s
+                .securities
+                .iter()
+                .map(|x| SecurityForm {
+                    symbol: x.symbol.clone(),
+                    name: x.name.clone(),
+                    asset_class: x.asset_class.clone(),
+                    price: fmt_f(x.price),
+                    security_type: Some(x.security_type),
+                    half_spread_bps: fmt_f(x.half_spread_bps),
+                    expense_ratio: fmt_f(x.expense_ratio),
+                    dividend_yield: fmt_f(x.dividend_yield),
+                    group: x.group.clone(),
+                    partners: x.partners.clone(),
+                    fractional_allowed: x.fractional_allowed,
+                })
+                .collect(),
+            target: TargetForm {
+                classes: s
+                    .target
+                    .classes
+                    .iter()
+                    .map(|c| ClassTargetForm {
+                        asset_class: c.asset_class.clone(),
+                        weight: fmt_f(c.weight),
+                        primary: c.primary.clone(),
+                        alternates: c.alternates.clone(),
+                        band: Toggle::from_option(c.band, band_form),
+                        location: c.location.clone(),
+                    })
+                    .collect(),
+                default_band: band_form(s.target.default_band),
+                min_cash: s
+                    .target
+                    .min_cash
+                    .iter()
+                    .map(|m| MinCashForm {
+                        account: m.account.clone(),
+                        amount: fmt_f(m.amount),
+                    })
+                    .collect(),
+                restrictions: RestrictionsForm {
+                    do_not_buy: s.target.restrictions.do_not_buy.clone(),
+                    do_not_sell: s.target.restrictions.do_not_sell.clone(),
+                },
+            },
+            fee_schedules: s.fee_schedules.iter().map(fee_schedule_form).collect(),
+            regulatory: RegulatoryForm {
+                sec: s
+                    .regulatory
+                    .sec
+                    .iter()
+                    .map(|r| SecRateForm {
+                        effective: r.effective.to_string(),
+                        per_million: fmt_f(r.per_million),
+                    })
+                    .collect(),
+                taf: s
+                    .regulatory
+                    .taf
+                    .iter()
+                    .map(|r| TafRateForm {
+                        effective: r.effective.to_string(),
+                        per_share: fmt_f(r.per_share),
+                        max_per_trade: fmt_f(r.max_per_trade),
+                    })
+                    .collect(),
+            },
+            tax: tax_form(&s.tax),
+            market: market_form(&s.market),
+            cash_flows: s
+                .cash_flows
+                .iter()
+                .map(|c| CashFlowForm {
+                    account: c.account.clone(),
+                    amount: fmt_f(c.amount),
+                    schedule: match c.schedule {
+                        CashFlowSchedule::Once { date } => ScheduleForm {
+                            kind: Some(ScheduleKind::Once),
+                            date: date.to_string(),
+                            ..ScheduleForm::default()
+                        },
+                        CashFlowSchedule::Recurring {
+                            start,
+                            end,
+                            frequency,
+                        } => ScheduleForm {
+                            kind: Some(ScheduleKind::Recurring),
+                            start: start.to_string(),
+                            end: end.map(|d| d.to_string()).unwrap_or_default(),
+                            frequency: Some(frequency),
+                            ..ScheduleForm::default()
+                        },
+                    },
+                })
+                .collect(),
+            policies: s.policies.iter().map(policy_form).collect(),
+            baseline: s.baseline.clone(),
+        }
+    }
+}
+
+impl ScenarioForm {
+    /// A new, empty scenario with every default filled in: the regulatory tables, the
+    /// default tax profile, the default market assumptions (with their sources), the four
+    /// preset fee schedules and the default band (5 points absolute). The date,
+    /// household, securities, target classes and policies are left for the user.
+    pub fn with_defaults() -> ScenarioForm {
+        use crate::fees::FeePreset;
+        let tax = TaxProfile::default();
+        let reg = RegulatoryTables::default();
+        ScenarioForm {
+            fee_schedules: FeePreset::ALL
+                .iter()
+                .map(|&p| fee_schedule_form(&FeeSchedule::preset(p)))
+                .collect(),
+            regulatory: RegulatoryForm {
+                sec: reg
+                    .sec
+                    .iter()
+                    .map(|r| SecRateForm {
+                        effective: r.effective.to_string(),
+                        per_million: fmt_f(r.per_million),
+                    })
+                    .collect(),
+                taf: reg
+                    .taf
+                    .iter()
+                    .map(|r| TafRateForm {
+                        effective: r.effective.to_string(),
+                        per_share: fmt_f(r.per_share),
+                        max_per_trade: fmt_f(r.max_per_trade),
+                    })
+                    .collect(),
+            },
+            tax: tax_form(&tax),
+            market: market_form(&MarketAssumptions::default()),
+            target: TargetForm {
+                default_band: band_form(Band {
+                    kind: BandKind::Absolute,
+                    width: 0.05,
+                }),
+                ..TargetForm::default()
+            },
+            ..ScenarioForm::default()
+        }
+    }
+}
+
+fn tax_form(t: &TaxProfile) -> TaxForm {
+    TaxForm {
+        filing_status: Some(t.filing_status),
+        ordinary_rate: fmt_f(t.ordinary_rate),
+        ltcg_rate: fmt_f(t.ltcg_rate),
+        niit: t.niit,
+        state_rate: fmt_f(t.state_rate),
+        carryforward_in_st: fmt_f(t.carryforward_in_st),
+        carryforward_in_lt: fmt_f(t.carryforward_in_lt),
+        ordinary_offset_cap: fmt_f(t.ordinary_offset_cap),
+        horizon: Some(t.horizon),
+    }
+}
+
+/// The form of a fee schedule.
+pub fn fee_schedule_form(f: &FeeSchedule) -> FeeScheduleForm {
+    let row = |r: &FeeRow| FeeRowForm {
+        flat: fmt_f(r.flat),
+        per_share: fmt_f(r.per_share),
+        notional_bps: fmt_f(r.notional_bps),
+        minimum: fmt_f(r.minimum),
+        maximum: r.maximum.map(fmt_f).unwrap_or_default(),
+        sides: Some(r.sides),
+    };
+    FeeScheduleForm {
+        id: f.id.clone(),
+        name: f.name.clone(),
+        rows: FeeRowsForm {
+            etf: row(&f.rows.etf),
+            stock: row(&f.rows.stock),
+            mutual_fund: row(&f.rows.mutual_fund),
+        },
+        fractional_surcharge: fmt_f(f.fractional_surcharge),
+        charge_regulatory: f.charge_regulatory,
+        impact: Toggle::from_option(f.impact, |i| ImpactForm {
+            coefficient: fmt_f(i.coefficient),
+        }),
+        advisory_fee_bps: fmt_f(f.advisory_fee_bps),
+    }
+}
+
+fn market_form(m: &MarketAssumptions) -> MarketForm {
+    MarketForm {
+        classes: m
+            .classes
+            .iter()
+            .map(|c| ClassAssumptionForm {
+                name: c.name.clone(),
+                expected_return: fmt_f(c.expected_return),
+                volatility: fmt_f(c.volatility),
+                dividend_yield: fmt_f(c.dividend_yield),
+                source: c.source.clone(),
+                as_of: c.as_of.clone(),
+            })
+            .collect(),
+        correlation: m
+            .correlation
+            .iter()
+            .map(|r| r.iter().map(|&x| fmt_f(x)).collect())
+            .collect(),
+        correlation_source: m.correlation_source.clone(),
+        idiosyncratic_vol: m
+            .idiosyncratic_vol
+            .iter()
+            .map(|s| SecurityVolForm {
+                symbol: s.symbol.clone(),
+                vol: fmt_f(s.vol),
+            })
+            .collect(),
+        default_idiosyncratic_vol: fmt_f(m.default_idiosyncratic_vol),
+        partner_correlation: fmt_f(m.partner_correlation),
+        cash_yield: fmt_f(m.cash_yield),
+        horizon_years: m.horizon_years.to_string(),
+        paths: m.paths.to_string(),
+        seed: m.seed.to_string(),
+        shocks: match m.shocks {
+            Shocks::Normal => ShocksForm {
+                kind: Some(ShockKind::Normal),
+                dof: String::new(),
+            },
+            Shocks::StudentT { dof } => ShocksForm {
+                kind: Some(ShockKind::StudentT),
+                dof: fmt_f(dof),
+            },
+        },
+        dividends: Some(m.dividends),
+    }
+}
+
+/// The form of a policy.
+pub fn policy_form(p: &Policy) -> PolicyForm {
+    PolicyForm {
+        name: p.name.clone(),
+        calendar: Toggle::from_option(p.calendar, |c| CalendarForm {
+            frequency: Some(c.frequency),
+        }),
+        threshold: Toggle::from_option(p.threshold, |t| ThresholdForm {
+            band: band_form(t.band),
+            check: Some(t.check),
+            trade_to: fmt_f(t.trade_to),
+        }),
+        opportunistic: Toggle::from_option(p.opportunistic, |o| OpportunisticForm {
+            check: Some(o.check),
+            relative_band: fmt_f(o.relative_band),
+            trade_to: fmt_f(o.trade_to),
+        }),
+        cash_flow_first: p.cash_flow_first,
+        tlh: Toggle::from_option(p.tlh, |t| TlhForm {
+            check: Some(t.check),
+            loss_threshold_pct: fmt_f(t.loss_threshold_pct),
+            loss_threshold_usd: fmt_f(t.loss_threshold_usd),
+            partner_swaps: t.partner_swaps,
+            wash_sale_guard: Some(t.wash_sale_guard),
+        }),
+        tactical: Toggle::from_option(p.tactical, |t| TacticalForm {
+            information_coefficient: fmt_f(t.information_coefficient),
+            max_tilt: fmt_f(t.max_tilt),
+            frequency: Some(t.frequency),
+        }),
+        optimizer: Toggle::from_option(p.optimizer, |o| CostAwareForm {
+            check: Some(o.check),
+            min_trade_usd: fmt_f(o.min_trade_usd),
+            tickets_in_objective: o.tickets_in_objective,
+            taxes_in_objective: o.taxes_in_objective,
+        }),
+        lot_method: Some(p.lot_method),
+    }
+}

@@ -1,0 +1,650 @@
+use super::form::{ShockKind, Toggle};
+use super::market::{default_assumptions, default_correlation};
+use super::*;
+use crate::fees::FeePreset;
+
+/// The demo's pinned hash. It changes whenever the demo file or the canonical form of a
+/// scenario changes (a field added, renamed or reordered). When that change is intended,
+/// run `cargo test -p tollbooth-engine demo_hash_is_pinned` and copy the new value from
+/// the failure message; note it in the commit message, since reports carry this hash.
+const DEMO_HASH: &str = "e9f82c72a962a782";
+
+fn demo_form() -> ScenarioForm {
+    Scenario::demo().to_form()
+}
+
+/// Validates the demo form after `edit` and returns the errors (panics if it validates).
+fn errors_after(edit: impl FnOnce(&mut ScenarioForm)) -> Vec<FieldError> {
+    let mut f = demo_form();
+    edit(&mut f);
+    match f.validate() {
+        Ok(_) => panic!("the edited form validated"),
+        Err(e) => e,
+    }
+}
+
+/// Asserts the edit yields exactly one error, at `path`, and returns its message.
+fn only_error(path: &str, edit: impl FnOnce(&mut ScenarioForm)) -> String {
+    let errs = errors_after(edit);
+    assert_eq!(
+        errs.iter().map(|e| e.path.as_str()).collect::<Vec<_>>(),
+        vec![path],
+        "{errs:#?}"
+    );
+    errs[0].message.clone()
+}
+
+#[test]
+fn demo_loads_and_validates() {
+    let s = Scenario::demo();
+    assert_eq!(s.schema_version, SCHEMA_VERSION);
+    assert_eq!(s.household.members.len(), 2);
+    let kinds: Vec<AccountKind> = s.household.accounts.iter().map(|a| a.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            AccountKind::Taxable,
+            AccountKind::TraditionalIra,
+            AccountKind::RothIra
+        ]
+    );
+    assert!(s.household.accounts[0].joint);
+    assert_eq!(s.securities.len(), 21);
+    assert_eq!(s.policies.len(), 3);
+    assert_eq!(
+        s.baseline_policy().map(|p| p.name.as_str()),
+        Some("Quarterly calendar")
+    );
+    // Every security has partners in other groups.
+    for sec in &s.securities {
+        assert!(!sec.partners.is_empty(), "{}", sec.symbol);
+    }
+    // The embedded data equals the code's defaults and presets.
+    assert_eq!(s.market.classes, default_assumptions());
+    assert_eq!(s.market.correlation, default_correlation());
+    assert_eq!(
+        s.fee_schedules,
+        vec![FeeSchedule::preset(FeePreset::FlatClearing)]
+    );
+    assert_eq!(s.regulatory, RegulatoryTables::default());
+    let v = s.household_value();
+    assert!((1.3e6..1.7e6).contains(&v), "household value {v}");
+    let tlh = s.policies[1].tlh.expect("TLH policy");
+    assert_eq!(tlh.wash_sale_guard, policy::WashSaleGuard::Household);
+    assert!(s.policies[2].optimizer.is_some());
+    // Gains and losses both present in the taxable account.
+    let price = |sym: &str| s.security(sym).map_or(0.0, |x| x.price);
+    let (mut gains, mut losses) = (0, 0);
+    for l in &s.household.accounts[0].lots {
+        if l.quantity * price(&l.symbol) > l.basis {
+            gains += 1;
+        } else {
+            losses += 1;
+        }
+    }
+    assert!(gains >= 4 && losses >= 4, "{gains} gains, {losses} losses");
+
+    let z = Scenario::demo_zero_fee();
+    assert_eq!(
+        z.fee_schedules,
+        vec![FeeSchedule::preset(FeePreset::ZeroCommission)]
+    );
+    assert_eq!(z.household.accounts.len(), 3);
+    assert_eq!(
+        z.fee_schedule_of("joint").map(|f| f.id.as_str()),
+        Some("zero_commission")
+    );
+    assert_eq!(z.securities, s.securities);
+    assert_ne!(z.hash_hex(), s.hash_hex());
+}
+
+#[test]
+fn json_round_trip() {
+    let s = Scenario::demo();
+    let back = Scenario::from_json(&s.to_json_pretty()).unwrap();
+    assert_eq!(back, s);
+    let back = Scenario::from_json(&s.canonical_json()).unwrap();
+    assert_eq!(back, s);
+}
+
+#[test]
+fn form_round_trip_is_exact() {
+    let s = Scenario::demo();
+    let form = s.to_form();
+    assert_eq!(form.validate().unwrap(), s);
+    // Through local storage (JSON) and back.
+    let text = serde_json::to_string(&form).unwrap();
+    let back: ScenarioForm = serde_json::from_str(&text).unwrap();
+    assert_eq!(back, form);
+}
+
+#[test]
+fn half_typed_form_survives_storage() {
+    let mut f = demo_form();
+    f.securities[0].price = "33".into(); // mid-typing
+    f.household.accounts[0].lots[0].acquired = "2015-0".into();
+    f.market.shocks.kind = None;
+    f.policies[0].tlh = Toggle {
+        enabled: false,
+        fields: form::TlhForm {
+            loss_threshold_usd: "25".into(),
+            ..Default::default()
+        },
+    };
+    f.household.accounts.push(form::AccountForm::default());
+    let back: ScenarioForm = serde_json::from_str(&serde_json::to_string(&f).unwrap()).unwrap();
+    assert_eq!(back, f);
+    // A partial blob (older or truncated) loads with defaults.
+    let partial: ScenarioForm =
+        serde_json::from_str(r#"{"name":"x","market":{"paths":"10"}}"#).unwrap();
+    assert_eq!(partial.market.paths, "10");
+    assert!(partial.validate().is_err());
+}
+
+#[test]
+fn future_schema_is_rejected() {
+    let mut v: serde_json::Value =
+        serde_json::from_str(&Scenario::demo().to_json_pretty()).unwrap();
+    v["schema_version"] = serde_json::json!(3);
+    let e = Scenario::from_json(&v.to_string()).unwrap_err();
+    assert_eq!(
+        e,
+        ScenarioError::TooNew {
+            found: 3,
+            supported: 1
+        }
+    );
+    assert_eq!(
+        e.to_string(),
+        "this file was written by a newer Tollbooth (schema 3); this version reads up to 1"
+    );
+}
+
+#[test]
+fn not_a_scenario() {
+    assert!(matches!(
+        Scenario::from_json("[1, 2]"),
+        Err(ScenarioError::NotAScenario { .. })
+    ));
+    assert!(matches!(
+        Scenario::from_json(r#"{"name": "x"}"#),
+        Err(ScenarioError::NotAScenario { .. })
+    ));
+    let e = Scenario::from_json("{\n  \"schema_version\": 1,\n  oops").unwrap_err();
+    assert!(matches!(e, ScenarioError::Syntax { line: 3, .. }), "{e:?}");
+}
+
+#[test]
+fn missing_and_malformed_fields_name_their_path() {
+    let base: serde_json::Value = serde_json::from_str(&Scenario::demo().to_json_pretty()).unwrap();
+
+    let mut v = base.clone();
+    v["household"]["accounts"][0]["lots"][1]
+        .as_object_mut()
+        .unwrap()
+        .remove("acquired");
+    assert_eq!(
+        Scenario::from_json(&v.to_string()).unwrap_err(),
+        ScenarioError::Field {
+            path: "household.accounts[0].lots[1].acquired".into(),
+            message: "this field is missing".into()
+        }
+    );
+
+    let mut v = base.clone();
+    v["household"]["accounts"][2]["lots"][0]["acquired"] = serde_json::json!("2026-02-30");
+    match Scenario::from_json(&v.to_string()).unwrap_err() {
+        ScenarioError::Field { path, message } => {
+            assert_eq!(path, "household.accounts[2].lots[0].acquired");
+            assert!(message.contains("not a date"), "{message}");
+        }
+        e => panic!("{e:?}"),
+    }
+
+    let mut v = base.clone();
+    v["securities"][3]["price"] = serde_json::json!("cheap");
+    assert!(matches!(
+        Scenario::from_json(&v.to_string()).unwrap_err(),
+        ScenarioError::Field { path, .. } if path == "securities[3].price"
+    ));
+
+    // Well-formed but invalid: the form's checks, with the same paths.
+    let mut v = base;
+    v["securities"][3]["price"] = serde_json::json!(-5.0);
+    match Scenario::from_json(&v.to_string()).unwrap_err() {
+        ScenarioError::Invalid(errs) => {
+            assert_eq!(errs[0].path, "securities[3].price");
+            assert_eq!(errs[0].message, "must be greater than 0");
+        }
+        e => panic!("{e:?}"),
+    }
+}
+
+#[test]
+fn schema_0_is_migrated() {
+    let demo = Scenario::demo();
+    let mut v: serde_json::Value = serde_json::from_str(&demo.to_json_pretty()).unwrap();
+    let obj = v.as_object_mut().unwrap();
+    obj.insert("schema_version".into(), serde_json::json!(0));
+    let b = obj.remove("baseline").unwrap();
+    obj.insert("baseline_policy".into(), b);
+    obj["market"]
+        .as_object_mut()
+        .unwrap()
+        .remove("partner_correlation");
+    let s = Scenario::from_json(&v.to_string()).unwrap();
+    assert_eq!(s, demo);
+    assert_eq!(s.hash_hex(), demo.hash_hex());
+}
+
+#[test]
+fn demo_hash_is_pinned() {
+    let s = Scenario::demo();
+    let h = s.hash_hex();
+    assert_eq!(h.len(), 16);
+    assert_eq!(h, Scenario::demo().hash_hex(), "stable within a run");
+    assert_eq!(
+        h,
+        s.to_form().validate().unwrap().hash_hex(),
+        "form round trip"
+    );
+    assert_eq!(h, DEMO_HASH, "the demo's hash changed (see DEMO_HASH)");
+    let mut t = s.clone();
+    t.securities[0].price += 0.01;
+    assert_ne!(t.hash_hex(), h);
+}
+
+#[test]
+fn fnv_reference_values() {
+    // Published FNV-1a 64 test vectors.
+    assert_eq!(fnv1a64(b""), 0xcbf2_9ce4_8422_2325);
+    assert_eq!(fnv1a64(b"a"), 0xaf63_dc4c_8601_ec8c);
+    assert_eq!(fnv1a64(b"foobar"), 0x8594_4171_f739_67e8);
+}
+
+// ---------------------------------------------------------------------------------------
+// Validation: one test per class of bad input, asserting exact paths.
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn bad_quantities() {
+    let p = "household.accounts[0].lots[1].quantity";
+    assert_eq!(
+        only_error(p, |f| f.household.accounts[0].lots[1].quantity =
+            "-3".into()),
+        "must be greater than 0"
+    );
+    only_error(p, |f| f.household.accounts[0].lots[1].quantity = "0".into());
+    only_error(p, |f| f.household.accounts[0].lots[1].quantity = "".into());
+    // SCHZ does not allow fractional shares.
+    let msg = only_error("household.accounts[1].lots[0].quantity", |f| {
+        f.household.accounts[1].lots[0].symbol = "SCHZ".into();
+        f.household.accounts[1].lots[0].quantity = "10.5".into();
+    });
+    assert!(msg.contains("fractional"), "{msg}");
+}
+
+#[test]
+fn bad_prices_and_numbers() {
+    for bad in ["abc", "NaN", "inf", "-1", "0", "1,000", "  "] {
+        only_error("securities[2].price", |f| {
+            f.securities[2].price = bad.into()
+        });
+    }
+    // Surrounding spaces and exponents are fine.
+    let mut f = demo_form();
+    f.securities[2].price = " 2.61e1 ".into();
+    assert_eq!(f.validate().unwrap().securities[2].price, 26.1);
+    only_error("securities[2].half_spread_bps", |f| {
+        f.securities[2].half_spread_bps = "-0.1".into()
+    });
+    only_error("household.accounts[2].cash", |f| {
+        f.household.accounts[2].cash = "-1".into()
+    });
+}
+
+#[test]
+fn bad_dates() {
+    let p = "household.accounts[2].lots[3].acquired";
+    let msg = only_error(p, |f| {
+        f.household.accounts[2].lots[3].acquired = "2026-02-30".into()
+    });
+    assert!(msg.contains("YYYY-MM-DD"), "{msg}");
+    let msg = only_error(p, |f| {
+        f.household.accounts[2].lots[3].acquired = "2026-11-21".into()
+    });
+    assert!(msg.contains("after the scenario date"), "{msg}");
+    only_error("as_of", |f| f.as_of = "yesterday".into());
+    only_error("regulatory.sec[1].effective", |f| {
+        f.regulatory.sec[1].effective = "2024/05/22".into()
+    });
+    only_error("cash_flows[0].schedule.start", |f| {
+        f.cash_flows[0].schedule.start = "".into()
+    });
+    only_error("cash_flows[0].schedule.end", |f| {
+        f.cash_flows[0].schedule.end = "2026-01-01".into()
+    });
+}
+
+#[test]
+fn unknown_references() {
+    let msg = only_error("household.accounts[0].lots[4].symbol", |f| {
+        f.household.accounts[0].lots[4].symbol = "QQQ".into()
+    });
+    assert_eq!(msg, "unknown security `QQQ`: add it under securities first");
+    only_error("cash_flows[1].account", |f| {
+        f.cash_flows[1].account = "gone".into()
+    });
+    only_error("household.accounts[1].fee_schedule", |f| {
+        f.household.accounts[1].fee_schedule = "nope".into()
+    });
+    only_error("household.accounts[2].owner", |f| {
+        f.household.accounts[2].owner = "pat".into()
+    });
+    only_error("target.classes[3].primary", |f| {
+        f.target.classes[3].primary = "XYZ".into()
+    });
+    // VTI implements us_equity, not emerging.
+    only_error("target.classes[3].alternates[1]", |f| {
+        f.target.classes[3].alternates[1] = "VTI".into()
+    });
+    only_error("target.min_cash[2].account", |f| {
+        f.target.min_cash[2].account = "x".into()
+    });
+    only_error("target.restrictions.do_not_buy[0]", |f| {
+        f.target.restrictions.do_not_buy = vec!["ZZZ".into()]
+    });
+    only_error("securities[5].asset_class", |f| {
+        f.securities[5].asset_class = "crypto".into()
+    });
+    only_error("securities[0].partners[1]", |f| {
+        f.securities[0].partners[1] = "NOPE".into()
+    });
+    only_error("market.idiosyncratic_vol[4].symbol", |f| {
+        f.market.idiosyncratic_vol[4].symbol = "NOPE".into()
+    });
+}
+
+#[test]
+fn partners_must_be_other_groups_of_the_same_class() {
+    // SCHZ is in AGG's group: not a partner of AGG.
+    let msg = only_error("securities[13].partners[0]", |f| {
+        f.securities[13].partners[0] = "SCHZ".into()
+    });
+    assert!(msg.contains("same substantially-identical group"), "{msg}");
+    let msg = only_error("securities[13].partners[0]", |f| {
+        f.securities[13].partners[0] = "VTI".into()
+    });
+    assert!(msg.contains("same asset class"), "{msg}");
+    only_error("securities[13].partners[0]", |f| {
+        f.securities[13].partners[0] = "AGG".into()
+    });
+}
+
+#[test]
+fn duplicate_ids() {
+    let msg = only_error("household.accounts[2].lots[0].id", |f| {
+        f.household.accounts[2].lots[0].id = "L001".into()
+    });
+    assert_eq!(
+        msg,
+        "duplicate lot id `L001` (already used at household.accounts[0].lots[0].id)"
+    );
+    only_error("household.accounts[1].id", |f| {
+        f.household.accounts[1].id = "joint".into();
+        // Keep the references unambiguous: only the duplicate is wrong.
+        f.target.min_cash[1].account = "joint".into();
+    });
+    only_error("securities[1].symbol", |f| {
+        f.securities[1].symbol = "VTI".into();
+        f.securities[1].partners = vec!["SCHB".into()];
+        f.securities[2].partners = vec!["VTI".into()];
+        f.securities[0].partners = vec!["SCHB".into()];
+        f.household.accounts[0].lots[4].symbol = "VTI".into();
+        f.target.classes[0].alternates = vec!["SCHB".into()];
+        f.market.idiosyncratic_vol[1].symbol = "VTI".into();
+    });
+    only_error("household.members[1].id", |f| {
+        f.household.members[1].id = "alex".into();
+        f.household.accounts[2].owner = "alex".into();
+    });
+    only_error("fee_schedules[1].id", |f| {
+        let copy = f.fee_schedules[0].clone();
+        f.fee_schedules.push(copy);
+    });
+    only_error("regulatory.taf[3].effective", |f| {
+        f.regulatory.taf[3].effective = "2026-01-01".into()
+    });
+}
+
+#[test]
+fn weights_must_sum_to_one() {
+    let msg = only_error("target.classes", |f| {
+        f.target.classes[0].weight = "0.35".into()
+    });
+    assert!(msg.contains("add up to 0.99"), "{msg}");
+    // Within 1e-6 is accepted.
+    let mut f = demo_form();
+    f.target.classes[0].weight = "0.3600005".into();
+    assert!(f.validate().is_ok());
+    only_error("target.classes[0].weight", |f| {
+        f.target.classes[0].weight = "1.2".into()
+    });
+}
+
+#[test]
+fn bands_must_not_be_negative() {
+    only_error("target.default_band.width", |f| {
+        f.target.default_band.width = "-0.01".into()
+    });
+    only_error("target.classes[6].band.width", |f| {
+        f.target.classes[6].band.fields.width = "-1".into()
+    });
+    // A disabled override is not checked and keeps its text.
+    let mut f = demo_form();
+    f.target.classes[6].band.enabled = false;
+    f.target.classes[6].band.fields.width = "-1".into();
+    assert_eq!(f.validate().unwrap().target.classes[6].band, None);
+    only_error("policies[0].threshold.band.width", |f| {
+        f.policies[0].threshold.enabled = true;
+        f.policies[0].threshold.fields = form::ThresholdForm {
+            band: form::BandForm {
+                kind: Some(policy::BandKind::Relative),
+                width: "-0.2".into(),
+            },
+            check: Some(policy::Frequency::Daily),
+            trade_to: "0".into(),
+        };
+    });
+}
+
+#[test]
+fn rates_must_be_fractions() {
+    let msg = only_error("tax.ordinary_rate", |f| f.tax.ordinary_rate = "32".into());
+    assert!(msg.contains("0.24 means 24%"), "{msg}");
+    only_error("tax.state_rate", |f| f.tax.state_rate = "-0.01".into());
+    only_error("securities[4].expense_ratio", |f| {
+        f.securities[4].expense_ratio = "1.5".into()
+    });
+    only_error("market.classes[2].dividend_yield", |f| {
+        f.market.classes[2].dividend_yield = "3".into()
+    });
+    only_error("policies[1].tlh.loss_threshold_pct", |f| {
+        f.policies[1].tlh.fields.loss_threshold_pct = "5".into()
+    });
+    only_error("market.partner_correlation", |f| {
+        f.market.partner_correlation = "1.01".into()
+    });
+}
+
+#[test]
+fn correlation_matrix_checks() {
+    let msg = only_error("market.correlation[0][1]", |f| {
+        f.market.correlation[0][1] = "0.5".into()
+    });
+    assert!(msg.contains("symmetric"), "{msg}");
+    only_error("market.correlation[2][2]", |f| {
+        f.market.correlation[2][2] = "0.9".into()
+    });
+    only_error("market.correlation[1][4]", |f| {
+        f.market.correlation[1][4] = "1.5".into()
+    });
+    only_error("market.correlation[3]", |f| {
+        f.market.correlation[3].pop();
+    });
+    only_error("market.correlation", |f| {
+        f.market.correlation.pop();
+    });
+    // Consistent pairs that are jointly impossible: not PSD.
+    let msg = only_error("market.correlation", |f| {
+        for (i, j, x) in [(0, 1, "0.95"), (0, 4, "0.95"), (1, 4, "-0.95")] {
+            f.market.correlation[i][j] = x.into();
+            f.market.correlation[j][i] = x.into();
+        }
+    });
+    assert!(msg.contains("not positive semi-definite"), "{msg}");
+}
+
+#[test]
+fn policy_rules() {
+    let msg = only_error("policies", |f| f.policies.truncate(1));
+    assert_eq!(msg, "compare 2 to 8 policies; there are 1");
+    only_error("policies", |f| {
+        let p = f.policies[2].clone();
+        for i in 0..6 {
+            let mut q = p.clone();
+            q.name = format!("Copy {i}");
+            f.policies.push(q);
+        }
+    });
+    only_error("policies[2].name", |f| {
+        f.policies[2].name = "Quarterly calendar".into()
+    });
+    only_error("baseline", |f| f.baseline = "Nothing".into());
+    only_error("policies[1].lot_method", |f| {
+        f.policies[1].lot_method = None
+    });
+    only_error("policies[2].optimizer.check", |f| {
+        f.policies[2].optimizer.fields.check = None
+    });
+    only_error("policies[0].tactical.information_coefficient", |f| {
+        f.policies[0].tactical.enabled = true;
+        f.policies[0].tactical.fields.information_coefficient = "2".into();
+    });
+    // Daryanani defaults validate as typed.
+    let mut f = demo_form();
+    f.policies[0].opportunistic.enabled = true;
+    let s = f.validate().unwrap();
+    assert_eq!(
+        s.policies[0].opportunistic,
+        Some(policy::OpportunisticRule::default())
+    );
+}
+
+#[test]
+fn monte_carlo_settings() {
+    only_error("market.paths", |f| f.market.paths = "0".into());
+    only_error("market.horizon_years", |f| {
+        f.market.horizon_years = "0".into()
+    });
+    only_error("market.horizon_years", |f| {
+        f.market.horizon_years = "2.5".into()
+    });
+    only_error("market.seed", |f| f.market.seed = "-1".into());
+    only_error("market.shocks.dof", |f| f.market.shocks.dof = "2".into());
+    only_error("market.shocks.kind", |f| f.market.shocks.kind = None);
+    let mut f = demo_form();
+    f.market.shocks.kind = Some(ShockKind::Normal);
+    f.market.shocks.dof = "junk".into(); // ignored for normal shocks
+    assert_eq!(f.validate().unwrap().market.shocks, market::Shocks::Normal);
+}
+
+#[test]
+fn accounts_and_fee_schedules() {
+    let msg = only_error("household.accounts[1].joint", |f| {
+        f.household.accounts[1].joint = true
+    });
+    assert_eq!(
+        msg,
+        "only taxable accounts can be joint, not a traditional IRA"
+    );
+    only_error("fee_schedules[0].rows.etf.maximum", |f| {
+        f.fee_schedules[0].rows.etf.minimum = "5".into();
+        f.fee_schedules[0].rows.etf.maximum = "4".into();
+    });
+    only_error("fee_schedules[0].rows.stock.flat", |f| {
+        f.fee_schedules[0].rows.stock.flat = "-3.10".into()
+    });
+    only_error("fee_schedules[0].impact.coefficient", |f| {
+        f.fee_schedules[0].impact.enabled = true;
+        f.fee_schedules[0].impact.fields.coefficient = "".into();
+    });
+    only_error("household.accounts[0].kind", |f| {
+        f.household.accounts[0].kind = None
+    });
+}
+
+#[test]
+fn collects_every_error_at_once() {
+    let errs = errors_after(|f| {
+        f.securities[0].price = "x".into();
+        f.tax.ltcg_rate = "15".into();
+        f.market.paths = "".into();
+    });
+    let paths: Vec<&str> = errs.iter().map(|e| e.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        ["market.paths", "securities[0].price", "tax.ltcg_rate"]
+    );
+}
+
+#[test]
+fn defaults_form_reports_only_what_the_user_must_add() {
+    let errs = ScenarioForm::with_defaults().validate().unwrap_err();
+    let paths: Vec<&str> = errs.iter().map(|e| e.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "as_of",
+            "household.members",
+            "household.accounts",
+            "target.classes",
+            "policies",
+            "baseline"
+        ]
+    );
+}
+
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Whatever is typed into a handful of fields, validation returns (no panic), and
+        /// a form that validates round-trips exactly.
+        #[test]
+        fn any_text_validates_or_explains(
+            texts in proptest::collection::vec("[-+0-9.eE,a-z ]{0,8}", 6),
+        ) {
+            let mut f = demo_form();
+            f.securities[1].price = texts[0].clone();
+            f.household.accounts[0].lots[2].quantity = texts[1].clone();
+            f.household.accounts[1].lots[0].acquired = texts[2].clone();
+            f.target.classes[4].weight = texts[3].clone();
+            f.market.correlation[0][2] = texts[4].clone();
+            f.market.correlation[2][0] = texts[4].clone();
+            f.tax.state_rate = texts[5].clone();
+            match f.validate() {
+                Ok(s) => prop_assert_eq!(s.to_form().validate().unwrap(), s),
+                Err(errs) => {
+                    prop_assert!(!errs.is_empty());
+                    for e in errs {
+                        prop_assert!(!e.path.is_empty() && !e.message.is_empty());
+                    }
+                }
+            }
+        }
+    }
+}
