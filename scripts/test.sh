@@ -33,7 +33,8 @@ export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
 
 run fmt cargo fmt --all --check
 run clippy cargo clippy --workspace --all-targets --locked -- -D warnings
-run clippy-wasm cargo clippy -p tollbooth-app -p tollbooth-engine --target wasm32-unknown-unknown --all-targets --locked -- -D warnings
+run clippy-wasm-app cargo clippy -p tollbooth-app --target wasm32-unknown-unknown --all-targets --locked -- -D warnings
+run clippy-wasm-engine cargo clippy -p tollbooth-engine --target wasm32-unknown-unknown --lib --locked -- -D warnings
 run native-tests cargo test --workspace --locked
 run engine-wasm32 cargo build -p tollbooth-engine --target wasm32-unknown-unknown --release --locked
 run browser-tests cargo test -p tollbooth-app --target wasm32-unknown-unknown --locked

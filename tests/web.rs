@@ -11,14 +11,29 @@ async fn tick() {
     let _ = wasm_bindgen_futures::JsFuture::from(resolved).await;
 }
 
+fn text_of(test_id: &str) -> String {
+    let document = web_sys::window().unwrap().document().unwrap();
+    document
+        .query_selector(&format!("[data-testid={test_id}]"))
+        .unwrap()
+        .unwrap_or_else(|| panic!("no element with data-testid={test_id}"))
+        .text_content()
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
 #[wasm_bindgen_test]
-async fn app_mounts_and_shows_engine_number() {
+async fn app_prices_the_sample_sell_ticket_in_the_browser() {
     leptos::mount::mount_to_body(tollbooth_app::App);
     tick().await;
-    let document = web_sys::window().unwrap().document().unwrap();
-    let el = document
-        .query_selector("[data-testid=business-days]")
-        .unwrap()
-        .expect("the slice renders its number");
-    assert_eq!(el.text_content().unwrap().trim(), "261");
+    // Sell 100 VTI at $335.40 on 2026-06-01 under the flat $3.10 clearing ticket:
+    // SEC $33,540 × $20.60/1M = $0.691 → $0.70; TAF 100 × $0.000195 → $0.02;
+    // spread 0.15 bp × $33,540 = $0.50.
+    assert_eq!(text_of("ticket-commission"), "$3.10");
+    assert_eq!(text_of("ticket-sec"), "$0.70");
+    assert_eq!(text_of("ticket-taf"), "$0.02");
+    assert_eq!(text_of("ticket-total"), "$4.32");
+    let expected = tollbooth_engine::scenario::Scenario::demo().hash_hex();
+    assert_eq!(text_of("scenario-hash"), expected);
 }

@@ -4,6 +4,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { launch, openApp, startBundle } from "./harness.mjs";
+import { TicketPreview } from "./pages.mjs";
 
 let browser;
 let server;
@@ -18,13 +19,33 @@ after(async () => {
   await server?.close();
 });
 
-test("the bundle loads from a sub-path and shows an engine-computed number", async () => {
+test("the bundle loads from a sub-path and prices a sell ticket in the browser", async () => {
   const { page, problems, markLoaded, context } = await openApp(browser, server);
-  const days = page.getByTestId("business-days");
-  await days.waitFor({ timeout: 30_000 });
-  assert.equal((await days.textContent()).trim(), "261");
+  const app = new TicketPreview(page);
+  await app.ready();
   await markLoaded();
-  // Idle a moment: nothing may be fetched after load.
+  // Sell 100 VTI at $335.40 on 2026-06-01, flat $3.10 clearing ticket.
+  assert.deepEqual(await app.breakdown(), {
+    commission: "$3.10",
+    sec: "$0.70",
+    taf: "$0.02",
+    total: "$4.32",
+  });
+  // FINRA reports the TAF as $0.00 for trades 2026-10-01 to 2026-12-31.
+  await app.setDate("2026-10-15");
+  await app.expect("ticket-taf", "$0.00");
+  // A buy pays no regulatory fee.
+  await app.setSide("buy");
+  await app.expect("ticket-sec", "$0.00");
+  // Bad input gets a message next to the field, and nothing breaks.
+  await app.setQuantity("12x");
+  await page.getByText("is not a number of shares").waitFor();
+  await app.setQuantity("300");
+  await app.setSide("sell");
+  await app.setDate("2026-06-01");
+  await app.expect("ticket-sec", "$2.08");
+  await app.expect("ticket-commission", "$3.10");
+  // Idle a moment: nothing may be fetched after load, whatever the user does.
   await page.waitForTimeout(1_000);
   assert.deepEqual(problems, []);
   mkdirSync("docs/screenshots", { recursive: true });
@@ -34,7 +55,7 @@ test("the bundle loads from a sub-path and shows an engine-computed number", asy
 
 test("the page carries a strict Content-Security-Policy and no inline script", async () => {
   const { page, problems, markLoaded, context } = await openApp(browser, server);
-  await page.getByTestId("business-days").waitFor({ timeout: 30_000 });
+  await new TicketPreview(page).ready();
   await markLoaded();
   const csp = await page.locator('meta[http-equiv="Content-Security-Policy"]').getAttribute("content");
   assert.match(csp, /default-src 'self'/);

@@ -35,12 +35,14 @@ pub mod market;
 pub mod policy;
 pub mod target;
 pub mod tax_profile;
+pub mod ticket;
 
 pub use form::{FieldError, ScenarioForm};
 pub use market::MarketAssumptions;
 pub use policy::Policy;
 pub use target::TargetModel;
 pub use tax_profile::TaxProfile;
+pub use ticket::{Order, TicketError};
 
 use crate::date::Date;
 use crate::fees::{FeeSchedule, RegulatoryTables};
