@@ -10,6 +10,9 @@
 //! - [`fees`]: fee schedules, regulatory fee tables and ticket costs;
 //! - [`lots`]: tax lots and the one lot-relief routine (FIFO, LIFO, HIFO, min-tax, specific);
 //! - [`ledger`]: the household ledger: sales, household-wide wash sales, holding periods;
+//! - [`market`]: capital-market assumptions and the Monte Carlo market (correlated daily
+//!   returns, TLH partners, quarterly dividends; seeded, bit-identical in WebAssembly),
+//!   replayed return series, Ledoit–Wolf covariance;
 //! - [`tax`]: the tax profile, yearly netting of gains and losses, after-tax values;
 //! - [`types`]: the shared vocabulary (sides, security and account kinds, lot methods).
 #![warn(missing_docs)]
@@ -18,6 +21,7 @@ pub mod date;
 pub mod fees;
 pub mod ledger;
 pub mod lots;
+pub mod market;
 pub mod tax;
 pub mod types;
 
