@@ -5,7 +5,10 @@ use std::path::PathBuf;
 use tollbooth_engine::market::ledoit_wolf;
 
 fn bench_dir() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/bench/p4"))
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/bench/p4"
+    ))
 }
 
 fn matrix(v: &Value) -> Vec<Vec<f64>> {
@@ -38,7 +41,11 @@ fn matches_sklearn_on_every_p4_instance() {
         .filter(|p| p.extension().is_some_and(|e| e == "json"))
         .collect();
     files.sort();
-    assert!(files.len() >= 9, "expected the 9 P4 instances, found {}", files.len());
+    assert!(
+        files.len() >= 9,
+        "expected the 9 P4 instances, found {}",
+        files.len()
+    );
     for file in &files {
         let text = std::fs::read_to_string(file).expect("readable");
         let doc: Value = serde_json::from_str(&text).expect("valid JSON");
@@ -59,7 +66,11 @@ fn matches_sklearn_on_every_p4_instance() {
                 worst = worst.max(rel(a, b));
             }
         }
-        assert!(worst <= 1e-10, "{}: covariance max relative error {worst:e}", file.display());
+        assert!(
+            worst <= 1e-10,
+            "{}: covariance max relative error {worst:e}",
+            file.display()
+        );
     }
 }
 

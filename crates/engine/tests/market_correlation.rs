@@ -1,4 +1,5 @@
 //! Correlation validation and nearest-correlation repair.
+#![allow(clippy::needless_range_loop)] // matrices read best with indices
 
 use tollbooth_engine::market::{validate_correlation, MarketError, RepairMethod};
 
@@ -80,7 +81,10 @@ fn bad_entries_are_named() {
     asym[1][4] = 0.5;
     asym[4][1] = 0.4;
     let e = validate_correlation(&asym, 6).unwrap_err();
-    assert!(matches!(e, MarketError::CorrelationNotSymmetric { row: 1, col: 4, .. }));
+    assert!(matches!(
+        e,
+        MarketError::CorrelationNotSymmetric { row: 1, col: 4, .. }
+    ));
     assert!(e.to_string().contains("correlation[1][4]"), "{e}");
 
     let mut big = a.clone();
@@ -92,10 +96,22 @@ fn bad_entries_are_named() {
     let mut diag = a.clone();
     diag[3][3] = 0.9;
     let e = validate_correlation(&diag, 6).unwrap_err();
-    assert_eq!(e, MarketError::CorrelationDiagonal { index: 3, value: 0.9 });
+    assert_eq!(
+        e,
+        MarketError::CorrelationDiagonal {
+            index: 3,
+            value: 0.9
+        }
+    );
 
     let e = validate_correlation(&a[..5], 6).unwrap_err();
-    assert_eq!(e, MarketError::CorrelationRows { rows: 5, expected: 6 });
+    assert_eq!(
+        e,
+        MarketError::CorrelationRows {
+            rows: 5,
+            expected: 6
+        }
+    );
     let mut short = a.clone();
     short[4].pop();
     let e = validate_correlation(&short, 6).unwrap_err();

@@ -1,4 +1,5 @@
 //! The Monte Carlo market: determinism, calendar, moments, partners, shocks, errors.
+#![allow(clippy::needless_range_loop)] // matrices read best with indices
 
 use tollbooth_engine::date::Date;
 use tollbooth_engine::market::{
@@ -36,7 +37,10 @@ fn small_model(years: u32) -> MarketModel {
 #[test]
 fn fingerprint_is_pinned() {
     let f = fingerprint(42, 1000);
-    assert_eq!(f, FINGERPRINT_SEED_42_1000, "fingerprint(42, 1000) = {f:#018x}");
+    assert_eq!(
+        f, FINGERPRINT_SEED_42_1000,
+        "fingerprint(42, 1000) = {f:#018x}"
+    );
     assert_ne!(fingerprint(43, 1000), f);
     assert_ne!(fingerprint(42, 999), f);
 }
@@ -113,7 +117,11 @@ fn dividends_are_paid_quarterly_on_the_last_business_day() {
     for d in &paid {
         let (_, month, _) = d.ymd();
         assert_eq!(month % 3, 0, "{d}");
-        assert_ne!(d.next_business_day().ymd().1, month, "{d} is not the last business day");
+        assert_ne!(
+            d.next_business_day().ymd().1,
+            month,
+            "{d} is not the last business day"
+        );
     }
     assert_eq!(paid[0].to_string(), "2026-03-31");
     assert_eq!(paid[1].to_string(), "2026-06-30");
@@ -125,13 +133,21 @@ fn dividends_are_paid_quarterly_on_the_last_business_day() {
 fn mean_sd(xs: &[f64]) -> (f64, f64) {
     let n = xs.len() as f64;
     let m = xs.iter().sum::<f64>() / n;
-    (m, (xs.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (n - 1.0)).sqrt())
+    (
+        m,
+        (xs.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (n - 1.0)).sqrt(),
+    )
 }
 
 fn corr(a: &[f64], b: &[f64]) -> f64 {
     let (ma, sa) = mean_sd(a);
     let (mb, sb) = mean_sd(b);
-    let c = a.iter().zip(b).map(|(x, y)| (x - ma) * (y - mb)).sum::<f64>() / (a.len() as f64 - 1.0);
+    let c = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| (x - ma) * (y - mb))
+        .sum::<f64>()
+        / (a.len() as f64 - 1.0);
     c / (sa * sb)
 }
 
@@ -177,12 +193,19 @@ fn sample_moments_match_the_assumptions() {
         // Daily volatility annualised.
         let (_, sd) = mean_sd(&logs[j]);
         let vol = sd * STEPS_PER_YEAR.sqrt();
-        assert!((vol / cl.volatility - 1.0).abs() < 0.01, "{}: vol {vol}", cl.name);
+        assert!(
+            (vol / cl.volatility - 1.0).abs() < 0.01,
+            "{}: vol {vol}",
+            cl.name
+        );
     }
     for i in 0..k {
         for j in (i + 1)..k {
             let r = corr(&logs[i], &logs[j]);
-            assert!((r - a.correlation[i][j]).abs() < 0.01, "corr[{i}][{j}] = {r}");
+            assert!(
+                (r - a.correlation[i][j]).abs() < 0.01,
+                "corr[{i}][{j}] = {r}"
+            );
         }
     }
 }
@@ -273,7 +296,11 @@ fn student_t_shocks_have_unit_variance_and_fat_tails() {
     }
     let (mean, sd) = mean_sd(&xs);
     let vol = sd * STEPS_PER_YEAR.sqrt();
-    assert!((vol / 0.20 - 1.0).abs() < 0.02, "vol {vol} from {} days", xs.len());
+    assert!(
+        (vol / 0.20 - 1.0).abs() < 0.02,
+        "vol {vol} from {} days",
+        xs.len()
+    );
     let n = xs.len() as f64;
     let kurt = xs.iter().map(|x| ((x - mean) / sd).powi(4)).sum::<f64>() / n;
     // Student-t with 6 dof: kurtosis 6 (normal: 3).
@@ -298,12 +325,22 @@ fn bad_inputs_are_typed_errors() {
         SecuritySpec::new("C", 0, 0.02, 0.0).partner_of(1),
     ];
     let e = MarketModel::new(&a, &chain).unwrap_err();
-    assert!(matches!(e, MarketError::InvalidPartner { security: 2, partner: 1, .. }));
+    assert!(matches!(
+        e,
+        MarketError::InvalidPartner {
+            security: 2,
+            partner: 1,
+            ..
+        }
+    ));
     let selfp = [SecuritySpec::new("A", 0, 0.02, 0.0).partner_of(0)];
     assert!(MarketModel::new(&a, &selfp).is_err());
     let neg = [SecuritySpec::new("A", 0, -0.02, 0.0)];
     let e = MarketModel::new(&a, &neg).unwrap_err();
-    assert!(e.to_string().contains("securities[0].idiosyncratic_vol"), "{e}");
+    assert!(
+        e.to_string().contains("securities[0].idiosyncratic_vol"),
+        "{e}"
+    );
 
     let mut b = a.clone();
     b.classes[2].volatility = f64::NAN;
@@ -311,14 +348,23 @@ fn bad_inputs_are_typed_errors() {
     assert!(e.to_string().contains("classes[2].volatility"), "{e}");
     let mut b = a.clone();
     b.shocks = Shocks::StudentT { dof: 2.0 };
-    assert!(MarketModel::new(&b, &[]).unwrap_err().to_string().contains("shocks.dof"));
+    assert!(MarketModel::new(&b, &[])
+        .unwrap_err()
+        .to_string()
+        .contains("shocks.dof"));
     let mut b = a.clone();
     b.horizon_years = 0;
-    assert!(matches!(MarketModel::new(&b, &[]), Err(MarketError::EmptyHorizon { .. })));
+    assert!(matches!(
+        MarketModel::new(&b, &[]),
+        Err(MarketError::EmptyHorizon { .. })
+    ));
     let mut b = a.clone();
     b.correlation[5][2] = f64::INFINITY;
     let e = MarketModel::new(&b, &[]).unwrap_err();
-    assert!(e.to_string().contains("correlation[2][5]") || e.to_string().contains("correlation[5][2]"), "{e}");
+    assert!(
+        e.to_string().contains("correlation[2][5]") || e.to_string().contains("correlation[5][2]"),
+        "{e}"
+    );
 }
 
 #[test]

@@ -94,13 +94,13 @@ pub fn validate_correlation(
             }
         }
     }
-    for i in 0..k {
-        let d = correlation[i][i];
+    for (i, row) in correlation.iter().enumerate() {
+        let d = row[i];
         if (d - 1.0).abs() > ENTRY_TOL {
             return Err(MarketError::CorrelationDiagonal { index: i, value: d });
         }
-        for j in (i + 1)..k {
-            let (a, b) = (correlation[i][j], correlation[j][i]);
+        for (j, mirror_row) in correlation.iter().enumerate().skip(i + 1) {
+            let (a, b) = (row[j], mirror_row[i]);
             if (a - b).abs() > ENTRY_TOL {
                 return Err(MarketError::CorrelationNotSymmetric {
                     row: i,
@@ -244,6 +244,7 @@ fn factorize(a: &DMatrix<f64>) -> Option<Vec<f64>> {
 }
 
 #[cfg(test)]
+#[allow(clippy::needless_range_loop)]
 mod tests {
     use super::*;
 

@@ -23,7 +23,7 @@ fn flatten(
     what: &'static str,
     rows: &[Vec<f64>],
     n: usize,
-    min_exclusive: f64,
+    valid: fn(f64) -> bool,
     reason: &'static str,
 ) -> Result<Vec<f64>, MarketError> {
     let mut out = Vec::with_capacity(rows.len() * n);
@@ -37,8 +37,7 @@ fn flatten(
             });
         }
         for (col, &v) in r.iter().enumerate() {
-            let ok = v.is_finite() && (v > min_exclusive || (min_exclusive < -1.0 && v >= 0.0));
-            if !ok {
+            if !(v.is_finite() && valid(v)) {
                 return Err(MarketError::BadValue {
                     what,
                     row,
@@ -85,7 +84,7 @@ impl ReplayMarket {
             "returns",
             returns,
             n,
-            -1.0,
+            |v| v > -1.0,
             "must be a finite return above -1 (-100 %)",
         )?;
         Ok(ReplayMarket {
@@ -117,7 +116,7 @@ impl ReplayMarket {
             "dividends",
             dividends,
             m.n,
-            f64::NEG_INFINITY,
+            |v| v >= 0.0,
             "must be a finite amount at least 0",
         )?);
         Ok(m)
