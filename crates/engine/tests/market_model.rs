@@ -400,3 +400,56 @@ fn repaired_correlation_is_reported_by_the_model() {
     let mut path = m.path(1, 0);
     assert!(path.next_step().unwrap().returns[0].is_finite());
 }
+
+#[test]
+fn model_covariance_matches_the_paths() {
+    let a = Assumptions::with_defaults(start(), 30);
+    let secs = [
+        SecuritySpec::new("VTI", 0, 0.03, 0.013),
+        SecuritySpec::new("ITOT", 0, 0.02, 0.013).partner_of(0),
+        SecuritySpec::new("SCHB", 0, 0.04, 0.013).partner_of(0),
+        SecuritySpec::new("AGG", 4, 0.01, 0.04),
+    ];
+    let m = MarketModel::new(&a, &secs).unwrap();
+    let cov = m.covariance();
+    assert_eq!(m.expected_returns(), &[0.08, 0.08, 0.08, 0.05]);
+    for (j, s) in secs.iter().enumerate() {
+        let c = a.classes[s.asset_class].volatility;
+        assert!((cov[j][j] - c * c - s.idiosyncratic_vol.powi(2)).abs() < 1e-15);
+    }
+    for note in m.partner_notes() {
+        let (i, j) = (note.partner, note.security);
+        let implied = cov[i][j] / (cov[i][i] * cov[j][j]).sqrt();
+        assert!((implied - note.achieved).abs() < 1e-12);
+    }
+    // Empirical annualised covariance of daily log returns over 30 years.
+    let mut logs: Vec<Vec<f64>> = vec![Vec::new(); secs.len()];
+    let mut path = m.path(3, 0);
+    while let Some(s) = path.next_step() {
+        for (col, r) in logs.iter_mut().zip(s.returns) {
+            col.push((1.0 + r).ln());
+        }
+    }
+    for i in 0..secs.len() {
+        for j in 0..secs.len() {
+            let (mi, _) = mean_sd(&logs[i]);
+            let (mj, _) = mean_sd(&logs[j]);
+            let c = logs[i]
+                .iter()
+                .zip(&logs[j])
+                .map(|(x, y)| (x - mi) * (y - mj))
+                .sum::<f64>()
+                / (logs[i].len() as f64 - 1.0)
+                * STEPS_PER_YEAR;
+            let tol = 0.05 * (cov[i][i] * cov[j][j]).sqrt();
+            assert!(
+                (c - cov[i][j]).abs() < tol,
+                "cov[{i}][{j}] = {c} vs {}",
+                cov[i][j]
+            );
+        }
+    }
+    // The two followers of VTI are tied to each other through it: at least 2ρ² − 1.
+    let r12 = cov[1][2] / (cov[1][1] * cov[2][2]).sqrt();
+    assert!(r12 >= 2.0 * 0.99 * 0.99 - 1.0 - 1e-12 && r12 < 0.99, "{r12}");
+}

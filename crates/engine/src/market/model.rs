@@ -50,6 +50,15 @@ pub struct MarketModel {
     t_dof: Option<f64>,
     repair: Option<Repair>,
     partner_notes: Vec<PartnerNote>,
+    /// Annual expected total return of each security (its class's).
+    expected: Vec<f64>,
+    /// Annual class volatility of each security.
+    sec_class_vol: Vec<f64>,
+    /// Per security: the primary whose idiosyncratic shock it loads on (itself for a
+    /// primary), the loading, and the annual variance of its own extra noise.
+    idio_root: Vec<(usize, f64, f64)>,
+    /// Annual idiosyncratic variance of each security.
+    idio_var: Vec<f64>,
 }
 
 fn check(
@@ -211,6 +220,7 @@ impl MarketModel {
         let mut primaries = Vec::new();
         let mut followers = Vec::new();
         let mut partner_notes = Vec::new();
+        let mut idio_root: Vec<(usize, f64, f64)> = (0..n).map(|j| (j, 1.0, 0.0)).collect();
         for (j, s) in securities.iter().enumerate() {
             let own = s.idiosyncratic_vol / sqrt_a;
             match s.partner_of {
@@ -248,6 +258,7 @@ impl MarketModel {
                         0.0
                     };
                     followers.push((j, p, loading, libm::sqrt(1.0 - q * q) * own));
+                    idio_root[j] = (p, loading, (1.0 - q * q) * vj);
                 }
             }
         }
@@ -270,6 +281,19 @@ impl MarketModel {
             t_dof,
             repair: valid.repair,
             partner_notes,
+            expected: securities
+                .iter()
+                .map(|s| a.classes[s.asset_class].expected_return)
+                .collect(),
+            sec_class_vol: securities
+                .iter()
+                .map(|s| a.classes[s.asset_class].volatility)
+                .collect(),
+            idio_root,
+            idio_var: securities
+                .iter()
+                .map(|s| s.idiosyncratic_vol * s.idiosyncratic_vol)
+                .collect(),
         })
     }
 
@@ -301,6 +325,38 @@ impl MarketModel {
     /// Requested and achieved correlation of every TLH partner pair.
     pub fn partner_notes(&self) -> &[PartnerNote] {
         &self.partner_notes
+    }
+
+    /// Expected annual total return of each security (its asset class's `μ`).
+    pub fn expected_returns(&self) -> &[f64] {
+        &self.expected
+    }
+
+    /// The model's annualised covariance of the securities' daily log returns
+    /// (`A ×` the daily covariance): class covariance plus idiosyncratic covariance,
+    /// including the noise TLH partners share. For optimizers and risk reports.
+    pub fn covariance(&self) -> Vec<Vec<f64>> {
+        let n = self.sec_class.len();
+        let mut out = vec![vec![0.0; n]; n];
+        for i in 0..n {
+            for j in 0..n {
+                let (ci, cj) = (self.sec_class[i], self.sec_class[j]);
+                let class =
+                    self.correlation[ci][cj] * self.sec_class_vol[i] * self.sec_class_vol[j];
+                let (ri, li, own_i) = self.idio_root[i];
+                let (rj, lj, _) = self.idio_root[j];
+                let mut idio = if ri == rj {
+                    li * lj * self.idio_var[ri]
+                } else {
+                    0.0
+                };
+                if i == j {
+                    idio += own_i;
+                }
+                out[i][j] = class + idio;
+            }
+        }
+        out
     }
 
     /// The step dates, in order.
