@@ -337,26 +337,26 @@ impl MarketModel {
     /// including the noise TLH partners share. For optimizers and risk reports.
     pub fn covariance(&self) -> Vec<Vec<f64>> {
         let n = self.sec_class.len();
-        let mut out = vec![vec![0.0; n]; n];
-        for i in 0..n {
-            for j in 0..n {
-                let (ci, cj) = (self.sec_class[i], self.sec_class[j]);
-                let class =
-                    self.correlation[ci][cj] * self.sec_class_vol[i] * self.sec_class_vol[j];
-                let (ri, li, own_i) = self.idio_root[i];
-                let (rj, lj, _) = self.idio_root[j];
-                let mut idio = if ri == rj {
-                    li * lj * self.idio_var[ri]
-                } else {
-                    0.0
-                };
-                if i == j {
-                    idio += own_i;
-                }
-                out[i][j] = class + idio;
-            }
-        }
-        out
+        (0..n)
+            .map(|i| {
+                (0..n)
+                    .map(|j| {
+                        let (ci, cj) = (self.sec_class[i], self.sec_class[j]);
+                        let class = self.correlation[ci][cj]
+                            * self.sec_class_vol[i]
+                            * self.sec_class_vol[j];
+                        let (ri, li, own_i) = self.idio_root[i];
+                        let (rj, lj, _) = self.idio_root[j];
+                        let shared = if ri == rj {
+                            li * lj * self.idio_var[ri]
+                        } else {
+                            0.0
+                        };
+                        class + shared + if i == j { own_i } else { 0.0 }
+                    })
+                    .collect()
+            })
+            .collect()
     }
 
     /// The step dates, in order.
