@@ -11,6 +11,9 @@
 //!   itemised cost of a ticket, and the same costs as linear terms for the optimizer;
 //! - [`lots`]: tax lots and the one lot-relief routine (FIFO, LIFO, HIFO, min-tax, specific);
 //! - [`ledger`]: the household ledger: sales, household-wide wash sales, holding periods;
+//! - [`market`]: capital-market assumptions and the Monte Carlo market (correlated daily
+//!   returns, TLH partners, quarterly dividends; seeded, bit-identical in WebAssembly),
+//!   replayed return series, Ledoit–Wolf covariance;
 //! - [`tax`]: the tax profile, yearly netting of gains and losses, after-tax values;
 //! - [`optimize`]: the rebalancing optimizer (factor-form risk, proportional costs, fixed
 //!   fees per traded name; exact active-set method, Clarabel reference, branch-and-bound);
@@ -25,6 +28,7 @@ pub mod date;
 pub mod fees;
 pub mod ledger;
 pub mod lots;
+pub mod market;
 pub mod optimize;
 pub mod scenario;
 pub mod tax;
