@@ -13,9 +13,12 @@
 //! - [`tax`]: the tax profile, yearly netting of gains and losses, after-tax values;
 //! - [`optimize`]: the rebalancing optimizer (factor-form risk, proportional costs, fixed
 //!   fees per traded name; exact active-set method, Clarabel reference, branch-and-bound);
+//! - [`backtest`]: replay backtests of the calendar and daily-optimisation (SPO) policies
+//!   on a stored return history (cvxportfolio's accounting conventions);
 //! - [`types`]: the shared vocabulary (sides, security and account kinds, lot methods).
 #![warn(missing_docs)]
 
+pub mod backtest;
 pub mod date;
 pub mod fees;
 pub mod ledger;
