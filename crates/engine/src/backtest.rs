@@ -78,6 +78,9 @@ use crate::optimize::{OptimizeError, Optimizer, RebalanceProblem, Settings, Stat
 /// Trading days per year (annualisation).
 pub const TRADING_DAYS: f64 = 252.0;
 
+/// A day's trades below this fraction of the value are rounding residue, not a trade day.
+const TRADE_DAY_TOL: f64 = 1e-12;
+
 /// The cash asset's idiosyncratic variance in the SPO problem, relative to the smallest
 /// name's (the optimizer needs a positive definite Σ; see the module docs).
 pub const CASH_VARIANCE_RATIO: f64 = 1e-3;
@@ -345,7 +348,7 @@ pub struct BacktestResult {
     pub tracking_error_annualized: f64,
     /// Mean daily active return × 252.
     pub active_return_annualized: f64,
-    /// Days with a trade (Σ|u| > 0).
+    /// Days with a trade (Σ|u| above 1e-12 of the value: rounding residue does not count).
     pub n_periods_with_trades: usize,
 }
 
@@ -721,7 +724,7 @@ pub fn run(inst: &P3Instance, policy: &mut dyn Policy) -> Result<BacktestResult,
             h[i] += u[i];
         }
         cash -= net + cost;
-        if traded > 0.0 {
+        if traded > TRADE_DAY_TOL * v {
             n_traded_days += 1;
         }
         turnover_series.push(traded / (2.0 * v));
