@@ -91,7 +91,7 @@ fn backtests_a_p3_file_with_both_policies() {
             "{policy}: TE {te} vs {rte}"
         );
         let secs = a["wall_seconds"].as_f64().unwrap();
-        assert!(secs >= 0.0 && secs < 60.0);
+        assert!((0.0..60.0).contains(&secs));
         assert_eq!(a.as_object().unwrap().len(), 5);
     }
 }
