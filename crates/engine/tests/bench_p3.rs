@@ -9,6 +9,9 @@
 //!   against an independent Clarabel solve of the same problem (cash as a slack, no
 //!   penalty) and against feasible perturbations.
 
+// Index loops mirror the formulas.
+#![allow(clippy::needless_range_loop)]
+
 use std::path::PathBuf;
 
 use clarabel::algebra::CscMatrix;
