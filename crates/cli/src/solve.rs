@@ -3,11 +3,16 @@
 //! P1/P2 print `{"status", "w", "objective", "n_traded", "solve_seconds"}`; the objective
 //! is recomputed from `w` with the problem's exact formula (fixed fees included) and
 //! `solve_seconds` is the engine's own time (parsing excluded).
+//!
+//! P3 (`--policy calendar|spo`) prints `{"nav", "turnover_total", "tcost_total",
+//! "tracking_error_annualized", "wall_seconds"}`; `wall_seconds` is the engine's backtest
+//! time (parsing excluded).
 
 use std::time::Instant;
 
 use anyhow::{bail, Context};
 use serde_json::json;
+use tollbooth_engine::backtest::{run_calendar, run_spo, P3Instance};
 use tollbooth_engine::optimize::instance::ReferenceInstance;
 use tollbooth_engine::optimize::{Optimizer, Settings, Status};
 
@@ -51,13 +56,16 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
                 .with_context(|| format!("{file}: not a valid {kind} instance"))?;
             solve_rebalance(&inst)
         }
-        "P3" => match policy {
-            Some(p @ ("calendar" | "spo")) => {
-                bail!("P3 backtests (`--policy {p}`) are not implemented yet")
-            }
-            Some(p) => bail!("unknown policy `{p}` (calendar|spo)"),
-            None => bail!("P3 needs `--policy calendar|spo`"),
-        },
+        "P3" => {
+            let policy = match policy {
+                Some(p @ ("calendar" | "spo")) => p,
+                Some(p) => bail!("unknown policy `{p}` (calendar|spo)"),
+                None => bail!("P3 needs `--policy calendar|spo`"),
+            };
+            let inst: P3Instance = serde_json::from_value(raw)
+                .with_context(|| format!("{file}: not a valid P3 instance"))?;
+            backtest(&inst, policy)
+        }
         other => bail!("{file}: unknown problem `{other}` (expected P1, P2 or P3)"),
     }
 }
@@ -86,6 +94,26 @@ fn solve_rebalance(inst: &ReferenceInstance) -> anyhow::Result<()> {
         "objective": sol.objective,
         "n_traded": sol.n_traded,
         "solve_seconds": secs,
+    });
+    println!("{}", serde_json::to_string(&out)?);
+    Ok(())
+}
+
+fn backtest(inst: &P3Instance, policy: &str) -> anyhow::Result<()> {
+    let start = Instant::now();
+    let result = if policy == "spo" {
+        run_spo(inst)
+    } else {
+        run_calendar(inst)
+    }
+    .with_context(|| format!("instance {}: {policy} backtest", inst.id))?;
+    let secs = start.elapsed().as_secs_f64();
+    let out = json!({
+        "nav": result.nav,
+        "turnover_total": result.turnover_total,
+        "tcost_total": result.tcost_total,
+        "tracking_error_annualized": result.tracking_error_annualized,
+        "wall_seconds": secs,
     });
     println!("{}", serde_json::to_string(&out)?);
     Ok(())

@@ -47,18 +47,68 @@ fn solves_a_p2_file() {
     assert_eq!(a["n_traded"], f["reference"]["exact"]["n_traded"]);
 }
 
+fn run_p3(rel: &str, policy: Option<&str>) -> std::process::Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tollbooth"));
+    cmd.args(["solve", &bench(rel)]);
+    if let Some(p) = policy {
+        cmd.args(["--policy", p]);
+    }
+    cmd.output().expect("run tollbooth")
+}
+
 #[test]
-fn p3_is_refused_until_implemented() {
-    let out = Command::new(env!("CARGO_BIN_EXE_tollbooth"))
-        .args([
-            "solve",
-            &bench("p3/p3_n020_s0.json"),
-            "--policy",
-            "calendar",
-        ])
-        .output()
-        .expect("run tollbooth");
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("not implemented"));
-    assert!(out.stdout.is_empty());
+fn backtests_a_p3_file_with_both_policies() {
+    let file: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(bench("p3/p3_n020_s0.json")).unwrap())
+            .unwrap();
+    for policy in ["calendar", "spo"] {
+        let out = run_p3("p3/p3_n020_s0.json", Some(policy));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let a: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+        let r = &file["reference"][policy];
+        let nav = a["nav"].as_array().unwrap();
+        let rnav = r["nav"].as_array().unwrap();
+        assert_eq!(nav.len(), rnav.len());
+        // Calendar: exact accounting; SPO: within the peer's solver accuracy.
+        let tol = if policy == "calendar" { 1e-9 } else { 5e-5 };
+        for (x, y) in nav.iter().zip(rnav) {
+            let (x, y) = (x.as_f64().unwrap(), y.as_f64().unwrap());
+            assert!(((x - y) / y).abs() <= tol, "{policy}: {x} vs {y}");
+        }
+        let tol = if policy == "calendar" { 1e-12 } else { 5e-3 };
+        for key in ["turnover_total", "tcost_total"] {
+            let (x, y) = (a[key].as_f64().unwrap(), r[key].as_f64().unwrap());
+            assert!(((x - y) / y).abs() <= tol, "{policy} {key}: {x} vs {y}");
+        }
+        let te = a["tracking_error_annualized"].as_f64().unwrap();
+        let rte = r["tracking_error_annualized"].as_f64().unwrap();
+        assert!(
+            ((te - rte) / rte).abs() <= 1e-2,
+            "{policy}: TE {te} vs {rte}"
+        );
+        let secs = a["wall_seconds"].as_f64().unwrap();
+        assert!((0.0..60.0).contains(&secs));
+        assert_eq!(a.as_object().unwrap().len(), 5);
+    }
+}
+
+#[test]
+fn p3_needs_a_known_policy() {
+    for (policy, msg) in [
+        (None, "needs `--policy"),
+        (Some("monthly"), "unknown policy"),
+    ] {
+        let out = run_p3("p3/p3_n020_s0.json", policy);
+        assert!(!out.status.success());
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(msg),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.stdout.is_empty());
+    }
 }

@@ -21,9 +21,12 @@
 //!   tax profile, market assumptions, cash flows and policies; the typed-in form and its
 //!   validation with field paths; JSON load with schema migration; the scenario hash; the
 //!   embedded demo household;
+//! - [`backtest`]: replay backtests of the calendar and daily-optimisation (SPO) policies
+//!   on a stored return history (cvxportfolio's accounting conventions);
 //! - [`types`]: the shared vocabulary (sides, security and account kinds, lot methods).
 #![warn(missing_docs)]
 
+pub mod backtest;
 pub mod date;
 pub mod fees;
 pub mod ledger;
