@@ -37,3 +37,25 @@ async fn app_prices_the_sample_sell_ticket_in_the_browser() {
     let expected = tollbooth_engine::scenario::Scenario::demo().hash_hex();
     assert_eq!(text_of("scenario-hash"), expected);
 }
+
+/// The Monte Carlo market is bit-identical in the browser: the fingerprint of the first
+/// 1,000 steps of path 0 for seed 42 equals the native value pinned in
+/// `crates/engine/tests/market_model.rs`.
+#[wasm_bindgen_test]
+fn market_paths_are_bit_identical_to_native() {
+    const NATIVE_FINGERPRINT_SEED_42_1000: u64 = 0x2734_92b3_8ddf_f09e;
+    assert_eq!(
+        tollbooth_engine::market::fingerprint(42, 1000),
+        NATIVE_FINGERPRINT_SEED_42_1000
+    );
+}
+
+/// The scenario hash is computed identically in the browser (pinned natively in
+/// `crates/engine/src/scenario/tests.rs`).
+#[wasm_bindgen_test]
+fn scenario_hash_is_identical_to_native() {
+    assert_eq!(
+        tollbooth_engine::scenario::Scenario::demo().hash_hex(),
+        "e9f82c72a962a782"
+    );
+}
