@@ -54,10 +54,11 @@
 //!    relaxation are resolved by branching (forbid the purchases, or forbid the loss
 //!    sales) and following the better child; the other child's relaxation stays in the
 //!    bound, so the bound is valid for the whole problem.
-//! 2. **Incumbents**: the relaxation's ticket set, and the ticket set of the relaxation
-//!    without fees, each solved exactly with its fees as constants and minimum trade sizes
-//!    as bounds, then improved by dropping tickets one at a time while that lowers the
-//!    objective (and the empty trade list). The gap to the bound is reported.
+//! 2. **Incumbents**: iteratively reweighted fees (Lobo, Fazel and Boyd 2007: each fee
+//!    `f` priced as `f/(|x_prev| + ε)` per dollar, a few rounds) give a sparse ticket set;
+//!    it is solved exactly with its fees as constants and minimum trade sizes as bounds,
+//!    then improved by dropping tickets one at a time while that lowers the objective; the
+//!    empty trade list is the other candidate. The gap to the bound is reported.
 //! 3. **Whole shares**: buys are rounded down and sells to the nearest share (a sale of
 //!    almost the whole position sells all of it, fractions included); the repair step then
 //!    prices every ticket with [`FeeSchedule::ticket_cost`] and, while an account ends
@@ -944,6 +945,17 @@ impl Model {
     /// `q` and `b` of a solve. `on`: the tickets of a restricted solve (None: the
     /// relaxation with fee envelopes).
     fn vectors(&self, cfg: &Config, on: Option<&[bool]>) -> (Vec<f64>, Vec<f64>, f64) {
+        let env: Vec<f64> = self.tickets.iter().map(|t| t.fee_obj / t.cap).collect();
+        self.vectors_with(cfg, on, &env)
+    }
+
+    /// As [`Model::vectors`], with the relaxation's fee per dollar of each ticket given.
+    fn vectors_with(
+        &self,
+        cfg: &Config,
+        on: Option<&[bool]>,
+        env: &[f64],
+    ) -> (Vec<f64>, Vec<f64>, f64) {
         let v = self.v;
         let mut q = vec![0.0; self.nv];
         let mut b = vec![0.0; self.rows];
@@ -953,7 +965,7 @@ impl Model {
         for (ti, t) in self.tickets.iter().enumerate() {
             let allowed = cfg.ticket[ti];
             let active = allowed && on.is_none_or(|o| o[ti]);
-            let envelope = if on.is_none() { t.fee_obj / t.cap } else { 0.0 };
+            let envelope = if on.is_none() { env[ti] } else { 0.0 };
             if let Some(o) = on {
                 if o[ti] && allowed {
                     fees_paid[t.acct] += t.fee_cash;
@@ -1007,7 +1019,7 @@ impl Model {
         if self.guard == WashSaleGuard::None {
             return Vec::new();
         }
-        let eps = 1e-6 / self.v.max(1.0);
+        let eps = 0.5 / self.v.max(1.0);
         let mut loss_sold: BTreeMap<(String, usize), f64> = BTreeMap::new();
         for sg in &self.segs {
             if sg.loss && x[sg.var] > eps {
@@ -1136,8 +1148,8 @@ impl Model {
         let thresh = 0.5;
         let support =
             |amounts: &[f64]| -> Vec<bool> { amounts.iter().map(|&a| a > thresh).collect() };
-        let mut starts = vec![support(&self.ticket_amounts(&relax.0))];
-        if let Relax::Solved(x, _) = search.relax_without_fees(&self, &cfg) {
+        let mut starts = Vec::new();
+        if let Some(x) = search.reweighted(&self, &cfg, &relax.0) {
             starts.push(support(&self.ticket_amounts(&x)));
         }
         starts.push(vec![false; self.tickets.len()]);
@@ -1163,6 +1175,14 @@ impl Model {
         }
         // 3. Shares, fees, reasons.
         let objective = obj * self.v;
+        // The bound and the incumbent come from solves at tolerance `qp_tol`: a bound above
+        // the incumbent by less than that is rounding.
+        let lower_bound =
+            if lower_bound > objective && lower_bound - objective <= 1e-6 * self.v.max(1.0) {
+                objective
+            } else {
+                lower_bound
+            };
         let gap = ((objective - lower_bound) / objective.abs().max(1.0)).max(0.0);
         let mut sol = self.report(scenario, state, &on, &x, &cfg);
         sol.objective = objective;
@@ -1179,7 +1199,7 @@ impl Model {
         if self.guard == WashSaleGuard::None {
             return;
         }
-        let eps = 1e-6 / self.v.max(1.0);
+        let eps = 0.5 / self.v.max(1.0);
         // (group, account index or usize::MAX for the household) whose losses are sold.
         let scope = |acct: usize| {
             if self.guard == WashSaleGuard::Household {
@@ -1284,17 +1304,34 @@ impl Search {
         self.run(&q, &b)
     }
 
-    fn relax_without_fees(&mut self, m: &Model, cfg: &Config) -> Relax {
-        let all = vec![true; m.tickets.len()];
-        let (q, mut b, _) = m.vectors(cfg, Some(&all));
-        // Undo the fees and minimum trades of "all tickets on".
-        for (ai, a) in m.accts.iter().enumerate() {
-            b[m.budget_row0 + ai] = (a.cash - a.min_cash) / m.v;
+    /// Iteratively reweighted fees (Lobo, Fazel and Boyd 2007, "Portfolio optimization
+    /// with linear and fixed transaction costs"): each fixed fee `f` becomes the linear
+    /// cost `f/(|x_prev| + ε)·|x|`, so small trades pay nearly their whole ticket and
+    /// vanish; a few rounds give a sparse ticket set for the exact restricted solves.
+    fn reweighted(&mut self, m: &Model, cfg: &Config, start: &[f64]) -> Option<Vec<f64>> {
+        let eps = m.min_trade.max(50.0);
+        let mut x = start.to_vec();
+        let mut support_prev: Option<Vec<bool>> = None;
+        for _ in 0..8 {
+            let amounts = m.ticket_amounts(&x);
+            let env: Vec<f64> = m
+                .tickets
+                .iter()
+                .zip(&amounts)
+                .map(|(t, &a)| t.fee_obj / (a + eps))
+                .collect();
+            let (q, b, _) = m.vectors_with(cfg, None, &env);
+            match self.run(&q, &b) {
+                Relax::Solved(xn, _) => x = xn,
+                _ => break,
+            }
+            let support: Vec<bool> = m.ticket_amounts(&x).iter().map(|&a| a > 0.5).collect();
+            if support_prev.as_ref() == Some(&support) {
+                break;
+            }
+            support_prev = Some(support);
         }
-        for t in &m.tickets {
-            b[t.row_ub + 1] = 0.0;
-        }
-        self.run(&q, &b)
+        Some(x)
     }
 
     /// The restricted problem's objective (with fees as constants), or None.
