@@ -535,7 +535,12 @@ impl Model {
                 "the target weights sum to {tsum:.6}, not 1: fix the target model's class weights"
             ));
         }
-        if let Some(c) = s.target.classes.iter().find(|c| !(c.weight >= 0.0)) {
+        if let Some(c) = s
+            .target
+            .classes
+            .iter()
+            .find(|c| c.weight.is_nan() || c.weight < 0.0)
+        {
             return Err(format!(
                 "the target weight of {} is {}: weights must be ≥ 0",
                 c.asset_class, c.weight
