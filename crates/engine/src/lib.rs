@@ -9,6 +9,9 @@
 //! - [`date`]: calendar dates (civil, proleptic Gregorian) and business days;
 //! - [`fees`]: fee schedules and presets, dated SEC Section 31 / FINRA TAF tables, the
 //!   itemised cost of a ticket, and the same costs as linear terms for the optimizer;
+//! - [`household`]: the household rebalancing optimizer: trades across every account with
+//!   spreads, commissions, flat ticket fees and lot-by-lot taxes in the objective, per-account
+//!   budgets, restrictions, whole shares and the wash-sale guard ("today's trades");
 //! - [`lots`]: tax lots and the one lot-relief routine (FIFO, LIFO, HIFO, min-tax, specific);
 //! - [`ledger`]: the household ledger: sales, household-wide wash sales, holding periods;
 //! - [`market`]: capital-market assumptions and the Monte Carlo market (correlated daily
@@ -29,6 +32,7 @@
 pub mod backtest;
 pub mod date;
 pub mod fees;
+pub mod household;
 pub mod ledger;
 pub mod lots;
 pub mod market;

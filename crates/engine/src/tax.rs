@@ -44,18 +44,19 @@ pub const NIIT_RATE: f64 = 0.038;
 /// The default cap on net capital losses deducted from ordinary income each year.
 pub const DEFAULT_ORDINARY_OFFSET_CAP: f64 = 3000.0;
 
-/// Filing status (informational: rates are entered directly).
+/// Federal filing status (informational: rates are entered directly). Serialized in
+/// snake case (`"married_filing_jointly"`, …), as in scenario files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum FilingStatus {
     /// Single.
     Single,
-    /// Married filing jointly (the default).
+    /// Married filing jointly (the default: the household's spouses file together).
     #[default]
-    MarriedJoint,
+    MarriedFilingJointly,
     /// Married filing separately (the ordinary offset cap is then $1,500: set
     /// [`TaxProfile::ordinary_offset_cap`]).
-    MarriedSeparate,
+    MarriedFilingSeparately,
     /// Head of household.
     HeadOfHousehold,
 }
@@ -87,13 +88,22 @@ impl Carryforward {
     }
 }
 
-/// The household's tax profile. Every field has a serde default, given in its description.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+/// The household's tax profile. Rates are fractions (0.24 for 24%).
+///
+/// This is the one tax profile of the engine: the scenario's `tax` field
+/// ([`crate::scenario::Scenario::tax`]) is this type.
+///
+/// # Serialized form
+///
+/// Flat, as in scenario files: the carry-in is written as two fields
+/// `carryforward_in_st` and `carryforward_in_lt`. Every field has a serde default, given
+/// in its description, so a missing field takes its default.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(from = "TaxProfileRepr", into = "TaxProfileRepr")]
 pub struct TaxProfile {
     /// Filing status (default: married filing jointly).
     pub filing_status: FilingStatus,
-    /// Federal ordinary marginal rate (default: 0.24).
+    /// Federal ordinary marginal rate, also on short-term gains (default: 0.24).
     pub ordinary_rate: f64,
     /// Federal long-term capital gains rate: 0, 0.15 or 0.20 (default: 0.15).
     pub ltcg_rate: f64,
@@ -101,12 +111,69 @@ pub struct TaxProfile {
     pub niit: bool,
     /// State rate on gains and ordinary income (default: 0).
     pub state_rate: f64,
-    /// Capital loss carried into the first year (default: none).
+    /// Capital loss carried into the first year, by character (default: none).
     pub carryforward_in: Carryforward,
-    /// Net capital loss deductible from ordinary income per year (default: 3000).
+    /// Net capital loss deductible from ordinary income per year (default: 3000; 1,500
+    /// when married filing separately).
     pub ordinary_offset_cap: f64,
     /// Horizon treatment (default: liquidate).
     pub horizon: HorizonTreatment,
+}
+
+/// The serialized form of [`TaxProfile`] (flat carry-in fields, field order of the
+/// scenario files, which the scenario hash depends on).
+#[derive(Serialize, Deserialize)]
+#[serde(default)]
+struct TaxProfileRepr {
+    filing_status: FilingStatus,
+    ordinary_rate: f64,
+    ltcg_rate: f64,
+    niit: bool,
+    state_rate: f64,
+    carryforward_in_st: f64,
+    carryforward_in_lt: f64,
+    ordinary_offset_cap: f64,
+    horizon: HorizonTreatment,
+}
+
+impl Default for TaxProfileRepr {
+    fn default() -> Self {
+        TaxProfile::default().into()
+    }
+}
+
+impl From<TaxProfile> for TaxProfileRepr {
+    fn from(t: TaxProfile) -> Self {
+        TaxProfileRepr {
+            filing_status: t.filing_status,
+            ordinary_rate: t.ordinary_rate,
+            ltcg_rate: t.ltcg_rate,
+            niit: t.niit,
+            state_rate: t.state_rate,
+            carryforward_in_st: t.carryforward_in.short_term,
+            carryforward_in_lt: t.carryforward_in.long_term,
+            ordinary_offset_cap: t.ordinary_offset_cap,
+            horizon: t.horizon,
+        }
+    }
+}
+
+impl From<TaxProfileRepr> for TaxProfile {
+    fn from(r: TaxProfileRepr) -> Self {
+        TaxProfile {
+            filing_status: r.filing_status,
+            ordinary_rate: r.ordinary_rate,
+            ltcg_rate: r.ltcg_rate,
+            niit: r.niit,
+            state_rate: r.state_rate,
+            carryforward_in: Carryforward {
+                short_term: r.carryforward_in_st,
+                long_term: r.carryforward_in_lt,
+            },
+            ordinary_offset_cap: r.ordinary_offset_cap,
+            horizon: r.horizon,
+        }
+    }
 }
 
 impl Default for TaxProfile {
@@ -178,7 +245,8 @@ impl TaxProfile {
         Ok(())
     }
 
-    fn niit_rate(&self) -> f64 {
+    /// The NIIT rate when it applies (3.8%), else 0.
+    pub fn niit_rate(&self) -> f64 {
         if self.niit {
             NIIT_RATE
         } else {
@@ -198,6 +266,12 @@ impl TaxProfile {
 
     /// Rate saved per dollar of loss offset against ordinary income: ordinary + state.
     pub fn offset_rate(&self) -> f64 {
+        self.ordinary_rate + self.state_rate
+    }
+
+    /// The combined rate on ordinary income: ordinary + state (the same as
+    /// [`TaxProfile::offset_rate`]).
+    pub fn ordinary_income_rate(&self) -> f64 {
         self.ordinary_rate + self.state_rate
     }
 
@@ -434,5 +508,27 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn serialized_form_is_flat_and_round_trips() {
+        let t = TaxProfile {
+            carryforward_in: Carryforward {
+                short_term: 1200.0,
+                long_term: 800.0,
+            },
+            ..profile()
+        };
+        let json = serde_json::to_string(&t).unwrap();
+        assert!(json.contains("\"married_filing_jointly\""), "{json}");
+        assert!(json.contains("\"carryforward_in_st\":1200.0"), "{json}");
+        assert!(json.contains("\"carryforward_in_lt\":800.0"), "{json}");
+        assert_eq!(serde_json::from_str::<TaxProfile>(&json).unwrap(), t);
+        let mut d = TaxProfile::default();
+        assert!((d.short_term_rate() - 0.24).abs() < 1e-12);
+        d.niit = true;
+        d.state_rate = 0.05;
+        assert!((d.long_term_rate() - 0.238).abs() < 1e-12);
+        assert!((d.ordinary_income_rate() - 0.29).abs() < 1e-12);
     }
 }

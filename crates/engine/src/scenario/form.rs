@@ -24,7 +24,7 @@ use super::policy::{
     TacticalOverlay, ThresholdRule, TlhRule, WashSaleGuard,
 };
 use super::target::{ClassTarget, MinCash, Restrictions, TargetModel};
-use super::tax_profile::{FilingStatus, HorizonTreatment, TaxProfile};
+use super::tax_profile::{Carryforward, FilingStatus, HorizonTreatment, TaxProfile};
 use super::{
     Account, CashFlow, CashFlowSchedule, Household, Lot, Member, Scenario, Security, SCHEMA_VERSION,
 };
@@ -1429,7 +1429,8 @@ impl ScenarioForm {
 
     fn tax_(&self, v: &mut V) -> TaxProfile {
         let t = &self.tax;
-        TaxProfile {
+        let errors_before = v.errs.len();
+        let profile = TaxProfile {
             filing_status: v.pick(
                 "tax.filing_status",
                 t.filing_status,
@@ -1439,15 +1440,40 @@ impl ScenarioForm {
             ltcg_rate: v.num("tax.ltcg_rate", &t.ltcg_rate, R::Unit),
             niit: t.niit,
             state_rate: v.num("tax.state_rate", &t.state_rate, R::Unit),
-            carryforward_in_st: v.num("tax.carryforward_in_st", &t.carryforward_in_st, R::NonNeg),
-            carryforward_in_lt: v.num("tax.carryforward_in_lt", &t.carryforward_in_lt, R::NonNeg),
+            carryforward_in: Carryforward {
+                short_term: v.num("tax.carryforward_in_st", &t.carryforward_in_st, R::NonNeg),
+                long_term: v.num("tax.carryforward_in_lt", &t.carryforward_in_lt, R::NonNeg),
+            },
             ordinary_offset_cap: v.num(
                 "tax.ordinary_offset_cap",
                 &t.ordinary_offset_cap,
                 R::NonNeg,
             ),
             horizon: v.pick("tax.horizon", t.horizon, HorizonTreatment::Liquidate),
+        };
+        // The tax module's own checks (rates below 1, combined rates below 1), reported
+        // only when the fields passed their individual checks.
+        if v.errs.len() == errors_before {
+            if let Err(e) = profile.validate() {
+                let (field, message) = match e {
+                    crate::tax::TaxError::Rate { field, .. } => (
+                        field,
+                        "must be below 1, and the combined rate (ordinary + state + NIIT) too"
+                            .to_string(),
+                    ),
+                    crate::tax::TaxError::Amount { field, .. } => {
+                        (field, "must be a finite amount of 0 or more".to_string())
+                    }
+                };
+                let path = match field {
+                    "carryforward_in.short_term" => "carryforward_in_st",
+                    "carryforward_in.long_term" => "carryforward_in_lt",
+                    f => f,
+                };
+                v.err(format!("tax.{path}"), message);
+            }
         }
+        profile
     }
 
     fn cash_flows_(&self, v: &mut V, accounts: &[&str]) -> Vec<CashFlow> {
@@ -1853,8 +1879,8 @@ fn tax_form(t: &TaxProfile) -> TaxForm {
         ltcg_rate: fmt_f(t.ltcg_rate),
         niit: t.niit,
         state_rate: fmt_f(t.state_rate),
-        carryforward_in_st: fmt_f(t.carryforward_in_st),
-        carryforward_in_lt: fmt_f(t.carryforward_in_lt),
+        carryforward_in_st: fmt_f(t.carryforward_in.short_term),
+        carryforward_in_lt: fmt_f(t.carryforward_in.long_term),
         ordinary_offset_cap: fmt_f(t.ordinary_offset_cap),
         horizon: Some(t.horizon),
     }

@@ -463,6 +463,12 @@ fn rates_must_be_fractions() {
     let msg = only_error("tax.ordinary_rate", |f| f.tax.ordinary_rate = "32".into());
     assert!(msg.contains("0.24 means 24%"), "{msg}");
     only_error("tax.state_rate", |f| f.tax.state_rate = "-0.01".into());
+    // Each rate is a fraction, but together they exceed 100%: the tax module's check.
+    let msg = only_error("tax.ordinary_rate", |f| {
+        f.tax.ordinary_rate = "0.9".into();
+        f.tax.state_rate = "0.2".into();
+    });
+    assert!(msg.contains("combined rate"), "{msg}");
     only_error("securities[4].expense_ratio", |f| {
         f.securities[4].expense_ratio = "1.5".into()
     });

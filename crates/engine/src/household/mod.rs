@@ -1,0 +1,1788 @@
+//! The household rebalancing optimizer: the trades of a whole household (every account,
+//! every lot) that best trade risk against spreads, commissions, flat ticket fees and
+//! taxes, under per-account budgets and the wash-sale guard.
+//!
+//! # Problem
+//!
+//! For buy tickets `b_{a,i} ≥ 0` and sells `s_{a,i} = Σ_{lots ℓ} z_{a,i,ℓ}` (dollars) in
+//! account `a` of security `i`, with `V` the household value, `h0` the holdings and `t`
+//! the target weights:
+//!
+//! ```text
+//! minimise   κ·V·dᵀΣd                                       risk ($/yr-equivalent)
+//!          + Σ c_{a,i,±}·|trade|                             spread, % commission, SEC, per-share
+//!          + Σ f_{a,i,±}·1[trade ≠ 0]                        flat ticket fee per (account, security, side)
+//!          + Σ_ℓ τ_ℓ·z_ℓ                                     tax of each lot relieved
+//! where      d_i = (h0_i + Σ_a b_{a,i} − Σ_a s_{a,i})/V − t_i,   Σ = B F Bᵀ + diag(D)
+//! subject to cash_a + Σ_i (1 − c)s_{a,i} − Σ_i (1 + c)b_{a,i} − Σ f·1[·] ≥ min_cash_a
+//!            0 ≤ z_ℓ ≤ value of lot ℓ,  b ≥ 0                long-only, no shorting
+//!            b = 0 on do-not-buy, s = 0 on do-not-sell
+//!            each ticket 0 or ≥ the minimum trade
+//!            wash-sale guard (below); whole shares where fractions are not allowed
+//! ```
+//!
+//! - **Risk** is in factor form: one factor per asset class (`B` maps a security to its
+//!   class, `F` is the class covariance `vol·corr·vol` of the market assumptions, `D` the
+//!   securities' idiosyncratic variances). `κ·V·TE²` reads as dollars a year: a
+//!   mean-variance investor with risk aversion `2κ` values a tracking variance `TE²` at
+//!   `κ·TE²` of wealth per year. The target of a security is its class weight split as
+//!   the household implements the class today (the primary security when none is held),
+//!   so swapping a fund for its TLH partner costs only the partners' idiosyncratic risk.
+//! - **Taxes** are convex piecewise linear in the shares sold: each lot is a segment of
+//!   slope `τ_ℓ = rate_ℓ × gain per dollar_ℓ` (short- or long-term rate by the lot's
+//!   holding period on the trade date, from [`crate::tax::TaxProfile`]). The optimizer
+//!   fills the cheapest segments first, which is the minimum-tax relief order; a loss lot
+//!   has a negative slope (the harvested loss's value) when tax-loss harvesting is on, and
+//!   slope 0 when it is off. Rates are marginal rates applied flat (no netting across the
+//!   year; see [`crate::tax`] for the year's exact netting).
+//! - **Fees** come from the account's [`FeeSchedule`]: the flat charge per ticket
+//!   ([`FeeSchedule::fixed_cost`]) is the fixed fee, [`FeeSchedule::linear_terms`] the
+//!   proportional part. Every proposed trade's fees are then priced by
+//!   [`FeeSchedule::ticket_cost`], the simulator's function, so the two never disagree.
+//!   Market impact needs a daily volume the scenario does not carry: it is reported as 0.
+//! - **Wash-sale guard** (scope from the policy's TLH rule, household by default): no
+//!   purchase of a group with a loss sale still pending in the 30-day window
+//!   ([`Ledger::pending_losses`]); no loss sale in a taxable account of a group bought in
+//!   the last 30 days; and not both a loss sale and a purchase of one group in the same
+//!   rebalance. A guarded group's loss lots are closed to sales; its gain lots stay open.
+//!
+//! # Method
+//!
+//! 1. The convex relaxation replaces each fixed fee by its convex envelope `f/U·x` on
+//!    `[0, U]` (U the largest possible trade) and drops the minimum trade size, so its
+//!    optimum is a **lower bound**. A purchase and a loss sale of one group in the same
+//!    relaxation are resolved by branching (forbid the purchases, or forbid the loss
+//!    sales) and following the better child; the other child's relaxation stays in the
+//!    bound, so the bound is valid for the whole problem.
+//! 2. **Incumbents**: iteratively reweighted fees (Lobo, Fazel and Boyd 2007: each fee
+//!    `f` priced as `f/(|x_prev| + ε)` per dollar, a few rounds) give a sparse ticket set;
+//!    it is solved exactly with its fees as constants and minimum trade sizes as bounds,
+//!    then improved by dropping tickets one at a time while that lowers the objective; the
+//!    empty trade list is the other candidate. The gap to the bound is reported.
+//! 3. **Whole shares**: buys are rounded down and sells to the nearest share (a sale of
+//!    almost the whole position sells all of it, fractions included); the repair step then
+//!    prices every ticket with [`FeeSchedule::ticket_cost`] and, while an account ends
+//!    below its minimum cash, trims its largest buy (dropping it when it reaches zero).
+//!    Rounding never adds a ticket, so restrictions and the wash-sale guard still hold.
+//!
+//! One Clarabel model is built per call and updated in place (`update_q`, `update_b`) for
+//! every solve of the search.
+//!
+//! # Usage
+//!
+//! ```
+//! use tollbooth_engine::household::{todays_trades, HouseholdStatus};
+//! use tollbooth_engine::scenario::Scenario;
+//! let s = Scenario::demo();
+//! let policy = s.policy("Cost-aware optimizer").unwrap();
+//! let sol = todays_trades(&s, policy, s.as_of);
+//! assert!(matches!(sol.status, HouseholdStatus::Optimal | HouseholdStatus::Feasible));
+//! for t in &sol.trades {
+//!     println!("{}", t.explanation);
+//! }
+//! ```
+
+mod qp;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::date::Date;
+use crate::fees::{FeeSchedule, TicketCost, TicketSpec};
+use crate::ledger::{self, Ledger, LedgerError, OpeningLot};
+use crate::lots::LotId;
+use crate::scenario::market::{nearest_correlation, symmetric_eigen};
+use crate::scenario::policy::WashSaleGuard;
+use crate::scenario::{Policy, Scenario};
+use crate::types::{AccountKind, LotMethod, SecurityType, Side};
+use qp::{Qp, QpData, QpOutcome};
+
+/// The wash-sale window on either side of a sale, in calendar days.
+const WINDOW_DAYS: i32 = 30;
+
+/// Errors building the household state (bad input).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum HouseholdError {
+    /// The household's lots could not be loaded into a ledger.
+    #[error("lot {lot} in account {account}: {source}")]
+    Lot {
+        /// The scenario's lot id.
+        lot: String,
+        /// The account id.
+        account: String,
+        /// The ledger's reason.
+        source: LedgerError,
+    },
+    /// The ledger refused the accounts or securities.
+    #[error("household ledger: {0}")]
+    Ledger(#[from] LedgerError),
+}
+
+/// Why a trade is proposed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReasonCode {
+    /// Back toward the target (inside the bands).
+    Drift,
+    /// The asset class is outside its tolerance band.
+    BandBreach,
+    /// Realizes a loss for its tax value.
+    Harvest,
+    /// Buys a TLH partner of a security harvested in the same rebalance.
+    PartnerSwap,
+    /// Raises an account's cash to its minimum, or invests its excess cash.
+    CashFlow,
+    /// A tactical signal (not produced by this optimizer).
+    Signal,
+    /// Moves an asset class toward its preferred account kind.
+    AssetLocation,
+}
+
+/// One lot a proposed sale relieves.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RelievedLot {
+    /// The ledger's lot id (sell with [`LotMethod::SpecificLot`] and these ids).
+    pub lot_id: LotId,
+    /// The lot's label (the scenario's lot id for opening lots).
+    pub label: String,
+    /// Shares relieved.
+    pub shares: f64,
+    /// Realized gain (negative for a loss), before any wash-sale adjustment.
+    pub gain: f64,
+    /// Long-term on the trade date.
+    pub long_term: bool,
+}
+
+/// One proposed ticket.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProposedTrade {
+    /// Account id.
+    pub account: String,
+    /// Symbol.
+    pub symbol: String,
+    /// Buy or sell.
+    pub side: Side,
+    /// Shares (whole shares unless the security allows fractions).
+    pub quantity: f64,
+    /// Price per share.
+    pub price: f64,
+    /// quantity × price.
+    pub notional: f64,
+    /// Why.
+    pub reason: ReasonCode,
+    /// One sentence for the advisor.
+    pub explanation: String,
+    /// Risk cost removed by this trade, $/yr-equivalent: the risk term of the whole
+    /// trade list without this trade minus with it (negative: the trade adds risk).
+    pub risk_reduction: f64,
+    /// Tax of the lots relieved at the profile's marginal rates (negative: a saving).
+    pub tax_effect: f64,
+    /// The ticket's itemised costs ([`FeeSchedule::ticket_cost`]).
+    pub fees: TicketCost,
+    /// Lots relieved by a sale, in relief order (empty for buys).
+    pub lots: Vec<RelievedLot>,
+}
+
+/// The objective's terms after rounding, in dollars.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct ObjectiveTerms {
+    /// Risk before trading, κ·V·TE², $/yr-equivalent.
+    pub risk_before: f64,
+    /// Risk after trading.
+    pub risk: f64,
+    /// Half-spread cost.
+    pub spread: f64,
+    /// Market impact (0: the scenario carries no daily volumes).
+    pub impact: f64,
+    /// Commissions beyond the flat ticket charge (per share, % of notional, surcharges).
+    pub commissions: f64,
+    /// Flat ticket charges.
+    pub ticket_fees: f64,
+    /// SEC Section 31 fees and FINRA TAF.
+    pub regulatory: f64,
+    /// Tax on realized gains (≥ 0).
+    pub tax: f64,
+    /// Value of realized losses at the marginal rates (≥ 0).
+    pub harvest_value: f64,
+}
+
+impl ObjectiveTerms {
+    /// risk + costs + tax − harvest value (the value the optimizer minimises when taxes
+    /// and tickets are in the objective).
+    pub fn total(&self) -> f64 {
+        self.risk
+            + self.spread
+            + self.impact
+            + self.commissions
+            + self.ticket_fees
+            + self.regulatory
+            + self.tax
+            - self.harvest_value
+    }
+}
+
+/// How the solve ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HouseholdStatus {
+    /// The trade list is within the relative gap tolerance of the lower bound.
+    Optimal,
+    /// A feasible trade list; the gap to the lower bound is reported.
+    Feasible,
+    /// No trade list meets the constraints (see the message).
+    Infeasible,
+    /// The input is inconsistent (see the message); nothing was solved.
+    InvalidInput,
+    /// The solver failed numerically (see the message).
+    NumericalError,
+}
+
+/// The optimizer's answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HouseholdSolution {
+    /// How the solve ended.
+    pub status: HouseholdStatus,
+    /// What went wrong, or notes (repairs, limits), in plain English.
+    pub messages: Vec<String>,
+    /// The tickets, by account then symbol then side.
+    pub trades: Vec<ProposedTrade>,
+    /// The objective's terms (after rounding to shares).
+    pub terms: ObjectiveTerms,
+    /// The objective of the trade list as optimised (continuous shares, fees as modelled).
+    pub objective: f64,
+    /// The lower bound on that objective.
+    pub lower_bound: f64,
+    /// `(objective − lower_bound) / max(|objective|, 1)`.
+    pub gap: f64,
+    /// QP solves performed.
+    pub solves: usize,
+    /// The household value V used for weights.
+    pub household_value: f64,
+}
+
+impl HouseholdSolution {
+    fn failed(status: HouseholdStatus, message: String) -> Self {
+        HouseholdSolution {
+            status,
+            messages: vec![message],
+            trades: Vec::new(),
+            terms: ObjectiveTerms::default(),
+            objective: f64::NAN,
+            lower_bound: f64::NAN,
+            gap: f64::NAN,
+            solves: 0,
+            household_value: 0.0,
+        }
+    }
+
+    /// Number of tickets.
+    pub fn tickets(&self) -> usize {
+        self.trades.len()
+    }
+}
+
+/// Settings of the household optimizer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HouseholdSettings {
+    /// κ: risk cost in dollars a year = κ·V·TE² (default 5: a 1% tracking error on $1M
+    /// costs $500 a year).
+    pub risk_aversion: f64,
+    /// Asset-location preference: cost per dollar bought in an account kind that is not
+    /// the class's first preference, per rank below it, in basis points (default 1).
+    pub location_bps: f64,
+    /// Relative gap accepted as optimal (default 1e-6).
+    pub gap_tol: f64,
+    /// Most QP solves per call (default 3000).
+    pub max_solves: usize,
+    /// Clarabel's tolerances (default 1e-9).
+    pub qp_tol: f64,
+    /// The minimum trade used when the policy has no cost-aware rule, dollars (default 0).
+    pub min_trade_usd: f64,
+}
+
+impl Default for HouseholdSettings {
+    fn default() -> Self {
+        HouseholdSettings {
+            risk_aversion: 5.0,
+            location_bps: 1.0,
+            gap_tol: 1e-6,
+            max_solves: 3000,
+            qp_tol: 1e-9,
+            min_trade_usd: 0.0,
+        }
+    }
+}
+
+/// The household's state on a trade date: its ledger (lots, recent sales), cash and
+/// prices. The simulator keeps one and passes it each period.
+#[derive(Debug, Clone)]
+pub struct HouseholdState {
+    /// The ledger.
+    pub ledger: Ledger,
+    /// Cash by account id.
+    pub cash: BTreeMap<String, f64>,
+    /// Prices by symbol.
+    pub prices: BTreeMap<String, f64>,
+    /// Labels of lots (scenario lot ids) by ledger lot id.
+    pub labels: BTreeMap<LotId, String>,
+}
+
+impl HouseholdState {
+    /// The state of a scenario as given: its lots (relieved by minimum tax), cash and prices.
+    pub fn from_scenario(s: &Scenario) -> Result<HouseholdState, HouseholdError> {
+        let accounts = s.household.accounts.iter().map(|a| ledger::Account {
+            id: a.id.clone(),
+            kind: a.kind,
+            owner: a.owner.clone(),
+        });
+        let securities = s.securities.iter().map(|x| ledger::Security {
+            symbol: x.symbol.clone(),
+            group: x.group.clone(),
+        });
+        let mut ledger = Ledger::new(accounts, securities, LotMethod::MinTax)?;
+        let mut labels = BTreeMap::new();
+        for (a, l) in s.lots() {
+            let id = ledger
+                .open_lot(OpeningLot {
+                    account: a.id.clone(),
+                    symbol: l.symbol.clone(),
+                    quantity: l.quantity,
+                    basis: l.basis,
+                    acquired: l.acquired,
+                    holding_start: None,
+                })
+                .map_err(|source| HouseholdError::Lot {
+                    lot: l.id.clone(),
+                    account: a.id.clone(),
+                    source,
+                })?;
+            labels.insert(id, l.id.clone());
+        }
+        Ok(HouseholdState {
+            ledger,
+            cash: s
+                .household
+                .accounts
+                .iter()
+                .map(|a| (a.id.clone(), a.cash))
+                .collect(),
+            prices: s
+                .securities
+                .iter()
+                .map(|x| (x.symbol.clone(), x.price))
+                .collect(),
+            labels,
+        })
+    }
+}
+
+/// "What would I trade today": the policy's trades for the scenario's household on `as_of`
+/// (normally the scenario's date), with default settings. Never panics: bad input comes
+/// back as [`HouseholdStatus::InvalidInput`] with a message.
+pub fn todays_trades(scenario: &Scenario, policy: &Policy, as_of: Date) -> HouseholdSolution {
+    if as_of < scenario.as_of {
+        return HouseholdSolution::failed(
+            HouseholdStatus::InvalidInput,
+            format!(
+                "the trade date {as_of} is before the scenario's date {}",
+                scenario.as_of
+            ),
+        );
+    }
+    match HouseholdState::from_scenario(scenario) {
+        Ok(state) => optimize_household(
+            scenario,
+            policy,
+            &state,
+            as_of,
+            &HouseholdSettings::default(),
+        ),
+        Err(e) => HouseholdSolution::failed(HouseholdStatus::InvalidInput, e.to_string()),
+    }
+}
+
+/// The household's trades on `as_of` under `policy`, from `state` (see the
+/// [module documentation](self) for the problem and the method).
+pub fn optimize_household(
+    scenario: &Scenario,
+    policy: &Policy,
+    state: &HouseholdState,
+    as_of: Date,
+    settings: &HouseholdSettings,
+) -> HouseholdSolution {
+    let model = match Model::build(scenario, policy, state, as_of, settings) {
+        Ok(m) => m,
+        Err(message) => return HouseholdSolution::failed(HouseholdStatus::InvalidInput, message),
+    };
+    model.solve(scenario, state, settings)
+}
+
+// ---------------------------------------------------------------------------------------
+// The model.
+
+#[derive(Debug, Clone)]
+struct Sec {
+    symbol: String,
+    name_class: String,
+    factor: usize,
+    price: f64,
+    stype: SecurityType,
+    half_spread_bps: f64,
+    group: String,
+    fractional: bool,
+    partners: Vec<String>,
+    target: f64,
+    idio_var: f64,
+    h0: f64,
+}
+
+#[derive(Debug, Clone)]
+struct Acct {
+    id: String,
+    name: String,
+    kind: AccountKind,
+    cash: f64,
+    min_cash: f64,
+    schedule: FeeSchedule,
+}
+
+#[derive(Debug, Clone)]
+struct Ticket {
+    acct: usize,
+    sec: usize,
+    side: Side,
+    /// Fixed fee in the objective ($).
+    fee_obj: f64,
+    /// Fixed fee paid from cash ($).
+    fee_cash: f64,
+    /// Cost per dollar traded (incl. per-share terms ÷ price).
+    unit_cost: f64,
+    /// Largest trade ($).
+    cap: f64,
+    /// Buy: its variable. Sell: its segments.
+    var: usize,
+    segs: std::ops::Range<usize>,
+    row_ub: usize,
+    allowed: bool,
+}
+
+#[derive(Debug, Clone)]
+struct Seg {
+    ticket: usize,
+    lot_id: LotId,
+    shares: f64,
+    cap: f64,
+    /// Realized gain per dollar sold.
+    gain_per_dollar: f64,
+    long_term: bool,
+    /// True tax per dollar sold (marginal rates; 0 outside taxable accounts).
+    tax_rate: f64,
+    /// Tax per dollar in the objective.
+    obj_tax: f64,
+    loss: bool,
+    allowed: bool,
+    var: usize,
+    row: usize,
+}
+
+struct Model {
+    as_of: Date,
+    v: f64,
+    kappa: f64,
+    secs: Vec<Sec>,
+    accts: Vec<Acct>,
+    tickets: Vec<Ticket>,
+    segs: Vec<Seg>,
+    /// Factor covariance F (k×k).
+    f: Vec<Vec<f64>>,
+    k: usize,
+    nv: usize,
+    d_off: usize,
+    rows: usize,
+    b_eq: Vec<f64>,
+    budget_row0: usize,
+    min_trade: f64,
+    guard: WashSaleGuard,
+    tlh: bool,
+    location_cost: Vec<f64>,
+    messages: Vec<String>,
+}
+
+fn msg_fee(e: crate::fees::FeeError) -> String {
+    format!("fee model: {e}")
+}
+
+impl Model {
+    fn build(
+        s: &Scenario,
+        policy: &Policy,
+        state: &HouseholdState,
+        as_of: Date,
+        settings: &HouseholdSettings,
+    ) -> Result<Model, String> {
+        let mut messages = Vec::new();
+        if !(settings.risk_aversion.is_finite() && settings.risk_aversion > 0.0) {
+            return Err(format!(
+                "risk aversion {} must be a positive number",
+                settings.risk_aversion
+            ));
+        }
+        // Target weights.
+        let tsum: f64 = s.target.classes.iter().map(|c| c.weight).sum();
+        if (tsum - 1.0).abs() > 1e-6 {
+            return Err(format!(
+                "the target weights sum to {tsum:.6}, not 1: fix the target model's class weights"
+            ));
+        }
+        if let Some(c) = s
+            .target
+            .classes
+            .iter()
+            .find(|c| c.weight.is_nan() || c.weight < 0.0)
+        {
+            return Err(format!(
+                "the target weight of {} is {}: weights must be ≥ 0",
+                c.asset_class, c.weight
+            ));
+        }
+        // Factors: asset classes of the market assumptions.
+        let m = &s.market;
+        let k = m.classes.len();
+        let corr_ok = m.correlation.len() == k && m.correlation.iter().all(|r| r.len() == k);
+        if !corr_ok {
+            return Err(format!(
+                "the correlation matrix must be {k}×{k} (one row per asset class)"
+            ));
+        }
+        let (ev, _) = symmetric_eigen(&m.correlation);
+        let min_ev = ev.iter().copied().fold(f64::INFINITY, f64::min);
+        let corr = if k > 0 && min_ev < -1e-10 {
+            messages.push(format!(
+                "the class correlations are not positive semi-definite (smallest eigenvalue \
+                 {min_ev:.3e}); repaired with the nearest correlation matrix (Higham 2002)"
+            ));
+            nearest_correlation(&m.correlation)
+        } else {
+            m.correlation.clone()
+        };
+        let f: Vec<Vec<f64>> = (0..k)
+            .map(|a| {
+                (0..k)
+                    .map(|b| m.classes[a].volatility * m.classes[b].volatility * corr[a][b])
+                    .collect()
+            })
+            .collect();
+        // Securities and holdings.
+        let mut secs = Vec::with_capacity(s.securities.len());
+        for x in &s.securities {
+            let price = *state.prices.get(&x.symbol).unwrap_or(&f64::NAN);
+            if !(price.is_finite() && price > 0.0) {
+                return Err(format!("{}: no valid price ({price})", x.symbol));
+            }
+            let factor = m.class_index(&x.asset_class).ok_or_else(|| {
+                format!(
+                    "{}: asset class {} is not in the market assumptions",
+                    x.symbol, x.asset_class
+                )
+            })?;
+            let iv = m.idiosyncratic_vol_of(&x.symbol);
+            secs.push(Sec {
+                symbol: x.symbol.clone(),
+                name_class: x.asset_class.clone(),
+                factor,
+                price,
+                stype: x.security_type,
+                half_spread_bps: x.half_spread_bps,
+                group: x.group.clone(),
+                fractional: x.fractional_allowed,
+                partners: x.partners.clone(),
+                target: 0.0,
+                idio_var: (iv * iv).max(1e-8),
+                h0: 0.0,
+            });
+        }
+        let sec_index: BTreeMap<String, usize> = secs
+            .iter()
+            .enumerate()
+            .map(|(i, x)| (x.symbol.clone(), i))
+            .collect();
+        let mut accts = Vec::new();
+        for a in &s.household.accounts {
+            let schedule = s
+                .fee_schedule(&a.fee_schedule)
+                .ok_or_else(|| {
+                    format!(
+                        "account {}: fee schedule {} does not exist",
+                        a.id, a.fee_schedule
+                    )
+                })?
+                .clone();
+            let cash = *state.cash.get(&a.id).unwrap_or(&a.cash);
+            if !cash.is_finite() {
+                return Err(format!("account {}: cash {cash} is not a number", a.id));
+            }
+            accts.push(Acct {
+                id: a.id.clone(),
+                name: a.name.clone(),
+                kind: a.kind,
+                cash,
+                min_cash: s.target.min_cash_of(&a.id),
+                schedule,
+            });
+        }
+        for lot in state.ledger.lots() {
+            let i = *sec_index
+                .get(lot.symbol.as_str())
+                .ok_or_else(|| format!("lot of unknown security {}", lot.symbol))?;
+            secs[i].h0 += lot.quantity * secs[i].price;
+        }
+        let v: f64 =
+            accts.iter().map(|a| a.cash).sum::<f64>() + secs.iter().map(|x| x.h0).sum::<f64>();
+        if !(v.is_finite() && v > 0.0) {
+            return Err(format!("the household value is {v}: nothing to rebalance"));
+        }
+        // Security targets: class weight split as the class is held today.
+        for c in &s.target.classes {
+            let members: Vec<usize> = (0..secs.len())
+                .filter(|&i| secs[i].name_class == c.asset_class)
+                .collect();
+            let held: f64 = members.iter().map(|&i| secs[i].h0).sum();
+            if held > 0.0 {
+                for &i in &members {
+                    secs[i].target = c.weight * secs[i].h0 / held;
+                }
+            } else if let Some(&i) = sec_index.get(c.primary.as_str()) {
+                secs[i].target = c.weight;
+            } else {
+                return Err(format!(
+                    "asset class {}: primary security {} is not in the securities",
+                    c.asset_class, c.primary
+                ));
+            }
+        }
+        // Policy options.
+        let tlh = policy.tlh.is_some();
+        let guard = policy
+            .tlh
+            .map_or(WashSaleGuard::Household, |t| t.wash_sale_guard);
+        let (min_trade, tickets_in, taxes_in) = match policy.optimizer {
+            Some(o) => (
+                o.min_trade_usd,
+                o.tickets_in_objective,
+                o.taxes_in_objective,
+            ),
+            None => (settings.min_trade_usd, true, true),
+        };
+        let tax = &s.tax;
+        // Wash-sale guard data.
+        let window_start = as_of.add_days(-WINDOW_DAYS);
+        let mut pending: BTreeSet<(String, String)> = BTreeSet::new(); // (group, account)
+        for sale in state.ledger.sales() {
+            if sale.date < window_start || sale.date > as_of {
+                continue;
+            }
+            let Some(g) = state.ledger.group_of(&sale.symbol) else {
+                continue;
+            };
+            if !state.ledger.pending_losses(g, as_of).is_empty() {
+                pending.insert((g.to_string(), sale.account.clone()));
+            }
+        }
+        let mut bought: BTreeSet<(String, String)> = BTreeSet::new(); // (group, account)
+        for lot in state.ledger.lots() {
+            if lot.acquired >= window_start && lot.acquired <= as_of {
+                if let Some(g) = state.ledger.group_of(&lot.symbol) {
+                    bought.insert((g.to_string(), lot.account.clone()));
+                }
+            }
+        }
+        let in_scope = |set: &BTreeSet<(String, String)>, g: &str, acct: &str| match guard {
+            WashSaleGuard::None => false,
+            WashSaleGuard::Account => set.contains(&(g.to_string(), acct.to_string())),
+            WashSaleGuard::Household => set.iter().any(|(gg, _)| gg == g),
+        };
+        // Tickets and segments.
+        let mut tickets = Vec::new();
+        let mut segs = Vec::new();
+        let dnb = &s.target.restrictions.do_not_buy;
+        let dns = &s.target.restrictions.do_not_sell;
+        let mut location_cost = Vec::new();
+        for (ai, a) in accts.iter().enumerate() {
+            let acct_value: f64 = a.cash
+                + state
+                    .ledger
+                    .lots()
+                    .filter(|l| l.account == a.id)
+                    .map(|l| l.quantity * secs[sec_index[&l.symbol]].price)
+                    .sum::<f64>();
+            for (si, x) in secs.iter().enumerate() {
+                let buy = a
+                    .schedule
+                    .linear_terms(x.stype, Side::Buy, x.half_spread_bps, as_of, &s.regulatory)
+                    .map_err(msg_fee)?;
+                let allowed = !dnb.contains(&x.symbol)
+                    && !in_scope(&pending, &x.group, &a.id)
+                    && acct_value > 0.0;
+                tickets.push(Ticket {
+                    acct: ai,
+                    sec: si,
+                    side: Side::Buy,
+                    fee_obj: if tickets_in { buy.fixed } else { 0.0 },
+                    fee_cash: buy.fixed,
+                    unit_cost: buy.per_dollar + buy.per_share / x.price,
+                    cap: acct_value.max(1.0),
+                    var: 0,
+                    segs: 0..0,
+                    row_ub: 0,
+                    allowed,
+                });
+                // Location: rank of the account kind among the class's preferences.
+                let pref = s
+                    .target
+                    .classes
+                    .iter()
+                    .find(|c| c.asset_class == x.name_class)
+                    .map(|c| c.location.clone())
+                    .unwrap_or_default();
+                let rank = if pref.is_empty() {
+                    0
+                } else {
+                    pref.iter().position(|&k| k == a.kind).unwrap_or(pref.len())
+                };
+                location_cost.push(settings.location_bps / 1e4 * rank as f64);
+                let lots = state.ledger.position(&a.id, &x.symbol);
+                if lots.is_empty() {
+                    continue;
+                }
+                let sell = a
+                    .schedule
+                    .linear_terms(x.stype, Side::Sell, x.half_spread_bps, as_of, &s.regulatory)
+                    .map_err(msg_fee)?;
+                let t_index = tickets.len();
+                let seg0 = segs.len();
+                let loss_blocked = a.kind.is_taxable() && in_scope(&bought, &x.group, &a.id);
+                let mut total = 0.0;
+                for l in lots {
+                    let value = l.quantity * x.price;
+                    total += value;
+                    let gpd = 1.0 - l.basis / value.max(1e-12);
+                    let long = l.is_long_term_on(as_of);
+                    let rate = if long {
+                        tax.long_term_rate()
+                    } else {
+                        tax.short_term_rate()
+                    };
+                    let taxable = a.kind.is_taxable();
+                    let tax_rate = if taxable { rate * gpd } else { 0.0 };
+                    let loss = taxable && gpd < 0.0;
+                    let obj_tax = if !taxes_in || (loss && !tlh) {
+                        0.0
+                    } else {
+                        tax_rate
+                    };
+                    segs.push(Seg {
+                        ticket: t_index,
+                        lot_id: l.id,
+                        shares: l.quantity,
+                        cap: value,
+                        gain_per_dollar: if taxable { gpd } else { 0.0 },
+                        long_term: long,
+                        tax_rate,
+                        obj_tax,
+                        loss,
+                        allowed: !(loss && loss_blocked),
+                        var: 0,
+                        row: 0,
+                    });
+                }
+                tickets.push(Ticket {
+                    acct: ai,
+                    sec: si,
+                    side: Side::Sell,
+                    fee_obj: if tickets_in { sell.fixed } else { 0.0 },
+                    fee_cash: sell.fixed,
+                    unit_cost: sell.per_dollar + sell.per_share / x.price,
+                    cap: total,
+                    var: 0,
+                    segs: seg0..segs.len(),
+                    row_ub: 0,
+                    allowed: !dns.contains(&x.symbol),
+                });
+                location_cost.push(0.0);
+            }
+        }
+        // Variable layout.
+        let mut nv = 0;
+        for t in tickets.iter_mut().filter(|t| t.side == Side::Buy) {
+            t.var = nv;
+            nv += 1;
+        }
+        for sg in segs.iter_mut() {
+            sg.var = nv;
+            nv += 1;
+        }
+        let d_off = nv;
+        nv += secs.len() + k;
+        let n = secs.len();
+        let b_eq: Vec<f64> = secs
+            .iter()
+            .map(|x| x.h0 / v - x.target)
+            .chain(std::iter::repeat_n(0.0, k))
+            .collect();
+        let kappa = settings.risk_aversion;
+        Ok(Model {
+            as_of,
+            v,
+            kappa,
+            secs,
+            accts,
+            tickets,
+            segs,
+            f,
+            k,
+            nv,
+            d_off,
+            rows: 0,
+            b_eq,
+            budget_row0: n + k,
+            min_trade,
+            guard,
+            tlh,
+            location_cost,
+            messages,
+        })
+    }
+
+    fn qp_data(&mut self) -> QpData {
+        let n = self.secs.len();
+        let k = self.k;
+        let mut p = Vec::new();
+        for i in 0..n {
+            p.push((
+                self.d_off + i,
+                self.d_off + i,
+                2.0 * self.kappa * self.secs[i].idio_var,
+            ));
+        }
+        for a in 0..k {
+            for b in a..k {
+                if self.f[a][b] != 0.0 {
+                    p.push((
+                        self.d_off + n + a,
+                        self.d_off + n + b,
+                        2.0 * self.kappa * self.f[a][b],
+                    ));
+                }
+            }
+        }
+        let mut a = Vec::new();
+        // d_i − Σ buys + Σ sells = h0/V − t.
+        for i in 0..n {
+            a.push((i, self.d_off + i, 1.0));
+        }
+        for t in &self.tickets {
+            match t.side {
+                Side::Buy => a.push((t.sec, t.var, -1.0)),
+                Side::Sell => {
+                    for sg in &self.segs[t.segs.clone()] {
+                        a.push((t.sec, sg.var, 1.0));
+                    }
+                }
+            }
+        }
+        // y_j − Σ_{i in j} d_i = 0.
+        for j in 0..k {
+            a.push((n + j, self.d_off + n + j, 1.0));
+        }
+        for (i, x) in self.secs.iter().enumerate() {
+            a.push((n + x.factor, self.d_off + i, -1.0));
+        }
+        let n_eq = n + k;
+        let mut row = n_eq;
+        // Budgets.
+        for t in &self.tickets {
+            let r = row + t.acct;
+            match t.side {
+                Side::Buy => a.push((r, t.var, 1.0 + t.unit_cost)),
+                Side::Sell => {
+                    for sg in &self.segs[t.segs.clone()] {
+                        a.push((r, sg.var, -(1.0 - t.unit_cost)));
+                    }
+                }
+            }
+        }
+        row += self.accts.len();
+        // Ticket bounds: total ≤ U_on, −total ≤ −m_on.
+        for t in self.tickets.iter_mut() {
+            t.row_ub = row;
+            match t.side {
+                Side::Buy => {
+                    a.push((row, t.var, 1.0));
+                    a.push((row + 1, t.var, -1.0));
+                }
+                Side::Sell => {
+                    for sg in &self.segs[t.segs.clone()] {
+                        a.push((row, sg.var, 1.0));
+                        a.push((row + 1, sg.var, -1.0));
+                    }
+                }
+            }
+            row += 2;
+        }
+        // Segment bounds.
+        for sg in self.segs.iter_mut() {
+            sg.row = row;
+            a.push((row, sg.var, 1.0));
+            a.push((row + 1, sg.var, -1.0));
+            row += 2;
+        }
+        self.rows = row;
+        QpData {
+            nv: self.nv,
+            p,
+            a,
+            rows: row,
+            n_eq,
+        }
+    }
+
+    /// `q` and `b` of a solve. `on`: the tickets of a restricted solve (None: the
+    /// relaxation with fee envelopes).
+    fn vectors(&self, cfg: &Config, on: Option<&[bool]>) -> (Vec<f64>, Vec<f64>, f64) {
+        let env: Vec<f64> = self.tickets.iter().map(|t| t.fee_obj / t.cap).collect();
+        self.vectors_with(cfg, on, &env)
+    }
+
+    /// As [`Model::vectors`], with the relaxation's fee per dollar of each ticket given.
+    fn vectors_with(
+        &self,
+        cfg: &Config,
+        on: Option<&[bool]>,
+        env: &[f64],
+    ) -> (Vec<f64>, Vec<f64>, f64) {
+        let v = self.v;
+        let mut q = vec![0.0; self.nv];
+        let mut b = vec![0.0; self.rows];
+        b[..self.b_eq.len()].copy_from_slice(&self.b_eq);
+        let mut fees_paid = vec![0.0; self.accts.len()];
+        let mut constant = 0.0;
+        for (ti, t) in self.tickets.iter().enumerate() {
+            let allowed = cfg.ticket[ti];
+            let active = allowed && on.is_none_or(|o| o[ti]);
+            let envelope = if on.is_none() { env[ti] } else { 0.0 };
+            if let Some(o) = on {
+                if o[ti] && allowed {
+                    fees_paid[t.acct] += t.fee_cash;
+                    constant += t.fee_obj / v;
+                }
+            }
+            b[t.row_ub] = if active { t.cap / v } else { 0.0 };
+            b[t.row_ub + 1] = if active && on.is_some() {
+                -(self.min_trade.min(t.cap)) / v
+            } else {
+                0.0
+            };
+            match t.side {
+                Side::Buy => q[t.var] = t.unit_cost + envelope + self.location_cost[ti],
+                Side::Sell => {
+                    for (si, sg) in self.segs[t.segs.clone()].iter().enumerate() {
+                        let s_index = t.segs.start + si;
+                        q[sg.var] = t.unit_cost + envelope + sg.obj_tax;
+                        b[sg.row] = if cfg.seg[s_index] { sg.cap / v } else { 0.0 };
+                        b[sg.row + 1] = 0.0;
+                    }
+                }
+            }
+        }
+        for (ai, a) in self.accts.iter().enumerate() {
+            b[self.budget_row0 + ai] = (a.cash - a.min_cash - fees_paid[ai]) / v;
+        }
+        (q, b, constant)
+    }
+
+    /// Dollars traded per ticket from x.
+    fn ticket_amounts(&self, x: &[f64]) -> Vec<f64> {
+        self.tickets
+            .iter()
+            .map(|t| match t.side {
+                Side::Buy => x[t.var].max(0.0) * self.v,
+                Side::Sell => {
+                    self.segs[t.segs.clone()]
+                        .iter()
+                        .map(|sg| x[sg.var].max(0.0))
+                        .sum::<f64>()
+                        * self.v
+                }
+            })
+            .collect()
+    }
+
+    /// Wash conflicts in x: (group, taxable account index with the loss sale, buying
+    /// account index).
+    fn conflicts(&self, x: &[f64]) -> Vec<(String, usize, usize)> {
+        if self.guard == WashSaleGuard::None {
+            return Vec::new();
+        }
+        let eps = 0.5 / self.v.max(1.0);
+        let mut loss_sold: BTreeMap<(String, usize), f64> = BTreeMap::new();
+        for sg in &self.segs {
+            if sg.loss && x[sg.var] > eps {
+                let t = &self.tickets[sg.ticket];
+                *loss_sold
+                    .entry((self.secs[t.sec].group.clone(), t.acct))
+                    .or_default() += x[sg.var];
+            }
+        }
+        let mut out = Vec::new();
+        for ((g, la), _) in loss_sold {
+            for t in self.tickets.iter().filter(|t| t.side == Side::Buy) {
+                if self.secs[t.sec].group == g
+                    && x[t.var] > eps
+                    && (self.guard == WashSaleGuard::Household || t.acct == la)
+                {
+                    out.push((g.clone(), la, t.acct));
+                    break;
+                }
+            }
+        }
+        out
+    }
+
+    fn solve(
+        mut self,
+        scenario: &Scenario,
+        state: &HouseholdState,
+        settings: &HouseholdSettings,
+    ) -> HouseholdSolution {
+        let data = self.qp_data();
+        let cfg0 = Config {
+            ticket: self.tickets.iter().map(|t| t.allowed).collect(),
+            seg: self.segs.iter().map(|s| s.allowed).collect(),
+        };
+        let (q, b, _) = self.vectors(&cfg0, None);
+        let Some(qp) = Qp::new(&data, &q, &b, settings.qp_tol) else {
+            return HouseholdSolution::failed(
+                HouseholdStatus::NumericalError,
+                "the QP solver could not be set up".to_string(),
+            );
+        };
+        let mut search = Search {
+            qp,
+            solves: 0,
+            max_solves: settings.max_solves,
+        };
+        // 1. Relaxation with wash-conflict branching.
+        let mut cfg = cfg0;
+        let mut open_bounds: Vec<f64> = Vec::new();
+        let mut relax = match search.relax(&self, &cfg) {
+            Relax::Solved(x, obj) => (x, obj),
+            Relax::Infeasible => {
+                return HouseholdSolution::failed(
+                    HouseholdStatus::Infeasible,
+                    self.infeasibility_message(),
+                )
+            }
+            Relax::Failed(m) => {
+                return HouseholdSolution::failed(HouseholdStatus::NumericalError, m)
+            }
+        };
+        let mut guard_steps = 0;
+        while let Some((g, la, ba)) = self.conflicts(&relax.0).into_iter().next() {
+            guard_steps += 1;
+            if guard_steps > 200 {
+                break;
+            }
+            let mut no_buy = cfg.clone();
+            let mut no_loss = cfg.clone();
+            for (ti, t) in self.tickets.iter().enumerate() {
+                if t.side == Side::Buy
+                    && self.secs[t.sec].group == g
+                    && (self.guard == WashSaleGuard::Household || t.acct == ba)
+                {
+                    no_buy.ticket[ti] = false;
+                }
+            }
+            for (si, sg) in self.segs.iter().enumerate() {
+                let t = &self.tickets[sg.ticket];
+                if sg.loss
+                    && self.secs[t.sec].group == g
+                    && (self.guard == WashSaleGuard::Household || t.acct == la)
+                {
+                    no_loss.seg[si] = false;
+                }
+            }
+            let a = search.relax(&self, &no_buy);
+            let c = search.relax(&self, &no_loss);
+            match (a, c) {
+                (Relax::Solved(xa, oa), Relax::Solved(xc, oc)) => {
+                    if oa <= oc {
+                        open_bounds.push(oc);
+                        cfg = no_buy;
+                        relax = (xa, oa);
+                    } else {
+                        open_bounds.push(oa);
+                        cfg = no_loss;
+                        relax = (xc, oc);
+                    }
+                }
+                (Relax::Solved(xa, oa), _) => {
+                    cfg = no_buy;
+                    relax = (xa, oa);
+                }
+                (_, Relax::Solved(xc, oc)) => {
+                    cfg = no_loss;
+                    relax = (xc, oc);
+                }
+                _ => {
+                    return HouseholdSolution::failed(
+                        HouseholdStatus::Infeasible,
+                        format!(
+                            "no trade list meets the budgets without washing a loss in group {g}"
+                        ),
+                    )
+                }
+            }
+        }
+        // Fix the guard for every group so that no incumbent can wash a loss: a group whose
+        // losses the relaxation sells gets no purchases in scope; every other group keeps
+        // its purchases and closes its loss lots.
+        self.fix_guard(&mut cfg, &relax.0);
+        let lower_bound = open_bounds.iter().copied().fold(relax.1, f64::min) * self.v;
+        // 2. Incumbents: relaxation supports, then greedy drops.
+        let thresh = 0.5;
+        let support =
+            |amounts: &[f64]| -> Vec<bool> { amounts.iter().map(|&a| a > thresh).collect() };
+        let mut starts = Vec::new();
+        if let Some(x) = search.reweighted(&self, &cfg, &relax.0) {
+            starts.push(support(&self.ticket_amounts(&x)));
+        }
+        starts.push(vec![false; self.tickets.len()]);
+        let mut best: Option<(Vec<bool>, Vec<f64>, f64)> = None;
+        for s0 in starts {
+            if let Some(r) = search.greedy(&self, &cfg, s0) {
+                if best.as_ref().is_none_or(|b| r.2 < b.2) {
+                    best = Some(r);
+                }
+            }
+        }
+        let Some((on, x, obj)) = best else {
+            return HouseholdSolution::failed(
+                HouseholdStatus::Infeasible,
+                self.infeasibility_message(),
+            );
+        };
+        if search.solves >= search.max_solves {
+            self.messages.push(format!(
+                "the search stopped at its limit of {} solves",
+                search.max_solves
+            ));
+        }
+        // 3. Shares, fees, reasons.
+        let objective = obj * self.v;
+        // The bound and the incumbent come from solves at tolerance `qp_tol`: a bound above
+        // the incumbent by less than that is rounding.
+        let lower_bound =
+            if lower_bound > objective && lower_bound - objective <= 1e-6 * self.v.max(1.0) {
+                objective
+            } else {
+                lower_bound
+            };
+        let gap = ((objective - lower_bound) / objective.abs().max(1.0)).max(0.0);
+        let mut sol = self.report(scenario, state, &on, &x, &cfg);
+        sol.objective = objective;
+        sol.lower_bound = lower_bound;
+        sol.gap = gap;
+        sol.solves = search.solves;
+        if sol.status == HouseholdStatus::Optimal && gap > settings.gap_tol {
+            sol.status = HouseholdStatus::Feasible;
+        }
+        sol
+    }
+
+    fn fix_guard(&self, cfg: &mut Config, x: &[f64]) {
+        if self.guard == WashSaleGuard::None {
+            return;
+        }
+        let eps = 0.5 / self.v.max(1.0);
+        // (group, account index or usize::MAX for the household) whose losses are sold.
+        let scope = |acct: usize| {
+            if self.guard == WashSaleGuard::Household {
+                usize::MAX
+            } else {
+                acct
+            }
+        };
+        let mut selling: BTreeSet<(String, usize)> = BTreeSet::new();
+        for (si, sg) in self.segs.iter().enumerate() {
+            if sg.loss && cfg.seg[si] && x[sg.var] > eps {
+                let t = &self.tickets[sg.ticket];
+                selling.insert((self.secs[t.sec].group.clone(), scope(t.acct)));
+            }
+        }
+        for (ti, t) in self.tickets.iter().enumerate() {
+            if t.side == Side::Buy
+                && selling.contains(&(self.secs[t.sec].group.clone(), scope(t.acct)))
+            {
+                cfg.ticket[ti] = false;
+            }
+        }
+        for (si, sg) in self.segs.iter().enumerate() {
+            let t = &self.tickets[sg.ticket];
+            if sg.loss && !selling.contains(&(self.secs[t.sec].group.clone(), scope(t.acct))) {
+                cfg.seg[si] = false;
+            }
+        }
+    }
+
+    fn infeasibility_message(&self) -> String {
+        let short: Vec<String> = self
+            .accts
+            .iter()
+            .filter(|a| a.cash < a.min_cash)
+            .map(|a| {
+                format!(
+                    "account {} holds ${:.2} of cash against a minimum of ${:.2}",
+                    a.id, a.cash, a.min_cash
+                )
+            })
+            .collect();
+        if short.is_empty() {
+            "no trade list meets the budgets, restrictions and wash-sale guard".to_string()
+        } else {
+            format!(
+                "the minimum cash cannot be met even by selling what may be sold: {}",
+                short.join("; ")
+            )
+        }
+    }
+
+    /// κ·V·dᵀΣd for household holdings `h` ($ by security).
+    fn risk(&self, h: &[f64]) -> f64 {
+        let mut y = vec![0.0; self.k];
+        let mut idio = 0.0;
+        for (i, x) in self.secs.iter().enumerate() {
+            let d = h[i] / self.v - x.target;
+            y[x.factor] += d;
+            idio += x.idio_var * d * d;
+        }
+        let mut fac = 0.0;
+        for a in 0..self.k {
+            for b in 0..self.k {
+                fac += y[a] * self.f[a][b] * y[b];
+            }
+        }
+        self.kappa * self.v * (fac + idio)
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Config {
+    ticket: Vec<bool>,
+    seg: Vec<bool>,
+}
+
+enum Relax {
+    Solved(Vec<f64>, f64),
+    Infeasible,
+    Failed(String),
+}
+
+struct Search {
+    qp: Qp,
+    solves: usize,
+    max_solves: usize,
+}
+
+impl Search {
+    fn run(&mut self, q: &[f64], b: &[f64]) -> Relax {
+        self.solves += 1;
+        match self.qp.solve(q, b) {
+            QpOutcome::Solved { x, obj } => Relax::Solved(x, obj),
+            QpOutcome::Infeasible => Relax::Infeasible,
+            QpOutcome::Failed(s) => Relax::Failed(format!("the QP solver stopped: {s:?}")),
+        }
+    }
+
+    fn relax(&mut self, m: &Model, cfg: &Config) -> Relax {
+        let (q, b, _) = m.vectors(cfg, None);
+        self.run(&q, &b)
+    }
+
+    /// Iteratively reweighted fees (Lobo, Fazel and Boyd 2007, "Portfolio optimization
+    /// with linear and fixed transaction costs"): each fixed fee `f` becomes the linear
+    /// cost `f/(|x_prev| + ε)·|x|`, so small trades pay nearly their whole ticket and
+    /// vanish; a few rounds give a sparse ticket set for the exact restricted solves.
+    fn reweighted(&mut self, m: &Model, cfg: &Config, start: &[f64]) -> Option<Vec<f64>> {
+        let eps = m.min_trade.max(50.0);
+        let mut x = start.to_vec();
+        let mut support_prev: Option<Vec<bool>> = None;
+        for _ in 0..8 {
+            let amounts = m.ticket_amounts(&x);
+            let env: Vec<f64> = m
+                .tickets
+                .iter()
+                .zip(&amounts)
+                .map(|(t, &a)| t.fee_obj / (a + eps))
+                .collect();
+            let (q, b, _) = m.vectors_with(cfg, None, &env);
+            match self.run(&q, &b) {
+                Relax::Solved(xn, _) => x = xn,
+                _ => break,
+            }
+            let support: Vec<bool> = m.ticket_amounts(&x).iter().map(|&a| a > 0.5).collect();
+            if support_prev.as_ref() == Some(&support) {
+                break;
+            }
+            support_prev = Some(support);
+        }
+        Some(x)
+    }
+
+    /// The restricted problem's objective (with fees as constants), or None.
+    fn restricted(&mut self, m: &Model, cfg: &Config, on: &[bool]) -> Option<(Vec<f64>, f64)> {
+        if self.solves >= self.max_solves {
+            return None;
+        }
+        let (q, b, c) = m.vectors(cfg, Some(on));
+        match self.run(&q, &b) {
+            Relax::Solved(x, obj) => Some((x, obj + c)),
+            _ => None,
+        }
+    }
+
+    /// Drops tickets one at a time (smallest trade first) while the objective falls.
+    fn greedy(
+        &mut self,
+        m: &Model,
+        cfg: &Config,
+        mut on: Vec<bool>,
+    ) -> Option<(Vec<bool>, Vec<f64>, f64)> {
+        for (i, o) in on.iter_mut().enumerate() {
+            *o = *o && cfg.ticket[i];
+        }
+        let (mut x, mut obj) = self.restricted(m, cfg, &on)?;
+        loop {
+            let amounts = m.ticket_amounts(&x);
+            let mut order: Vec<usize> = (0..on.len()).filter(|&i| on[i]).collect();
+            order.sort_by(|&a, &b| amounts[a].total_cmp(&amounts[b]).then(a.cmp(&b)));
+            let mut improved = false;
+            for ti in order {
+                let mut trial = on.clone();
+                trial[ti] = false;
+                if let Some((xt, ot)) = self.restricted(m, cfg, &trial) {
+                    if ot < obj - 1e-12 {
+                        on = trial;
+                        x = xt;
+                        obj = ot;
+                        improved = true;
+                    }
+                }
+            }
+            if !improved {
+                return Some((on, x, obj));
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Whole shares, fees and explanations.
+
+struct Order {
+    ticket: usize,
+    shares: f64,
+}
+
+impl Model {
+    fn report(
+        &self,
+        scenario: &Scenario,
+        state: &HouseholdState,
+        on: &[bool],
+        x: &[f64],
+        cfg: &Config,
+    ) -> HouseholdSolution {
+        let amounts = self.ticket_amounts(x);
+        let mut orders: Vec<Order> = Vec::new();
+        for (ti, t) in self.tickets.iter().enumerate() {
+            if !on[ti] || amounts[ti] <= 0.5 {
+                continue;
+            }
+            let sec = &self.secs[t.sec];
+            let raw = amounts[ti] / sec.price;
+            let shares = match t.side {
+                Side::Buy => {
+                    let mut q = if sec.fractional {
+                        snap((raw * 1e4).floor() / 1e4, raw)
+                    } else {
+                        raw.floor()
+                    };
+                    if q * sec.price < self.min_trade && !sec.fractional {
+                        q = raw.ceil();
+                    }
+                    q
+                }
+                Side::Sell => {
+                    let held: f64 = self.segs[t.segs.clone()]
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, _)| cfg.seg[t.segs.start + i])
+                        .map(|(_, s)| s.shares)
+                        .sum();
+                    let all: f64 = self.segs[t.segs.clone()].iter().map(|s| s.shares).sum();
+                    if raw >= held - 1e-6 * held.max(1.0) || (held - raw) * sec.price < 1.0 {
+                        held
+                    } else if sec.fractional {
+                        snap((raw * 1e4).round() / 1e4, raw)
+                    } else {
+                        let mut q = raw.round().min(held.floor());
+                        if q * sec.price < self.min_trade {
+                            q = raw.ceil().min(held.floor());
+                        }
+                        if held < all && q > held {
+                            q = held.floor();
+                        }
+                        q
+                    }
+                }
+            };
+            if shares > 0.0 {
+                orders.push(Order { ticket: ti, shares });
+            }
+        }
+        // Repair budgets.
+        let mut messages = self.messages.clone();
+        loop {
+            let mut short = None;
+            for (ai, a) in self.accts.iter().enumerate() {
+                let end = a.cash + self.cash_change(scenario, &orders, ai);
+                if end < a.min_cash - 1e-9 {
+                    short = Some((ai, a.min_cash - end));
+                    break;
+                }
+            }
+            let Some((ai, shortfall)) = short else { break };
+            let buy = orders
+                .iter()
+                .enumerate()
+                .filter(|(_, o)| {
+                    let t = &self.tickets[o.ticket];
+                    t.acct == ai && t.side == Side::Buy
+                })
+                .max_by(|a, b| {
+                    let na = a.1.shares * self.secs[self.tickets[a.1.ticket].sec].price;
+                    let nb = b.1.shares * self.secs[self.tickets[b.1.ticket].sec].price;
+                    na.total_cmp(&nb).then(b.0.cmp(&a.0))
+                })
+                .map(|(i, _)| i);
+            let Some(oi) = buy else {
+                return HouseholdSolution::failed(
+                    HouseholdStatus::Infeasible,
+                    format!(
+                        "account {}: rounding to whole shares leaves the cash ${shortfall:.2} \
+                         below its minimum and no purchase is left to trim",
+                        self.accts[ai].id
+                    ),
+                );
+            };
+            let sec = &self.secs[self.tickets[orders[oi].ticket].sec];
+            let per_share = sec.price * (1.0 + self.tickets[orders[oi].ticket].unit_cost);
+            let cut = if sec.fractional {
+                ((shortfall / per_share) * 1e6).ceil() / 1e6
+            } else {
+                (shortfall / per_share).ceil().max(1.0)
+            };
+            orders[oi].shares -= cut;
+            if orders[oi].shares <= 1e-9 || orders[oi].shares * sec.price < self.min_trade {
+                orders.remove(oi);
+            }
+        }
+        // Holdings after the orders.
+        let h_before: Vec<f64> = self.secs.iter().map(|x| x.h0).collect();
+        let mut h_after = h_before.clone();
+        for o in &orders {
+            let t = &self.tickets[o.ticket];
+            let n = o.shares * self.secs[t.sec].price;
+            h_after[t.sec] += if t.side == Side::Buy { n } else { -n };
+        }
+        let risk_after = self.risk(&h_after);
+        let mut terms = ObjectiveTerms {
+            risk_before: self.risk(&h_before),
+            risk: risk_after,
+            ..ObjectiveTerms::default()
+        };
+        // Class drift before trading (for reasons).
+        let mut class_w = vec![0.0; self.k];
+        for x in &self.secs {
+            class_w[x.factor] += x.h0 / self.v;
+        }
+        let mut trades = Vec::new();
+        let mut harvest_symbols: BTreeSet<String> = BTreeSet::new();
+        let mut pending: Vec<(ProposedTrade, usize)> = Vec::new();
+        for (oi, o) in orders.iter().enumerate() {
+            let t = &self.tickets[o.ticket];
+            let sec = &self.secs[t.sec];
+            let acct = &self.accts[t.acct];
+            let spec = TicketSpec {
+                trade_date: self.as_of,
+                side: t.side,
+                security_type: sec.stype,
+                quantity: o.shares,
+                price: sec.price,
+                fractional: o.shares.fract().abs() > 1e-9,
+                half_spread_bps: sec.half_spread_bps,
+                impact: None,
+            };
+            let fees = match acct.schedule.ticket_cost(&spec, &scenario.regulatory) {
+                Ok(f) => f,
+                Err(e) => {
+                    return HouseholdSolution::failed(HouseholdStatus::InvalidInput, msg_fee(e))
+                }
+            };
+            let flat = fees
+                .commission
+                .min(acct.schedule.fixed_cost(sec.stype, t.side));
+            terms.ticket_fees += flat;
+            terms.commissions += fees.commission - flat;
+            terms.regulatory += fees.regulatory();
+            terms.spread += fees.spread;
+            terms.impact += fees.impact;
+            let (lots, tax_effect) = if t.side == Side::Sell {
+                self.relieve(t, o.shares, cfg, state)
+            } else {
+                (Vec::new(), 0.0)
+            };
+            if tax_effect > 0.0 {
+                terms.tax += tax_effect;
+            } else {
+                terms.harvest_value -= tax_effect;
+            }
+            let mut h_without = h_after.clone();
+            let n = o.shares * sec.price;
+            h_without[t.sec] -= if t.side == Side::Buy { n } else { -n };
+            let risk_reduction = self.risk(&h_without) - risk_after;
+            let realized: f64 = lots.iter().map(|l| l.gain).sum();
+            if t.side == Side::Sell && self.tlh && realized < 0.0 && acct.kind.is_taxable() {
+                harvest_symbols.insert(sec.symbol.clone());
+            }
+            let trade = ProposedTrade {
+                account: acct.id.clone(),
+                symbol: sec.symbol.clone(),
+                side: t.side,
+                quantity: o.shares,
+                price: sec.price,
+                notional: n,
+                reason: ReasonCode::Drift,
+                explanation: String::new(),
+                risk_reduction,
+                tax_effect,
+                fees,
+                lots,
+            };
+            pending.push((trade, oi));
+        }
+        for (mut trade, oi) in pending {
+            let t = &self.tickets[orders[oi].ticket];
+            let sec = &self.secs[t.sec];
+            let acct = &self.accts[t.acct];
+            let class_target = scenario.target.weight_of(&sec.name_class);
+            let band = scenario
+                .target
+                .band_of(&sec.name_class)
+                .half_width(class_target);
+            let realized: f64 = trade.lots.iter().map(|l| l.gain).sum();
+            trade.reason = if t.side == Side::Sell && harvest_symbols.contains(&sec.symbol) {
+                ReasonCode::Harvest
+            } else if t.side == Side::Buy
+                && sec.partners.iter().any(|p| harvest_symbols.contains(p))
+            {
+                ReasonCode::PartnerSwap
+            } else if (class_w[sec.factor] - class_target).abs() > band + 1e-12 {
+                ReasonCode::BandBreach
+            } else if (t.side == Side::Sell && acct.cash < acct.min_cash)
+                || (t.side == Side::Buy && acct.cash - acct.min_cash >= 0.5 * trade.notional)
+            {
+                ReasonCode::CashFlow
+            } else {
+                ReasonCode::Drift
+            };
+            trade.explanation = explain(&trade, &acct.name, realized);
+            trades.push(trade);
+        }
+        trades.sort_by(|a, b| {
+            (a.account.as_str(), a.symbol.as_str(), a.side as u8).cmp(&(
+                b.account.as_str(),
+                b.symbol.as_str(),
+                b.side as u8,
+            ))
+        });
+        if trades.is_empty() {
+            messages.push("no trade pays for its costs".to_string());
+        }
+        HouseholdSolution {
+            status: HouseholdStatus::Optimal,
+            messages,
+            trades,
+            terms,
+            objective: f64::NAN,
+            lower_bound: f64::NAN,
+            gap: f64::NAN,
+            solves: 0,
+            household_value: self.v,
+        }
+    }
+
+    /// Cash change of account `ai` from the orders, with every ticket priced by the fee
+    /// schedule (commission, regulatory fees) and the spread.
+    fn cash_change(&self, scenario: &Scenario, orders: &[Order], ai: usize) -> f64 {
+        let mut c = 0.0;
+        for o in orders {
+            let t = &self.tickets[o.ticket];
+            if t.acct != ai {
+                continue;
+            }
+            let sec = &self.secs[t.sec];
+            let spec = TicketSpec {
+                trade_date: self.as_of,
+                side: t.side,
+                security_type: sec.stype,
+                quantity: o.shares,
+                price: sec.price,
+                fractional: o.shares.fract().abs() > 1e-9,
+                half_spread_bps: sec.half_spread_bps,
+                impact: None,
+            };
+            let cost = self.accts[ai]
+                .schedule
+                .ticket_cost(&spec, &scenario.regulatory)
+                .map(|f| f.total())
+                .unwrap_or(f64::INFINITY);
+            let n = o.shares * sec.price;
+            c += match t.side {
+                Side::Buy => -n - cost,
+                Side::Sell => n - cost,
+            };
+        }
+        c
+    }
+
+    /// The lots a sale of `shares` relieves: allowed lots by tax per dollar (the minimum
+    /// tax order the optimizer used), then lot id.
+    fn relieve(
+        &self,
+        t: &Ticket,
+        shares: f64,
+        cfg: &Config,
+        state: &HouseholdState,
+    ) -> (Vec<RelievedLot>, f64) {
+        let price = self.secs[t.sec].price;
+        let mut idx: Vec<usize> = t.segs.clone().filter(|&s| cfg.seg[s]).collect();
+        if shares > idx.iter().map(|&s| self.segs[s].shares).sum::<f64>() + 1e-9 {
+            idx = t.segs.clone().collect();
+        }
+        idx.sort_by(|&a, &b| {
+            let (sa, sb) = (&self.segs[a], &self.segs[b]);
+            sa.tax_rate
+                .total_cmp(&sb.tax_rate)
+                .then(sa.lot_id.cmp(&sb.lot_id))
+        });
+        let mut left = shares;
+        let mut out = Vec::new();
+        let mut tax = 0.0;
+        for s in idx {
+            if left <= 1e-12 {
+                break;
+            }
+            let sg = &self.segs[s];
+            let q = left.min(sg.shares);
+            left -= q;
+            let gain = sg.gain_per_dollar * q * price;
+            tax += sg.tax_rate * q * price;
+            out.push(RelievedLot {
+                lot_id: sg.lot_id,
+                label: state
+                    .labels
+                    .get(&sg.lot_id)
+                    .cloned()
+                    .unwrap_or_else(|| format!("#{}", sg.lot_id)),
+                shares: q,
+                gain,
+                long_term: sg.long_term,
+            });
+        }
+        (out, tax)
+    }
+}
+
+/// A fractional quantity within a thousandth of a share of a whole number becomes that
+/// whole number (no fractional order for rounding noise).
+fn snap(q: f64, raw: f64) -> f64 {
+    if (raw - raw.round()).abs() < 1e-3 {
+        raw.round()
+    } else {
+        q
+    }
+}
+
+fn money(x: f64) -> String {
+    let cents = (x.abs() * 100.0).round() as u64;
+    let (d, c) = (cents / 100, cents % 100);
+    let mut s = d.to_string();
+    let mut i = s.len() as isize - 3;
+    while i > 0 {
+        s.insert(i as usize, ',');
+        i -= 3;
+    }
+    format!("{}${s}.{c:02}", if x < -0.005 { "−" } else { "" })
+}
+
+fn shares_text(q: f64) -> String {
+    if (q - q.round()).abs() < 1e-9 {
+        format!("{}", q.round() as i64)
+    } else {
+        format!("{q:.4}")
+    }
+}
+
+fn explain(t: &ProposedTrade, account_name: &str, realized: f64) -> String {
+    let verb = if t.side == Side::Buy { "Buy" } else { "Sell" };
+    let mut s = format!(
+        "{verb} {} {} in {account_name}: ",
+        shares_text(t.quantity),
+        t.symbol
+    );
+    if t.risk_reduction >= 0.0 {
+        s += &format!(
+            "cuts tracking error by {}/yr-equivalent",
+            money(t.risk_reduction)
+        );
+    } else {
+        s += &format!(
+            "adds {}/yr-equivalent of tracking error",
+            money(-t.risk_reduction)
+        );
+    }
+    if t.side == Side::Sell && !t.lots.is_empty() && realized.abs() >= 0.005 {
+        let st: f64 = t.lots.iter().filter(|l| !l.long_term).map(|l| l.gain).sum();
+        let character = if st.abs() >= (realized - st).abs() {
+            "short-term"
+        } else {
+            "long-term"
+        };
+        let kind = if realized < 0.0 { "loss" } else { "gain" };
+        s += &format!(", realizes {} {character} {kind}", money(realized));
+        if t.tax_effect < 0.0 {
+            s += &format!(" (saves {} tax)", money(-t.tax_effect));
+        } else {
+            s += &format!(" (costs {} tax)", money(t.tax_effect));
+        }
+    }
+    s += &format!(
+        ", costs {} ticket + {} SEC/TAF + {} spread",
+        money(t.fees.commission),
+        money(t.fees.regulatory()),
+        money(t.fees.spread)
+    );
+    s
+}

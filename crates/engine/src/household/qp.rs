@@ -1,0 +1,122 @@
+//! The household QP in Clarabel's form, built once per household and updated in place.
+//!
+//! Variables (all in units of the household value `V`, so every number is of order 1):
+//!
+//! ```text
+//! x = ( b_t  (one per buy ticket),  z_s  (one per sell segment = lot),  d_i  (one per
+//!       security: household weight − target),  y_j  (one per factor: Bᵀd) )
+//! ```
+//!
+//! Objective `½xᵀPx + qᵀx` with `P = 2κ·(diag(D) on d, F on y)` and `q` the proportional
+//! costs (spread, % commission, SEC rate, per-share terms ÷ price), the tax per dollar of
+//! each segment, and, in a relaxation, the convex envelope `f/U` of each fixed fee.
+//!
+//! Constraints (`Ax + s = b`): zero cone for `d_i − Σ b + Σ z = h0_i/V − t_i` and
+//! `y − Bᵀd = 0`; non-negative cone for the account budgets, the ticket bounds
+//! (`Σz ≤ U_on`, `−Σz ≤ −m_on`) and the segment bounds (`0 ≤ z ≤ cap`). Switching a
+//! ticket on or off, blocking a segment or changing the fees paid only changes `b` (and
+//! `q`), so one factorisation pattern serves every solve of the search.
+
+use clarabel::algebra::CscMatrix;
+use clarabel::solver::{
+    DefaultSettingsBuilder, DefaultSolver, IPSolver, NonnegativeConeT, SolverStatus,
+    SupportedConeT, ZeroConeT,
+};
+
+/// The fixed structure of a household QP.
+pub(crate) struct QpData {
+    /// Number of variables.
+    pub nv: usize,
+    /// P (upper triangle) as triplets.
+    pub p: Vec<(usize, usize, f64)>,
+    /// A as triplets.
+    pub a: Vec<(usize, usize, f64)>,
+    /// Rows.
+    pub rows: usize,
+    /// Leading equality rows.
+    pub n_eq: usize,
+}
+
+/// A built solver.
+pub(crate) struct Qp {
+    solver: DefaultSolver<f64>,
+    rows: usize,
+    nv: usize,
+}
+
+/// A solve's outcome.
+pub(crate) enum QpOutcome {
+    /// Solved: x and ½xᵀPx + qᵀx.
+    Solved { x: Vec<f64>, obj: f64 },
+    /// Primal infeasible.
+    Infeasible,
+    /// Anything else (iteration limit, numerical trouble).
+    Failed(SolverStatus),
+}
+
+impl Qp {
+    pub(crate) fn new(data: &QpData, q: &[f64], b: &[f64], tol: f64) -> Option<Qp> {
+        let (pi, pj, pv) = split(&data.p);
+        let pm = CscMatrix::new_from_triplets(data.nv, data.nv, pi, pj, pv);
+        let (ai, aj, av) = split(&data.a);
+        let am = CscMatrix::new_from_triplets(data.rows, data.nv, ai, aj, av);
+        let cones: [SupportedConeT<f64>; 2] = [
+            ZeroConeT(data.n_eq),
+            NonnegativeConeT(data.rows - data.n_eq),
+        ];
+        let settings = DefaultSettingsBuilder::default()
+            .verbose(false)
+            .presolve_enable(false)
+            .tol_gap_abs(tol)
+            .tol_gap_rel(tol)
+            .tol_feas(tol)
+            .max_iter(200)
+            .build()
+            .ok()?;
+        let solver = DefaultSolver::new(&pm, q, &am, b, &cones, settings).ok()?;
+        Some(Qp {
+            solver,
+            rows: data.rows,
+            nv: data.nv,
+        })
+    }
+
+    /// Solves with new `q` and `b` (same structure).
+    pub(crate) fn solve(&mut self, q: &[f64], b: &[f64]) -> QpOutcome {
+        let qi: Vec<usize> = (0..self.nv).collect();
+        let bi: Vec<usize> = (0..self.rows).collect();
+        if self.solver.update_q(&(qi, q.to_vec())).is_err()
+            || self.solver.update_b(&(bi, b.to_vec())).is_err()
+        {
+            return QpOutcome::Failed(SolverStatus::Unsolved);
+        }
+        self.solver.solve();
+        let sol = &self.solver.solution;
+        match sol.status {
+            SolverStatus::Solved | SolverStatus::AlmostSolved => QpOutcome::Solved {
+                x: sol.x.clone(),
+                obj: sol.obj_val,
+            },
+            SolverStatus::PrimalInfeasible | SolverStatus::AlmostPrimalInfeasible => {
+                QpOutcome::Infeasible
+            }
+            s => QpOutcome::Failed(s),
+        }
+    }
+}
+
+type Triplets = (Vec<usize>, Vec<usize>, Vec<f64>);
+
+fn split(t: &[(usize, usize, f64)]) -> Triplets {
+    let mut out = (
+        Vec::with_capacity(t.len()),
+        Vec::with_capacity(t.len()),
+        Vec::with_capacity(t.len()),
+    );
+    for &(i, j, v) in t {
+        out.0.push(i);
+        out.1.push(j);
+        out.2.push(v);
+    }
+    out
+}
