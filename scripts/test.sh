@@ -36,7 +36,7 @@ run clippy cargo clippy --workspace --all-targets --locked -- -D warnings
 run clippy-wasm-app cargo clippy -p tollbooth-app --target wasm32-unknown-unknown --all-targets --locked -- -D warnings
 run clippy-wasm-engine cargo clippy -p tollbooth-engine --target wasm32-unknown-unknown --lib --locked -- -D warnings
 run native-tests cargo test --workspace --locked
-run engine-wasm32 cargo build -p tollbooth-engine --target wasm32-unknown-unknown --release --locked
+run engine-wasm32 cargo build -p tollbooth-engine --target wasm32-unknown-unknown --locked
 run browser-tests cargo test -p tollbooth-app --target wasm32-unknown-unknown --locked
 if run bundle trunk build --release; then
   wasm=$(ls dist/*.wasm | head -n 1)
