@@ -5,8 +5,10 @@
 //! tollbooth ledger FILE.json                      # replay a wash-sale ledger case
 //! tollbooth solve FILE.json [--policy calendar|spo]  # reference problems P1, P2, P3
 //! tollbooth simulate SCENARIO.json [--paths N] [--seed S]
+//! tollbooth bench [--dir DIR] [--repeat K] [--quick] [--json]   # vs the peers
 //! ```
 
+mod bench;
 mod ledger;
 
 use std::process::ExitCode;
@@ -20,6 +22,8 @@ commands:
   solve FILE.json [--policy calendar|spo]  solve a reference problem (P1, P2, P3)
   simulate SCENARIO.json [--paths N] [--seed S]
                                            simulate the policies of a scenario
+  bench [--dir DIR] [--repeat K] [--quick] [--json]
+                                           time the reference problems against the peers
   --version                                print the version
   --help                                   print this help";
 
@@ -45,7 +49,8 @@ fn main() -> ExitCode {
         }
         "ledger" => ledger::run(rest),
         "solve" => solve::run(rest),
-        "simulate" | "batch" | "bench" => not_implemented(cmd),
+        "bench" => bench::run(rest),
+        "simulate" | "batch" => not_implemented(cmd),
         other => {
             eprintln!("tollbooth: unknown command `{other}`\n\n{USAGE}");
             return ExitCode::from(2);
