@@ -409,7 +409,7 @@ impl Calendar {
 
 impl Policy for Calendar {
     fn decide(&mut self, day: usize, h: &[f64], cash: f64) -> Result<Vec<f64>, BacktestError> {
-        if day % self.every != 0 {
+        if !day.is_multiple_of(self.every) {
             return Ok(vec![0.0; h.len()]);
         }
         let v = h.iter().sum::<f64>() + cash;
