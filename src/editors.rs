@@ -258,6 +258,7 @@ fn symbol_input(field: Field, label: String) -> AnyView {
     let path = field.path.clone();
     let (f1, f2) = (field.clone(), field);
     let p1 = path.clone();
+    let p2 = path.clone();
     view! {
         <label class="field">
             <span class="sr-only">{label}</span>
@@ -269,7 +270,7 @@ fn symbol_input(field: Field, label: String) -> AnyView {
                 aria-invalid=move || ws.error(&p1).is_some().to_string()
                 on:input=move |ev| f2.set(ws, event_target_value(&ev).trim().to_ascii_uppercase())
             />
-            <span class="field-error">{move || ws.error(&path)}</span>
+            <span class="field-error" data-error-for=p2>{move || ws.error(&path)}</span>
         </label>
     }
     .into_any()
@@ -621,9 +622,9 @@ pub fn MarketEditor() -> impl IntoView {
                 </tbody>
             </table>
             </div>
-            <h3>"Correlations (read-only)"</h3>
+            <h3 id="corr-h">"Correlations (read-only)"</h3>
             {list_error("market.correlation")}
-            <div class="scroll">
+            <div class="scroll" tabindex="0" role="region" aria-labelledby="corr-h">
             <table class="grid corr" data-testid="correlation">
                 {move || ws.form.with(|f| {
                     let names: Vec<String> = f.market.classes.iter().map(|c| c.name.clone()).collect();
