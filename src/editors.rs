@@ -120,17 +120,36 @@ fn policy_options(f: &ScenarioForm) -> Vec<(String, String)> {
         .collect()
 }
 
-/// A small button that edits the form.
+/// A small button that edits the form. Row buttons share a visible label ("Delete"), so
+/// the test id's words name the row for assistive technology.
 fn action(
     label: String,
     test_id: String,
     edit: impl Fn(&mut ScenarioForm) + 'static,
 ) -> impl IntoView {
     let ws = ws();
+    let aria = row_label(&label, &test_id);
     view! {
-        <button type="button" class="small" data-testid=test_id on:click=move |_| ws.form.update(|f| edit(f))>
+        <button type="button" class="small" data-testid=test_id aria-label=aria on:click=move |_| ws.form.update(|f| edit(f))>
             {label}
         </button>
+    }
+}
+
+/// `("Delete", "delete-lot-0-2")` → `"Delete lot 3 of account 1"`; other ids → the label.
+fn row_label(label: &str, test_id: &str) -> String {
+    let parts: Vec<&str> = test_id.split('-').collect();
+    let n = |s: &str| s.parse::<usize>().map(|i| (i + 1).to_string()).ok();
+    match parts.as_slice() {
+        [_, "lot", a, k] => match (n(a), n(k)) {
+            (Some(a), Some(k)) => format!("{label} lot {k} of account {a}"),
+            _ => label.to_string(),
+        },
+        [_, "lot", a] => {
+            n(a).map_or_else(|| label.to_string(), |a| format!("{label} to account {a}"))
+        }
+        [_, what, i] => n(i).map_or_else(|| label.to_string(), |i| format!("{label} {what} {i}")),
+        _ => label.to_string(),
     }
 }
 
@@ -219,7 +238,7 @@ pub fn LotsEditor() -> impl IntoView {
                 let count = move || ws.form.with(|f| f.household.accounts.get(a).map_or(0, |x| x.lots.len()));
                 view! {
                     <div class="lots" data-testid=format!("lots-{a}")>
-                        <h3>{title} " · " <span data-testid=format!("lot-count-{a}")>{count}</span> " lots"</h3>
+                        <h3>{title} " · " <span data-testid=format!("lot-count-{a}")>{count}</span> " lot(s)"</h3>
                         <div class="scroll">
                         <table class="grid edit">
                             <thead><tr>
@@ -790,6 +809,21 @@ fn PolicyEditor(i: usize) -> impl IntoView {
 #[cfg(test)]
 mod tests {
     use super::humanize;
+
+    #[test]
+    fn row_buttons_name_their_row() {
+        use super::row_label;
+        assert_eq!(
+            row_label("Delete", "delete-lot-0-2"),
+            "Delete lot 3 of account 1"
+        );
+        assert_eq!(
+            row_label("Remove", "remove-security-4"),
+            "Remove security 5"
+        );
+        assert_eq!(row_label("Add lot", "add-lot-1"), "Add lot to account 2");
+        assert_eq!(row_label("Add member", "add-member"), "Add member");
+    }
 
     #[test]
     fn labels() {

@@ -66,6 +66,7 @@ test("pasting a custodian CSV replaces the lots of the accounts it names", async
   await ws.fill("household.accounts[0].lots[3].basis", "720");
   assert.equal(await ws.value("household.accounts[0].lots[3].symbol"), "BND");
   assert.equal(await ws.text("problem-count"), "Scenario valid");
+  await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: "docs/screenshots/workspace.png", fullPage: false });
   assert.deepEqual(problems, []);
   await context.close();
