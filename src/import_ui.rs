@@ -86,10 +86,21 @@ pub fn ImportPanel() -> impl IntoView {
     let mode = RwSignal::new(ImportMode::Replace);
     let account = RwSignal::new(String::new());
     let outcome = RwSignal::new(Outcome::None);
-    let choice = Memo::new(move |_| match ImportPreset::from_key(&preset.get()) {
-        Some(p) => MappingChoice::Preset(p),
-        None => MappingChoice::Auto,
+    let custom = RwSignal::new(ColumnMapping::default());
+    let headers =
+        Memo::new(move |_| text.with(|t| read_table(t).map(|t| t.headers).unwrap_or_default()));
+    let choice = Memo::new(move |_| match preset.get().as_str() {
+        "custom" => MappingChoice::Custom(custom.get()),
+        key => ImportPreset::from_key(key).map_or(MappingChoice::Auto, MappingChoice::Preset),
     });
+    let choose_layout = move |ev: leptos::ev::Event| {
+        let v = event_target_value(&ev);
+        if v == "custom" {
+            // Start from what the header names suggest, column by column.
+            custom.set(headers.with_untracked(|hs| ColumnMapping::detect_partial(hs)));
+        }
+        preset.set(v);
+    };
     let shown = Memo::new(move |_| text.with(|t| preview(t, &choice.get())));
 
     let run = move |_| {
@@ -151,9 +162,10 @@ pub fn ImportPanel() -> impl IntoView {
             <div class="form-row">
                 <label class="field">
                     <span class="label-text">"Column layout"</span>
-                    <select data-testid="import-preset" on:change=move |ev| preset.set(event_target_value(&ev))>
+                    <select data-testid="import-preset" on:change=choose_layout>
                         <option value="auto" selected>"Detect from the header"</option>
                         {ImportPreset::ALL.iter().map(|p| view! { <option value=p.key()>{p.name()}</option> }).collect_view()}
+                        <option value="custom">"Choose the columns myself"</option>
                     </select>
                 </label>
                 <label class="field">
@@ -189,6 +201,34 @@ pub fn ImportPanel() -> impl IntoView {
                     on:input=move |ev| { text.set(event_target_value(&ev)); outcome.set(Outcome::None); }
                 ></textarea>
             </label>
+            <Show when=move || preset.get() == "custom">
+                <div class="form-row" data-testid="custom-mapping">
+                    {Field::ALL.iter().map(|&f| view! {
+                        <label class="field">
+                            <span class="label-text">{format!("{}{}", f.label(), if f.required() { "" } else { " (optional)" })}</span>
+                            <select
+                                data-testid=format!("map-{}", field_key(f))
+                                on:change=move |ev| {
+                                    let v = event_target_value(&ev);
+                                    custom.update(|m| m.set(f, Some(v).filter(|v| !v.is_empty())));
+                                }
+                            >
+                                {move || {
+                                    let current = custom.with(|m| m.get(f).map(str::to_string)).unwrap_or_default();
+                                    std::iter::once(String::new())
+                                        .chain(headers.get())
+                                        .map(|h| {
+                                            let sel = h == current;
+                                            let label = if h.is_empty() { "(none)".to_string() } else { h.clone() };
+                                            view! { <option value=h prop:selected=sel>{label}</option> }
+                                        })
+                                        .collect_view()
+                                }}
+                            </select>
+                        </label>
+                    }).collect_view()}
+                </div>
+            </Show>
             {move || match shown.get() {
                 Preview::Empty => view! { <p class="muted">"Paste the CSV text above or choose a file."</p> }.into_any(),
                 Preview::Problems(errors) => view! {
@@ -236,6 +276,11 @@ pub fn ImportPanel() -> impl IntoView {
             }}
         </section>
     }
+}
+
+/// A test id word for a field: `cost_basis`, `lot_id`, …
+fn field_key(f: Field) -> String {
+    crate::fields::key_of(&Some(f))
 }
 
 fn error_list(errors: Vec<ImportError>) -> impl IntoView {

@@ -277,3 +277,29 @@ test("no serious or critical accessibility violations (axe-core)", async () => {
   assert.deepEqual(problems, []);
   await context.close();
 });
+
+test("an export with unfamiliar headers imports through a hand-made column mapping", async () => {
+  const { page, problems, context, ws } = await open();
+  const csv = [
+    "Ticker Symbol,Units Held,Book Cost,Bought On,Acct",
+    'VTI,25,"$7,500.00",06/15/2022,roth_sam',
+    "VNQ,40,3200,2023-01-09,roth_sam",
+  ].join("\n");
+  await ws.go("import");
+  await page.getByTestId("import-text").fill(csv);
+  // Detection cannot tell which column holds the shares.
+  await page.getByTestId("import-preview-problems").getByText("no column for shares").waitFor();
+  await page.getByTestId("import-preset").selectOption("custom");
+  // Started from what the names suggest: the account column was recognised.
+  assert.equal(await page.getByTestId("map-account").inputValue(), "Acct");
+  await page.getByTestId("map-symbol").selectOption("Ticker Symbol");
+  await page.getByTestId("map-quantity").selectOption("Units Held");
+  await page.getByTestId("map-cost_basis").selectOption("Book Cost");
+  await page.getByTestId("map-acquired").selectOption("Bought On");
+  await page.getByTestId("import-preview").waitFor();
+  await page.getByTestId("import-run").click();
+  assert.match(await ws.text("import-done"), /Imported 2 lot\(s\): 2 into roth_sam/);
+  assert.deepEqual(await ws.lotsPerAccount(), { joint: 13, ira_alex: 5, roth_sam: 2 });
+  assert.deepEqual(problems, []);
+  await context.close();
+});

@@ -293,17 +293,27 @@ impl ColumnMapping {
         *slot = header;
     }
 
-    /// Recognises columns by their header names; every required field must be found.
-    pub fn detect(headers: &[String]) -> Result<ColumnMapping, Vec<ImportError>> {
+    /// The columns recognised by their header names, as far as they go (a starting
+    /// point for a hand-made mapping).
+    pub fn detect_partial(headers: &[String]) -> ColumnMapping {
         let mut m = ColumnMapping::default();
-        let mut errors = Vec::new();
         for f in Field::ALL {
             let found = f
                 .synonyms()
                 .iter()
                 .find_map(|s| headers.iter().find(|h| norm(h) == norm(s)));
-            match found {
-                Some(h) => m.set(f, Some(h.clone())),
+            m.set(f, found.cloned());
+        }
+        m
+    }
+
+    /// Recognises columns by their header names; every required field must be found.
+    pub fn detect(headers: &[String]) -> Result<ColumnMapping, Vec<ImportError>> {
+        let m = ColumnMapping::detect_partial(headers);
+        let mut errors = Vec::new();
+        for f in Field::ALL {
+            match m.get(f) {
+                Some(_) => {}
                 None if f.required() => errors.push(ImportError::new(
                     1,
                     None,

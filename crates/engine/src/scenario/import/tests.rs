@@ -187,6 +187,23 @@ fn default_account_for_files_without_an_account_column() {
 }
 
 #[test]
+fn partial_detection_fills_what_it_recognises() {
+    let headers: Vec<String> = ["Ticker Symbol", "Units", "Acct", "Date Acquired"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let m = ColumnMapping::detect_partial(&headers);
+    assert_eq!(m.symbol, None);
+    assert_eq!(m.quantity.as_deref(), Some("Units"));
+    assert_eq!(m.account.as_deref(), Some("Acct"));
+    assert_eq!(m.acquired.as_deref(), Some("Date Acquired"));
+    let errors = ColumnMapping::detect(&headers).unwrap_err();
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert!(errors[0].message.contains("no column for symbol"));
+    assert!(errors[1].message.contains("no column for total cost basis"));
+}
+
+#[test]
 fn custom_mapping_is_checked_against_the_header() {
     let mut m = ColumnMapping::default();
     m.set(Field::Symbol, Some("symbol".into()));
