@@ -20,7 +20,8 @@
 //! - [`scenario`]: the inputs — household, lots, securities, target model, fee schedules,
 //!   tax profile, market assumptions, cash flows and policies; the typed-in form and its
 //!   validation with field paths; JSON load with schema migration; the scenario hash; the
-//!   embedded demo household; CSV import of tax lots from custodian exports ([`scenario::import`]);
+//!   embedded demo household; CSV import of tax lots from custodian exports
+//!   ([`scenario::import`]);
 //! - [`types`]: the shared vocabulary (sides, security and account kinds, lot methods).
 #![warn(missing_docs)]
 
