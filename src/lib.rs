@@ -1,7 +1,9 @@
 //! Tollbooth's web app: a thin Leptos layer over `tollbooth_engine`.
 //!
-//! Components only wire signals to engine types and functions; no finance logic lives
-//! here, so everything that computes a number is tested natively in the engine.
+//! Components only wire signals to engine types and plain functions; no finance logic
+//! lives here, so everything that computes a number is tested natively in the engine.
+//! The state is the [`ScenarioForm`] the user types (one `RwSignal`), a `Memo` of its
+//! validation, and a few view settings; the form is autosaved to local storage.
 
 use leptos::prelude::*;
 use tollbooth_engine::date::Date;
@@ -9,108 +11,423 @@ use tollbooth_engine::fees::TicketCost;
 use tollbooth_engine::scenario::{Order, Scenario};
 use tollbooth_engine::types::Side;
 
+mod browser;
+mod editors;
+pub mod fields;
 mod format;
+mod import_ui;
+pub mod ops;
+pub mod persist;
+mod print;
+
+use fields::{ws, Workspace};
 pub use format::usd;
+use persist::Notice;
+
+/// The sections of the workspace.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Section {
+    Overview,
+    Household,
+    Lots,
+    Import,
+    Securities,
+    Target,
+    Fees,
+    Tax,
+    Market,
+    CashFlows,
+    Policies,
+    Files,
+}
+
+impl Section {
+    const ALL: [Section; 12] = [
+        Section::Overview,
+        Section::Household,
+        Section::Lots,
+        Section::Import,
+        Section::Securities,
+        Section::Target,
+        Section::Fees,
+        Section::Tax,
+        Section::Market,
+        Section::CashFlows,
+        Section::Policies,
+        Section::Files,
+    ];
+
+    fn label(self) -> &'static str {
+        match self {
+            Section::Overview => "Overview",
+            Section::Household => "Household & accounts",
+            Section::Lots => "Tax lots",
+            Section::Import => "Import CSV",
+            Section::Securities => "Securities",
+            Section::Target => "Target model",
+            Section::Fees => "Fee schedules",
+            Section::Tax => "Tax profile",
+            Section::Market => "Market",
+            Section::CashFlows => "Cash flows",
+            Section::Policies => "Policies",
+            Section::Files => "Save, load, share",
+        }
+    }
+
+    fn id(self) -> &'static str {
+        match self {
+            Section::Overview => "overview",
+            Section::Household => "household",
+            Section::Lots => "lots",
+            Section::Import => "import",
+            Section::Securities => "securities",
+            Section::Target => "target",
+            Section::Fees => "fees",
+            Section::Tax => "tax",
+            Section::Market => "market",
+            Section::CashFlows => "cash-flows",
+            Section::Policies => "policies",
+            Section::Files => "files",
+        }
+    }
+}
+
+/// Which form the page opens with: reads the URL fragment and local storage.
+fn start_in_browser() -> persist::Start {
+    let stored = browser::load(persist::STORAGE_KEY);
+    let fragment = browser::fragment();
+    let start = persist::start(&fragment, stored.as_deref());
+    if start.keep_previous {
+        if let Some(old) = &stored {
+            browser::store(persist::PREVIOUS_KEY, old);
+        }
+    }
+    if persist::decode_share(&fragment).is_some() {
+        // The link has been read; a reload now restores the autosaved work.
+        browser::set_fragment("");
+    }
+    start
+}
 
 /// The whole page.
 #[component]
 pub fn App() -> impl IntoView {
-    let scenario = StoredValue::new(Scenario::demo());
+    let start = start_in_browser();
+    let ws = Workspace::new(start.form, start.notice);
+    provide_context(ws);
+    // Autosave: effects only push state out.
+    Effect::new(move |_| {
+        let text = ws.form.with(persist::encode_saved);
+        browser::store(persist::STORAGE_KEY, &text);
+    });
+    let section = RwSignal::new(Section::Overview);
+    let hash = Memo::new(move |_| ws.checked.with(|c| c.as_ref().ok().map(Scenario::hash_hex)));
     view! {
-        <header class="masthead">
-            <h1>"Tollbooth"</h1>
-            <p class="tagline">"What a rebalancing policy really costs a household."</p>
-        </header>
-        <main id="main">
-            <HouseholdSummary scenario />
-            <TicketPreview scenario />
-        </main>
-        <footer class="colophon">
-            "Engine " {tollbooth_engine::VERSION} " · scenario "
-            <code data-testid="scenario-hash">{scenario.with_value(Scenario::hash_hex)}</code>
-            ". Runs entirely in this browser: no data leaves the page."
-        </footer>
+        <div class="app" class:presenting=move || ws.presenting.get()>
+            <header class="masthead">
+                <div>
+                    <h1>"Tollbooth"</h1>
+                    <p class="tagline">"What a rebalancing policy really costs a household."</p>
+                </div>
+                <div class="toolbar">
+                    <ProblemCount />
+                    <button type="button" data-testid="presentation-toggle"
+                        aria-pressed=move || ws.presenting.get().to_string()
+                        on:click=move |_| ws.presenting.update(|p| *p = !*p)>
+                        {move || if ws.presenting.get() { "Leave presentation mode" } else { "Presentation mode" }}
+                    </button>
+                </div>
+            </header>
+            <NoticeBanner />
+            <div class="layout">
+                <nav class="sections" aria-label="Scenario sections">
+                    <ul>
+                        {Section::ALL.iter().map(|&s| view! {
+                            <li>
+                                <button type="button" data-testid=format!("nav-{}", s.id())
+                                    aria-current=move || (section.get() == s).then_some("page")
+                                    on:click=move |_| section.set(s)>
+                                    {s.label()}
+                                </button>
+                            </li>
+                        }).collect_view()}
+                    </ul>
+                </nav>
+                <main id="main">
+                    {move || {
+                        let s = if ws.presenting.get() { Section::Overview } else { section.get() };
+                        match s {
+                            Section::Overview => view! { <Overview /> }.into_any(),
+                            Section::Household => view! { <editors::HouseholdEditor /> }.into_any(),
+                            Section::Lots => view! { <editors::LotsEditor /> }.into_any(),
+                            Section::Import => view! { <import_ui::ImportPanel /> }.into_any(),
+                            Section::Securities => view! { <editors::SecuritiesEditor /> }.into_any(),
+                            Section::Target => view! { <editors::TargetEditor /> }.into_any(),
+                            Section::Fees => view! { <editors::FeesEditor /> }.into_any(),
+                            Section::Tax => view! { <editors::TaxEditor /> }.into_any(),
+                            Section::Market => view! { <editors::MarketEditor /> }.into_any(),
+                            Section::CashFlows => view! { <editors::CashFlowsEditor /> }.into_any(),
+                            Section::Policies => view! { <editors::PoliciesEditor /> }.into_any(),
+                            Section::Files => view! { <FilesPanel /> }.into_any(),
+                        }
+                    }}
+                    <print::Assumptions />
+                </main>
+            </div>
+            <footer class="colophon">
+                "Engine " {tollbooth_engine::VERSION} " · scenario "
+                <code data-testid="scenario-hash">{move || hash.get().unwrap_or_else(|| "(not valid yet)".into())}</code>
+                ". Runs entirely in this browser: no data leaves the page."
+            </footer>
+        </div>
+    }
+}
+
+/// The number of problems in the form, with the list on demand.
+#[component]
+fn ProblemCount() -> impl IntoView {
+    let ws = ws();
+    let errors = Memo::new(move |_| {
+        ws.checked
+            .with(|c| c.as_ref().err().cloned().unwrap_or_default())
+    });
+    view! {
+        {move || {
+            let list = errors.get();
+            if list.is_empty() {
+                view! { <span class="status ok" data-testid="problem-count">"Scenario valid"</span> }.into_any()
+            } else {
+                view! {
+                    <details class="problems">
+                        <summary data-testid="problem-count">{format!("{} problem(s)", list.len())}</summary>
+                        <ul>{list.into_iter().map(|e| view! { <li><code>{e.path}</code>": "{e.message}</li> }).collect_view()}</ul>
+                    </details>
+                }.into_any()
+            }
+        }}
+    }
+}
+
+/// The notice banner (restored work, shared link, load errors).
+#[component]
+fn NoticeBanner() -> impl IntoView {
+    let ws = ws();
+    move || {
+        ws.notice.get().map(|n: Notice| {
+            let class = if n.problem { "notice problem" } else { "notice" };
+            view! {
+                <div class=class role="status" data-testid="notice">
+                    <span>{n.text}</span>
+                    <button type="button" class="small" on:click=move |_| ws.notice.set(None)>"Dismiss"</button>
+                </div>
+            }
+        })
+    }
+}
+
+/// The household, the ticket preview and the results.
+#[component]
+fn Overview() -> impl IntoView {
+    view! {
+        <HouseholdSummary />
+        <TicketPreview />
+        <section id="results" class="card results" aria-labelledby="results-h" data-testid="results">
+            <h2 id="results-h">"Results"</h2>
+            <p class="muted">"Results appear here once a comparison of the policies has run. Nothing has been computed yet."</p>
+        </section>
+    }
+}
+
+/// The name shown for account `i`: masked in presentation mode.
+fn account_label(presenting: bool, i: usize, name: &str) -> String {
+    if presenting {
+        ops::account_alias(i)
+    } else {
+        name.to_string()
     }
 }
 
 /// The household's accounts and their values at the scenario's prices.
 #[component]
-fn HouseholdSummary(scenario: StoredValue<Scenario>) -> impl IntoView {
-    let rows = scenario.with_value(|s| {
-        let price = |sym: &str| s.security(sym).map_or(0.0, |sec| sec.price);
-        s.household
-            .accounts
-            .iter()
-            .map(|a| {
-                (
-                    a.id.clone(),
-                    a.name.clone(),
-                    a.kind.to_string(),
-                    a.lots.len(),
-                    a.value(price),
-                )
-            })
-            .collect::<Vec<_>>()
-    });
-    let (name, as_of, total) =
-        scenario.with_value(|s| (s.name.clone(), s.as_of, s.household_value()));
-    view! {
-        <section class="card" aria-labelledby="household-h">
-            <h2 id="household-h">{name}</h2>
-            <p class="muted">"Holdings and prices as of " {as_of.to_string()}</p>
-            <table class="grid" data-testid="accounts">
-                <thead>
-                    <tr>
-                        <th scope="col">"Account"</th>
-                        <th scope="col">"Kind"</th>
-                        <th scope="col" class="num">"Lots"</th>
-                        <th scope="col" class="num">"Value"</th>
+fn HouseholdSummary() -> impl IntoView {
+    let ws = ws();
+    move || {
+        let presenting = ws.presenting.get();
+        ws.checked.with(|c| match c {
+            Err(errors) => view! {
+                <section class="card" aria-labelledby="household-h">
+                    <h2 id="household-h">"Household"</h2>
+                    <p class="field-error" data-testid="summary-invalid">
+                        {format!("The scenario has {} problem(s); the summary returns once they are fixed.", errors.len())}
+                    </p>
+                </section>
+            }.into_any(),
+            Ok(s) => {
+                let price = |sym: &str| s.security(sym).map_or(0.0, |sec| sec.price);
+                let title = if presenting {
+                    let n = s.household.members.len();
+                    format!("{} household", (0..n).map(ops::client_alias).collect::<Vec<_>>().join(" & "))
+                } else {
+                    s.name.clone()
+                };
+                let rows = s.household.accounts.iter().enumerate().map(|(i, a)| view! {
+                    <tr data-account=a.id.clone()>
+                        <td data-testid="account-name">{account_label(presenting, i, &a.name)}</td>
+                        <td>{a.kind.to_string()}</td>
+                        <td class="num">{a.lots.len()}</td>
+                        <td class="num">{usd(a.value(price))}</td>
                     </tr>
-                </thead>
-                <tbody>
-                    {rows
-                        .into_iter()
-                        .map(|(id, name, kind, lots, value)| {
-                            view! {
-                                <tr data-account=id>
-                                    <td>{name}</td>
-                                    <td>{kind}</td>
-                                    <td class="num">{lots}</td>
-                                    <td class="num">{usd(value)}</td>
+                }).collect_view();
+                view! {
+                    <section class="card" aria-labelledby="household-h">
+                        <h2 id="household-h" data-testid="household-title">{title}</h2>
+                        <p class="muted">"Holdings and prices as of " {s.as_of.to_string()}</p>
+                        <table class="grid" data-testid="accounts">
+                            <thead>
+                                <tr>
+                                    <th scope="col">"Account"</th>
+                                    <th scope="col">"Kind"</th>
+                                    <th scope="col" class="num">"Lots"</th>
+                                    <th scope="col" class="num">"Value"</th>
                                 </tr>
-                            }
-                        })
-                        .collect_view()}
-                </tbody>
-                <tfoot>
-                    <tr>
-                        <th scope="row" colspan="3">"Household"</th>
-                        <td class="num" data-testid="household-value">{usd(total)}</td>
-                    </tr>
-                </tfoot>
-            </table>
+                            </thead>
+                            <tbody>{rows}</tbody>
+                            <tfoot>
+                                <tr>
+                                    <th scope="row" colspan="3">"Household"</th>
+                                    <td class="num" data-testid="household-value">{usd(s.household_value())}</td>
+                                </tr>
+                            </tfoot>
+                        </table>
+                    </section>
+                }.into_any()
+            }
+        })
+    }
+}
+
+/// Save to and load from a JSON file; a share link; back to the demo.
+#[component]
+fn FilesPanel() -> impl IntoView {
+    let ws = ws();
+    let message = RwSignal::new(None::<Notice>);
+    let link = RwSignal::new(String::new());
+    let save = move |_| {
+        let r = ws.checked.with_untracked(|c| match c {
+            Ok(s) => browser::download(&persist::file_name(&s.name), "application/json", &s.to_json_pretty())
+                .map(|_| Notice::info("Saved the scenario as a JSON file.")),
+            Err(e) => Ok(Notice::problem(format!(
+                "The scenario has {} problem(s): fix them before saving a file (your typing is kept in this browser meanwhile).",
+                e.len()
+            ))),
+        });
+        message.set(Some(r.unwrap_or_else(|e| {
+            Notice::problem(format!("The file could not be offered: {e}"))
+        })));
+    };
+    let load = move |ev: leptos::ev::Event| {
+        if let Some(file) = browser::chosen_file(&ev) {
+            let name = file.name();
+            leptos::task::spawn_local(async move {
+                let result = browser::read_text(file)
+                    .await
+                    .map_err(|e| e.to_string())
+                    .and_then(|t| Scenario::from_json(&t).map_err(|e| e.to_string()));
+                match result {
+                    Ok(s) => {
+                        ws.form.set(s.to_form());
+                        message.set(Some(Notice::info(format!(
+                            "Loaded “{}” from {name}.",
+                            s.name
+                        ))));
+                    }
+                    Err(e) => message.set(Some(Notice::problem(format!(
+                        "{name} was not loaded; the current scenario is unchanged. {e}"
+                    )))),
+                }
+            });
+        }
+    };
+    let share = move |_| {
+        ws.checked.with_untracked(|c| match c {
+            Ok(s) => {
+                link.set(format!(
+                    "{}#{}",
+                    browser::page_url(),
+                    persist::encode_share(s)
+                ));
+                message.set(None);
+            }
+            Err(e) => message.set(Some(Notice::problem(format!(
+                "The scenario has {} problem(s): fix them before sharing it.",
+                e.len()
+            )))),
+        });
+    };
+    view! {
+        <section class="card editor" aria-labelledby="files-h">
+            <h2 id="files-h">"Save, load, share"</h2>
+            <p class="muted">"Your work is saved in this browser as you type. Files and links stay on this machine until you send them."</p>
+            <div class="form-row">
+                <button type="button" data-testid="save-json" on:click=save>"Save as JSON file"</button>
+                <label class="field">
+                    <span class="label-text">"Load a JSON scenario file"</span>
+                    <input type="file" accept=".json,application/json" data-testid="load-json" on:change=load />
+                </label>
+                <button type="button" data-testid="make-share-link" on:click=share>"Make a share link"</button>
+                <button type="button" data-testid="reset-demo" on:click=move |_| {
+                    ws.form.set(Scenario::demo().to_form());
+                    message.set(Some(Notice::info("Back to the demo household.")));
+                }>"Start over from the demo"</button>
+            </div>
+            {move || message.get().map(|n| {
+                let class = if n.problem { "field-error" } else { "ok" };
+                view! { <p class=class role="status" data-testid="files-message">{n.text}</p> }
+            })}
+            <Show when=move || !link.get().is_empty()>
+                <label class="field wide">
+                    <span class="label-text">"Share link (the whole scenario is in the link; anyone with it can read it)"</span>
+                    <input readonly data-testid="share-link" prop:value=move || link.get() />
+                </label>
+            </Show>
         </section>
     }
 }
 
 /// What one ticket costs under the account's fee schedule, itemised.
 #[component]
-fn TicketPreview(scenario: StoredValue<Scenario>) -> impl IntoView {
-    let accounts = scenario.with_value(|s| {
-        s.household
-            .accounts
-            .iter()
-            .map(|a| (a.id.clone(), a.name.clone()))
-            .collect::<Vec<_>>()
+fn TicketPreview() -> impl IntoView {
+    let ws = ws();
+    // The choices of the last valid scenario (an invalid form keeps the previous lists).
+    let accounts = Memo::new(move |prev: Option<&Vec<(String, String)>>| {
+        let presenting = ws.presenting.get();
+        ws.checked.with(|c| match c {
+            Ok(s) => s
+                .household
+                .accounts
+                .iter()
+                .enumerate()
+                .map(|(i, a)| (a.id.clone(), account_label(presenting, i, &a.name)))
+                .collect(),
+            Err(_) => prev.cloned().unwrap_or_default(),
+        })
     });
-    let symbols = scenario.with_value(|s| {
-        s.securities
-            .iter()
-            .map(|x| x.symbol.clone())
-            .collect::<Vec<_>>()
+    let symbols = Memo::new(move |prev: Option<&Vec<String>>| {
+        ws.checked.with(|c| match c {
+            Ok(s) => s.securities.iter().map(|x| x.symbol.clone()).collect(),
+            Err(_) => prev.cloned().unwrap_or_default(),
+        })
     });
-    let (account, set_account) = signal(accounts.first().map(|a| a.0.clone()).unwrap_or_default());
-    let (symbol, set_symbol) = signal(symbols.first().cloned().unwrap_or_default());
+    let (account, set_account) = signal(
+        accounts
+            .with_untracked(|a| a.first().map(|a| a.0.clone()))
+            .unwrap_or_default(),
+    );
+    let (symbol, set_symbol) = signal(
+        symbols
+            .with_untracked(|s| s.first().cloned())
+            .unwrap_or_default(),
+    );
     let (side, set_side) = signal(Side::Sell);
     let (quantity, set_quantity) = signal("100".to_string());
     let (date, set_date) = signal("2026-06-01".to_string());
@@ -128,15 +445,17 @@ fn TicketPreview(scenario: StoredValue<Scenario>) -> impl IntoView {
             quantity: q,
             date: d,
         };
-        Some(
-            scenario
-                .with_value(|s| s.ticket_cost(&order))
-                .map_err(|e| e.to_string()),
-        )
+        Some(ws.checked.with(|c| match c {
+            Ok(s) => s.ticket_cost(&order).map_err(|e| e.to_string()),
+            Err(e) => Err(format!(
+                "The scenario has {} problem(s); the ticket is priced once they are fixed.",
+                e.len()
+            )),
+        }))
     });
 
     view! {
-        <section class="card" aria-labelledby="ticket-h">
+        <section class="card ticket-preview" aria-labelledby="ticket-h">
             <h2 id="ticket-h">"What one ticket costs"</h2>
             <p class="muted">
                 "A ticket is one order: account, security, side and trading day. "
@@ -148,12 +467,18 @@ fn TicketPreview(scenario: StoredValue<Scenario>) -> impl IntoView {
                     <select
                         data-testid="ticket-account"
                         on:change=move |ev| set_account.set(event_target_value(&ev))
-                        prop:value=account
                     >
-                        {accounts
-                            .into_iter()
-                            .map(|(id, name)| view! { <option value=id>{name}</option> })
-                            .collect_view()}
+                        {move || {
+                            let current = account.get();
+                            accounts
+                                .get()
+                                .into_iter()
+                                .map(|(id, name)| {
+                                    let sel = id == current;
+                                    view! { <option value=id prop:selected=sel>{name}</option> }
+                                })
+                                .collect_view()
+                        }}
                     </select>
                 </label>
                 <label>
@@ -161,12 +486,18 @@ fn TicketPreview(scenario: StoredValue<Scenario>) -> impl IntoView {
                     <select
                         data-testid="ticket-symbol"
                         on:change=move |ev| set_symbol.set(event_target_value(&ev))
-                        prop:value=symbol
                     >
-                        {symbols
-                            .into_iter()
-                            .map(|s| view! { <option value=s.clone()>{s.clone()}</option> })
-                            .collect_view()}
+                        {move || {
+                            let current = symbol.get();
+                            symbols
+                                .get()
+                                .into_iter()
+                                .map(|s| {
+                                    let sel = s == current;
+                                    view! { <option value=s.clone() prop:selected=sel>{s.clone()}</option> }
+                                })
+                                .collect_view()
+                        }}
                     </select>
                 </label>
                 <label>

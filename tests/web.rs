@@ -59,3 +59,24 @@ fn scenario_hash_is_identical_to_native() {
         "e9f82c72a962a782"
     );
 }
+
+#[wasm_bindgen_test]
+async fn app_autosaves_the_form_and_shows_the_results_placeholder() {
+    let storage = web_sys::window().unwrap().local_storage().unwrap().unwrap();
+    storage
+        .remove_item(tollbooth_app::persist::STORAGE_KEY)
+        .unwrap();
+    leptos::mount::mount_to_body(tollbooth_app::App);
+    // The autosave effect runs after the first render.
+    for _ in 0..5 {
+        tick().await;
+    }
+    let saved = storage
+        .get_item(tollbooth_app::persist::STORAGE_KEY)
+        .unwrap()
+        .expect("the form is autosaved on load");
+    let form = tollbooth_app::persist::decode_saved(&saved).unwrap();
+    assert_eq!(form, tollbooth_engine::scenario::Scenario::demo().to_form());
+    assert!(text_of("results").contains("once a comparison"));
+    assert_eq!(text_of("problem-count"), "Scenario valid");
+}

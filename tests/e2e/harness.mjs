@@ -28,13 +28,15 @@ export async function startBundle() {
 }
 
 /**
- * Opens the app in a fresh page and watches it. Returns { page, problems, markLoaded }.
+ * Opens the app in a fresh page (of a fresh context unless `context` is given) and watches
+ * it. Returns { page, context, problems, markLoaded, reload }.
  * `problems` collects: requests to other origins or to files that are not in dist/,
  * any request after markLoaded(), console errors and page errors.
  */
-export async function openApp(browser, server, { path = "", viewport } = {}) {
+export async function openApp(browser, server, { path = "", viewport, context: given, contextOptions = {} } = {}) {
   const assets = new Set(["", "index.html", ...readdirSync("dist")]);
-  const context = await browser.newContext({ viewport: viewport ?? { width: 1280, height: 900 } });
+  const context =
+    given ?? (await browser.newContext({ viewport: viewport ?? { width: 1280, height: 900 }, ...contextOptions }));
   const page = await context.newPage();
   const problems = [];
   let loaded = false;
@@ -60,6 +62,14 @@ export async function openApp(browser, server, { path = "", viewport } = {}) {
     context,
     problems,
     async markLoaded() {
+      await page.waitForLoadState("networkidle");
+      loaded = true;
+    },
+    /** Reloads the page (its own requests are allowed) and marks it loaded again. */
+    async reload() {
+      loaded = false;
+      await page.reload();
+      await page.getByTestId("ticket-total").or(page.getByTestId("summary-invalid")).first().waitFor({ timeout: 30_000 });
       await page.waitForLoadState("networkidle");
       loaded = true;
     },

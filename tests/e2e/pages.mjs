@@ -40,3 +40,91 @@ export class TicketPreview {
     await this.page.getByTestId("ticket-quantity").fill(text);
   }
 }
+
+/** The scenario workspace: section navigation, editors, CSV import, files, views. */
+export class Workspace {
+  constructor(page) {
+    this.page = page;
+    this.ticket = new TicketPreview(page);
+  }
+
+  async ready() {
+    await this.ticket.ready();
+  }
+
+  async text(testId) {
+    return (await this.page.getByTestId(testId).first().textContent()).trim();
+  }
+
+  /** Opens a section by its nav id (overview, household, lots, import, fees, files, …). */
+  async go(section) {
+    await this.page.getByTestId(`nav-${section}`).click();
+  }
+
+  async scenarioHash() {
+    return this.text("scenario-hash");
+  }
+
+  /** Lots per account, from the summary table on the overview. */
+  async lotsPerAccount() {
+    await this.go("overview");
+    return this.page.$$eval('[data-testid="accounts"] tbody tr', (rows) =>
+      Object.fromEntries(rows.map((r) => [r.dataset.account, Number(r.children[2].textContent)])),
+    );
+  }
+
+  /** Pastes CSV text into the import panel and runs the import. */
+  async importCsv(csv, { preset = "auto", mode = "replace" } = {}) {
+    await this.go("import");
+    await this.page.getByTestId("import-preset").selectOption(preset);
+    await this.page.getByTestId("import-mode").selectOption(mode);
+    await this.page.getByTestId("import-text").fill(csv);
+    await this.page.getByTestId("import-preview").or(this.page.getByTestId("import-preview-problems")).waitFor();
+    await this.page.getByTestId("import-run").click();
+    await this.page.getByTestId("import-done").or(this.page.getByTestId("import-errors")).waitFor();
+  }
+
+  async importErrors() {
+    return this.page.$$eval('[data-testid="import-error"]', (rows) =>
+      rows.map((r) => ({
+        row: Number(r.children[0].textContent),
+        column: r.children[1].textContent,
+        message: r.children[2].textContent,
+      })),
+    );
+  }
+
+  /** Loads a fee preset (by id, e.g. "trade_away") into schedule `i`. */
+  async loadFeePreset(i, presetId) {
+    await this.go("fees");
+    await this.page.getByTestId(`preset-${i}`).selectOption(presetId);
+    await this.page.getByTestId(`load-preset-${i}`).click();
+  }
+
+  /** Types into the input of a form field, addressed by its validation path. */
+  async fill(path, value) {
+    await this.page.getByTestId(testIdOf(path)).fill(value);
+  }
+
+  async value(path) {
+    return this.page.getByTestId(testIdOf(path)).inputValue();
+  }
+
+  /** The message shown next to a field, by its validation path. */
+  async errorFor(path) {
+    return (await this.page.locator(`[data-error-for="${path}"]`).first().textContent()).trim();
+  }
+
+  async togglePresentation() {
+    await this.page.getByTestId("presentation-toggle").click();
+  }
+
+  async notice() {
+    return this.text("notice");
+  }
+}
+
+/** The test id of a field's input: its path with punctuation turned into dashes. */
+export function testIdOf(path) {
+  return path.replace(/[^A-Za-z0-9_]+/g, "-").replace(/-+$/, "");
+}

@@ -23,7 +23,8 @@
 //! - [`scenario`]: the inputs — household, lots, securities, target model, fee schedules,
 //!   tax profile, market assumptions, cash flows and policies; the typed-in form and its
 //!   validation with field paths; JSON load with schema migration; the scenario hash; the
-//!   embedded demo household;
+//!   embedded demo household; CSV import of tax lots from custodian exports
+//!   ([`scenario::import`]);
 //! - [`backtest`]: replay backtests of the calendar and daily-optimisation (SPO) policies
 //!   on a stored return history (cvxportfolio's accounting conventions);
 //! - [`types`]: the shared vocabulary (sides, security and account kinds, lot methods).

@@ -31,6 +31,7 @@
 //! ```
 
 pub mod form;
+pub mod import;
 pub mod market;
 pub mod policy;
 pub mod target;

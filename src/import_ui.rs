@@ -1,0 +1,301 @@
+//! The CSV import panel: paste or choose a file, pick the column mapping, preview, and
+//! import all or nothing (the engine's [`import_lots`]).
+
+use crate::browser;
+use crate::fields::ws;
+use leptos::prelude::*;
+use tollbooth_engine::scenario::import::{
+    import_lots, read_table, resolve_mapping, ColumnMapping, Field, ImportError, ImportMode,
+    ImportOptions, ImportPreset, MappingChoice,
+};
+
+/// How many data rows the preview shows.
+const PREVIEW_ROWS: usize = 5;
+
+/// What the preview shows for the text and mapping so far.
+#[derive(Clone, PartialEq)]
+enum Preview {
+    Empty,
+    Problems(Vec<ImportError>),
+    Mapped {
+        mapping: ColumnMapping,
+        detected: Option<ImportPreset>,
+        rows: usize,
+        sample: Vec<Vec<(Field, String)>>,
+    },
+}
+
+fn preview(text: &str, choice: &MappingChoice) -> Preview {
+    if text.trim().is_empty() {
+        return Preview::Empty;
+    }
+    let table = match read_table(text) {
+        Ok(t) => t,
+        Err(e) => return Preview::Problems(e),
+    };
+    match resolve_mapping(&table, choice) {
+        Err(e) => Preview::Problems(e),
+        Ok(mapping) => {
+            let cols: Vec<(Field, Option<usize>)> = Field::ALL
+                .iter()
+                .map(|&f| {
+                    (
+                        f,
+                        mapping
+                            .get(f)
+                            .and_then(|h| table.headers.iter().position(|x| x == h)),
+                    )
+                })
+                .collect();
+            let sample = table
+                .rows
+                .iter()
+                .take(PREVIEW_ROWS)
+                .map(|(_, cells)| {
+                    cols.iter()
+                        .map(|&(f, c)| {
+                            (f, c.and_then(|c| cells.get(c)).cloned().unwrap_or_default())
+                        })
+                        .collect()
+                })
+                .collect();
+            Preview::Mapped {
+                detected: ColumnMapping::detect_preset(&table.headers),
+                mapping,
+                rows: table.rows.len(),
+                sample,
+            }
+        }
+    }
+}
+
+/// The outcome of the last import attempt.
+#[derive(Clone, PartialEq)]
+enum Outcome {
+    None,
+    Done(String),
+    Failed(Vec<ImportError>),
+}
+
+/// The panel.
+#[component]
+pub fn ImportPanel() -> impl IntoView {
+    let ws = ws();
+    let text = RwSignal::new(String::new());
+    let preset = RwSignal::new(String::from("auto"));
+    let mode = RwSignal::new(ImportMode::Replace);
+    let account = RwSignal::new(String::new());
+    let outcome = RwSignal::new(Outcome::None);
+    let custom = RwSignal::new(ColumnMapping::default());
+    let headers =
+        Memo::new(move |_| text.with(|t| read_table(t).map(|t| t.headers).unwrap_or_default()));
+    let choice = Memo::new(move |_| match preset.get().as_str() {
+        "custom" => MappingChoice::Custom(custom.get()),
+        key => ImportPreset::from_key(key).map_or(MappingChoice::Auto, MappingChoice::Preset),
+    });
+    let choose_layout = move |ev: leptos::ev::Event| {
+        let v = event_target_value(&ev);
+        if v == "custom" {
+            // Start from what the header names suggest, column by column.
+            custom.set(headers.with_untracked(|hs| ColumnMapping::detect_partial(hs)));
+        }
+        preset.set(v);
+    };
+    let shown = Memo::new(move |_| text.with(|t| preview(t, &choice.get())));
+
+    let run = move |_| {
+        let options = ImportOptions {
+            mapping: choice.get_untracked(),
+            mode: mode.get_untracked(),
+            default_account: Some(account.get_untracked()).filter(|a| !a.is_empty()),
+        };
+        let result =
+            text.with_untracked(|t| ws.form.with_untracked(|f| import_lots(f, t, &options)));
+        match result {
+            Ok(done) => {
+                let summary = format!(
+                    "Imported {} lot(s): {}{}.",
+                    done.imported,
+                    done.per_account
+                        .iter()
+                        .map(|(a, n)| format!("{n} into {a}"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    if done.replaced > 0 {
+                        format!(", replacing {} earlier lot(s)", done.replaced)
+                    } else {
+                        String::new()
+                    }
+                );
+                ws.form.set(done.form);
+                outcome.set(Outcome::Done(summary));
+            }
+            Err(errors) => outcome.set(Outcome::Failed(errors)),
+        }
+    };
+
+    let on_file = move |ev: leptos::ev::Event| {
+        if let Some(file) = browser::chosen_file(&ev) {
+            leptos::task::spawn_local(async move {
+                match browser::read_text(file).await {
+                    Ok(t) => {
+                        text.set(t);
+                        outcome.set(Outcome::None);
+                    }
+                    Err(e) => outcome.set(Outcome::Failed(vec![ImportError {
+                        row: 1,
+                        column: None,
+                        message: format!("the file could not be read: {e}"),
+                    }])),
+                }
+            });
+        }
+    };
+
+    view! {
+        <section class="card editor" aria-labelledby="import-h">
+            <h2 id="import-h">"Import lots from CSV"</h2>
+            <p class="muted">
+                "One row per tax lot: symbol, shares, total cost basis, acquisition date (YYYY-MM-DD or MM/DD/YYYY) and account (its id or name). "
+                "Dollar signs and thousands separators are fine. The import is all or nothing: if any row has a problem, nothing changes."
+            </p>
+            <div class="form-row">
+                <label class="field">
+                    <span class="label-text">"Column layout"</span>
+                    <select data-testid="import-preset" on:change=choose_layout>
+                        <option value="auto" selected>"Detect from the header"</option>
+                        {ImportPreset::ALL.iter().map(|p| view! { <option value=p.key()>{p.name()}</option> }).collect_view()}
+                        <option value="custom">"Choose the columns myself"</option>
+                    </select>
+                </label>
+                <label class="field">
+                    <span class="label-text">"Existing lots"</span>
+                    <select data-testid="import-mode" on:change=move |ev| mode.set(if event_target_value(&ev) == "add" { ImportMode::Add } else { ImportMode::Replace })>
+                        <option value="replace" selected>"Replace the lots of each account in the file"</option>
+                        <option value="add">"Keep them and add the file's lots"</option>
+                    </select>
+                </label>
+                <label class="field">
+                    <span class="label-text">"Account for rows without one"</span>
+                    <select data-testid="import-account" on:change=move |ev| account.set(event_target_value(&ev))>
+                        <option value="">"— none —"</option>
+                        {move || ws.form.with(|f| f.household.accounts.iter().map(|a| {
+                            let id = a.id.clone();
+                            let sel = account.get_untracked() == id;
+                            view! { <option value=id.clone() prop:selected=sel>{format!("{} ({})", a.name, id)}</option> }
+                        }).collect_view())}
+                    </select>
+                </label>
+                <label class="field">
+                    <span class="label-text">"Or choose a file"</span>
+                    <input type="file" accept=".csv,text/csv" data-testid="import-file" on:change=on_file />
+                </label>
+            </div>
+            <label class="field wide">
+                <span class="label-text">"CSV text"</span>
+                <textarea
+                    rows="8"
+                    spellcheck="false"
+                    data-testid="import-text"
+                    prop:value=move || text.get()
+                    on:input=move |ev| { text.set(event_target_value(&ev)); outcome.set(Outcome::None); }
+                ></textarea>
+            </label>
+            <Show when=move || preset.get() == "custom">
+                <div class="form-row" data-testid="custom-mapping">
+                    {Field::ALL.iter().map(|&f| view! {
+                        <label class="field">
+                            <span class="label-text">{format!("{}{}", f.label(), if f.required() { "" } else { " (optional)" })}</span>
+                            <select
+                                data-testid=format!("map-{}", field_key(f))
+                                on:change=move |ev| {
+                                    let v = event_target_value(&ev);
+                                    custom.update(|m| m.set(f, Some(v).filter(|v| !v.is_empty())));
+                                }
+                            >
+                                {move || {
+                                    let current = custom.with(|m| m.get(f).map(str::to_string)).unwrap_or_default();
+                                    std::iter::once(String::new())
+                                        .chain(headers.get())
+                                        .map(|h| {
+                                            let sel = h == current;
+                                            let label = if h.is_empty() { "(none)".to_string() } else { h.clone() };
+                                            view! { <option value=h prop:selected=sel>{label}</option> }
+                                        })
+                                        .collect_view()
+                                }}
+                            </select>
+                        </label>
+                    }).collect_view()}
+                </div>
+            </Show>
+            {move || match shown.get() {
+                Preview::Empty => view! { <p class="muted">"Paste the CSV text above or choose a file."</p> }.into_any(),
+                Preview::Problems(errors) => view! {
+                    <div data-testid="import-preview-problems">{error_list(errors)}</div>
+                }.into_any(),
+                Preview::Mapped { mapping, detected, rows, sample } => view! {
+                    <div data-testid="import-preview">
+                        <p>
+                            {format!("{rows} row(s) to import. ")}
+                            {detected.map(|p| format!("The header matches the {} layout.", p.name()))}
+                        </p>
+                        <table class="grid">
+                            <caption class="caption-left">"Column mapping and the first rows"</caption>
+                            <thead>
+                                <tr>{Field::ALL.iter().map(|f| view! { <th scope="col">{f.label()}</th> }).collect_view()}</tr>
+                                <tr class="muted">{Field::ALL.iter().map(|&f| view! {
+                                    <td data-testid=format!("mapping-{}", f.label().to_lowercase().replace(' ', "-"))>
+                                        {mapping.get(f).map(|h| format!("← {h}")).unwrap_or_else(|| "(none)".into())}
+                                    </td>
+                                }).collect_view()}</tr>
+                            </thead>
+                            <tbody>
+                                {sample.into_iter().map(|r| view! {
+                                    <tr>{r.into_iter().map(|(_, v)| view! { <td>{v}</td> }).collect_view()}</tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    </div>
+                }.into_any(),
+            }}
+            <div class="form-row">
+                <button type="button" data-testid="import-run"
+                    prop:disabled=move || !matches!(shown.get(), Preview::Mapped { .. })
+                    on:click=run>"Import lots"</button>
+            </div>
+            {move || match outcome.get() {
+                Outcome::None => ().into_any(),
+                Outcome::Done(s) => view! { <p class="ok" role="status" data-testid="import-done">{s}</p> }.into_any(),
+                Outcome::Failed(errors) => view! {
+                    <div role="alert" data-testid="import-errors">
+                        <p class="field-error">{format!("Nothing was imported: {} problem(s). Fix the file and try again.", errors.len())}</p>
+                        {error_list(errors)}
+                    </div>
+                }.into_any(),
+            }}
+        </section>
+    }
+}
+
+/// A test id word for a field: `cost_basis`, `lot_id`, …
+fn field_key(f: Field) -> String {
+    crate::fields::key_of(&Some(f))
+}
+
+fn error_list(errors: Vec<ImportError>) -> impl IntoView {
+    view! {
+        <table class="grid errors">
+            <thead><tr><th scope="col">"Row"</th><th scope="col">"Column"</th><th scope="col">"Problem"</th></tr></thead>
+            <tbody>
+                {errors.into_iter().map(|e| view! {
+                    <tr data-testid="import-error" data-row=e.row.to_string()>
+                        <td class="num">{e.row}</td>
+                        <td>{e.column.unwrap_or_default()}</td>
+                        <td>{e.message}</td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+}

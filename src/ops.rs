@@ -1,0 +1,353 @@
+//! Edits of the form that the editors' buttons make: adding and removing rows, unique
+//! ids and names, fee presets, policy housekeeping, and the names shown in presentation
+//! mode. Plain functions on [`ScenarioForm`], tested natively.
+
+use tollbooth_engine::fees::{FeePreset, FeeSchedule};
+use tollbooth_engine::scenario::form::{
+    fee_schedule_form, AccountForm, CalendarForm, CashFlowForm, ClassTargetForm, LotForm,
+    MemberForm, PolicyForm, ScheduleForm, ScheduleKind, SecurityForm, Toggle, MAX_POLICIES,
+    MIN_POLICIES,
+};
+use tollbooth_engine::scenario::policy::Frequency;
+use tollbooth_engine::scenario::ScenarioForm;
+use tollbooth_engine::types::{AccountKind, LotMethod};
+
+/// The first `prefix{n}` (n = 1, 2, …, zero-padded to `width`) not in `taken`.
+fn fresh<'a>(prefix: &str, width: usize, taken: impl Iterator<Item = &'a str> + Clone) -> String {
+    (1..)
+        .map(|n| format!("{prefix}{n:0width$}"))
+        .find(|id| !taken.clone().any(|t| t == id))
+        .unwrap_or_default()
+}
+
+/// Adds an empty lot to account `a` with a fresh id, dated the scenario date.
+pub fn add_lot(f: &mut ScenarioForm, a: usize) {
+    let id = {
+        let taken = f
+            .household
+            .accounts
+            .iter()
+            .flat_map(|a| a.lots.iter().map(|l| l.id.as_str()));
+        fresh("L", 3, taken)
+    };
+    let acquired = f.as_of.clone();
+    if let Some(acc) = f.household.accounts.get_mut(a) {
+        acc.lots.push(LotForm {
+            id,
+            acquired,
+            ..LotForm::default()
+        });
+    }
+}
+
+/// Removes lot `k` of account `a`.
+pub fn remove_lot(f: &mut ScenarioForm, a: usize, k: usize) {
+    if let Some(acc) = f.household.accounts.get_mut(a) {
+        if k < acc.lots.len() {
+            acc.lots.remove(k);
+        }
+    }
+}
+
+/// Adds a taxable account owned by the first member, on the first fee schedule.
+pub fn add_account(f: &mut ScenarioForm) {
+    let id = fresh(
+        "account",
+        1,
+        f.household.accounts.iter().map(|a| a.id.as_str()),
+    );
+    let owner = f
+        .household
+        .members
+        .first()
+        .map(|m| m.id.clone())
+        .unwrap_or_default();
+    let fee_schedule = f
+        .fee_schedules
+        .first()
+        .map(|s| s.id.clone())
+        .unwrap_or_default();
+    f.household.accounts.push(AccountForm {
+        name: format!("New account {}", f.household.accounts.len() + 1),
+        id,
+        kind: Some(AccountKind::Taxable),
+        owner,
+        joint: false,
+        cash: "0".into(),
+        fee_schedule,
+        lots: Vec::new(),
+    });
+}
+
+/// Adds a household member.
+pub fn add_member(f: &mut ScenarioForm) {
+    let id = fresh(
+        "member",
+        1,
+        f.household.members.iter().map(|m| m.id.as_str()),
+    );
+    f.household.members.push(MemberForm {
+        id,
+        name: String::new(),
+    });
+}
+
+/// Adds a security in the first asset class.
+pub fn add_security(f: &mut ScenarioForm) {
+    let class = f
+        .market
+        .classes
+        .first()
+        .map(|c| c.name.clone())
+        .unwrap_or_default();
+    f.securities.push(SecurityForm {
+        asset_class: class,
+        security_type: Some(tollbooth_engine::types::SecurityType::Etf),
+        half_spread_bps: "1".into(),
+        expense_ratio: "0".into(),
+        dividend_yield: "0".into(),
+        fractional_allowed: true,
+        ..SecurityForm::default()
+    });
+}
+
+/// Adds a class to the target model.
+pub fn add_class_target(f: &mut ScenarioForm) {
+    f.target.classes.push(ClassTargetForm {
+        weight: "0".into(),
+        ..ClassTargetForm::default()
+    });
+}
+
+/// Adds a fee schedule from a preset, with an id not yet used.
+pub fn add_fee_schedule(f: &mut ScenarioForm, preset: FeePreset) {
+    let mut form = fee_schedule_form(&FeeSchedule::preset(preset));
+    if f.fee_schedules.iter().any(|s| s.id == form.id) {
+        let base = format!("{}_", form.id);
+        form.id = fresh(&base, 1, f.fee_schedules.iter().map(|s| s.id.as_str()));
+    }
+    f.fee_schedules.push(form);
+}
+
+/// Loads a preset's charges into schedule `i`, keeping its id (accounts refer to it) and
+/// its advisory fee (not a trading charge).
+pub fn load_fee_preset(f: &mut ScenarioForm, i: usize, preset: FeePreset) {
+    if let Some(s) = f.fee_schedules.get_mut(i) {
+        let mut form = fee_schedule_form(&FeeSchedule::preset(preset));
+        form.id = std::mem::take(&mut s.id);
+        form.advisory_fee_bps = std::mem::take(&mut s.advisory_fee_bps);
+        *s = form;
+    }
+}
+
+/// Adds a one-off contribution to the first account on the scenario date.
+pub fn add_cash_flow(f: &mut ScenarioForm) {
+    let account = f
+        .household
+        .accounts
+        .first()
+        .map(|a| a.id.clone())
+        .unwrap_or_default();
+    f.cash_flows.push(CashFlowForm {
+        account,
+        amount: "0".into(),
+        schedule: ScheduleForm {
+            kind: Some(ScheduleKind::Once),
+            date: f.as_of.clone(),
+            frequency: Some(Frequency::Monthly),
+            ..ScheduleForm::default()
+        },
+    });
+}
+
+/// A policy name not yet used: `base`, else `base (2)`, `base (3)`, …
+fn fresh_policy_name(f: &ScenarioForm, base: &str) -> String {
+    let taken = |n: &str| f.policies.iter().any(|p| p.name == n);
+    if !taken(base) {
+        return base.to_string();
+    }
+    (2..)
+        .map(|n| format!("{base} ({n})"))
+        .find(|n| !taken(n))
+        .unwrap_or_default()
+}
+
+/// Whether another policy may be added.
+pub fn can_add_policy(f: &ScenarioForm) -> bool {
+    f.policies.len() < MAX_POLICIES
+}
+
+/// Whether a policy may be removed.
+pub fn can_remove_policy(f: &ScenarioForm) -> bool {
+    f.policies.len() > MIN_POLICIES
+}
+
+/// Adds a quarterly calendar policy.
+pub fn add_policy(f: &mut ScenarioForm) {
+    if !can_add_policy(f) {
+        return;
+    }
+    let name = fresh_policy_name(f, "New policy");
+    f.policies.push(PolicyForm {
+        name,
+        calendar: Toggle {
+            enabled: true,
+            fields: CalendarForm {
+                frequency: Some(Frequency::Quarterly),
+            },
+        },
+        lot_method: Some(LotMethod::Hifo),
+        ..PolicyForm::default()
+    });
+}
+
+/// Duplicates policy `i` under a fresh name, right after it.
+pub fn duplicate_policy(f: &mut ScenarioForm, i: usize) {
+    if !can_add_policy(f) {
+        return;
+    }
+    if let Some(p) = f.policies.get(i).cloned() {
+        let name = fresh_policy_name(f, &format!("{} copy", p.name));
+        f.policies.insert(i + 1, PolicyForm { name, ..p });
+    }
+}
+
+/// Removes policy `i`; the baseline moves to the first policy if it was this one.
+pub fn remove_policy(f: &mut ScenarioForm, i: usize) {
+    if !can_remove_policy(f) || i >= f.policies.len() {
+        return;
+    }
+    let gone = f.policies.remove(i);
+    if f.baseline == gone.name {
+        f.baseline = f.policies[0].name.clone();
+    }
+}
+
+/// Renames policy `i`; the baseline follows the rename.
+pub fn rename_policy(f: &mut ScenarioForm, i: usize, name: String) {
+    if let Some(p) = f.policies.get_mut(i) {
+        if f.baseline == p.name {
+            f.baseline = name.clone();
+        }
+        p.name = name;
+    }
+}
+
+/// Presentation mode: the label shown for member `i` ("Client A", "Client B", …).
+pub fn client_alias(i: usize) -> String {
+    let letter = (b'A' + (i % 26) as u8) as char;
+    format!("Client {letter}")
+}
+
+/// Presentation mode: the label shown for account `i` ("Account 1", …).
+pub fn account_alias(i: usize) -> String {
+    format!("Account {}", i + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tollbooth_engine::scenario::Scenario;
+
+    fn demo() -> ScenarioForm {
+        Scenario::demo().to_form()
+    }
+
+    #[test]
+    fn new_lots_get_unused_ids_and_validate_once_filled() {
+        let mut f = demo();
+        add_lot(&mut f, 2);
+        let lot = f.household.accounts[2].lots.last().unwrap().clone();
+        assert_eq!(lot.id, "L023");
+        assert_eq!(lot.acquired, f.as_of);
+        // Empty symbol/quantity/basis are field errors, not panics.
+        let errs = f.validate().unwrap_err();
+        assert!(errs
+            .iter()
+            .any(|e| e.path == "household.accounts[2].lots[4].symbol"));
+        let l = f.household.accounts[2].lots.last_mut().unwrap();
+        l.symbol = "VTI".into();
+        l.quantity = "1".into();
+        l.basis = "300".into();
+        assert!(f.validate().is_ok());
+        remove_lot(&mut f, 2, 4);
+        remove_lot(&mut f, 2, 99);
+        remove_lot(&mut f, 99, 0);
+        assert_eq!(f, demo());
+    }
+
+    #[test]
+    fn loading_a_preset_keeps_the_id_and_changes_the_ticket() {
+        let mut f = demo();
+        load_fee_preset(&mut f, 0, FeePreset::TradeAway);
+        assert_eq!(f.fee_schedules[0].id, "flat_clearing");
+        assert_eq!(f.fee_schedules[0].rows.etf.flat, "45");
+        let s = f.validate().unwrap();
+        let order = tollbooth_engine::scenario::Order {
+            account: "joint",
+            symbol: "VTI",
+            side: tollbooth_engine::types::Side::Sell,
+            quantity: 100.0,
+            date: "2026-06-01".parse().unwrap(),
+        };
+        assert_eq!(s.ticket_cost(&order).unwrap().commission, 45.0);
+    }
+
+    #[test]
+    fn added_rows_validate_with_defaults_where_they_can() {
+        let mut f = demo();
+        add_fee_schedule(&mut f, FeePreset::FlatClearing);
+        add_fee_schedule(&mut f, FeePreset::FlatClearing);
+        assert_eq!(f.fee_schedules[1].id, "flat_clearing_1");
+        assert_eq!(f.fee_schedules[2].id, "flat_clearing_2");
+        add_account(&mut f);
+        add_member(&mut f);
+        add_cash_flow(&mut f);
+        assert_eq!(f.household.accounts[3].id, "account1");
+        assert!(f.validate().is_ok(), "{:?}", f.validate().err());
+        add_security(&mut f);
+        add_class_target(&mut f);
+        let errs = f.validate().unwrap_err();
+        assert!(errs.iter().any(|e| e.path == "securities[21].symbol"));
+        assert!(errs
+            .iter()
+            .any(|e| e.path == "target.classes[7].asset_class"
+                || e.path.starts_with("target.classes[")));
+    }
+
+    #[test]
+    fn policies_stay_between_two_and_eight_and_the_baseline_follows() {
+        let mut f = demo();
+        let base = f.baseline.clone();
+        assert_eq!(f.policies[0].name, base);
+        rename_policy(&mut f, 0, "Quarterly".into());
+        assert_eq!(f.baseline, "Quarterly");
+        duplicate_policy(&mut f, 0);
+        assert_eq!(f.policies[1].name, "Quarterly copy");
+        duplicate_policy(&mut f, 0);
+        assert_eq!(f.policies[1].name, "Quarterly copy (2)");
+        assert!(f.validate().is_ok());
+        while can_add_policy(&f) {
+            add_policy(&mut f);
+        }
+        assert_eq!(f.policies.len(), MAX_POLICIES);
+        add_policy(&mut f);
+        duplicate_policy(&mut f, 0);
+        assert_eq!(f.policies.len(), MAX_POLICIES);
+        assert!(f.validate().is_ok(), "{:?}", f.validate().err());
+        remove_policy(&mut f, 0);
+        assert_eq!(f.baseline, f.policies[0].name);
+        while can_remove_policy(&f) {
+            remove_policy(&mut f, 0);
+        }
+        assert_eq!(f.policies.len(), MIN_POLICIES);
+        assert!(f.validate().is_ok());
+    }
+
+    #[test]
+    fn aliases() {
+        assert_eq!(client_alias(0), "Client A");
+        assert_eq!(client_alias(1), "Client B");
+        assert_eq!(account_alias(0), "Account 1");
+    }
+}

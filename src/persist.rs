@@ -1,0 +1,319 @@
+//! Keeping the work: the local-storage record of the form, share links, and which
+//! scenario the page opens with. Plain functions, tested natively; the browser calls
+//! live in `browser.rs`.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+use tollbooth_engine::scenario::{migrate, Scenario, ScenarioError, ScenarioForm, SCHEMA_VERSION};
+
+/// The local-storage key of the autosaved form.
+pub const STORAGE_KEY: &str = "tollbooth.scenario.v1";
+/// Where the previous record is copied before it is replaced (by a shared link, or when
+/// it could not be read), so that nothing typed is lost.
+pub const PREVIOUS_KEY: &str = "tollbooth.scenario.v1.previous";
+/// The URL fragment's key for a shared scenario: `#s=...`.
+pub const SHARE_PREFIX: &str = "s=";
+/// The largest scenario a share link may inflate to (a guard against a hostile link).
+const SHARE_LIMIT: usize = 8 << 20;
+
+/// The stored record: the form exactly as typed, with the schema it was written in.
+#[derive(Serialize, Deserialize)]
+struct Saved<F> {
+    schema_version: u32,
+    form: F,
+}
+
+/// Why stored work or a share link could not be read.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RestoreError {
+    /// The stored text is not a saved form.
+    #[error("the saved work is damaged ({0})")]
+    Corrupt(String),
+    /// Written by a newer version of Tollbooth.
+    #[error("the saved work is from a newer Tollbooth (schema {found}; this one reads up to {supported})")]
+    TooNew {
+        /// The record's schema.
+        found: u32,
+        /// The newest schema this version reads.
+        supported: u32,
+    },
+    /// The link's fragment is not base64 or does not inflate.
+    #[error("the link is damaged or truncated ({0})")]
+    BadLink(&'static str),
+    /// The link inflates to something that is not a valid scenario.
+    #[error("the link's scenario cannot be read: {0}")]
+    BadScenario(ScenarioError),
+}
+
+/// The stored record of a form.
+pub fn encode_saved(form: &ScenarioForm) -> String {
+    let saved = Saved {
+        schema_version: SCHEMA_VERSION,
+        form,
+    };
+    serde_json::to_string(&saved).unwrap_or_default()
+}
+
+/// The form from a stored record. An older schema is migrated with the scenario
+/// migrations (the form has the scenario's field names).
+pub fn decode_saved(text: &str) -> Result<ScenarioForm, RestoreError> {
+    let saved: Saved<serde_json::Value> =
+        serde_json::from_str(text).map_err(|e| RestoreError::Corrupt(e.to_string()))?;
+    let mut form = saved.form;
+    if saved.schema_version > SCHEMA_VERSION {
+        return Err(RestoreError::TooNew {
+            found: saved.schema_version,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    if saved.schema_version < SCHEMA_VERSION {
+        if let Some(obj) = form.as_object_mut() {
+            obj.insert("schema_version".into(), saved.schema_version.into());
+        }
+        migrate(&mut form).map_err(|e| RestoreError::Corrupt(e.to_string()))?;
+    }
+    serde_json::from_value(form).map_err(|e| RestoreError::Corrupt(e.to_string()))
+}
+
+/// The URL fragment (without `#`) that carries a scenario: `s=` + URL-safe base64 of its
+/// deflated canonical JSON.
+pub fn encode_share(s: &Scenario) -> String {
+    let packed = miniz_oxide::deflate::compress_to_vec(s.canonical_json().as_bytes(), 9);
+    format!("{SHARE_PREFIX}{}", URL_SAFE_NO_PAD.encode(packed))
+}
+
+/// The scenario of a fragment (with or without `#`), `None` when it carries none.
+pub fn decode_share(fragment: &str) -> Option<Result<Scenario, RestoreError>> {
+    let f = fragment.strip_prefix('#').unwrap_or(fragment);
+    let payload = f.strip_prefix(SHARE_PREFIX)?;
+    Some(decode_payload(payload))
+}
+
+fn decode_payload(payload: &str) -> Result<Scenario, RestoreError> {
+    let packed = URL_SAFE_NO_PAD
+        .decode(payload.trim().trim_end_matches('='))
+        .map_err(|_| RestoreError::BadLink("not base64"))?;
+    let json = miniz_oxide::inflate::decompress_to_vec_with_limit(&packed, SHARE_LIMIT)
+        .map_err(|_| RestoreError::BadLink("does not inflate"))?;
+    let text = String::from_utf8(json).map_err(|_| RestoreError::BadLink("not UTF-8"))?;
+    Scenario::from_json(&text).map_err(RestoreError::BadScenario)
+}
+
+/// A message for the banner at the top of the page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    /// Info (false) or a problem (true).
+    pub problem: bool,
+    /// The message.
+    pub text: String,
+}
+
+impl Notice {
+    /// An informational notice.
+    pub fn info(text: impl Into<String>) -> Notice {
+        Notice {
+            problem: false,
+            text: text.into(),
+        }
+    }
+
+    /// A notice about a problem.
+    pub fn problem(text: impl Into<String>) -> Notice {
+        Notice {
+            problem: true,
+            text: text.into(),
+        }
+    }
+}
+
+/// How the page starts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Start {
+    /// The form to edit.
+    pub form: ScenarioForm,
+    /// What to tell the user.
+    pub notice: Option<Notice>,
+    /// Copy the stored record to [`PREVIOUS_KEY`] before autosave replaces it.
+    pub keep_previous: bool,
+}
+
+/// Which scenario the page opens with: a shared link's first, then the saved work, then
+/// the demo household.
+pub fn start(fragment: &str, stored: Option<&str>) -> Start {
+    let mut notice = None;
+    match decode_share(fragment) {
+        Some(Ok(s)) => {
+            return Start {
+                form: s.to_form(),
+                notice: Some(Notice::info(format!(
+                    "Opened “{}” from the shared link.{}",
+                    s.name,
+                    if stored.is_some() {
+                        format!(" The work saved before was kept under “{PREVIOUS_KEY}”.")
+                    } else {
+                        String::new()
+                    }
+                ))),
+                keep_previous: stored.is_some(),
+            }
+        }
+        Some(Err(e)) => {
+            notice = Some(Notice::problem(format!(
+                "The shared link was not opened: {e}."
+            )))
+        }
+        None => {}
+    }
+    match stored.map(decode_saved) {
+        Some(Ok(form)) => Start {
+            form,
+            notice,
+            keep_previous: false,
+        },
+        Some(Err(e)) => Start {
+            form: Scenario::demo().to_form(),
+            notice: Some(Notice::problem(format!(
+                "{}{e}: showing the demo household. A copy of the saved work was kept in this \
+                 browser under “{PREVIOUS_KEY}”.",
+                notice.map(|n| format!("{} ", n.text)).unwrap_or_default()
+            ))),
+            keep_previous: true,
+        },
+        None => Start {
+            form: Scenario::demo().to_form(),
+            notice,
+            keep_previous: false,
+        },
+    }
+}
+
+/// A file name for a saved scenario: its name in lowercase letters, digits and dashes.
+pub fn file_name(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('-') && !out.is_empty() {
+            out.push('-');
+        }
+    }
+    let stem = out.trim_end_matches('-');
+    format!(
+        "{}.tollbooth.json",
+        if stem.is_empty() { "scenario" } else { stem }
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn saved_form_round_trips_half_typed_text() {
+        let mut form = Scenario::demo().to_form();
+        form.household.accounts[0].cash = "12,5".into();
+        form.securities[1].price = String::new();
+        let text = encode_saved(&form);
+        assert!(text.starts_with("{\"schema_version\":1,"));
+        assert_eq!(decode_saved(&text), Ok(form));
+    }
+
+    #[test]
+    fn unreadable_or_newer_records_are_errors() {
+        assert!(matches!(decode_saved("{"), Err(RestoreError::Corrupt(_))));
+        assert!(matches!(decode_saved("[]"), Err(RestoreError::Corrupt(_))));
+        assert_eq!(
+            decode_saved(r#"{"schema_version":99,"form":{}}"#),
+            Err(RestoreError::TooNew {
+                found: 99,
+                supported: SCHEMA_VERSION
+            })
+        );
+    }
+
+    #[test]
+    fn older_records_are_migrated() {
+        // Schema 0 named the baseline `baseline_policy`.
+        let text = r#"{"schema_version":0,"form":{"name":"Old","baseline_policy":"Quarterly"}}"#;
+        let form = decode_saved(text).unwrap();
+        assert_eq!(form.name, "Old");
+        assert_eq!(form.baseline, "Quarterly");
+    }
+
+    #[test]
+    fn share_links_round_trip_and_are_compact() {
+        let s = Scenario::demo();
+        let frag = encode_share(&s);
+        assert!(frag.starts_with("s="));
+        assert!(frag[2..]
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+        assert!(frag.len() < s.canonical_json().len() / 3, "{}", frag.len());
+        let back = decode_share(&format!("#{frag}")).unwrap().unwrap();
+        assert_eq!(back.hash_hex(), s.hash_hex());
+        assert!(decode_share("#other").is_none());
+        assert!(decode_share("").is_none());
+    }
+
+    #[test]
+    fn damaged_links_are_errors() {
+        assert_eq!(
+            decode_share("s=***").unwrap().unwrap_err(),
+            RestoreError::BadLink("not base64")
+        );
+        assert_eq!(
+            decode_share("s=AAAA").unwrap().unwrap_err(),
+            RestoreError::BadLink("does not inflate")
+        );
+        let not_scenario = URL_SAFE_NO_PAD.encode(miniz_oxide::deflate::compress_to_vec(b"{}", 6));
+        assert!(matches!(
+            decode_share(&format!("s={not_scenario}")).unwrap(),
+            Err(RestoreError::BadScenario(_))
+        ));
+        let frag = encode_share(&Scenario::demo());
+        let cut = &frag[..frag.len() / 2];
+        assert!(decode_share(cut).unwrap().is_err());
+    }
+
+    #[test]
+    fn start_prefers_the_link_then_storage_then_the_demo() {
+        let demo = Scenario::demo().to_form();
+        let mut mine = demo.clone();
+        mine.name = "Mine".into();
+        let stored = encode_saved(&mine);
+        let mut shared = Scenario::demo();
+        shared.name = "Shared".into();
+        let frag = format!("#{}", encode_share(&shared));
+
+        let s = start(&frag, Some(&stored));
+        assert_eq!(s.form.name, "Shared");
+        assert!(!s.notice.unwrap().problem);
+
+        let s = start("", Some(&stored));
+        assert_eq!((s.form.name.as_str(), s.notice), ("Mine", None));
+
+        let s = start("", None);
+        assert_eq!((s.form, s.notice), (demo.clone(), None));
+
+        let s = start("#s=%%%", Some("not json"));
+        assert_eq!(s.form, demo);
+        assert!(s.keep_previous);
+        let n = s.notice.unwrap();
+        assert!(n.problem);
+        assert!(
+            n.text.contains("shared link") && n.text.contains("damaged"),
+            "{}",
+            n.text
+        );
+    }
+
+    #[test]
+    fn file_names() {
+        assert_eq!(
+            file_name("Rivera household (demo)"),
+            "rivera-household-demo.tollbooth.json"
+        );
+        assert_eq!(file_name("  "), "scenario.tollbooth.json");
+    }
+}

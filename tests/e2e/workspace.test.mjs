@@ -1,0 +1,305 @@
+// The advisor's workspace through the real page: CSV import (good and bad files), fee
+// schedule presets driving the ticket preview, autosave and restore, JSON files, share
+// links, presentation mode, print view and accessibility. The harness fails a journey on
+// any request after load and on any console error.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync, readFileSync } from "node:fs";
+import { launch, openApp, startBundle } from "./harness.mjs";
+import { Workspace } from "./pages.mjs";
+
+const HOUSEHOLD_CSV = readFileSync("testdata/csv/household.csv", "utf8");
+const BAD_CSV = readFileSync("testdata/csv/bad.csv", "utf8");
+const DEMO_JSON = readFileSync("crates/engine/testdata/scenarios/household.json", "utf8");
+
+let browser;
+let server;
+
+before(async () => {
+  server = await startBundle();
+  browser = await launch();
+  mkdirSync("docs/screenshots", { recursive: true });
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+async function open(options) {
+  const session = await openApp(browser, server, options);
+  const ws = new Workspace(session.page);
+  await ws.ready();
+  await session.markLoaded();
+  return { ...session, ws };
+}
+
+test("pasting a custodian CSV replaces the lots of the accounts it names", async () => {
+  const { page, problems, context, ws } = await open();
+  const before = await ws.lotsPerAccount();
+  assert.deepEqual(before, { joint: 13, ira_alex: 5, roth_sam: 4 });
+  const hashBefore = await ws.scenarioHash();
+
+  await ws.importCsv(HOUSEHOLD_CSV);
+  assert.match(await ws.text("import-done"), /Imported 5 lot\(s\): 4 into joint, 1 into ira_alex, replacing 18 earlier lot\(s\)/);
+  assert.deepEqual(await ws.lotsPerAccount(), { joint: 4, ira_alex: 1, roth_sam: 4 });
+  assert.notEqual(await ws.scenarioHash(), hashBefore);
+
+  // The lots editor shows the imported rows as typed text in the form's notation.
+  await ws.go("lots");
+  assert.equal(await ws.value("household.accounts[0].lots[0].symbol"), "VTI");
+  assert.equal(await ws.value("household.accounts[0].lots[0].basis"), "30120");
+  assert.equal(await ws.value("household.accounts[0].lots[1].acquired"), "2024-03-02");
+  assert.equal(await ws.text("lot-count-0"), "4");
+  // Edit and delete rows: the summary follows.
+  await ws.fill("household.accounts[0].lots[0].quantity", "-5");
+  assert.equal(await ws.errorFor("household.accounts[0].lots[0].quantity"), "must be greater than 0");
+  assert.match(await ws.text("problem-count"), /1 problem/);
+  await page.getByTestId("delete-lot-0-0").click();
+  assert.equal(await ws.text("lot-count-0"), "3");
+  assert.equal(await ws.text("problem-count"), "Scenario valid");
+  await page.getByTestId("add-lot-0").click();
+  assert.equal(await ws.text("lot-count-0"), "4");
+  assert.match(await ws.errorFor("household.accounts[0].lots[3].symbol"), /required/);
+  await ws.fill("household.accounts[0].lots[3].symbol", "bnd");
+  await ws.fill("household.accounts[0].lots[3].quantity", "10");
+  await ws.fill("household.accounts[0].lots[3].basis", "720");
+  assert.equal(await ws.value("household.accounts[0].lots[3].symbol"), "BND");
+  assert.equal(await ws.text("problem-count"), "Scenario valid");
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: "docs/screenshots/workspace.png", fullPage: false });
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test("a bad CSV lists its row errors and changes nothing", async () => {
+  const { problems, context, ws } = await open();
+  const hash = await ws.scenarioHash();
+  await ws.importCsv(BAD_CSV);
+  const errors = await ws.importErrors();
+  assert.deepEqual(
+    errors.map((e) => [e.row, e.column]),
+    [
+      [3, "symbol"],
+      [4, "quantity"],
+      [5, "acquired"],
+      [6, "account"],
+      [7, "quantity"],
+    ],
+  );
+  assert.match(errors[0].message, /unknown security `ZZZZ`/);
+  assert.match(errors[4].message, /fractional/);
+  assert.match(await ws.text("import-errors"), /Nothing was imported: 5 problem/);
+  assert.equal(await ws.scenarioHash(), hash);
+  assert.deepEqual(await ws.lotsPerAccount(), { joint: 13, ira_alex: 5, roth_sam: 4 });
+  // A preset that does not fit the header says which column is missing.
+  await ws.go("import");
+  await ws.page.getByTestId("import-preset").selectOption("fidelity_like");
+  await ws.page.getByTestId("import-text").fill(HOUSEHOLD_CSV);
+  await ws.page.getByTestId("import-preview-problems").getByText("Cost Basis Total").first().waitFor();
+  assert.equal(await ws.page.getByTestId("import-run").isDisabled(), true);
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test("loading the $45 trade-away preset reprices the ticket, and a reload restores the work", async () => {
+  const { page, problems, context, ws, reload } = await open();
+  assert.equal(await ws.text("ticket-commission"), "$3.10");
+  await ws.loadFeePreset(0, "trade_away");
+  assert.equal(await ws.value("fee_schedules[0].rows.etf.flat"), "45");
+  assert.equal(await ws.value("fee_schedules[0].id"), "flat_clearing");
+  // A bad value is flagged next to its field, and the preview says why it cannot price.
+  await ws.fill("fee_schedules[0].rows.etf.minimum", "x");
+  assert.match(await ws.errorFor("fee_schedules[0].rows.etf.minimum"), /is not a number/);
+  await ws.go("overview");
+  await page.getByText("the ticket is priced once they are fixed").waitFor();
+  await ws.go("fees");
+  await ws.fill("fee_schedules[0].rows.etf.minimum", "0");
+  await ws.go("overview");
+  await ws.ticket.expect("ticket-commission", "$45.00");
+  await ws.ticket.expect("ticket-total", "$46.22");
+  // Rename the household, then reload: everything typed comes back from local storage.
+  await ws.go("household");
+  await ws.fill("name", "Rivera household, trade-away test");
+  await reload();
+  await ws.ready();
+  await ws.ticket.expect("ticket-commission", "$45.00");
+  assert.equal(await ws.text("household-title"), "Rivera household, trade-away test");
+  const saved = await page.evaluate(() => JSON.parse(localStorage.getItem("tollbooth.scenario.v1")));
+  assert.equal(saved.schema_version, 1);
+  assert.equal(saved.form.fee_schedules[0].rows.etf.flat, "45");
+  // Half-typed text survives a reload too.
+  await ws.go("household");
+  await ws.fill("household.accounts[0].cash", "12,5");
+  await reload();
+  await ws.page.getByTestId("summary-invalid").waitFor();
+  await ws.go("household");
+  assert.equal(await ws.value("household.accounts[0].cash"), "12,5");
+  assert.match(await ws.errorFor("household.accounts[0].cash"), /is not a number/);
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test("damaged saved work keeps the demo, says so, and keeps a copy", async () => {
+  const context = await browser.newContext();
+  await context.addInitScript(() => {
+    if (!sessionStorage.getItem("seeded")) {
+      localStorage.setItem("tollbooth.scenario.v1", "{not json");
+      sessionStorage.setItem("seeded", "1");
+    }
+  });
+  const { problems, ws } = await open({ context });
+  assert.match(await ws.notice(), /saved work is damaged/);
+  assert.equal(await ws.text("ticket-commission"), "$3.10");
+  const copy = await ws.page.evaluate(() => localStorage.getItem("tollbooth.scenario.v1.previous"));
+  assert.equal(copy, "{not json");
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test("JSON files: a bad file names the field and changes nothing; a good one loads", async () => {
+  const { page, problems, context, ws } = await open();
+  const hash = await ws.scenarioHash();
+  await ws.go("files");
+  const bad = JSON.parse(DEMO_JSON);
+  bad.securities[3].price = "cheap";
+  await page.getByTestId("load-json").setInputFiles({
+    name: "bad.json",
+    mimeType: "application/json",
+    buffer: Buffer.from(JSON.stringify(bad)),
+  });
+  const message = page.getByTestId("files-message");
+  await message.getByText("was not loaded").waitFor();
+  assert.match(await message.textContent(), /securities\[3\]\.price/);
+  assert.equal(await ws.scenarioHash(), hash);
+
+  const good = JSON.parse(DEMO_JSON);
+  good.name = "Loaded from a file";
+  await page.getByTestId("load-json").setInputFiles({
+    name: "good.json",
+    mimeType: "application/json",
+    buffer: Buffer.from(JSON.stringify(good)),
+  });
+  await message.getByText("Loaded “Loaded from a file”").waitFor();
+  await ws.go("overview");
+  assert.equal(await ws.text("household-title"), "Loaded from a file");
+
+  // Saving offers a download of the validated scenario, which reads back the same.
+  await ws.go("files");
+  const [download] = await Promise.all([page.waitForEvent("download"), page.getByTestId("save-json").click()]);
+  assert.equal(download.suggestedFilename(), "loaded-from-a-file.tollbooth.json");
+  const saved = JSON.parse(readFileSync(await download.path(), "utf8"));
+  assert.equal(saved.name, "Loaded from a file");
+  assert.equal(saved.schema_version, 1);
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test("a share link carries the scenario and opens it in another browser", async () => {
+  const first = await open();
+  await first.ws.loadFeePreset(0, "broker_assisted");
+  await first.ws.go("files");
+  await first.page.getByTestId("make-share-link").click();
+  const link = await first.page.getByTestId("share-link").inputValue();
+  assert.match(link, /#s=[A-Za-z0-9_-]+$/);
+  const hash = await first.ws.scenarioHash();
+  assert.deepEqual(first.problems, []);
+  await first.context.close();
+
+  const fragment = link.slice(link.indexOf("#"));
+  const second = await open({ path: fragment });
+  assert.match(await second.ws.notice(), /from the shared link/);
+  assert.equal(await second.ws.scenarioHash(), hash);
+  assert.equal(await second.ws.text("ticket-commission"), "$30.00");
+  // The fragment is dropped once read, so a reload restores the autosaved work.
+  assert.equal(await second.page.evaluate(() => location.hash), "");
+  assert.deepEqual(second.problems, []);
+  await second.context.close();
+});
+
+test("presentation mode masks names and enlarges the type; print shows assumptions, not editors", async () => {
+  const { page, problems, context, ws } = await open();
+  assert.equal(await ws.text("household-title"), "Rivera household (demo)");
+  await ws.togglePresentation();
+  assert.equal(await ws.text("household-title"), "Client A & Client B household");
+  const names = await page.$$eval('[data-testid="account-name"]', (c) => c.map((x) => x.textContent));
+  assert.deepEqual(names, ["Account 1", "Account 2", "Account 3"]);
+  const options = await page.$$eval('[data-testid="ticket-account"] option', (o) => o.map((x) => x.textContent));
+  assert.deepEqual(options, ["Account 1", "Account 2", "Account 3"]);
+  assert.equal(await page.locator("nav.sections").isVisible(), false);
+  const size = await page.$eval("h2", (h) => parseFloat(getComputedStyle(h).fontSize));
+  assert.ok(size >= 28, `heading ${size}px`);
+  const body = await page.textContent("body");
+  assert.doesNotMatch(body, /Rivera|Alex|Sam /);
+  await page.screenshot({ path: "docs/screenshots/presentation.png", fullPage: false });
+  await ws.togglePresentation();
+
+  // Print: no navigation or editors; the assumptions and definitions are there.
+  await ws.go("fees");
+  assert.equal(await page.getByTestId("assumptions").isVisible(), false);
+  await page.emulateMedia({ media: "print" });
+  assert.equal(await page.locator("nav.sections").isVisible(), false);
+  assert.equal(await page.locator(".editor").first().isVisible(), false);
+  assert.equal(await page.getByTestId("assumptions").isVisible(), true);
+  const printed = await page.getByTestId("assumptions").textContent();
+  assert.match(printed, /Definitions/);
+  assert.match(printed, /Tax alpha/);
+  assert.match(printed, /Quarterly calendar \(baseline\)/);
+  assert.match(printed, new RegExp(await ws.scenarioHash()));
+  await page.screenshot({ path: "docs/screenshots/print.png", fullPage: true });
+  await page.emulateMedia({ media: "screen" });
+  // No results are invented: the placeholder says so.
+  await ws.go("overview");
+  assert.match(await ws.text("results"), /Results appear here once a comparison/);
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test("no serious or critical accessibility violations (axe-core)", async () => {
+  // CSP forbids injected scripts; this context alone bypasses it to run axe.
+  const { page, problems, context, ws } = await open({ contextOptions: { bypassCSP: true } });
+  const sections = ["overview", "household", "lots", "import", "securities", "target", "fees", "tax", "market", "cash-flows", "policies", "files"];
+  await page.addScriptTag({ path: "node_modules/axe-core/axe.min.js" });
+  const found = [];
+  for (const s of sections) {
+    await ws.go(s);
+    if (s === "import") await page.getByTestId("import-text").fill(readFileSync("testdata/csv/bad.csv", "utf8"));
+    const result = await page.evaluate(async () => {
+      // eslint-disable-next-line no-undef
+      const r = await axe.run(document, { resultTypes: ["violations"] });
+      return r.violations
+        .filter((v) => v.impact === "serious" || v.impact === "critical")
+        .map((v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(", ")}`);
+    });
+    for (const v of result) found.push(`${s}: ${v}`);
+  }
+  assert.deepEqual(found, []);
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test("an export with unfamiliar headers imports through a hand-made column mapping", async () => {
+  const { page, problems, context, ws } = await open();
+  const csv = [
+    "Ticker Symbol,Units Held,Book Cost,Bought On,Acct",
+    'VTI,25,"$7,500.00",06/15/2022,roth_sam',
+    "VNQ,40,3200,2023-01-09,roth_sam",
+  ].join("\n");
+  await ws.go("import");
+  await page.getByTestId("import-text").fill(csv);
+  // Detection cannot tell which column holds the shares.
+  await page.getByTestId("import-preview-problems").getByText("no column for shares").waitFor();
+  await page.getByTestId("import-preset").selectOption("custom");
+  // Started from what the names suggest: the account column was recognised.
+  assert.equal(await page.getByTestId("map-account").inputValue(), "Acct");
+  await page.getByTestId("map-symbol").selectOption("Ticker Symbol");
+  await page.getByTestId("map-quantity").selectOption("Units Held");
+  await page.getByTestId("map-cost_basis").selectOption("Book Cost");
+  await page.getByTestId("map-acquired").selectOption("Bought On");
+  await page.getByTestId("import-preview").waitFor();
+  await page.getByTestId("import-run").click();
+  assert.match(await ws.text("import-done"), /Imported 2 lot\(s\): 2 into roth_sam/);
+  assert.deepEqual(await ws.lotsPerAccount(), { joint: 13, ira_alex: 5, roth_sam: 2 });
+  assert.deepEqual(problems, []);
+  await context.close();
+});
