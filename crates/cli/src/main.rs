@@ -5,6 +5,7 @@
 //! tollbooth ledger FILE.json                      # replay a wash-sale ledger case
 //! tollbooth solve FILE.json [--policy calendar|spo]  # reference problems P1, P2, P3
 //! tollbooth simulate SCENARIO.json [--paths N] [--seed S]
+//! tollbooth trades SCENARIO.json [--policy NAME] [--as-of YYYY-MM-DD] [--csv]
 //! ```
 
 mod ledger;
@@ -12,6 +13,7 @@ mod ledger;
 use std::process::ExitCode;
 
 mod solve;
+mod trades;
 
 const USAGE: &str = "usage: tollbooth <command> [args]
 
@@ -20,6 +22,8 @@ commands:
   solve FILE.json [--policy calendar|spo]  solve a reference problem (P1, P2, P3)
   simulate SCENARIO.json [--paths N] [--seed S]
                                            simulate the policies of a scenario
+  trades SCENARIO.json [--policy NAME] [--as-of YYYY-MM-DD] [--csv]
+                                           what the household would trade today
   --version                                print the version
   --help                                   print this help";
 
@@ -45,6 +49,7 @@ fn main() -> ExitCode {
         }
         "ledger" => ledger::run(rest),
         "solve" => solve::run(rest),
+        "trades" => trades::run(rest),
         "simulate" | "batch" | "bench" => not_implemented(cmd),
         other => {
             eprintln!("tollbooth: unknown command `{other}`\n\n{USAGE}");
