@@ -6,6 +6,7 @@
 //! tollbooth solve FILE.json [--policy calendar|spo]  # reference problems P1, P2, P3
 //! tollbooth simulate SCENARIO.json [--paths N] [--seed S]
 //! tollbooth bench [--dir DIR] [--repeat K] [--quick] [--json]   # vs the peers
+//! tollbooth trades SCENARIO.json [--policy NAME] [--as-of YYYY-MM-DD] [--csv]
 //! ```
 
 mod bench;
@@ -14,6 +15,7 @@ mod ledger;
 use std::process::ExitCode;
 
 mod solve;
+mod trades;
 
 const USAGE: &str = "usage: tollbooth <command> [args]
 
@@ -24,6 +26,8 @@ commands:
                                            simulate the policies of a scenario
   bench [--dir DIR] [--repeat K] [--quick] [--json]
                                            time the reference problems against the peers
+  trades SCENARIO.json [--policy NAME] [--as-of YYYY-MM-DD] [--csv]
+                                           what the household would trade today
   --version                                print the version
   --help                                   print this help";
 
@@ -50,6 +54,7 @@ fn main() -> ExitCode {
         "ledger" => ledger::run(rest),
         "solve" => solve::run(rest),
         "bench" => bench::run(rest),
+        "trades" => trades::run(rest),
         "simulate" | "batch" => not_implemented(cmd),
         other => {
             eprintln!("tollbooth: unknown command `{other}`\n\n{USAGE}");

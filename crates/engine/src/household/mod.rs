@@ -48,25 +48,33 @@
 //!
 //! # Method
 //!
-//! 1. The convex relaxation replaces each fixed fee by its convex envelope `f/U·x` on
-//!    `[0, U]` (U the largest possible trade) and drops the minimum trade size, so its
-//!    optimum is a **lower bound**. A purchase and a loss sale of one group in the same
-//!    relaxation are resolved by branching (forbid the purchases, or forbid the loss
-//!    sales) and following the better child; the other child's relaxation stays in the
-//!    bound, so the bound is valid for the whole problem.
-//! 2. **Incumbents**: iteratively reweighted fees (Lobo, Fazel and Boyd 2007: each fee
-//!    `f` priced as `f/(|x_prev| + ε)` per dollar, a few rounds) give a sparse ticket set;
-//!    it is solved exactly with its fees as constants and minimum trade sizes as bounds,
-//!    then improved by dropping tickets one at a time while that lowers the objective; the
-//!    empty trade list is the other candidate. The gap to the bound is reported.
+//! 1. **Bounds.** A node's convex relaxation keeps the tickets fixed *on* (fee paid,
+//!    minimum trade as a bound) or *off*, and prices each free ticket's fee by its convex
+//!    envelope `f/U·x` on `[0, U]`, with `U` the tightest valid cap: a sale can't exceed
+//!    the position's allowed lots, a purchase can't exceed the account's cash above its
+//!    minimum plus the proceeds of all it may sell, and no trade list below the incumbent
+//!    `UB` trades more than `(UB − N − f)/c` (N: the most the negative linear terms can
+//!    lower the objective, c: the ticket's cost per dollar). A free ticket that cannot fit
+//!    under `UB` is off. The relaxation's optimum is then a **lower bound** on every trade
+//!    list of the node that beats the incumbent; the minimum trade size is dropped.
+//! 2. **Branch and bound**, best bound first: a node whose relaxation buys a group and
+//!    sells its losses branches on the wash-sale guard (forbid the purchases / forbid the
+//!    loss sales); otherwise on the free ticket whose fee the envelope under-prices most
+//!    (on / off). Each node's trade support is solved exactly as an incumbent, as are the
+//!    root's iteratively reweighted fees (Lobo, Fazel and Boyd 2007: each fee `f` priced as
+//!    `f/(|x_prev| + ε)` per dollar, a few rounds) improved by greedy ticket drops, and the
+//!    empty trade list. The search ends when the relative gap is within
+//!    [`HouseholdSettings::gap_tol`] ([`HouseholdStatus::Optimal`]) or at
+//!    [`HouseholdSettings::max_solves`] ([`HouseholdStatus::Feasible`], gap reported).
 //! 3. **Whole shares**: buys are rounded down and sells to the nearest share (a sale of
 //!    almost the whole position sells all of it, fractions included); the repair step then
 //!    prices every ticket with [`FeeSchedule::ticket_cost`] and, while an account ends
 //!    below its minimum cash, trims its largest buy (dropping it when it reaches zero).
 //!    Rounding never adds a ticket, so restrictions and the wash-sale guard still hold.
 //!
-//! One Clarabel model is built per call and updated in place (`update_q`, `update_b`) for
-//! every solve of the search.
+//! One Clarabel model serves every solve of the search (`update_q`, `update_b`), and a
+//! [`HouseholdOptimizer`] keeps it across trade dates (`update_P`, `update_A` for new
+//! prices; a rebuild only when the lots change).
 //!
 //! # Usage
 //!
@@ -293,7 +301,8 @@ pub struct HouseholdSettings {
     pub location_bps: f64,
     /// Relative gap accepted as optimal (default 1e-6).
     pub gap_tol: f64,
-    /// Most QP solves per call (default 3000).
+    /// Most QP solves per call (default 300): the branch and bound stops there and reports
+    /// its gap.
     pub max_solves: usize,
     /// Clarabel's tolerances (default 1e-9).
     pub qp_tol: f64,
@@ -307,7 +316,7 @@ impl Default for HouseholdSettings {
             risk_aversion: 5.0,
             location_bps: 1.0,
             gap_tol: 1e-6,
-            max_solves: 3000,
+            max_solves: 300,
             qp_tol: 1e-9,
             min_trade_usd: 0.0,
         }
@@ -411,11 +420,93 @@ pub fn optimize_household(
     as_of: Date,
     settings: &HouseholdSettings,
 ) -> HouseholdSolution {
-    let model = match Model::build(scenario, policy, state, as_of, settings) {
-        Ok(m) => m,
-        Err(message) => return HouseholdSolution::failed(HouseholdStatus::InvalidInput, message),
-    };
-    model.solve(scenario, state, settings)
+    HouseholdOptimizer::new(scenario, policy, settings.clone()).solve(state, as_of)
+}
+
+/// The household optimizer of one (scenario, policy), kept across trade dates: each
+/// [`HouseholdOptimizer::solve`] reads the state's prices, cash and lots and updates the
+/// QP solver in place (Clarabel's `update_P`, `update_A`, `update_q`, `update_b`); the
+/// solver is rebuilt only when the sparsity pattern changes (a lot opened or closed).
+///
+/// ```
+/// use tollbooth_engine::household::{HouseholdOptimizer, HouseholdSettings, HouseholdState};
+/// use tollbooth_engine::scenario::Scenario;
+/// let s = Scenario::demo();
+/// let policy = s.policy("Quarterly calendar").unwrap();
+/// let mut opt = HouseholdOptimizer::new(&s, policy, HouseholdSettings::default());
+/// let mut state = HouseholdState::from_scenario(&s).unwrap();
+/// let first = opt.solve(&state, s.as_of);
+/// for p in state.prices.values_mut() {
+///     *p *= 1.01;
+/// }
+/// let second = opt.solve(&state, s.as_of);
+/// assert_eq!(opt.builds(), 1);
+/// assert!(second.lower_bound <= second.objective + 1e-6);
+/// # let _ = first;
+/// ```
+pub struct HouseholdOptimizer {
+    scenario: Scenario,
+    policy: Policy,
+    settings: HouseholdSettings,
+    qp: Option<Qp>,
+    builds: usize,
+}
+
+impl std::fmt::Debug for HouseholdOptimizer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HouseholdOptimizer")
+            .field("policy", &self.policy.name)
+            .field("settings", &self.settings)
+            .field("builds", &self.builds)
+            .finish()
+    }
+}
+
+impl HouseholdOptimizer {
+    /// The optimizer of `policy` for the scenario's household (securities, fee schedules,
+    /// target, tax profile and market assumptions are read from `scenario`).
+    pub fn new(scenario: &Scenario, policy: &Policy, settings: HouseholdSettings) -> Self {
+        HouseholdOptimizer {
+            scenario: scenario.clone(),
+            policy: policy.clone(),
+            settings,
+            qp: None,
+            builds: 0,
+        }
+    }
+
+    /// The household's trades on `as_of` from `state` (see the [module
+    /// documentation](self)).
+    pub fn solve(&mut self, state: &HouseholdState, as_of: Date) -> HouseholdSolution {
+        let model = match Model::build(&self.scenario, &self.policy, state, as_of, &self.settings) {
+            Ok(m) => m,
+            Err(message) => {
+                return HouseholdSolution::failed(HouseholdStatus::InvalidInput, message)
+            }
+        };
+        let mut built = false;
+        let sol = model.solve(
+            &self.scenario,
+            state,
+            &self.settings,
+            &mut self.qp,
+            &mut built,
+        );
+        if built {
+            self.builds += 1;
+        }
+        sol
+    }
+
+    /// How many times the QP solver was built (the other solves updated it in place).
+    pub fn builds(&self) -> usize {
+        self.builds
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &HouseholdSettings {
+        &self.settings
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -812,6 +903,32 @@ impl Model {
                 location_cost.push(0.0);
             }
         }
+        // Tight buy caps: a purchase can spend no more than the account's cash above its
+        // minimum plus the proceeds of everything it may sell (fees only lower that).
+        for (ai, acct) in accts.iter().enumerate() {
+            let proceeds: f64 = tickets
+                .iter()
+                .filter(|t| t.acct == ai && t.side == Side::Sell && t.allowed)
+                .map(|t| {
+                    (1.0 - t.unit_cost).max(0.0)
+                        * segs[t.segs.clone()]
+                            .iter()
+                            .filter(|sg| sg.allowed)
+                            .map(|sg| sg.cap)
+                            .sum::<f64>()
+                })
+                .sum();
+            let avail = (acct.cash - acct.min_cash + proceeds).max(0.0);
+            for t in tickets
+                .iter_mut()
+                .filter(|t| t.acct == ai && t.side == Side::Buy)
+            {
+                t.cap = t.cap.min(avail / (1.0 + t.unit_cost));
+                if t.cap < 0.01 {
+                    t.allowed = false;
+                }
+            }
+        }
         // Variable layout.
         let mut nv = 0;
         for t in tickets.iter_mut().filter(|t| t.side == Side::Buy) {
@@ -950,7 +1067,11 @@ impl Model {
     /// `q` and `b` of a solve. `on`: the tickets of a restricted solve (None: the
     /// relaxation with fee envelopes).
     fn vectors(&self, cfg: &Config, on: Option<&[bool]>) -> (Vec<f64>, Vec<f64>, f64) {
-        let env: Vec<f64> = self.tickets.iter().map(|t| t.fee_obj / t.cap).collect();
+        let env: Vec<f64> = self
+            .tickets
+            .iter()
+            .map(|t| if t.cap > 0.0 { t.fee_obj / t.cap } else { 0.0 })
+            .collect();
         self.vectors_with(cfg, on, &env)
     }
 
@@ -1054,6 +1175,8 @@ impl Model {
         scenario: &Scenario,
         state: &HouseholdState,
         settings: &HouseholdSettings,
+        cache: &mut Option<Qp>,
+        built: &mut bool,
     ) -> HouseholdSolution {
         let data = self.qp_data();
         let cfg0 = Config {
@@ -1061,21 +1184,22 @@ impl Model {
             seg: self.segs.iter().map(|s| s.allowed).collect(),
         };
         let (q, b, _) = self.vectors(&cfg0, None);
-        let Some(qp) = Qp::new(&data, &q, &b, settings.qp_tol) else {
+        let Some((qp, fresh)) = Qp::reuse_or_build(cache, &data, &q, &b, settings.qp_tol) else {
             return HouseholdSolution::failed(
                 HouseholdStatus::NumericalError,
                 "the QP solver could not be set up".to_string(),
             );
         };
+        *built = fresh;
         let mut search = Search {
             qp,
             solves: 0,
             max_solves: settings.max_solves,
         };
-        // 1. Relaxation with wash-conflict branching.
-        let mut cfg = cfg0;
-        let mut open_bounds: Vec<f64> = Vec::new();
-        let mut relax = match search.relax(&self, &cfg) {
+        let nt = self.tickets.len();
+        // 1. The root relaxation (every ticket free, fees by their envelopes).
+        let root_fix = vec![Fix::Free; nt];
+        let (root_x, root_bound) = match search.node(&self, &cfg0, &root_fix, f64::INFINITY) {
             Relax::Solved(x, obj) => (x, obj),
             Relax::Infeasible => {
                 return HouseholdSolution::failed(
@@ -1087,98 +1211,59 @@ impl Model {
                 return HouseholdSolution::failed(HouseholdStatus::NumericalError, m)
             }
         };
-        let mut guard_steps = 0;
-        while let Some((g, la, ba)) = self.conflicts(&relax.0).into_iter().next() {
-            guard_steps += 1;
-            if guard_steps > 200 {
-                break;
-            }
-            let mut no_buy = cfg.clone();
-            let mut no_loss = cfg.clone();
-            for (ti, t) in self.tickets.iter().enumerate() {
-                if t.side == Side::Buy
-                    && self.secs[t.sec].group == g
-                    && (self.guard == WashSaleGuard::Household || t.acct == ba)
-                {
-                    no_buy.ticket[ti] = false;
-                }
-            }
-            for (si, sg) in self.segs.iter().enumerate() {
-                let t = &self.tickets[sg.ticket];
-                if sg.loss
-                    && self.secs[t.sec].group == g
-                    && (self.guard == WashSaleGuard::Household || t.acct == la)
-                {
-                    no_loss.seg[si] = false;
-                }
-            }
-            let a = search.relax(&self, &no_buy);
-            let c = search.relax(&self, &no_loss);
-            match (a, c) {
-                (Relax::Solved(xa, oa), Relax::Solved(xc, oc)) => {
-                    if oa <= oc {
-                        open_bounds.push(oc);
-                        cfg = no_buy;
-                        relax = (xa, oa);
-                    } else {
-                        open_bounds.push(oa);
-                        cfg = no_loss;
-                        relax = (xc, oc);
-                    }
-                }
-                (Relax::Solved(xa, oa), _) => {
-                    cfg = no_buy;
-                    relax = (xa, oa);
-                }
-                (_, Relax::Solved(xc, oc)) => {
-                    cfg = no_loss;
-                    relax = (xc, oc);
-                }
-                _ => {
-                    return HouseholdSolution::failed(
-                        HouseholdStatus::Infeasible,
-                        format!(
-                            "no trade list meets the budgets without washing a loss in group {g}"
-                        ),
-                    )
-                }
-            }
-        }
-        // Fix the guard for every group so that no incumbent can wash a loss: a group whose
-        // losses the relaxation sells gets no purchases in scope; every other group keeps
-        // its purchases and closes its loss lots.
-        self.fix_guard(&mut cfg, &relax.0);
-        let lower_bound = open_bounds.iter().copied().fold(relax.1, f64::min) * self.v;
-        // 2. Incumbents: relaxation supports, then greedy drops.
+        // 2. Incumbents: reweighted fees and greedy drops from the root, and no trade.
+        let mut root_cfg = cfg0.clone();
+        self.fix_guard(&mut root_cfg, &root_x);
         let thresh = 0.5;
-        let support =
-            |amounts: &[f64]| -> Vec<bool> { amounts.iter().map(|&a| a > thresh).collect() };
         let mut starts = Vec::new();
-        if let Some(x) = search.reweighted(&self, &cfg, &relax.0) {
-            starts.push(support(&self.ticket_amounts(&x)));
+        if let Some(x) = search.reweighted(&self, &root_cfg, &root_x) {
+            starts.push(
+                self.ticket_amounts(&x)
+                    .iter()
+                    .map(|&a| a > thresh)
+                    .collect(),
+            );
         }
-        starts.push(vec![false; self.tickets.len()]);
-        let mut best: Option<(Vec<bool>, Vec<f64>, f64)> = None;
+        starts.push(vec![false; nt]);
+        let mut best: Option<Incumbent> = None;
         for s0 in starts {
-            if let Some(r) = search.greedy(&self, &cfg, s0) {
-                if best.as_ref().is_none_or(|b| r.2 < b.2) {
-                    best = Some(r);
-                }
+            if let Some((on, x, obj)) = search.greedy(&self, &root_cfg, s0) {
+                offer(
+                    &mut best,
+                    Incumbent {
+                        on,
+                        x,
+                        obj,
+                        cfg: root_cfg.clone(),
+                    },
+                );
             }
         }
-        let Some((on, x, obj)) = best else {
+        // 3. Branch and bound over tickets (best bound first).
+        let (lower_bound, stopped) = self.branch_and_bound(
+            &mut search,
+            &mut best,
+            Node {
+                bound: root_bound,
+                id: 0,
+                cfg: cfg0,
+                fix: root_fix,
+            },
+            settings.gap_tol,
+        );
+        let Some(Incumbent { on, x, obj, cfg }) = best else {
             return HouseholdSolution::failed(
                 HouseholdStatus::Infeasible,
                 self.infeasibility_message(),
             );
         };
-        if search.solves >= search.max_solves {
+        if stopped {
             self.messages.push(format!(
                 "the search stopped at its limit of {} solves",
                 search.max_solves
             ));
         }
-        // 3. Shares, fees, reasons.
+        // 4. Shares, fees, reasons.
         let objective = obj * self.v;
         // The bound and the incumbent come from solves at tolerance `qp_tol`: a bound above
         // the incumbent by less than that is rounding.
@@ -1276,6 +1361,339 @@ impl Model {
     }
 }
 
+/// A ticket's state in a branch-and-bound node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fix {
+    /// Either way: the relaxation prices its fee by the convex envelope.
+    Free,
+    /// Traded: the fee is paid and the minimum trade applies.
+    On,
+    /// Not traded.
+    Off,
+}
+
+/// A node of the search: the wash-sale branches taken (`cfg`) and the tickets fixed.
+struct Node {
+    /// A lower bound on every trade list of the node ($): its parent's relaxation.
+    bound: f64,
+    id: u64,
+    cfg: Config,
+    fix: Vec<Fix>,
+}
+
+impl PartialEq for Node {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == std::cmp::Ordering::Equal
+    }
+}
+impl Eq for Node {}
+impl PartialOrd for Node {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Node {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        // Max-heap: smallest bound first, then the oldest node.
+        other
+            .bound
+            .total_cmp(&self.bound)
+            .then_with(|| other.id.cmp(&self.id))
+    }
+}
+
+/// The best trade list found: its tickets, solution, objective (units of V) and the
+/// wash-sale configuration it was solved under.
+struct Incumbent {
+    on: Vec<bool>,
+    x: Vec<f64>,
+    obj: f64,
+    cfg: Config,
+}
+
+fn offer(best: &mut Option<Incumbent>, c: Incumbent) {
+    if best.as_ref().is_none_or(|b| c.obj < b.obj - 1e-15) {
+        *best = Some(c);
+    }
+}
+
+impl Model {
+    /// The most the linear terms can lower the objective ($): every allowed lot whose
+    /// cost per dollar (spread, commission, tax) is negative sold whole.
+    fn negative_floor(&self, cfg: &Config) -> f64 {
+        self.segs
+            .iter()
+            .enumerate()
+            .filter(|(si, sg)| cfg.seg[*si] && cfg.ticket[sg.ticket])
+            .map(|(_, sg)| (self.tickets[sg.ticket].unit_cost + sg.obj_tax).min(0.0) * sg.cap)
+            .sum()
+    }
+
+    /// The largest trade of ticket `ti` in any trade list whose objective is below `ub`
+    /// ($), given the negative floor `floor`: the objective is at least `floor` + the
+    /// ticket's fee + its positive linear costs, risk and every other cost being ≥ 0.
+    fn optimality_cap(&self, ti: usize, cfg: &Config, ub: f64, floor: f64) -> f64 {
+        let t = &self.tickets[ti];
+        if !ub.is_finite() {
+            return t.cap;
+        }
+        let slack = ub - floor - t.fee_obj;
+        if slack < 0.0 {
+            return 0.0;
+        }
+        match t.side {
+            Side::Buy => {
+                let c = t.unit_cost + self.location_cost[ti];
+                if c > 1e-12 {
+                    t.cap.min(slack / c)
+                } else {
+                    t.cap
+                }
+            }
+            Side::Sell => {
+                let mut free = 0.0;
+                let mut min_pos = f64::INFINITY;
+                for si in t.segs.clone().filter(|&si| cfg.seg[si]) {
+                    let sg = &self.segs[si];
+                    let c = t.unit_cost + sg.obj_tax;
+                    if c <= 0.0 {
+                        free += sg.cap;
+                    } else {
+                        min_pos = min_pos.min(c);
+                    }
+                }
+                if min_pos.is_finite() {
+                    t.cap.min(free + slack / min_pos)
+                } else {
+                    t.cap
+                }
+            }
+        }
+    }
+
+    /// `q`, `b` and the constant (units of V) of a node's relaxation: fixed tickets pay
+    /// their fee (on) or trade nothing (off); a free ticket trades at most its cap `U`
+    /// (the tighter of the budget cap and [`Model::optimality_cap`]) and pays `f/U` per
+    /// dollar, the convex envelope of its fee on `[0, U]`, which never exceeds the fee.
+    fn node_vectors(&self, cfg: &Config, fix: &[Fix], ub: f64) -> (Vec<f64>, Vec<f64>, f64) {
+        let v = self.v;
+        let floor = self.negative_floor(cfg);
+        let mut q = vec![0.0; self.nv];
+        let mut b = vec![0.0; self.rows];
+        b[..self.b_eq.len()].copy_from_slice(&self.b_eq);
+        let mut fees_paid = vec![0.0; self.accts.len()];
+        let mut constant = 0.0;
+        for (ti, t) in self.tickets.iter().enumerate() {
+            let mut state = if cfg.ticket[ti] { fix[ti] } else { Fix::Off };
+            let mut envelope = 0.0;
+            let mut upper = t.cap;
+            if state == Fix::Free {
+                upper = self.optimality_cap(ti, cfg, ub, floor);
+                if upper < 1e-6 {
+                    state = Fix::Off;
+                } else {
+                    envelope = t.fee_obj / upper;
+                }
+            }
+            match state {
+                Fix::Off => {
+                    b[t.row_ub] = 0.0;
+                    b[t.row_ub + 1] = 0.0;
+                }
+                Fix::On => {
+                    fees_paid[t.acct] += t.fee_cash;
+                    constant += t.fee_obj / v;
+                    b[t.row_ub] = t.cap / v;
+                    b[t.row_ub + 1] = -(self.min_trade.min(t.cap)) / v;
+                }
+                Fix::Free => {
+                    b[t.row_ub] = upper / v;
+                    b[t.row_ub + 1] = 0.0;
+                }
+            }
+            match t.side {
+                Side::Buy => q[t.var] = t.unit_cost + envelope + self.location_cost[ti],
+                Side::Sell => {
+                    for (k, sg) in self.segs[t.segs.clone()].iter().enumerate() {
+                        q[sg.var] = t.unit_cost + envelope + sg.obj_tax;
+                        b[sg.row] = if cfg.seg[t.segs.start + k] {
+                            sg.cap / v
+                        } else {
+                            0.0
+                        };
+                        b[sg.row + 1] = 0.0;
+                    }
+                }
+            }
+        }
+        for (ai, a) in self.accts.iter().enumerate() {
+            b[self.budget_row0 + ai] = (a.cash - a.min_cash - fees_paid[ai]) / v;
+        }
+        (q, b, constant)
+    }
+
+    /// Best-bound branch and bound from `root`. Branches first on a wash-sale conflict of
+    /// the node's relaxation (no purchases of the group / no loss sales of it), then on the
+    /// free ticket whose fee the envelope under-prices most (on / off). Each node's trade
+    /// support is re-solved exactly as an incumbent. Returns the lower bound ($) and
+    /// whether the solve limit stopped the search.
+    fn branch_and_bound(
+        &self,
+        search: &mut Search<'_>,
+        best: &mut Option<Incumbent>,
+        root: Node,
+        gap_tol: f64,
+    ) -> (f64, bool) {
+        let v = self.v;
+        let eps = 0.5;
+        let mut heap = std::collections::BinaryHeap::new();
+        heap.push(root);
+        let mut next_id = 1u64;
+        // Bounds of nodes left open without children (a failed solve, a support whose
+        // exact solve did not reach the relaxation).
+        let mut floor = f64::INFINITY;
+        let mut tried: BTreeSet<(Vec<bool>, Vec<bool>, Vec<bool>)> = BTreeSet::new();
+        let mut stopped = false;
+        let ub_of = |best: &Option<Incumbent>| best.as_ref().map_or(f64::INFINITY, |b| b.obj * v);
+        let closed = |bound: f64, ub: f64| ub - bound <= gap_tol * ub.abs().max(1.0);
+        while let Some(top) = heap.peek() {
+            let ub = ub_of(best);
+            if closed(top.bound.min(floor), ub) {
+                break;
+            }
+            if search.solves >= search.max_solves {
+                stopped = true;
+                break;
+            }
+            let Some(node) = heap.pop() else { break };
+            if closed(node.bound, ub) {
+                continue;
+            }
+            let (x, bound) = match search.node(self, &node.cfg, &node.fix, ub) {
+                Relax::Solved(x, obj) => (x, obj.max(node.bound)),
+                Relax::Infeasible => continue,
+                Relax::Failed(_) => {
+                    floor = floor.min(node.bound);
+                    continue;
+                }
+            };
+            if closed(bound, ub) {
+                continue;
+            }
+            let mut push =
+                |heap: &mut std::collections::BinaryHeap<Node>, cfg: Config, fix: Vec<Fix>| {
+                    heap.push(Node {
+                        bound,
+                        id: next_id,
+                        cfg,
+                        fix,
+                    });
+                    next_id += 1;
+                };
+            // Wash-sale conflict: branch on the group.
+            if let Some((g, la, ba)) = self.conflicts(&x).into_iter().next() {
+                let (no_buy, no_loss) = self.guard_branches(&node.cfg, &g, la, ba);
+                push(&mut heap, no_buy, node.fix.clone());
+                push(&mut heap, no_loss, node.fix);
+                continue;
+            }
+            // The node's support, solved exactly.
+            let amounts = self.ticket_amounts(&x);
+            let support: Vec<bool> = (0..self.tickets.len())
+                .map(|ti| {
+                    node.cfg.ticket[ti]
+                        && (node.fix[ti] == Fix::On
+                            || (node.fix[ti] == Fix::Free && amounts[ti] > eps))
+                })
+                .collect();
+            let mut cfg = node.cfg.clone();
+            self.fix_guard(&mut cfg, &x);
+            let key = (support.clone(), cfg.ticket.clone(), cfg.seg.clone());
+            let mut exact = None;
+            if !tried.contains(&key) {
+                if let Some((xs, obj)) = search.restricted(self, &cfg, &support) {
+                    exact = Some(obj * v);
+                    offer(
+                        best,
+                        Incumbent {
+                            on: support.clone(),
+                            x: xs,
+                            obj,
+                            cfg,
+                        },
+                    );
+                }
+                tried.insert(key);
+            }
+            // Branch on the free ticket whose fee the envelope under-prices most, or whose
+            // trade is below the minimum.
+            let floor_neg = self.negative_floor(&node.cfg);
+            let mut pick: Option<(usize, f64, f64)> = None;
+            for (ti, t) in self.tickets.iter().enumerate() {
+                if node.fix[ti] != Fix::Free || !node.cfg.ticket[ti] || amounts[ti] <= eps {
+                    continue;
+                }
+                let upper = self.optimality_cap(ti, &node.cfg, ub, floor_neg).max(1e-9);
+                let unpaid = t.fee_obj * (1.0 - amounts[ti] / upper).max(0.0);
+                let short = amounts[ti] < self.min_trade.min(t.cap) - eps;
+                if unpaid <= 1e-9 * v && !short {
+                    continue;
+                }
+                let score = unpaid + if short { 1e-6 } else { 0.0 };
+                let better = pick.is_none_or(|(_, s, a)| {
+                    score > s * (1.0 + 1e-9) || (score >= s * (1.0 - 1e-9) && amounts[ti] > a)
+                });
+                if better {
+                    pick = Some((ti, score, amounts[ti]));
+                }
+            }
+            let Some((ti, _, _)) = pick else {
+                // Every free ticket is settled: the support's exact solve is this node's
+                // optimum unless rounding of tiny trades moved it.
+                let attained = exact.is_some_and(|e| closed(bound, e) || e <= bound);
+                if !attained {
+                    floor = floor.min(bound);
+                }
+                continue;
+            };
+            let mut off = node.fix.clone();
+            off[ti] = Fix::Off;
+            let mut on = node.fix;
+            on[ti] = Fix::On;
+            push(&mut heap, node.cfg.clone(), on);
+            push(&mut heap, node.cfg, off);
+        }
+        let ub = ub_of(best);
+        let open = heap.peek().map_or(f64::INFINITY, |n| n.bound);
+        (open.min(floor).min(ub), stopped)
+    }
+
+    /// The two branches of a wash-sale conflict in group `g` (loss sale in account `la`,
+    /// purchase in `ba`): no purchases of the group in scope, or no loss sales of it.
+    fn guard_branches(&self, cfg: &Config, g: &str, la: usize, ba: usize) -> (Config, Config) {
+        let mut no_buy = cfg.clone();
+        let mut no_loss = cfg.clone();
+        for (ti, t) in self.tickets.iter().enumerate() {
+            if t.side == Side::Buy
+                && self.secs[t.sec].group == g
+                && (self.guard == WashSaleGuard::Household || t.acct == ba)
+            {
+                no_buy.ticket[ti] = false;
+            }
+        }
+        for (si, sg) in self.segs.iter().enumerate() {
+            let t = &self.tickets[sg.ticket];
+            if sg.loss
+                && self.secs[t.sec].group == g
+                && (self.guard == WashSaleGuard::Household || t.acct == la)
+            {
+                no_loss.seg[si] = false;
+            }
+        }
+        (no_buy, no_loss)
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Config {
     ticket: Vec<bool>,
@@ -1288,13 +1706,13 @@ enum Relax {
     Failed(String),
 }
 
-struct Search {
-    qp: Qp,
+struct Search<'a> {
+    qp: &'a mut Qp,
     solves: usize,
     max_solves: usize,
 }
 
-impl Search {
+impl Search<'_> {
     fn run(&mut self, q: &[f64], b: &[f64]) -> Relax {
         self.solves += 1;
         match self.qp.solve(q, b) {
@@ -1304,9 +1722,14 @@ impl Search {
         }
     }
 
-    fn relax(&mut self, m: &Model, cfg: &Config) -> Relax {
-        let (q, b, _) = m.vectors(cfg, None);
-        self.run(&q, &b)
+    /// A node's relaxation: its solution and objective in dollars (fees of the tickets
+    /// fixed on included), a lower bound on the node's trade lists below `ub`.
+    fn node(&mut self, m: &Model, cfg: &Config, fix: &[Fix], ub: f64) -> Relax {
+        let (q, b, c) = m.node_vectors(cfg, fix, ub);
+        match self.run(&q, &b) {
+            Relax::Solved(x, obj) => Relax::Solved(x, (obj + c) * m.v),
+            r => r,
+        }
     }
 
     /// Iteratively reweighted fees (Lobo, Fazel and Boyd 2007, "Portfolio optimization
@@ -1785,4 +2208,182 @@ fn explain(t: &ProposedTrade, account_name: &str, realized: f64) -> String {
         money(t.fees.spread)
     );
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The demo household cut to its joint account and the first `n` securities, with a
+    /// flat ticket fee, so every ticket set can be enumerated.
+    fn small(n: usize, flat: f64) -> Scenario {
+        let mut s = Scenario::demo();
+        s.securities.truncate(n);
+        let syms: Vec<String> = s.securities.iter().map(|x| x.symbol.clone()).collect();
+        for x in &mut s.securities {
+            x.partners.retain(|p| syms.contains(p));
+        }
+        for c in &mut s.target.classes {
+            c.alternates.retain(|a| syms.contains(a));
+        }
+        s.target.classes.retain(|c| syms.contains(&c.primary));
+        let total: f64 = s.target.classes.iter().map(|c| c.weight).sum();
+        for c in &mut s.target.classes {
+            c.weight /= total;
+        }
+        s.household.accounts.truncate(1);
+        for a in &mut s.household.accounts {
+            a.lots.retain(|l| syms.contains(&l.symbol));
+        }
+        for f in &mut s.fee_schedules {
+            f.rows.etf.flat = flat;
+            f.rows.stock.flat = flat;
+            f.rows.mutual_fund.flat = flat;
+        }
+        s
+    }
+
+    /// The exact optimum by enumeration: every ticket set, under every choice of the
+    /// wash-sale guard per group (close its loss lots, or forbid its purchases).
+    fn brute_force(s: &Scenario, policy: &Policy) -> f64 {
+        let state = HouseholdState::from_scenario(s).unwrap();
+        let settings = HouseholdSettings::default();
+        let mut m = Model::build(s, policy, &state, s.as_of, &settings).unwrap();
+        let data = m.qp_data();
+        let cfg0 = Config {
+            ticket: m.tickets.iter().map(|t| t.allowed).collect(),
+            seg: m.segs.iter().map(|sg| sg.allowed).collect(),
+        };
+        let (q, b, _) = m.vectors(&cfg0, None);
+        let mut qp = Qp::new(&data, &q, &b, settings.qp_tol).unwrap();
+        let mut search = Search {
+            qp: &mut qp,
+            solves: 0,
+            max_solves: usize::MAX,
+        };
+        let groups: Vec<String> = m
+            .segs
+            .iter()
+            .filter(|sg| sg.loss)
+            .map(|sg| m.secs[m.tickets[sg.ticket].sec].group.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let nt = m.tickets.len();
+        assert!(nt <= 12, "{nt} tickets");
+        let mut best = f64::INFINITY;
+        for guard in 0..(1usize << groups.len()) {
+            let mut cfg = cfg0.clone();
+            for (gi, g) in groups.iter().enumerate() {
+                let close_losses = guard >> gi & 1 == 0;
+                for (ti, t) in m.tickets.iter().enumerate() {
+                    if !close_losses && t.side == Side::Buy && &m.secs[t.sec].group == g {
+                        cfg.ticket[ti] = false;
+                    }
+                }
+                for (si, sg) in m.segs.iter().enumerate() {
+                    if close_losses && sg.loss && &m.secs[m.tickets[sg.ticket].sec].group == g {
+                        cfg.seg[si] = false;
+                    }
+                }
+            }
+            for set in 0..(1usize << nt) {
+                let on: Vec<bool> = (0..nt).map(|i| set >> i & 1 == 1).collect();
+                if on.iter().zip(&cfg.ticket).any(|(&o, &a)| o && !a) {
+                    continue;
+                }
+                if let Some((_, obj)) = search.restricted(&m, &cfg, &on) {
+                    best = best.min(obj * m.v);
+                }
+            }
+        }
+        best
+    }
+
+    #[test]
+    fn bound_and_answer_match_enumeration() {
+        for (n, flat, name) in [
+            (4, 3.10, "Quarterly calendar"),
+            (4, 25.0, "Daily TLH (household guard)"),
+        ] {
+            let s = small(n, flat);
+            let policy = s.policy(name).unwrap().clone();
+            let exact = brute_force(&s, &policy);
+            let state = HouseholdState::from_scenario(&s).unwrap();
+            let settings = HouseholdSettings {
+                max_solves: 5000,
+                ..HouseholdSettings::default()
+            };
+            let sol = optimize_household(&s, &policy, &state, s.as_of, &settings);
+            let tol = 1e-6 * s.household.accounts[0].cash.abs().max(1e4);
+            assert!(
+                sol.lower_bound <= exact + tol,
+                "{name}: bound {} above the optimum {exact}",
+                sol.lower_bound
+            );
+            assert!(
+                sol.objective <= exact + tol,
+                "{name}: {} worse than the optimum {exact} ({:?}, gap {})",
+                sol.objective,
+                sol.status,
+                sol.gap
+            );
+            assert!(
+                sol.gap <= 0.005,
+                "{name}: gap {} ({:?})",
+                sol.gap,
+                sol.status
+            );
+        }
+    }
+
+    #[test]
+    fn a_reused_solver_answers_as_a_fresh_build() {
+        let s = Scenario::demo();
+        let policy = s.policy("Daily TLH (household guard)").unwrap();
+        let mut opt = HouseholdOptimizer::new(&s, policy, HouseholdSettings::default());
+        let mut state = HouseholdState::from_scenario(&s).unwrap();
+        let _ = opt.solve(&state, s.as_of);
+        for (k, p) in state.prices.values_mut().enumerate() {
+            *p *= 1.0 + 0.01 * (k % 5) as f64 - 0.02;
+        }
+        for c in state.cash.values_mut() {
+            *c += 1000.0;
+        }
+        let later = s.as_of.add_days(7);
+        let reused = opt.solve(&state, later);
+        assert_eq!(
+            opt.builds(),
+            1,
+            "same lots: the solver is updated, not rebuilt"
+        );
+        let fresh = optimize_household(&s, policy, &state, later, opt.settings());
+        assert_eq!(reused.status, fresh.status);
+        assert_eq!(reused.trades.len(), fresh.trades.len());
+        for (a, b) in reused.trades.iter().zip(&fresh.trades) {
+            assert_eq!(
+                (&a.account, &a.symbol, a.side),
+                (&b.account, &b.symbol, b.side)
+            );
+            assert!((a.quantity - b.quantity).abs() <= 1e-6 * a.quantity.max(1.0));
+        }
+        assert!(
+            (reused.objective - fresh.objective).abs() <= 1e-6 * fresh.objective.abs().max(1.0)
+        );
+        // A lot more or less changes the pattern: the solver is rebuilt.
+        let lot = state.ledger.lots().next().unwrap().clone();
+        state
+            .ledger
+            .open_lot(OpeningLot {
+                account: lot.account.clone(),
+                symbol: lot.symbol.clone(),
+                quantity: 1.0,
+                basis: 1.0,
+                acquired: s.as_of.add_days(-400),
+                holding_start: None,
+            })
+            .unwrap();
+        let _ = opt.solve(&state, later);
+        assert_eq!(opt.builds(), 2);
+    }
 }

@@ -15,7 +15,9 @@
 //! `y − Bᵀd = 0`; non-negative cone for the account budgets, the ticket bounds
 //! (`Σz ≤ U_on`, `−Σz ≤ −m_on`) and the segment bounds (`0 ≤ z ≤ cap`). Switching a
 //! ticket on or off, blocking a segment or changing the fees paid only changes `b` (and
-//! `q`), so one factorisation pattern serves every solve of the search.
+//! `q`), so one factorisation pattern serves every solve of the search; a new trade date
+//! with new prices, cash or lot sizes changes only values (`update_P`, `update_A`), so the
+//! solver is rebuilt only when the set of lots (the sparsity pattern) changes.
 
 use clarabel::algebra::CscMatrix;
 use clarabel::solver::{
@@ -42,6 +44,11 @@ pub(crate) struct Qp {
     solver: DefaultSolver<f64>,
     rows: usize,
     nv: usize,
+    n_eq: usize,
+    tol: f64,
+    /// Sparsity patterns (column pointers, row indices) of P and A.
+    p_pattern: (Vec<usize>, Vec<usize>),
+    a_pattern: (Vec<usize>, Vec<usize>),
 }
 
 /// A solve's outcome.
@@ -56,10 +63,7 @@ pub(crate) enum QpOutcome {
 
 impl Qp {
     pub(crate) fn new(data: &QpData, q: &[f64], b: &[f64], tol: f64) -> Option<Qp> {
-        let (pi, pj, pv) = split(&data.p);
-        let pm = CscMatrix::new_from_triplets(data.nv, data.nv, pi, pj, pv);
-        let (ai, aj, av) = split(&data.a);
-        let am = CscMatrix::new_from_triplets(data.rows, data.nv, ai, aj, av);
+        let (pm, am) = matrices(data);
         let cones: [SupportedConeT<f64>; 2] = [
             ZeroConeT(data.n_eq),
             NonnegativeConeT(data.rows - data.n_eq),
@@ -74,11 +78,50 @@ impl Qp {
             .build()
             .ok()?;
         let solver = DefaultSolver::new(&pm, q, &am, b, &cones, settings).ok()?;
+        if !solver.is_data_update_allowed() {
+            return None;
+        }
         Some(Qp {
             solver,
             rows: data.rows,
             nv: data.nv,
+            n_eq: data.n_eq,
+            tol,
+            p_pattern: (pm.colptr, pm.rowval),
+            a_pattern: (am.colptr, am.rowval),
         })
+    }
+
+    /// The solver of `data`: `cached` updated in place (`update_P`, `update_A`) when its
+    /// sparsity pattern, cones and tolerance are those of `data`, a new build otherwise.
+    /// Returns the solver and whether it was built anew.
+    pub(crate) fn reuse_or_build<'a>(
+        cached: &'a mut Option<Qp>,
+        data: &QpData,
+        q: &[f64],
+        b: &[f64],
+        tol: f64,
+    ) -> Option<(&'a mut Qp, bool)> {
+        let (pm, am) = matrices(data);
+        let same = cached.as_ref().is_some_and(|c| {
+            c.nv == data.nv
+                && c.rows == data.rows
+                && c.n_eq == data.n_eq
+                && c.tol == tol
+                && c.p_pattern.0 == pm.colptr
+                && c.p_pattern.1 == pm.rowval
+                && c.a_pattern.0 == am.colptr
+                && c.a_pattern.1 == am.rowval
+        });
+        if same {
+            if let Some(c) = cached.as_mut() {
+                if c.solver.update_P(&pm.nzval).is_ok() && c.solver.update_A(&am.nzval).is_ok() {
+                    return cached.as_mut().map(|c| (c, false));
+                }
+            }
+        }
+        *cached = Some(Qp::new(data, q, b, tol)?);
+        cached.as_mut().map(|c| (c, true))
     }
 
     /// Solves with new `q` and `b` (same structure).
@@ -106,6 +149,14 @@ impl Qp {
 }
 
 type Triplets = (Vec<usize>, Vec<usize>, Vec<f64>);
+
+fn matrices(data: &QpData) -> (CscMatrix<f64>, CscMatrix<f64>) {
+    let (pi, pj, pv) = split(&data.p);
+    let pm = CscMatrix::new_from_triplets(data.nv, data.nv, pi, pj, pv);
+    let (ai, aj, av) = split(&data.a);
+    let am = CscMatrix::new_from_triplets(data.rows, data.nv, ai, aj, av);
+    (pm, am)
+}
 
 fn split(t: &[(usize, usize, f64)]) -> Triplets {
     let mut out = (

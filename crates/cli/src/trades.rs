@@ -1,0 +1,146 @@
+//! `tollbooth trades SCENARIO.json [--policy NAME] [--as-of YYYY-MM-DD] [--csv]`: what the
+//! household would trade today.
+//!
+//! Prints one JSON object: the policy, the trade date, the optimizer's status, objective,
+//! lower bound and gap, the objective's terms, messages, and the trades (reason,
+//! explanation, itemised fees, lots relieved). `--csv` prints the trade list as CSV
+//! instead (one header line, one line per ticket). Without `--policy` the scenario's first
+//! cost-aware policy is used (its first policy when none is cost-aware); without
+//! `--as-of`, the scenario's date.
+
+use anyhow::{bail, Context};
+use serde_json::json;
+use tollbooth_engine::date::Date;
+use tollbooth_engine::household::{todays_trades, HouseholdSolution, HouseholdStatus};
+use tollbooth_engine::scenario::Scenario;
+
+const USAGE: &str =
+    "usage: tollbooth trades SCENARIO.json [--policy NAME] [--as-of YYYY-MM-DD] [--csv]";
+
+/// Run the subcommand.
+pub fn run(args: &[String]) -> anyhow::Result<()> {
+    let mut file: Option<&str> = None;
+    let mut policy: Option<&str> = None;
+    let mut as_of: Option<&str> = None;
+    let mut csv = false;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--policy" => policy = Some(it.next().context("`--policy` needs a policy name")?),
+            s if s.starts_with("--policy=") => policy = Some(&s["--policy=".len()..]),
+            "--as-of" => as_of = Some(it.next().context("`--as-of` needs a date YYYY-MM-DD")?),
+            s if s.starts_with("--as-of=") => as_of = Some(&s["--as-of=".len()..]),
+            "--csv" => csv = true,
+            s if s.starts_with('-') => bail!("unknown option `{s}`\n{USAGE}"),
+            s => {
+                if file.replace(s).is_some() {
+                    bail!("one SCENARIO.json expected\n{USAGE}");
+                }
+            }
+        }
+    }
+    let file = file.context(USAGE)?;
+    let text = std::fs::read_to_string(file).with_context(|| format!("reading {file}"))?;
+    let scenario = Scenario::from_json(&text).with_context(|| file.to_string())?;
+    let policy = match policy {
+        Some(name) => scenario.policy(name).with_context(|| {
+            let names: Vec<String> = scenario
+                .policies
+                .iter()
+                .map(|p| format!("`{}`", p.name))
+                .collect();
+            format!(
+                "{file}: no policy named `{name}` (policies: {})",
+                names.join(", ")
+            )
+        })?,
+        None => scenario
+            .policies
+            .iter()
+            .find(|p| p.optimizer.is_some())
+            .or_else(|| scenario.policies.first())
+            .with_context(|| format!("{file}: the scenario has no policy"))?,
+    };
+    let as_of = match as_of {
+        Some(d) => d
+            .parse::<Date>()
+            .map_err(|e| anyhow::anyhow!("`--as-of {d}`: {e}"))?,
+        None => scenario.as_of,
+    };
+    let sol = todays_trades(&scenario, policy, as_of);
+    if matches!(
+        sol.status,
+        HouseholdStatus::InvalidInput | HouseholdStatus::NumericalError
+    ) {
+        bail!(
+            "{file}, policy `{}`: {}",
+            policy.name,
+            sol.messages.join("; ")
+        );
+    }
+    if csv {
+        print!("{}", to_csv(&sol)?);
+    } else {
+        let out = json!({
+            "policy": policy.name,
+            "as_of": as_of,
+            "status": sol.status,
+            "objective": finite(sol.objective),
+            "lower_bound": finite(sol.lower_bound),
+            "gap": finite(sol.gap),
+            "household_value": sol.household_value,
+            "tickets": sol.tickets(),
+            "solves": sol.solves,
+            "terms": sol.terms,
+            "messages": sol.messages,
+            "trades": sol.trades,
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    }
+    Ok(())
+}
+
+/// NaN (an infeasible solve) as JSON null.
+fn finite(x: f64) -> serde_json::Value {
+    if x.is_finite() {
+        json!(x)
+    } else {
+        serde_json::Value::Null
+    }
+}
+
+/// The trade list as CSV (RFC 4180 quoting).
+fn to_csv(sol: &HouseholdSolution) -> anyhow::Result<String> {
+    let mut out = String::from(
+        "account,symbol,side,quantity,price,notional,commission,regulatory,spread,tax_effect,reason,explanation\n",
+    );
+    for t in &sol.trades {
+        let word = |v: serde_json::Value| v.as_str().unwrap_or_default().to_string();
+        let fields = [
+            t.account.clone(),
+            t.symbol.clone(),
+            word(serde_json::to_value(t.side)?),
+            format!("{}", t.quantity),
+            format!("{}", t.price),
+            format!("{:.2}", t.notional),
+            format!("{:.2}", t.fees.commission),
+            format!("{:.2}", t.fees.regulatory()),
+            format!("{:.2}", t.fees.spread),
+            format!("{:.2}", t.tax_effect),
+            word(serde_json::to_value(t.reason)?),
+            t.explanation.clone(),
+        ];
+        let line: Vec<String> = fields.iter().map(|f| quote(f)).collect();
+        out += &line.join(",");
+        out.push('\n');
+    }
+    Ok(out)
+}
+
+fn quote(f: &str) -> String {
+    if f.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", f.replace('"', "\"\""))
+    } else {
+        f.to_string()
+    }
+}
