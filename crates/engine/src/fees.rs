@@ -1323,5 +1323,46 @@ mod tests {
             let diff = exact - approx;
             prop_assert!((-0.005 - 1e-9..=0.025 + 1e-9).contains(&diff), "diff {diff}");
         }
+
+        /// Every component of every ticket is non-negative and finite, for every preset,
+        /// security type, side and date, fractional or not, with or without impact.
+        #[test]
+        fn fees_are_never_negative(
+            q in 0.001f64..2_000_000.0,
+            p in 0.01f64..5_000.0,
+            hs in 0.0f64..50.0,
+            sell_side in any::<bool>(),
+            preset in 0usize..4,
+            ty in 0usize..3,
+            fractional in any::<bool>(),
+            day in 0i32..1_500,
+            impact in proptest::option::of((0.001f64..0.1, 1e5f64..1e10)),
+        ) {
+            let s = FeeSchedule::preset(FeePreset::ALL[preset]);
+            let t = TicketSpec {
+                trade_date: d("2025-06-01").add_days(day),
+                side: if sell_side { Side::Sell } else { Side::Buy },
+                security_type: SecurityType::ALL[ty],
+                quantity: q,
+                price: p,
+                fractional,
+                half_spread_bps: hs,
+                impact: impact.map(|(daily_vol, daily_dollar_volume)| ImpactInputs {
+                    daily_vol,
+                    daily_dollar_volume,
+                }),
+            };
+            let c = s.ticket_cost(&t, &RegulatoryTables::default()).unwrap();
+            for (name, v) in [
+                ("commission", c.commission),
+                ("sec_fee", c.sec_fee),
+                ("taf", c.taf),
+                ("spread", c.spread),
+                ("impact", c.impact),
+            ] {
+                prop_assert!(v.is_finite() && v >= 0.0, "{name} = {v}");
+            }
+            prop_assert!(c.total() >= c.explicit_total() - 1e-12);
+        }
     }
 }
