@@ -21,6 +21,9 @@
 //!   tax profile, market assumptions, cash flows and policies; the typed-in form and its
 //!   validation with field paths; JSON load with schema migration; the scenario hash; the
 //!   embedded demo household;
+//! - [`simulate`]: the multi-period simulation — point-in-time policies (calendar, bands,
+//!   opportunistic, cash-flow-first, tax-loss harvesting, tactical overlay, cost-aware
+//!   optimizer), the daily simulator with its balancing books, and the side-by-side report;
 //! - [`types`]: the shared vocabulary (sides, security and account kinds, lot methods).
 #![warn(missing_docs)]
 
@@ -31,6 +34,7 @@ pub mod lots;
 pub mod market;
 pub mod optimize;
 pub mod scenario;
+pub mod simulate;
 pub mod tax;
 pub mod types;
 
