@@ -597,6 +597,10 @@ fn harvest(v: &View<'_, '_>, rule: &crate::scenario::policy::TlhRule, out: &mut 
     let w = v.w;
     let n = w.n();
     let guard = rule.wash_sale_guard;
+    // Groups this decision sells and buys: a partner bought today is not harvested today,
+    // and a group harvested today is not bought as a partner.
+    let mut sold: Vec<usize> = Vec::new();
+    let mut bought: Vec<usize> = Vec::new();
     for (a, acct) in w.accounts.iter().enumerate() {
         if acct.kind != AccountKind::Taxable {
             continue;
@@ -611,7 +615,7 @@ fn harvest(v: &View<'_, '_>, rule: &crate::scenario::policy::TlhRule, out: &mut 
             if q <= 0.0 || sec.do_not_sell || p >= v.book.max_bps[idx] * (1.0 - rule.loss_threshold_pct) {
                 continue;
             }
-            if v.book.harvest_blocked(w, guard, a, sec.group, v.date) {
+            if bought.contains(&sec.group) || v.book.harvest_blocked(w, guard, a, sec.group, v.date) {
                 continue;
             }
             let lots = v.book.ledger.position(&acct.id, &sec.symbol);
@@ -634,7 +638,10 @@ fn harvest(v: &View<'_, '_>, rule: &crate::scenario::policy::TlhRule, out: &mut 
                     .partners
                     .iter()
                     .copied()
-                    .find(|&x| w.secs[x].group != sec.group && may_buy(v, guard, a, x));
+                    .find(|&x| {
+                        let g = w.secs[x].group;
+                        g != sec.group && !sold.contains(&g) && may_buy(v, guard, a, x)
+                    });
                 match found {
                     Some(x) => Some(x),
                     // Without a partner to hold the exposure, do not harvest.
@@ -643,6 +650,10 @@ fn harvest(v: &View<'_, '_>, rule: &crate::scenario::policy::TlhRule, out: &mut 
             } else {
                 None
             };
+            sold.push(sec.group);
+            if let Some(x) = partner {
+                bought.push(w.secs[x].group);
+            }
             out.push(Order {
                 account: a,
                 security: s,

@@ -40,6 +40,9 @@ use crate::types::Side;
 /// of 3, halved, over one year).
 pub const RISK_AVERSION: f64 = 1.5;
 
+/// Branch-and-bound node limit per solve.
+pub const MAX_NODES: u64 = 8;
+
 /// The optimizer policy's state (its settings, kept across check days).
 pub struct CostAware {
     settings: Settings,
