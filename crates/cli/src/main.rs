@@ -11,6 +11,7 @@ mod ledger;
 
 use std::process::ExitCode;
 
+mod simulate;
 mod solve;
 
 const USAGE: &str = "usage: tollbooth <command> [args]
@@ -45,7 +46,8 @@ fn main() -> ExitCode {
         }
         "ledger" => ledger::run(rest),
         "solve" => solve::run(rest),
-        "simulate" | "batch" | "bench" => not_implemented(cmd),
+        "simulate" => simulate::run(rest),
+        "batch" | "bench" => not_implemented(cmd),
         other => {
             eprintln!("tollbooth: unknown command `{other}`\n\n{USAGE}");
             return ExitCode::from(2);
