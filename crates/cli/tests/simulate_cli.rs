@@ -19,8 +19,21 @@ fn household_file() -> String {
 
 #[test]
 fn simulates_the_demo_file() {
-    let out = tollbooth(&["simulate", &household_file(), "--paths", "2", "--years", "1", "--seed", "5"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = tollbooth(&[
+        "simulate",
+        &household_file(),
+        "--paths",
+        "2",
+        "--years",
+        "1",
+        "--seed",
+        "5",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let r: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON report");
     assert_eq!(r["paths"], 2);
     assert_eq!(r["seed"], 5);
@@ -29,7 +42,16 @@ fn simulates_the_demo_file() {
     assert_eq!(r["report_hash"].as_str().unwrap().len(), 16);
     assert!(r["definitions"].as_array().unwrap().len() > 10);
     // Same inputs, same report.
-    let again = tollbooth(&["simulate", &household_file(), "--paths", "2", "--years", "1", "--seed", "5"]);
+    let again = tollbooth(&[
+        "simulate",
+        &household_file(),
+        "--paths",
+        "2",
+        "--years",
+        "1",
+        "--seed",
+        "5",
+    ]);
     assert_eq!(out.stdout, again.stdout);
 }
 
@@ -39,10 +61,21 @@ fn simulates_a_preset_and_writes_the_trade_list() {
     std::fs::create_dir_all(&dir).unwrap();
     let csv = dir.join("trades.csv");
     let out = tollbooth(&[
-        "simulate", "--preset", "seed_firm", "--paths", "1", "--years", "1", "--trades-csv",
+        "simulate",
+        "--preset",
+        "seed_firm",
+        "--paths",
+        "1",
+        "--years",
+        "1",
+        "--trades-csv",
         csv.to_str().unwrap(),
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = std::fs::read_to_string(&csv).unwrap();
     assert!(text.starts_with("policy,date,account"));
     assert!(text.lines().count() > 10);

@@ -1,6 +1,6 @@
-//! The books balance on every path and policy: starting value + price gains + dividends
-//! + interest + flows − commissions − regulatory fees − spread − impact − taxes paid in
-//! cash − advisory fees = ending value; shares and cash never go negative.
+//! The books balance on every path and policy: starting value, plus price gains,
+//! dividends, interest and flows, less commissions, regulatory fees, spread, impact, taxes
+//! paid in cash and advisory fees, is the ending value; shares and cash never go negative.
 
 use tollbooth_engine::scenario::Scenario;
 use tollbooth_engine::simulate::{presets, SimOptions, Simulation};
@@ -32,8 +32,16 @@ fn check_books(s: &Scenario, paths: u64, years: u32) {
                 "{name}, path {path}: books do not balance: expected {expected}, got {} (rel {rel:e})",
                 p.terminal_pretax
             );
-            assert!(p.min_cash >= -1e-6, "{name}, path {path}: cash went to {}", p.min_cash);
-            assert!(p.min_shares >= 0.0, "{name}, path {path}: shares went to {}", p.min_shares);
+            assert!(
+                p.min_cash >= -1e-6,
+                "{name}, path {path}: cash went to {}",
+                p.min_cash
+            );
+            assert!(
+                p.min_shares >= 0.0,
+                "{name}, path {path}: shares went to {}",
+                p.min_shares
+            );
             assert!(p.after_tax.is_finite() && p.after_tax > 0.0);
             // Taxes paid = year-end cash taxes + the last year's tax.
             assert!((p.taxes_paid - p.taxes_cash - p.last_year_tax).abs() < 1e-6);
@@ -70,10 +78,21 @@ fn books_balance_with_withdrawals_advisory_fees_and_cash_dividends() {
         },
     });
     check_books(&s, 1, 2);
-    let sim = Simulation::new(&s, &SimOptions { paths: Some(1), years: Some(2), ..SimOptions::default() }).unwrap();
+    let sim = Simulation::new(
+        &s,
+        &SimOptions {
+            paths: Some(1),
+            years: Some(2),
+            ..SimOptions::default()
+        },
+    )
+    .unwrap();
     let o = sim.run_path(0).unwrap();
     for p in &o.policies {
         assert!(p.advisory > 0.0);
-        assert!(p.flows < 0.0, "the withdrawal exceeds two years of $2,000 contributions");
+        assert!(
+            p.flows < 0.0,
+            "the withdrawal exceeds two years of $2,000 contributions"
+        );
     }
 }

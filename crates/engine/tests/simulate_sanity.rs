@@ -34,7 +34,10 @@ fn calendar(name: &str, f: Frequency) -> Policy {
 fn monthly_calendar_rebalances_twelve_times_a_year() {
     let s = quiet(
         Scenario::demo(),
-        vec![calendar("Monthly", Frequency::Monthly), Policy::buy_and_hold("Hold")],
+        vec![
+            calendar("Monthly", Frequency::Monthly),
+            Policy::buy_and_hold("Hold"),
+        ],
     );
     let r = simulate(&s, &opts(1, 2)).unwrap();
     let rows = &r.trades.policies[0].1;
@@ -50,14 +53,20 @@ fn monthly_calendar_rebalances_twelve_times_a_year() {
         assert!(day <= 3, "{d} is not the first business day of a month");
     }
     // Buy and hold never trades without cash flows (taxes are paid from cash).
-    assert!(r.trades.policies[1].1.iter().all(|t| t.reason != Reason::Drift));
+    assert!(r.trades.policies[1]
+        .1
+        .iter()
+        .all(|t| t.reason != Reason::Drift));
 }
 
 #[test]
 fn wider_bands_rebalance_less_often() {
     let band = |name: &str, width: f64| Policy {
         threshold: Some(ThresholdRule {
-            band: Band { kind: BandKind::Absolute, width },
+            band: Band {
+                kind: BandKind::Absolute,
+                width,
+            },
             check: Frequency::Daily,
             trade_to: 0.0,
         }),
@@ -65,7 +74,12 @@ fn wider_bands_rebalance_less_often() {
     };
     let s = quiet(
         Scenario::demo(),
-        vec![band("0.5%", 0.005), band("2%", 0.02), band("5%", 0.05), band("15%", 0.15)],
+        vec![
+            band("0.5%", 0.005),
+            band("2%", 0.02),
+            band("5%", 0.05),
+            band("15%", 0.15),
+        ],
     );
     let r = simulate(&s, &opts(2, 2)).unwrap();
     let days: Vec<f64> = r
@@ -75,7 +89,10 @@ fn wider_bands_rebalance_less_often() {
         .collect();
     assert!(days[0] > days[3], "{days:?}");
     for w in days.windows(2) {
-        assert!(w[0] >= w[1], "trading days must not grow with the band: {days:?}");
+        assert!(
+            w[0] >= w[1],
+            "trading days must not grow with the band: {days:?}"
+        );
     }
 }
 
@@ -102,7 +119,11 @@ fn zero_fees_and_spreads_cost_nothing() {
     }
     let r = simulate(&s, &opts(1, 1)).unwrap();
     for p in &r.policies {
-        assert!(p.metric("tickets").unwrap().mean > 0.0, "{} never traded", p.name);
+        assert!(
+            p.metric("tickets").unwrap().mean > 0.0,
+            "{} never traded",
+            p.name
+        );
         for key in ["ticket_charges", "regulatory_fees", "spread_impact"] {
             assert_eq!(p.metric(key).unwrap().mean, 0.0, "{}: {key}", p.name);
         }
@@ -118,7 +139,9 @@ fn tlh(name: &str, guard: WashSaleGuard) -> Policy {
             partner_swaps: true,
             wash_sale_guard: guard,
         }),
-        calendar: Some(CalendarRule { frequency: Frequency::Quarterly }),
+        calendar: Some(CalendarRule {
+            frequency: Frequency::Quarterly,
+        }),
         cash_flow_first: true,
         lot_method: LotMethod::MinTax,
         ..Policy::buy_and_hold(name)
@@ -129,7 +152,10 @@ fn tlh(name: &str, guard: WashSaleGuard) -> Policy {
 fn no_losses_no_harvest() {
     let mut s = quiet(
         Scenario::demo(),
-        vec![calendar("Quarterly", Frequency::Quarterly), tlh("TLH", WashSaleGuard::Household)],
+        vec![
+            calendar("Quarterly", Frequency::Quarterly),
+            tlh("TLH", WashSaleGuard::Household),
+        ],
     );
     // Every lot deep in gain and a market that barely moves but drifts up.
     for a in &mut s.household.accounts {
@@ -146,7 +172,10 @@ fn no_losses_no_harvest() {
     let r = simulate(&s, &opts(2, 1)).unwrap();
     let p = r.policy("TLH").unwrap();
     assert_eq!(p.metric("harvested_gross").unwrap().p95, 0.0);
-    assert!(r.trades.policies[1].1.iter().all(|t| t.reason != Reason::Harvest));
+    assert!(r.trades.policies[1]
+        .1
+        .iter()
+        .all(|t| t.reason != Reason::Harvest));
 }
 
 #[test]
@@ -179,7 +208,12 @@ fn the_seed_story_sentiment_engine_trades_more_and_nets_less() {
     let q = &r.policies[0];
     let e = &r.policies[1];
     let tickets = |p: &tollbooth_engine::simulate::PolicyReport| p.metric("tickets").unwrap().mean;
-    assert!(tickets(e) > 5.0 * tickets(q), "{} vs {}", tickets(e), tickets(q));
+    assert!(
+        tickets(e) > 5.0 * tickets(q),
+        "{} vs {}",
+        tickets(e),
+        tickets(q)
+    );
     assert!(e.metric("net_benefit_usd").unwrap().mean < 0.0);
     assert!(e.friction_flag);
     assert!(!q.friction_flag);
@@ -197,7 +231,10 @@ fn bad_runs_are_typed_errors() {
     assert_eq!(simulate(&t, &opts(1, 1)).unwrap_err(), SimError::NoPolicies);
     let mut t = s.clone();
     t.baseline = "nope".into();
-    assert!(matches!(simulate(&t, &opts(1, 1)), Err(SimError::UnknownBaseline { .. })));
+    assert!(matches!(
+        simulate(&t, &opts(1, 1)),
+        Err(SimError::UnknownBaseline { .. })
+    ));
     let mut t = s;
     t.household.accounts[0].fee_schedule = "missing".into();
     let e = simulate(&t, &opts(1, 1)).unwrap_err();

@@ -7,10 +7,10 @@ use super::world::World;
 use super::SimError;
 use crate::date::Date;
 use crate::fees::{TicketCost, TicketSpec};
+use crate::ledger::Realized;
 use crate::ledger::{Ledger, Trade};
 use crate::lots::QTY_EPS;
 use crate::scenario::policy::WashSaleGuard;
-use crate::ledger::Realized;
 use crate::tax::{net_year, Carryforward};
 use crate::types::{LotMethod, Side};
 
@@ -76,12 +76,9 @@ const WINDOW: i32 = crate::ledger::WASH_WINDOW_DAYS;
 
 impl Book {
     pub fn new(w: &World<'_>, method: LotMethod, record: bool) -> Result<Book, SimError> {
-        let ledger = w
-            .ledger_for(method)
-            .cloned()
-            .ok_or(SimError::Internal {
-                what: "no opening ledger for the policy's lot method",
-            })?;
+        let ledger = w.ledger_for(method).cloned().ok_or(SimError::Internal {
+            what: "no opening ledger for the policy's lot method",
+        })?;
         let (m, n) = (w.accounts.len(), w.n());
         let mut b = Book {
             ledger,
@@ -141,7 +138,9 @@ impl Book {
                 continue;
             }
             for s in 0..w.n() {
-                if w.secs[s].group == group && (self.qty[a * w.n() + s] > 0.0 || self.basis[a * w.n() + s] != 0.0) {
+                if w.secs[s].group == group
+                    && (self.qty[a * w.n() + s] > 0.0 || self.basis[a * w.n() + s] != 0.0)
+                {
                     self.refresh(w, a, s);
                 }
             }
@@ -149,7 +148,14 @@ impl Book {
     }
 
     /// The wash-sale guard's purchase test: is buying `group` in `account` blocked today?
-    pub fn buy_blocked(&self, w: &World<'_>, guard: WashSaleGuard, account: usize, group: usize, date: Date) -> bool {
+    pub fn buy_blocked(
+        &self,
+        w: &World<'_>,
+        guard: WashSaleGuard,
+        account: usize,
+        group: usize,
+        date: Date,
+    ) -> bool {
         let recent = |d: Option<Date>| d.is_some_and(|d| date.days_since(d) <= WINDOW);
         let g = w.n_groups;
         match guard {
@@ -162,7 +168,14 @@ impl Book {
     }
 
     /// The wash-sale guard's harvest test: was `group` bought in the last 30 days?
-    pub fn harvest_blocked(&self, w: &World<'_>, guard: WashSaleGuard, account: usize, group: usize, date: Date) -> bool {
+    pub fn harvest_blocked(
+        &self,
+        w: &World<'_>,
+        guard: WashSaleGuard,
+        account: usize,
+        group: usize,
+        date: Date,
+    ) -> bool {
         let recent = |d: Option<Date>| d.is_some_and(|d| date.days_since(d) <= WINDOW);
         let g = w.n_groups;
         match guard {
@@ -509,7 +522,12 @@ impl Book {
 
     /// The horizon: the last year's tax on realized gains and the liquidation tax (or none
     /// when holding), without touching cash. Returns `(last year's tax, liquidation tax)`.
-    pub fn horizon_taxes(&mut self, w: &World<'_>, date: Date, prices: &[f64]) -> Result<(f64, f64), SimError> {
+    pub fn horizon_taxes(
+        &mut self,
+        w: &World<'_>,
+        date: Date,
+        prices: &[f64],
+    ) -> Result<(f64, f64), SimError> {
         let year = date.year();
         while self.settled < year - 1 {
             let y = self.settled + 1;
@@ -527,15 +545,15 @@ impl Book {
         for (s, sec) in w.secs.iter().enumerate() {
             map.insert(sec.symbol.clone(), prices[s]);
         }
-        let unrealized = self
-            .ledger
-            .unrealized_taxable(&map, date)
-            .map_err(|e| SimError::Ledger {
-                account: String::new(),
-                symbol: String::new(),
-                date,
-                source: e,
-            })?;
+        let unrealized =
+            self.ledger
+                .unrealized_taxable(&map, date)
+                .map_err(|e| SimError::Ledger {
+                    account: String::new(),
+                    symbol: String::new(),
+                    date,
+                    source: e,
+                })?;
         let liquidation = match w.tax.horizon {
             crate::tax::HorizonTreatment::Liquidate => {
                 let both = Realized {

@@ -88,6 +88,9 @@
 //! generated path; no step allocates except to book trades and dividend reinvestments in
 //! the ledger, and the optimizer runs only on its check days.
 
+// Index loops mirror the books' formulas (several arrays per account and security).
+#![allow(clippy::needless_range_loop)]
+
 mod book;
 pub mod policy;
 pub mod report;
@@ -152,7 +155,9 @@ pub enum SimError {
         schedule: String,
     },
     /// A security's asset class has no market assumptions.
-    #[error("security `{symbol}` is in asset class `{asset_class}`, which has no market assumptions")]
+    #[error(
+        "security `{symbol}` is in asset class `{asset_class}`, which has no market assumptions"
+    )]
     UnknownAssetClass {
         /// The security.
         symbol: String,
@@ -206,7 +211,13 @@ impl From<LedgerError> for SimError {
 }
 
 impl SimError {
-    pub(crate) fn ledger(w: &World<'_>, a: usize, s: usize, date: Date, e: LedgerError) -> SimError {
+    pub(crate) fn ledger(
+        w: &World<'_>,
+        a: usize,
+        s: usize,
+        date: Date,
+        e: LedgerError,
+    ) -> SimError {
         SimError::Ledger {
             account: w.accounts[a].id.clone(),
             symbol: w.secs[s].symbol.clone(),
@@ -247,7 +258,11 @@ impl SignalFeed {
         SignalFeed {
             state,
             spare: None,
-            ic: if ic.is_finite() { ic.clamp(-1.0, 1.0) } else { 0.0 },
+            ic: if ic.is_finite() {
+                ic.clamp(-1.0, 1.0)
+            } else {
+                0.0
+            },
         }
     }
 
@@ -280,7 +295,11 @@ impl SignalFeed {
         for (k, o) in out.iter_mut().enumerate() {
             let e = self.normal();
             let zk = z.and_then(|z| z.get(k)).copied().unwrap_or(0.0);
-            *o = if z.is_some() { self.ic * zk + noise * e } else { e };
+            *o = if z.is_some() {
+                self.ic * zk + noise * e
+            } else {
+                e
+            };
         }
     }
 }
@@ -417,7 +436,10 @@ impl<'s> Simulation<'s> {
             fastest_more_than_quarterly: s
                 .policies
                 .iter()
-                .map(|p| p.fastest_frequency().is_some_and(|f| f.more_often_than_quarterly()))
+                .map(|p| {
+                    p.fastest_frequency()
+                        .is_some_and(|f| f.more_often_than_quarterly())
+                })
                 .collect(),
             flat_fee,
             years: w.years,
@@ -465,7 +487,9 @@ impl<'s> Simulation<'s> {
             "Break-even ticket fee: analytic (net benefit is linear in a flat per-ticket fee when trades do not change); a first-order estimate for the cost-aware optimizer, whose trades depend on the fee.".to_string(),
         ];
         if let Some(r) = w.model.repair() {
-            v.push(format!("The correlation matrix was repaired to the nearest valid one: {r:?}."));
+            v.push(format!(
+                "The correlation matrix was repaired to the nearest valid one: {r:?}."
+            ));
         }
         v
     }
@@ -577,7 +601,15 @@ impl<'s> Simulation<'s> {
                 book.begin_day(date);
                 book.mark(w, &prev_prices, &prices);
                 inflow.iter_mut().for_each(|x| *x = false);
-                book.dividends(w, date, &prev_prices, &prices, &cur_d, guards[pi], &mut inflow)?;
+                book.dividends(
+                    w,
+                    date,
+                    &prev_prices,
+                    &prices,
+                    &cur_d,
+                    guards[pi],
+                    &mut inflow,
+                )?;
                 // Taxes of last year, once its wash-sale windows have closed.
                 let taxes_before = book.totals.taxes_cash;
                 while book.settled + 1 < date.year() {
@@ -626,7 +658,8 @@ impl<'s> Simulation<'s> {
                     tr.flows_today += actual;
                 }
                 // The policy's stages.
-                let sig: &[f64] = if let (Some(t), Some(feed)) = (pol.tactical, feeds[pi].as_mut()) {
+                let sig: &[f64] = if let (Some(t), Some(feed)) = (pol.tactical, feeds[pi].as_mut())
+                {
                     if is_due(t.frequency, prev, date) {
                         feed.next(has_next.then_some(&z[..]), &mut signal);
                     }
@@ -738,7 +771,10 @@ impl<'s> Simulation<'s> {
             let (last_tax, liquidation) = book.horizon_taxes(w, end, &prices)?;
             let mut deferred = 0.0;
             for a in 0..m {
-                if matches!(w.accounts[a].kind, AccountKind::TraditionalIra | AccountKind::K401) {
+                if matches!(
+                    w.accounts[a].kind,
+                    AccountKind::TraditionalIra | AccountKind::K401
+                ) {
                     let mut v = book.cash[a];
                     for j in 0..n {
                         v += book.qty[a * n + j] * prices[j];
@@ -789,12 +825,24 @@ impl<'s> Simulation<'s> {
                 last_year_tax: last_tax,
                 liquidation_tax: liquidation,
                 deferred_tax: deferred,
-                avg_value: if n_steps > 0 { tr.value_sum / n_steps as f64 } else { value },
+                avg_value: if n_steps > 0 {
+                    tr.value_sum / n_steps as f64
+                } else {
+                    value
+                },
                 tracking_error: te,
-                avg_drift: if n_steps > 0 { tr.drift_sum / n_steps as f64 } else { 0.0 },
+                avg_drift: if n_steps > 0 {
+                    tr.drift_sum / n_steps as f64
+                } else {
+                    0.0
+                },
                 max_drift: tr.drift_max,
                 min_cash: tr.min_cash,
-                min_shares: if tr.min_shares.is_finite() { tr.min_shares } else { 0.0 },
+                min_shares: if tr.min_shares.is_finite() {
+                    tr.min_shares
+                } else {
+                    0.0
+                },
                 monthly_value: mv,
                 monthly_tickets: mt,
                 monthly_fees: mf,

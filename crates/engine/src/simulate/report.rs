@@ -476,12 +476,16 @@ pub(crate) fn build(inp: ReportInputs<'_>, acc: &mut Accumulator) -> Report {
     let mut report = inp.head;
     let defs = definitions();
     for p in 0..np {
-        let col = |f: &dyn Fn(&PathOutcome) -> f64| -> Vec<f64> { outcomes.iter().map(f).collect() };
+        let col =
+            |f: &dyn Fn(&PathOutcome) -> f64| -> Vec<f64> { outcomes.iter().map(f).collect() };
         let values: Vec<(&str, Vec<f64>)> = vec![
             ("tickets", col(&|o| get(o, p).tickets)),
             ("ticket_charges", col(&|o| get(o, p).commission)),
             ("regulatory_fees", col(&|o| get(o, p).regulatory)),
-            ("spread_impact", col(&|o| get(o, p).spread + get(o, p).impact)),
+            (
+                "spread_impact",
+                col(&|o| get(o, p).spread + get(o, p).impact),
+            ),
             ("taxes_paid", col(&|o| get(o, p).taxes_paid)),
             ("harvested_gross", col(&|o| get(o, p).harvest_gross)),
             ("harvested_washed", col(&|o| get(o, p).harvest_washed)),
@@ -527,7 +531,10 @@ pub(crate) fn build(inp: ReportInputs<'_>, acc: &mut Accumulator) -> Report {
             ("avg_drift", col(&|o| get(o, p).avg_drift)),
             ("max_drift", col(&|o| get(o, p).max_drift)),
             ("after_tax_wealth", col(&|o| get(o, p).after_tax)),
-            ("net_benefit_usd", col(&|o| get(o, p).after_tax - get(o, b).after_tax)),
+            (
+                "net_benefit_usd",
+                col(&|o| get(o, p).after_tax - get(o, b).after_tax),
+            ),
             (
                 "net_benefit_bps",
                 col(&|o| {
@@ -541,7 +548,13 @@ pub(crate) fn build(inp: ReportInputs<'_>, acc: &mut Accumulator) -> Report {
             ),
             (
                 "trade_days_per_year",
-                col(&|o| if t > 0.0 { get(o, p).trade_days / t } else { 0.0 }),
+                col(&|o| {
+                    if t > 0.0 {
+                        get(o, p).trade_days / t
+                    } else {
+                        0.0
+                    }
+                }),
             ),
             ("trades", col(&|o| get(o, p).trades)),
         ];
@@ -587,7 +600,8 @@ pub(crate) fn build(inp: ReportInputs<'_>, acc: &mut Accumulator) -> Report {
             let at = |v: &Vec<f64>| v.get(m).copied().unwrap_or(0.0);
             s.cumulative_tickets
                 .push(mean(&|o| at(&get(o, p).monthly_tickets)));
-            s.cumulative_fees.push(mean(&|o| at(&get(o, p).monthly_fees)));
+            s.cumulative_fees
+                .push(mean(&|o| at(&get(o, p).monthly_fees)));
             buf.clear();
             buf.extend(outcomes.iter().map(|o| at(&get(o, p).monthly_value)));
             buf.sort_by(f64::total_cmp);
@@ -602,12 +616,7 @@ pub(crate) fn build(inp: ReportInputs<'_>, acc: &mut Accumulator) -> Report {
     if let Some(o) = outcomes.iter().find(|o| o.trades.is_some()) {
         report.trades.path = o.path;
         if let Some(tr) = &o.trades {
-            report.trades.policies = inp
-                .names
-                .iter()
-                .cloned()
-                .zip(tr.iter().cloned())
-                .collect();
+            report.trades.policies = inp.names.iter().cloned().zip(tr.iter().cloned()).collect();
         }
     }
     report

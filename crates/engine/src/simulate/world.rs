@@ -258,12 +258,12 @@ impl<'s> World<'s> {
         let mut schedules: Vec<&FeeSchedule> = Vec::new();
         let mut accounts = Vec::new();
         for acc in &s.household.accounts {
-            let sched = s
-                .fee_schedule(&acc.fee_schedule)
-                .ok_or_else(|| SimError::UnknownFeeSchedule {
-                    account: acc.id.clone(),
-                    schedule: acc.fee_schedule.clone(),
-                })?;
+            let sched =
+                s.fee_schedule(&acc.fee_schedule)
+                    .ok_or_else(|| SimError::UnknownFeeSchedule {
+                        account: acc.id.clone(),
+                        schedule: acc.fee_schedule.clone(),
+                    })?;
             let si = match schedules.iter().position(|x| x.id == sched.id) {
                 Some(i) => i,
                 None => {

@@ -203,7 +203,12 @@ pub(crate) enum Mode {
 }
 
 /// The wash-sale guard's purchase test: may `account` buy `security` today?
-pub(crate) fn may_buy(v: &View<'_, '_>, guard: WashSaleGuard, account: usize, security: usize) -> bool {
+pub(crate) fn may_buy(
+    v: &View<'_, '_>,
+    guard: WashSaleGuard,
+    account: usize,
+    security: usize,
+) -> bool {
     let sec = &v.w.secs[security];
     if sec.do_not_buy {
         return false;
@@ -217,6 +222,7 @@ fn fee_estimate(v: &View<'_, '_>, account: usize, security: usize, side: Side) -
 }
 
 /// Moves household class holdings towards `targets` (dollars per class).
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn plan(
     v: &View<'_, '_>,
     hold: &Holdings,
@@ -252,11 +258,7 @@ pub(crate) fn plan(
             .filter(|&s| w.secs[s].class == c && v.book.qty[a * n + s] > 0.0)
             .filter(|&s| !w.secs[s].do_not_sell)
             .collect();
-        cands.sort_by(|&x, &y| {
-            gain_frac(a, x)
-                .total_cmp(&gain_frac(a, y))
-                .then(x.cmp(&y))
-        });
+        cands.sort_by(|&x, &y| gain_frac(a, x).total_cmp(&gain_frac(a, y)).then(x.cmp(&y)));
         let mut left = amount;
         let mut raised = 0.0;
         for s in cands {
@@ -266,7 +268,11 @@ pub(crate) fn plan(
             let p = v.prices[s];
             let held = v.book.qty[a * n + s];
             let usd = left.min(held * p);
-            let q = if usd >= held * p - 1e-9 { held } else { usd / p };
+            let q = if usd >= held * p - 1e-9 {
+                held
+            } else {
+                usd / p
+            };
             if q * p < min_trade.min(held * p) {
                 continue;
             }
@@ -476,17 +482,23 @@ pub(crate) fn decide(
                     continue;
                 }
                 let hd = hold.get_or_insert_with(|| Holdings::of(v));
-                let targets: Vec<f64> = w
-                    .classes
-                    .iter()
-                    .map(|c| c.weight * hd.investable)
-                    .collect();
+                let targets: Vec<f64> =
+                    w.classes.iter().map(|c| c.weight * hd.investable).collect();
                 let mode = if free < 0.0 {
                     Mode::SellOnly(a, -free)
                 } else {
                     Mode::BuyOnly(a)
                 };
-                plan(v, hd, &targets, mode, Reason::CashFlow, DEFAULT_MIN_TRADE_USD, guard, out);
+                plan(
+                    v,
+                    hd,
+                    &targets,
+                    mode,
+                    Reason::CashFlow,
+                    DEFAULT_MIN_TRADE_USD,
+                    guard,
+                    out,
+                );
             }
         }
         Stage::Harvest => {
@@ -566,7 +578,13 @@ pub(crate) fn decide(
 
 /// Sells in `account` until its cash is back to its minimum (a withdrawal or a tax bill
 /// left it short): the most overweight classes first.
-pub(crate) fn raise_cash(v: &View<'_, '_>, p: &Policy, account: usize, reason: Reason, out: &mut Vec<Order>) {
+pub(crate) fn raise_cash(
+    v: &View<'_, '_>,
+    p: &Policy,
+    account: usize,
+    reason: Reason,
+    out: &mut Vec<Order>,
+) {
     let w = v.w;
     let need = w.accounts[account].min_cash - v.book.cash[account];
     if need <= 0.0 {
@@ -612,10 +630,14 @@ fn harvest(v: &View<'_, '_>, rule: &crate::scenario::policy::TlhRule, out: &mut 
             let sec = &w.secs[s];
             // Quick screen: no lot can have the loss unless the price is below the highest
             // basis per share by the threshold.
-            if q <= 0.0 || sec.do_not_sell || p >= v.book.max_bps[idx] * (1.0 - rule.loss_threshold_pct) {
+            if q <= 0.0
+                || sec.do_not_sell
+                || p >= v.book.max_bps[idx] * (1.0 - rule.loss_threshold_pct)
+            {
                 continue;
             }
-            if bought.contains(&sec.group) || v.book.harvest_blocked(w, guard, a, sec.group, v.date) {
+            if bought.contains(&sec.group) || v.book.harvest_blocked(w, guard, a, sec.group, v.date)
+            {
                 continue;
             }
             let lots = v.book.ledger.position(&acct.id, &sec.symbol);
@@ -634,14 +656,10 @@ fn harvest(v: &View<'_, '_>, rule: &crate::scenario::policy::TlhRule, out: &mut 
                 continue;
             }
             let partner = if rule.partner_swaps {
-                let found = sec
-                    .partners
-                    .iter()
-                    .copied()
-                    .find(|&x| {
-                        let g = w.secs[x].group;
-                        g != sec.group && !sold.contains(&g) && may_buy(v, guard, a, x)
-                    });
+                let found = sec.partners.iter().copied().find(|&x| {
+                    let g = w.secs[x].group;
+                    g != sec.group && !sold.contains(&g) && may_buy(v, guard, a, x)
+                });
                 match found {
                     Some(x) => Some(x),
                     // Without a partner to hold the exposure, do not harvest.

@@ -41,7 +41,7 @@ use crate::types::Side;
 pub const RISK_AVERSION: f64 = 1.5;
 
 /// Branch-and-bound node limit per solve.
-pub const MAX_NODES: u64 = 8;
+pub const MAX_NODES: u64 = 1;
 
 /// The optimizer policy's state (its settings, kept across check days).
 pub struct CostAware {
@@ -144,7 +144,11 @@ impl CostAware {
         // Split Σ = F + D·I with D half the smallest eigenvalue (well conditioned).
         let (eig, _) = crate::scenario::market::symmetric_eigen(&w.class_cov);
         let lmin = eig.iter().copied().fold(f64::INFINITY, f64::min);
-        let dvar = if lmin.is_finite() && lmin > 2e-8 { lmin / 2.0 } else { 1e-8 };
+        let dvar = if lmin.is_finite() && lmin > 2e-8 {
+            lmin / 2.0
+        } else {
+            1e-8
+        };
         let mut fcov = w.class_cov.clone();
         for (i, row) in fcov.iter_mut().enumerate() {
             row[i] = (row[i] - dvar).max(0.0);
@@ -159,11 +163,7 @@ impl CostAware {
             fixed_fee: vec![fixed; k],
             kappa: RISK_AVERSION,
             lower: vec![0.0; k],
-            upper: upper
-                .iter()
-                .zip(&current)
-                .map(|(u, c)| u.max(*c))
-                .collect(),
+            upper: upper.iter().zip(&current).map(|(u, c)| u.max(*c)).collect(),
         };
         // Exact screen: the convex problem without fees bounds what any trade set can
         // gain; when that gain does not cover one ticket, not trading is optimal.
