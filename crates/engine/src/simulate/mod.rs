@@ -110,7 +110,7 @@ use crate::scenario::Scenario;
 use crate::types::{AccountKind, LotMethod, SecurityType, Side};
 use book::Book;
 use policy::{Stage, View};
-use world::{is_due, World};
+use world::World;
 
 /// Why a simulation could not run. Every variant names what is wrong.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -569,6 +569,7 @@ impl<'s> Simulation<'s> {
                 None => false,
             };
             let date = w.dates[i];
+            let year = w.year[i];
             let prev = if i == 0 { w.start } else { w.dates[i - 1] };
             prev_prices.copy_from_slice(&prices);
             for j in 0..n {
@@ -612,10 +613,10 @@ impl<'s> Simulation<'s> {
                 )?;
                 // Taxes of last year, once its wash-sale windows have closed.
                 let taxes_before = book.totals.taxes_cash;
-                while book.settled + 1 < date.year() {
+                while book.settled + 1 < year {
                     let y = book.settled + 1;
                     let closes = Date::from_ymd(y + 1, 1, 30).unwrap_or(date);
-                    if date > closes || book.settled + 2 < date.year() {
+                    if date > closes || book.settled + 2 < year {
                         book.settle_year(w, y);
                     } else {
                         break;
@@ -623,7 +624,7 @@ impl<'s> Simulation<'s> {
                 }
                 tr.taxes_today = book.totals.taxes_cash - taxes_before;
                 // Advisory fees, quarterly.
-                if is_due(Frequency::Quarterly, prev, date) || i + 1 == n_steps {
+                if w.due[i] & policy::due_bit(Frequency::Quarterly) != 0 || i + 1 == n_steps {
                     let since = tr.last_fee_date.unwrap_or(w.start);
                     let days = date.days_since(since).max(0) as u32;
                     for a in 0..m {
@@ -660,7 +661,7 @@ impl<'s> Simulation<'s> {
                 // The policy's stages.
                 let sig: &[f64] = if let (Some(t), Some(feed)) = (pol.tactical, feeds[pi].as_mut())
                 {
-                    if is_due(t.frequency, prev, date) {
+                    if w.due[i] & policy::due_bit(t.frequency) != 0 {
                         feed.next(has_next.then_some(&z[..]), &mut signal);
                     }
                     &signal
@@ -678,6 +679,7 @@ impl<'s> Simulation<'s> {
                             book,
                             inflow: &inflow,
                             signal: sig,
+                            due_mask: w.due[i],
                         };
                         policy::decide(pol, &mut opts[pi], stage, &view, &mut orders);
                     }
@@ -698,6 +700,7 @@ impl<'s> Simulation<'s> {
                                 book,
                                 inflow: &inflow,
                                 signal: sig,
+                                due_mask: w.due[i],
                             };
                             let reason = if tr.taxes_today != 0.0 {
                                 Reason::TaxPayment
