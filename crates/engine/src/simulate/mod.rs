@@ -570,7 +570,6 @@ impl<'s> Simulation<'s> {
             };
             let date = w.dates[i];
             let year = w.year[i];
-            let prev = if i == 0 { w.start } else { w.dates[i - 1] };
             prev_prices.copy_from_slice(&prices);
             for j in 0..n {
                 prices[j] *= (1.0 + cur_r[j]) * w.secs[j].er_factor;
@@ -674,7 +673,6 @@ impl<'s> Simulation<'s> {
                         let view = View {
                             w,
                             date,
-                            prev,
                             prices: &prices,
                             book,
                             inflow: &inflow,
@@ -695,7 +693,6 @@ impl<'s> Simulation<'s> {
                             let view = View {
                                 w,
                                 date,
-                                prev,
                                 prices: &prices,
                                 book,
                                 inflow: &inflow,

@@ -134,7 +134,6 @@ pub enum Stage {
 pub(crate) struct View<'a, 'w> {
     pub w: &'a World<'w>,
     pub date: Date,
-    pub prev: Date,
     pub prices: &'a [f64],
     pub book: &'a Book,
     /// Accounts that received a contribution or cash dividend today.
