@@ -191,6 +191,12 @@ pub enum SimError {
         /// The fee model's error.
         source: FeeError,
     },
+    /// The household's opening lots could not be booked.
+    #[error("opening lots: {source}")]
+    Opening {
+        /// The ledger's error.
+        source: LedgerError,
+    },
     /// A consistency check of the simulator failed (a bug, reported rather than panicking).
     #[error("internal error: {what}")]
     Internal {
@@ -201,12 +207,7 @@ pub enum SimError {
 
 impl From<LedgerError> for SimError {
     fn from(source: LedgerError) -> Self {
-        SimError::Ledger {
-            account: String::new(),
-            symbol: String::new(),
-            date: Date::from_days(0),
-            source,
-        }
+        SimError::Opening { source }
     }
 }
 
