@@ -1,0 +1,270 @@
+//! The cost-aware optimizer policy: an adapter from the household's holdings to
+//! [`crate::optimize::Optimizer`] at the asset-class level.
+//!
+//! On its check days the policy solves
+//!
+//! ```text
+//! minimise  κ (w − t)ᵀ Σ (w − t) + Σ_k c_k |w_k − w0_k| + Σ_k f · 1[w_k ≠ w0_k]
+//! s.t.      Σ w = 1, w ≥ 0
+//! ```
+//!
+//! over class weights of the investable value, where
+//!
+//! - `Σ` is the annualised covariance of the classes' benchmark securities from the market
+//!   model (factor form `B = I`, `F = Σ − d·I`, `D = d`, `d` half the smallest eigenvalue of
+//!   `Σ`), and κ = [`RISK_AVERSION`]: a
+//!   tracking variance of `v` a year is worth `κ·v` of wealth;
+//! - `c_k` is the proportional cost of trading the class's vehicle (half-spread, % of
+//!   notional commission and, for a class that would be sold, the SEC rate) plus, when
+//!   taxes are in the objective and the class is overweight, the tax per dollar sold of
+//!   its lowest-gain taxable position: `max(0, gain/value) · r_LT` — unless the class can
+//!   be sold in tax-deferred accounts, which the planner sells first;
+//! - `f` is the flat ticket fee of the taxable (or first) account's schedule divided by
+//!   the investable value, when tickets are in the objective.
+//!
+//! The fixed fees are handled by greedy elimination over exact convex solves (see
+//! `greedy_drop`), run only when the screen says a trade can pay: the optimizer's exact
+//! branch-and-bound costs about 50× more per decision here and, with class-level
+//! fees of a few dollars against a household, changes few decisions.
+//!
+//! A class trade smaller than the rule's minimum trade is dropped after the solve; an
+//! infeasible or failed solve trades nothing. This adapter is the only place that knows
+//! the optimizer; a household-level (lot-aware) optimizer can replace it behind the same
+//! `targets` call.
+
+use super::{Holdings, View};
+use crate::optimize::{Optimizer, RebalanceProblem, Settings, Status};
+use crate::scenario::policy::CostAwareRule;
+use crate::types::Side;
+
+/// κ: the weight of the annual tracking variance against one-off costs (a risk aversion
+/// of 3, halved, over one year).
+pub const RISK_AVERSION: f64 = 1.5;
+
+/// The optimizer policy's state (its settings, kept across check days).
+pub struct CostAware {
+    settings: Settings,
+    /// `(F, d)`: the class covariance split once as `Σ = F + d·I`.
+    split: Option<(Vec<Vec<f64>>, f64)>,
+}
+
+impl CostAware {
+    /// A new adapter.
+    pub fn new() -> CostAware {
+        let settings = Settings::default();
+        CostAware {
+            settings,
+            split: None,
+        }
+    }
+
+    /// Class weight targets for today, or `None` to trade nothing.
+    pub(crate) fn targets(
+        &mut self,
+        v: &View<'_, '_>,
+        hold: &Holdings,
+        rule: &CostAwareRule,
+    ) -> Option<Vec<f64>> {
+        let w = v.w;
+        let k = hold.k;
+        let inv = hold.investable;
+        if inv <= 0.0 || k == 0 {
+            return None;
+        }
+        let n = w.n();
+        let current: Vec<f64> = hold.total.iter().map(|x| x / inv).collect();
+        let target: Vec<f64> = w.classes.iter().map(|c| c.weight).collect();
+        let acct = w.tax_account.unwrap_or(0);
+        let sched = w.schedules[w.accounts.get(acct)?.schedule];
+        let tax = &w.tax;
+        let mut cost = vec![0.0; k];
+        let mut upper = vec![f64::INFINITY; k];
+        for c in 0..k {
+            let Some(s) = w.classes[c].bench else {
+                upper[c] = current[c];
+                continue;
+            };
+            if w.classes[c].vehicles.is_empty() {
+                upper[c] = current[c];
+            }
+            let sec = &w.secs[s];
+            let side = if current[c] > target[c] {
+                Side::Sell
+            } else {
+                Side::Buy
+            };
+            let mut ck = sched
+                .proportional_rate(
+                    sec.security_type,
+                    side,
+                    sec.half_spread_bps,
+                    v.date,
+                    w.regulatory,
+                )
+                .unwrap_or(sec.half_spread_bps / 1e4);
+            if rule.taxes_in_objective && side == Side::Sell {
+                let over = hold.total[c] - target[c] * inv;
+                let deferred: f64 = (0..w.accounts.len())
+                    .filter(|&a| !w.accounts[a].kind.is_taxable())
+                    .map(|a| hold.h[a * k + c])
+                    .sum();
+                if deferred < over {
+                    let mut best = f64::INFINITY;
+                    for a in 0..w.accounts.len() {
+                        if !w.accounts[a].kind.is_taxable() {
+                            continue;
+                        }
+                        for x in 0..n {
+                            let q = v.book.qty[a * n + x];
+                            if w.secs[x].class != c || q <= 0.0 {
+                                continue;
+                            }
+                            let value = q * v.prices[x];
+                            let g = (value - v.book.basis[a * n + x]) / value;
+                            best = best.min(g);
+                        }
+                    }
+                    if best.is_finite() {
+                        ck += best.max(0.0) * tax.long_term_rate();
+                    }
+                }
+            }
+            cost[c] = ck;
+        }
+        let fixed = if rule.tickets_in_objective {
+            let s = w.classes.iter().find_map(|c| c.bench).unwrap_or(0);
+            sched.fixed_cost(w.secs[s].security_type, Side::Buy) / inv
+        } else {
+            0.0
+        };
+        let eye: Vec<Vec<f64>> = (0..k)
+            .map(|i| (0..k).map(|j| if i == j { 1.0 } else { 0.0 }).collect())
+            .collect();
+        // Split Σ = F + d·I with d half the smallest eigenvalue (well conditioned), once.
+        let (fcov, dvar) = self
+            .split
+            .get_or_insert_with(|| {
+                let (eig, _) = crate::scenario::market::symmetric_eigen(&w.class_cov);
+                let lmin = eig.iter().copied().fold(f64::INFINITY, f64::min);
+                let dvar = if lmin.is_finite() && lmin > 2e-8 {
+                    lmin / 2.0
+                } else {
+                    1e-8
+                };
+                let mut fcov = w.class_cov.clone();
+                for (i, row) in fcov.iter_mut().enumerate() {
+                    row[i] = (row[i] - dvar).max(0.0);
+                }
+                (fcov, dvar)
+            })
+            .clone();
+        let problem = RebalanceProblem {
+            factor_loadings: eye,
+            factor_cov: fcov,
+            idio_var: vec![dvar; k],
+            target,
+            current: current.clone(),
+            cost,
+            fixed_fee: vec![fixed; k],
+            kappa: RISK_AVERSION,
+            lower: vec![0.0; k],
+            upper: upper.iter().zip(&current).map(|(u, c)| u.max(*c)).collect(),
+        };
+        // Exact screen: the convex problem without fees bounds what any trade set can
+        // gain; when that gain does not cover one ticket, not trading is optimal.
+        let convex = RebalanceProblem {
+            fixed_fee: vec![0.0; k],
+            ..problem.clone()
+        };
+        let mut p1 = Optimizer::new(&convex, self.settings.clone()).ok()?;
+        let relaxed = p1.solve();
+        if matches!(relaxed.status, Status::Infeasible | Status::NumericalError) {
+            return None;
+        }
+        let hold = convex.terms(&current, 1e-9).objective();
+        if hold - relaxed.objective <= fixed {
+            return None;
+        }
+        let w_best = if fixed > 0.0 {
+            greedy_drop(&problem, &convex, &current, relaxed.w, &self.settings)
+        } else {
+            relaxed.w
+        };
+        let mut out = w_best;
+        for c in 0..k {
+            if ((out[c] - current[c]) * inv).abs() < rule.min_trade_usd {
+                out[c] = current[c];
+            }
+        }
+        if out.iter().zip(&current).all(|(a, b)| a == b) {
+            return None;
+        }
+        Some(out)
+    }
+}
+
+/// Fixed fees by greedy elimination: start from the fee-free optimum's trade set and drop,
+/// one at a time, the name whose removal (re-solving the rest exactly with it held)
+/// lowers the fee-inclusive objective most, until no removal helps; then compare with
+/// not trading at all.
+fn greedy_drop(
+    problem: &RebalanceProblem,
+    convex: &RebalanceProblem,
+    current: &[f64],
+    start: Vec<f64>,
+    settings: &Settings,
+) -> Vec<f64> {
+    let tol = 1e-9;
+    let total = |w: &[f64]| problem.terms(w, tol).objective();
+    let k = current.len();
+    let mut best_w = start;
+    let mut best = total(&best_w);
+    let mut traded: Vec<bool> = (0..k)
+        .map(|i| (best_w[i] - current[i]).abs() > tol)
+        .collect();
+    loop {
+        let mut found: Option<(usize, Vec<f64>, f64)> = None;
+        for i in (0..k).filter(|&i| traded[i]) {
+            let mut p = convex.clone();
+            for j in 0..k {
+                if !traded[j] || j == i {
+                    p.lower[j] = current[j];
+                    p.upper[j] = current[j];
+                }
+            }
+            let Ok(mut opt) = Optimizer::new(&p, settings.clone()) else {
+                continue;
+            };
+            let sol = opt.solve();
+            if matches!(sol.status, Status::Infeasible | Status::NumericalError) {
+                continue;
+            }
+            let v = total(&sol.w);
+            if v < found.as_ref().map_or(best, |f| f.2) - 1e-15 {
+                found = Some((i, sol.w, v));
+            }
+        }
+        match found {
+            Some((i, w, v)) => {
+                traded[i] = false;
+                for j in 0..k {
+                    traded[j] = traded[j] && (w[j] - current[j]).abs() > tol;
+                }
+                best_w = w;
+                best = v;
+            }
+            None => break,
+        }
+    }
+    if total(current) <= best {
+        current.to_vec()
+    } else {
+        best_w
+    }
+}
+
+impl Default for CostAware {
+    fn default() -> Self {
+        CostAware::new()
+    }
+}
