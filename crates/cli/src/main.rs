@@ -14,6 +14,7 @@ mod ledger;
 
 use std::process::ExitCode;
 
+mod simulate;
 mod solve;
 mod trades;
 
@@ -54,8 +55,9 @@ fn main() -> ExitCode {
         "ledger" => ledger::run(rest),
         "solve" => solve::run(rest),
         "bench" => bench::run(rest),
+        "simulate" => simulate::run(rest),
         "trades" => trades::run(rest),
-        "simulate" | "batch" => not_implemented(cmd),
+        "batch" => not_implemented(cmd),
         other => {
             eprintln!("tollbooth: unknown command `{other}`\n\n{USAGE}");
             return ExitCode::from(2);

@@ -27,6 +27,9 @@
 //!   ([`scenario::import`]);
 //! - [`backtest`]: replay backtests of the calendar and daily-optimisation (SPO) policies
 //!   on a stored return history (cvxportfolio's accounting conventions);
+//! - [`simulate`]: the multi-period simulation — point-in-time policies (calendar, bands,
+//!   opportunistic, cash-flow-first, tax-loss harvesting, tactical overlay, cost-aware
+//!   optimizer), the daily simulator with its balancing books, and the side-by-side report;
 //! - [`types`]: the shared vocabulary (sides, security and account kinds, lot methods).
 #![warn(missing_docs)]
 
@@ -39,6 +42,7 @@ pub mod lots;
 pub mod market;
 pub mod optimize;
 pub mod scenario;
+pub mod simulate;
 pub mod tax;
 pub mod types;
 

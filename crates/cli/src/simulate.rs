@@ -1,0 +1,78 @@
+//! `tollbooth simulate SCENARIO.json [--paths N] [--seed S] [--years Y] [--trades-csv FILE]`:
+//! simulate a scenario's policies and print the report as JSON.
+//!
+//! `--preset household|zero_fee|seed_firm` simulates a built-in preset instead of a file.
+//! The report carries the engine version, the scenario's hash and the seed, and its own
+//! hash (`report_hash`) so a run can be checked against another machine or the browser.
+
+use anyhow::{bail, Context};
+use tollbooth_engine::scenario::Scenario;
+use tollbooth_engine::simulate::{presets, SimOptions, Simulation};
+
+const USAGE: &str = "usage: tollbooth simulate SCENARIO.json [--paths N] [--seed S] [--years Y] [--trades-csv FILE]\n       tollbooth simulate --preset household|zero_fee|seed_firm [options]";
+
+fn value<'a>(it: &mut std::slice::Iter<'a, String>, flag: &str) -> anyhow::Result<&'a str> {
+    it.next()
+        .map(String::as_str)
+        .with_context(|| format!("`{flag}` needs a value\n{USAGE}"))
+}
+
+fn number<T: std::str::FromStr>(s: &str, flag: &str) -> anyhow::Result<T> {
+    s.parse()
+        .map_err(|_| anyhow::anyhow!("`{flag}` expects a whole number, got `{s}`"))
+}
+
+/// Run the subcommand.
+pub fn run(args: &[String]) -> anyhow::Result<()> {
+    let mut file: Option<&str> = None;
+    let mut preset: Option<&str> = None;
+    let mut csv: Option<&str> = None;
+    let mut options = SimOptions::default();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--paths" => options.paths = Some(number(value(&mut it, a)?, a)?),
+            "--seed" => options.seed = Some(number(value(&mut it, a)?, a)?),
+            "--years" => options.years = Some(number(value(&mut it, a)?, a)?),
+            "--trades-csv" => csv = Some(value(&mut it, a)?),
+            "--preset" => preset = Some(value(&mut it, a)?),
+            "--help" | "-h" => {
+                println!("{USAGE}");
+                return Ok(());
+            }
+            s if s.starts_with('-') => bail!("unknown option `{s}`\n{USAGE}"),
+            s => {
+                if file.replace(s).is_some() {
+                    bail!("one SCENARIO.json expected\n{USAGE}");
+                }
+            }
+        }
+    }
+    let scenario = match (file, preset) {
+        (Some(f), None) => {
+            let text = std::fs::read_to_string(f).with_context(|| format!("reading {f}"))?;
+            Scenario::from_json(&text).with_context(|| format!("loading {f}"))?
+        }
+        (None, Some(id)) => {
+            let all = presets();
+            let ids: Vec<&str> = all.iter().map(|p| p.id).collect();
+            all.into_iter()
+                .find(|p| p.id == id)
+                .map(|p| p.scenario)
+                .with_context(|| format!("no preset `{id}`; choose one of {}", ids.join(", ")))?
+        }
+        (Some(_), Some(_)) => bail!("give a SCENARIO.json or --preset, not both\n{USAGE}"),
+        (None, None) => bail!("{USAGE}"),
+    };
+    let sim = Simulation::new(&scenario, &options).context("cannot simulate this scenario")?;
+    let report = sim.run().context("simulation failed")?;
+    if let Some(path) = csv {
+        std::fs::write(path, report.trades_csv()).with_context(|| format!("writing {path}"))?;
+    }
+    let mut json = serde_json::to_value(&report).context("serializing the report")?;
+    if let Some(obj) = json.as_object_mut() {
+        obj.insert("report_hash".into(), report.hash_hex().into());
+    }
+    println!("{}", serde_json::to_string_pretty(&json)?);
+    Ok(())
+}

@@ -1,0 +1,569 @@
+//! One policy's books on one path: the ledger (lots, sales, wash sales), share and cash
+//! balances, today's tickets, and the running totals the report needs.
+
+use super::policy::{Order, Reason};
+use super::report::{LotRelief, TradeRow};
+use super::world::World;
+use super::SimError;
+use crate::date::Date;
+use crate::fees::{TicketCost, TicketSpec};
+use crate::ledger::Realized;
+use crate::ledger::{Ledger, Trade};
+use crate::lots::QTY_EPS;
+use crate::scenario::policy::WashSaleGuard;
+use crate::tax::{net_year, Carryforward};
+use crate::types::{LotMethod, Side};
+
+/// A ticket opened today: (account, security, side), shares so far and what was billed.
+#[derive(Debug, Clone, Copy)]
+struct OpenTicket {
+    account: usize,
+    security: usize,
+    side: Side,
+    quantity: f64,
+    cost: TicketCost,
+}
+
+/// Running totals of one path (dollars unless stated).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Totals {
+    pub tickets: f64,
+    pub trades: f64,
+    pub commission: f64,
+    pub regulatory: f64,
+    pub spread: f64,
+    pub impact: f64,
+    pub notional: f64,
+    pub taxes_cash: f64,
+    pub dividends: f64,
+    pub interest: f64,
+    pub price_gain: f64,
+    pub flows: f64,
+    pub advisory: f64,
+    pub trade_days: f64,
+}
+
+/// The books.
+pub(crate) struct Book {
+    pub ledger: Ledger,
+    /// Shares, `account * n + security`.
+    pub qty: Vec<f64>,
+    /// Cost basis of each position (taxable accounts), kept in step with the ledger.
+    pub basis: Vec<f64>,
+    /// Highest basis per share among each position's lots (taxable accounts).
+    pub max_bps: Vec<f64>,
+    pub cash: Vec<f64>,
+    /// Last purchase date per `(account, group)`.
+    last_buy: Vec<Option<Date>>,
+    /// Last taxable loss sale date per `(account, group)`.
+    last_loss_sale: Vec<Option<Date>>,
+    tickets: Vec<OpenTicket>,
+    today: Option<Date>,
+    traded_today: bool,
+    pub totals: Totals,
+    /// Indices of harvest sales in the ledger.
+    pub harvest_sales: Vec<usize>,
+    pub carry: Carryforward,
+    /// The last tax year settled.
+    pub settled: i32,
+    /// Taxes by year, in order.
+    pub year_taxes: Vec<(i32, f64)>,
+    /// The trade list, when this path's trades are recorded.
+    pub rows: Option<Vec<TradeRow>>,
+}
+
+const WINDOW: i32 = crate::ledger::WASH_WINDOW_DAYS;
+
+impl Book {
+    pub fn new(w: &World<'_>, method: LotMethod, record: bool) -> Result<Book, SimError> {
+        let ledger = w.ledger_for(method).cloned().ok_or(SimError::Internal {
+            what: "no opening ledger for the policy's lot method",
+        })?;
+        let (m, n) = (w.accounts.len(), w.n());
+        let mut b = Book {
+            ledger,
+            qty: w.qty0.clone(),
+            basis: vec![0.0; m * n],
+            max_bps: vec![0.0; m * n],
+            cash: w.accounts.iter().map(|a| a.cash0).collect(),
+            last_buy: vec![None; m * w.n_groups],
+            last_loss_sale: vec![None; m * w.n_groups],
+            tickets: Vec::new(),
+            today: None,
+            traded_today: false,
+            totals: Totals::default(),
+            harvest_sales: Vec::new(),
+            carry: w.tax.carryforward_in,
+            settled: w.start.year() - 1,
+            year_taxes: Vec::new(),
+            rows: record.then(Vec::new),
+        };
+        for lot in b.ledger.lots() {
+            if let (Some(a), Some(s)) = (
+                w.accounts.iter().position(|x| x.id == lot.account),
+                w.secs.iter().position(|x| x.symbol == lot.symbol),
+            ) {
+                let g = w.secs[s].group;
+                let slot = &mut b.last_buy[a * w.n_groups + g];
+                if slot.is_none_or(|d| d < lot.acquired) {
+                    *slot = Some(lot.acquired);
+                }
+            }
+        }
+        for a in 0..m {
+            if w.accounts[a].kind.is_taxable() {
+                for s in 0..n {
+                    b.refresh(w, a, s);
+                }
+            }
+        }
+        Ok(b)
+    }
+
+    /// Recomputes the cached basis of a taxable position from the ledger.
+    fn refresh(&mut self, w: &World<'_>, a: usize, s: usize) {
+        let idx = a * w.n() + s;
+        let (mut basis, mut max) = (0.0, 0.0f64);
+        for l in self.ledger.position(&w.accounts[a].id, &w.secs[s].symbol) {
+            basis += l.basis;
+            max = max.max(l.basis_per_share());
+        }
+        self.basis[idx] = basis;
+        self.max_bps[idx] = max;
+    }
+
+    fn refresh_group(&mut self, w: &World<'_>, group: usize) {
+        for a in 0..w.accounts.len() {
+            if !w.accounts[a].kind.is_taxable() {
+                continue;
+            }
+            for s in 0..w.n() {
+                if w.secs[s].group == group
+                    && (self.qty[a * w.n() + s] > 0.0 || self.basis[a * w.n() + s] != 0.0)
+                {
+                    self.refresh(w, a, s);
+                }
+            }
+        }
+    }
+
+    /// The wash-sale guard's purchase test: is buying `group` in `account` blocked today?
+    pub fn buy_blocked(
+        &self,
+        w: &World<'_>,
+        guard: WashSaleGuard,
+        account: usize,
+        group: usize,
+        date: Date,
+    ) -> bool {
+        let recent = |d: Option<Date>| d.is_some_and(|d| date.days_since(d) <= WINDOW);
+        let g = w.n_groups;
+        match guard {
+            WashSaleGuard::None => false,
+            WashSaleGuard::Account => recent(self.last_loss_sale[account * g + group]),
+            WashSaleGuard::Household => {
+                (0..w.accounts.len()).any(|a| recent(self.last_loss_sale[a * g + group]))
+            }
+        }
+    }
+
+    /// The wash-sale guard's harvest test: was `group` bought in the last 30 days?
+    pub fn harvest_blocked(
+        &self,
+        w: &World<'_>,
+        guard: WashSaleGuard,
+        account: usize,
+        group: usize,
+        date: Date,
+    ) -> bool {
+        let recent = |d: Option<Date>| d.is_some_and(|d| date.days_since(d) <= WINDOW);
+        let g = w.n_groups;
+        match guard {
+            WashSaleGuard::None => false,
+            WashSaleGuard::Account => recent(self.last_buy[account * g + group]),
+            WashSaleGuard::Household => {
+                (0..w.accounts.len()).any(|a| recent(self.last_buy[a * g + group]))
+            }
+        }
+    }
+
+    /// Starts a new day: closes yesterday's tickets.
+    pub fn begin_day(&mut self, date: Date) {
+        if self.today != Some(date) {
+            self.tickets.clear();
+            self.today = Some(date);
+            self.traded_today = false;
+        }
+    }
+
+    /// Household value at `prices` (cash + positions).
+    pub fn value(&self, w: &World<'_>, prices: &[f64]) -> f64 {
+        let n = w.n();
+        let mut v = 0.0;
+        for (a, c) in self.cash.iter().enumerate() {
+            v += c;
+            for s in 0..n {
+                v += self.qty[a * n + s] * prices[s];
+            }
+        }
+        v
+    }
+
+    /// Applies one day's price returns (already net of expense ratios) to the holdings:
+    /// records the price gain. `growth[s]` is `P_t / P_{t−1}`.
+    pub fn mark(&mut self, w: &World<'_>, prev_prices: &[f64], prices: &[f64]) {
+        let n = w.n();
+        let mut g = 0.0;
+        for a in 0..w.accounts.len() {
+            for s in 0..n {
+                let q = self.qty[a * n + s];
+                if q != 0.0 {
+                    g += q * (prices[s] - prev_prices[s]);
+                }
+            }
+        }
+        self.totals.price_gain += g;
+        if w.cash_rate != 0.0 {
+            for c in &mut self.cash {
+                if *c > 0.0 {
+                    let i = *c * w.cash_rate;
+                    *c += i;
+                    self.totals.interest += i;
+                }
+            }
+        }
+    }
+
+    /// Pays the day's dividends (`div[s]` per dollar at the previous close): reinvested
+    /// (a purchase, booked in the ledger; whole shares where fractions are not allowed,
+    /// the rest in cash) unless the guard blocks the group, else in cash. Returns whether
+    /// any account received cash.
+    #[allow(clippy::too_many_arguments)]
+    pub fn dividends(
+        &mut self,
+        w: &World<'_>,
+        date: Date,
+        prev_prices: &[f64],
+        prices: &[f64],
+        div: &[f64],
+        guard: WashSaleGuard,
+        inflow: &mut [bool],
+    ) -> Result<(), SimError> {
+        let n = w.n();
+        for a in 0..w.accounts.len() {
+            for s in 0..n {
+                let d = div[s];
+                let q = self.qty[a * n + s];
+                if d <= 0.0 || q <= 0.0 {
+                    continue;
+                }
+                let amount = q * prev_prices[s] * d;
+                self.totals.dividends += amount;
+                let sec = &w.secs[s];
+                let blocked = self.buy_blocked(w, guard, a, sec.group, date) || sec.do_not_buy;
+                let mut shares = 0.0;
+                if w.reinvest && !blocked {
+                    shares = amount / prices[s];
+                    if !sec.fractional {
+                        shares = shares.floor();
+                    }
+                }
+                if shares > QTY_EPS {
+                    self.ledger
+                        .reinvest(date, &w.accounts[a].id, &sec.symbol, shares, prices[s])
+                        .map_err(|e| SimError::ledger(w, a, s, date, e))?;
+                    self.qty[a * n + s] += shares;
+                    self.cash[a] += amount - shares * prices[s];
+                    self.last_buy[a * w.n_groups + sec.group] = Some(date);
+                    if w.accounts[a].kind.is_taxable() {
+                        self.refresh(w, a, s);
+                    }
+                } else {
+                    self.cash[a] += amount;
+                    inflow[a] = true;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Executes one order at today's prices through the ledger, with the account's fee
+    /// schedule (one ticket per account, security, side and day). Buys are cut to the
+    /// account's cash; sells to the shares held. Returns the shares traded.
+    pub fn execute(
+        &mut self,
+        w: &World<'_>,
+        date: Date,
+        prices: &[f64],
+        o: &Order,
+    ) -> Result<f64, SimError> {
+        self.begin_day(date);
+        let n = w.n();
+        let (a, s) = (o.account, o.security);
+        let idx = a * n + s;
+        let sec = &w.secs[s];
+        let p = prices[s];
+        let held = self.qty[idx];
+        let mut q = o.quantity;
+        if !(q.is_finite() && q > 0.0) {
+            return Ok(0.0);
+        }
+        let specific = !o.lots.is_empty();
+        match o.side {
+            Side::Sell => {
+                if held <= QTY_EPS {
+                    return Ok(0.0);
+                }
+                if q >= held - 1e-9 {
+                    q = held;
+                } else if !sec.fractional && !specific {
+                    q = q.floor();
+                }
+            }
+            Side::Buy => {
+                if !sec.fractional {
+                    q = (q + 1e-9).floor();
+                }
+            }
+        }
+        if q <= QTY_EPS {
+            return Ok(0.0);
+        }
+        let schedule = w.schedules[w.accounts[a].schedule];
+        let open = self
+            .tickets
+            .iter()
+            .position(|t| t.account == a && t.security == s && t.side == o.side);
+        let (prev_q, prev_cost) = match open {
+            Some(i) => (self.tickets[i].quantity, Some(self.tickets[i].cost)),
+            None => (0.0, None),
+        };
+        let price_ticket = |q: f64| -> Result<(TicketCost, TicketCost), SimError> {
+            let total_q = prev_q + q;
+            let spec = TicketSpec {
+                trade_date: date,
+                side: o.side,
+                security_type: sec.security_type,
+                quantity: total_q,
+                price: p,
+                fractional: total_q.fract().abs() > 1e-9,
+                half_spread_bps: sec.half_spread_bps,
+                impact: None,
+            };
+            let cost = schedule
+                .ticket_cost(&spec, w.regulatory)
+                .map_err(|e| SimError::Fee {
+                    account: w.accounts[a].id.clone(),
+                    symbol: sec.symbol.clone(),
+                    date,
+                    source: e,
+                })?;
+            let inc = match prev_cost {
+                None => cost,
+                Some(pc) => TicketCost {
+                    commission: cost.commission - pc.commission,
+                    sec_fee: cost.sec_fee - pc.sec_fee,
+                    taf: cost.taf - pc.taf,
+                    spread: cost.spread - pc.spread,
+                    impact: cost.impact - pc.impact,
+                    ..cost
+                },
+            };
+            Ok((cost, inc))
+        };
+        let (mut cost, mut inc) = price_ticket(q)?;
+        if o.side == Side::Buy {
+            // Never spend cash the account does not have.
+            let mut tries = 0;
+            while q * p + inc.total() > self.cash[a] + 1e-9 {
+                tries += 1;
+                let room = self.cash[a] - inc.explicit_total() - inc.impact;
+                let mut q2 = room / (p * (1.0 + sec.half_spread_bps / 1e4));
+                if !sec.fractional {
+                    q2 = q2.floor();
+                }
+                if q2 <= QTY_EPS || tries > 3 {
+                    return Ok(0.0);
+                }
+                q = q2.min(q * 0.999_999);
+                (cost, inc) = price_ticket(q)?;
+            }
+        }
+        let fee = inc.total().max(0.0);
+        let mut trade = Trade {
+            date,
+            account: w.accounts[a].id.clone(),
+            symbol: sec.symbol.clone(),
+            side: o.side,
+            quantity: q,
+            price: p,
+            fee,
+            method: None,
+            lots: Vec::new(),
+        };
+        if specific {
+            trade.method = Some(LotMethod::SpecificLot);
+            trade.lots = o.lots.clone();
+        }
+        let outcome = self
+            .ledger
+            .apply(&trade)
+            .map_err(|e| SimError::ledger(w, a, s, date, e))?;
+        let notional = q * p;
+        match o.side {
+            Side::Sell => {
+                self.cash[a] += notional - fee;
+                self.qty[idx] = if q == held { 0.0 } else { held - q };
+            }
+            Side::Buy => {
+                self.cash[a] -= notional + fee;
+                self.qty[idx] += q;
+                self.last_buy[a * w.n_groups + sec.group] = Some(date);
+            }
+        }
+        // Tickets and costs.
+        match open {
+            Some(i) => {
+                self.tickets[i].quantity += q;
+                self.tickets[i].cost = cost;
+            }
+            None => {
+                self.tickets.push(OpenTicket {
+                    account: a,
+                    security: s,
+                    side: o.side,
+                    quantity: q,
+                    cost,
+                });
+                self.totals.tickets += 1.0;
+            }
+        }
+        if !self.traded_today {
+            self.traded_today = true;
+            self.totals.trade_days += 1.0;
+        }
+        let t = &mut self.totals;
+        t.trades += 1.0;
+        t.commission += inc.commission;
+        t.regulatory += inc.sec_fee + inc.taf;
+        t.spread += inc.spread;
+        t.impact += inc.impact;
+        t.notional += notional;
+        // Tax effects and guards.
+        let mut gain = 0.0;
+        let mut disallowed = 0.0;
+        if let Some(si) = outcome.sale {
+            if let Some(rec) = self.ledger.sales().get(si) {
+                gain = rec.short_term + rec.long_term;
+                disallowed = rec.disallowed;
+                if rec.lots.iter().any(|l| l.economic_gain() < -1e-9) {
+                    self.last_loss_sale[a * w.n_groups + sec.group] = Some(date);
+                }
+            }
+            if o.reason == Reason::Harvest {
+                self.harvest_sales.push(si);
+            }
+        }
+        if w.accounts[a].kind.is_taxable() {
+            if o.side == Side::Sell || !outcome.washes.is_empty() {
+                self.refresh_group(w, sec.group);
+            }
+            self.refresh(w, a, s);
+        } else if !outcome.washes.is_empty() {
+            self.refresh_group(w, sec.group);
+        }
+        if let Some(rows) = &mut self.rows {
+            rows.push(TradeRow {
+                date,
+                account: w.accounts[a].id.clone(),
+                symbol: sec.symbol.clone(),
+                side: o.side,
+                quantity: q,
+                price: p,
+                lots: outcome
+                    .relieved
+                    .iter()
+                    .map(|r| LotRelief {
+                        lot: r.lot_id,
+                        quantity: r.quantity,
+                        basis: r.basis,
+                        acquired: r.acquired,
+                    })
+                    .collect(),
+                commission: inc.commission,
+                regulatory: inc.sec_fee + inc.taf,
+                spread: inc.spread + inc.impact,
+                realized_gain: gain,
+                disallowed,
+                reason: o.reason,
+            });
+        }
+        Ok(q)
+    }
+
+    /// Nets tax year `year` (every sale of it is final by now) and pays the tax from (or
+    /// credits the saving to) the taxable account's cash.
+    pub fn settle_year(&mut self, w: &World<'_>, year: i32) {
+        let realized = self
+            .ledger
+            .realized_by_year()
+            .get(&year)
+            .copied()
+            .unwrap_or_default();
+        let y = net_year(&w.tax, realized, self.carry);
+        self.carry = y.carryforward_out;
+        self.settled = year;
+        self.year_taxes.push((year, y.tax));
+        if let Some(a) = w.tax_account {
+            self.cash[a] -= y.tax;
+            self.totals.taxes_cash += y.tax;
+        }
+    }
+
+    /// The horizon: the last year's tax on realized gains and the liquidation tax (or none
+    /// when holding), without touching cash. Returns `(last year's tax, liquidation tax)`.
+    pub fn horizon_taxes(
+        &mut self,
+        w: &World<'_>,
+        date: Date,
+        prices: &[f64],
+    ) -> Result<(f64, f64), SimError> {
+        let year = date.year();
+        while self.settled < year - 1 {
+            let y = self.settled + 1;
+            self.settle_year(w, y);
+        }
+        let realized = self
+            .ledger
+            .realized_by_year()
+            .get(&year)
+            .copied()
+            .unwrap_or_default();
+        let last = net_year(&w.tax, realized, self.carry);
+        self.year_taxes.push((year, last.tax));
+        let mut map = std::collections::BTreeMap::new();
+        for (s, sec) in w.secs.iter().enumerate() {
+            map.insert(sec.symbol.clone(), prices[s]);
+        }
+        let unrealized =
+            self.ledger
+                .unrealized_taxable(&map, date)
+                .map_err(|e| SimError::Ledger {
+                    account: String::new(),
+                    symbol: String::new(),
+                    date,
+                    source: e,
+                })?;
+        let liquidation = match w.tax.horizon {
+            crate::tax::HorizonTreatment::Liquidate => {
+                let both = Realized {
+                    short_term: realized.short_term + unrealized.short_term,
+                    long_term: realized.long_term + unrealized.long_term,
+                };
+                net_year(&w.tax, both, self.carry).tax - last.tax
+            }
+            crate::tax::HorizonTreatment::Hold => 0.0,
+        };
+        Ok((last.tax, liquidation))
+    }
+}

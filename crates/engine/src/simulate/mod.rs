@@ -1,0 +1,949 @@
+//! The multi-period simulation: what a rebalancing policy costs a household over many
+//! market paths, and what it buys.
+//!
+//! # Problem
+//!
+//! For each policy `π` of a scenario and each Monte Carlo path `ω`, run the household's
+//! books day by day over the horizon and measure the after-tax terminal wealth
+//! `W_T(π, ω)` and the costs that got it there. Policies are compared on the *same* paths:
+//! the net benefit of `π` is `W_T(π, ω) − W_T(baseline, ω)`, averaged and spread over `ω`.
+//!
+//! # Overview
+//!
+//! Every business day of a path (all policies move in lockstep on one market path):
+//!
+//! 1. **Prices** move by the day's simple returns, net of each fund's expense ratio
+//!    (`P_t = P_{t−1}·(1 + R_t)·(1 − ER/A)`); cash earns the scenario's cash yield.
+//! 2. **Dividends** (quarterly, from the market model) are reinvested — a purchase booked in
+//!    the ledger, which can wash a loss — or paid in cash (scenario setting). Under a
+//!    wash-sale guard a dividend of a blocked group is paid in cash.
+//! 3. **Taxes** of the previous year are settled once all its wash-sale windows have closed
+//!    (on the first business day after January 30): the year's realized gains are netted
+//!    with [`crate::tax::net_year`] (carry-forwards, $3,000 ordinary offset) and the tax is
+//!    debited from (a saving credited to) the first taxable account's cash. Advisory fees
+//!    (the schedule's bps on AUM) are charged quarterly from each account's cash.
+//! 4. **Cash flows** of the day are credited or debited (a withdrawal is capped at the
+//!    account's value).
+//! 5. The **policy** decides, stage by stage ([`policy`]), seeing only the past and today's
+//!    close; orders execute at today's close through the ledger with the account's fee
+//!    schedule: one ticket per (account, security, side, day) — a second order of the same
+//!    key the same day is billed as the increase of that ticket's cost — with the
+//!    half-spread paid on every trade and the cash debited. An account whose cash would be
+//!    negative sells holdings to get back to its minimum cash.
+//! 6. At the horizon the last year's realized gains are taxed, taxable accounts are
+//!    liquidated (or held, per the tax profile), traditional IRA / 401k balances are taxed
+//!    at the ordinary rate and Roth balances are untaxed: [`report::PolicyPath::after_tax`].
+//!
+//! The books balance by construction:
+//! `V_T = V_0 + price gains + dividends + interest + flows − commissions − regulatory fees
+//! − spread − impact − taxes paid in cash − advisory fees`, and shares and cash never go
+//! negative; the tests check both on every path.
+//!
+//! ## The tactical signal
+//!
+//! The tactical overlay trades on a [`SignalFeed`]: per class, `s = IC·z + √(1−IC²)·ε`
+//! with `ε` independent standard normal noise and `z` the class's *next* business day's
+//! return standardised by its volatility. The feed is the simulator's stand-in for a data
+//! vendor with a stated skill: the policy sees only the feed's number, never the return.
+//! With the default `IC = 0` the signal is pure noise and uses no market data at all — the
+//! "sentiment engine" of the seed story. A positive IC is a *hypothetical* forecaster; it is
+//! the one place any information about the future enters, and only in the amount stated.
+//!
+//! ## Reproducibility and splitting
+//!
+//! Path `p` of seed `s` is the same wherever it runs (see [`crate::market`]); signal noise
+//! is drawn from a SplitMix64 stream keyed by (seed, path, policy). [`Simulation::run_path`]
+//! returns a [`report::PathOutcome`]; outcomes from any split of the paths merge in an
+//! [`report::Accumulator`] and [`Simulation::report`] sorts them by path before reducing,
+//! so the report — and [`report::Report::hash_hex`] — is bit-identical however the paths
+//! were split between threads or Web Workers.
+//!
+//! ## What is not modelled
+//!
+//! Taxes on dividends and interest (they depend little on the policy), exchange holidays,
+//! intraday prices (trades execute at the close), and market impact unless the fee
+//! schedule models it. The break-even ticket fee is computed analytically (see
+//! [`report::PolicyReport::break_even_ticket_fee`]): net benefit is linear in a flat fee
+//! added to every ticket when the trades do not change, which holds for every rule except
+//! the cost-aware optimizer, whose trades depend on the fee (for it the figure is a
+//! first-order estimate at its current trades).
+//!
+//! # Usage
+//!
+//! ```
+//! use tollbooth_engine::scenario::Scenario;
+//! use tollbooth_engine::simulate::{simulate, SimOptions};
+//!
+//! let scenario = Scenario::demo();
+//! let report = simulate(&scenario, &SimOptions { paths: Some(2), years: Some(1), ..SimOptions::default() })?;
+//! assert_eq!(report.policies.len(), scenario.policies.len());
+//! let quarterly = report.policy("Quarterly calendar").unwrap();
+//! assert!(quarterly.metric("tickets").unwrap().mean > 0.0);
+//! # Ok::<(), tollbooth_engine::simulate::SimError>(())
+//! ```
+//!
+//! # Performance
+//!
+//! See `benches/simulate.rs`: the whole household (all policies) moves together on one
+//! generated path; no step allocates except to book trades and dividend reinvestments in
+//! the ledger, and the optimizer runs only on its check days.
+
+// Index loops mirror the books' formulas (several arrays per account and security).
+#![allow(clippy::needless_range_loop)]
+
+mod book;
+pub mod policy;
+pub mod report;
+mod world;
+
+pub use policy::{Order, Reason};
+pub use report::{Accumulator, MetricDef, PathOutcome, PolicyReport, Report, Stat, TradeRow};
+
+use crate::date::Date;
+use crate::fees::FeeError;
+use crate::ledger::LedgerError;
+use crate::market::{MarketError, MarketPath, STEPS_PER_YEAR};
+use crate::scenario::policy::{
+    CalendarRule, Frequency, Policy, TacticalOverlay, TlhRule, WashSaleGuard,
+};
+use crate::scenario::Scenario;
+use crate::types::{AccountKind, LotMethod, SecurityType, Side};
+use book::Book;
+use policy::{Stage, View};
+use world::{is_due, World};
+
+/// Why a simulation could not run. Every variant names what is wrong.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SimError {
+    /// Zero paths were asked for.
+    #[error("the number of paths must be at least 1 (got 0)")]
+    NoPaths,
+    /// A zero-year horizon.
+    #[error("the horizon must be at least 1 year (got 0)")]
+    NoYears,
+    /// The scenario has no policy.
+    #[error("the scenario has no policy to simulate")]
+    NoPolicies,
+    /// The baseline names no policy.
+    #[error("the baseline `{name}` is not one of the scenario's policies")]
+    UnknownBaseline {
+        /// The baseline's name.
+        name: String,
+    },
+    /// A security named somewhere is not in the scenario.
+    #[error("{field}: unknown security `{symbol}`")]
+    UnknownSecurity {
+        /// Where it is named.
+        field: String,
+        /// The symbol.
+        symbol: String,
+    },
+    /// An account named somewhere is not in the household.
+    #[error("{field}: unknown account `{account}`")]
+    UnknownAccount {
+        /// Where it is named.
+        field: String,
+        /// The account id.
+        account: String,
+    },
+    /// An account's fee schedule does not exist.
+    #[error("account `{account}` uses fee schedule `{schedule}`, which does not exist")]
+    UnknownFeeSchedule {
+        /// The account.
+        account: String,
+        /// The schedule id.
+        schedule: String,
+    },
+    /// A security's asset class has no market assumptions.
+    #[error(
+        "security `{symbol}` is in asset class `{asset_class}`, which has no market assumptions"
+    )]
+    UnknownAssetClass {
+        /// The security.
+        symbol: String,
+        /// Its asset class.
+        asset_class: String,
+    },
+    /// The market model rejected the assumptions.
+    #[error("market: {0}")]
+    Market(#[from] MarketError),
+    /// The ledger refused a trade.
+    #[error("ledger, account `{account}`, {symbol} on {date}: {source}")]
+    Ledger {
+        /// Account id.
+        account: String,
+        /// Symbol.
+        symbol: String,
+        /// Trade date.
+        date: Date,
+        /// The ledger's error.
+        source: LedgerError,
+    },
+    /// The fee model could not price a ticket.
+    #[error("fees, account `{account}`, {symbol} on {date}: {source}")]
+    Fee {
+        /// Account id.
+        account: String,
+        /// Symbol.
+        symbol: String,
+        /// Trade date.
+        date: Date,
+        /// The fee model's error.
+        source: FeeError,
+    },
+    /// A consistency check of the simulator failed (a bug, reported rather than panicking).
+    #[error("internal error: {what}")]
+    Internal {
+        /// What failed.
+        what: &'static str,
+    },
+}
+
+impl From<LedgerError> for SimError {
+    fn from(source: LedgerError) -> Self {
+        SimError::Ledger {
+            account: String::new(),
+            symbol: String::new(),
+            date: Date::from_days(0),
+            source,
+        }
+    }
+}
+
+impl SimError {
+    pub(crate) fn ledger(
+        w: &World<'_>,
+        a: usize,
+        s: usize,
+        date: Date,
+        e: LedgerError,
+    ) -> SimError {
+        SimError::Ledger {
+            account: w.accounts[a].id.clone(),
+            symbol: w.secs[s].symbol.clone(),
+            date,
+            source: e,
+        }
+    }
+}
+
+/// Run settings that override the scenario's.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SimOptions {
+    /// Paths (default: the scenario's `market.paths`).
+    pub paths: Option<u64>,
+    /// Seed (default: the scenario's `market.seed`).
+    pub seed: Option<u64>,
+    /// Horizon in years (default: the scenario's `market.horizon_years`).
+    pub years: Option<u32>,
+    /// The path whose trades are listed (default 0).
+    pub record_path: Option<u64>,
+}
+
+/// The tactical overlay's signal source (see the [module documentation](self)).
+#[derive(Debug, Clone)]
+pub struct SignalFeed {
+    state: u64,
+    spare: Option<f64>,
+    ic: f64,
+}
+
+impl SignalFeed {
+    /// The feed of policy `policy` on path `path` of `seed`, with information coefficient
+    /// `ic` (clamped to [−1, 1]).
+    pub fn new(seed: u64, path: u64, policy: u64, ic: f64) -> SignalFeed {
+        let mut state = seed ^ 0x5349_474e_414c_5f31;
+        state = splitmix(&mut state) ^ path.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        state = splitmix(&mut state) ^ policy.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        SignalFeed {
+            state,
+            spare: None,
+            ic: if ic.is_finite() {
+                ic.clamp(-1.0, 1.0)
+            } else {
+                0.0
+            },
+        }
+    }
+
+    fn uniform(&mut self) -> f64 {
+        // 53 random bits in (0, 1).
+        ((splitmix(&mut self.state) >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    }
+
+    /// A standard normal draw (Marsaglia polar method, `libm` for the logarithm).
+    pub fn normal(&mut self) -> f64 {
+        if let Some(x) = self.spare.take() {
+            return x;
+        }
+        loop {
+            let u = 2.0 * self.uniform() - 1.0;
+            let v = 2.0 * self.uniform() - 1.0;
+            let s = u * u + v * v;
+            if s > 0.0 && s < 1.0 {
+                let f = libm::sqrt(-2.0 * libm::log(s) / s);
+                self.spare = Some(v * f);
+                return u * f;
+            }
+        }
+    }
+
+    /// Today's signal per class into `out`, from the standardised next-day class returns
+    /// `z` (`None` on the last day: noise only).
+    pub fn next(&mut self, z: Option<&[f64]>, out: &mut [f64]) {
+        let noise = libm::sqrt((1.0 - self.ic * self.ic).max(0.0));
+        for (k, o) in out.iter_mut().enumerate() {
+            let e = self.normal();
+            let zk = z.and_then(|z| z.get(k)).copied().unwrap_or(0.0);
+            *o = if z.is_some() {
+                self.ic * zk + noise * e
+            } else {
+                e
+            };
+        }
+    }
+}
+
+fn splitmix(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// A prepared simulation: the scenario compiled once, then any paths run.
+pub struct Simulation<'s> {
+    world: World<'s>,
+    seed: u64,
+    paths: u64,
+    years: u32,
+    record_path: u64,
+    baseline: usize,
+    month_ends: Vec<usize>,
+}
+
+/// Per policy, per path running measures (no allocation per step).
+#[derive(Debug, Clone, Default)]
+struct Track {
+    prev_value: f64,
+    value_sum: f64,
+    days: f64,
+    te_mean: f64,
+    te_m2: f64,
+    drift_sum: f64,
+    drift_max: f64,
+    min_cash: f64,
+    min_shares: f64,
+    flows_today: f64,
+    taxes_today: f64,
+    last_fee_date: Option<Date>,
+}
+
+impl<'s> Simulation<'s> {
+    /// Compiles `scenario` with `options`. Errors on zero paths, a zero horizon, no
+    /// policies, an unknown baseline, or scenario references that do not resolve.
+    pub fn new(scenario: &'s Scenario, options: &SimOptions) -> Result<Simulation<'s>, SimError> {
+        let paths = options.paths.unwrap_or(u64::from(scenario.market.paths));
+        let years = options.years.unwrap_or(scenario.market.horizon_years);
+        if paths == 0 {
+            return Err(SimError::NoPaths);
+        }
+        if years == 0 {
+            return Err(SimError::NoYears);
+        }
+        if scenario.policies.is_empty() {
+            return Err(SimError::NoPolicies);
+        }
+        let baseline = scenario
+            .policies
+            .iter()
+            .position(|p| p.name == scenario.baseline)
+            .ok_or_else(|| SimError::UnknownBaseline {
+                name: scenario.baseline.clone(),
+            })?;
+        let world = World::new(scenario, years)?;
+        let d = &world.dates;
+        let month_ends = (0..d.len())
+            .filter(|&i| i + 1 == d.len() || d[i + 1].ymd().1 != d[i].ymd().1)
+            .collect();
+        Ok(Simulation {
+            seed: options.seed.unwrap_or(scenario.market.seed),
+            paths,
+            years,
+            record_path: options.record_path.unwrap_or(0),
+            baseline,
+            month_ends,
+            world,
+        })
+    }
+
+    /// Number of paths the report covers.
+    pub fn paths(&self) -> u64 {
+        self.paths
+    }
+
+    /// Runs paths `range` into a fresh accumulator.
+    pub fn run_range(&self, range: std::ops::Range<u64>) -> Result<Accumulator, SimError> {
+        let mut acc = Accumulator::new();
+        for p in range {
+            acc.push(self.run_path(p)?);
+        }
+        Ok(acc)
+    }
+
+    /// Runs every path and builds the report.
+    pub fn run(&self) -> Result<Report, SimError> {
+        let mut acc = self.run_range(0..self.paths)?;
+        Ok(self.report(&mut acc))
+    }
+
+    /// Builds the report from the outcomes gathered (in any order, from any split).
+    pub fn report(&self, acc: &mut Accumulator) -> Report {
+        let w = &self.world;
+        let s = w.scenario;
+        let flat_fee = w
+            .tax_account
+            .or(if w.accounts.is_empty() { None } else { Some(0) })
+            .map_or(0.0, |a| {
+                w.schedules[w.accounts[a].schedule].fixed_cost(SecurityType::Etf, Side::Buy)
+            });
+        let head = Report {
+            engine_version: crate::VERSION.to_string(),
+            scenario_hash: s.hash_hex(),
+            scenario_name: s.name.clone(),
+            seed: self.seed,
+            paths: acc.len() as u64,
+            horizon_years: self.years,
+            start: w.start,
+            end: w.dates.last().copied().unwrap_or(w.start),
+            baseline: s.baseline.clone(),
+            assumptions: self.assumptions(),
+            definitions: Vec::new(),
+            policies: Vec::new(),
+            series: report::Series {
+                dates: Vec::new(),
+                policies: Vec::new(),
+            },
+            trades: report::TradeList {
+                path: self.record_path,
+                policies: Vec::new(),
+            },
+        };
+        let inputs = report::ReportInputs {
+            names: s.policies.iter().map(|p| p.name.clone()).collect(),
+            baseline: self.baseline,
+            fastest_more_than_quarterly: s
+                .policies
+                .iter()
+                .map(|p| {
+                    p.fastest_frequency()
+                        .is_some_and(|f| f.more_often_than_quarterly())
+                })
+                .collect(),
+            flat_fee,
+            years: w.years,
+            month_dates: self.month_ends.iter().map(|&i| w.dates[i]).collect(),
+            head,
+            _p: std::marker::PhantomData,
+        };
+        report::build(inputs, acc)
+    }
+
+    fn assumptions(&self) -> Vec<String> {
+        let w = &self.world;
+        let s = w.scenario;
+        let mut v = vec![
+            format!(
+                "{} paths of {} business days from {} (seed {}), {} shocks; partners correlate at {}.",
+                self.paths,
+                w.dates.len(),
+                w.start,
+                self.seed,
+                match s.market.shocks {
+                    crate::scenario::market::Shocks::Normal => "normal".to_string(),
+                    crate::scenario::market::Shocks::StudentT { dof } =>
+                        format!("Student-t ({dof} d.o.f.)"),
+                },
+                s.market.partner_correlation
+            ),
+            format!("Capital-market assumptions: {}.", s.market.correlation_source),
+            "Trades execute at the day's close; every exchange-traded trade pays its half-spread; one ticket per (account, security, side, day).".to_string(),
+            "Taxes: realized gains netted per calendar year with carry-forwards and the ordinary-income offset, paid from the taxable account once the year's wash-sale windows have closed; dividends and interest are not taxed in the model.".to_string(),
+            format!(
+                "Horizon: {}; traditional IRA / 401k taxed at {:.1}% on exit; Roth untaxed.",
+                match w.tax.horizon {
+                    crate::tax::HorizonTreatment::Liquidate => "taxable accounts liquidated",
+                    crate::tax::HorizonTreatment::Hold => "taxable accounts held (step-up)",
+                },
+                100.0 * w.tax.deferred_rate()
+            ),
+            format!(
+                "Dividends {}; cash earns {:.2}% a year; expense ratios reduce prices daily.",
+                if w.reinvest { "reinvested (a purchase for wash sales)" } else { "paid in cash" },
+                100.0 * s.market.cash_yield
+            ),
+            "Tax alpha: annualised after-tax return minus the baseline's on the same paths. Harvesting yield is the vendors' figure (harvested losses ÷ starting value per year), not a return.".to_string(),
+            "Break-even ticket fee: analytic (net benefit is linear in a flat per-ticket fee when trades do not change); a first-order estimate for the cost-aware optimizer, whose trades depend on the fee.".to_string(),
+        ];
+        if let Some(r) = w.model.repair() {
+            v.push(format!(
+                "The correlation matrix was repaired to the nearest valid one: {r:?}."
+            ));
+        }
+        v
+    }
+
+    /// Runs one path for every policy.
+    pub fn run_path(&self, path: u64) -> Result<PathOutcome, SimError> {
+        let w = &self.world;
+        let s = w.scenario;
+        let (n, m, k) = (w.n(), w.accounts.len(), w.classes.len());
+        let np = s.policies.len();
+        let record = path == self.record_path;
+        let mut books = Vec::with_capacity(np);
+        for p in &s.policies {
+            books.push(Book::new(w, p.lot_method, record)?);
+        }
+        let mut opts: Vec<Option<policy::optimizer::CostAware>> = s
+            .policies
+            .iter()
+            .map(|p| p.optimizer.map(|_| policy::optimizer::CostAware::new()))
+            .collect();
+        let mut feeds: Vec<Option<SignalFeed>> = s
+            .policies
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                p.tactical
+                    .map(|t| SignalFeed::new(self.seed, path, i as u64, t.information_coefficient))
+            })
+            .collect();
+        let guards: Vec<WashSaleGuard> = s.policies.iter().map(policy::guard_of).collect();
+        let mut prices: Vec<f64> = w.secs.iter().map(|x| x.price0).collect();
+        let mut prev_prices = prices.clone();
+        let start_value = books.first().map_or(0.0, |b| b.value(w, &prices));
+        let mut tracks: Vec<Track> = (0..np)
+            .map(|_| Track {
+                prev_value: start_value,
+                min_cash: f64::INFINITY,
+                min_shares: f64::INFINITY,
+                ..Track::default()
+            })
+            .collect();
+        let months = self.month_ends.len();
+        let mut monthly: Vec<[Vec<f64>; 3]> = (0..np)
+            .map(|_| {
+                [
+                    Vec::with_capacity(months),
+                    Vec::with_capacity(months),
+                    Vec::with_capacity(months),
+                ]
+            })
+            .collect();
+        let mut signal = vec![0.0; k];
+        let mut z = vec![0.0; k];
+        let mut inflow = vec![false; m];
+        let mut orders: Vec<Order> = Vec::new();
+        let mut class_val = vec![0.0; k];
+        let (mut cur_r, mut cur_d) = (vec![0.0; n], vec![0.0; n]);
+        let (mut next_r, mut next_d) = (vec![0.0; n], vec![0.0; n]);
+        let mut mpath = w.model.path(self.seed, path);
+        match mpath.next_step() {
+            Some(st) => {
+                cur_r.copy_from_slice(st.returns);
+                cur_d.copy_from_slice(st.dividends);
+            }
+            None => return Err(SimError::NoYears),
+        }
+        let mut flow_i = 0usize;
+        let mut month_i = 0usize;
+        let n_steps = w.dates.len();
+        for i in 0..n_steps {
+            let has_next = match mpath.next_step() {
+                Some(st) => {
+                    next_r.copy_from_slice(st.returns);
+                    next_d.copy_from_slice(st.dividends);
+                    true
+                }
+                None => false,
+            };
+            let date = w.dates[i];
+            let prev = if i == 0 { w.start } else { w.dates[i - 1] };
+            prev_prices.copy_from_slice(&prices);
+            for j in 0..n {
+                prices[j] *= (1.0 + cur_r[j]) * w.secs[j].er_factor;
+            }
+            let mut bench = 0.0;
+            for c in &w.classes {
+                if let Some(b) = c.bench {
+                    bench += c.weight * (prices[b] / prev_prices[b] - 1.0 + cur_d[b]);
+                }
+            }
+            if has_next {
+                for (c, cl) in w.classes.iter().enumerate() {
+                    z[c] = match cl.bench {
+                        Some(b) if cl.daily_vol > 0.0 => next_r[b] / cl.daily_vol,
+                        _ => 0.0,
+                    };
+                }
+            }
+            let flow_end = w.flows[flow_i..]
+                .iter()
+                .position(|f| f.0 != i)
+                .map_or(w.flows.len(), |x| flow_i + x);
+            let todays_flows = &w.flows[flow_i..flow_end];
+            flow_i = flow_end;
+            let month_end = month_i < months && self.month_ends[month_i] == i;
+            for (pi, pol) in s.policies.iter().enumerate() {
+                let book = &mut books[pi];
+                let tr = &mut tracks[pi];
+                book.begin_day(date);
+                book.mark(w, &prev_prices, &prices);
+                inflow.iter_mut().for_each(|x| *x = false);
+                book.dividends(
+                    w,
+                    date,
+                    &prev_prices,
+                    &prices,
+                    &cur_d,
+                    guards[pi],
+                    &mut inflow,
+                )?;
+                // Taxes of last year, once its wash-sale windows have closed.
+                let taxes_before = book.totals.taxes_cash;
+                while book.settled + 1 < date.year() {
+                    let y = book.settled + 1;
+                    let closes = Date::from_ymd(y + 1, 1, 30).unwrap_or(date);
+                    if date > closes || book.settled + 2 < date.year() {
+                        book.settle_year(w, y);
+                    } else {
+                        break;
+                    }
+                }
+                tr.taxes_today = book.totals.taxes_cash - taxes_before;
+                // Advisory fees, quarterly.
+                if is_due(Frequency::Quarterly, prev, date) || i + 1 == n_steps {
+                    let since = tr.last_fee_date.unwrap_or(w.start);
+                    let days = date.days_since(since).max(0) as u32;
+                    for a in 0..m {
+                        let sched = w.schedules[w.accounts[a].schedule];
+                        if sched.advisory_fee_bps > 0.0 {
+                            let mut value = book.cash[a];
+                            for j in 0..n {
+                                value += book.qty[a * n + j] * prices[j];
+                            }
+                            let fee = sched.advisory_fee(value.max(0.0), days);
+                            book.cash[a] -= fee;
+                            book.totals.advisory += fee;
+                        }
+                    }
+                    tr.last_fee_date = Some(date);
+                }
+                // Cash flows.
+                tr.flows_today = 0.0;
+                for &(_, a, amount) in todays_flows {
+                    let actual = if amount >= 0.0 {
+                        inflow[a] = true;
+                        amount
+                    } else {
+                        let mut value = book.cash[a];
+                        for j in 0..n {
+                            value += book.qty[a * n + j] * prices[j];
+                        }
+                        -(-amount).min(value.max(0.0))
+                    };
+                    book.cash[a] += actual;
+                    book.totals.flows += actual;
+                    tr.flows_today += actual;
+                }
+                // The policy's stages.
+                let sig: &[f64] = if let (Some(t), Some(feed)) = (pol.tactical, feeds[pi].as_mut())
+                {
+                    if is_due(t.frequency, prev, date) {
+                        feed.next(has_next.then_some(&z[..]), &mut signal);
+                    }
+                    &signal
+                } else {
+                    &[]
+                };
+                for stage in [Stage::CashFlow, Stage::Harvest, Stage::Rebalance] {
+                    orders.clear();
+                    {
+                        let view = View {
+                            w,
+                            date,
+                            prev,
+                            prices: &prices,
+                            book,
+                            inflow: &inflow,
+                            signal: sig,
+                        };
+                        policy::decide(pol, &mut opts[pi], stage, &view, &mut orders);
+                    }
+                    for o in &orders {
+                        book.execute(w, date, &prices, o)?;
+                    }
+                }
+                // No account may keep negative cash.
+                for a in 0..m {
+                    if book.cash[a] < 0.0 {
+                        orders.clear();
+                        {
+                            let view = View {
+                                w,
+                                date,
+                                prev,
+                                prices: &prices,
+                                book,
+                                inflow: &inflow,
+                                signal: sig,
+                            };
+                            let reason = if tr.taxes_today != 0.0 {
+                                Reason::TaxPayment
+                            } else {
+                                Reason::CashFlow
+                            };
+                            policy::raise_cash(&view, pol, a, reason, &mut orders);
+                        }
+                        for o in &orders {
+                            book.execute(w, date, &prices, o)?;
+                        }
+                    }
+                }
+                // Measures.
+                class_val.iter_mut().for_each(|x| *x = 0.0);
+                let mut value = 0.0;
+                let mut min_cash_total = 0.0;
+                for a in 0..m {
+                    value += book.cash[a];
+                    min_cash_total += w.accounts[a].min_cash;
+                    tr.min_cash = tr.min_cash.min(book.cash[a]);
+                    for j in 0..n {
+                        let q = book.qty[a * n + j];
+                        if q != 0.0 {
+                            tr.min_shares = tr.min_shares.min(q);
+                            let x = q * prices[j];
+                            value += x;
+                            class_val[w.secs[j].class] += x;
+                        }
+                    }
+                }
+                let investable = value - min_cash_total;
+                let mut drift = 0.0f64;
+                if investable > 0.0 {
+                    for (c, cl) in w.classes.iter().enumerate() {
+                        drift = drift.max((class_val[c] / investable - cl.weight).abs());
+                    }
+                }
+                tr.drift_sum += drift;
+                tr.drift_max = tr.drift_max.max(drift);
+                if tr.prev_value > 0.0 {
+                    let r = (value + tr.taxes_today - tr.flows_today) / tr.prev_value - 1.0;
+                    let d = r - bench;
+                    tr.days += 1.0;
+                    let delta = d - tr.te_mean;
+                    tr.te_mean += delta / tr.days;
+                    tr.te_m2 += delta * (d - tr.te_mean);
+                }
+                tr.prev_value = value;
+                tr.value_sum += value;
+                if month_end {
+                    let t = &book.totals;
+                    monthly[pi][0].push(value);
+                    monthly[pi][1].push(t.tickets);
+                    monthly[pi][2].push(t.commission + t.regulatory);
+                }
+            }
+            if month_end {
+                month_i += 1;
+            }
+            std::mem::swap(&mut cur_r, &mut next_r);
+            std::mem::swap(&mut cur_d, &mut next_d);
+        }
+        // The horizon.
+        let end = w.dates.last().copied().unwrap_or(w.start);
+        let mut out = Vec::with_capacity(np);
+        let mut trades = record.then(Vec::new);
+        for (pi, mut book) in books.into_iter().enumerate() {
+            let tr = &tracks[pi];
+            let value = book.value(w, &prices);
+            let (last_tax, liquidation) = book.horizon_taxes(w, end, &prices)?;
+            let mut deferred = 0.0;
+            for a in 0..m {
+                if matches!(
+                    w.accounts[a].kind,
+                    AccountKind::TraditionalIra | AccountKind::K401
+                ) {
+                    let mut v = book.cash[a];
+                    for j in 0..n {
+                        v += book.qty[a * n + j] * prices[j];
+                    }
+                    deferred += v * w.tax.deferred_rate();
+                }
+            }
+            let (mut gross, mut washed, mut lost) = (0.0, 0.0, 0.0);
+            let sales = book.ledger.sales();
+            for &si in &book.harvest_sales {
+                if let Some(rec) = sales.get(si) {
+                    for leg in &rec.lots {
+                        gross += (-leg.economic_gain()).max(0.0);
+                        washed += leg.disallowed - leg.permanently_disallowed;
+                        lost += leg.permanently_disallowed;
+                    }
+                }
+            }
+            let t = book.totals;
+            let te = if tr.days > 1.0 {
+                libm::sqrt(tr.te_m2 / (tr.days - 1.0) * STEPS_PER_YEAR)
+            } else {
+                0.0
+            };
+            let [mv, mt, mf] = std::mem::take(&mut monthly[pi]);
+            out.push(report::PolicyPath {
+                tickets: t.tickets,
+                trades: t.trades,
+                trade_days: t.trade_days,
+                commission: t.commission,
+                regulatory: t.regulatory,
+                spread: t.spread,
+                impact: t.impact,
+                notional: t.notional,
+                taxes_cash: t.taxes_cash,
+                taxes_paid: t.taxes_cash + last_tax,
+                dividends: t.dividends,
+                interest: t.interest,
+                price_gain: t.price_gain,
+                flows: t.flows,
+                advisory: t.advisory,
+                harvest_gross: gross,
+                harvest_washed: washed,
+                harvest_lost: lost,
+                start_value,
+                terminal_pretax: value,
+                after_tax: value - last_tax - liquidation - deferred,
+                last_year_tax: last_tax,
+                liquidation_tax: liquidation,
+                deferred_tax: deferred,
+                avg_value: if n_steps > 0 {
+                    tr.value_sum / n_steps as f64
+                } else {
+                    value
+                },
+                tracking_error: te,
+                avg_drift: if n_steps > 0 {
+                    tr.drift_sum / n_steps as f64
+                } else {
+                    0.0
+                },
+                max_drift: tr.drift_max,
+                min_cash: tr.min_cash,
+                min_shares: if tr.min_shares.is_finite() {
+                    tr.min_shares
+                } else {
+                    0.0
+                },
+                monthly_value: mv,
+                monthly_tickets: mt,
+                monthly_fees: mf,
+            });
+            if let Some(tl) = &mut trades {
+                tl.push(book.rows.take().unwrap_or_default());
+            }
+        }
+        Ok(PathOutcome {
+            path,
+            policies: out,
+            trades,
+        })
+    }
+}
+
+/// Simulates a scenario's policies over its paths and returns the report.
+pub fn simulate(scenario: &Scenario, options: &SimOptions) -> Result<Report, SimError> {
+    Simulation::new(scenario, options)?.run()
+}
+
+/// A preset scenario (also offered by the app).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Preset {
+    /// Stable identifier.
+    pub id: &'static str,
+    /// Display name.
+    pub name: &'static str,
+    /// What it shows.
+    pub description: &'static str,
+    /// The scenario.
+    pub scenario: Scenario,
+}
+
+/// The number of client households of the seed story's firm.
+pub const SEED_FIRM_HOUSEHOLDS: u32 = 1_800;
+
+/// The seed story as a scenario: one representative household of the firm (the demo
+/// household on the flat $3.10 clearing ticket), comparing quarterly rebalancing (the
+/// baseline) with the "sentiment engine": daily tax-loss harvesting of small losses (0.5%
+/// and $25 thresholds, partner swaps, a per-account wash-sale guard) plus daily tactical
+/// tilts from a signal with an information coefficient of 0.
+///
+/// Why one household rather than 1,800 accounts: the firm's accounts are independent
+/// copies of the same decision rule under the same market, so the firm's clearing bill is
+/// the household's ticket charges × [`SEED_FIRM_HOUSEHOLDS`] (the market paths are shared,
+/// so the firm total's spread over paths is the household's scaled, not narrower). A
+/// 1,800-account scenario would cost 1,800× the computing to say the same thing.
+pub fn seed_firm() -> Scenario {
+    let mut s = Scenario::demo();
+    s.name = "Seed firm: one of 1,800 households, sentiment engine vs quarterly".to_string();
+    let quarterly = Policy {
+        calendar: Some(CalendarRule {
+            frequency: Frequency::Quarterly,
+        }),
+        cash_flow_first: true,
+        lot_method: LotMethod::Hifo,
+        ..Policy::buy_and_hold("Quarterly calendar")
+    };
+    let engine = Policy {
+        cash_flow_first: true,
+        tlh: Some(TlhRule {
+            check: Frequency::Daily,
+            loss_threshold_pct: 0.005,
+            loss_threshold_usd: 25.0,
+            partner_swaps: true,
+            wash_sale_guard: WashSaleGuard::Account,
+        }),
+        tactical: Some(TacticalOverlay {
+            information_coefficient: 0.0,
+            max_tilt: 0.02,
+            frequency: Frequency::Daily,
+        }),
+        lot_method: LotMethod::MinTax,
+        ..Policy::buy_and_hold("Sentiment engine (daily TLH + tilts)")
+    };
+    s.baseline = quarterly.name.clone();
+    s.policies = vec![quarterly, engine];
+    s
+}
+
+/// The preset scenarios: "Household" (the demo), "Zero-fee custodian", "Seed firm".
+pub fn presets() -> Vec<Preset> {
+    vec![
+        Preset {
+            id: "household",
+            name: "Household",
+            description: "The Rivera household: taxable joint account, traditional IRA and Roth, 21 ETFs with TLH partners, a flat $3.10 clearing ticket; quarterly rebalancing vs daily harvesting vs a cost-aware optimizer.",
+            scenario: Scenario::demo(),
+        },
+        Preset {
+            id: "zero_fee",
+            name: "Zero-fee custodian",
+            description: "The same household at a $0 commission custodian: spreads, regulatory fees and taxes remain.",
+            scenario: Scenario::demo_zero_fee(),
+        },
+        Preset {
+            id: "seed_firm",
+            name: "Seed firm",
+            description: "The 42,000-trades story: one representative household of a 1,800-account firm on a $3.10 ticket, a daily sentiment-driven TLH engine vs quarterly rebalancing. Multiply tickets and charges by 1,800 for the firm.",
+            scenario: seed_firm(),
+        },
+    ]
+}

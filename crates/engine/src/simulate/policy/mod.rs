@@ -1,0 +1,702 @@
+//! Point-in-time rebalancing policies.
+//!
+//! A policy sees only the past: on each business day the simulator hands it a [`View`]
+//! (the date, today's closing prices, the household's holdings, cash and ledger) and the
+//! policy answers with orders. A scenario's [`Policy`] is a mix of rules; they run in a
+//! fixed order of *stages*, each stage seeing the holdings left by the previous one:
+//!
+//! 1. **cash flows** ([`Stage::CashFlow`]): with `cash_flow_first`, a day's contributions
+//!    (and cash dividends) buy the most underweight classes of the receiving account, and
+//!    a withdrawal that leaves the account below its minimum cash sells the most
+//!    overweight classes;
+//! 2. **harvest** ([`Stage::Harvest`]): tax-loss harvesting on its check days;
+//! 3. **rebalance** ([`Stage::Rebalance`]): calendar, threshold bands, opportunistic
+//!    bands, the tactical overlay or the cost-aware optimizer, whichever are due (the
+//!    first due rule in that order sets the day's targets).
+//!
+//! Every policy also raises cash when an account's cash would go negative (a withdrawal
+//! larger than the cash, a tax bill): [`raise_cash`].
+//!
+//! ## From household targets to account orders
+//!
+//! Targets are dollars per asset class for the household: `T_k = w_k · I`, with `I` the
+//! investable value (household value less every account's minimum cash). The
+//! [`planner`](plan) moves only the difference `D_k = T_k − H_k` from the current
+//! holdings `H_k`:
+//!
+//! - sells come first from tax-deferred and tax-free accounts (no tax), then from the
+//!   taxable account; inside an account the class's securities with the least gain per
+//!   dollar are sold first;
+//! - buys go to the class's preferred account kinds first (asset location), funded by each
+//!   account's own free cash (cash never moves between accounts), and buy the first of the
+//!   class's vehicles (primary, then alternates) that is not on the do-not-buy list and,
+//!   under a wash-sale guard, not blocked;
+//! - orders under the minimum trade size ([`DEFAULT_MIN_TRADE_USD`], or the optimizer
+//!   rule's) are dropped; securities that trade in whole shares are bought and sold in
+//!   whole shares (a whole position may be sold with its fractional remainder).
+//!
+//! ## Rules
+//!
+//! - **Calendar**: on the first business day of each period, back to target.
+//! - **Threshold / opportunistic**: on check days, when a class is outside its band
+//!   (`|w_k − t_k| > h_k`, `h_k` the band's half-width), each breached class is traded to
+//!   `t_k ± trade_to·h_k` (the side it breached) and the other classes absorb the
+//!   difference in proportion to their weights. Daryanani's opportunistic rule is a 20%
+//!   relative band checked every two weeks, traded back to half the band.
+//! - **Tax-loss harvesting**: on check days, in taxable accounts, every lot whose loss is
+//!   at least `loss_threshold_pct` of its basis is a candidate; when a position's candidate
+//!   losses total at least `loss_threshold_usd`, those lots are sold by specific
+//!   identification and (with partner swaps) the proceeds buy the first TLH partner in
+//!   another group that is not blocked. The **wash-sale guard** `household` skips a
+//!   harvest of a group bought in the last 30 days in *any* account (IRAs and spouse
+//!   included) and blocks every purchase of a group sold at a loss in the last 30 days in
+//!   any account — rebalancing buys and dividend reinvestments included (the dividend is
+//!   paid in cash instead); `account` applies both tests to the same account only;
+//!   `none` applies neither.
+//! - **Tactical overlay**: see [`signal`](crate::simulate::SignalFeed): class weights are
+//!   tilted by `max_tilt · clamp(s_k/2, −1, 1)` (tilts centred to sum to zero, weights
+//!   kept ≥ 0) and the portfolio is traded to the tilted target on each refresh.
+//! - **Cost-aware optimizer**: [`optimizer`].
+
+pub mod optimizer;
+
+use super::book::Book;
+use super::world::{is_due, World};
+use crate::date::Date;
+use crate::lots::LotId;
+use crate::scenario::policy::{Band, BandKind, WashSaleGuard};
+use crate::scenario::Policy;
+use crate::types::{AccountKind, Side};
+use serde::{Deserialize, Serialize};
+
+/// Orders smaller than this many dollars are not worth a ticket and are dropped.
+pub const DEFAULT_MIN_TRADE_USD: f64 = 50.0;
+
+/// Fraction of sale proceeds the planner sets aside for spreads and fees before
+/// spending them.
+const SELL_COST_CUSHION: f64 = 0.002;
+
+/// Dollars the planner sets aside per sale for its ticket.
+const TICKET_CUSHION_USD: f64 = 10.0;
+
+/// Why a trade was made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    /// Calendar rebalancing back to target.
+    Drift,
+    /// A class left its band (threshold or opportunistic rule).
+    BandBreach,
+    /// A loss sold by tax-loss harvesting.
+    Harvest,
+    /// The TLH partner bought with a harvest's proceeds.
+    PartnerSwap,
+    /// A contribution invested or a withdrawal raised.
+    CashFlow,
+    /// A tilt of the tactical overlay.
+    Signal,
+    /// A trade chosen by the cost-aware optimizer.
+    Optimizer,
+    /// Cash raised to pay the year's taxes or fees.
+    TaxPayment,
+}
+
+/// One order of a policy: account and security by index into the scenario's lists.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Order {
+    /// Index of the account in `scenario.household.accounts`.
+    pub account: usize,
+    /// Index of the security in `scenario.securities`.
+    pub security: usize,
+    /// Buy or sell.
+    pub side: Side,
+    /// Shares (rounded to whole shares by the simulator where fractions are not allowed).
+    pub quantity: f64,
+    /// Lots to relieve by specific identification (empty: the policy's lot method).
+    pub lots: Vec<LotId>,
+    /// Why.
+    pub reason: Reason,
+}
+
+/// The stages of a day, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Invest contributions, fund withdrawals.
+    CashFlow,
+    /// Tax-loss harvesting.
+    Harvest,
+    /// Rebalancing rules.
+    Rebalance,
+}
+
+/// What a policy may look at: the past and today's close.
+pub(crate) struct View<'a, 'w> {
+    pub w: &'a World<'w>,
+    pub date: Date,
+    pub prev: Date,
+    pub prices: &'a [f64],
+    pub book: &'a Book,
+    /// Accounts that received a contribution or cash dividend today.
+    pub inflow: &'a [bool],
+    /// The tactical signal per class for today (when the policy has an overlay).
+    pub signal: &'a [f64],
+}
+
+/// Household holdings by class and account, in dollars.
+pub(crate) struct Holdings {
+    pub k: usize,
+    /// `h[a * k + class]`.
+    pub h: Vec<f64>,
+    /// Household total per class.
+    pub total: Vec<f64>,
+    /// Free cash per account (cash − minimum cash).
+    pub free: Vec<f64>,
+    /// Investable value: Σ classes + Σ free cash.
+    pub investable: f64,
+}
+
+impl Holdings {
+    pub fn of(v: &View<'_, '_>) -> Holdings {
+        let w = v.w;
+        let (m, n, k) = (w.accounts.len(), w.n(), w.classes.len());
+        let mut h = vec![0.0; m * k];
+        let mut total = vec![0.0; k];
+        let mut free = vec![0.0; m];
+        for a in 0..m {
+            for s in 0..n {
+                let x = v.book.qty[a * n + s] * v.prices[s];
+                let c = w.secs[s].class;
+                h[a * k + c] += x;
+                total[c] += x;
+            }
+            free[a] = v.book.cash[a] - w.accounts[a].min_cash;
+        }
+        let investable = total.iter().sum::<f64>() + free.iter().sum::<f64>();
+        Holdings {
+            k,
+            h,
+            total,
+            free,
+            investable,
+        }
+    }
+
+    /// Class weights of the investable value.
+    pub fn weights(&self) -> Vec<f64> {
+        let i = self.investable;
+        self.total
+            .iter()
+            .map(|x| if i > 0.0 { x / i } else { 0.0 })
+            .collect()
+    }
+}
+
+/// What the planner may do.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Mode {
+    /// Sells and buys in every account.
+    Full,
+    /// Buys only, in one account, with its free cash.
+    BuyOnly(usize),
+    /// Sells only, in one account, until this many dollars are raised.
+    SellOnly(usize, f64),
+}
+
+/// The wash-sale guard's purchase test: may `account` buy `security` today?
+pub(crate) fn may_buy(
+    v: &View<'_, '_>,
+    guard: WashSaleGuard,
+    account: usize,
+    security: usize,
+) -> bool {
+    let sec = &v.w.secs[security];
+    if sec.do_not_buy {
+        return false;
+    }
+    !v.book.buy_blocked(v.w, guard, account, sec.group, v.date)
+}
+
+fn fee_estimate(v: &View<'_, '_>, account: usize, security: usize, side: Side) -> f64 {
+    let w = v.w;
+    w.schedules[w.accounts[account].schedule].fixed_cost(w.secs[security].security_type, side)
+}
+
+/// Moves household class holdings towards `targets` (dollars per class).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn plan(
+    v: &View<'_, '_>,
+    hold: &Holdings,
+    targets: &[f64],
+    mode: Mode,
+    reason: Reason,
+    min_trade: f64,
+    guard: WashSaleGuard,
+    out: &mut Vec<Order>,
+) {
+    let w = v.w;
+    let (m, n, k) = (w.accounts.len(), w.n(), hold.k);
+    let mut h = hold.h.clone();
+    let mut free = hold.free.clone();
+    let mut d: Vec<f64> = (0..k).map(|c| targets[c] - hold.total[c]).collect();
+    let gain_frac = |a: usize, s: usize| -> f64 {
+        // Unrealized gain per dollar of the position (0 outside taxable accounts).
+        if !w.accounts[a].kind.is_taxable() {
+            return 0.0;
+        }
+        let q = v.book.qty[a * n + s];
+        let basis = v.book.basis[a * n + s];
+        let value = q * v.prices[s];
+        if value > 0.0 {
+            (value - basis) / value
+        } else {
+            0.0
+        }
+    };
+    // Sells.
+    let sell_in = |a: usize, c: usize, amount: f64, out: &mut Vec<Order>| -> f64 {
+        let mut cands: Vec<usize> = (0..n)
+            .filter(|&s| w.secs[s].class == c && v.book.qty[a * n + s] > 0.0)
+            .filter(|&s| !w.secs[s].do_not_sell)
+            .collect();
+        cands.sort_by(|&x, &y| gain_frac(a, x).total_cmp(&gain_frac(a, y)).then(x.cmp(&y)));
+        let mut left = amount;
+        let mut raised = 0.0;
+        for s in cands {
+            if left < min_trade.min(amount) * 0.5 || left <= 0.0 {
+                break;
+            }
+            let p = v.prices[s];
+            let held = v.book.qty[a * n + s];
+            let usd = left.min(held * p);
+            let q = if usd >= held * p - 1e-9 {
+                held
+            } else {
+                usd / p
+            };
+            if q * p < min_trade.min(held * p) {
+                continue;
+            }
+            out.push(Order {
+                account: a,
+                security: s,
+                side: Side::Sell,
+                quantity: q,
+                lots: Vec::new(),
+                reason,
+            });
+            left -= q * p;
+            raised += q * p;
+        }
+        raised
+    };
+    match mode {
+        Mode::Full => {
+            for c in 0..k {
+                if d[c] >= -min_trade {
+                    continue;
+                }
+                let mut rem = -d[c];
+                for &a in &w.sell_order[c] {
+                    if rem < min_trade {
+                        break;
+                    }
+                    let amt = rem.min(h[a * k + c]);
+                    if amt < min_trade {
+                        continue;
+                    }
+                    let got = sell_in(a, c, amt, out);
+                    h[a * k + c] -= got;
+                    // Proceeds net of the spread and a ticket's fees.
+                    free[a] += got * (1.0 - SELL_COST_CUSHION) - TICKET_CUSHION_USD;
+                    rem -= got;
+                    d[c] += got;
+                }
+            }
+        }
+        Mode::SellOnly(a, amount) => {
+            let mut classes: Vec<usize> = (0..k).collect();
+            // Most overweight first.
+            classes.sort_by(|&x, &y| d[x].total_cmp(&d[y]).then(x.cmp(&y)));
+            let mut left = amount;
+            for c in classes {
+                if left <= 0.0 {
+                    break;
+                }
+                let amt = left.min(h[a * k + c]);
+                if amt <= 0.0 {
+                    continue;
+                }
+                // A forced sale may be small, but it must cover the shortfall.
+                let got = sell_in(a, c, amt.max(min_trade.min(h[a * k + c])), out);
+                h[a * k + c] -= got;
+                free[a] += got;
+                left -= got;
+                d[c] += got;
+            }
+            return;
+        }
+        Mode::BuyOnly(_) => {}
+    }
+    // Buys: largest shortfall first.
+    let mut classes: Vec<usize> = (0..k).filter(|&c| d[c] > min_trade).collect();
+    classes.sort_by(|&x, &y| d[y].total_cmp(&d[x]).then(x.cmp(&y)));
+    for c in classes {
+        let mut rem = d[c];
+        for &a in &w.buy_order[c] {
+            if let Mode::BuyOnly(only) = mode {
+                if a != only {
+                    continue;
+                }
+            }
+            if rem < min_trade {
+                break;
+            }
+            let Some(&s) = w.classes[c]
+                .vehicles
+                .iter()
+                .find(|&&s| may_buy(v, guard, a, s))
+            else {
+                continue;
+            };
+            let fee = fee_estimate(v, a, s, Side::Buy);
+            let amt = rem.min(free[a] - fee);
+            if amt < min_trade {
+                continue;
+            }
+            let p = v.prices[s];
+            let q = amt / (p * (1.0 + w.secs[s].half_spread_bps / 1e4));
+            let q = if w.secs[s].fractional { q } else { q.floor() };
+            if q * p < min_trade.min(amt) || q <= 0.0 {
+                continue;
+            }
+            out.push(Order {
+                account: a,
+                security: s,
+                side: Side::Buy,
+                quantity: q,
+                lots: Vec::new(),
+                reason,
+            });
+            free[a] -= q * p + fee;
+            rem -= q * p;
+        }
+    }
+    let _ = m;
+}
+
+/// Class weight targets after a band breach: breached classes go to `t ± trade_to·h`,
+/// the others absorb the difference in proportion to their current weights. `None` when
+/// no class is outside its band.
+pub(crate) fn band_targets(
+    w: &World<'_>,
+    weights: &[f64],
+    band_of: impl Fn(usize) -> Band,
+    trade_to: f64,
+) -> Option<Vec<f64>> {
+    let k = weights.len();
+    let mut out = weights.to_vec();
+    let mut breached = vec![false; k];
+    let mut any = false;
+    for c in 0..k {
+        let t = w.classes[c].weight;
+        let hw = band_of(c).half_width(t);
+        let dev = weights[c] - t;
+        if dev.abs() > hw + 1e-12 {
+            any = true;
+            breached[c] = true;
+            out[c] = t + dev.signum() * trade_to * hw;
+        }
+    }
+    if !any {
+        return None;
+    }
+    let fixed: f64 = (0..k).filter(|&c| breached[c]).map(|c| out[c]).sum();
+    let free_now: f64 = (0..k).filter(|&c| !breached[c]).map(|c| weights[c]).sum();
+    let free_target = 1.0 - fixed;
+    for c in 0..k {
+        if !breached[c] {
+            out[c] = if free_now > 0.0 {
+                weights[c] / free_now * free_target
+            } else {
+                w.classes[c].weight
+            };
+        }
+    }
+    Some(out)
+}
+
+/// Tilted class weights from a signal.
+pub(crate) fn tilted_weights(w: &World<'_>, signal: &[f64], max_tilt: f64) -> Vec<f64> {
+    let k = w.classes.len();
+    let live: Vec<usize> = (0..k).filter(|&c| w.classes[c].weight > 0.0).collect();
+    if live.is_empty() {
+        return w.classes.iter().map(|c| c.weight).collect();
+    }
+    let tilt: Vec<f64> = (0..k)
+        .map(|c| max_tilt * (signal.get(c).copied().unwrap_or(0.0) / 2.0).clamp(-1.0, 1.0))
+        .collect();
+    let mean = live.iter().map(|&c| tilt[c]).sum::<f64>() / live.len() as f64;
+    let mut out: Vec<f64> = (0..k)
+        .map(|c| {
+            if w.classes[c].weight > 0.0 {
+                (w.classes[c].weight + tilt[c] - mean).max(0.0)
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    let sum: f64 = out.iter().sum();
+    if sum > 0.0 {
+        for x in &mut out {
+            *x /= sum;
+        }
+    }
+    out
+}
+
+/// The guard a policy trades under (none when it does not harvest).
+pub(crate) fn guard_of(p: &Policy) -> WashSaleGuard {
+    p.tlh.map_or(WashSaleGuard::None, |t| t.wash_sale_guard)
+}
+
+/// One stage of a policy on one day: appends its orders to `out`.
+pub(crate) fn decide(
+    p: &Policy,
+    opt: &mut Option<optimizer::CostAware>,
+    stage: Stage,
+    v: &View<'_, '_>,
+    out: &mut Vec<Order>,
+) {
+    let w = v.w;
+    let guard = guard_of(p);
+    match stage {
+        Stage::CashFlow => {
+            if !p.cash_flow_first {
+                return;
+            }
+            let mut hold: Option<Holdings> = None;
+            for a in 0..w.accounts.len() {
+                let free = v.book.cash[a] - w.accounts[a].min_cash;
+                let inflow = v.inflow.get(a).copied().unwrap_or(false);
+                if !(free < -DEFAULT_MIN_TRADE_USD || (inflow && free > DEFAULT_MIN_TRADE_USD)) {
+                    continue;
+                }
+                let hd = hold.get_or_insert_with(|| Holdings::of(v));
+                let targets: Vec<f64> =
+                    w.classes.iter().map(|c| c.weight * hd.investable).collect();
+                let mode = if free < 0.0 {
+                    Mode::SellOnly(a, -free)
+                } else {
+                    Mode::BuyOnly(a)
+                };
+                plan(
+                    v,
+                    hd,
+                    &targets,
+                    mode,
+                    Reason::CashFlow,
+                    DEFAULT_MIN_TRADE_USD,
+                    guard,
+                    out,
+                );
+            }
+        }
+        Stage::Harvest => {
+            if let Some(rule) = p.tlh {
+                if is_due(rule.check, v.prev, v.date) {
+                    harvest(v, &rule, out);
+                }
+            }
+        }
+        Stage::Rebalance => {
+            let mut targets_w: Option<(Vec<f64>, Reason, f64)> = None;
+            let mut hold: Option<Holdings> = None;
+            if let Some(r) = p.calendar {
+                if is_due(r.frequency, v.prev, v.date) {
+                    targets_w = Some((
+                        w.classes.iter().map(|c| c.weight).collect(),
+                        Reason::Drift,
+                        DEFAULT_MIN_TRADE_USD,
+                    ));
+                }
+            }
+            if targets_w.is_none() {
+                if let Some(r) = p.threshold {
+                    if is_due(r.check, v.prev, v.date) {
+                        let hd = hold.get_or_insert_with(|| Holdings::of(v));
+                        let wts = hd.weights();
+                        if let Some(t) = band_targets(w, &wts, |_| r.band, r.trade_to) {
+                            targets_w = Some((t, Reason::BandBreach, DEFAULT_MIN_TRADE_USD));
+                        }
+                    }
+                }
+            }
+            if targets_w.is_none() {
+                if let Some(r) = p.opportunistic {
+                    if is_due(r.check, v.prev, v.date) {
+                        let hd = hold.get_or_insert_with(|| Holdings::of(v));
+                        let wts = hd.weights();
+                        let band = Band {
+                            kind: BandKind::Relative,
+                            width: r.relative_band,
+                        };
+                        if let Some(t) = band_targets(w, &wts, |_| band, r.trade_to) {
+                            targets_w = Some((t, Reason::BandBreach, DEFAULT_MIN_TRADE_USD));
+                        }
+                    }
+                }
+            }
+            if targets_w.is_none() {
+                if let Some(r) = p.tactical {
+                    if is_due(r.frequency, v.prev, v.date) {
+                        targets_w = Some((
+                            tilted_weights(w, v.signal, r.max_tilt),
+                            Reason::Signal,
+                            DEFAULT_MIN_TRADE_USD,
+                        ));
+                    }
+                }
+            }
+            if targets_w.is_none() {
+                if let (Some(r), Some(o)) = (p.optimizer, opt.as_mut()) {
+                    if is_due(r.check, v.prev, v.date) {
+                        let hd = hold.get_or_insert_with(|| Holdings::of(v));
+                        if let Some(t) = o.targets(v, hd, &r) {
+                            targets_w = Some((t, Reason::Optimizer, r.min_trade_usd.max(1.0)));
+                        }
+                    }
+                }
+            }
+            if let Some((tw, reason, min_trade)) = targets_w {
+                let hd = hold.get_or_insert_with(|| Holdings::of(v));
+                let targets: Vec<f64> = tw.iter().map(|x| x * hd.investable).collect();
+                plan(v, hd, &targets, Mode::Full, reason, min_trade, guard, out);
+            }
+        }
+    }
+}
+
+/// Sells in `account` until its cash is back to its minimum (a withdrawal or a tax bill
+/// left it short): the most overweight classes first.
+pub(crate) fn raise_cash(
+    v: &View<'_, '_>,
+    p: &Policy,
+    account: usize,
+    reason: Reason,
+    out: &mut Vec<Order>,
+) {
+    let w = v.w;
+    let need = w.accounts[account].min_cash - v.book.cash[account];
+    if need <= 0.0 {
+        return;
+    }
+    let hold = Holdings::of(v);
+    let targets: Vec<f64> = w
+        .classes
+        .iter()
+        .map(|c| c.weight * hold.investable)
+        .collect();
+    // Cover the estimated costs of the sales too.
+    let need = need * 1.002 + 10.0;
+    plan(
+        v,
+        &hold,
+        &targets,
+        Mode::SellOnly(account, need),
+        reason,
+        0.0,
+        guard_of(p),
+        out,
+    );
+}
+
+/// Tax-loss harvesting on a check day.
+fn harvest(v: &View<'_, '_>, rule: &crate::scenario::policy::TlhRule, out: &mut Vec<Order>) {
+    let w = v.w;
+    let n = w.n();
+    let guard = rule.wash_sale_guard;
+    // Groups this decision sells and buys: a partner bought today is not harvested today,
+    // and a group harvested today is not bought as a partner.
+    let mut sold: Vec<usize> = Vec::new();
+    let mut bought: Vec<usize> = Vec::new();
+    for (a, acct) in w.accounts.iter().enumerate() {
+        if acct.kind != AccountKind::Taxable {
+            continue;
+        }
+        for s in 0..n {
+            let idx = a * n + s;
+            let q = v.book.qty[idx];
+            let p = v.prices[s];
+            let sec = &w.secs[s];
+            // Quick screen: no lot can have the loss unless the price is below the highest
+            // basis per share by the threshold.
+            if q <= 0.0
+                || sec.do_not_sell
+                || p >= v.book.max_bps[idx] * (1.0 - rule.loss_threshold_pct)
+            {
+                continue;
+            }
+            if bought.contains(&sec.group) || v.book.harvest_blocked(w, guard, a, sec.group, v.date)
+            {
+                continue;
+            }
+            let lots = v.book.ledger.position(&acct.id, &sec.symbol);
+            let mut ids = Vec::new();
+            let (mut shares, mut loss) = (0.0, 0.0);
+            for l in lots {
+                let value = l.quantity * p;
+                let lot_loss = l.basis - value;
+                if lot_loss > 0.0 && lot_loss >= rule.loss_threshold_pct * l.basis {
+                    ids.push(l.id);
+                    shares += l.quantity;
+                    loss += lot_loss;
+                }
+            }
+            if ids.is_empty() || loss < rule.loss_threshold_usd {
+                continue;
+            }
+            let partner = if rule.partner_swaps {
+                let found = sec.partners.iter().copied().find(|&x| {
+                    let g = w.secs[x].group;
+                    g != sec.group && !sold.contains(&g) && may_buy(v, guard, a, x)
+                });
+                match found {
+                    Some(x) => Some(x),
+                    // Without a partner to hold the exposure, do not harvest.
+                    None => continue,
+                }
+            } else {
+                None
+            };
+            sold.push(sec.group);
+            if let Some(x) = partner {
+                bought.push(w.secs[x].group);
+            }
+            out.push(Order {
+                account: a,
+                security: s,
+                side: Side::Sell,
+                quantity: shares,
+                lots: ids,
+                reason: Reason::Harvest,
+            });
+            if let Some(x) = partner {
+                let px = w.secs[x].price_mult(v.prices[x]);
+                let fee = fee_estimate(v, a, s, Side::Sell) + fee_estimate(v, a, x, Side::Buy);
+                let proceeds = shares * p * (1.0 - sec.half_spread_bps / 1e4) - fee - 1.0;
+                let qx = proceeds / px;
+                let qx = if w.secs[x].fractional { qx } else { qx.floor() };
+                if qx > 0.0 {
+                    out.push(Order {
+                        account: a,
+                        security: x,
+                        side: Side::Buy,
+                        quantity: qx,
+                        lots: Vec::new(),
+                        reason: Reason::PartnerSwap,
+                    });
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,623 @@
+//! The side-by-side report: per policy, the distribution over paths of every metric, each
+//! with its definition; time series for charts; one path's dated trade list.
+//!
+//! Paths are aggregated as they stream: a path leaves only a [`PathOutcome`] (per-policy
+//! scalars, a monthly series of three numbers, and — for the one recorded path — its
+//! trades). [`Accumulator::merge`] combines outcomes from any split of the paths (threads,
+//! Web Workers) and the report is computed from them in path order, so the same scenario
+//! and seed give a bit-identical report however the work was split.
+
+use super::policy::Reason;
+use crate::date::Date;
+use crate::lots::LotId;
+use crate::types::Side;
+use serde::{Deserialize, Serialize};
+
+/// One lot relieved by a sale.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LotRelief {
+    /// The lot's id in the ledger.
+    pub lot: LotId,
+    /// Shares relieved.
+    pub quantity: f64,
+    /// Basis relieved, dollars.
+    pub basis: f64,
+    /// The lot's purchase date.
+    pub acquired: Date,
+}
+
+/// One executed trade of the recorded path.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TradeRow {
+    /// Trade date.
+    pub date: Date,
+    /// Account id.
+    pub account: String,
+    /// Symbol.
+    pub symbol: String,
+    /// Buy or sell.
+    pub side: Side,
+    /// Shares.
+    pub quantity: f64,
+    /// Price per share (mid).
+    pub price: f64,
+    /// Lots relieved (sales).
+    pub lots: Vec<LotRelief>,
+    /// Commission charged for this trade (its increment of the day's ticket).
+    pub commission: f64,
+    /// SEC and FINRA fees.
+    pub regulatory: f64,
+    /// Half-spread and impact cost.
+    pub spread: f64,
+    /// Realized gain recognized by a taxable sale, as booked on the trade date (a later
+    /// purchase within 30 days can still wash it).
+    pub realized_gain: f64,
+    /// Loss disallowed as a wash sale, as of the trade date.
+    pub disallowed: f64,
+    /// Why.
+    pub reason: Reason,
+}
+
+/// One policy's scalars on one path.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct PolicyPath {
+    /// Tickets (account, security, side, day).
+    pub tickets: f64,
+    /// Trades (a ticket may hold several orders of a day).
+    pub trades: f64,
+    /// Days with at least one trade.
+    pub trade_days: f64,
+    /// Commissions, dollars.
+    pub commission: f64,
+    /// SEC and FINRA fees.
+    pub regulatory: f64,
+    /// Half-spread cost.
+    pub spread: f64,
+    /// Market-impact cost.
+    pub impact: f64,
+    /// Σ |trade notional|.
+    pub notional: f64,
+    /// Taxes paid in cash at year ends.
+    pub taxes_cash: f64,
+    /// Taxes on realized gains over the horizon (year ends plus the last year).
+    pub taxes_paid: f64,
+    /// Dividends received.
+    pub dividends: f64,
+    /// Interest on cash.
+    pub interest: f64,
+    /// Price gains and losses on holdings.
+    pub price_gain: f64,
+    /// Net contributions (withdrawals negative) actually made.
+    pub flows: f64,
+    /// Advisory fees.
+    pub advisory: f64,
+    /// Losses realized by harvest sales (gross, economic).
+    pub harvest_gross: f64,
+    /// Of which disallowed as wash sales and added to a replacement's basis.
+    pub harvest_washed: f64,
+    /// Of which disallowed for good (replacement in an IRA or Roth).
+    pub harvest_lost: f64,
+    /// Household value at the start.
+    pub start_value: f64,
+    /// Household value at the horizon, before taxes.
+    pub terminal_pretax: f64,
+    /// After-tax value at the horizon.
+    pub after_tax: f64,
+    /// Tax on the last (partial) year's realized gains, charged at the horizon.
+    pub last_year_tax: f64,
+    /// Liquidation tax at the horizon (0 when holding).
+    pub liquidation_tax: f64,
+    /// Tax on the traditional IRA / 401k value at the horizon.
+    pub deferred_tax: f64,
+    /// Average daily household value.
+    pub avg_value: f64,
+    /// Annualised tracking error against the target model.
+    pub tracking_error: f64,
+    /// Average daily largest class deviation from target.
+    pub avg_drift: f64,
+    /// Largest daily class deviation.
+    pub max_drift: f64,
+    /// Lowest cash balance of any account on any day (books check).
+    pub min_cash: f64,
+    /// Lowest share balance of any position on any day (books check).
+    pub min_shares: f64,
+    /// Month-end household value (pre-tax).
+    pub monthly_value: Vec<f64>,
+    /// Month-end cumulative tickets.
+    pub monthly_tickets: Vec<f64>,
+    /// Month-end cumulative ticket charges and regulatory fees.
+    pub monthly_fees: Vec<f64>,
+}
+
+impl PolicyPath {
+    /// All trading costs: commissions, regulatory fees, spread and impact.
+    pub fn costs(&self) -> f64 {
+        self.commission + self.regulatory + self.spread + self.impact
+    }
+}
+
+/// One path's outcome: every policy's scalars (in scenario order) and, for the recorded
+/// path, the trades.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PathOutcome {
+    /// The path's index.
+    pub path: u64,
+    /// Per policy.
+    pub policies: Vec<PolicyPath>,
+    /// Per policy, the trades (recorded path only).
+    pub trades: Option<Vec<Vec<TradeRow>>>,
+}
+
+/// Path outcomes gathered so far; merge partial accumulators in any order.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Accumulator {
+    outcomes: Vec<PathOutcome>,
+}
+
+impl Accumulator {
+    /// An empty accumulator.
+    pub fn new() -> Accumulator {
+        Accumulator::default()
+    }
+
+    /// Adds one path.
+    pub fn push(&mut self, o: PathOutcome) {
+        self.outcomes.push(o);
+    }
+
+    /// Adds another accumulator's paths (order does not matter: the report sorts by path).
+    pub fn merge(&mut self, other: Accumulator) {
+        self.outcomes.extend(other.outcomes);
+    }
+
+    /// The outcomes, sorted by path index.
+    pub fn outcomes(&mut self) -> &[PathOutcome] {
+        self.outcomes.sort_by_key(|o| o.path);
+        &self.outcomes
+    }
+
+    /// Number of paths gathered.
+    pub fn len(&self) -> usize {
+        self.outcomes.len()
+    }
+
+    /// True when no path was gathered.
+    pub fn is_empty(&self) -> bool {
+        self.outcomes.is_empty()
+    }
+}
+
+/// The distribution of a metric over paths.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct Stat {
+    /// Mean.
+    pub mean: f64,
+    /// Median.
+    pub median: f64,
+    /// 5th percentile (linear interpolation between order statistics).
+    pub p5: f64,
+    /// 95th percentile.
+    pub p95: f64,
+}
+
+impl Stat {
+    /// The statistics of `xs` (in any order; summed in the given order for the mean).
+    pub fn of(xs: &[f64]) -> Stat {
+        if xs.is_empty() {
+            return Stat::default();
+        }
+        let mean = xs.iter().sum::<f64>() / xs.len() as f64;
+        let mut s = xs.to_vec();
+        s.sort_by(f64::total_cmp);
+        Stat {
+            mean,
+            median: quantile(&s, 0.5),
+            p5: quantile(&s, 0.05),
+            p95: quantile(&s, 0.95),
+        }
+    }
+}
+
+/// Quantile of sorted data by linear interpolation at `(n − 1)·q`.
+pub fn quantile(sorted: &[f64], q: f64) -> f64 {
+    match sorted.len() {
+        0 => f64::NAN,
+        1 => sorted[0],
+        n => {
+            let x = (n - 1) as f64 * q;
+            let i = x.floor() as usize;
+            let f = x - i as f64;
+            if i + 1 >= n {
+                sorted[n - 1]
+            } else {
+                sorted[i] + f * (sorted[i + 1] - sorted[i])
+            }
+        }
+    }
+}
+
+/// A metric's definition, for tooltips and footnotes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetricDef {
+    /// Key used in [`PolicyReport::metrics`].
+    pub key: String,
+    /// Short label.
+    pub label: String,
+    /// Unit: `count`, `usd`, `bps_per_year`, `fraction`, `fraction_per_year`, `per_year`.
+    pub unit: String,
+    /// What it means, exactly.
+    pub definition: String,
+}
+
+/// A metric's distribution.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetricValue {
+    /// The metric's key (see [`Report::definitions`]).
+    pub key: String,
+    /// Its distribution over paths.
+    pub stat: Stat,
+}
+
+/// One policy's column of the report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PolicyReport {
+    /// The policy's name.
+    pub name: String,
+    /// True for the baseline.
+    pub baseline: bool,
+    /// Every metric, in [`Report::definitions`] order.
+    pub metrics: Vec<MetricValue>,
+    /// The flat fee per ticket at which the policy's mean net benefit vs the baseline is
+    /// zero (`None` when the policy does not buy more tickets than the baseline).
+    pub break_even_ticket_fee: Option<f64>,
+    /// Mean ticket charges and regulatory fees ÷ mean net new assets (`None` without net
+    /// new assets).
+    pub ticket_charges_to_nna: Option<f64>,
+    /// Trades more often than quarterly and its mean net benefit is negative.
+    pub friction_flag: bool,
+}
+
+impl PolicyReport {
+    /// A metric by key.
+    pub fn metric(&self, key: &str) -> Option<Stat> {
+        self.metrics.iter().find(|m| m.key == key).map(|m| m.stat)
+    }
+}
+
+/// One policy's time series (month ends).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PolicySeries {
+    /// The policy.
+    pub name: String,
+    /// Mean cumulative tickets.
+    pub cumulative_tickets: Vec<f64>,
+    /// Mean cumulative ticket charges and regulatory fees, dollars.
+    pub cumulative_fees: Vec<f64>,
+    /// 5th percentile of household value (pre-tax).
+    pub wealth_p5: Vec<f64>,
+    /// Median household value.
+    pub wealth_p50: Vec<f64>,
+    /// 95th percentile of household value.
+    pub wealth_p95: Vec<f64>,
+}
+
+/// Month-end series for charts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Series {
+    /// The month-end dates (last business day of each month on the path).
+    pub dates: Vec<Date>,
+    /// Per policy.
+    pub policies: Vec<PolicySeries>,
+}
+
+/// The trades of one path, per policy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TradeList {
+    /// The path recorded.
+    pub path: u64,
+    /// Per policy (scenario order): its name and trades.
+    pub policies: Vec<(String, Vec<TradeRow>)>,
+}
+
+/// The report of a simulation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// Engine version.
+    pub engine_version: String,
+    /// The scenario's hash ([`crate::scenario::Scenario::hash_hex`]).
+    pub scenario_hash: String,
+    /// The scenario's name.
+    pub scenario_name: String,
+    /// Random seed.
+    pub seed: u64,
+    /// Paths simulated.
+    pub paths: u64,
+    /// Horizon in years.
+    pub horizon_years: u32,
+    /// The valuation date before the first step.
+    pub start: Date,
+    /// The last step's date.
+    pub end: Date,
+    /// The baseline policy's name.
+    pub baseline: String,
+    /// Modelling notes and assumptions printed next to the numbers.
+    pub assumptions: Vec<String>,
+    /// Every metric's definition.
+    pub definitions: Vec<MetricDef>,
+    /// Per policy, in scenario order.
+    pub policies: Vec<PolicyReport>,
+    /// Month-end series.
+    pub series: Series,
+    /// The recorded path's trades.
+    pub trades: TradeList,
+}
+
+impl Report {
+    /// Canonical JSON (compact, fields in declaration order, shortest round-trip floats).
+    pub fn canonical_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|e| format!("unserializable: {e}"))
+    }
+
+    /// FNV-1a 64 of [`Report::canonical_json`], 16 lowercase hex digits.
+    pub fn hash_hex(&self) -> String {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for &b in self.canonical_json().as_bytes() {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        format!("{h:016x}")
+    }
+
+    /// A policy's column by name.
+    pub fn policy(&self, name: &str) -> Option<&PolicyReport> {
+        self.policies.iter().find(|p| p.name == name)
+    }
+
+    /// The recorded trades as CSV (one row per trade, lots joined by `;`).
+    pub fn trades_csv(&self) -> String {
+        let mut out = String::from(
+            "policy,date,account,symbol,side,quantity,price,lots,commission,regulatory,spread,realized_gain,disallowed,reason\n",
+        );
+        for (name, rows) in &self.trades.policies {
+            for r in rows {
+                let lots: Vec<String> = r
+                    .lots
+                    .iter()
+                    .map(|l| format!("{}:{}@{}", l.lot, l.quantity, l.acquired))
+                    .collect();
+                let reason = serde_json::to_string(&r.reason).unwrap_or_default();
+                out.push_str(&format!(
+                    "\"{}\",{},{},{},{},{},{},{},{:.2},{:.2},{:.4},{:.2},{:.2},{}\n",
+                    name.replace('"', "\"\""),
+                    r.date,
+                    r.account,
+                    r.symbol,
+                    if r.side == Side::Buy { "buy" } else { "sell" },
+                    r.quantity,
+                    r.price,
+                    lots.join(";"),
+                    r.commission,
+                    r.regulatory,
+                    r.spread,
+                    r.realized_gain,
+                    r.disallowed,
+                    reason.trim_matches('"'),
+                ));
+            }
+        }
+        out
+    }
+}
+
+fn def(key: &str, label: &str, unit: &str, definition: &str) -> MetricDef {
+    MetricDef {
+        key: key.into(),
+        label: label.into(),
+        unit: unit.into(),
+        definition: definition.into(),
+    }
+}
+
+/// The definitions of every metric, in report order.
+pub fn definitions() -> Vec<MetricDef> {
+    vec![
+        def("tickets", "Tickets", "count", "Orders billed over the horizon: one ticket per (account, security, side, trading day)."),
+        def("ticket_charges", "Ticket charges", "usd", "Commissions billed over the horizon: the schedule's flat + per-share + % of notional per ticket, clamped to its minimum and maximum, plus fractional surcharges."),
+        def("regulatory_fees", "Regulatory fees", "usd", "SEC Section 31 fees and FINRA TAF on sales, at the dated rates in force, each rounded up to the cent per ticket."),
+        def("spread_impact", "Spread and impact", "usd", "Half-spread × notional on every exchange-traded trade, plus market impact when the schedule models it. Economic costs, not billed."),
+        def("taxes_paid", "Taxes paid", "usd", "Tax on realized gains over the horizon: each year's gains and losses netted with carry-forwards and the ordinary-income offset, at the profile's marginal rates (a saving is negative). Excludes the horizon's liquidation tax and taxes on dividends and interest."),
+        def("harvested_gross", "Harvested losses (gross)", "usd", "Economic losses realized by tax-loss-harvest sales, before wash-sale adjustments."),
+        def("harvested_washed", "Harvested losses washed", "usd", "Part of the harvested losses disallowed as wash sales and added to the basis of replacement shares in a taxable account (deferred, not lost)."),
+        def("harvested_lost", "Harvested losses lost for good", "usd", "Part of the harvested losses disallowed because the replacement was bought in an IRA, Roth or 401k (Rev. Rul. 2008-5): never deductible."),
+        def("tax_alpha_before_costs", "Tax alpha before costs", "bps_per_year", "Annualised after-tax return of the policy minus that of the baseline on the same paths, with each policy's trading costs (commissions, regulatory fees, spread, impact) added back to its after-tax terminal wealth. Annualised return: (W_T / W_0)^(1/T) − 1, W_0 the starting household value, W_T the after-tax terminal wealth."),
+        def("tax_alpha_after_costs", "Tax alpha after costs", "bps_per_year", "Annualised after-tax return of the policy minus that of the baseline on the same paths, all costs included."),
+        def("harvesting_yield", "Harvesting yield (vendor metric)", "bps_per_year", "The figure vendors quote: gross harvested losses ÷ starting household value, per year. It is not a return: a harvested loss lowers basis and defers tax, it does not add wealth one for one."),
+        def("turnover", "Turnover", "fraction_per_year", "One-way annual turnover: ½ Σ |trade notional| ÷ average household value ÷ years."),
+        def("tracking_error", "Tracking error", "fraction", "Annualised standard deviation of the daily difference between the household's return (excluding flows and taxes) and the target model's return (target weights on each class's primary security), × √(business days per year)."),
+        def("avg_drift", "Average drift", "fraction", "Average over days of the largest absolute deviation of a class weight from its target (weights of the investable value)."),
+        def("max_drift", "Maximum drift", "fraction", "Largest absolute deviation of a class weight from its target on any day."),
+        def("after_tax_wealth", "After-tax terminal wealth", "usd", "Household value at the horizon less the last year's tax on realized gains, the liquidation tax on taxable accounts (or none when holding: step-up), and ordinary tax on traditional IRA / 401k balances; Roth untaxed."),
+        def("net_benefit_usd", "Net benefit vs baseline", "usd", "After-tax terminal wealth of the policy minus that of the baseline on the same path."),
+        def("net_benefit_bps", "Net benefit vs baseline", "bps_per_year", "Net benefit ÷ starting household value ÷ years, in basis points."),
+        def("trade_days_per_year", "Trading days per year", "per_year", "Days with at least one trade, per year."),
+        def("trades", "Trades", "count", "Orders executed (several orders of a day in the same account, security and side share one ticket)."),
+    ]
+}
+
+/// Summary of the scenario needed to build the report.
+pub(crate) struct ReportInputs<'a> {
+    pub names: Vec<String>,
+    pub baseline: usize,
+    pub fastest_more_than_quarterly: Vec<bool>,
+    pub flat_fee: f64,
+    pub years: f64,
+    pub month_dates: Vec<Date>,
+    pub head: Report,
+    pub _p: std::marker::PhantomData<&'a ()>,
+}
+
+fn get(o: &PathOutcome, i: usize) -> &PolicyPath {
+    &o.policies[i]
+}
+
+fn ann(w_t: f64, w_0: f64, years: f64) -> f64 {
+    if w_0 <= 0.0 || w_t <= 0.0 || years <= 0.0 {
+        return 0.0;
+    }
+    libm::pow(w_t / w_0, 1.0 / years) - 1.0
+}
+
+/// Builds the report from every path's outcome.
+pub(crate) fn build(inp: ReportInputs<'_>, acc: &mut Accumulator) -> Report {
+    let outcomes = acc.outcomes();
+    let np = inp.names.len();
+    let b = inp.baseline;
+    let t = inp.years;
+    let mut report = inp.head;
+    let defs = definitions();
+    for p in 0..np {
+        let col =
+            |f: &dyn Fn(&PathOutcome) -> f64| -> Vec<f64> { outcomes.iter().map(f).collect() };
+        let values: Vec<(&str, Vec<f64>)> = vec![
+            ("tickets", col(&|o| get(o, p).tickets)),
+            ("ticket_charges", col(&|o| get(o, p).commission)),
+            ("regulatory_fees", col(&|o| get(o, p).regulatory)),
+            (
+                "spread_impact",
+                col(&|o| get(o, p).spread + get(o, p).impact),
+            ),
+            ("taxes_paid", col(&|o| get(o, p).taxes_paid)),
+            ("harvested_gross", col(&|o| get(o, p).harvest_gross)),
+            ("harvested_washed", col(&|o| get(o, p).harvest_washed)),
+            ("harvested_lost", col(&|o| get(o, p).harvest_lost)),
+            (
+                "tax_alpha_before_costs",
+                col(&|o| {
+                    let (x, y) = (get(o, p), get(o, b));
+                    1e4 * (ann(x.after_tax + x.costs(), x.start_value, t)
+                        - ann(y.after_tax + y.costs(), y.start_value, t))
+                }),
+            ),
+            (
+                "tax_alpha_after_costs",
+                col(&|o| {
+                    let (x, y) = (get(o, p), get(o, b));
+                    1e4 * (ann(x.after_tax, x.start_value, t) - ann(y.after_tax, y.start_value, t))
+                }),
+            ),
+            (
+                "harvesting_yield",
+                col(&|o| {
+                    let x = get(o, p);
+                    if x.start_value > 0.0 && t > 0.0 {
+                        1e4 * x.harvest_gross / x.start_value / t
+                    } else {
+                        0.0
+                    }
+                }),
+            ),
+            (
+                "turnover",
+                col(&|o| {
+                    let x = get(o, p);
+                    if x.avg_value > 0.0 && t > 0.0 {
+                        0.5 * x.notional / x.avg_value / t
+                    } else {
+                        0.0
+                    }
+                }),
+            ),
+            ("tracking_error", col(&|o| get(o, p).tracking_error)),
+            ("avg_drift", col(&|o| get(o, p).avg_drift)),
+            ("max_drift", col(&|o| get(o, p).max_drift)),
+            ("after_tax_wealth", col(&|o| get(o, p).after_tax)),
+            (
+                "net_benefit_usd",
+                col(&|o| get(o, p).after_tax - get(o, b).after_tax),
+            ),
+            (
+                "net_benefit_bps",
+                col(&|o| {
+                    let x = get(o, p);
+                    if x.start_value > 0.0 && t > 0.0 {
+                        1e4 * (x.after_tax - get(o, b).after_tax) / x.start_value / t
+                    } else {
+                        0.0
+                    }
+                }),
+            ),
+            (
+                "trade_days_per_year",
+                col(&|o| {
+                    if t > 0.0 {
+                        get(o, p).trade_days / t
+                    } else {
+                        0.0
+                    }
+                }),
+            ),
+            ("trades", col(&|o| get(o, p).trades)),
+        ];
+        debug_assert_eq!(values.len(), defs.len());
+        let metrics: Vec<MetricValue> = values
+            .iter()
+            .map(|(k, xs)| MetricValue {
+                key: (*k).to_string(),
+                stat: Stat::of(xs),
+            })
+            .collect();
+        let n = outcomes.len().max(1) as f64;
+        let mean = |f: &dyn Fn(&PathOutcome) -> f64| outcomes.iter().map(f).sum::<f64>() / n;
+        let net = mean(&|o| get(o, p).after_tax - get(o, b).after_tax);
+        let extra_tickets = mean(&|o| get(o, p).tickets - get(o, b).tickets);
+        let break_even = if p != b && extra_tickets > 0.0 {
+            Some(inp.flat_fee + net / extra_tickets)
+        } else {
+            None
+        };
+        let fees = mean(&|o| get(o, p).commission + get(o, p).regulatory);
+        let nna = mean(&|o| get(o, p).flows);
+        report.policies.push(PolicyReport {
+            name: inp.names[p].clone(),
+            baseline: p == b,
+            metrics,
+            break_even_ticket_fee: break_even,
+            ticket_charges_to_nna: (nna > 0.0).then(|| fees / nna),
+            friction_flag: inp.fastest_more_than_quarterly[p] && net < 0.0 && p != b,
+        });
+        // Series.
+        let months = inp.month_dates.len();
+        let mut s = PolicySeries {
+            name: inp.names[p].clone(),
+            cumulative_tickets: Vec::with_capacity(months),
+            cumulative_fees: Vec::with_capacity(months),
+            wealth_p5: Vec::with_capacity(months),
+            wealth_p50: Vec::with_capacity(months),
+            wealth_p95: Vec::with_capacity(months),
+        };
+        let mut buf = Vec::with_capacity(outcomes.len());
+        for m in 0..months {
+            let at = |v: &Vec<f64>| v.get(m).copied().unwrap_or(0.0);
+            s.cumulative_tickets
+                .push(mean(&|o| at(&get(o, p).monthly_tickets)));
+            s.cumulative_fees
+                .push(mean(&|o| at(&get(o, p).monthly_fees)));
+            buf.clear();
+            buf.extend(outcomes.iter().map(|o| at(&get(o, p).monthly_value)));
+            buf.sort_by(f64::total_cmp);
+            s.wealth_p5.push(quantile(&buf, 0.05));
+            s.wealth_p50.push(quantile(&buf, 0.5));
+            s.wealth_p95.push(quantile(&buf, 0.95));
+        }
+        report.series.policies.push(s);
+    }
+    report.series.dates = inp.month_dates;
+    report.definitions = defs;
+    if let Some(o) = outcomes.iter().find(|o| o.trades.is_some()) {
+        report.trades.path = o.path;
+        if let Some(tr) = &o.trades {
+            report.trades.policies = inp.names.iter().cloned().zip(tr.iter().cloned()).collect();
+        }
+    }
+    report
+}

@@ -1,0 +1,519 @@
+//! The scenario compiled for simulation: every name resolved to an index once, so the
+//! daily loop never looks anything up by string.
+
+use super::SimError;
+use crate::date::Date;
+use crate::fees::{FeeSchedule, RegulatoryTables};
+use crate::ledger::{self, Ledger, OpeningLot};
+use crate::market::{AssetClass, Assumptions, MarketModel, SecuritySpec, Shocks, STEPS_PER_YEAR};
+use crate::scenario::market::Shocks as ScenarioShocks;
+use crate::scenario::policy::Frequency;
+use crate::scenario::{CashFlowSchedule, Scenario};
+use crate::tax::{Carryforward, TaxProfile};
+use crate::types::{AccountKind, LotMethod, SecurityType};
+
+/// A security, resolved.
+#[derive(Debug, Clone)]
+pub(crate) struct Sec {
+    pub symbol: String,
+    pub class: usize,
+    pub group: usize,
+    pub partners: Vec<usize>,
+    pub security_type: SecurityType,
+    pub half_spread_bps: f64,
+    pub fractional: bool,
+    /// Daily price factor for the expense ratio: `1 − er / A`.
+    pub er_factor: f64,
+    pub do_not_buy: bool,
+    pub do_not_sell: bool,
+    pub price0: f64,
+}
+
+impl Sec {
+    /// The price paid per share on a buy: price plus the half-spread.
+    pub fn price_mult(&self, price: f64) -> f64 {
+        price * (1.0 + self.half_spread_bps / 1e4)
+    }
+}
+
+/// A target class, resolved. Classes of held securities that the target model does not
+/// name are added with weight 0 and no vehicle (they are sold at the first rebalance).
+#[derive(Debug, Clone)]
+pub(crate) struct Class {
+    pub name: String,
+    pub weight: f64,
+    /// The securities that may be bought for the class, primary first.
+    pub vehicles: Vec<usize>,
+    /// Preferred account kinds, most preferred first.
+    pub location: Vec<AccountKind>,
+    /// The security whose return stands for the class (the primary; for the tracking
+    /// error benchmark and the tactical signal).
+    pub bench: Option<usize>,
+    /// Daily volatility of the class (for the tactical signal's standardisation).
+    pub daily_vol: f64,
+}
+
+/// An account, resolved.
+#[derive(Debug, Clone)]
+pub(crate) struct Acct {
+    pub id: String,
+    pub kind: AccountKind,
+    pub schedule: usize,
+    pub cash0: f64,
+    pub min_cash: f64,
+}
+
+/// The compiled scenario.
+pub(crate) struct World<'s> {
+    pub scenario: &'s Scenario,
+    pub secs: Vec<Sec>,
+    pub classes: Vec<Class>,
+    pub accounts: Vec<Acct>,
+    pub n_groups: usize,
+    pub schedules: Vec<&'s FeeSchedule>,
+    pub regulatory: &'s RegulatoryTables,
+    pub tax: TaxProfile,
+    pub model: MarketModel,
+    pub dates: Vec<Date>,
+    pub start: Date,
+    /// Cash flows by step: `(step, account, amount)`, sorted by step.
+    pub flows: Vec<(usize, usize, f64)>,
+    /// Daily return on cash.
+    pub cash_rate: f64,
+    pub reinvest: bool,
+    /// The ledger with every opening lot, per lot method (cloned per path).
+    pub ledgers: Vec<(LotMethod, Ledger)>,
+    /// Opening quantities, `account * n + security`.
+    pub qty0: Vec<f64>,
+    /// Annualised covariance of the classes' benchmark securities (for the optimizer).
+    pub class_cov: Vec<Vec<f64>>,
+    /// Index of the first taxable account (pays the taxes).
+    pub tax_account: Option<usize>,
+    /// Years of the horizon (`dates` span, in years).
+    pub years: f64,
+    /// Per class: the accounts to sell from, in order (tax-free and tax-deferred first;
+    /// accounts whose kind the class does not prefer first).
+    pub sell_order: Vec<Vec<usize>>,
+    /// Per class: the accounts to buy in, in order (preferred kinds first).
+    pub buy_order: Vec<Vec<usize>>,
+}
+
+/// The tax module's profile from the scenario's.
+pub(crate) fn tax_profile(s: &Scenario) -> TaxProfile {
+    let t = &s.tax;
+    TaxProfile {
+        filing_status: match t.filing_status {
+            crate::scenario::tax_profile::FilingStatus::Single => crate::tax::FilingStatus::Single,
+            crate::scenario::tax_profile::FilingStatus::MarriedFilingJointly => {
+                crate::tax::FilingStatus::MarriedJoint
+            }
+            crate::scenario::tax_profile::FilingStatus::MarriedFilingSeparately => {
+                crate::tax::FilingStatus::MarriedSeparate
+            }
+            crate::scenario::tax_profile::FilingStatus::HeadOfHousehold => {
+                crate::tax::FilingStatus::HeadOfHousehold
+            }
+        },
+        ordinary_rate: t.ordinary_rate,
+        ltcg_rate: t.ltcg_rate,
+        niit: t.niit,
+        state_rate: t.state_rate,
+        carryforward_in: Carryforward {
+            short_term: t.carryforward_in_st,
+            long_term: t.carryforward_in_lt,
+        },
+        ordinary_offset_cap: t.ordinary_offset_cap,
+        horizon: match t.horizon {
+            crate::scenario::tax_profile::HorizonTreatment::Liquidate => {
+                crate::tax::HorizonTreatment::Liquidate
+            }
+            crate::scenario::tax_profile::HorizonTreatment::Hold => {
+                crate::tax::HorizonTreatment::Hold
+            }
+        },
+    }
+}
+
+/// Adds `months` calendar months, clamping the day to the month's end.
+pub(crate) fn add_months(d: Date, months: i32) -> Date {
+    let (y, m, day) = d.ymd();
+    let idx = y * 12 + (m as i32 - 1) + months;
+    let (y2, m2) = (idx.div_euclid(12), idx.rem_euclid(12) as u32 + 1);
+    let mut dd = day;
+    loop {
+        if let Some(x) = Date::from_ymd(y2, m2, dd) {
+            return x;
+        }
+        if dd <= 28 {
+            return d;
+        }
+        dd -= 1;
+    }
+}
+
+/// Whether a rule scheduled at `freq` is due on the step dated `date`, the previous step
+/// (or the start) being `prev`: the first business day of each period.
+pub(crate) fn is_due(freq: Frequency, prev: Date, date: Date) -> bool {
+    let week = |d: Date| (d.days() + 3).div_euclid(7); // Monday-based week number
+    let (py, pm, _) = prev.ymd();
+    let (y, m, _) = date.ymd();
+    let months = |y: i32, m: u32, k: i32| (y * 12 + m as i32 - 1).div_euclid(k);
+    match freq {
+        Frequency::Daily => true,
+        Frequency::Weekly => week(date) != week(prev),
+        Frequency::Biweekly => week(date).div_euclid(2) != week(prev).div_euclid(2),
+        Frequency::Monthly => months(y, m, 1) != months(py, pm, 1),
+        Frequency::Quarterly => months(y, m, 3) != months(py, pm, 3),
+        Frequency::SemiAnnual => months(y, m, 6) != months(py, pm, 6),
+        Frequency::Annual => y != py,
+    }
+}
+
+fn step_of(dates: &[Date], d: Date) -> Option<usize> {
+    let i = dates.partition_point(|x| *x < d);
+    (i < dates.len()).then_some(i)
+}
+
+impl<'s> World<'s> {
+    /// Compiles a scenario for `years` of daily steps.
+    pub fn new(s: &'s Scenario, years: u32) -> Result<World<'s>, SimError> {
+        let a = STEPS_PER_YEAR;
+        // Classes: the target's, then any other asset class a security names.
+        let mut classes: Vec<Class> = s
+            .target
+            .classes
+            .iter()
+            .map(|c| Class {
+                name: c.asset_class.clone(),
+                weight: c.weight,
+                vehicles: Vec::new(),
+                location: c.location.clone(),
+                bench: None,
+                daily_vol: 0.0,
+            })
+            .collect();
+        let mut groups: Vec<&str> = Vec::new();
+        let mut secs = Vec::with_capacity(s.securities.len());
+        for sec in &s.securities {
+            let class = match classes.iter().position(|c| c.name == sec.asset_class) {
+                Some(i) => i,
+                None => {
+                    classes.push(Class {
+                        name: sec.asset_class.clone(),
+                        weight: 0.0,
+                        vehicles: Vec::new(),
+                        location: Vec::new(),
+                        bench: None,
+                        daily_vol: 0.0,
+                    });
+                    classes.len() - 1
+                }
+            };
+            let group = match groups.iter().position(|g| *g == sec.group) {
+                Some(i) => i,
+                None => {
+                    groups.push(&sec.group);
+                    groups.len() - 1
+                }
+            };
+            secs.push(Sec {
+                symbol: sec.symbol.clone(),
+                class,
+                group,
+                partners: Vec::new(),
+                security_type: sec.security_type,
+                half_spread_bps: sec.half_spread_bps,
+                fractional: sec.fractional_allowed,
+                er_factor: 1.0 - sec.expense_ratio / a,
+                do_not_buy: s.target.restrictions.do_not_buy.contains(&sec.symbol),
+                do_not_sell: s.target.restrictions.do_not_sell.contains(&sec.symbol),
+                price0: sec.price,
+            });
+        }
+        let index_of = |sym: &str| s.securities.iter().position(|x| x.symbol == sym);
+        for (i, sec) in s.securities.iter().enumerate() {
+            secs[i].partners = sec.partners.iter().filter_map(|p| index_of(p)).collect();
+        }
+        for (k, c) in s.target.classes.iter().enumerate() {
+            let mut v = Vec::new();
+            for sym in std::iter::once(&c.primary).chain(c.alternates.iter()) {
+                let i = index_of(sym).ok_or_else(|| SimError::UnknownSecurity {
+                    field: format!("target.classes[{k}]"),
+                    symbol: sym.clone(),
+                })?;
+                if !v.contains(&i) {
+                    v.push(i);
+                }
+            }
+            classes[k].bench = v.first().copied();
+            classes[k].vehicles = v;
+        }
+        for (k, c) in classes.iter_mut().enumerate() {
+            if c.bench.is_none() {
+                c.bench = secs.iter().position(|x| x.class == k);
+            }
+        }
+
+        // Accounts and fee schedules.
+        let mut schedules: Vec<&FeeSchedule> = Vec::new();
+        let mut accounts = Vec::new();
+        for acc in &s.household.accounts {
+            let sched =
+                s.fee_schedule(&acc.fee_schedule)
+                    .ok_or_else(|| SimError::UnknownFeeSchedule {
+                        account: acc.id.clone(),
+                        schedule: acc.fee_schedule.clone(),
+                    })?;
+            let si = match schedules.iter().position(|x| x.id == sched.id) {
+                Some(i) => i,
+                None => {
+                    schedules.push(sched);
+                    schedules.len() - 1
+                }
+            };
+            accounts.push(Acct {
+                id: acc.id.clone(),
+                kind: acc.kind,
+                schedule: si,
+                cash0: acc.cash,
+                min_cash: s.target.min_cash_of(&acc.id),
+            });
+        }
+
+        // The market: one security spec per security; a non-benchmark security of a class
+        // tracks the class's benchmark as its partner.
+        let mut assumptions = Assumptions::with_defaults(s.as_of, years);
+        assumptions.classes = s
+            .market
+            .classes
+            .iter()
+            .map(|c| AssetClass {
+                name: c.name.clone(),
+                expected_return: c.expected_return,
+                volatility: c.volatility,
+                dividend_yield: c.dividend_yield,
+                source: c.source.clone(),
+                as_of: c.as_of.clone(),
+            })
+            .collect();
+        assumptions.correlation = s.market.correlation.clone();
+        assumptions.partner_correlation = s.market.partner_correlation;
+        assumptions.shocks = match s.market.shocks {
+            ScenarioShocks::Normal => Shocks::Normal,
+            ScenarioShocks::StudentT { dof } => Shocks::StudentT { dof },
+        };
+        let mut specs = Vec::with_capacity(secs.len());
+        for (i, sec) in s.securities.iter().enumerate() {
+            let mc = s.market.class_index(&sec.asset_class).ok_or_else(|| {
+                SimError::UnknownAssetClass {
+                    symbol: sec.symbol.clone(),
+                    asset_class: sec.asset_class.clone(),
+                }
+            })?;
+            let mut spec = SecuritySpec::new(
+                sec.symbol.clone(),
+                mc,
+                s.market.idiosyncratic_vol_of(&sec.symbol),
+                sec.dividend_yield,
+            );
+            if let Some(b) = classes[secs[i].class].bench {
+                if b != i {
+                    spec = spec.partner_of(b);
+                }
+            }
+            specs.push(spec);
+        }
+        let model = MarketModel::new(&assumptions, &specs)?;
+        let dates = model.dates().to_vec();
+        let cov = model.covariance();
+        let class_cov: Vec<Vec<f64>> = classes
+            .iter()
+            .map(|ci| {
+                classes
+                    .iter()
+                    .map(|cj| match (ci.bench, cj.bench) {
+                        (Some(i), Some(j)) => cov[i][j],
+                        _ => 0.0,
+                    })
+                    .collect()
+            })
+            .collect();
+        for (k, c) in classes.iter_mut().enumerate() {
+            c.daily_vol = libm::sqrt(class_cov[k][k].max(0.0) / a);
+        }
+
+        // Cash flows by step.
+        let acct_index = |id: &str| accounts.iter().position(|x: &Acct| x.id == id);
+        let mut flows = Vec::new();
+        let last = dates.last().copied().unwrap_or(s.as_of);
+        for (i, cf) in s.cash_flows.iter().enumerate() {
+            let ai = acct_index(&cf.account).ok_or_else(|| SimError::UnknownAccount {
+                field: format!("cash_flows[{i}].account"),
+                account: cf.account.clone(),
+            })?;
+            match cf.schedule {
+                CashFlowSchedule::Once { date } => {
+                    if date > s.as_of {
+                        if let Some(st) = step_of(&dates, date) {
+                            flows.push((st, ai, cf.amount));
+                        }
+                    }
+                }
+                CashFlowSchedule::Recurring {
+                    start,
+                    end,
+                    frequency,
+                } => {
+                    let end = end.unwrap_or(last).min(last);
+                    let mut n = 0i32;
+                    loop {
+                        let d = match frequency {
+                            Frequency::Daily => {
+                                // Every business day from the start.
+                                let mut d = start;
+                                for _ in 0..n {
+                                    d = d.next_business_day();
+                                }
+                                d
+                            }
+                            Frequency::Weekly => start.add_days(7 * n),
+                            Frequency::Biweekly => start.add_days(14 * n),
+                            Frequency::Monthly => add_months(start, n),
+                            Frequency::Quarterly => add_months(start, 3 * n),
+                            Frequency::SemiAnnual => add_months(start, 6 * n),
+                            Frequency::Annual => add_months(start, 12 * n),
+                        };
+                        if d > end {
+                            break;
+                        }
+                        if d > s.as_of {
+                            if let Some(st) = step_of(&dates, d) {
+                                flows.push((st, ai, cf.amount));
+                            }
+                        }
+                        n += 1;
+                    }
+                }
+            }
+        }
+        flows.sort_by_key(|f| (f.0, f.1));
+
+        // Opening ledgers.
+        let ledger_accounts: Vec<ledger::Account> = s
+            .household
+            .accounts
+            .iter()
+            .map(|a| ledger::Account {
+                id: a.id.clone(),
+                kind: a.kind,
+                owner: a.owner.clone(),
+            })
+            .collect();
+        let ledger_secs: Vec<ledger::Security> = s
+            .securities
+            .iter()
+            .map(|x| ledger::Security {
+                symbol: x.symbol.clone(),
+                group: x.group.clone(),
+            })
+            .collect();
+        let n = secs.len();
+        let mut qty0 = vec![0.0; accounts.len() * n];
+        let mut opening = Vec::new();
+        for (ai, acc) in s.household.accounts.iter().enumerate() {
+            for lot in &acc.lots {
+                let si = index_of(&lot.symbol).ok_or_else(|| SimError::UnknownSecurity {
+                    field: format!("household.accounts[{ai}].lots"),
+                    symbol: lot.symbol.clone(),
+                })?;
+                qty0[ai * n + si] += lot.quantity;
+                opening.push(OpeningLot {
+                    account: acc.id.clone(),
+                    symbol: lot.symbol.clone(),
+                    quantity: lot.quantity,
+                    basis: lot.basis,
+                    acquired: lot.acquired,
+                    holding_start: None,
+                });
+            }
+        }
+        let mut ledgers: Vec<(LotMethod, Ledger)> = Vec::new();
+        for p in &s.policies {
+            let m = ledger_method(p.lot_method);
+            if !ledgers.iter().any(|(x, _)| *x == m) {
+                let mut l = Ledger::new(ledger_accounts.clone(), ledger_secs.clone(), m)?;
+                for lot in &opening {
+                    l.open_lot(lot.clone())?;
+                }
+                ledgers.push((m, l));
+            }
+        }
+        let tax_account = accounts.iter().position(|a| a.kind.is_taxable());
+        let years_span = dates
+            .last()
+            .map_or(0.0, |d| f64::from(d.days_since(s.as_of)) / 365.2425);
+        let mut sell_order = Vec::with_capacity(classes.len());
+        let mut buy_order = Vec::with_capacity(classes.len());
+        for c in &classes {
+            let pref = |kind: AccountKind| c.location.iter().position(|x| *x == kind);
+            let mut so: Vec<usize> = (0..accounts.len()).collect();
+            so.sort_by_key(|&a| {
+                (
+                    accounts[a].kind.is_taxable(),
+                    pref(accounts[a].kind).is_some(),
+                    a,
+                )
+            });
+            let mut bo: Vec<usize> = (0..accounts.len()).collect();
+            bo.sort_by_key(|&a| (pref(accounts[a].kind).unwrap_or(usize::MAX), a));
+            sell_order.push(so);
+            buy_order.push(bo);
+        }
+        Ok(World {
+            sell_order,
+            buy_order,
+            scenario: s,
+            secs,
+            classes,
+            accounts,
+            n_groups: groups.len(),
+            schedules,
+            regulatory: &s.regulatory,
+            tax: tax_profile(s),
+            model,
+            start: s.as_of,
+            dates,
+            flows,
+            cash_rate: libm::pow(1.0 + s.market.cash_yield, 1.0 / a) - 1.0,
+            reinvest: matches!(
+                s.market.dividends,
+                crate::scenario::market::DividendTreatment::Reinvest
+            ),
+            ledgers,
+            qty0,
+            class_cov,
+            tax_account,
+            years: years_span,
+        })
+    }
+
+    /// Number of securities.
+    pub fn n(&self) -> usize {
+        self.secs.len()
+    }
+
+    /// The opening ledger for a lot method.
+    pub fn ledger_for(&self, m: LotMethod) -> Option<&Ledger> {
+        let m = ledger_method(m);
+        self.ledgers.iter().find(|(x, _)| *x == m).map(|(_, l)| l)
+    }
+}
+
+/// Automated sales never name lots one by one: a policy asking for specific-lot relief
+/// relieves minimum-tax lots for its rebalancing sales (harvests always name their lots).
+pub(crate) fn ledger_method(m: LotMethod) -> LotMethod {
+    match m {
+        LotMethod::SpecificLot => LotMethod::MinTax,
+        other => other,
+    }
+}
