@@ -9,7 +9,7 @@ use crate::market::{AssetClass, Assumptions, MarketModel, SecuritySpec, Shocks, 
 use crate::scenario::market::Shocks as ScenarioShocks;
 use crate::scenario::policy::Frequency;
 use crate::scenario::{CashFlowSchedule, Scenario};
-use crate::tax::{Carryforward, TaxProfile};
+use crate::tax::TaxProfile;
 use crate::types::{AccountKind, LotMethod, SecurityType};
 
 /// A security, resolved.
@@ -98,40 +98,10 @@ pub(crate) struct World<'s> {
     pub buy_order: Vec<Vec<usize>>,
 }
 
-/// The tax module's profile from the scenario's.
+/// The tax profile the simulator nets each year with (the scenario's, which is the tax
+/// module's type).
 pub(crate) fn tax_profile(s: &Scenario) -> TaxProfile {
-    let t = &s.tax;
-    TaxProfile {
-        filing_status: match t.filing_status {
-            crate::scenario::tax_profile::FilingStatus::Single => crate::tax::FilingStatus::Single,
-            crate::scenario::tax_profile::FilingStatus::MarriedFilingJointly => {
-                crate::tax::FilingStatus::MarriedJoint
-            }
-            crate::scenario::tax_profile::FilingStatus::MarriedFilingSeparately => {
-                crate::tax::FilingStatus::MarriedSeparate
-            }
-            crate::scenario::tax_profile::FilingStatus::HeadOfHousehold => {
-                crate::tax::FilingStatus::HeadOfHousehold
-            }
-        },
-        ordinary_rate: t.ordinary_rate,
-        ltcg_rate: t.ltcg_rate,
-        niit: t.niit,
-        state_rate: t.state_rate,
-        carryforward_in: Carryforward {
-            short_term: t.carryforward_in_st,
-            long_term: t.carryforward_in_lt,
-        },
-        ordinary_offset_cap: t.ordinary_offset_cap,
-        horizon: match t.horizon {
-            crate::scenario::tax_profile::HorizonTreatment::Liquidate => {
-                crate::tax::HorizonTreatment::Liquidate
-            }
-            crate::scenario::tax_profile::HorizonTreatment::Hold => {
-                crate::tax::HorizonTreatment::Hold
-            }
-        },
-    }
+    s.tax
 }
 
 /// Adds `months` calendar months, clamping the day to the month's end.
