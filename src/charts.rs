@@ -10,7 +10,7 @@ const W: f64 = 560.0;
 const H: f64 = 300.0;
 const LEFT: f64 = 78.0;
 const RIGHT: f64 = 16.0;
-const TOP: f64 = 16.0;
+const TOP: f64 = 26.0;
 const BOTTOM: f64 = 44.0;
 
 /// Escapes text for SVG/XML content and attributes.
@@ -110,7 +110,7 @@ fn axes(out: &mut String, f: &Frame, x_unit: &str, y_unit: &str, x_label: &str, 
             W - RIGHT,
             LEFT - 4.0,
             y + 4.0,
-            esc(&fmt_value(y_unit, t))
+            esc(&axis_value(y_unit, t))
         );
     }
     if !x_unit.is_empty() {
@@ -120,13 +120,13 @@ fn axes(out: &mut String, f: &Frame, x_unit: &str, y_unit: &str, x_label: &str, 
                 out,
                 r#"<text class="tick" x="{x:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
                 H - BOTTOM + 16.0,
-                esc(&fmt_value(x_unit, t))
+                esc(&axis_value(x_unit, t))
             );
         }
     }
     let _ = write!(
         out,
-        r#"<line class="axis" x1="{LEFT}" x2="{LEFT}" y1="{TOP}" y2="{b:.1}"/><line class="axis" x1="{LEFT}" x2="{r:.1}" y1="{b:.1}" y2="{b:.1}"/><text class="label" x="{cx:.1}" y="{ly:.1}" text-anchor="middle">{xl}</text><text class="label" x="12" y="{TOP}" dominant-baseline="hanging">{yl}</text>"#,
+        r#"<line class="axis" x1="{LEFT}" x2="{LEFT}" y1="{TOP}" y2="{b:.1}"/><line class="axis" x1="{LEFT}" x2="{r:.1}" y1="{b:.1}" y2="{b:.1}"/><text class="label" x="{cx:.1}" y="{ly:.1}" text-anchor="middle">{xl}</text><text class="label" x="4" y="12">{yl}</text>"#,
         b = H - BOTTOM,
         r = W - RIGHT,
         cx = (LEFT + W - RIGHT) / 2.0,
@@ -136,18 +136,37 @@ fn axes(out: &mut String, f: &Frame, x_unit: &str, y_unit: &str, x_label: &str, 
     );
 }
 
+/// The legend, right-aligned at the top of the plotting area.
 fn legend(out: &mut String, names: &[&str]) {
     for (i, n) in names.iter().enumerate() {
-        let y = TOP + 4.0 + 14.0 * i as f64;
+        let y = TOP + 2.0 + 14.0 * i as f64;
         let _ = write!(
             out,
-            r#"<rect class="s{c} fill" x="{x:.1}" y="{y:.1}" width="10" height="10"/><text class="legend" x="{tx:.1}" y="{ty:.1}">{}</text>"#,
+            r#"<rect class="s{c} fill" x="{x:.1}" y="{y:.1}" width="10" height="10"/><text class="legend" x="{tx:.1}" y="{ty:.1}" text-anchor="end">{}</text>"#,
             esc(n),
             c = i % 8,
-            x = LEFT + 8.0,
-            tx = LEFT + 22.0,
+            x = W - RIGHT - 12.0,
+            tx = W - RIGHT - 16.0,
             ty = y + 9.0
         );
+    }
+}
+
+/// An axis tick: dollars compacted (`$1.5M`, `$250k`), other units as in the table.
+pub fn axis_value(unit: &str, x: f64) -> String {
+    if unit == "usd" && x.abs() >= 10_000.0 {
+        let sign = if x < 0.0 { "−" } else { "" };
+        let a = x.abs();
+        if a >= 1e6 {
+            format!("{sign}${:.1}M", a / 1e6)
+        } else {
+            format!("{sign}${:.0}k", a / 1e3)
+        }
+    } else if unit == "usd" {
+        let s = fmt_value(unit, x);
+        s.strip_suffix(".00").map_or(s.clone(), str::to_string)
+    } else {
+        fmt_value(unit, x)
     }
 }
 
@@ -398,6 +417,15 @@ mod tests {
         assert_eq!(ticks(-37.0, 112.0), vec![0.0, 50.0, 100.0]);
         assert_eq!(ticks(-120.0, 30.0), vec![-100.0, -50.0, 0.0]);
         assert_eq!(ticks(1.0, 1.0), vec![1.0]);
+    }
+
+    #[test]
+    fn axis_money_is_compact() {
+        assert_eq!(axis_value("usd", 5_000_000.0), "$5.0M");
+        assert_eq!(axis_value("usd", -250_000.0), "−$250k");
+        assert_eq!(axis_value("usd", 2_000.0), "$2,000");
+        assert_eq!(axis_value("usd", 2.5), "$2.50");
+        assert_eq!(axis_value("count", 7.5), "7.5");
     }
 
     #[test]

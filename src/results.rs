@@ -572,7 +572,7 @@ fn TodayPanel(state: RunState) -> impl IntoView {
                         <td class="num">{usd(x.cost)}</td>
                         <td class="num">{usd(x.tax_effect)}</td>
                         <td>{x.reason.replace('_', " ")}</td>
-                        <td>{x.explanation.clone()}</td>
+                        <td class="why">{x.explanation.clone()}</td>
                     </tr>
                 }).collect_view();
                 view! {
@@ -581,7 +581,7 @@ fn TodayPanel(state: RunState) -> impl IntoView {
                     </p>
                     {(!empty).then(|| view! {
                         <div class="table-scroll">
-                            <table class="grid" data-testid="today-table">
+                            <table class="grid today" data-testid="today-table">
                                 <thead><tr>
                                     <th scope="col">"Account"</th><th scope="col">"Security"</th><th scope="col">"Side"</th>
                                     <th scope="col" class="num">"Shares"</th><th scope="col" class="num">"Notional"</th>
