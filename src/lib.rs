@@ -12,13 +12,17 @@ use tollbooth_engine::scenario::{Order, Scenario};
 use tollbooth_engine::types::Side;
 
 mod browser;
+pub mod charts;
 mod editors;
 pub mod fields;
 mod format;
 mod import_ui;
+pub mod jobs;
 pub mod ops;
 pub mod persist;
 mod print;
+mod results;
+pub mod summary;
 
 use fields::{ws, Workspace};
 pub use format::usd;
@@ -115,6 +119,7 @@ pub fn App() -> impl IntoView {
     let start = start_in_browser();
     let ws = Workspace::new(start.form, start.notice);
     provide_context(ws);
+    provide_context(results::RunState::new());
     // Autosave: effects only push state out.
     Effect::new(move |_| {
         let text = ws.form.with(persist::encode_saved);
@@ -231,10 +236,7 @@ fn Overview() -> impl IntoView {
     view! {
         <HouseholdSummary />
         <TicketPreview />
-        <section id="results" class="card results" aria-labelledby="results-h" data-testid="results">
-            <h2 id="results-h">"Results"</h2>
-            <p class="muted">"Results appear here once a comparison of the policies has run. Nothing has been computed yet."</p>
-        </section>
+        <results::Results />
     }
 }
 

@@ -60,6 +60,55 @@ fn scenario_hash_is_identical_to_native() {
     );
 }
 
+/// `Report::hash_hex` of the demo, 8 paths, 2 years, the scenario's seed: the value pinned
+/// natively as `DEMO_REPORT_HASH_8_PATHS_2_YEARS` in
+/// `crates/engine/tests/simulate_repro.rs` (the app's native test
+/// `jobs::tests::pinned_report_hash_matches_the_engine` keeps the two equal).
+const DEMO_REPORT_HASH_8_PATHS_2_YEARS: &str = "fde309132781b272";
+
+/// The simulator runs in the browser bit-identically to native, and chunks run as the
+/// workers run them (JSON across the boundary), merged in chunk order, give the same hash.
+#[wasm_bindgen_test]
+fn simulation_report_hash_is_identical_to_native_however_split() {
+    use tollbooth_app::jobs::{chunks, decode_accumulator, job, Done, Job, RunSettings};
+    use tollbooth_engine::scenario::Scenario;
+    use tollbooth_engine::simulate::{Accumulator, Simulation};
+    let s = Scenario::demo();
+    let settings = RunSettings {
+        paths: 8,
+        years: 2,
+        seed: s.market.seed,
+    };
+    let sim = Simulation::new(&s, &settings.options()).unwrap();
+    let whole = sim.run().unwrap();
+    assert_eq!(whole.hash_hex(), DEMO_REPORT_HASH_8_PATHS_2_YEARS);
+    let json = s.to_json_pretty();
+    for size in [1u64, 3, 5] {
+        let mut acc = Accumulator::new();
+        for (index, r) in chunks(8, size).into_iter().enumerate() {
+            let out = job(Job::Chunk {
+                run: 1,
+                index,
+                scenario: json.clone(),
+                settings,
+                start: r.start,
+                end: r.end,
+            });
+            let Done::Chunk {
+                result: Ok(text), ..
+            } = out
+            else {
+                panic!("chunk {index} failed: {out:?}");
+            };
+            acc.merge(decode_accumulator(&text).unwrap());
+        }
+        assert_eq!(
+            sim.report(&mut acc).hash_hex(),
+            DEMO_REPORT_HASH_8_PATHS_2_YEARS
+        );
+    }
+}
+
 #[wasm_bindgen_test]
 async fn app_autosaves_the_form_and_shows_the_results_placeholder() {
     let storage = web_sys::window().unwrap().local_storage().unwrap().unwrap();

@@ -6,6 +6,13 @@ import { readdirSync } from "node:fs";
 import { serveDist } from "./server.mjs";
 
 export const BASE = "/tools/tollbooth/";
+/**
+ * The Web Worker's own files. Workers start when a comparison runs, so these are the only
+ * requests allowed after load (same origin, inside the bundle, these exact names);
+ * anything else after load still fails the journey.
+ */
+export const WORKER_ASSETS = new Set(["worker_loader.js", "worker.js", "worker_bg.wasm"]);
+
 export const CHROMIUM_ARGS = [
   "--headless",
   "--no-sandbox",
@@ -31,7 +38,8 @@ export async function startBundle() {
  * Opens the app in a fresh page (of a fresh context unless `context` is given) and watches
  * it. Returns { page, context, problems, markLoaded, reload }.
  * `problems` collects: requests to other origins or to files that are not in dist/,
- * any request after markLoaded(), console errors and page errors.
+ * any request after markLoaded() except the worker's files (listed in `workerRequests`),
+ * console errors and page errors.
  */
 export async function openApp(browser, server, { path = "", viewport, context: given, contextOptions = {} } = {}) {
   const assets = new Set(["", "index.html", ...readdirSync("dist")]);
@@ -39,12 +47,17 @@ export async function openApp(browser, server, { path = "", viewport, context: g
     given ?? (await browser.newContext({ viewport: viewport ?? { width: 1280, height: 900 }, ...contextOptions }));
   const page = await context.newPage();
   const problems = [];
+  const workerRequests = [];
   let loaded = false;
   page.on("request", (req) => {
     const url = req.url();
     if (url.startsWith("data:") || url.startsWith("blob:")) return;
     const u = new URL(url);
-    if (loaded) {
+    const inBundle = u.origin === server.origin && u.pathname.startsWith(BASE);
+    const name = u.pathname.slice(BASE.length);
+    if (loaded && inBundle && WORKER_ASSETS.has(name) && assets.has(name)) {
+      workerRequests.push(name);
+    } else if (loaded) {
       problems.push(`request after load: ${req.method()} ${url}`);
     } else if (u.origin !== server.origin) {
       problems.push(`third-party request: ${url}`);
@@ -61,6 +74,7 @@ export async function openApp(browser, server, { path = "", viewport, context: g
     page,
     context,
     problems,
+    workerRequests,
     async markLoaded() {
       await page.waitForLoadState("networkidle");
       loaded = true;

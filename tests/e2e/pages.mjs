@@ -128,3 +128,63 @@ export class Workspace {
 export function testIdOf(path) {
   return path.replace(/[^A-Za-z0-9_]+/g, "-").replace(/-+$/, "");
 }
+
+/** The results section: run a comparison, read the table, export CSV. */
+export class Results {
+  constructor(page) {
+    this.page = page;
+  }
+
+  async setRun({ paths, years }) {
+    await this.page.getByTestId("run-paths").fill(String(paths));
+    await this.page.getByTestId("run-years").fill(String(years));
+  }
+
+  async compare() {
+    await this.page.getByTestId("compare").click();
+  }
+
+  async cancel() {
+    await this.page.getByTestId("cancel").click();
+  }
+
+  async status() {
+    return (await this.page.getByTestId("run-status").textContent()).trim();
+  }
+
+  /** Paths done and total, from the <progress> element. */
+  async progress() {
+    const bar = this.page.getByTestId("run-progress");
+    return { done: Number(await bar.getAttribute("value")), total: Number(await bar.getAttribute("max")) };
+  }
+
+  async waitStatus(re, timeout = 60_000) {
+    await this.page.waitForFunction(
+      (src) => new RegExp(src).test(document.querySelector('[data-testid="run-status"]')?.textContent ?? ""),
+      re.source,
+      { timeout },
+    );
+  }
+
+  async policyColumns() {
+    return this.page.$$eval('[data-testid="policy-col"]', (th) => th.map((t) => t.textContent.trim()));
+  }
+
+  /** Metric label and its tooltip (the definition), by row. */
+  async metricLabels() {
+    return this.page.$$eval('[data-testid="metric-label"]', (th) =>
+      th.map((t) => ({ label: t.textContent.trim(), title: t.getAttribute("title") })),
+    );
+  }
+
+  async reportHash() {
+    return (await this.page.getByTestId("report-hash").textContent()).trim();
+  }
+
+  /** Clicks an export button and returns the downloaded file's name and text. */
+  async download(testId) {
+    const [download] = await Promise.all([this.page.waitForEvent("download"), this.page.getByTestId(testId).click()]);
+    const { readFile } = await import("node:fs/promises");
+    return { name: download.suggestedFilename(), text: await readFile(await download.path(), "utf8") };
+  }
+}

@@ -1,0 +1,356 @@
+//! The work that runs off the main thread: simulation chunks and today's trades.
+//!
+//! [`job`] is a plain function (tested natively); [`SimWorker`] wraps it as a
+//! `gloo-worker` Web Worker (registered by `src/bin/worker.rs`). Payloads cross the
+//! worker boundary as JSON text: `serde_json` with `float_roundtrip` restores every
+//! `f64` bit for bit, so accumulators merged on the main thread give the same report as
+//! a single-threaded run.
+
+use serde::{Deserialize, Serialize};
+use tollbooth_engine::date::Date;
+use tollbooth_engine::household::todays_trades;
+use tollbooth_engine::scenario::Scenario;
+use tollbooth_engine::simulate::{Accumulator, SimOptions, Simulation};
+use tollbooth_engine::types::Side;
+
+/// The run settings the page chose (paths, years, seed override the scenario's market).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunSettings {
+    /// Paths.
+    pub paths: u64,
+    /// Horizon in years.
+    pub years: u32,
+    /// Seed.
+    pub seed: u64,
+}
+
+impl RunSettings {
+    /// The engine's options for these settings.
+    pub fn options(&self) -> SimOptions {
+        SimOptions {
+            paths: Some(self.paths),
+            seed: Some(self.seed),
+            years: Some(self.years),
+            record_path: Some(0),
+        }
+    }
+}
+
+/// A message to a worker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Job {
+    /// Simulate paths `start..end` of the scenario (JSON) with `settings`.
+    Chunk {
+        /// The run this chunk belongs to.
+        run: u64,
+        /// The chunk's index in the run.
+        index: usize,
+        /// The scenario as JSON.
+        scenario: String,
+        /// Paths, years, seed.
+        settings: RunSettings,
+        /// First path.
+        start: u64,
+        /// One past the last path.
+        end: u64,
+    },
+    /// The household's trades today under policy `policy` (index).
+    Today {
+        /// The request's id.
+        run: u64,
+        /// The scenario as JSON.
+        scenario: String,
+        /// The policy's index in the scenario.
+        policy: usize,
+        /// The trade date, `YYYY-MM-DD`.
+        as_of: String,
+    },
+}
+
+/// A worker's answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Done {
+    /// A chunk's accumulator (JSON) or the error that stopped it.
+    Chunk {
+        /// The run.
+        run: u64,
+        /// The chunk's index.
+        index: usize,
+        /// Paths `start..end` simulated.
+        paths: u64,
+        /// The accumulator as JSON, or why the chunk failed.
+        result: Result<String, String>,
+    },
+    /// Today's trades, or why there are none.
+    Today {
+        /// The request's id.
+        run: u64,
+        /// The trades.
+        result: Result<TodayTrades, String>,
+    },
+}
+
+/// One proposed trade of today, as shown and exported.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TodayRow {
+    /// Account id.
+    pub account: String,
+    /// Symbol.
+    pub symbol: String,
+    /// "buy" or "sell".
+    pub side: String,
+    /// Shares.
+    pub quantity: f64,
+    /// Price.
+    pub price: f64,
+    /// Notional.
+    pub notional: f64,
+    /// Reason code (snake case).
+    pub reason: String,
+    /// One sentence for the advisor.
+    pub explanation: String,
+    /// Tax of the lots relieved (negative: a saving).
+    pub tax_effect: f64,
+    /// The ticket's total cost (commission, fees, spread).
+    pub cost: f64,
+}
+
+/// The household's trades today under one policy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TodayTrades {
+    /// The policy.
+    pub policy: String,
+    /// The trade date.
+    pub as_of: String,
+    /// How the solve ended (snake case).
+    pub status: String,
+    /// Notes and problems.
+    pub messages: Vec<String>,
+    /// The tickets.
+    pub trades: Vec<TodayRow>,
+}
+
+fn snake<T: Serialize>(v: &T) -> String {
+    serde_json::to_string(v)
+        .unwrap_or_default()
+        .trim_matches('"')
+        .to_string()
+}
+
+/// Runs one job (in a worker; natively in tests).
+pub fn job(input: Job) -> Done {
+    match input {
+        Job::Chunk {
+            run,
+            index,
+            scenario,
+            settings,
+            start,
+            end,
+        } => {
+            let result = Scenario::from_json(&scenario)
+                .map_err(|e| e.to_string())
+                .and_then(|s| {
+                    let sim =
+                        Simulation::new(&s, &settings.options()).map_err(|e| e.to_string())?;
+                    let acc = sim.run_range(start..end).map_err(|e| e.to_string())?;
+                    serde_json::to_string(&acc).map_err(|e| e.to_string())
+                });
+            Done::Chunk {
+                run,
+                index,
+                paths: end.saturating_sub(start),
+                result,
+            }
+        }
+        Job::Today {
+            run,
+            scenario,
+            policy,
+            as_of,
+        } => Done::Today {
+            run,
+            result: today(&scenario, policy, &as_of),
+        },
+    }
+}
+
+fn today(scenario: &str, policy: usize, as_of: &str) -> Result<TodayTrades, String> {
+    let s = Scenario::from_json(scenario).map_err(|e| e.to_string())?;
+    let date: Date = as_of.parse().map_err(|e| format!("trade date: {e}"))?;
+    let p = s
+        .policies
+        .get(policy)
+        .ok_or_else(|| format!("policy {policy} does not exist"))?;
+    let sol = todays_trades(&s, p, date);
+    Ok(TodayTrades {
+        policy: p.name.clone(),
+        as_of: date.to_string(),
+        status: snake(&sol.status),
+        messages: sol.messages.clone(),
+        trades: sol
+            .trades
+            .iter()
+            .map(|t| TodayRow {
+                account: t.account.clone(),
+                symbol: t.symbol.clone(),
+                side: if t.side == Side::Buy { "buy" } else { "sell" }.into(),
+                quantity: t.quantity,
+                price: t.price,
+                notional: t.notional,
+                reason: snake(&t.reason),
+                explanation: t.explanation.clone(),
+                tax_effect: t.tax_effect,
+                cost: t.fees.total(),
+            })
+            .collect(),
+    })
+}
+
+/// Decodes a chunk's accumulator.
+pub fn decode_accumulator(json: &str) -> Result<Accumulator, String> {
+    serde_json::from_str(json).map_err(|e| format!("a worker's result could not be read: {e}"))
+}
+
+/// The path ranges of a run of `paths` paths in chunks of at most `size` paths.
+pub fn chunks(paths: u64, size: u64) -> Vec<std::ops::Range<u64>> {
+    let size = size.max(1);
+    (0..paths.div_ceil(size))
+        .map(|i| i * size..((i + 1) * size).min(paths))
+        .collect()
+}
+
+/// The chunk size for a run: small first results, few messages on long runs.
+pub fn chunk_size(paths: u64, workers: u64) -> u64 {
+    // About four chunks per worker, between 2 and 25 paths each.
+    (paths / (4 * workers.max(1))).clamp(2, 25)
+}
+
+/// The Web Worker that runs [`job`]s.
+pub struct SimWorker;
+
+impl gloo_worker::Worker for SimWorker {
+    type Message = ();
+    type Input = Job;
+    type Output = Done;
+
+    fn create(_scope: &gloo_worker::WorkerScope<Self>) -> Self {
+        SimWorker
+    }
+
+    fn update(&mut self, _scope: &gloo_worker::WorkerScope<Self>, _msg: ()) {}
+
+    fn received(
+        &mut self,
+        scope: &gloo_worker::WorkerScope<Self>,
+        msg: Job,
+        id: gloo_worker::HandlerId,
+    ) {
+        scope.respond(id, job(msg));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_cover_the_paths_in_order() {
+        assert_eq!(chunks(7, 3), vec![0..3, 3..6, 6..7]);
+        assert_eq!(chunks(6, 3), vec![0..3, 3..6]);
+        assert_eq!(chunks(1, 25), vec![0..1]);
+        assert!(chunks(0, 5).is_empty());
+        assert_eq!(chunk_size(500, 2), 25);
+        assert_eq!(chunk_size(8, 8), 2);
+        assert_eq!(chunk_size(100, 1), 25);
+        assert_eq!(chunk_size(40, 2), 5);
+    }
+
+    /// Chunks run as workers run them (JSON in, JSON out) and merged in chunk order give
+    /// the report of a single run bit for bit.
+    #[test]
+    fn chunked_json_round_trip_matches_a_single_run() {
+        let s = Scenario::demo();
+        let settings = RunSettings {
+            paths: 3,
+            years: 1,
+            seed: s.market.seed,
+        };
+        let json = s.to_json_pretty();
+        let mut acc = Accumulator::new();
+        for (index, r) in chunks(3, 2).into_iter().enumerate() {
+            match job(Job::Chunk {
+                run: 1,
+                index,
+                scenario: json.clone(),
+                settings,
+                start: r.start,
+                end: r.end,
+            }) {
+                Done::Chunk {
+                    result: Ok(text),
+                    paths,
+                    ..
+                } => {
+                    assert_eq!(paths, r.end - r.start);
+                    acc.merge(decode_accumulator(&text).unwrap());
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        let sim = Simulation::new(&s, &settings.options()).unwrap();
+        let whole = sim.run().unwrap();
+        assert_eq!(sim.report(&mut acc).hash_hex(), whole.hash_hex());
+    }
+
+    /// The browser test (`tests/web.rs`) compares the in-browser report with this value,
+    /// pinned by the engine in `crates/engine/tests/simulate_repro.rs`.
+    #[test]
+    fn pinned_report_hash_matches_the_engine() {
+        let pinned = include_str!("../crates/engine/tests/simulate_repro.rs");
+        let web = include_str!("../tests/web.rs");
+        let value = |text: &str| {
+            let at = text
+                .find("DEMO_REPORT_HASH_8_PATHS_2_YEARS: &str = \"")
+                .unwrap();
+            text[at..].split('"').nth(1).unwrap().to_string()
+        };
+        assert_eq!(value(web), value(pinned));
+    }
+
+    #[test]
+    fn a_bad_scenario_is_an_error_not_a_panic() {
+        let d = job(Job::Chunk {
+            run: 2,
+            index: 0,
+            scenario: "{".into(),
+            settings: RunSettings {
+                paths: 1,
+                years: 1,
+                seed: 1,
+            },
+            start: 0,
+            end: 1,
+        });
+        assert!(matches!(d, Done::Chunk { result: Err(_), .. }));
+        let t = job(Job::Today {
+            run: 3,
+            scenario: Scenario::demo().to_json_pretty(),
+            policy: 99,
+            as_of: "2026-01-05".into(),
+        });
+        assert!(matches!(t, Done::Today { result: Err(e), .. } if e.contains("99")));
+    }
+
+    #[test]
+    fn todays_trades_carry_reasons() {
+        let s = Scenario::demo();
+        let t = today(&s.to_json_pretty(), 0, &s.as_of.to_string()).unwrap();
+        assert_eq!(t.policy, s.policies[0].name);
+        assert!(!t.status.is_empty());
+        for r in &t.trades {
+            assert!(!r.reason.is_empty() && !r.explanation.is_empty());
+            assert!(r.quantity > 0.0);
+        }
+    }
+}

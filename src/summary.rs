@@ -1,0 +1,331 @@
+//! The side-by-side summary of a report: rows, formatting, the best value per row and
+//! the CSV exports. Plain functions, tested natively; the results component only renders.
+
+use crate::format::usd;
+use crate::jobs::TodayTrades;
+use tollbooth_engine::simulate::{Report, Stat};
+
+/// Which way is better for a metric.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Better {
+    /// Smaller is better (costs, tickets, drift).
+    Lower,
+    /// Larger is better (wealth, alpha, net benefit).
+    Higher,
+    /// Neither (informational, e.g. the vendors' harvesting yield).
+    Neither,
+}
+
+/// The direction of a metric by key.
+pub fn better(key: &str) -> Better {
+    match key {
+        "tax_alpha_before_costs"
+        | "tax_alpha_after_costs"
+        | "after_tax_wealth"
+        | "net_benefit_usd"
+        | "net_benefit_bps" => Better::Higher,
+        "harvested_gross" | "harvesting_yield" => Better::Neither,
+        _ => Better::Lower,
+    }
+}
+
+/// A value in a metric's unit, for display.
+pub fn fmt_value(unit: &str, x: f64) -> String {
+    if !x.is_finite() {
+        return "—".into();
+    }
+    match unit {
+        "usd" => usd(x),
+        "bps_per_year" => format!("{x:.1} bp/yr"),
+        "fraction" => format!("{:.2}%", 100.0 * x),
+        "fraction_per_year" => format!("{:.1}%/yr", 100.0 * x),
+        "per_year" => format!("{x:.1}/yr"),
+        _ => group(x),
+    }
+}
+
+/// A count: whole numbers grouped by thousands, otherwise one decimal.
+fn group(x: f64) -> String {
+    let r = (x * 10.0).round() / 10.0;
+    let whole = usd(r.trunc().abs());
+    let digits = whole.trim_start_matches('$').trim_end_matches(".00");
+    let sign = if r < 0.0 { "−" } else { "" };
+    let frac = ((r.abs() - r.abs().trunc()) * 10.0).round() as u32;
+    if frac == 0 {
+        format!("{sign}{digits}")
+    } else {
+        format!("{sign}{digits}.{frac}")
+    }
+}
+
+/// One row of the summary table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    /// Metric key.
+    pub key: String,
+    /// Label.
+    pub label: String,
+    /// Unit.
+    pub unit: String,
+    /// The definition (tooltip and footnote).
+    pub definition: String,
+    /// Per policy (report order).
+    pub cells: Vec<Stat>,
+    /// Index of the best policy, when the metric has a direction and the values differ.
+    pub best: Option<usize>,
+}
+
+/// The rows of the summary table, in the report's definition order.
+pub fn rows(report: &Report) -> Vec<Row> {
+    report
+        .definitions
+        .iter()
+        .map(|d| {
+            let cells: Vec<Stat> = report
+                .policies
+                .iter()
+                .map(|p| {
+                    p.metric(&d.key).unwrap_or(Stat {
+                        mean: f64::NAN,
+                        median: f64::NAN,
+                        p5: f64::NAN,
+                        p95: f64::NAN,
+                    })
+                })
+                .collect();
+            let means: Vec<f64> = cells.iter().map(|s| s.mean).collect();
+            Row {
+                key: d.key.clone(),
+                label: d.label.clone(),
+                unit: d.unit.clone(),
+                definition: d.definition.clone(),
+                best: best(&means, better(&d.key)),
+                cells,
+            }
+        })
+        .collect()
+}
+
+/// The index of the best value (first on ties), or `None` when all are equal, any is not
+/// finite, or the metric has no direction.
+pub fn best(values: &[f64], dir: Better) -> Option<usize> {
+    if dir == Better::Neither || values.len() < 2 || values.iter().any(|v| !v.is_finite()) {
+        return None;
+    }
+    let first = values[0];
+    // Differences below a display's precision are not a winner.
+    let scale = values.iter().fold(0.0f64, |m, v| m.max(v.abs())).max(1.0);
+    if values.iter().all(|v| (v - first).abs() <= 1e-9 * scale) {
+        return None;
+    }
+    let mut b = 0;
+    for (i, &v) in values.iter().enumerate().skip(1) {
+        let improves = match dir {
+            Better::Lower => v < values[b],
+            Better::Higher => v > values[b],
+            Better::Neither => false,
+        };
+        if improves {
+            b = i;
+        }
+    }
+    Some(b)
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+fn num(x: f64) -> String {
+    if x.is_finite() {
+        format!("{x}")
+    } else {
+        String::new()
+    }
+}
+
+/// The summary as CSV: one line per (metric, policy) with mean, median, p5 and p95, then
+/// the break-even ticket fee and friction flag per policy; a header states the run.
+pub fn summary_csv(report: &Report) -> String {
+    let mut out = format!(
+        "# scenario,{},hash,{},seed,{},paths,{},years,{},engine,{},report,{}\n",
+        csv_field(&report.scenario_name),
+        report.scenario_hash,
+        report.seed,
+        report.paths,
+        report.horizon_years,
+        report.engine_version,
+        report.hash_hex()
+    );
+    out.push_str("metric,label,unit,policy,mean,median,p5,p95\n");
+    for r in rows(report) {
+        for (p, s) in report.policies.iter().zip(&r.cells) {
+            out.push_str(&format!(
+                "{},{},{},{},{},{},{},{}\n",
+                r.key,
+                csv_field(&r.label),
+                r.unit,
+                csv_field(&p.name),
+                num(s.mean),
+                num(s.median),
+                num(s.p5),
+                num(s.p95)
+            ));
+        }
+    }
+    for p in &report.policies {
+        out.push_str(&format!(
+            "break_even_ticket_fee,Break-even ticket fee,usd,{},{},,,\n",
+            csv_field(&p.name),
+            p.break_even_ticket_fee.map(num).unwrap_or_default()
+        ));
+    }
+    for p in &report.policies {
+        out.push_str(&format!(
+            "friction_flag,Trades more often than quarterly and loses to the baseline,flag,{},{},,,\n",
+            csv_field(&p.name),
+            u8::from(p.friction_flag)
+        ));
+    }
+    out
+}
+
+/// Today's trades as CSV.
+pub fn today_csv(t: &TodayTrades) -> String {
+    let mut out = String::from(
+        "policy,as_of,account,symbol,side,quantity,price,notional,ticket_cost,tax_effect,reason,explanation\n",
+    );
+    for r in &t.trades {
+        out.push_str(&format!(
+            "{},{},{},{},{},{},{},{:.2},{:.2},{:.2},{},{}\n",
+            csv_field(&t.policy),
+            t.as_of,
+            csv_field(&r.account),
+            csv_field(&r.symbol),
+            r.side,
+            num(r.quantity),
+            num(r.price),
+            r.notional,
+            r.cost,
+            r.tax_effect,
+            r.reason,
+            csv_field(&r.explanation)
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::jobs::TodayRow;
+    use tollbooth_engine::scenario::Scenario;
+    use tollbooth_engine::simulate::{simulate, SimOptions};
+
+    fn small() -> Report {
+        simulate(
+            &Scenario::demo(),
+            &SimOptions {
+                paths: Some(2),
+                years: Some(1),
+                ..SimOptions::default()
+            },
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn best_respects_direction_and_ties() {
+        assert_eq!(best(&[3.0, 1.0, 2.0], Better::Lower), Some(1));
+        assert_eq!(best(&[3.0, 1.0, 5.0], Better::Higher), Some(2));
+        assert_eq!(best(&[2.0, 2.0, 2.0], Better::Lower), None);
+        assert_eq!(best(&[1.0, 2.0], Better::Neither), None);
+        assert_eq!(best(&[1.0, f64::NAN], Better::Lower), None);
+        assert_eq!(best(&[1.0, 1.0, 0.5], Better::Lower), Some(2));
+        assert_eq!(better("tickets"), Better::Lower);
+        assert_eq!(better("net_benefit_usd"), Better::Higher);
+    }
+
+    #[test]
+    fn formats_by_unit() {
+        assert_eq!(fmt_value("usd", 1234.5), "$1,234.50");
+        assert_eq!(fmt_value("bps_per_year", -12.345), "-12.3 bp/yr");
+        assert_eq!(fmt_value("fraction", 0.01234), "1.23%");
+        assert_eq!(fmt_value("fraction_per_year", 0.25), "25.0%/yr");
+        assert_eq!(fmt_value("count", 12345.0), "12,345");
+        assert_eq!(fmt_value("count", 12.25), "12.3");
+        assert_eq!(fmt_value("count", -4.0), "−4");
+        assert_eq!(fmt_value("usd", f64::NAN), "—");
+    }
+
+    #[test]
+    fn rows_follow_the_definitions_with_one_cell_per_policy() {
+        let r = small();
+        let rows = rows(&r);
+        assert_eq!(rows.len(), r.definitions.len());
+        for row in &rows {
+            assert_eq!(row.cells.len(), r.policies.len());
+            assert!(!row.definition.is_empty());
+        }
+        let tickets = rows.iter().find(|x| x.key == "tickets").unwrap();
+        let means: Vec<f64> = tickets.cells.iter().map(|s| s.mean).collect();
+        if let Some(b) = tickets.best {
+            assert!(means.iter().all(|&m| m >= means[b]));
+        }
+        // The baseline's net benefit is zero on every path.
+        let net = rows.iter().find(|x| x.key == "net_benefit_usd").unwrap();
+        let bi = r.policies.iter().position(|p| p.baseline).unwrap();
+        assert_eq!(net.cells[bi].mean, 0.0);
+    }
+
+    #[test]
+    fn summary_csv_has_a_line_per_metric_and_policy() {
+        let r = small();
+        let csv = summary_csv(&r);
+        let lines: Vec<&str> = csv.lines().collect();
+        let np = r.policies.len();
+        assert_eq!(lines.len(), 2 + r.definitions.len() * np + 2 * np);
+        assert!(lines[0].contains(&r.hash_hex()));
+        assert_eq!(lines[1], "metric,label,unit,policy,mean,median,p5,p95");
+        let t = r.policies[0].metric("tickets").unwrap();
+        let want = format!(
+            "tickets,Tickets,count,{},{}",
+            csv_field(&r.policies[0].name),
+            t.mean
+        );
+        assert!(lines[2].starts_with(&want), "{} vs {want}", lines[2]);
+        // Every data line has 8 fields (names with commas are quoted).
+        assert!(lines[2..].iter().all(|l| l.matches(',').count() >= 7));
+    }
+
+    #[test]
+    fn today_csv_quotes_text() {
+        let t = TodayTrades {
+            policy: "A, \"quoted\"".into(),
+            as_of: "2026-01-05".into(),
+            status: "optimal".into(),
+            messages: vec![],
+            trades: vec![TodayRow {
+                account: "joint".into(),
+                symbol: "VTI".into(),
+                side: "sell".into(),
+                quantity: 10.0,
+                price: 300.0,
+                notional: 3000.0,
+                reason: "harvest".into(),
+                explanation: "Harvests a loss, then buys the partner".into(),
+                tax_effect: -120.456,
+                cost: 3.8,
+            }],
+        };
+        let csv = today_csv(&t);
+        assert_eq!(
+            csv.lines().nth(1).unwrap(),
+            "\"A, \"\"quoted\"\"\",2026-01-05,joint,VTI,sell,10,300,3000.00,3.80,-120.46,harvest,\"Harvests a loss, then buys the partner\""
+        );
+    }
+}
