@@ -10,7 +10,7 @@ import { Results, Workspace } from "./pages.mjs";
 
 // The engine pins this report hash (crates/engine/tests/simulate_repro.rs): demo, 8
 // paths, 2 years, the scenario's seed. The workers' merged result must match it exactly.
-const DEMO_REPORT_HASH_8_PATHS_2_YEARS = "fde309132781b272";
+const DEMO_REPORT_HASH_8_PATHS_2_YEARS = "83e53c5edf800894";
 
 let browser;
 let server;
