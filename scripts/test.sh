@@ -39,10 +39,11 @@ run native-tests cargo test --workspace --locked
 run engine-wasm32 cargo build -p tollbooth-engine --target wasm32-unknown-unknown --locked
 run browser-tests cargo test -p tollbooth-app --target wasm32-unknown-unknown --locked
 if run bundle trunk build --release; then
-  wasm=$(ls dist/*.wasm | head -n 1)
-  raw=$(stat -c %s "$wasm")
-  gz=$(gzip -9 -c "$wasm" | wc -c)
-  printf '\nrelease wasm: %s: %d bytes raw, %d bytes gzipped (%.1f KiB)\n' "$wasm" "$raw" "$gz" "$(awk -v b="$gz" 'BEGIN { print b / 1024 }')"
+  for wasm in dist/*.wasm; do
+    raw=$(stat -c %s "$wasm")
+    gz=$(gzip -9 -c "$wasm" | wc -c)
+    printf 'release wasm: %s: %d bytes raw, %d bytes gzipped (%.1f KiB)\n' "$wasm" "$raw" "$gz" "$(awk -v b="$gz" 'BEGIN { print b / 1024 }')"
+  done
   run e2e node --test --test-concurrency=1 --test-reporter=spec tests/e2e/
 else
   failures+=("e2e (not run: no bundle)")
