@@ -59,6 +59,7 @@ test("a small comparison runs in workers and shows the side-by-side table", asyn
   assert.equal(net[0], "$0.00");
   assert.equal(await page.locator('tr[data-metric="tickets"] td.best').count(), 1);
   assert.equal(await page.getByTestId("break-even").count(), 3);
+  assert.equal(await page.getByTestId("charges-to-nna").count(), 3);
   assert.equal(await page.locator('[data-testid="charts"] svg').count(), 5);
   assert.equal(await page.locator('[data-testid="chart-scatter"] circle').count(), 3);
 
