@@ -110,7 +110,7 @@ use crate::scenario::Scenario;
 use crate::types::{AccountKind, LotMethod, SecurityType, Side};
 use book::Book;
 use policy::{Stage, View};
-use world::{is_due, World};
+use world::World;
 
 /// Why a simulation could not run. Every variant names what is wrong.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -191,6 +191,12 @@ pub enum SimError {
         /// The fee model's error.
         source: FeeError,
     },
+    /// The household's opening lots could not be booked.
+    #[error("opening lots: {source}")]
+    Opening {
+        /// The ledger's error.
+        source: LedgerError,
+    },
     /// A consistency check of the simulator failed (a bug, reported rather than panicking).
     #[error("internal error: {what}")]
     Internal {
@@ -201,12 +207,7 @@ pub enum SimError {
 
 impl From<LedgerError> for SimError {
     fn from(source: LedgerError) -> Self {
-        SimError::Ledger {
-            account: String::new(),
-            symbol: String::new(),
-            date: Date::from_days(0),
-            source,
-        }
+        SimError::Opening { source }
     }
 }
 
@@ -569,7 +570,7 @@ impl<'s> Simulation<'s> {
                 None => false,
             };
             let date = w.dates[i];
-            let prev = if i == 0 { w.start } else { w.dates[i - 1] };
+            let year = w.year[i];
             prev_prices.copy_from_slice(&prices);
             for j in 0..n {
                 prices[j] *= (1.0 + cur_r[j]) * w.secs[j].er_factor;
@@ -612,10 +613,10 @@ impl<'s> Simulation<'s> {
                 )?;
                 // Taxes of last year, once its wash-sale windows have closed.
                 let taxes_before = book.totals.taxes_cash;
-                while book.settled + 1 < date.year() {
+                while book.settled + 1 < year {
                     let y = book.settled + 1;
                     let closes = Date::from_ymd(y + 1, 1, 30).unwrap_or(date);
-                    if date > closes || book.settled + 2 < date.year() {
+                    if date > closes || book.settled + 2 < year {
                         book.settle_year(w, y);
                     } else {
                         break;
@@ -623,7 +624,7 @@ impl<'s> Simulation<'s> {
                 }
                 tr.taxes_today = book.totals.taxes_cash - taxes_before;
                 // Advisory fees, quarterly.
-                if is_due(Frequency::Quarterly, prev, date) || i + 1 == n_steps {
+                if w.due[i] & policy::due_bit(Frequency::Quarterly) != 0 || i + 1 == n_steps {
                     let since = tr.last_fee_date.unwrap_or(w.start);
                     let days = date.days_since(since).max(0) as u32;
                     for a in 0..m {
@@ -660,7 +661,7 @@ impl<'s> Simulation<'s> {
                 // The policy's stages.
                 let sig: &[f64] = if let (Some(t), Some(feed)) = (pol.tactical, feeds[pi].as_mut())
                 {
-                    if is_due(t.frequency, prev, date) {
+                    if w.due[i] & policy::due_bit(t.frequency) != 0 {
                         feed.next(has_next.then_some(&z[..]), &mut signal);
                     }
                     &signal
@@ -673,11 +674,11 @@ impl<'s> Simulation<'s> {
                         let view = View {
                             w,
                             date,
-                            prev,
                             prices: &prices,
                             book,
                             inflow: &inflow,
                             signal: sig,
+                            due_mask: w.due[i],
                         };
                         policy::decide(pol, &mut opts[pi], stage, &view, &mut orders);
                     }
@@ -693,11 +694,11 @@ impl<'s> Simulation<'s> {
                             let view = View {
                                 w,
                                 date,
-                                prev,
                                 prices: &prices,
                                 book,
                                 inflow: &inflow,
                                 signal: sig,
+                                due_mask: w.due[i],
                             };
                             let reason = if tr.taxes_today != 0.0 {
                                 Reason::TaxPayment

@@ -268,7 +268,13 @@ pub struct PolicyReport {
     /// Every metric, in [`Report::definitions`] order.
     pub metrics: Vec<MetricValue>,
     /// The flat fee per ticket at which the policy's mean net benefit vs the baseline is
-    /// zero (`None` when the policy does not buy more tickets than the baseline).
+    /// zero: `F* = F + mean(net benefit) / mean(extra tickets)`, with `F` the taxable
+    /// account's current flat ETF ticket. Analytic: with the same trades, the net benefit
+    /// falls by one dollar per extra ticket for every dollar added to the flat fee (the
+    /// small effect of fees on basis and on compounding is ignored). Below `F` the policy
+    /// already loses at today's fee; a negative value means no fee, however low, makes it
+    /// win. `None` when the policy does not buy more tickets than the baseline (a higher
+    /// fee only widens its lead).
     pub break_even_ticket_fee: Option<f64>,
     /// Mean ticket charges and regulatory fees ÷ mean net new assets (`None` without net
     /// new assets).
@@ -620,4 +626,31 @@ pub(crate) fn build(inp: ReportInputs<'_>, acc: &mut Accumulator) -> Report {
         }
     }
     report
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stats_interpolate_between_order_statistics() {
+        let xs: Vec<f64> = (0..=20).rev().map(f64::from).collect();
+        let s = Stat::of(&xs);
+        assert_eq!(s.mean, 10.0);
+        assert_eq!(s.median, 10.0);
+        assert_eq!(s.p5, 1.0);
+        assert_eq!(s.p95, 19.0);
+        assert_eq!(Stat::of(&[3.0]).p5, 3.0);
+        assert_eq!(Stat::of(&[]), Stat::default());
+        assert_eq!(quantile(&[0.0, 10.0], 0.25), 2.5);
+    }
+
+    #[test]
+    fn every_metric_has_a_unique_key_and_a_definition() {
+        let defs = definitions();
+        for (i, d) in defs.iter().enumerate() {
+            assert!(!d.definition.is_empty() && !d.label.is_empty());
+            assert!(defs[..i].iter().all(|e| e.key != d.key), "{}", d.key);
+        }
+    }
 }

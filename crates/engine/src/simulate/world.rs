@@ -96,6 +96,10 @@ pub(crate) struct World<'s> {
     pub sell_order: Vec<Vec<usize>>,
     /// Per class: the accounts to buy in, in order (preferred kinds first).
     pub buy_order: Vec<Vec<usize>>,
+    /// Per step: which frequencies are due (bit `f` for `Frequency::ALL[f]`).
+    pub due: Vec<u8>,
+    /// Per step: the calendar year.
+    pub year: Vec<i32>,
 }
 
 /// The tax profile the simulator nets each year with (the scenario's, which is the tax
@@ -439,7 +443,20 @@ impl<'s> World<'s> {
             sell_order.push(so);
             buy_order.push(bo);
         }
+        let due = (0..dates.len())
+            .map(|i| {
+                let prev = if i == 0 { s.as_of } else { dates[i - 1] };
+                Frequency::ALL
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, f)| is_due(**f, prev, dates[i]))
+                    .fold(0u8, |m, (b, _)| m | (1 << b))
+            })
+            .collect();
+        let year = dates.iter().map(|d| d.year()).collect();
         Ok(World {
+            due,
+            year,
             sell_order,
             buy_order,
             scenario: s,
@@ -485,5 +502,59 @@ pub(crate) fn ledger_method(m: LotMethod) -> LotMethod {
     match m {
         LotMethod::SpecificLot => LotMethod::MinTax,
         other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> Date {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn rules_are_due_on_the_first_business_day_of_their_period() {
+        // Friday 2027-01-01 after Thursday 2026-12-31.
+        let (prev, date) = (d("2026-12-31"), d("2027-01-01"));
+        for f in Frequency::ALL {
+            let due = is_due(f, prev, date);
+            assert_eq!(
+                due,
+                f != Frequency::Weekly && f != Frequency::Biweekly,
+                "{f:?}"
+            );
+        }
+        // Monday after Friday: a new week, same month.
+        assert!(is_due(Frequency::Weekly, d("2027-01-08"), d("2027-01-11")));
+        assert!(!is_due(
+            Frequency::Monthly,
+            d("2027-01-08"),
+            d("2027-01-11")
+        ));
+        assert!(!is_due(Frequency::Weekly, d("2027-01-11"), d("2027-01-12")));
+        assert!(is_due(
+            Frequency::Quarterly,
+            d("2027-03-31"),
+            d("2027-04-01")
+        ));
+        assert!(!is_due(
+            Frequency::SemiAnnual,
+            d("2027-03-31"),
+            d("2027-04-01")
+        ));
+        assert!(is_due(
+            Frequency::SemiAnnual,
+            d("2027-06-30"),
+            d("2027-07-01")
+        ));
+    }
+
+    #[test]
+    fn months_are_added_with_the_day_clamped() {
+        assert_eq!(add_months(d("2027-01-31"), 1), d("2027-02-28"));
+        assert_eq!(add_months(d("2028-01-31"), 1), d("2028-02-29"));
+        assert_eq!(add_months(d("2026-12-01"), 13), d("2028-01-01"));
+        assert_eq!(add_months(d("2027-03-15"), -3), d("2026-12-15"));
     }
 }

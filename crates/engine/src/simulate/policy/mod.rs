@@ -61,9 +61,10 @@
 pub mod optimizer;
 
 use super::book::Book;
-use super::world::{is_due, World};
+use super::world::World;
 use crate::date::Date;
 use crate::lots::LotId;
+use crate::scenario::policy::Frequency;
 use crate::scenario::policy::{Band, BandKind, WashSaleGuard};
 use crate::scenario::Policy;
 use crate::types::{AccountKind, Side};
@@ -133,13 +134,26 @@ pub enum Stage {
 pub(crate) struct View<'a, 'w> {
     pub w: &'a World<'w>,
     pub date: Date,
-    pub prev: Date,
     pub prices: &'a [f64],
     pub book: &'a Book,
     /// Accounts that received a contribution or cash dividend today.
     pub inflow: &'a [bool],
     /// The tactical signal per class for today (when the policy has an overlay).
     pub signal: &'a [f64],
+    /// Bit `f` set when a rule of frequency `Frequency::ALL[f]` is due today.
+    pub due_mask: u8,
+}
+
+impl View<'_, '_> {
+    /// Whether a rule scheduled at `f` is due today (the first business day of its period).
+    pub fn due(&self, f: Frequency) -> bool {
+        self.due_mask & due_bit(f) != 0
+    }
+}
+
+/// The bit of a frequency in a due mask.
+pub(crate) fn due_bit(f: Frequency) -> u8 {
+    1 << Frequency::ALL.iter().position(|x| *x == f).unwrap_or(0)
 }
 
 /// Household holdings by class and account, in dollars.
@@ -503,7 +517,7 @@ pub(crate) fn decide(
         }
         Stage::Harvest => {
             if let Some(rule) = p.tlh {
-                if is_due(rule.check, v.prev, v.date) {
+                if v.due(rule.check) {
                     harvest(v, &rule, out);
                 }
             }
@@ -512,7 +526,7 @@ pub(crate) fn decide(
             let mut targets_w: Option<(Vec<f64>, Reason, f64)> = None;
             let mut hold: Option<Holdings> = None;
             if let Some(r) = p.calendar {
-                if is_due(r.frequency, v.prev, v.date) {
+                if v.due(r.frequency) {
                     targets_w = Some((
                         w.classes.iter().map(|c| c.weight).collect(),
                         Reason::Drift,
@@ -522,7 +536,7 @@ pub(crate) fn decide(
             }
             if targets_w.is_none() {
                 if let Some(r) = p.threshold {
-                    if is_due(r.check, v.prev, v.date) {
+                    if v.due(r.check) {
                         let hd = hold.get_or_insert_with(|| Holdings::of(v));
                         let wts = hd.weights();
                         if let Some(t) = band_targets(w, &wts, |_| r.band, r.trade_to) {
@@ -533,7 +547,7 @@ pub(crate) fn decide(
             }
             if targets_w.is_none() {
                 if let Some(r) = p.opportunistic {
-                    if is_due(r.check, v.prev, v.date) {
+                    if v.due(r.check) {
                         let hd = hold.get_or_insert_with(|| Holdings::of(v));
                         let wts = hd.weights();
                         let band = Band {
@@ -548,7 +562,7 @@ pub(crate) fn decide(
             }
             if targets_w.is_none() {
                 if let Some(r) = p.tactical {
-                    if is_due(r.frequency, v.prev, v.date) {
+                    if v.due(r.frequency) {
                         targets_w = Some((
                             tilted_weights(w, v.signal, r.max_tilt),
                             Reason::Signal,
@@ -559,7 +573,7 @@ pub(crate) fn decide(
             }
             if targets_w.is_none() {
                 if let (Some(r), Some(o)) = (p.optimizer, opt.as_mut()) {
-                    if is_due(r.check, v.prev, v.date) {
+                    if v.due(r.check) {
                         let hd = hold.get_or_insert_with(|| Holdings::of(v));
                         if let Some(t) = o.targets(v, hd, &r) {
                             targets_w = Some((t, Reason::Optimizer, r.min_trade_usd.max(1.0)));

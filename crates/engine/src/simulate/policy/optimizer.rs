@@ -22,9 +22,10 @@
 //! - `f` is the flat ticket fee of the taxable (or first) account's schedule divided by
 //!   the investable value, when tickets are in the objective.
 //!
-//! Branch-and-bound runs only when the screen says a trade can pay, and stops after
-//! [`MAX_NODES`] nodes with its incumbent (a feasible trade set; the fees of a household
-//! rebalance are small against the gap this leaves).
+//! The fixed fees are handled by greedy elimination over exact convex solves (see
+//! `greedy_drop`), run only when the screen says a trade can pay: the optimizer's exact
+//! branch-and-bound costs about 50× more per decision here and, with class-level
+//! fees of a few dollars against a household, changes few decisions.
 //!
 //! A class trade smaller than the rule's minimum trade is dropped after the solve; an
 //! infeasible or failed solve trades nothing. This adapter is the only place that knows
@@ -40,23 +41,21 @@ use crate::types::Side;
 /// of 3, halved, over one year).
 pub const RISK_AVERSION: f64 = 1.5;
 
-/// Branch-and-bound node limit per solve.
-pub const MAX_NODES: u64 = 1;
-
 /// The optimizer policy's state (its settings, kept across check days).
 pub struct CostAware {
     settings: Settings,
+    /// `(F, d)`: the class covariance split once as `Σ = F + d·I`.
+    split: Option<(Vec<Vec<f64>>, f64)>,
 }
 
 impl CostAware {
     /// A new adapter.
     pub fn new() -> CostAware {
-        let settings = Settings::builder()
-            .max_nodes(MAX_NODES)
-            .mip_rel_gap(1e-2)
-            .build()
-            .unwrap_or_default();
-        CostAware { settings }
+        let settings = Settings::default();
+        CostAware {
+            settings,
+            split: None,
+        }
     }
 
     /// Class weight targets for today, or `None` to trade nothing.
@@ -141,18 +140,24 @@ impl CostAware {
         let eye: Vec<Vec<f64>> = (0..k)
             .map(|i| (0..k).map(|j| if i == j { 1.0 } else { 0.0 }).collect())
             .collect();
-        // Split Σ = F + D·I with D half the smallest eigenvalue (well conditioned).
-        let (eig, _) = crate::scenario::market::symmetric_eigen(&w.class_cov);
-        let lmin = eig.iter().copied().fold(f64::INFINITY, f64::min);
-        let dvar = if lmin.is_finite() && lmin > 2e-8 {
-            lmin / 2.0
-        } else {
-            1e-8
-        };
-        let mut fcov = w.class_cov.clone();
-        for (i, row) in fcov.iter_mut().enumerate() {
-            row[i] = (row[i] - dvar).max(0.0);
-        }
+        // Split Σ = F + d·I with d half the smallest eigenvalue (well conditioned), once.
+        let (fcov, dvar) = self
+            .split
+            .get_or_insert_with(|| {
+                let (eig, _) = crate::scenario::market::symmetric_eigen(&w.class_cov);
+                let lmin = eig.iter().copied().fold(f64::INFINITY, f64::min);
+                let dvar = if lmin.is_finite() && lmin > 2e-8 {
+                    lmin / 2.0
+                } else {
+                    1e-8
+                };
+                let mut fcov = w.class_cov.clone();
+                for (i, row) in fcov.iter_mut().enumerate() {
+                    row[i] = (row[i] - dvar).max(0.0);
+                }
+                (fcov, dvar)
+            })
+            .clone();
         let problem = RebalanceProblem {
             factor_loadings: eye,
             factor_cov: fcov,
@@ -180,17 +185,12 @@ impl CostAware {
         if hold - relaxed.objective <= fixed {
             return None;
         }
-        let sol = if fixed > 0.0 {
-            let mut opt = Optimizer::new(&problem, self.settings.clone()).ok()?;
-            opt.solve()
+        let w_best = if fixed > 0.0 {
+            greedy_drop(&problem, &convex, &current, relaxed.w, &self.settings)
         } else {
-            relaxed
+            relaxed.w
         };
-        match sol.status {
-            Status::Infeasible | Status::NumericalError => return None,
-            _ => {}
-        }
-        let mut out = sol.w;
+        let mut out = w_best;
         for c in 0..k {
             if ((out[c] - current[c]) * inv).abs() < rule.min_trade_usd {
                 out[c] = current[c];
@@ -200,6 +200,66 @@ impl CostAware {
             return None;
         }
         Some(out)
+    }
+}
+
+/// Fixed fees by greedy elimination: start from the fee-free optimum's trade set and drop,
+/// one at a time, the name whose removal (re-solving the rest exactly with it held)
+/// lowers the fee-inclusive objective most, until no removal helps; then compare with
+/// not trading at all.
+fn greedy_drop(
+    problem: &RebalanceProblem,
+    convex: &RebalanceProblem,
+    current: &[f64],
+    start: Vec<f64>,
+    settings: &Settings,
+) -> Vec<f64> {
+    let tol = 1e-9;
+    let total = |w: &[f64]| problem.terms(w, tol).objective();
+    let k = current.len();
+    let mut best_w = start;
+    let mut best = total(&best_w);
+    let mut traded: Vec<bool> = (0..k)
+        .map(|i| (best_w[i] - current[i]).abs() > tol)
+        .collect();
+    loop {
+        let mut found: Option<(usize, Vec<f64>, f64)> = None;
+        for i in (0..k).filter(|&i| traded[i]) {
+            let mut p = convex.clone();
+            for j in 0..k {
+                if !traded[j] || j == i {
+                    p.lower[j] = current[j];
+                    p.upper[j] = current[j];
+                }
+            }
+            let Ok(mut opt) = Optimizer::new(&p, settings.clone()) else {
+                continue;
+            };
+            let sol = opt.solve();
+            if matches!(sol.status, Status::Infeasible | Status::NumericalError) {
+                continue;
+            }
+            let v = total(&sol.w);
+            if v < found.as_ref().map_or(best, |f| f.2) - 1e-15 {
+                found = Some((i, sol.w, v));
+            }
+        }
+        match found {
+            Some((i, w, v)) => {
+                traded[i] = false;
+                for j in 0..k {
+                    traded[j] = traded[j] && (w[j] - current[j]).abs() > tol;
+                }
+                best_w = w;
+                best = v;
+            }
+            None => break,
+        }
+    }
+    if total(current) <= best {
+        current.to_vec()
+    } else {
+        best_w
     }
 }
 
