@@ -4,13 +4,15 @@
 // worker's own bundle files, and on any console error.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { launch, openApp, startBundle } from "./harness.mjs";
 import { Results, Workspace } from "./pages.mjs";
 
-// The engine pins this report hash (crates/engine/tests/simulate_repro.rs): demo, 8
-// paths, 2 years, the scenario's seed. The workers' merged result must match it exactly.
-const DEMO_REPORT_HASH_8_PATHS_2_YEARS = "fde309132781b272";
+// The report hash the engine pins natively (demo, 8 paths, 2 years, the scenario's seed):
+// the workers' merged result must match it exactly.
+const DEMO_REPORT_HASH_8_PATHS_2_YEARS = readFileSync("crates/engine/tests/simulate_repro.rs", "utf8").match(
+  /DEMO_REPORT_HASH_8_PATHS_2_YEARS: &str = "([0-9a-f]{16})"/,
+)[1];
 
 let browser;
 let server;
