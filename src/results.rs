@@ -449,6 +449,16 @@ fn ReportView(report: Report, stale: bool) -> impl IntoView {
             view! { <td class="num" data-testid="break-even">{v}</td> }
         })
         .collect_view();
+    let nna = report
+        .policies
+        .iter()
+        .map(|p| {
+            let v = p
+                .ticket_charges_to_nna
+                .map_or_else(|| "n/a".to_string(), |x| fmt_value("fraction", x));
+            view! { <td class="num" data-testid="charges-to-nna">{v}</td> }
+        })
+        .collect_view();
     let notes = rows
         .iter()
         .map(|r| view! { <li><strong>{r.label.clone()}</strong>": "{r.definition.clone()}</li> })
@@ -497,6 +507,12 @@ fn ReportView(report: Report, stale: bool) -> impl IntoView {
                             "Break-even ticket fee"
                         </th>
                         {break_even}
+                    </tr>
+                    <tr>
+                        <th scope="row" title="Mean ticket charges and regulatory fees ÷ mean net new assets (contributions less withdrawals); n/a without net new assets.">
+                            "Ticket charges ÷ net new assets"
+                        </th>
+                        {nna}
                     </tr>
                 </tfoot>
             </table>

@@ -149,7 +149,8 @@ fn num(x: f64) -> String {
 }
 
 /// The summary as CSV: one line per (metric, policy) with mean, median, p5 and p95, then
-/// the break-even ticket fee and friction flag per policy; a header states the run.
+/// the break-even ticket fee, ticket charges ÷ net new assets and the friction flag per
+/// policy; a header states the run.
 pub fn summary_csv(report: &Report) -> String {
     let mut out = format!(
         "# scenario,{},hash,{},seed,{},paths,{},years,{},engine,{},report,{}\n",
@@ -182,6 +183,13 @@ pub fn summary_csv(report: &Report) -> String {
             "break_even_ticket_fee,Break-even ticket fee,usd,{},{},,,\n",
             csv_field(&p.name),
             p.break_even_ticket_fee.map(num).unwrap_or_default()
+        ));
+    }
+    for p in &report.policies {
+        out.push_str(&format!(
+            "ticket_charges_to_nna,Ticket charges ÷ net new assets,fraction,{},{},,,\n",
+            csv_field(&p.name),
+            p.ticket_charges_to_nna.map(num).unwrap_or_default()
         ));
     }
     for p in &report.policies {
@@ -288,7 +296,7 @@ mod tests {
         let csv = summary_csv(&r);
         let lines: Vec<&str> = csv.lines().collect();
         let np = r.policies.len();
-        assert_eq!(lines.len(), 2 + r.definitions.len() * np + 2 * np);
+        assert_eq!(lines.len(), 2 + r.definitions.len() * np + 3 * np);
         assert!(lines[0].contains(&r.hash_hex()));
         assert_eq!(lines[1], "metric,label,unit,policy,mean,median,p5,p95");
         let t = r.policies[0].metric("tickets").unwrap();

@@ -4,13 +4,15 @@
 // worker's own bundle files, and on any console error.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { launch, openApp, startBundle } from "./harness.mjs";
 import { Results, Workspace } from "./pages.mjs";
 
-// The engine pins this report hash (crates/engine/tests/simulate_repro.rs): demo, 8
-// paths, 2 years, the scenario's seed. The workers' merged result must match it exactly.
-const DEMO_REPORT_HASH_8_PATHS_2_YEARS = "83e53c5edf800894";
+// The report hash the engine pins natively (demo, 8 paths, 2 years, the scenario's seed):
+// the workers' merged result must match it exactly.
+const DEMO_REPORT_HASH_8_PATHS_2_YEARS = readFileSync("crates/engine/tests/simulate_repro.rs", "utf8").match(
+  /DEMO_REPORT_HASH_8_PATHS_2_YEARS: &str = "([0-9a-f]{16})"/,
+)[1];
 
 let browser;
 let server;
@@ -59,6 +61,7 @@ test("a small comparison runs in workers and shows the side-by-side table", asyn
   assert.equal(net[0], "$0.00");
   assert.equal(await page.locator('tr[data-metric="tickets"] td.best').count(), 1);
   assert.equal(await page.getByTestId("break-even").count(), 3);
+  assert.equal(await page.getByTestId("charges-to-nna").count(), 3);
   assert.equal(await page.locator('[data-testid="charts"] svg').count(), 5);
   assert.equal(await page.locator('[data-testid="chart-scatter"] circle').count(), 3);
 
