@@ -7,5 +7,9 @@ serve:
 test:
 	scripts/test.sh
 
+# The peer benchmarks and the in-browser timing (see scripts/bench.sh).
+bench:
+	scripts/bench.sh
+
 build:
 	scripts/setup.sh && . scripts/env.sh && trunk build --release

@@ -92,3 +92,37 @@ pub async fn read_text(file: web_sys::File) -> Result<String, String> {
         .map_err(|e| format!("{e:?}"))?;
     v.as_string().ok_or_else(|| "not text".to_string())
 }
+
+/// Runs `f` and records its duration as a User Timing measure named `label` (visible in
+/// the browser's performance tools and read by the in-browser benchmark).
+pub fn timed<T>(label: &str, f: impl FnOnce() -> T) -> T {
+    let perf = window().and_then(|w| w.performance());
+    let start = format!("{label}:start");
+    if let Some(p) = &perf {
+        let _ = p.mark(&start);
+    }
+    let out = f();
+    if let Some(p) = &perf {
+        let _ = p.measure_with_start_mark(label, &start);
+        p.clear_marks_with_mark_name(&start);
+    }
+    out
+}
+
+/// Records a User Timing mark (read by the in-browser benchmark).
+pub fn mark(name: &str) {
+    if let Some(p) = window().and_then(|w| w.performance()) {
+        let _ = p.mark(name);
+    }
+}
+
+/// Sets an attribute of the page's root element (`<html>`), e.g. a readiness flag that
+/// tests and the benchmark wait for.
+pub fn set_root_attribute(name: &str, value: &str) {
+    if let Some(root) = window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.document_element())
+    {
+        let _ = root.set_attribute(name, value);
+    }
+}

@@ -39,6 +39,8 @@ impl RunSettings {
 /// A message to a worker.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Job {
+    /// Answer [`Done::Ready`]: the worker's script and WebAssembly are loaded.
+    Ping,
     /// Simulate paths `start..end` of the scenario (JSON) with `settings`.
     Chunk {
         /// The run this chunk belongs to.
@@ -70,6 +72,8 @@ pub enum Job {
 /// A worker's answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Done {
+    /// The answer to [`Job::Ping`].
+    Ready,
     /// A chunk's accumulator (JSON) or the error that stopped it.
     Chunk {
         /// The run.
@@ -80,6 +84,8 @@ pub enum Done {
         paths: u64,
         /// The accumulator as JSON, or why the chunk failed.
         result: Result<String, String>,
+        /// Milliseconds the worker spent on the chunk (0 when not timed).
+        ms: f64,
     },
     /// Today's trades, or why there are none.
     Today {
@@ -140,6 +146,7 @@ fn snake<T: Serialize>(v: &T) -> String {
 /// Runs one job (in a worker; natively in tests).
 pub fn job(input: Job) -> Done {
     match input {
+        Job::Ping => Done::Ready,
         Job::Chunk {
             run,
             index,
@@ -161,6 +168,7 @@ pub fn job(input: Job) -> Done {
                 index,
                 paths: end.saturating_sub(start),
                 result,
+                ms: 0.0,
             }
         }
         Job::Today {
@@ -222,8 +230,9 @@ pub fn chunks(paths: u64, size: u64) -> Vec<std::ops::Range<u64>> {
 
 /// The chunk size for a run: small first results, few messages on long runs.
 pub fn chunk_size(paths: u64, workers: u64) -> u64 {
-    // About four chunks per worker, between 2 and 25 paths each.
-    (paths / (4 * workers.max(1))).clamp(2, 25)
+    // About four chunks per worker, between 2 and 10 paths each: a cancelled run's chunk
+    // keeps its worker busy only briefly.
+    (paths / (4 * workers.max(1))).clamp(2, 10)
 }
 
 /// The Web Worker that runs [`job`]s.
@@ -246,7 +255,12 @@ impl gloo_worker::Worker for SimWorker {
         msg: Job,
         id: gloo_worker::HandlerId,
     ) {
-        scope.respond(id, job(msg));
+        let t0 = js_sys::Date::now();
+        let mut out = job(msg);
+        if let Done::Chunk { ms, .. } = &mut out {
+            *ms = js_sys::Date::now() - t0;
+        }
+        scope.respond(id, out);
     }
 }
 
@@ -260,9 +274,9 @@ mod tests {
         assert_eq!(chunks(6, 3), vec![0..3, 3..6]);
         assert_eq!(chunks(1, 25), vec![0..1]);
         assert!(chunks(0, 5).is_empty());
-        assert_eq!(chunk_size(500, 2), 25);
+        assert_eq!(chunk_size(500, 2), 10);
         assert_eq!(chunk_size(8, 8), 2);
-        assert_eq!(chunk_size(100, 1), 25);
+        assert_eq!(chunk_size(100, 1), 10);
         assert_eq!(chunk_size(40, 2), 5);
     }
 

@@ -9,6 +9,7 @@ use leptos::prelude::*;
 use tollbooth_engine::date::Date;
 use tollbooth_engine::fees::TicketCost;
 use tollbooth_engine::scenario::{Order, Scenario};
+use tollbooth_engine::simulate;
 use tollbooth_engine::types::Side;
 
 mod browser;
@@ -119,7 +120,23 @@ pub fn App() -> impl IntoView {
     let start = start_in_browser();
     let ws = Workspace::new(start.form, start.notice);
     provide_context(ws);
-    provide_context(results::RunState::new());
+    let (paths, years) = ws.checked.with_untracked(|c| {
+        c.as_ref().map_or((500, 10), |s| {
+            (u64::from(s.market.paths), s.market.horizon_years)
+        })
+    });
+    let run_state = results::RunState::new(paths, years);
+    provide_context(run_state);
+    results::watch_inputs(ws, run_state);
+    // The Web Workers start right after the first render, while the page is still
+    // loading: a comparison then makes no request (and works offline).
+    set_timeout(
+        move || {
+            browser::mark("tollbooth:interactive");
+            results::start_workers(run_state);
+        },
+        std::time::Duration::ZERO,
+    );
     // Autosave: effects only push state out.
     Effect::new(move |_| {
         let text = ws.form.with(persist::encode_saved);
@@ -308,7 +325,7 @@ fn HouseholdSummary() -> impl IntoView {
     }
 }
 
-/// Save to and load from a JSON file; a share link; back to the demo.
+/// Save to and load from a JSON file; a share link; start over from an example.
 #[component]
 fn FilesPanel() -> impl IntoView {
     let ws = ws();
@@ -366,6 +383,18 @@ fn FilesPanel() -> impl IntoView {
             )))),
         });
     };
+    let presets = simulate::presets();
+    let example = RwSignal::new(presets[0].id.to_string());
+    let load_example = move |_| {
+        let id = example.get_untracked();
+        if let Some(p) = simulate::presets().into_iter().find(|p| p.id == id) {
+            ws.form.set(p.scenario.to_form());
+            message.set(Some(Notice::info(format!(
+                "Started over from the example “{}”: {}",
+                p.name, p.description
+            ))));
+        }
+    };
     view! {
         <section class="card editor" aria-labelledby="files-h">
             <h2 id="files-h">"Save, load, share"</h2>
@@ -377,10 +406,19 @@ fn FilesPanel() -> impl IntoView {
                     <input type="file" accept=".json,application/json" data-testid="load-json" on:change=load />
                 </label>
                 <button type="button" data-testid="make-share-link" on:click=share>"Make a share link"</button>
-                <button type="button" data-testid="reset-demo" on:click=move |_| {
-                    ws.form.set(Scenario::demo().to_form());
-                    message.set(Some(Notice::info("Back to the demo household.")));
-                }>"Start over from the demo"</button>
+            </div>
+            <div class="form-row">
+                <label>
+                    "Example scenario"
+                    <select data-testid="example" on:change=move |ev| example.set(event_target_value(&ev))>
+                        {presets.iter().map(|p| view! {
+                            <option value=p.id title=p.description>{p.name}</option>
+                        }).collect_view()}
+                    </select>
+                </label>
+                <button type="button" data-testid="load-example" on:click=load_example>
+                    "Start over from this example"
+                </button>
             </div>
             {move || message.get().map(|n| {
                 let class = if n.problem { "field-error" } else { "ok" };

@@ -4,7 +4,7 @@
 
 use crate::browser;
 use crate::charts;
-use crate::fields::ws;
+use crate::fields::{ws, Workspace};
 use crate::format::usd;
 use crate::jobs::{
     chunk_size, chunks, decode_accumulator, Done, Job, RunSettings, SimWorker, TodayTrades,
@@ -15,7 +15,9 @@ use leptos::prelude::*;
 use std::cell::RefCell;
 use std::ops::Range;
 use tollbooth_engine::scenario::Scenario;
+use tollbooth_engine::simulate::report::TradeList;
 use tollbooth_engine::simulate::{Accumulator, Report, Simulation};
+use tollbooth_engine::types::Side;
 
 /// The worker script Trunk emits (relative to the page, so a sub-path works).
 const WORKER_LOADER: &str = "./worker_loader.js";
@@ -27,8 +29,8 @@ pub enum Status {
     Idle,
     /// Chunks are out.
     Running,
-    /// Every path is in (milliseconds, workers).
-    Done(f64, usize),
+    /// Every path is in (milliseconds, workers, worker milliseconds per path).
+    Done(f64, usize, f64),
     /// Stopped by the user.
     Cancelled,
     /// A worker reported an error.
@@ -44,11 +46,19 @@ pub struct RunState {
     report: RwSignal<Option<Report>>,
     today: RwSignal<Option<Result<TodayTrades, String>>>,
     today_busy: RwSignal<bool>,
+    /// The run settings as typed (kept while the advisor moves between sections).
+    paths: RwSignal<String>,
+    years: RwSignal<String>,
+    /// Whether quick runs recompute as the inputs change.
+    auto: RwSignal<bool>,
+    /// Bumped by every edit and every Compare: a pending automatic run only starts if
+    /// nothing happened since it was scheduled.
+    edits: StoredValue<u64>,
 }
 
 impl RunState {
-    /// A fresh state.
-    pub fn new() -> RunState {
+    /// A fresh state whose run settings start at `paths` × `years`.
+    pub fn new(paths: u64, years: u32) -> RunState {
         RunState {
             status: RwSignal::new(Status::Idle),
             done: RwSignal::new(0),
@@ -56,14 +66,70 @@ impl RunState {
             report: RwSignal::new(None),
             today: RwSignal::new(None),
             today_busy: RwSignal::new(false),
+            paths: RwSignal::new(paths.to_string()),
+            years: RwSignal::new(years.to_string()),
+            auto: RwSignal::new(true),
+            edits: StoredValue::new(0),
         }
+    }
+
+    fn paths_ok(&self) -> Result<u64, String> {
+        self.paths.with(|t| whole(t, 1, 100_000))
+    }
+
+    fn years_ok(&self) -> Result<u64, String> {
+        self.years.with(|t| whole(t, 1, 50))
     }
 }
 
 impl Default for RunState {
     fn default() -> Self {
-        RunState::new()
+        RunState::new(500, 10)
     }
+}
+
+/// Runs the comparison of the current scenario with the typed settings (if both are valid).
+fn run_now(ws: Workspace, state: RunState) {
+    let (Ok(p), Ok(y)) = (untrack(|| state.paths_ok()), untrack(|| state.years_ok())) else {
+        return;
+    };
+    if let Some(s) = ws.checked.with_untracked(|c| c.as_ref().ok().cloned()) {
+        let settings = RunSettings {
+            paths: p,
+            years: y as u32,
+            seed: s.market.seed,
+        };
+        start(state, s, settings);
+    }
+}
+
+/// Recomputes quick runs by themselves once the inputs (scenario, paths, years) have been
+/// still for a moment. Installed once for the page, so it works from every section.
+pub fn watch_inputs(ws: Workspace, state: RunState) {
+    let hash = Memo::new(move |_| ws.checked.with(|c| c.as_ref().ok().map(Scenario::hash_hex)));
+    Effect::new(move |first: Option<()>| {
+        let scenario = hash.get();
+        let (p, y, on) = (state.paths_ok(), state.years_ok(), state.auto.get());
+        let policies = ws
+            .checked
+            .with_untracked(|c| c.as_ref().map_or(0, |s| s.policies.len() as u64));
+        let (Some(_), Ok(p), Ok(y), true, Some(())) = (scenario, p, y, on, first) else {
+            return;
+        };
+        if !is_quick(p, y, policies) {
+            return;
+        }
+        state.edits.update_value(|e| *e += 1);
+        let mine = state.edits.get_value();
+        set_timeout(
+            move || {
+                if state.edits.get_value() == mine && state.auto.get_untracked() {
+                    run_now(ws, state);
+                }
+            },
+            AUTO_RUN_DELAY,
+        );
+    });
 }
 
 /// A comparison in flight.
@@ -74,15 +140,31 @@ struct Run {
     settings: RunSettings,
     chunks: Vec<Range<u64>>,
     next: usize,
-    results: Vec<Option<Accumulator>>,
-    bridges: Vec<WorkerBridge<SimWorker>>,
+    /// Chunks not in yet.
+    pending: usize,
+    /// Every path gathered so far (merging order does not matter: the report sorts).
+    gathered: Accumulator,
     started: f64,
     last_partial: f64,
+    /// Milliseconds the workers spent simulating, summed over chunks.
+    worker_ms: f64,
+}
+
+/// The page's Web Workers, started once at load: `navigator.hardwareConcurrency`
+/// simulation workers plus one for today's trades. Starting them at load means a
+/// comparison makes no request, so the page also works offline once loaded.
+struct Pool {
+    sims: Vec<WorkerBridge<SimWorker>>,
+    /// Whether each simulation worker has a chunk out (possibly of a cancelled run).
+    busy: Vec<bool>,
+    today: WorkerBridge<SimWorker>,
+    /// Workers that answered their first ping.
+    ready: usize,
 }
 
 thread_local! {
     static RUN: RefCell<Option<Run>> = const { RefCell::new(None) };
-    static TODAY: RefCell<Option<WorkerBridge<SimWorker>>> = const { RefCell::new(None) };
+    static POOL: RefCell<Option<Pool>> = const { RefCell::new(None) };
     static NEXT_ID: std::cell::Cell<u64> = const { std::cell::Cell::new(1) };
 }
 
@@ -104,19 +186,82 @@ fn worker_count() -> usize {
     (n as usize).clamp(1, 8)
 }
 
-/// Drops workers after the current event (a bridge must not be dropped inside its own
-/// callback); dropping a bridge tells its worker to close.
-fn retire(bridges: Vec<WorkerBridge<SimWorker>>) {
-    wasm_bindgen_futures::spawn_local(async move { drop(bridges) });
+fn spawn(callback: impl 'static + Fn(Done)) -> WorkerBridge<SimWorker> {
+    SimWorker::spawner()
+        .callback(callback)
+        .with_loader(true)
+        .as_module(false)
+        .spawn(WORKER_LOADER)
 }
 
-/// The chunk plan: one small chunk per worker first (a fast first result), then chunks of
-/// the regular size. Any split gives the same report.
+/// Starts the worker pool (once; later calls do nothing). The workers fetch their script
+/// and WebAssembly now, while the page loads, not when the first comparison starts.
+pub fn start_workers(state: RunState) {
+    if POOL.with(|p| p.borrow().is_some()) {
+        return;
+    }
+    let n = worker_count();
+    let sims: Vec<_> = (0..n)
+        .map(|i| spawn(move |out| on_output(state, i, out)))
+        .collect();
+    let today = spawn(move |out| match out {
+        Done::Today { run, result } if TODAY_ASKED.with(|t| t.get()) == run => {
+            state.today.set(Some(result));
+            state.today_busy.set(false);
+        }
+        Done::Ready => worker_ready(),
+        _ => {}
+    });
+    for b in sims.iter().chain(std::iter::once(&today)) {
+        b.send(Job::Ping);
+    }
+    browser::set_root_attribute("data-workers", "starting");
+    POOL.with(|p| {
+        *p.borrow_mut() = Some(Pool {
+            sims,
+            busy: vec![false; n],
+            today,
+            ready: 0,
+        })
+    });
+}
+
+/// Counts a worker that has loaded; once all have, `<html data-workers="ready">` says so
+/// (the page then needs no further request).
+fn worker_ready() {
+    POOL.with(|p| {
+        if let Some(pool) = p.borrow_mut().as_mut() {
+            pool.ready += 1;
+            if pool.ready == pool.sims.len() + 1 {
+                browser::set_root_attribute("data-workers", "ready");
+            }
+        }
+    });
+}
+
+thread_local! {
+    /// The id of the latest "today's trades" request (older answers are ignored).
+    static TODAY_ASKED: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// The largest run that recomputes by itself as inputs change: paths × years × policies.
+pub const QUICK_WORK: u64 = 3_000;
+
+/// How long the inputs must be still before a quick run recomputes.
+const AUTO_RUN_DELAY: std::time::Duration = std::time::Duration::from_millis(600);
+
+/// Whether a run of `paths` × `years` × `policies` is quick enough to recompute as the
+/// advisor types.
+fn is_quick(paths: u64, years: u64, policies: u64) -> bool {
+    paths.saturating_mul(years).saturating_mul(policies) <= QUICK_WORK
+}
+
+/// The chunk plan: one single-path chunk per worker first (the fastest first result),
+/// then chunks of the regular size. Any split gives the same report.
 fn plan(paths: u64, workers: usize) -> Vec<Range<u64>> {
     let size = chunk_size(paths, workers as u64);
-    let first = size.min(2);
-    let head = (workers as u64 * first).min(paths);
-    let mut v = chunks(head, first);
+    let head = (workers as u64).min(paths);
+    let mut v = chunks(head, 1);
     v.extend(
         chunks(paths - head, size)
             .into_iter()
@@ -125,14 +270,21 @@ fn plan(paths: u64, workers: usize) -> Vec<Range<u64>> {
     v
 }
 
+/// Gives worker `worker` the run's next chunk, if any is left.
 fn send_next(run: &mut Run, worker: usize) {
     if run.next >= run.chunks.len() {
         return;
     }
     let index = run.next;
-    run.next += 1;
     let r = run.chunks[index].clone();
-    if let Some(b) = run.bridges.get(worker) {
+    let sent = POOL.with(|p| {
+        let mut guard = p.borrow_mut();
+        let Some(pool) = guard.as_mut() else {
+            return false;
+        };
+        let (Some(b), Some(busy)) = (pool.sims.get(worker), pool.busy.get_mut(worker)) else {
+            return false;
+        };
         b.send(Job::Chunk {
             run: run.id,
             index,
@@ -141,47 +293,52 @@ fn send_next(run: &mut Run, worker: usize) {
             start: r.start,
             end: r.end,
         });
+        *busy = true;
+        true
+    });
+    if sent {
+        run.next += 1;
     }
 }
 
-/// The report of the chunks gathered so far, merged in chunk order.
-fn merged_report(run: &Run) -> Result<Report, String> {
+/// The report of the paths gathered so far.
+fn partial_report(run: &mut Run) -> Result<Report, String> {
     let sim = Simulation::new(&run.scenario, &run.settings.options()).map_err(|e| e.to_string())?;
-    let mut acc = Accumulator::new();
-    for a in run.results.iter().flatten() {
-        acc.merge(a.clone());
-    }
-    Ok(sim.report(&mut acc))
+    Ok(sim.report(&mut run.gathered))
 }
 
 /// Starts a comparison of `scenario` with `settings` (cancelling any run in flight).
 fn start(state: RunState, scenario: Scenario, settings: RunSettings) {
     cancel(state, false);
-    let workers = worker_count().min(settings.paths.max(1) as usize);
+    start_workers(state);
+    let workers = POOL.with(|p| p.borrow().as_ref().map_or(1, |p| p.sims.len()));
     let plan = plan(settings.paths, workers);
-    let id = next_id();
-    let bridges: Vec<WorkerBridge<SimWorker>> = (0..workers)
-        .map(|i| {
-            SimWorker::spawner()
-                .callback(move |out| on_output(state, i, out))
-                .with_loader(true)
-                .as_module(false)
-                .spawn(WORKER_LOADER)
-        })
-        .collect();
     let mut run = Run {
-        id,
+        id: next_id(),
         json: scenario.to_json_pretty(),
         scenario,
         settings,
-        results: vec![None; plan.len()],
+        pending: plan.len(),
         chunks: plan,
         next: 0,
-        bridges,
+        gathered: Accumulator::new(),
         started: now(),
         last_partial: 0.0,
+        worker_ms: 0.0,
     };
-    for w in 0..workers {
+    // Idle workers start now; a worker still busy with a cancelled run's chunk picks up
+    // this run's next chunk as soon as it answers.
+    let idle: Vec<usize> = POOL.with(|p| {
+        p.borrow().as_ref().map_or(Vec::new(), |p| {
+            p.busy
+                .iter()
+                .enumerate()
+                .filter(|(_, b)| !**b)
+                .map(|(i, _)| i)
+                .collect()
+        })
+    });
+    for w in idle {
         send_next(&mut run, w);
     }
     state.done.set(0);
@@ -191,47 +348,62 @@ fn start(state: RunState, scenario: Scenario, settings: RunSettings) {
     RUN.with(|r| *r.borrow_mut() = Some(run));
 }
 
-/// Stops feeding chunks and closes the workers; the partial result stays on the page.
+/// Stops feeding chunks; the partial result stays on the page. Chunks already out finish
+/// in their workers and are ignored.
 fn cancel(state: RunState, mark: bool) {
     let old = RUN.with(|r| r.borrow_mut().take());
-    if let Some(run) = old {
-        retire(run.bridges);
-        if mark {
-            state.status.set(Status::Cancelled);
-        }
+    if old.is_some() && mark {
+        state.status.set(Status::Cancelled);
     }
 }
 
 fn on_output(state: RunState, worker: usize, out: Done) {
+    if out == Done::Ready {
+        worker_ready();
+        return;
+    }
     let Done::Chunk {
         run: id,
-        index,
+        index: _,
         paths,
         result,
+        ms,
     } = out
     else {
         return;
     };
+    POOL.with(|p| {
+        if let Some(b) = p.borrow_mut().as_mut().and_then(|p| p.busy.get_mut(worker)) {
+            *b = false;
+        }
+    });
     let finished = RUN.with(|cell| {
         let mut guard = cell.borrow_mut();
-        let run = guard.as_mut().filter(|r| r.id == id)?;
-        let acc = match result.and_then(|j| decode_accumulator(&j)) {
+        let run = guard.as_mut()?;
+        if run.id != id {
+            // A cancelled run's chunk: the worker is free for the current run.
+            send_next(run, worker);
+            return None;
+        }
+        let acc = match browser::timed("tollbooth:decode", || {
+            result.and_then(|j| decode_accumulator(&j))
+        }) {
             Ok(a) => a,
             Err(e) => {
                 state.status.set(Status::Failed(e));
                 return Some(());
             }
         };
-        if let Some(slot) = run.results.get_mut(index) {
-            *slot = Some(acc);
-        }
+        run.gathered.merge(acc);
+        run.worker_ms += ms;
+        run.pending = run.pending.saturating_sub(1);
         state.done.update(|d| *d += paths);
         send_next(run, worker);
-        let complete = run.results.iter().all(Option::is_some);
-        // Partial results: at most about three times a second.
-        if complete || now() - run.last_partial > 300.0 {
+        let complete = run.pending == 0;
+        // Partial results: the first at once, then at most about once a second.
+        if complete || run.last_partial == 0.0 || now() - run.last_partial > 1000.0 {
             run.last_partial = now();
-            match merged_report(run) {
+            match browser::timed("tollbooth:report", || partial_report(run)) {
                 Ok(r) => state.report.set(Some(r)),
                 Err(e) => {
                     state.status.set(Status::Failed(e));
@@ -240,9 +412,12 @@ fn on_output(state: RunState, worker: usize, out: Done) {
             }
         }
         if complete {
-            state
-                .status
-                .set(Status::Done(now() - run.started, run.bridges.len()));
+            let workers = POOL.with(|p| p.borrow().as_ref().map_or(0, |p| p.sims.len()));
+            state.status.set(Status::Done(
+                now() - run.started,
+                workers,
+                run.worker_ms / run.settings.paths.max(1) as f64,
+            ));
             return Some(());
         }
         None
@@ -252,32 +427,22 @@ fn on_output(state: RunState, worker: usize, out: Done) {
     }
 }
 
-/// Asks a worker for the household's trades today under policy `policy`.
+/// Asks the pool's "today" worker for the household's trades today under policy `policy`.
 fn ask_today(state: RunState, scenario: &Scenario, policy: usize) {
+    start_workers(state);
     let id = next_id();
+    TODAY_ASKED.with(|t| t.set(id));
     state.today_busy.set(true);
-    let bridge = SimWorker::spawner()
-        .callback(move |out| {
-            if let Done::Today { result, .. } = out {
-                state.today.set(Some(result));
-                state.today_busy.set(false);
-                if let Some(b) = TODAY.with(|t| t.borrow_mut().take()) {
-                    retire(vec![b]);
-                }
-            }
-        })
-        .with_loader(true)
-        .as_module(false)
-        .spawn(WORKER_LOADER);
-    bridge.send(Job::Today {
-        run: id,
-        scenario: scenario.to_json_pretty(),
-        policy,
-        as_of: scenario.as_of.to_string(),
+    POOL.with(|p| {
+        if let Some(pool) = p.borrow().as_ref() {
+            pool.today.send(Job::Today {
+                run: id,
+                scenario: scenario.to_json_pretty(),
+                policy,
+                as_of: scenario.as_of.to_string(),
+            });
+        }
     });
-    if let Some(old) = TODAY.with(|t| t.borrow_mut().replace(bridge)) {
-        retire(vec![old]);
-    }
 }
 
 fn whole(text: &str, lo: u64, hi: u64) -> Result<u64, String> {
@@ -292,30 +457,19 @@ fn whole(text: &str, lo: u64, hi: u64) -> Result<u64, String> {
 pub fn Results() -> impl IntoView {
     let ws = ws();
     let state = expect_context::<RunState>();
-    let market = ws.checked.with_untracked(|c| {
-        c.as_ref()
-            .ok()
-            .map(|s| (s.market.paths, s.market.horizon_years))
-    });
-    let (p0, y0) = market.unwrap_or((500, 10));
-    let paths = RwSignal::new(p0.to_string());
-    let years = RwSignal::new(y0.to_string());
-    let paths_ok = Memo::new(move |_| whole(&paths.get(), 1, 100_000));
-    let years_ok = Memo::new(move |_| whole(&years.get(), 1, 50));
+    let (paths, years, auto) = (state.paths, state.years, state.auto);
+    let paths_ok = Memo::new(move |_| state.paths_ok());
+    let years_ok = Memo::new(move |_| state.years_ok());
     let hash = Memo::new(move |_| ws.checked.with(|c| c.as_ref().ok().map(Scenario::hash_hex)));
     let compare = move |_| {
-        let (Ok(p), Ok(y)) = (paths_ok.get_untracked(), years_ok.get_untracked()) else {
-            return;
-        };
-        if let Some(s) = ws.checked.with_untracked(|c| c.as_ref().ok().cloned()) {
-            let settings = RunSettings {
-                paths: p,
-                years: y as u32,
-                seed: s.market.seed,
-            };
-            start(state, s, settings);
-        }
+        // A pending automatic run is superseded.
+        state.edits.update_value(|e| *e += 1);
+        run_now(ws, state);
     };
+    // The recorded path's trades do not change as later chunks arrive: the table is only
+    // rebuilt when they do.
+    let path_trades =
+        Memo::new(move |_| state.report.with(|r| r.as_ref().map(|r| r.trades.clone())));
     let running = move || state.status.get() == Status::Running;
     let can_run =
         move || ws.checked.with(|c| c.is_ok()) && paths_ok.get().is_ok() && years_ok.get().is_ok();
@@ -341,6 +495,11 @@ pub fn Results() -> impl IntoView {
                     prop:disabled=move || !can_run()>"Compare"</button>
                 <button type="button" data-testid="cancel" on:click=move |_| cancel(state, true)
                     prop:disabled=move || !running()>"Cancel"</button>
+                <label class="check">
+                    <input type="checkbox" data-testid="auto-run" prop:checked=auto
+                        on:change=move |ev| auto.set(event_target_checked(&ev)) />
+                    {format!("Recompute quick runs as I edit (up to {} paths × years × policies)", fmt_value("count", QUICK_WORK as f64))}
+                </label>
             </div>
             <RunProgress state />
             {move || match state.report.get() {
@@ -354,6 +513,7 @@ pub fn Results() -> impl IntoView {
                     view! { <ReportView report=r stale /> }.into_any()
                 }
             }}
+            {move || path_trades.get().map(|trades| view! { <PathTrades trades /> })}
             <TodayPanel state />
         </section>
     }
@@ -368,8 +528,8 @@ fn RunProgress(state: RunState) -> impl IntoView {
             Status::Running => {
                 format!("Simulating: {done} of {total} paths done (in Web Workers).")
             }
-            Status::Done(ms, w) => format!(
-                "Done: {total} paths in {:.1} s on {w} worker(s).",
+            Status::Done(ms, w, per_path) => format!(
+                "Done: {total} paths in {:.1} s on {w} worker(s); {per_path:.0} ms per path in one worker.",
                 ms / 1000.0
             ),
             Status::Cancelled => format!(
@@ -617,6 +777,111 @@ fn TodayPanel(state: RunState) -> impl IntoView {
     }
 }
 
+/// Rows per page of the recorded path's trade table.
+const TRADES_PAGE: usize = 50;
+
+/// The recorded path's trades, one policy at a time, a page at a time (the CSV export
+/// has them all).
+#[component]
+fn PathTrades(trades: TradeList) -> impl IntoView {
+    let policy = RwSignal::new(0usize);
+    let page = RwSignal::new(0usize);
+    let path = trades.path;
+    let trades = StoredValue::new(trades);
+    let names = trades.with_value(|t| {
+        t.policies
+            .iter()
+            .enumerate()
+            .map(|(i, (n, rows))| {
+                view! {
+                    <option value=i.to_string()>{format!("{n} ({} trades)", rows.len())}</option>
+                }
+            })
+            .collect_view()
+    });
+    let count =
+        move || trades.with_value(|t| t.policies.get(policy.get()).map_or(0, |p| p.1.len()));
+    let pages = move || count().div_ceil(TRADES_PAGE).max(1);
+    let rows = move || {
+        let first = page.get() * TRADES_PAGE;
+        trades.with_value(|t| {
+            t.policies
+                .get(policy.get())
+                .map(|(_, rows)| {
+                    rows.iter()
+                        .skip(first)
+                        .take(TRADES_PAGE)
+                        .map(|r| {
+                            let reason = serde_json::to_string(&r.reason)
+                                .unwrap_or_default()
+                                .trim_matches('"')
+                                .replace('_', " ");
+                            view! {
+                                <tr>
+                                    <td>{r.date.to_string()}</td>
+                                    <td>{r.account.clone()}</td>
+                                    <td>{r.symbol.clone()}</td>
+                                    <td>{if r.side == Side::Buy { "buy" } else { "sell" }}</td>
+                                    <td class="num">{fmt_value("count", r.quantity)}</td>
+                                    <td class="num">{usd(r.price)}</td>
+                                    <td class="num">{usd(r.commission)}</td>
+                                    <td class="num">{usd(r.regulatory)}</td>
+                                    <td class="num">{usd(r.spread)}</td>
+                                    <td class="num">{usd(r.realized_gain)}</td>
+                                    <td class="num">{usd(r.disallowed)}</td>
+                                    <td>{reason}</td>
+                                </tr>
+                            }
+                        })
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default()
+        })
+    };
+    let shown = move || {
+        let n = count();
+        let first = (page.get() * TRADES_PAGE).min(n);
+        let last = (first + TRADES_PAGE).min(n);
+        if n == 0 {
+            "No trades on this path.".to_string()
+        } else {
+            format!("Trades {} to {last} of {n} on path {path}.", first + 1)
+        }
+    };
+    view! {
+        <h3>"Trades on one path"</h3>
+        <div class="form-row">
+            <label>
+                "Policy"
+                <select data-testid="path-trades-policy" on:change=move |ev| {
+                    policy.set(event_target_value(&ev).parse().unwrap_or(0));
+                    page.set(0);
+                }>{names}</select>
+            </label>
+            <button type="button" data-testid="path-trades-prev"
+                prop:disabled=move || page.get() == 0
+                on:click=move |_| page.update(|p| *p = p.saturating_sub(1))>"Previous"</button>
+            <button type="button" data-testid="path-trades-next"
+                prop:disabled={move || page.get() + 1 >= pages()}
+                on:click=move |_| page.update(|p| *p += 1)>"Next"</button>
+            <span class="muted" role="status" data-testid="path-trades-shown">{shown}</span>
+        </div>
+        <div class="table-scroll">
+            <table class="grid trades" data-testid="path-trades">
+                <thead><tr>
+                    <th scope="col">"Date"</th><th scope="col">"Account"</th><th scope="col">"Security"</th>
+                    <th scope="col">"Side"</th><th scope="col" class="num">"Shares"</th>
+                    <th scope="col" class="num">"Price"</th><th scope="col" class="num">"Commission"</th>
+                    <th scope="col" class="num">"SEC + FINRA"</th><th scope="col" class="num">"Spread"</th>
+                    <th scope="col" class="num">"Realized gain"</th><th scope="col" class="num">"Disallowed loss"</th>
+                    <th scope="col">"Reason"</th>
+                </tr></thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </div>
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -633,10 +898,13 @@ mod tests {
                     next = r.end;
                 }
                 assert_eq!(next, paths);
-                assert!(p[0].end - p[0].start <= 2);
+                assert_eq!(p[0].end - p[0].start, 1);
             }
         }
         assert_eq!(whole(" 1,000 ", 1, 5000), Ok(1000));
+        assert!(is_quick(100, 10, 3));
+        assert!(!is_quick(500, 10, 3));
+        assert!(!is_quick(u64::MAX, 2, 2));
         assert!(whole("0", 1, 5).is_err());
     }
 }

@@ -6,13 +6,6 @@ import { readdirSync } from "node:fs";
 import { serveDist } from "./server.mjs";
 
 export const BASE = "/tools/tollbooth/";
-/**
- * The Web Worker's own files. Workers start when a comparison runs, so these are the only
- * requests allowed after load (same origin, inside the bundle, these exact names);
- * anything else after load still fails the journey.
- */
-export const WORKER_ASSETS = new Set(["worker_loader.js", "worker.js", "worker_bg.wasm"]);
-
 export const CHROMIUM_ARGS = [
   "--headless",
   "--no-sandbox",
@@ -36,10 +29,10 @@ export async function startBundle() {
 
 /**
  * Opens the app in a fresh page (of a fresh context unless `context` is given) and watches
- * it. Returns { page, context, problems, markLoaded, reload }.
+ * it. Returns { page, context, problems, requested, markLoaded, reload }.
  * `problems` collects: requests to other origins or to files that are not in dist/,
- * any request after markLoaded() except the worker's files (listed in `workerRequests`),
- * console errors and page errors.
+ * any request at all after markLoaded() (the Web Workers start while the page loads),
+ * console errors and page errors. `requested` lists the bundle files fetched.
  */
 export async function openApp(browser, server, { path = "", viewport, context: given, contextOptions = {} } = {}) {
   const assets = new Set(["", "index.html", ...readdirSync("dist")]);
@@ -47,7 +40,7 @@ export async function openApp(browser, server, { path = "", viewport, context: g
     given ?? (await browser.newContext({ viewport: viewport ?? { width: 1280, height: 900 }, ...contextOptions }));
   const page = await context.newPage();
   const problems = [];
-  const workerRequests = [];
+  const requested = [];
   let loaded = false;
   page.on("request", (req) => {
     const url = req.url();
@@ -55,9 +48,8 @@ export async function openApp(browser, server, { path = "", viewport, context: g
     const u = new URL(url);
     const inBundle = u.origin === server.origin && u.pathname.startsWith(BASE);
     const name = u.pathname.slice(BASE.length);
-    if (loaded && inBundle && WORKER_ASSETS.has(name) && assets.has(name)) {
-      workerRequests.push(name);
-    } else if (loaded) {
+    if (inBundle) requested.push(name);
+    if (loaded) {
       problems.push(`request after load: ${req.method()} ${url}`);
     } else if (u.origin !== server.origin) {
       problems.push(`third-party request: ${url}`);
@@ -74,8 +66,10 @@ export async function openApp(browser, server, { path = "", viewport, context: g
     page,
     context,
     problems,
-    workerRequests,
+    requested,
+    /** Waits until the page and its Web Workers have loaded, then watches for requests. */
     async markLoaded() {
+      await page.waitForFunction(() => document.documentElement.dataset.workers === "ready", null, { timeout: 60_000 });
       await page.waitForLoadState("networkidle");
       loaded = true;
     },
@@ -84,6 +78,7 @@ export async function openApp(browser, server, { path = "", viewport, context: g
       loaded = false;
       await page.reload();
       await page.getByTestId("ticket-total").or(page.getByTestId("summary-invalid")).first().waitFor({ timeout: 30_000 });
+      await page.waitForFunction(() => document.documentElement.dataset.workers === "ready", null, { timeout: 60_000 });
       await page.waitForLoadState("networkidle");
       loaded = true;
     },

@@ -1,7 +1,7 @@
 // Running and results through the real page: the comparison runs in Web Workers with a
 // progress bar, partial results and Cancel; the table, its definitions, the charts and
-// the CSV exports. The harness fails a journey on any request after load other than the
-// worker's own bundle files, and on any console error.
+// the CSV exports. The workers start while the page loads: the harness fails a journey on
+// any request after load, and on any console error.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, readFileSync } from "node:fs";
@@ -37,7 +37,10 @@ async function open() {
 }
 
 test("a small comparison runs in workers and shows the side-by-side table", async () => {
-  const { page, problems, workerRequests, context, results } = await open();
+  const { page, problems, requested, context, results } = await open();
+  for (const f of ["worker.js", "worker_bg.wasm"]) {
+    assert.ok(requested.includes(f), `the workers' ${f} is fetched while the page loads`);
+  }
   assert.match(await page.getByTestId("results-empty").textContent(), /Nothing has been computed yet/);
   await results.setRun({ paths: 8, years: 2 });
   await results.compare();
@@ -46,7 +49,6 @@ test("a small comparison runs in workers and shows the side-by-side table", asyn
   assert.deepEqual(await results.progress(), { done: 8, total: 8 });
   // Bit-identical to the native engine however the workers split the paths.
   assert.equal(await results.reportHash(), DEMO_REPORT_HASH_8_PATHS_2_YEARS);
-  assert.ok(workerRequests.includes("worker_bg.wasm"), "the simulation ran in a worker");
 
   const cols = await results.policyColumns();
   assert.equal(cols.length, 3);
@@ -80,6 +82,21 @@ test("a small comparison runs in workers and shows the side-by-side table", asyn
   assert.match(trades.text, /^policy,date,account,symbol,side,quantity,price,lots,/);
   assert.ok(trades.text.trim().split("\n").length > 1, "the recorded path has trades");
 
+  // The recorded path's trades, a page at a time, per policy.
+  const shown = await page.getByTestId("path-trades-shown").textContent();
+  const total = Number(shown.match(/of (\d+) on path 0/)[1]);
+  const csvRows = trades.text.trim().split("\n").length - 1;
+  const firstPolicyRows = trades.text.trim().split("\n").slice(1).filter((l) => l.startsWith(`"${cols[0].replace(/ baseline$/, "")}"`)).length;
+  assert.equal(total, firstPolicyRows, "the table lists the first policy's trades of the CSV");
+  assert.equal(await page.locator('[data-testid="path-trades"] tbody tr').count(), Math.min(total, 50));
+  let seen = 0;
+  for (let i = 0; i < 3; i++) {
+    await page.getByTestId("path-trades-policy").selectOption(String(i));
+    const t = await page.getByTestId("path-trades-shown").textContent();
+    seen += Number(t.match(/of (\d+) on/)?.[1] ?? 0);
+  }
+  assert.equal(seen, csvRows, "the three policies' tables hold every exported trade");
+
   await page.getByTestId("results").screenshot({ path: "docs/screenshots/results.png" });
   assert.deepEqual(problems, []);
   await context.close();
@@ -100,6 +117,36 @@ test("a long comparison shows partial results and can be cancelled", async () =>
   assert.equal((await results.progress()).done, done, "no chunk is counted after cancel");
   assert.match(await page.getByTestId("report-meta").textContent(), /^\d+ paths × 10 years/);
   assert.equal((await results.policyColumns()).length, 3);
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test("a quick scenario recomputes by itself as the advisor edits", async () => {
+  const { page, problems, context, results, ws } = await open();
+  await results.setRun({ paths: 4, years: 1 });
+  await results.waitStatus(/^Done: 4 paths/, 120_000);
+  const first = await results.reportHash();
+  await ws.go("fees");
+  await ws.fill("fee_schedules[0].rows.etf.flat", "9.99");
+  await ws.go("overview");
+  await page.waitForFunction(
+    (h) => {
+      const now = document.querySelector('[data-testid="report-hash"]')?.textContent.trim();
+      const status = document.querySelector('[data-testid="run-status"]')?.textContent ?? "";
+      return now && now !== h && status.startsWith("Done");
+    },
+    first,
+    { timeout: 120_000 },
+  );
+  assert.equal(await page.getByTestId("results-stale").count(), 0);
+  // Switched off, an edit leaves the figures as they are (marked stale).
+  await page.getByTestId("auto-run").uncheck();
+  await ws.go("fees");
+  await ws.fill("fee_schedules[0].rows.etf.flat", "4.95");
+  await ws.go("overview");
+  await page.getByTestId("results-stale").waitFor();
+  await page.waitForTimeout(1500);
+  assert.equal(await page.getByTestId("results-stale").count(), 1);
   assert.deepEqual(problems, []);
   await context.close();
 });

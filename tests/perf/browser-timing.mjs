@@ -1,0 +1,92 @@
+// The in-browser benchmark: times a scenario in headless Chromium on the release bundle
+// (served under a sub-path, like the journeys) and compares the workers' time per path
+// with the native engine's on the same scenario, single-threaded.
+//
+//   node tests/perf/browser-timing.mjs [--example six_policies] [--paths 500] [--years 10]
+//                                      [--native-paths 20] [--out target/bench/browser.json]
+//
+// Needs `trunk build --release` (dist/) and `cargo build --release -p tollbooth-cli`.
+// It reports; it asserts nothing about speed (targets are benchmarks, not tests).
+import { execFileSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
+import { launch, openApp, startBundle } from "../e2e/harness.mjs";
+import { Results, Workspace } from "../e2e/pages.mjs";
+
+const args = Object.fromEntries(
+  process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith("--") ? [...acc, [a.slice(2), all[i + 1]]] : acc), []),
+);
+const example = args.example ?? "six_policies";
+const paths = Number(args.paths ?? 500);
+const years = Number(args.years ?? 10);
+const nativePaths = Number(args["native-paths"] ?? 20);
+const out = args.out ?? "target/bench/browser.json";
+const cli = args.cli ?? "target/release/tollbooth";
+
+const server = await startBundle();
+const browser = await launch();
+const result = { example, paths, years };
+try {
+  const session = await openApp(browser, server);
+  const { page } = session;
+  const ws = new Workspace(page);
+  await ws.ready();
+  result.load_to_interactive_ms = await page.evaluate(
+    () => performance.getEntriesByName("tollbooth:interactive")[0]?.startTime ?? NaN,
+  );
+  await session.markLoaded();
+  result.workers = await page.evaluate(() => navigator.hardwareConcurrency);
+
+  await ws.go("files");
+  await page.getByTestId("example").selectOption(example);
+  await page.getByTestId("load-example").click();
+  await ws.go("overview");
+  const results = new Results(page);
+  await page.getByTestId("auto-run").uncheck();
+  await results.setRun({ paths, years });
+  await page.evaluate(() => {
+    window.__longTasks = [];
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) window.__longTasks.push(e.duration);
+    }).observe({ type: "longtask" });
+  });
+  const t0 = Date.now();
+  await results.compare();
+  await page.getByTestId("compare-table").waitFor({ timeout: 600_000 });
+  result.first_partial_ms = Date.now() - t0;
+  await results.waitStatus(/^Done/, 3_600_000);
+  result.total_ms = Date.now() - t0;
+  const status = await results.status();
+  result.status = status;
+  result.wasm_ms_per_path = Number(status.match(/; (\d+) ms per path in one worker/)[1]);
+  const lt = await page.evaluate(() => window.__longTasks);
+  result.long_tasks = { count: lt.length, max_ms: Math.round(Math.max(0, ...lt)), over_50ms: lt.filter((d) => d > 50).length };
+  result.problems = session.problems;
+} finally {
+  await browser.close();
+  await server.close();
+}
+
+// Native, one thread, the same scenario.
+const n0 = process.hrtime.bigint();
+execFileSync(cli, ["simulate", "--preset", example, "--paths", String(nativePaths), "--years", String(years), "--threads", "1"], {
+  stdio: ["ignore", "ignore", "inherit"],
+});
+result.native_ms_per_path = Number(process.hrtime.bigint() - n0) / 1e6 / nativePaths;
+result.wasm_native_ratio = result.wasm_ms_per_path / result.native_ms_per_path;
+
+mkdirSync(dirname(out), { recursive: true });
+writeFileSync(out, JSON.stringify(result, null, 2) + "\n");
+const row = (k, v) => console.log(`${k.padEnd(34)} ${v}`);
+row("scenario", `${example}: ${paths} paths × ${years} years`);
+row("load to interactive", `${result.load_to_interactive_ms.toFixed(0)} ms`);
+row("first partial result", `${result.first_partial_ms} ms`);
+row(`whole run (${result.workers} workers)`, `${(result.total_ms / 1000).toFixed(1)} s`);
+row("per path, one worker (wasm)", `${result.wasm_ms_per_path} ms`);
+row("per path, one thread (native)", `${result.native_ms_per_path.toFixed(1)} ms`);
+row("wasm / native", result.wasm_native_ratio.toFixed(2));
+row("main-thread tasks over 50 ms", `${result.long_tasks.over_50ms} (longest ${result.long_tasks.max_ms} ms)`);
+if (result.problems.length) {
+  console.error("problems:", result.problems);
+  process.exitCode = 1;
+}
