@@ -130,6 +130,19 @@ pub enum FirmError {
     },
 }
 
+impl FirmError {
+    /// The household's id, when the line got far enough to name it.
+    pub fn household_id(&self) -> Option<&str> {
+        match self {
+            FirmError::Field { id, .. } => id.as_deref(),
+            FirmError::Invalid { id, .. }
+            | FirmError::DuplicateId { id, .. }
+            | FirmError::PolicyMismatch { id, .. } => Some(id),
+            FirmError::Syntax { .. } | FirmError::Generator { .. } => None,
+        }
+    }
+}
+
 fn household_label(id: &Option<String>) -> String {
     match id {
         Some(id) => format!(" (household `{id}`)"),
@@ -314,7 +327,7 @@ pub struct HouseholdLine {
     /// Why not (errors only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    /// Starting household value at the configuration's prices, dollars.
+    /// Starting household value at the configuration's prices, dollars (to the cent).
     #[serde(default)]
     pub start_value: f64,
     /// Accounts.
@@ -391,7 +404,7 @@ impl HouseholdLine {
             line,
             status: LineStatus::Ok,
             error: None,
-            start_value: scenario.household_value(),
+            start_value: cents(scenario.household_value()),
             accounts: accounts.len() as u64,
             lots: accounts.iter().map(|a| a.lots.len() as u64).sum(),
             flat_ticket_fee: fee_account
