@@ -226,14 +226,14 @@ fn process(config: &Scenario, options: &SimOptions, line: u64, text: &str) -> Ho
             .map_err(|e| (e.household_id().map(str::to_string), e.to_string()))?;
         let fail = |what: String| (Some(h.id.clone()), what);
         let scenario = h.scenario(config, line).map_err(|e| fail(e.to_string()))?;
-        let report = Simulation::new(&scenario, options)
-            .and_then(|s| s.run())
-            .map_err(|e| {
-                fail(format!(
-                    "line {line} (household `{}`): cannot simulate: {e}",
-                    h.id
-                ))
-            })?;
+        let cannot = |e: tollbooth_engine::simulate::SimError| {
+            fail(format!(
+                "line {line} (household `{}`): cannot simulate: {e}",
+                h.id
+            ))
+        };
+        let sim = Simulation::new(&scenario, options).map_err(cannot)?;
+        let report = sim.run().map_err(cannot)?;
         Ok(HouseholdLine::from_report(&h.id, line, &scenario, &report))
     };
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) {
@@ -252,7 +252,7 @@ fn process(config: &Scenario, options: &SimOptions, line: u64, text: &str) -> Ho
 fn run_batch(
     s: &Settings<'_>,
     mut reader: Box<dyn BufRead>,
-    mut writer: Box<dyn Write + Send>,
+    writer: Box<dyn Write + Send>,
 ) -> anyhow::Result<FirmSummary> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(s.threads)
@@ -266,54 +266,15 @@ fn run_batch(
     let (done_tx, done_rx) = mpsc::channel::<(u64, HouseholdLine)>();
     let config = s.config;
     let options = s.options;
+    let stopped = std::sync::atomic::AtomicBool::new(false);
+    let stopped = &stopped;
     std::thread::scope(|scope| -> anyhow::Result<FirmSummary> {
         // The writer: puts lines back in input order, writes and adds them, and hands a
         // permit back for every line written.
         let writer_thread = scope.spawn(move || -> anyhow::Result<FirmSummary> {
-            let mut summary = FirmSummary::new(config);
-            let mut pending: BTreeMap<u64, HouseholdLine> = BTreeMap::new();
-            let mut seen: BTreeMap<String, u64> = BTreeMap::new();
-            let mut next = 0u64;
-            let started = Instant::now();
-            for (seq, line) in done_rx {
-                pending.insert(seq, line);
-                while let Some(mut line) = pending.remove(&next) {
-                    next += 1;
-                    if line.status == LineStatus::Ok {
-                        if let Some(&first) = seen.get(&line.id) {
-                            let e = FirmError::DuplicateId {
-                                line: line.line,
-                                id: line.id.clone(),
-                                first,
-                            };
-                            line = HouseholdLine::failed(Some(&line.id), line.line, e.to_string());
-                        } else {
-                            seen.insert(line.id.clone(), line.line);
-                        }
-                    }
-                    if let Some(e) = &line.error {
-                        eprintln!("tollbooth batch: {e}");
-                        if s.fail_fast {
-                            bail!("stopped at the first bad line (--fail-fast)");
-                        }
-                    }
-                    serde_json::to_writer(&mut writer, &line).context("writing the output")?;
-                    writer.write_all(b"\n").context("writing the output")?;
-                    summary.add(&line)?;
-                    let n = summary.households + summary.households_failed;
-                    if !s.quiet && n % 100 == 0 {
-                        eprintln!(
-                            "tollbooth batch: {n} households done ({} failed), {:.0} s",
-                            summary.households_failed,
-                            started.elapsed().as_secs_f64()
-                        );
-                    }
-                    // The reader may have stopped already; a closed window is fine.
-                    let _ = permit_tx.try_send(());
-                }
-            }
-            writer.flush().context("writing the output")?;
-            Ok(summary)
+            let result = write_in_order(s, done_rx, writer, &permit_tx);
+            stopped.store(true, std::sync::atomic::Ordering::Relaxed);
+            result
         });
         // The reader: one task per non-blank line, once a permit is free.
         let read = pool.in_place_scope(|tasks| -> anyhow::Result<()> {
@@ -332,7 +293,7 @@ fn run_batch(
                 if text.trim().is_empty() {
                     continue;
                 }
-                if permit_rx.recv().is_err() {
+                if permit_rx.recv().is_err() || stopped.load(std::sync::atomic::Ordering::Relaxed) {
                     // The writer stopped (an error, or --fail-fast).
                     return Ok(());
                 }
@@ -353,6 +314,60 @@ fn run_batch(
         read?;
         Ok(summary)
     })
+}
+
+/// The writer of [`run_batch`]: puts lines back in input order, writes and adds them, and
+/// hands a permit back for every line written.
+fn write_in_order(
+    s: &Settings<'_>,
+    done_rx: mpsc::Receiver<(u64, HouseholdLine)>,
+    mut writer: Box<dyn Write + Send>,
+    permit_tx: &mpsc::SyncSender<()>,
+) -> anyhow::Result<FirmSummary> {
+    let mut summary = FirmSummary::new(s.config);
+    let mut pending: BTreeMap<u64, HouseholdLine> = BTreeMap::new();
+    let mut seen: BTreeMap<String, u64> = BTreeMap::new();
+    let mut next = 0u64;
+    let started = Instant::now();
+    for (seq, line) in done_rx {
+        pending.insert(seq, line);
+        while let Some(mut line) = pending.remove(&next) {
+            next += 1;
+            if line.status == LineStatus::Ok {
+                if let Some(&first) = seen.get(&line.id) {
+                    let e = FirmError::DuplicateId {
+                        line: line.line,
+                        id: line.id.clone(),
+                        first,
+                    };
+                    line = HouseholdLine::failed(Some(&line.id), line.line, e.to_string());
+                } else {
+                    seen.insert(line.id.clone(), line.line);
+                }
+            }
+            if let Some(e) = &line.error {
+                eprintln!("tollbooth batch: {e}");
+                if s.fail_fast {
+                    bail!("stopped at the first bad line (--fail-fast)");
+                }
+            }
+            serde_json::to_writer(&mut writer, &line).context("writing the output")?;
+            writer.write_all(b"\n").context("writing the output")?;
+            summary.add(&line)?;
+            let n = summary.households + summary.households_failed;
+            if !s.quiet && n.is_multiple_of(100) {
+                eprintln!(
+                    "tollbooth batch: {n} households done ({} failed), {:.0} s",
+                    summary.households_failed,
+                    started.elapsed().as_secs_f64()
+                );
+            }
+            // The reader may have stopped already; a closed window is fine.
+            let _ = permit_tx.try_send(());
+        }
+    }
+    writer.flush().context("writing the output")?;
+    Ok(summary)
 }
 
 fn generate(args: &[String]) -> anyhow::Result<()> {
