@@ -194,6 +194,8 @@ fn a_firm_of_five_households_adds_up_and_does_not_depend_on_threads() {
         ] {
             assert_eq!(f(row, key), total(k, key), "{key} of row {k}");
         }
+        // One-year horizon: the yearly bill is the total.
+        assert_eq!(f(row, "ticket_charges_per_year"), f(row, "ticket_charges"));
         assert_eq!(
             f(row, "tickets_vs_baseline"),
             total(k, "tickets") - total(baseline, "tickets")

@@ -575,15 +575,16 @@ impl FirmSummary {
 
     /// The CSV header of [`FirmSummary::to_csv`].
     pub const CSV_HEADER: &'static str = "policy,baseline,households,households_failed,\
-households_beating_baseline,households_friction_flag,start_value,tickets,tickets_vs_baseline,\
-ticket_charges,ticket_charges_vs_baseline,regulatory_fees,spread_impact,trading_costs,\
+households_beating_baseline,households_friction_flag,start_value,tickets,tickets_per_year,\
+tickets_vs_baseline,ticket_charges,ticket_charges_per_year,ticket_charges_vs_baseline,regulatory_fees,spread_impact,trading_costs,\
 trading_costs_vs_baseline,taxes_paid,taxes_paid_vs_baseline,harvested_gross,harvested_washed,\
 harvested_lost,after_tax_wealth,net_benefit_usd,net_benefit_bps,tax_alpha_before_costs_bps,\
 tax_alpha_after_costs_bps,turnover,tracking_error,break_even_ticket_fee";
 
     /// The firm summary as CSV: one row per policy. Dollar and count columns are firm
-    /// totals (sums over households of the per-household means over paths), `_vs_baseline`
-    /// columns the policy's total minus the baseline's; `net_benefit_bps` is the firm's net
+    /// totals (sums over households of the per-household means over paths), `_per_year`
+    /// columns the totals ÷ the horizon in years (the firm's yearly clearing bill),
+    /// `_vs_baseline` columns the policy's total minus the baseline's; `net_benefit_bps` is the firm's net
     /// benefit ÷ the firm's starting value ÷ years; tax alpha, turnover and tracking error
     /// are averages weighted by starting household value; `break_even_ticket_fee` is the
     /// flat ticket fee at which the firm's net benefit is zero, `F + Σ net ÷ Σ extra
@@ -606,6 +607,13 @@ tax_alpha_after_costs_bps,turnover,tracking_error,break_even_ticket_fee";
             }
         };
         let years = f64::from(self.horizon_years);
+        let per_year = |x: f64| {
+            if years > 0.0 {
+                num(x / years)
+            } else {
+                String::new()
+            }
+        };
         for t in &self.policies {
             let net_bps = if self.start_value > 0.0 && years > 0.0 {
                 num(1e4 * t.net_benefit_usd / self.start_value / years)
@@ -632,8 +640,10 @@ tax_alpha_after_costs_bps,turnover,tracking_error,break_even_ticket_fee";
                 t.households_friction_flag.to_string(),
                 num(self.start_value),
                 num(t.tickets),
+                per_year(t.tickets),
                 vs(&|x| x.tickets, t),
                 num(t.ticket_charges),
+                per_year(t.ticket_charges),
                 vs(&|x| x.ticket_charges, t),
                 num(t.regulatory_fees),
                 num(t.spread_impact),
@@ -1117,6 +1127,15 @@ mod tests {
             e.to_string(),
             "line 6 (household `x`): household: this field is missing"
         );
+    }
+
+    #[test]
+    fn csv_cells_are_quoted_when_needed() {
+        assert_eq!(csv_text("Quarterly calendar"), "Quarterly calendar");
+        assert_eq!(csv_text("TLH, daily"), "\"TLH, daily\"");
+        assert_eq!(csv_text("the \"engine\""), "\"the \"\"engine\"\"\"");
+        assert_eq!(num(f64::NAN), "");
+        assert_eq!(num(0.1 + 0.2), "0.30000000000000004");
     }
 
     #[test]
