@@ -327,39 +327,36 @@ pub struct HouseholdLine {
     /// Why not (errors only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The results (simulated lines only; written inline, next to `id` and `status`).
+    #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<HouseholdResult>,
+}
+
+/// A simulated household's results.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HouseholdResult {
     /// Starting household value at the configuration's prices, dollars (to the cent).
-    #[serde(default)]
     pub start_value: f64,
     /// Accounts.
-    #[serde(default)]
     pub accounts: u64,
     /// Tax lots.
-    #[serde(default)]
     pub lots: u64,
     /// The flat ETF ticket fee of the taxable account's schedule (the fee the break-even
     /// figures are measured from), dollars.
-    #[serde(default)]
     pub flat_ticket_fee: f64,
     /// Engine version.
-    #[serde(default)]
     pub engine_version: String,
     /// The household scenario's hash ([`Scenario::hash_hex`]).
-    #[serde(default)]
     pub scenario_hash: String,
     /// The report's hash ([`Report::hash_hex`]).
-    #[serde(default)]
     pub report_hash: String,
     /// Seed.
-    #[serde(default)]
     pub seed: u64,
     /// Paths.
-    #[serde(default)]
     pub paths: u64,
     /// Horizon in years.
-    #[serde(default)]
     pub horizon_years: u32,
     /// Per policy, in the configuration's order.
-    #[serde(default)]
     pub policies: Vec<PolicyLine>,
 }
 
@@ -404,19 +401,21 @@ impl HouseholdLine {
             line,
             status: LineStatus::Ok,
             error: None,
-            start_value: cents(scenario.household_value()),
-            accounts: accounts.len() as u64,
-            lots: accounts.iter().map(|a| a.lots.len() as u64).sum(),
-            flat_ticket_fee: fee_account
-                .and_then(|a| scenario.fee_schedule(&a.fee_schedule))
-                .map_or(0.0, |f| f.fixed_cost(SecurityType::Etf, Side::Buy)),
-            engine_version: report.engine_version.clone(),
-            scenario_hash: report.scenario_hash.clone(),
-            report_hash: report.hash_hex(),
-            seed: report.seed,
-            paths: report.paths,
-            horizon_years: report.horizon_years,
-            policies,
+            result: Some(HouseholdResult {
+                start_value: cents(scenario.household_value()),
+                accounts: accounts.len() as u64,
+                lots: accounts.iter().map(|a| a.lots.len() as u64).sum(),
+                flat_ticket_fee: fee_account
+                    .and_then(|a| scenario.fee_schedule(&a.fee_schedule))
+                    .map_or(0.0, |f| f.fixed_cost(SecurityType::Etf, Side::Buy)),
+                engine_version: report.engine_version.clone(),
+                scenario_hash: report.scenario_hash.clone(),
+                report_hash: report.hash_hex(),
+                seed: report.seed,
+                paths: report.paths,
+                horizon_years: report.horizon_years,
+                policies,
+            }),
         }
     }
 
@@ -427,17 +426,7 @@ impl HouseholdLine {
             line,
             status: LineStatus::Error,
             error: Some(error),
-            start_value: 0.0,
-            accounts: 0,
-            lots: 0,
-            flat_ticket_fee: 0.0,
-            engine_version: crate::VERSION.to_string(),
-            scenario_hash: String::new(),
-            report_hash: String::new(),
-            seed: 0,
-            paths: 0,
-            horizon_years: 0,
-            policies: Vec::new(),
+            result: None,
         }
     }
 }
@@ -527,13 +516,15 @@ impl FirmSummary {
     /// Adds a line (a failed line is counted). Errors when its policies are not the
     /// summary's.
     pub fn add(&mut self, line: &HouseholdLine) -> Result<(), FirmError> {
-        if line.status == LineStatus::Error {
-            self.households_failed += 1;
-            return Ok(());
-        }
-        let same = line.policies.len() == self.policies.len()
-            && line
-                .policies
+        let r = match (&line.status, &line.result) {
+            (LineStatus::Ok, Some(r)) => r,
+            _ => {
+                self.households_failed += 1;
+                return Ok(());
+            }
+        };
+        let same = r.policies.len() == self.policies.len()
+            && r.policies
                 .iter()
                 .zip(&self.policies)
                 .all(|(a, b)| a.name == b.name && a.baseline == b.baseline);
@@ -544,15 +535,15 @@ impl FirmSummary {
             });
         }
         if self.households == 0 {
-            self.horizon_years = line.horizon_years;
-            self.flat_ticket_fee = Some(line.flat_ticket_fee);
-        } else if self.flat_ticket_fee != Some(line.flat_ticket_fee) {
+            self.horizon_years = r.horizon_years;
+            self.flat_ticket_fee = Some(r.flat_ticket_fee);
+        } else if self.flat_ticket_fee != Some(r.flat_ticket_fee) {
             self.common_flat_fee = false;
         }
         self.households += 1;
-        let v = line.start_value;
+        let v = r.start_value;
         self.start_value += v;
-        for (t, p) in self.policies.iter_mut().zip(&line.policies) {
+        for (t, p) in self.policies.iter_mut().zip(&r.policies) {
             t.households_beating_baseline += u64::from(!p.baseline && p.net_benefit_usd > 0.0);
             t.households_friction_flag += u64::from(p.friction_flag);
             t.tickets += p.tickets;
@@ -1154,22 +1145,32 @@ mod tests {
             let report = Simulation::new(&s, &options).unwrap().run().unwrap();
             assert!(report.trades.policies.is_empty());
             let line = HouseholdLine::from_report(&h.id, i as u64 + 1, &s, &report);
-            assert!(line
+            let r = line.result.as_ref().unwrap();
+            assert!(r
                 .policies
                 .iter()
                 .all(|p| p.tickets.is_finite() && p.turnover.is_finite()));
+            // A line reads back as written.
+            let text = serde_json::to_string(&line).unwrap();
+            assert_eq!(serde_json::from_str::<HouseholdLine>(&text).unwrap(), line);
             summary.add(&line).unwrap();
             lines.push(line);
         }
-        summary
-            .add(&HouseholdLine::failed(None, 3, "line 3: bad".into()))
-            .unwrap();
+        let failed = HouseholdLine::failed(None, 3, "line 3: bad".into());
+        let text = serde_json::to_string(&failed).unwrap();
+        assert_eq!(
+            text,
+            r#"{"id":"","line":3,"status":"error","error":"line 3: bad"}"#
+        );
+        assert_eq!(
+            serde_json::from_str::<HouseholdLine>(&text).unwrap(),
+            failed
+        );
+        summary.add(&failed).unwrap();
         assert_eq!((summary.households, summary.households_failed), (2, 1));
         for (k, t) in summary.policies.iter().enumerate() {
-            assert_eq!(
-                t.tickets,
-                lines[0].policies[k].tickets + lines[1].policies[k].tickets
-            );
+            let tickets = |i: usize| lines[i].result.as_ref().unwrap().policies[k].tickets;
+            assert_eq!(t.tickets, tickets(0) + tickets(1));
         }
         let csv = summary.to_csv();
         assert_eq!(csv.lines().count(), 1 + config.policies.len());
@@ -1177,7 +1178,7 @@ mod tests {
         assert!(csv.lines().all(|l| l.split(',').count() == cols), "{csv}");
         // A line from another configuration is refused.
         let mut odd = lines[0].clone();
-        odd.policies.pop();
+        odd.result.as_mut().unwrap().policies.pop();
         assert!(matches!(
             summary.add(&odd),
             Err(FirmError::PolicyMismatch { .. })
