@@ -9,6 +9,7 @@
 //! tollbooth trades SCENARIO.json [--policy NAME] [--as-of YYYY-MM-DD] [--csv]
 //! ```
 
+mod batch;
 mod bench;
 mod ledger;
 
@@ -57,7 +58,7 @@ fn main() -> ExitCode {
         "bench" => bench::run(rest),
         "simulate" => simulate::run(rest),
         "trades" => trades::run(rest),
-        "batch" => not_implemented(cmd),
+        "batch" => batch::run(rest),
         other => {
             eprintln!("tollbooth: unknown command `{other}`\n\n{USAGE}");
             return ExitCode::from(2);
@@ -70,8 +71,4 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-fn not_implemented(cmd: &str) -> anyhow::Result<()> {
-    anyhow::bail!("`{cmd}` is not implemented yet")
 }

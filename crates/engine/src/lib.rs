@@ -9,6 +9,8 @@
 //! - [`date`]: calendar dates (civil, proleptic Gregorian) and business days;
 //! - [`fees`]: fee schedules and presets, dated SEC Section 31 / FINRA TAF tables, the
 //!   itemised cost of a ticket, and the same costs as linear terms for the optimizer;
+//! - [`firm`]: firm-wide batches — households read line by line into a shared
+//!   configuration, per-household results, the firm summary, and a synthetic firm generator;
 //! - [`household`]: the household rebalancing optimizer: trades across every account with
 //!   spreads, commissions, flat ticket fees and lot-by-lot taxes in the objective, per-account
 //!   budgets, restrictions, whole shares and the wash-sale guard ("today's trades");
@@ -36,6 +38,7 @@
 pub mod backtest;
 pub mod date;
 pub mod fees;
+pub mod firm;
 pub mod household;
 pub mod ledger;
 pub mod lots;

@@ -1,0 +1,324 @@
+//! `tollbooth batch` and `tollbooth batch generate` end to end.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn tollbooth(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tollbooth"))
+        .args(args)
+        .output()
+        .expect("run tollbooth")
+}
+
+fn tollbooth_stdin(args: &[&str], input: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tollbooth"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run tollbooth");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input)
+        .expect("write stdin");
+    child.wait_with_output().expect("wait for tollbooth")
+}
+
+fn household_file() -> String {
+    concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../engine/testdata/scenarios/household.json"
+    )
+    .to_string()
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("tollbooth-batch-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+fn generate(n: u32, seed: u32) -> String {
+    let out = tollbooth(&[
+        "batch",
+        "generate",
+        "--households",
+        &n.to_string(),
+        "--seed",
+        &seed.to_string(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+fn lines(out: &[u8]) -> Vec<serde_json::Value> {
+    std::str::from_utf8(out)
+        .expect("utf-8")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each output line is JSON"))
+        .collect()
+}
+
+/// The summary CSV as rows of (column → cell).
+fn csv_rows(text: &str) -> Vec<Vec<(String, String)>> {
+    let mut it = text.lines();
+    let header: Vec<String> = it
+        .next()
+        .expect("header")
+        .split(',')
+        .map(str::to_string)
+        .collect();
+    it.map(|l| {
+        let cells: Vec<String> = l.split(',').map(str::to_string).collect();
+        assert_eq!(cells.len(), header.len(), "{l}");
+        header.iter().cloned().zip(cells).collect()
+    })
+    .collect()
+}
+
+fn cell<'a>(row: &'a [(String, String)], col: &str) -> &'a str {
+    &row.iter()
+        .find(|(k, _)| k == col)
+        .unwrap_or_else(|| panic!("no column {col}"))
+        .1
+}
+
+fn f(row: &[(String, String)], col: &str) -> f64 {
+    cell(row, col)
+        .parse()
+        .unwrap_or_else(|_| panic!("{col} = `{}`", cell(row, col)))
+}
+
+#[test]
+fn the_generator_is_deterministic() {
+    let a = generate(3, 7);
+    assert_eq!(a.lines().count(), 3);
+    assert_eq!(a, generate(3, 7));
+    assert_ne!(a, generate(3, 8));
+    // A firm generated in one go starts with the households of a smaller one.
+    assert!(generate(5, 7).starts_with(&a));
+}
+
+#[test]
+fn a_firm_of_five_households_adds_up_and_does_not_depend_on_threads() {
+    let dir = temp_dir("five");
+    let firm = dir.join("firm.ndjson");
+    std::fs::write(&firm, generate(5, 7)).expect("write firm");
+    let run = |threads: &str, summary: &Path| {
+        let out = tollbooth(&[
+            "batch",
+            "--config",
+            &household_file(),
+            s(&firm),
+            "--paths",
+            "2",
+            "--years",
+            "1",
+            "--threads",
+            threads,
+            "--summary",
+            s(summary),
+            "--quiet",
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    };
+    let (sum1, sum3) = (dir.join("one.csv"), dir.join("three.csv"));
+    let one = run("1", &sum1);
+    let three = run("3", &sum3);
+    assert_eq!(one, three, "output depends on the number of threads");
+    let csv = std::fs::read_to_string(&sum1).expect("summary");
+    assert_eq!(csv, std::fs::read_to_string(&sum3).expect("summary"));
+
+    let households = lines(&one);
+    assert_eq!(households.len(), 5);
+    for (i, h) in households.iter().enumerate() {
+        assert_eq!(h["status"], "ok", "{h}");
+        assert_eq!(h["id"], format!("HH-{:05}", i + 1));
+        assert_eq!(h["line"], i as u64 + 1);
+        assert_eq!(h["paths"], 2);
+        assert_eq!(h["horizon_years"], 1);
+        assert_eq!(h["report_hash"].as_str().expect("hash").len(), 16);
+        assert_eq!(h["policies"].as_array().expect("policies").len(), 3);
+    }
+    // The households differ.
+    assert_ne!(households[0]["start_value"], households[1]["start_value"]);
+
+    let rows = csv_rows(&csv);
+    assert_eq!(rows.len(), 3);
+    let total = |k: usize, key: &str| -> f64 {
+        households
+            .iter()
+            .map(|h| h["policies"][k][key].as_f64().expect(key))
+            .sum()
+    };
+    let start: f64 = households
+        .iter()
+        .map(|h| h["start_value"].as_f64().expect("start"))
+        .sum();
+    let baseline = rows
+        .iter()
+        .position(|r| cell(r, "baseline") == "true")
+        .expect("a baseline row");
+    let mut traded = 0.0;
+    for (k, row) in rows.iter().enumerate() {
+        assert_eq!(cell(row, "policy"), households[0]["policies"][k]["name"]);
+        assert_eq!(cell(row, "households"), "5");
+        assert_eq!(cell(row, "households_failed"), "0");
+        assert_eq!(f(row, "start_value"), start);
+        for key in [
+            "tickets",
+            "ticket_charges",
+            "regulatory_fees",
+            "spread_impact",
+            "taxes_paid",
+            "harvested_gross",
+            "after_tax_wealth",
+            "net_benefit_usd",
+        ] {
+            assert_eq!(f(row, key), total(k, key), "{key} of row {k}");
+        }
+        // One-year horizon: the yearly bill is the total.
+        assert_eq!(f(row, "ticket_charges_per_year"), f(row, "ticket_charges"));
+        assert_eq!(
+            f(row, "tickets_vs_baseline"),
+            total(k, "tickets") - total(baseline, "tickets")
+        );
+        // Firm net benefit in bps/yr is the firm's dollars over the firm's value.
+        let bps = f(row, "net_benefit_bps");
+        assert!((bps - 1e4 * total(k, "net_benefit_usd") / start).abs() < 1e-9);
+        // The value-weighted turnover lies within the households' range.
+        let tv: Vec<f64> = households
+            .iter()
+            .map(|h| h["policies"][k]["turnover"].as_f64().expect("turnover"))
+            .collect();
+        let t = f(row, "turnover");
+        assert!(tv.iter().any(|&x| x <= t + 1e-12) && tv.iter().any(|&x| x >= t - 1e-12));
+        traded += f(row, "tickets");
+    }
+    assert!(
+        traded > 0.0,
+        "no policy traded: the test would prove nothing"
+    );
+    assert_eq!(cell(&rows[baseline], "net_benefit_usd"), "0");
+}
+
+#[test]
+fn bad_lines_are_reported_skipped_and_fail_the_run() {
+    let firm = generate(3, 9);
+    let mut input: Vec<String> = firm.lines().map(str::to_string).collect();
+    // Line 2: an impossible acquisition date; line 4: not JSON; line 6: a duplicate id;
+    // line 5 is blank (skipped, not counted).
+    let mut bad: serde_json::Value = serde_json::from_str(&input[1]).expect("json");
+    bad["household"]["accounts"][0]["lots"][0]["acquired"] = "2026-02-30".into();
+    input[1] = bad.to_string();
+    input.push("{\"id\": \"HH-9\", \"household\": ".to_string());
+    input.push(String::new());
+    input.push(input[0].clone());
+    let text = input.join("\n") + "\n";
+    let out = tollbooth_stdin(
+        &[
+            "batch",
+            "--preset",
+            "household",
+            "-",
+            "--paths",
+            "1",
+            "--years",
+            "1",
+            "--threads",
+            "2",
+        ],
+        text.as_bytes(),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("line 2 (household `HH-00002`): household.accounts[0].lots[0].acquired"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("line 4: not valid JSON"), "{stderr}");
+    assert!(
+        stderr.contains("line 6: household id `HH-00001` was already used on line 1"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("3 of 5 households failed"), "{stderr}");
+    let got = lines(&out.stdout);
+    let status: Vec<(&str, u64)> = got
+        .iter()
+        .map(|l| {
+            (
+                l["status"].as_str().expect("status"),
+                l["line"].as_u64().expect("line"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        status,
+        [
+            ("ok", 1),
+            ("error", 2),
+            ("ok", 3),
+            ("error", 4),
+            ("error", 6)
+        ]
+    );
+    assert!(got[1]["error"]
+        .as_str()
+        .expect("error")
+        .contains("household.accounts[0].lots[0].acquired"));
+    assert_eq!(got[1]["id"], "HH-00002");
+}
+
+#[test]
+fn fail_fast_stops_at_the_first_bad_line() {
+    let firm = generate(2, 3);
+    let text = format!("{{\"id\": \"x\"}}\n{firm}");
+    let out = tollbooth_stdin(
+        &[
+            "batch",
+            "--preset",
+            "household",
+            "--paths",
+            "1",
+            "--years",
+            "1",
+            "--fail-fast",
+        ],
+        text.as_bytes(),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("line 1 (household `x`): household: this field is missing"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--fail-fast"), "{stderr}");
+    assert!(lines(&out.stdout).iter().all(|l| l["status"] != "ok"));
+}
+
+#[test]
+fn the_configuration_is_required_and_checked() {
+    let out = tollbooth_stdin(&["batch"], b"");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--config"));
+    let out = tollbooth_stdin(&["batch", "--preset", "household", "--paths", "0"], b"");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("at least 1"));
+}
