@@ -45,6 +45,9 @@ if run bundle trunk build --release; then
     printf 'release wasm: %s: %d bytes raw, %d bytes gzipped (%.1f KiB)\n' "$wasm" "$raw" "$gz" "$(awk -v b="$gz" 'BEGIN { print b / 1024 }')"
   done
   run e2e node --test --test-concurrency=1 --test-reporter=spec tests/e2e/
+  # The in-browser benchmark's script, on a tiny run (it measures; `make bench` runs it in full).
+  run bench-smoke node tests/perf/browser-timing.mjs --paths 8 --years 1 --native-paths 2 \
+    --cli target/debug/tollbooth --out target/bench/browser-smoke.json
 else
   failures+=("e2e (not run: no bundle)")
 fi

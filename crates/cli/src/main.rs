@@ -30,6 +30,11 @@ commands:
                                            time the reference problems against the peers
   trades SCENARIO.json [--policy NAME] [--as-of YYYY-MM-DD] [--csv]
                                            what the household would trade today
+  batch (--config F | --preset ID) [FILE | -] [--out F] [--summary F.csv] [--paths N]
+        [--years Y] [--seed S] [--threads N] [--fail-fast]
+                                           simulate a firm's households (NDJSON in and out)
+  batch generate [--households N] [--seed S] [--config F | --preset ID] [--out F]
+                                           write a synthetic firm as NDJSON
   --version                                print the version
   --help                                   print this help";
 
