@@ -1,7 +1,7 @@
 //! `tollbooth simulate SCENARIO.json [--paths N] [--seed S] [--years Y] [--trades-csv FILE]`:
 //! simulate a scenario's policies and print the report as JSON.
 //!
-//! `--preset household|zero_fee|seed_firm` simulates a built-in preset instead of a file.
+//! `--preset household|zero_fee|seed_firm|six_policies` simulates a built-in preset instead of a file.
 //! The report carries the engine version, the scenario's hash and the seed, and its own
 //! hash (`report_hash`) so a run can be checked against another machine or the browser.
 
@@ -9,7 +9,7 @@ use anyhow::{bail, Context};
 use tollbooth_engine::scenario::Scenario;
 use tollbooth_engine::simulate::{presets, SimOptions, Simulation};
 
-const USAGE: &str = "usage: tollbooth simulate SCENARIO.json [--paths N] [--seed S] [--years Y] [--trades-csv FILE]\n       tollbooth simulate --preset household|zero_fee|seed_firm [options]";
+const USAGE: &str = "usage: tollbooth simulate SCENARIO.json [--paths N] [--seed S] [--years Y] [--trades-csv FILE]\n       tollbooth simulate --preset household|zero_fee|seed_firm|six_policies [options]";
 
 fn value<'a>(it: &mut std::slice::Iter<'a, String>, flag: &str) -> anyhow::Result<&'a str> {
     it.next()

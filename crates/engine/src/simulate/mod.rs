@@ -104,7 +104,8 @@ use crate::fees::FeeError;
 use crate::ledger::LedgerError;
 use crate::market::{MarketError, MarketPath, STEPS_PER_YEAR};
 use crate::scenario::policy::{
-    CalendarRule, Frequency, Policy, TacticalOverlay, TlhRule, WashSaleGuard,
+    Band, BandKind, CalendarRule, Frequency, OpportunisticRule, Policy, TacticalOverlay,
+    ThresholdRule, TlhRule, WashSaleGuard,
 };
 use crate::scenario::Scenario;
 use crate::types::{AccountKind, LotMethod, SecurityType, Side};
@@ -925,7 +926,51 @@ pub fn seed_firm() -> Scenario {
     s
 }
 
-/// The preset scenarios: "Household" (the demo), "Zero-fee custodian", "Seed firm".
+/// The default scenario of the performance target (and of `tollbooth bench`): the demo
+/// household (3 accounts, 21 ETFs, 10 years of business days, 500 paths) comparing six
+/// policies an advisor would put side by side:
+///
+/// 1. quarterly calendar (the baseline), 2. daily TLH under the household wash-sale guard
+///    (quarterly calendar underneath), 3. the weekly cost-aware optimizer — the demo's three;
+/// 4. annual calendar; 5. 5-point absolute bands checked daily, traded back to target;
+/// 6. Daryanani's opportunistic rule (every two weeks, 20% relative bands, back to half
+///    the band).
+pub fn six_policies() -> Scenario {
+    let mut s = Scenario::demo();
+    s.name = "Rivera household, six policies".to_string();
+    let annual = Policy {
+        calendar: Some(CalendarRule {
+            frequency: Frequency::Annual,
+        }),
+        cash_flow_first: true,
+        lot_method: LotMethod::Hifo,
+        ..Policy::buy_and_hold("Annual calendar")
+    };
+    let bands = Policy {
+        threshold: Some(ThresholdRule {
+            band: Band {
+                kind: BandKind::Absolute,
+                width: 0.05,
+            },
+            check: Frequency::Daily,
+            trade_to: 0.0,
+        }),
+        cash_flow_first: true,
+        lot_method: LotMethod::Hifo,
+        ..Policy::buy_and_hold("5-point bands (daily check)")
+    };
+    let daryanani = Policy {
+        opportunistic: Some(OpportunisticRule::default()),
+        cash_flow_first: true,
+        lot_method: LotMethod::Hifo,
+        ..Policy::buy_and_hold("Opportunistic (Daryanani)")
+    };
+    s.policies.extend([annual, bands, daryanani]);
+    s
+}
+
+/// The preset scenarios: "Household" (the demo), "Zero-fee custodian", "Seed firm", "Six
+/// policies" (the performance target's default scenario).
 pub fn presets() -> Vec<Preset> {
     vec![
         Preset {
@@ -945,6 +990,12 @@ pub fn presets() -> Vec<Preset> {
             name: "Seed firm",
             description: "The 42,000-trades story: one representative household of a 1,800-account firm on a $3.10 ticket, a daily sentiment-driven TLH engine vs quarterly rebalancing. Multiply tickets and charges by 1,800 for the firm.",
             scenario: seed_firm(),
+        },
+        Preset {
+            id: "six_policies",
+            name: "Six policies",
+            description: "The Rivera household under six policies side by side: quarterly and annual calendar, daily TLH with the household wash-sale guard, the weekly cost-aware optimizer, 5-point bands checked daily, and Daryanani's opportunistic bands.",
+            scenario: six_policies(),
         },
     ]
 }
