@@ -775,6 +775,44 @@ impl Optimizer {
         })
     }
 
+    /// Replace the whole problem, re-using this solver's factor decomposition when the
+    /// factor model (`factor_loadings`, `factor_cov`), the target and κ are unchanged —
+    /// the common case of a policy re-solving period after period or a heuristic
+    /// re-solving with other bounds. The solver is then exactly as [`Optimizer::new`]
+    /// would build it (same decomposition, no warm start), at a fraction of the cost.
+    pub fn update(&mut self, problem: &RebalanceProblem) -> Result<(), OptimizeError> {
+        let same_structure = problem.kappa == self.problem.kappa
+            && problem.target == self.problem.target
+            && problem.factor_cov == self.problem.factor_cov
+            && problem.factor_loadings == self.problem.factor_loadings;
+        if !same_structure {
+            *self = Optimizer::new(problem, self.settings.clone())?;
+            return Ok(());
+        }
+        problem.validate()?;
+        let prep = &mut self.prep;
+        prep.a.clear();
+        prep.a
+            .extend(problem.idio_var.iter().map(|d| problem.kappa * d));
+        prep.w0.clone_from(&problem.current);
+        prep.c.clone_from(&problem.cost);
+        prep.f.clone_from(&problem.fixed_fee);
+        prep.l.clone_from(&problem.lower);
+        prep.u.clone_from(&problem.upper);
+        self.problem.clone_from(problem);
+        let csum: f64 = problem.current.iter().sum();
+        self.diagnostics
+            .retain(|d| !matches!(d, Diagnostic::CurrentSumNotOne { .. }));
+        if (csum - 1.0).abs() > 1e-9 {
+            self.diagnostics
+                .push(Diagnostic::CurrentSumNotOne { sum: csum });
+        }
+        self.warm = None;
+        self.clarabel = None;
+        self.started = None;
+        Ok(())
+    }
+
     /// The problem as given.
     pub fn problem(&self) -> &RebalanceProblem {
         &self.problem
