@@ -385,6 +385,22 @@ impl<'s> Simulation<'s> {
         self.paths
     }
 
+    /// The paths `0..paths()` split into `parts` contiguous ranges of near-equal length
+    /// (at most `paths()` ranges, none empty): the work units for threads or Web Workers.
+    /// Any split gives the same report (see the [module documentation](self)).
+    pub fn chunks(&self, parts: u64) -> Vec<std::ops::Range<u64>> {
+        let parts = parts.clamp(1, self.paths);
+        let (base, extra) = (self.paths / parts, self.paths % parts);
+        let mut out = Vec::with_capacity(parts as usize);
+        let mut start = 0;
+        for i in 0..parts {
+            let len = base + u64::from(i < extra);
+            out.push(start..start + len);
+            start += len;
+        }
+        out
+    }
+
     /// Runs paths `range` into a fresh accumulator.
     pub fn run_range(&self, range: std::ops::Range<u64>) -> Result<Accumulator, SimError> {
         let mut acc = Accumulator::new();
