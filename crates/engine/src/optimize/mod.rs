@@ -799,7 +799,14 @@ impl Optimizer {
         prep.f.clone_from(&problem.fixed_fee);
         prep.l.clone_from(&problem.lower);
         prep.u.clone_from(&problem.upper);
-        self.problem.clone_from(problem);
+        // The factor model, target and κ are equal already: copy the per-name data only.
+        let own = &mut self.problem;
+        own.idio_var.clone_from(&problem.idio_var);
+        own.current.clone_from(&problem.current);
+        own.cost.clone_from(&problem.cost);
+        own.fixed_fee.clone_from(&problem.fixed_fee);
+        own.lower.clone_from(&problem.lower);
+        own.upper.clone_from(&problem.upper);
         let csum: f64 = problem.current.iter().sum();
         self.diagnostics
             .retain(|d| !matches!(d, Diagnostic::CurrentSumNotOne { .. }));
@@ -862,8 +869,9 @@ impl Optimizer {
             Method::ActiveSet => self.solve_convex_active_set(),
             Method::Clarabel => self.solve_convex_clarabel(),
         };
-        let obj = self.problem.terms(&w, self.settings.trade_tol).objective();
-        self.finish(status, w, obj, iters, 0)
+        let terms = self.problem.terms(&w, self.settings.trade_tol);
+        let obj = terms.objective();
+        self.finish_with(status, w, terms, obj, iters, 0)
     }
 
     fn finish(
@@ -875,6 +883,19 @@ impl Optimizer {
         nodes: u64,
     ) -> Solution {
         let terms = self.problem.terms(&w, self.settings.trade_tol);
+        self.finish_with(status, w, terms, lower_bound, iterations, nodes)
+    }
+
+    /// [`Optimizer::finish`] with the terms at `w` already computed.
+    fn finish_with(
+        &self,
+        status: Status,
+        w: Vec<f64>,
+        terms: Terms,
+        lower_bound: f64,
+        iterations: u64,
+        nodes: u64,
+    ) -> Solution {
         Solution {
             status,
             objective: terms.objective(),
