@@ -29,8 +29,8 @@ pub fn run_parallel(sim: &Simulation<'_>, threads: usize) -> anyhow::Result<Repo
     let parts: Vec<Accumulator> = if threads == 1 {
         chunks
             .into_iter()
-            .map(|r| sim.run_range(r))
-            .collect::<Result<_, _>>()?
+            .map(|r| sim.run_range(r).map_err(anyhow::Error::from))
+            .collect::<anyhow::Result<_>>()?
     } else {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
@@ -39,8 +39,8 @@ pub fn run_parallel(sim: &Simulation<'_>, threads: usize) -> anyhow::Result<Repo
         pool.install(|| {
             chunks
                 .into_par_iter()
-                .map(|r| sim.run_range(r))
-                .collect::<Result<_, _>>()
+                .map(|r| sim.run_range(r).map_err(anyhow::Error::from))
+                .collect::<anyhow::Result<_>>()
         })?
     };
     let mut acc = Accumulator::new();
