@@ -15,6 +15,9 @@
 //! - **P3** (five-year daily backtest): calendar and SPO times vs cvxportfolio's, NAV error
 //!   (calendar) and turnover difference (SPO).
 //! - **P4** (Ledoit–Wolf): our time, error vs scikit-learn.
+//! - **Simulator, default scenario** ([`simulate::six_policies`]: 3 accounts, 21 ETFs,
+//!   10 years of business days, 6 policies): 500 paths (`--quick`: 4) on one thread and on
+//!   every core, time per path; both runs must give the same report hash.
 //!
 //! Times are medians over repeats: by default as many as give ≥ 0.2 s of measured time
 //! per case (at least 5); `--repeat K` fixes K; `--quick` runs once and only N ≤ 50.
@@ -31,6 +34,7 @@ use tollbooth_engine::backtest::{run_calendar, run_spo, P3Instance};
 use tollbooth_engine::market::ledoit_wolf;
 use tollbooth_engine::optimize::instance::ReferenceInstance;
 use tollbooth_engine::optimize::{Method, Optimizer, Settings, Status};
+use tollbooth_engine::simulate::{self, SimOptions, Simulation};
 
 const USAGE: &str = "usage: tollbooth bench [--dir DIR] [--repeat K] [--quick] [--json]";
 
@@ -42,6 +46,12 @@ const MIN_REPEATS: usize = 5;
 const MAX_REPEATS: usize = 20_000;
 /// Largest N under `--quick`.
 const QUICK_MAX_N: usize = 50;
+/// Paths of the default scenario (the performance target's size).
+const SIM_PATHS: u64 = 500;
+/// Paths of the default scenario under `--quick`.
+const SIM_QUICK_PATHS: u64 = 4;
+/// Horizon of the default scenario, years.
+const SIM_YEARS: u32 = 10;
 
 /// Peer timings for P1 recorded in the README (median ms on this machine class; the P1
 /// files carry none): (N, Clarabel's solve call, full cvxpy, warm cvxpy).
@@ -62,6 +72,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         p2(&opts).context("P2")?,
         p3(&opts).context("P3")?,
         p4(&opts).context("P4")?,
+        simulator(&opts).context("simulator")?,
     ];
     if opts.json {
         let mut out = serde_json::Map::new();
@@ -987,6 +998,88 @@ fn p4(opts: &Options) -> anyhow::Result<Section> {
             "worst_shrinkage_err": worst_shrink,
         }),
         rows,
+        summary_text,
+    })
+}
+
+/// The default scenario (six policies, 10 years daily) on one thread and on every core.
+fn simulator(opts: &Options) -> anyhow::Result<Section> {
+    let scenario = simulate::six_policies();
+    let paths = if opts.quick {
+        SIM_QUICK_PATHS
+    } else {
+        SIM_PATHS
+    };
+    let sim = Simulation::new(
+        &scenario,
+        &SimOptions {
+            paths: Some(paths),
+            years: Some(SIM_YEARS),
+            ..SimOptions::default()
+        },
+    )
+    .context("the default scenario")?;
+    let cores = crate::simulate::all_cores();
+    let mut counts = vec![1];
+    if cores > 1 {
+        counts.push(cores);
+    }
+    let mut table = Table::new(&[
+        "scenario",
+        "paths",
+        "threads",
+        "total",
+        "per path",
+        "report hash",
+    ]);
+    let mut rows = Vec::new();
+    let mut hashes = Vec::new();
+    for &threads in &counts {
+        let start = Instant::now();
+        let report = crate::simulate::run_parallel(&sim, threads)?;
+        let total = start.elapsed().as_secs_f64();
+        let per_path = total / paths as f64;
+        let hash = report.hash_hex();
+        table.push(vec![
+            "default (6 policies, 10 y daily)".into(),
+            paths.to_string(),
+            threads.to_string(),
+            fmt_time(total),
+            fmt_time(per_path),
+            hash.clone(),
+        ]);
+        rows.push(json!({
+            "id": "default_scenario",
+            "policies": scenario.policies.len(),
+            "years": SIM_YEARS,
+            "paths": paths,
+            "threads": threads,
+            "total_s": total,
+            "per_path_s": per_path,
+            "report_hash": hash,
+        }));
+        hashes.push(hash);
+    }
+    if hashes.windows(2).any(|w| w[0] != w[1]) {
+        bail!("the default scenario's report differs between thread counts: {hashes:?}");
+    }
+    let best = rows
+        .iter()
+        .filter_map(|r| r["total_s"].as_f64())
+        .fold(f64::INFINITY, f64::min);
+    let summary_text = format!(
+        "Simulator: {paths} paths × {SIM_YEARS} y × {} policies in {} at best ({} cores), the same report on every thread count",
+        scenario.policies.len(),
+        fmt_time(best),
+        cores,
+    );
+    Ok(Section {
+        key: "simulate",
+        title: "Simulator — the default scenario (Rivera household, six policies, 10 years daily)"
+            .into(),
+        table,
+        rows,
+        summary: json!({ "paths": paths, "best_total_s": best, "cores": cores, "same_hash": true }),
         summary_text,
     })
 }

@@ -1,15 +1,56 @@
-//! `tollbooth simulate SCENARIO.json [--paths N] [--seed S] [--years Y] [--trades-csv FILE]`:
-//! simulate a scenario's policies and print the report as JSON.
+//! `tollbooth simulate SCENARIO.json [--paths N] [--seed S] [--years Y] [--threads T]
+//! [--trades-csv FILE]`: simulate a scenario's policies and print the report as JSON.
 //!
-//! `--preset household|zero_fee|seed_firm` simulates a built-in preset instead of a file.
+//! `--threads T` (default: every core) runs the paths on T threads, in contiguous chunks
+//! merged by path index: the report is bit-identical for any T.
+//!
+//! `--preset household|zero_fee|seed_firm|six_policies` simulates a built-in preset instead of a file.
 //! The report carries the engine version, the scenario's hash and the seed, and its own
 //! hash (`report_hash`) so a run can be checked against another machine or the browser.
 
 use anyhow::{bail, Context};
+use rayon::prelude::*;
 use tollbooth_engine::scenario::Scenario;
-use tollbooth_engine::simulate::{presets, SimOptions, Simulation};
+use tollbooth_engine::simulate::{presets, Accumulator, Report, SimOptions, Simulation};
 
-const USAGE: &str = "usage: tollbooth simulate SCENARIO.json [--paths N] [--seed S] [--years Y] [--trades-csv FILE]\n       tollbooth simulate --preset household|zero_fee|seed_firm [options]";
+/// Chunks per thread: enough to balance uneven paths, few enough to keep merging cheap.
+const CHUNKS_PER_THREAD: u64 = 4;
+
+/// The machine's core count (1 when unknown).
+pub fn all_cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Runs every path of `sim` on `threads` threads (path chunks on a rayon pool, merged by
+/// path index) and builds the report: bit-identical for any thread count.
+pub fn run_parallel(sim: &Simulation<'_>, threads: usize) -> anyhow::Result<Report> {
+    let threads = threads.max(1);
+    let chunks = sim.chunks(threads as u64 * CHUNKS_PER_THREAD);
+    let parts: Vec<Accumulator> = if threads == 1 {
+        chunks
+            .into_iter()
+            .map(|r| sim.run_range(r).map_err(anyhow::Error::from))
+            .collect::<anyhow::Result<_>>()?
+    } else {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .context("starting the thread pool")?;
+        pool.install(|| {
+            chunks
+                .into_par_iter()
+                .map(|r| sim.run_range(r).map_err(anyhow::Error::from))
+                .collect::<anyhow::Result<_>>()
+        })?
+    };
+    let mut acc = Accumulator::new();
+    for p in parts {
+        acc.merge(p);
+    }
+    Ok(sim.report(&mut acc))
+}
+
+const USAGE: &str = "usage: tollbooth simulate SCENARIO.json [--paths N] [--seed S] [--years Y] [--threads T] [--trades-csv FILE]\n       tollbooth simulate --preset household|zero_fee|seed_firm|six_policies [options]";
 
 fn value<'a>(it: &mut std::slice::Iter<'a, String>, flag: &str) -> anyhow::Result<&'a str> {
     it.next()
@@ -28,12 +69,19 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     let mut preset: Option<&str> = None;
     let mut csv: Option<&str> = None;
     let mut options = SimOptions::default();
+    let mut threads = all_cores();
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--paths" => options.paths = Some(number(value(&mut it, a)?, a)?),
             "--seed" => options.seed = Some(number(value(&mut it, a)?, a)?),
             "--years" => options.years = Some(number(value(&mut it, a)?, a)?),
+            "--threads" => {
+                threads = number(value(&mut it, a)?, a)?;
+                if threads == 0 {
+                    bail!("`--threads` must be at least 1\n{USAGE}");
+                }
+            }
             "--trades-csv" => csv = Some(value(&mut it, a)?),
             "--preset" => preset = Some(value(&mut it, a)?),
             "--help" | "-h" => {
@@ -65,7 +113,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         (None, None) => bail!("{USAGE}"),
     };
     let sim = Simulation::new(&scenario, &options).context("cannot simulate this scenario")?;
-    let report = sim.run().context("simulation failed")?;
+    let report = run_parallel(&sim, threads).context("simulation failed")?;
     if let Some(path) = csv {
         std::fs::write(path, report.trades_csv()).with_context(|| format!("writing {path}"))?;
     }

@@ -101,3 +101,34 @@ fn bad_input_is_a_message_not_a_panic() {
     let out = tollbooth(&["simulate", "--preset", "household", "--paths", "0"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("paths must be at least 1"));
 }
+
+#[test]
+fn the_report_is_the_same_on_any_thread_count() {
+    let hash = |threads: &str| {
+        let out = tollbooth(&[
+            "simulate",
+            "--preset",
+            "six_policies",
+            "--paths",
+            "5",
+            "--years",
+            "1",
+            "--threads",
+            threads,
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(r["policies"].as_array().unwrap().len(), 6);
+        r["report_hash"].as_str().unwrap().to_string()
+    };
+    let one = hash("1");
+    for t in ["2", "3", "7"] {
+        assert_eq!(hash(t), one, "--threads {t}");
+    }
+    let out = tollbooth(&["simulate", "--preset", "household", "--threads", "0"]);
+    assert!(!out.status.success());
+}

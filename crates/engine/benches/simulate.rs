@@ -7,11 +7,14 @@
 //!   per scenario are required, the other is buy and hold), to split the cost by rule.
 //! - `simulate_10y_daily_50_paths/demo_3_policies`: 50 paths through `Simulation::run`
 //!   (report included).
+//! - `simulate_default_scenario/six_policies_8_paths_10y`: the default scenario
+//!   ([`six_policies`]: the performance target, 500 paths in the app and in `tollbooth
+//!   bench`) on 8 paths, one thread; criterion's throughput line gives the time per path.
 
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::hint::black_box;
 use tollbooth_engine::scenario::{Policy, Scenario};
-use tollbooth_engine::simulate::{SimOptions, Simulation};
+use tollbooth_engine::simulate::{six_policies, SimOptions, Simulation};
 
 fn with_policy(name: &str) -> Scenario {
     let mut s = Scenario::demo();
@@ -64,5 +67,23 @@ fn fifty_paths(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, per_path, fifty_paths);
+fn default_scenario(c: &mut Criterion) {
+    const PATHS: u64 = 8;
+    let mut g = c.benchmark_group("simulate_default_scenario");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(PATHS));
+    let s = six_policies();
+    let opts = SimOptions {
+        paths: Some(PATHS),
+        years: Some(10),
+        ..SimOptions::default()
+    };
+    let sim = Simulation::new(&s, &opts).expect("valid scenario");
+    g.bench_function("six_policies_8_paths_10y", |b| {
+        b.iter(|| black_box(sim.run().expect("report")))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, per_path, fifty_paths, default_scenario);
 criterion_main!(benches);

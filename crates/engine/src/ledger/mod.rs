@@ -459,7 +459,9 @@ pub struct Ledger {
     securities: BTreeMap<String, Security>,
     groups: BTreeMap<String, Vec<String>>,
     method: LotMethod,
-    positions: BTreeMap<PositionKey, Vec<Lot>>,
+    /// Open lots by account id, then symbol (nested so that lookups borrow `&str` keys:
+    /// no allocation per query; iteration order is that of `(account, symbol)`).
+    positions: BTreeMap<String, BTreeMap<String, Vec<Lot>>>,
     next_id: LotId,
     trades: usize,
     last_date: Option<Date>,
@@ -570,20 +572,17 @@ impl Ledger {
         if lot.acquired > latest.0 {
             *latest = (lot.acquired, id);
         }
-        self.positions
-            .entry((lot.account.clone(), lot.symbol.clone()))
-            .or_default()
-            .push(Lot {
-                id,
-                account: lot.account,
-                symbol: lot.symbol,
-                quantity: lot.quantity,
-                basis: lot.basis,
-                acquired: lot.acquired,
-                holding_start,
-                wash_adjustment: 0.0,
-                replacement_used: 0.0,
-            });
+        self.lots_entry(&lot.account, &lot.symbol).push(Lot {
+            id,
+            account: lot.account,
+            symbol: lot.symbol,
+            quantity: lot.quantity,
+            basis: lot.basis,
+            acquired: lot.acquired,
+            holding_start,
+            wash_adjustment: 0.0,
+            replacement_used: 0.0,
+        });
         Ok(id)
     }
 
@@ -647,8 +646,7 @@ impl Ledger {
 
     fn apply_buy(&mut self, trade: &Trade, group: &str) -> TradeOutcome {
         let id = self.new_id();
-        let key = (trade.account.clone(), trade.symbol.clone());
-        self.positions.entry(key.clone()).or_default().push(Lot {
+        self.lots_entry(&trade.account, &trade.symbol).push(Lot {
             id,
             account: trade.account.clone(),
             symbol: trade.symbol.clone(),
@@ -670,6 +668,7 @@ impl Ledger {
                     .any(|l| l.unreplaced_loss_shares() > QTY_EPS)
         });
         let pending = self.pending.clone();
+        let key = (trade.account.clone(), trade.symbol.clone());
         for s in pending {
             if self.group_of(&self.sales[s].symbol) != Some(group) {
                 continue;
@@ -686,7 +685,10 @@ impl Ledger {
             }
         }
         TradeOutcome {
-            created: self.find_lot(&key, id).map(|l| l.id),
+            created: self
+                .lots_of(&trade.account, &trade.symbol)
+                .and_then(|lots| lots.iter().rev().find(|l| l.id == id))
+                .map(|l| l.id),
             ..TradeOutcome::default()
         }
     }
@@ -703,7 +705,7 @@ impl Ledger {
             specific: trade.lots.clone(),
         };
         let empty = Vec::new();
-        let lots = self.positions.get(&key).unwrap_or(&empty);
+        let lots = self.lots_of(&key.0, &key.1).unwrap_or(&empty);
         let picks = select_lots(lots, trade.quantity, &selection, trade.date, trade.price)
             .map_err(|e| match e {
                 LotError::Shortfall {
@@ -721,10 +723,15 @@ impl Ledger {
                     error,
                 },
             })?;
-        let lots = self.positions.entry(key.clone()).or_default();
+        let lots = self.lots_entry(&key.0, &key.1);
         let relieved = relieve(lots, &picks);
         if lots.is_empty() {
-            self.positions.remove(&key);
+            if let Some(inner) = self.positions.get_mut(&key.0) {
+                inner.remove(&key.1);
+                if inner.is_empty() {
+                    self.positions.remove(&key.0);
+                }
+            }
         }
         let mut outcome = TradeOutcome {
             relieved: relieved.clone(),
@@ -782,17 +789,17 @@ impl Ledger {
         let earliest = trade.date.add_days(-WASH_WINDOW_DAYS);
         let mut candidates: Vec<(Date, LotId, PositionKey)> = Vec::new();
         for symbol in self.groups.get(group).map(Vec::as_slice).unwrap_or(&[]) {
-            for (pkey, lots) in &self.positions {
-                if &pkey.1 != symbol {
+            for (account, inner) in &self.positions {
+                let Some(lots) = inner.get(symbol) else {
                     continue;
-                }
+                };
                 for l in lots {
                     if l.acquired >= earliest
                         && l.acquired <= trade.date
                         && !sold_ids.contains(&l.id)
                         && l.replacement_capacity() > QTY_EPS
                     {
-                        candidates.push((l.acquired, l.id, pkey.clone()));
+                        candidates.push((l.acquired, l.id, (account.clone(), symbol.clone())));
                     }
                 }
             }
@@ -817,7 +824,28 @@ impl Ledger {
     }
 
     fn find_lot(&self, key: &PositionKey, id: LotId) -> Option<&Lot> {
-        self.positions.get(key)?.iter().find(|l| l.id == id)
+        self.lots_of(&key.0, &key.1)?.iter().find(|l| l.id == id)
+    }
+
+    fn lots_of(&self, account: &str, symbol: &str) -> Option<&Vec<Lot>> {
+        self.positions.get(account)?.get(symbol)
+    }
+
+    /// The lots of a position, created empty if absent (allocates its keys only then).
+    fn lots_entry(&mut self, account: &str, symbol: &str) -> &mut Vec<Lot> {
+        if !self.positions.contains_key(account) {
+            self.positions.insert(account.to_string(), BTreeMap::new());
+        }
+        let inner = self
+            .positions
+            .get_mut(account)
+            .expect("the account's map was just ensured");
+        if !inner.contains_key(symbol) {
+            inner.insert(symbol.to_string(), Vec::new());
+        }
+        inner
+            .get_mut(symbol)
+            .expect("the position was just ensured")
     }
 
     /// Matches unreplaced loss shares of leg `leg` of sale `s` with the replacement
@@ -841,7 +869,11 @@ impl Ledger {
             .map(|a| !a.kind.is_taxable())
             .unwrap_or(false);
         let piece_id = self.next_id;
-        let Some(lots) = self.positions.get_mut(key) else {
+        let Some(lots) = self
+            .positions
+            .get_mut(&key.0)
+            .and_then(|inner| inner.get_mut(&key.1))
+        else {
             return 0.0;
         };
         let Some(pos) = lots.iter().position(|l| l.id == id) else {
@@ -934,8 +966,7 @@ impl Ledger {
 
     /// The open lots of one position, in booking order.
     pub fn position(&self, account: &str, symbol: &str) -> &[Lot] {
-        self.positions
-            .get(&(account.to_string(), symbol.to_string()))
+        self.lots_of(account, symbol)
             .map(Vec::as_slice)
             .unwrap_or(&[])
     }
@@ -949,7 +980,7 @@ impl Ledger {
 
     /// Every open lot, by account id, then symbol, then booking order.
     pub fn lots(&self) -> impl Iterator<Item = &Lot> {
-        self.positions.values().flatten()
+        self.positions.values().flat_map(|m| m.values()).flatten()
     }
 
     /// Every taxable sale's record, in trade order (records may still change while a

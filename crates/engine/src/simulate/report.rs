@@ -149,6 +149,10 @@ pub struct PathOutcome {
 }
 
 /// Path outcomes gathered so far; merge partial accumulators in any order.
+///
+/// Each path holds fixed-size data only: per policy 30 scalars and three month-end series
+/// (`56 + P·(312 + 24·M)` bytes a path for P policies and M month-ends — about 19 KB for
+/// six policies over 10 years); the trade list is kept for the recorded path alone.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Accumulator {
     outcomes: Vec<PathOutcome>,

@@ -46,6 +46,9 @@ pub struct CostAware {
     settings: Settings,
     /// `(F, d)`: the class covariance split once as `Σ = F + d·I`.
     split: Option<(Vec<Vec<f64>>, f64)>,
+    /// The solver, built on the first check day and updated with each day's problem (the
+    /// factor decomposition of `F` is computed once).
+    solver: Option<Optimizer>,
 }
 
 impl CostAware {
@@ -55,6 +58,7 @@ impl CostAware {
         CostAware {
             settings,
             split: None,
+            solver: None,
         }
     }
 
@@ -176,17 +180,31 @@ impl CostAware {
             fixed_fee: vec![0.0; k],
             ..problem.clone()
         };
-        let mut p1 = Optimizer::new(&convex, self.settings.clone()).ok()?;
+        let hold = convex.terms(&current, 1e-9).objective();
+        // Cheaper screen first: the convex optimum's objective is ≥ 0 (PSD risk plus
+        // non-negative costs), so the gain is at most `hold`; when `hold` does not cover a
+        // ticket (with a margin far above rounding), the exact screen below would say no.
+        if hold <= fixed * (1.0 - 1e-9) {
+            return None;
+        }
+        let p1 = match &mut self.solver {
+            Some(opt) => {
+                opt.update(&convex).ok()?;
+                opt
+            }
+            None => self
+                .solver
+                .insert(Optimizer::new(&convex, self.settings.clone()).ok()?),
+        };
         let relaxed = p1.solve();
         if matches!(relaxed.status, Status::Infeasible | Status::NumericalError) {
             return None;
         }
-        let hold = convex.terms(&current, 1e-9).objective();
         if hold - relaxed.objective <= fixed {
             return None;
         }
         let w_best = if fixed > 0.0 {
-            greedy_drop(&problem, &convex, &current, relaxed.w, &self.settings)
+            greedy_drop(&problem, &convex, &current, relaxed.w, p1)
         } else {
             relaxed.w
         };
@@ -212,29 +230,31 @@ fn greedy_drop(
     convex: &RebalanceProblem,
     current: &[f64],
     start: Vec<f64>,
-    settings: &Settings,
+    opt: &mut Optimizer,
 ) -> Vec<f64> {
     let tol = 1e-9;
     let total = |w: &[f64]| problem.terms(w, tol).objective();
     let k = current.len();
     let mut best_w = start;
     let mut best = total(&best_w);
+    let mut p = convex.clone();
     let mut traded: Vec<bool> = (0..k)
         .map(|i| (best_w[i] - current[i]).abs() > tol)
         .collect();
     loop {
         let mut found: Option<(usize, Vec<f64>, f64)> = None;
         for i in (0..k).filter(|&i| traded[i]) {
-            let mut p = convex.clone();
+            p.lower.clone_from(&convex.lower);
+            p.upper.clone_from(&convex.upper);
             for j in 0..k {
                 if !traded[j] || j == i {
                     p.lower[j] = current[j];
                     p.upper[j] = current[j];
                 }
             }
-            let Ok(mut opt) = Optimizer::new(&p, settings.clone()) else {
+            if opt.update(&p).is_err() {
                 continue;
-            };
+            }
             let sol = opt.solve();
             if matches!(sol.status, Status::Infeasible | Status::NumericalError) {
                 continue;

@@ -1,0 +1,100 @@
+//! Splitting the paths: any partition of the paths into `run_range` accumulators, merged
+//! in any order, gives the same report (the CLI's threads and the app's Web Workers rely on
+//! it); the accumulator keeps fixed-size per-path data, with trades for the recorded path
+//! only.
+
+use tollbooth_engine::simulate::{six_policies, Accumulator, SimOptions, Simulation};
+
+fn options() -> SimOptions {
+    SimOptions {
+        paths: Some(7),
+        years: Some(1),
+        record_path: Some(2),
+        ..SimOptions::default()
+    }
+}
+
+#[test]
+fn chunks_partition_the_paths() {
+    let s = six_policies();
+    let sim = Simulation::new(&s, &options()).unwrap();
+    for parts in [0u64, 1, 2, 3, 7, 20] {
+        let c = sim.chunks(parts);
+        assert_eq!(c.len() as u64, parts.clamp(1, 7), "{parts}");
+        assert_eq!(c.first().unwrap().start, 0);
+        assert_eq!(c.last().unwrap().end, 7);
+        for w in c.windows(2) {
+            assert_eq!(w[0].end, w[1].start);
+        }
+        let (lo, hi) = c.iter().fold((u64::MAX, 0), |(lo, hi), r| {
+            let n = r.end - r.start;
+            (lo.min(n), hi.max(n))
+        });
+        assert!(lo >= 1 && hi - lo <= 1, "{parts}: {c:?}");
+    }
+}
+
+#[test]
+fn any_split_merged_in_any_order_gives_the_same_hash() {
+    let s = six_policies();
+    assert_eq!(s.policies.len(), 6);
+    let sim = Simulation::new(&s, &options()).unwrap();
+    let whole = sim.run().unwrap();
+    // Threads of the CLI: contiguous chunks, merged in order.
+    for parts in [2u64, 3] {
+        let mut acc = Accumulator::new();
+        for r in sim.chunks(parts) {
+            acc.merge(sim.run_range(r).unwrap());
+        }
+        assert_eq!(sim.report(&mut acc).hash_hex(), whole.hash_hex(), "{parts}");
+    }
+    // Arbitrary groupings (not contiguous), merged in scrambled orders.
+    let single: Vec<Accumulator> = (0..7u64)
+        .map(|p| sim.run_range(p..p + 1).unwrap())
+        .collect();
+    let groupings: [&[&[usize]]; 3] = [
+        &[&[6, 0], &[3], &[1, 5, 2], &[4]],
+        &[&[2, 4, 6], &[1, 3, 5, 0]],
+        &[&[5], &[4], &[3], &[2], &[1], &[0], &[6]],
+    ];
+    for g in groupings {
+        let mut parts: Vec<Accumulator> = g
+            .iter()
+            .map(|grp| {
+                let mut a = Accumulator::new();
+                for &p in grp.iter() {
+                    a.merge(single[p].clone());
+                }
+                a
+            })
+            .collect();
+        parts.reverse();
+        let mut acc = Accumulator::new();
+        for p in parts {
+            acc.merge(p);
+        }
+        let merged = sim.report(&mut acc);
+        assert_eq!(merged.canonical_json(), whole.canonical_json(), "{g:?}");
+        assert_eq!(merged.hash_hex(), whole.hash_hex(), "{g:?}");
+    }
+}
+
+#[test]
+fn the_accumulator_keeps_fixed_size_data_and_one_trade_list() {
+    let s = six_policies();
+    let sim = Simulation::new(&s, &options()).unwrap();
+    let mut acc = sim.run_range(0..7).unwrap();
+    // One month-end per calendar month touched by the year's business days.
+    let months = sim.report(&mut acc.clone()).series.dates.len();
+    assert!((12..=13).contains(&months), "{months}");
+    for o in acc.outcomes() {
+        assert_eq!(o.policies.len(), 6);
+        assert_eq!(o.trades.is_some(), o.path == 2, "path {}", o.path);
+        for p in &o.policies {
+            // Per policy: scalars plus three month-end series of the horizon's length.
+            assert_eq!(p.monthly_value.len(), months);
+            assert_eq!(p.monthly_tickets.len(), months);
+            assert_eq!(p.monthly_fees.len(), months);
+        }
+    }
+}
