@@ -16,7 +16,7 @@
 //!   (calendar) and turnover difference (SPO).
 //! - **P4** (Ledoit–Wolf): our time, error vs scikit-learn.
 //! - **Simulator, default scenario** ([`simulate::six_policies`]: 3 accounts, 21 ETFs,
-//!   10 years of business days, 6 policies): 500 paths (`--quick`: 4) on one thread and on
+//!   10 years of business days, 6 policies): 500 paths (`--quick`: 4; `--sim-paths N`) on one thread and on
 //!   every core, time per path; both runs must give the same report hash.
 //!
 //! Times are medians over repeats: by default as many as give ≥ 0.2 s of measured time
@@ -36,7 +36,8 @@ use tollbooth_engine::optimize::instance::ReferenceInstance;
 use tollbooth_engine::optimize::{Method, Optimizer, Settings, Status};
 use tollbooth_engine::simulate::{self, SimOptions, Simulation};
 
-const USAGE: &str = "usage: tollbooth bench [--dir DIR] [--repeat K] [--quick] [--json]";
+const USAGE: &str =
+    "usage: tollbooth bench [--dir DIR] [--repeat K] [--quick] [--sim-paths N] [--json]";
 
 /// Measured time wanted per case when the repeat count is not fixed, seconds.
 const BUDGET_S: f64 = 0.2;
@@ -119,6 +120,8 @@ struct Options {
     dir: PathBuf,
     repeat: Repeat,
     quick: bool,
+    /// Paths of the default scenario (`--sim-paths`; default 500, `--quick` 4).
+    sim_paths: Option<u64>,
     json: bool,
 }
 
@@ -127,6 +130,7 @@ impl Options {
         let mut dir = PathBuf::from("../shared/bench");
         let mut repeat = None;
         let mut quick = false;
+        let mut sim_paths = None;
         let mut json = false;
         let mut it = args.iter();
         while let Some(a) = it.next() {
@@ -153,6 +157,13 @@ impl Options {
                         })?;
                     repeat = Some(k);
                 }
+                "--sim-paths" => {
+                    let v = value("--sim-paths")?;
+                    let n: u64 = v.parse().ok().filter(|&n| n > 0).with_context(|| {
+                        format!("`--sim-paths {v}`: a positive integer expected")
+                    })?;
+                    sim_paths = Some(n);
+                }
                 "--quick" if inline.is_none() => quick = true,
                 "--json" if inline.is_none() => json = true,
                 "--help" | "-h" => bail!("{USAGE}"),
@@ -174,6 +185,7 @@ impl Options {
             dir,
             repeat,
             quick,
+            sim_paths,
             json,
         })
     }
@@ -1005,11 +1017,11 @@ fn p4(opts: &Options) -> anyhow::Result<Section> {
 /// The default scenario (six policies, 10 years daily) on one thread and on every core.
 fn simulator(opts: &Options) -> anyhow::Result<Section> {
     let scenario = simulate::six_policies();
-    let paths = if opts.quick {
+    let paths = opts.sim_paths.unwrap_or(if opts.quick {
         SIM_QUICK_PATHS
     } else {
         SIM_PATHS
-    };
+    });
     let sim = Simulation::new(
         &scenario,
         &SimOptions {

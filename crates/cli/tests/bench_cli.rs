@@ -167,7 +167,15 @@ fn table_has_one_section_and_summary_per_family() {
         tmp.join("p1/p1_n005_s0.json"),
     )
     .unwrap();
-    let out = tollbooth(&["bench", "--repeat", "2", "--dir", tmp.to_str().unwrap()]);
+    let out = tollbooth(&[
+        "bench",
+        "--repeat",
+        "2",
+        "--sim-paths",
+        "1",
+        "--dir",
+        tmp.to_str().unwrap(),
+    ]);
     std::fs::remove_dir_all(&tmp).unwrap();
     assert!(
         out.status.success(),
@@ -202,6 +210,7 @@ fn bad_arguments_are_refused() {
     for (args, msg) in [
         (vec!["bench", "--repeat", "0"], "positive integer"),
         (vec!["bench", "--frobnicate"], "unknown argument"),
+        (vec!["bench", "--sim-paths", "0"], "positive integer"),
         (
             vec!["bench", "--dir", "/nonexistent"],
             "no reference problems",
