@@ -212,9 +212,14 @@ type Plot<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoord
 
 type Drawn<DB> = Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
 
-/// An axis tick: dollars compacted (`$1.5M`, `$250k`), other units as in the table.
+/// An axis tick: dollars compacted (`$1.5M`, `$250k`), rates without the "/yr" that
+/// the axis title states, other units as in the table.
 pub fn axis_value(unit: &str, x: f64) -> String {
-    if unit == "usd" && x.abs() >= 10_000.0 {
+    if unit == "bps_per_year" {
+        format!("{x:.1}")
+    } else if unit == "fraction_per_year" {
+        format!("{:.0}%", 100.0 * x)
+    } else if unit == "usd" && x.abs() >= 10_000.0 {
         let sign = if x < 0.0 { "−" } else { "" };
         let a = x.abs();
         if a >= 1e6 {
@@ -679,6 +684,8 @@ mod tests {
         assert_eq!(axis_value("usd", 2_000.0), "$2,000");
         assert_eq!(axis_value("usd", 2.5), "$2.50");
         assert_eq!(axis_value("count", 7.5), "7.5");
+        assert_eq!(axis_value("bps_per_year", -1.26), "-1.3");
+        assert_eq!(axis_value("fraction_per_year", 0.476), "48%");
     }
 
     #[test]
