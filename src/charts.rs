@@ -454,7 +454,7 @@ fn turnover<DB: DrawingBackend>(r: &Report, area: &DrawingArea<DB, Shift>) -> Dr
             + Text::new(fmt_value("fraction_per_year", v), (0, -4), above.clone())
     }))?;
     // The policy names under their bars, cut to the bar's slot.
-    let slot = (W as usize - 6 - 78 - 18) / n;
+    let slot = chart.plotting_area().dim_in_pixel().0 as usize / n;
     let below = text(11, &INK).pos(Pos::new(HPos::Center, VPos::Top));
     chart.draw_series(r.policies.iter().enumerate().map(|(i, p)| {
         EmptyElement::at((i as f64 + 0.5, lo))
@@ -600,22 +600,51 @@ impl DrawingBackend for Canvas {
     }
 }
 
-/// Draws `chart` of `report` on `canvas` at the screen's pixel density (at least 2×,
-/// so that print is sharp).
-fn draw_on(chart: Chart, report: &Report, canvas: HtmlCanvasElement) -> Result<(), ChartError> {
+/// The logical size to draw a canvas shown `css_width` CSS pixels wide: that width
+/// (within 320–1200; [`W`] before layout), at the aspect ratio of [`W`]×[`H`].
+pub fn logical_size(css_width: i32) -> (u32, u32) {
+    let w = if css_width > 0 {
+        css_width.clamp(320, 1200) as u32
+    } else {
+        W
+    };
+    (
+        w,
+        (f64::from(w) * f64::from(H) / f64::from(W)).round() as u32,
+    )
+}
+
+/// Draws `chart` of `report` on `canvas` at its laid-out width and the screen's pixel
+/// density (at least 2×, so that print is sharp), unless it is already drawn at that
+/// size. Marks the canvas `data-drawn="true"`, or `"error"` with the error on the
+/// console.
+fn draw_on(chart: Chart, report: &Report, canvas: HtmlCanvasElement) {
     let scale = window().device_pixel_ratio().max(2.0);
-    let backend = Canvas::new(chart, canvas, (W, H), scale)?;
-    let area = backend.into_drawing_area();
-    chart.draw(report, &area)?;
-    area.present().map_err(|e| ChartError::Draw {
-        chart: chart.test_id(),
-        message: e.to_string(),
-    })
+    let size = logical_size(canvas.client_width());
+    let pixels = |n: u32| (f64::from(n) * scale).round() as u32;
+    if canvas.get_attribute("data-drawn").as_deref() == Some("true")
+        && (canvas.width(), canvas.height()) == (pixels(size.0), pixels(size.1))
+    {
+        return;
+    }
+    let drawn = Canvas::new(chart, canvas.clone(), size, scale).and_then(|backend| {
+        let area = backend.into_drawing_area();
+        chart.draw(report, &area)?;
+        area.present().map_err(|e| ChartError::Draw {
+            chart: chart.test_id(),
+            message: e.to_string(),
+        })
+    });
+    let mark = if drawn.is_ok() { "true" } else { "error" };
+    let _ = canvas.set_attribute("data-drawn", mark);
+    if let Err(e) = drawn {
+        leptos::logging::error!("{e}");
+    }
 }
 
 /// A chart as a figure: caption, canvas (`role="img"`, described by its values) and the
-/// policies' legend. Draws once the canvas is mounted; the canvas then carries
-/// `data-drawn="true"` (or `"error"`, with the error on the console).
+/// policies' legend. Draws once the canvas is mounted, and again when the window's
+/// resizing changes the canvas's width or pixel density.
 #[component]
 pub fn ChartFigure(chart: Chart, report: Rc<Report>) -> impl IntoView {
     let canvas = NodeRef::<leptos::html::Canvas>::new();
@@ -628,14 +657,17 @@ pub fn ChartFigure(chart: Chart, report: Rc<Report>) -> impl IntoView {
             view! { <li><span class=format!("swatch s{}", i % PALETTE.len())></span>{p.name.clone()}</li> }
         })
         .collect_view();
+    let redraw = move || {
+        if let Some(el) = canvas.get_untracked() {
+            draw_on(chart, &report, el);
+        }
+    };
+    let on_resize = redraw.clone();
+    let resize = window_event_listener(leptos::ev::resize, move |_| on_resize());
+    on_cleanup(move || resize.remove());
     Effect::new(move |_| {
-        if let Some(el) = canvas.get() {
-            let drawn = draw_on(chart, &report, el.clone());
-            let mark = if drawn.is_ok() { "true" } else { "error" };
-            let _ = el.set_attribute("data-drawn", mark);
-            if let Err(e) = drawn {
-                leptos::logging::error!("{e}");
-            }
+        if canvas.get().is_some() {
+            redraw();
         }
     });
     view! {
@@ -696,6 +728,14 @@ mod tests {
         assert_eq!(span([-5.0, f64::NAN].into_iter(), true), (-5.3, 0.3));
         assert_eq!(span([7.0].into_iter(), false), (6.3, 7.7));
         assert_eq!(span([f64::NAN].into_iter(), false), (0.0, 1.0));
+    }
+
+    #[test]
+    fn charts_are_drawn_at_their_laid_out_width() {
+        assert_eq!(logical_size(0), (W, H));
+        assert_eq!(logical_size(483), (483, 276));
+        assert_eq!(logical_size(100), (320, 183));
+        assert_eq!(logical_size(5000), (1200, 686));
     }
 
     #[test]
