@@ -84,7 +84,7 @@ test("a small comparison runs in workers and shows the side-by-side table", asyn
   await context.close();
 });
 
-test("the charts stay drawn in presentation mode and in print; axe finds no serious violation", async () => {
+test("the charts redraw in presentation mode and on resize, print, and pass axe-core", async () => {
   // CSP forbids injected scripts; this context alone bypasses it to run axe.
   const { page, problems, context, ws, results } = await open({ bypassCSP: true });
   await results.setRun({ paths: 8, years: 1 });
@@ -108,6 +108,21 @@ test("the charts stay drawn in presentation mode and in print; axe finds no seri
   const presented = await checkCharts(results, 3);
   assert.ok(presented[0].shown.width >= width, `presented at ${presented[0].shown.width}px, was ${width}px`);
   await ws.togglePresentation();
+
+  // In a narrower window the charts take one column each: drawn again at their new width
+  // (no stretched bitmaps).
+  await page.setViewportSize({ width: 1000, height: 900 });
+  await page.waitForFunction(
+    (w) => Math.abs(document.querySelector('[data-testid="chart-scatter"]').clientWidth - w) > 50,
+    width,
+  );
+  await page.waitForFunction(() =>
+    [...document.querySelectorAll('[data-testid="charts"] canvas')].every(
+      (c) => Math.abs(c.width / Math.max(devicePixelRatio, 2) - Math.min(1200, Math.max(320, c.clientWidth))) <= 1,
+    ),
+  );
+  await checkCharts(results, 3);
+  await page.setViewportSize({ width: 1280, height: 900 });
 
   // Print: the canvases are laid out (two per row) and keep their bitmaps.
   await page.emulateMedia({ media: "print" });
