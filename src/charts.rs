@@ -340,10 +340,13 @@ fn cost_vs_alpha<DB: DrawingBackend>(r: &Report, area: &DrawingArea<DB, Shift>) 
     let pts: Vec<(f64, f64)> = (0..r.policies.len())
         .map(|p| cost_and_alpha(r, p))
         .collect();
+    let (y0, y1) = span(pts.iter().map(|p| p.1), true);
+    // The baseline's tax alpha is zero by definition: keep its point clear of the axis.
+    let y0 = if y0 == 0.0 { -0.06 * y1 } else { y0 };
     let mut chart = frame(
         area,
         span(pts.iter().map(|p| p.0), false),
-        span(pts.iter().map(|p| p.1), true),
+        (y0, y1),
         ("usd", "bps_per_year"),
         (
             "Ticket charges + regulatory fees + spread, mean ($)",
