@@ -1,71 +1,243 @@
-//! The results charts as SVG markup from plain functions (no canvas, no inline styles:
-//! colours come from the `s0`…`s7` classes of the style sheet, so the page's
-//! Content-Security-Policy holds). Tested natively on the markup.
+//! The results charts, drawn with plotters on a `<canvas>`.
+//!
+//! Each [`Chart`] draws itself on any plotters [`DrawingBackend`] (natively the tests
+//! render the same functions to SVG); [`ChartFigure`] is the only place that touches
+//! the canvas. A figure is a titled `<canvas role="img">` whose `aria-label` states the
+//! values it shows, and an HTML legend: the policy colours are [`PALETTE`] on the
+//! canvas and the `s0`…`s7` classes of the style sheet in the legend (a test pins them
+//! equal). No inline style is written anywhere, so the page's Content-Security-Policy
+//! holds: text is measured with the canvas's own `measureText` (see [`Canvas`]).
 
 use crate::summary::fmt_value;
-use std::fmt::Write;
+use leptos::prelude::*;
+use plotters::coord::types::RangedCoordf64;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+use plotters_backend::{BackendColor, BackendCoord, BackendTextStyle, DrawingErrorKind};
+use plotters_canvas::CanvasBackend;
+use std::rc::Rc;
 use tollbooth_engine::simulate::Report;
+use wasm_bindgen::JsCast;
+use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
 
-const W: f64 = 560.0;
-const H: f64 = 300.0;
-const LEFT: f64 = 78.0;
-const RIGHT: f64 = 16.0;
-const TOP: f64 = 26.0;
-const BOTTOM: f64 = 44.0;
+/// Logical width of a chart, in CSS pixels (the canvas scales it to its box).
+pub const W: u32 = 560;
+/// Logical height of a chart, in CSS pixels.
+pub const H: u32 = 320;
 
-/// Escapes text for SVG/XML content and attributes.
-pub fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+/// One colour per policy, in policy order (repeating after eight); the style sheet's
+/// `.swatch.s0`…`.swatch.s7` use the same values.
+pub const PALETTE: [RGBColor; 8] = [
+    RGBColor(0x0b, 0x5c, 0xad),
+    RGBColor(0xc2, 0x41, 0x0c),
+    RGBColor(0x1f, 0x7a, 0x3a),
+    RGBColor(0x7c, 0x3a, 0xed),
+    RGBColor(0xb3, 0x26, 0x1e),
+    RGBColor(0x0e, 0x74, 0x90),
+    RGBColor(0xa1, 0x62, 0x07),
+    RGBColor(0x47, 0x55, 0x69),
+];
+const INK: RGBColor = RGBColor(0x1b, 0x1f, 0x24);
+const MUTED: RGBColor = RGBColor(0x5b, 0x64, 0x70);
+const RULE: RGBColor = RGBColor(0xd7, 0xdc, 0xe2);
+const FONT: &str = "sans-serif";
+
+/// The colour of policy `i`.
+pub fn color(i: usize) -> RGBColor {
+    PALETTE[i % PALETTE.len()]
 }
 
-/// "Nice" tick values covering `[lo, hi]` (about five).
-pub fn ticks(lo: f64, hi: f64) -> Vec<f64> {
-    if !(lo.is_finite() && hi.is_finite()) || hi <= lo {
-        return vec![lo];
-    }
-    let raw = (hi - lo) / 5.0;
-    let mag = 10f64.powf(raw.log10().floor());
-    let step = [1.0, 2.0, 2.5, 5.0, 10.0]
-        .iter()
-        .map(|m| m * mag)
-        .find(|s| *s >= raw)
-        .unwrap_or(10.0 * mag);
-    let start = (lo / step).ceil() as i64;
-    let end = (hi / step).floor() as i64;
-    (start..=end).map(|i| i as f64 * step).collect()
+/// The colour of policy `i` as CSS hex (`#0b5cad`).
+pub fn color_hex(i: usize) -> String {
+    let RGBColor(r, g, b) = color(i);
+    format!("#{r:02x}{g:02x}{b:02x}")
 }
 
-/// A plot frame: data ranges mapped to the plotting area.
-struct Frame {
-    x0: f64,
-    x1: f64,
-    y0: f64,
-    y1: f64,
+/// Why a chart could not be drawn.
+#[derive(Debug, thiserror::Error)]
+pub enum ChartError {
+    /// The canvas gave no 2D drawing context.
+    #[error("the {chart} chart: the canvas has no 2D context")]
+    NoContext {
+        /// The chart's test id.
+        chart: &'static str,
+    },
+    /// Plotters or the backend failed while drawing.
+    #[error("the {chart} chart could not be drawn: {message}")]
+    Draw {
+        /// The chart's test id.
+        chart: &'static str,
+        /// The drawing error as plotters reports it.
+        message: String,
+    },
 }
 
-impl Frame {
-    /// A frame around the values (padded; a flat range is widened).
-    fn new(
-        xs: impl Iterator<Item = f64> + Clone,
-        ys: impl Iterator<Item = f64> + Clone,
-        y_from_zero: bool,
-    ) -> Frame {
-        let (x0, x1) = span(xs, false);
-        let (y0, y1) = span(ys, y_from_zero);
-        Frame { x0, x1, y0, y1 }
+/// The five results charts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Chart {
+    /// Ticket, fee and spread cost against tax alpha before costs, one point per policy.
+    CostVsAlpha,
+    /// Mean cumulative tickets over time, one line per policy.
+    Tickets,
+    /// Mean cumulative ticket charges and regulatory fees over time, one line per policy.
+    Fees,
+    /// Household value over time: the 5th–95th percentile band and the median, per policy.
+    WealthFan,
+    /// Mean one-way annual turnover, one bar per policy.
+    Turnover,
+}
+
+impl Chart {
+    /// Every chart, in page order.
+    pub const ALL: [Chart; 5] = [
+        Chart::CostVsAlpha,
+        Chart::Tickets,
+        Chart::Fees,
+        Chart::WealthFan,
+        Chart::Turnover,
+    ];
+
+    /// The `data-testid` of the chart's canvas.
+    pub fn test_id(self) -> &'static str {
+        match self {
+            Chart::CostVsAlpha => "chart-scatter",
+            Chart::Tickets => "chart-tickets",
+            Chart::Fees => "chart-fees",
+            Chart::WealthFan => "chart-fan",
+            Chart::Turnover => "chart-turnover",
+        }
     }
-    fn x(&self, v: f64) -> f64 {
-        LEFT + (v - self.x0) / (self.x1 - self.x0) * (W - LEFT - RIGHT)
+
+    /// The visible caption.
+    pub fn title(self) -> &'static str {
+        match self {
+            Chart::CostVsAlpha => "Trading cost vs tax alpha before costs, per policy",
+            Chart::Tickets => "Cumulative tickets (mean)",
+            Chart::Fees => "Cumulative ticket charges and regulatory fees (mean)",
+            Chart::WealthFan => "Household value (pre-tax): 5th, 50th and 95th percentiles",
+            Chart::Turnover => "Turnover per policy (mean, one-way, per year)",
+        }
     }
-    fn y(&self, v: f64) -> f64 {
-        H - BOTTOM - (v - self.y0) / (self.y1 - self.y0) * (H - TOP - BOTTOM)
+
+    /// What the chart shows, with its values, for the canvas's `aria-label`.
+    pub fn description(self, r: &Report) -> String {
+        let names = r.policies.iter().map(|p| p.name.as_str());
+        let per_policy: Vec<String> = match self {
+            Chart::CostVsAlpha => names
+                .enumerate()
+                .map(|(p, n)| {
+                    let (cost, alpha) = cost_and_alpha(r, p);
+                    format!(
+                        "{n}: cost {}, tax alpha {}",
+                        fmt_value("usd", cost),
+                        fmt_value("bps_per_year", alpha)
+                    )
+                })
+                .collect(),
+            Chart::Tickets | Chart::Fees => {
+                let unit = if self == Chart::Fees { "usd" } else { "count" };
+                r.series
+                    .policies
+                    .iter()
+                    .map(|s| {
+                        let line = if self == Chart::Fees {
+                            &s.cumulative_fees
+                        } else {
+                            &s.cumulative_tickets
+                        };
+                        let end = line.last().copied().unwrap_or(f64::NAN);
+                        format!("{}: {}", s.name, fmt_value(unit, end))
+                    })
+                    .collect()
+            }
+            Chart::WealthFan => r
+                .series
+                .policies
+                .iter()
+                .map(|s| {
+                    let last =
+                        |v: &Vec<f64>| fmt_value("usd", v.last().copied().unwrap_or(f64::NAN));
+                    format!(
+                        "{}: median {} (5th percentile {}, 95th {})",
+                        s.name,
+                        last(&s.wealth_p50),
+                        last(&s.wealth_p5),
+                        last(&s.wealth_p95)
+                    )
+                })
+                .collect(),
+            Chart::Turnover => names
+                .enumerate()
+                .map(|(p, n)| {
+                    format!(
+                        "{n}: {}",
+                        fmt_value("fraction_per_year", metric_mean(r, p, "turnover"))
+                    )
+                })
+                .collect(),
+        };
+        let when = match self {
+            Chart::Tickets | Chart::Fees | Chart::WealthFan => {
+                let s = if r.horizon_years == 1 { "" } else { "s" };
+                format!(", over {} year{s}; at the end: ", r.horizon_years)
+            }
+            _ => ": ".to_string(),
+        };
+        format!("{}{when}{}.", self.title(), per_policy.join("; "))
+    }
+
+    /// Draws the chart on `area` (the whole area, background included).
+    pub fn draw<DB: DrawingBackend>(
+        self,
+        r: &Report,
+        area: &DrawingArea<DB, Shift>,
+    ) -> Result<(), ChartError> {
+        let drawn = match self {
+            Chart::CostVsAlpha => cost_vs_alpha(r, area),
+            Chart::Tickets => cumulative(r, false, area),
+            Chart::Fees => cumulative(r, true, area),
+            Chart::WealthFan => wealth_fan(r, area),
+            Chart::Turnover => turnover(r, area),
+        };
+        drawn.map_err(|e| ChartError::Draw {
+            chart: self.test_id(),
+            message: e.to_string(),
+        })
     }
 }
 
-fn span(v: impl Iterator<Item = f64>, from_zero: bool) -> (f64, f64) {
+/// A chart with linear axes in data units.
+type Plot<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+type Drawn<DB> = Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
+
+/// An axis tick: dollars compacted (`$1.5M`, `$250k`), rates without the "/yr" that
+/// the axis title states, other units as in the table.
+pub fn axis_value(unit: &str, x: f64) -> String {
+    if unit == "bps_per_year" {
+        format!("{x:.1}")
+    } else if unit == "fraction_per_year" {
+        format!("{:.0}%", 100.0 * x)
+    } else if unit == "usd" && x.abs() >= 10_000.0 {
+        let sign = if x < 0.0 { "−" } else { "" };
+        let a = x.abs();
+        if a >= 1e6 {
+            format!("{sign}${:.1}M", a / 1e6)
+        } else {
+            format!("{sign}${:.0}k", a / 1e3)
+        }
+    } else if unit == "usd" {
+        let s = fmt_value(unit, x);
+        s.strip_suffix(".00").map_or(s.clone(), str::to_string)
+    } else {
+        fmt_value(unit, x)
+    }
+}
+
+/// The plotted range of the finite values: padded by 6%, widened when flat, and
+/// stretched to include zero when `from_zero` (then not padded below a zero floor).
+pub fn span(v: impl Iterator<Item = f64>, from_zero: bool) -> (f64, f64) {
     let (mut lo, mut hi) = v
         .filter(|x| x.is_finite())
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
@@ -83,163 +255,119 @@ fn span(v: impl Iterator<Item = f64>, from_zero: bool) -> (f64, f64) {
         return (lo - d, hi + d);
     }
     let pad = 0.06 * (hi - lo);
-    (
-        if from_zero && lo == 0.0 {
-            0.0
-        } else {
-            lo - pad
-        },
-        hi + pad,
-    )
-}
-
-fn open(out: &mut String, title: &str, testid: &str) {
-    let _ = write!(
-        out,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" role="img" aria-label="{t}" data-testid="{testid}" class="chart"><title>{t}</title>"#,
-        t = esc(title)
-    );
-}
-
-fn axes(out: &mut String, f: &Frame, x_unit: &str, y_unit: &str, x_label: &str, y_label: &str) {
-    for t in ticks(f.y0, f.y1) {
-        let y = f.y(t);
-        let _ = write!(
-            out,
-            r#"<line class="grid" x1="{LEFT}" x2="{:.1}" y1="{y:.1}" y2="{y:.1}"/><text class="tick" x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"#,
-            W - RIGHT,
-            LEFT - 4.0,
-            y + 4.0,
-            esc(&axis_value(y_unit, t))
-        );
-    }
-    if !x_unit.is_empty() {
-        for t in ticks(f.x0, f.x1) {
-            let x = f.x(t);
-            let _ = write!(
-                out,
-                r#"<text class="tick" x="{x:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
-                H - BOTTOM + 16.0,
-                esc(&axis_value(x_unit, t))
-            );
-        }
-    }
-    let _ = write!(
-        out,
-        r#"<line class="axis" x1="{LEFT}" x2="{LEFT}" y1="{TOP}" y2="{b:.1}"/><line class="axis" x1="{LEFT}" x2="{r:.1}" y1="{b:.1}" y2="{b:.1}"/><text class="label" x="{cx:.1}" y="{ly:.1}" text-anchor="middle">{xl}</text><text class="label" x="4" y="12">{yl}</text>"#,
-        b = H - BOTTOM,
-        r = W - RIGHT,
-        cx = (LEFT + W - RIGHT) / 2.0,
-        ly = H - 6.0,
-        xl = esc(x_label),
-        yl = esc(y_label)
-    );
-}
-
-/// The legend, right-aligned at the top of the plotting area.
-fn legend(out: &mut String, names: &[&str]) {
-    for (i, n) in names.iter().enumerate() {
-        let y = TOP + 2.0 + 14.0 * i as f64;
-        let _ = write!(
-            out,
-            r#"<rect class="s{c} fill" x="{x:.1}" y="{y:.1}" width="10" height="10"/><text class="legend" x="{tx:.1}" y="{ty:.1}" text-anchor="end">{}</text>"#,
-            esc(n),
-            c = i % 8,
-            x = W - RIGHT - 12.0,
-            tx = W - RIGHT - 16.0,
-            ty = y + 9.0
-        );
-    }
-}
-
-/// An axis tick: dollars compacted (`$1.5M`, `$250k`), other units as in the table.
-pub fn axis_value(unit: &str, x: f64) -> String {
-    if unit == "usd" && x.abs() >= 10_000.0 {
-        let sign = if x < 0.0 { "−" } else { "" };
-        let a = x.abs();
-        if a >= 1e6 {
-            format!("{sign}${:.1}M", a / 1e6)
-        } else {
-            format!("{sign}${:.0}k", a / 1e3)
-        }
-    } else if unit == "usd" {
-        let s = fmt_value(unit, x);
-        s.strip_suffix(".00").map_or(s.clone(), str::to_string)
+    let lo = if from_zero && lo == 0.0 {
+        0.0
     } else {
-        fmt_value(unit, x)
-    }
+        lo - pad
+    };
+    (lo, hi + pad)
 }
 
 fn metric_mean(r: &Report, p: usize, key: &str) -> f64 {
     r.policies[p].metric(key).map_or(f64::NAN, |s| s.mean)
 }
 
-/// Ticket, fee and spread cost (mean, dollars) against tax alpha before costs (mean,
-/// bp/yr), one point per policy.
-pub fn cost_vs_alpha(r: &Report) -> String {
-    let pts: Vec<(f64, f64)> = (0..r.policies.len())
-        .map(|p| {
-            let cost = metric_mean(r, p, "ticket_charges")
-                + metric_mean(r, p, "regulatory_fees")
-                + metric_mean(r, p, "spread_impact");
-            (cost, metric_mean(r, p, "tax_alpha_before_costs"))
-        })
-        .collect();
-    let f = Frame::new(pts.iter().map(|p| p.0), pts.iter().map(|p| p.1), true);
-    let mut out = String::new();
-    open(
-        &mut out,
-        "Trading cost vs tax alpha before costs, per policy",
-        "chart-scatter",
-    );
-    axes(
-        &mut out,
-        &f,
-        "usd",
-        "bps_per_year",
-        "Ticket charges + regulatory fees + spread (mean, $)",
-        "Tax alpha before costs",
-    );
-    for (i, (x, y)) in pts.iter().enumerate() {
-        if x.is_finite() && y.is_finite() {
-            let _ = write!(
-                out,
-                r#"<circle class="s{c} fill point" cx="{:.1}" cy="{:.1}" r="6"><title>{}: {} cost, {}</title></circle>"#,
-                f.x(*x),
-                f.y(*y),
-                esc(&r.policies[i].name),
-                esc(&fmt_value("usd", *x)),
-                esc(&fmt_value("bps_per_year", *y)),
-                c = i % 8
-            );
-        }
-    }
-    legend(
-        &mut out,
-        &r.policies
-            .iter()
-            .map(|p| p.name.as_str())
-            .collect::<Vec<_>>(),
-    );
-    out.push_str("</svg>");
-    out
+/// Policy `p`'s mean ticket charges + regulatory fees + spread, and mean tax alpha
+/// before costs (bp/yr).
+fn cost_and_alpha(r: &Report, p: usize) -> (f64, f64) {
+    let cost = metric_mean(r, p, "ticket_charges")
+        + metric_mean(r, p, "regulatory_fees")
+        + metric_mean(r, p, "spread_impact");
+    (cost, metric_mean(r, p, "tax_alpha_before_costs"))
 }
 
-fn polyline(f: &Frame, xs: &[f64], ys: &[f64]) -> String {
-    xs.iter()
-        .zip(ys)
-        .filter(|(_, y)| y.is_finite())
-        .map(|(x, y)| format!("{:.1},{:.1}", f.x(*x), f.y(*y)))
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// Mean cumulative tickets (`fees = false`) or ticket charges and regulatory fees
-/// (`fees = true`) at month ends, one line per policy.
-pub fn cumulative(r: &Report, fees: bool) -> String {
-    let months: Vec<f64> = (0..r.series.dates.len())
+/// Month-end times in years from the start (the first month end is 1/12).
+fn years(r: &Report) -> Vec<f64> {
+    (0..r.series.dates.len())
         .map(|m| (m + 1) as f64 / 12.0)
+        .collect()
+}
+
+/// The finite points of a series, in order.
+fn points(xs: &[f64], ys: &[f64]) -> Vec<(f64, f64)> {
+    xs.iter()
+        .copied()
+        .zip(ys.iter().copied())
+        .filter(|(_, y)| y.is_finite())
+        .collect()
+}
+
+fn text(size: u32, c: &RGBColor) -> TextStyle<'static> {
+    (FONT, size).into_font().color(c)
+}
+
+/// Background, frame, grid, tick labels (formatted in `x_unit`/`y_unit`; no x labels
+/// when `x_unit` is empty) and axis titles.
+fn frame<'a, DB: DrawingBackend>(
+    area: &'a DrawingArea<DB, Shift>,
+    x: (f64, f64),
+    y: (f64, f64),
+    units: (&str, &str),
+    titles: (&str, &str),
+) -> Result<Plot<'a, DB>, DrawingAreaErrorKind<DB::ErrorType>> {
+    area.fill(&WHITE)?;
+    let mut chart = ChartBuilder::on(area)
+        .margin_top(12)
+        .margin_right(18)
+        .margin_left(6)
+        .margin_bottom(4)
+        .x_label_area_size(if units.0.is_empty() { 22 } else { 42 })
+        .y_label_area_size(78)
+        .build_cartesian_2d(x.0..x.1, y.0..y.1)?;
+    let (xu, yu) = units;
+    let xf = |v: &f64| axis_value(xu, *v);
+    let yf = |v: &f64| axis_value(yu, *v);
+    let mut mesh = chart.configure_mesh();
+    mesh.disable_x_mesh()
+        .light_line_style(TRANSPARENT)
+        .bold_line_style(RULE.stroke_width(1))
+        .axis_style(INK.stroke_width(1))
+        .label_style(text(11, &INK))
+        .axis_desc_style(text(12, &MUTED))
+        .y_labels(6)
+        .y_label_formatter(&yf)
+        .y_desc(titles.1);
+    if xu.is_empty() {
+        mesh.x_labels(0);
+    } else {
+        mesh.x_labels(8).x_label_formatter(&xf).x_desc(titles.0);
+    }
+    mesh.draw()?;
+    Ok(chart)
+}
+
+fn cost_vs_alpha<DB: DrawingBackend>(r: &Report, area: &DrawingArea<DB, Shift>) -> Drawn<DB> {
+    let pts: Vec<(f64, f64)> = (0..r.policies.len())
+        .map(|p| cost_and_alpha(r, p))
         .collect();
+    let (y0, y1) = span(pts.iter().map(|p| p.1), true);
+    // The baseline's tax alpha is zero by definition: keep its point clear of the axis.
+    let y0 = if y0 == 0.0 { -0.06 * y1 } else { y0 };
+    let mut chart = frame(
+        area,
+        span(pts.iter().map(|p| p.0), false),
+        (y0, y1),
+        ("usd", "bps_per_year"),
+        (
+            "Ticket charges + regulatory fees + spread, mean ($)",
+            "Tax alpha before costs (bp/yr)",
+        ),
+    )?;
+    chart.draw_series(
+        pts.iter()
+            .enumerate()
+            .filter(|(_, (x, y))| x.is_finite() && y.is_finite())
+            .map(|(i, &(x, y))| Circle::new((x, y), 7, color(i).filled())),
+    )?;
+    Ok(())
+}
+
+fn cumulative<DB: DrawingBackend>(
+    r: &Report,
+    fees: bool,
+    area: &DrawingArea<DB, Shift>,
+) -> Drawn<DB> {
+    let t = years(r);
     let lines: Vec<&Vec<f64>> = r
         .series
         .policies
@@ -252,146 +380,313 @@ pub fn cumulative(r: &Report, fees: bool) -> String {
             }
         })
         .collect();
-    let f = Frame::new(
-        months.iter().copied(),
-        lines.iter().flat_map(|l| l.iter().copied()),
-        true,
-    );
-    let (title, unit, id) = if fees {
-        (
-            "Cumulative ticket charges and regulatory fees (mean)",
-            "usd",
-            "chart-fees",
-        )
+    let (unit, title) = if fees {
+        ("usd", "Ticket charges + fees, cumulative ($)")
     } else {
-        ("Cumulative tickets (mean)", "count", "chart-tickets")
+        ("count", "Tickets, cumulative")
     };
-    let mut out = String::new();
-    open(&mut out, title, id);
-    axes(&mut out, &f, "count", unit, "Years", title);
-    for (i, l) in lines.iter().enumerate() {
-        let _ = write!(
-            out,
-            r#"<polyline class="s{} line" points="{}"/>"#,
-            i % 8,
-            polyline(&f, &months, l)
-        );
-    }
-    legend(
-        &mut out,
-        &r.series
-            .policies
+    let mut chart = frame(
+        area,
+        span(t.iter().copied(), true),
+        span(lines.iter().flat_map(|l| l.iter().copied()), true),
+        ("count", unit),
+        ("Years", title),
+    )?;
+    chart.draw_series(
+        lines
             .iter()
-            .map(|p| p.name.as_str())
-            .collect::<Vec<_>>(),
-    );
-    out.push_str("</svg>");
-    out
+            .enumerate()
+            .map(|(i, l)| PathElement::new(points(&t, l), color(i).stroke_width(2))),
+    )?;
+    Ok(())
 }
 
-/// Household value fan over time: the 5th–95th percentile band and the median, per policy.
-pub fn wealth_fan(r: &Report) -> String {
-    let months: Vec<f64> = (0..r.series.dates.len())
-        .map(|m| (m + 1) as f64 / 12.0)
-        .collect();
+fn wealth_fan<DB: DrawingBackend>(r: &Report, area: &DrawingArea<DB, Shift>) -> Drawn<DB> {
+    let t = years(r);
     let all = r
         .series
         .policies
         .iter()
         .flat_map(|p| p.wealth_p5.iter().chain(&p.wealth_p95).copied());
-    let f = Frame::new(months.iter().copied(), all, false);
-    let mut out = String::new();
-    open(
-        &mut out,
-        "Household value: 5th, 50th and 95th percentiles",
-        "chart-fan",
-    );
-    axes(
-        &mut out,
-        &f,
-        "count",
-        "usd",
-        "Years",
-        "Household value (pre-tax)",
-    );
-    for (i, p) in r.series.policies.iter().enumerate() {
-        let upper = polyline(&f, &months, &p.wealth_p95);
-        let lower: Vec<String> = months
-            .iter()
-            .zip(&p.wealth_p5)
-            .rev()
-            .filter(|(_, y)| y.is_finite())
-            .map(|(x, y)| format!("{:.1},{:.1}", f.x(*x), f.y(*y)))
-            .collect();
-        let _ = write!(
-            out,
-            r#"<polygon class="s{c} band" points="{upper} {}"/><polyline class="s{c} line" points="{}"/>"#,
-            lower.join(" "),
-            polyline(&f, &months, &p.wealth_p50),
-            c = i % 8
-        );
-    }
-    legend(
-        &mut out,
-        &r.series
+    let mut chart = frame(
+        area,
+        span(t.iter().copied(), true),
+        span(all, false),
+        ("count", "usd"),
+        ("Years", "Household value, pre-tax ($)"),
+    )?;
+    // The bands first, so that no band covers another policy's median.
+    chart.draw_series(r.series.policies.iter().enumerate().map(|(i, p)| {
+        let mut band = points(&t, &p.wealth_p95);
+        band.extend(points(&t, &p.wealth_p5).into_iter().rev());
+        Polygon::new(band, color(i).mix(0.12).filled())
+    }))?;
+    chart.draw_series(
+        r.series
             .policies
             .iter()
-            .map(|p| p.name.as_str())
-            .collect::<Vec<_>>(),
-    );
-    out.push_str("</svg>");
-    out
+            .enumerate()
+            .map(|(i, p)| PathElement::new(points(&t, &p.wealth_p50), color(i).stroke_width(2))),
+    )?;
+    Ok(())
 }
 
-/// Mean one-way annual turnover per policy, as bars.
-pub fn turnover_bars(r: &Report) -> String {
+fn turnover<DB: DrawingBackend>(r: &Report, area: &DrawingArea<DB, Shift>) -> Drawn<DB> {
     let n = r.policies.len().max(1);
     let vals: Vec<f64> = (0..r.policies.len())
         .map(|p| metric_mean(r, p, "turnover"))
         .collect();
-    let f = Frame::new([0.0, n as f64].into_iter(), vals.iter().copied(), true);
-    let mut out = String::new();
-    open(
-        &mut out,
-        "Turnover per policy (mean, one-way, per year)",
-        "chart-turnover",
-    );
-    axes(&mut out, &f, "", "fraction_per_year", "", "Turnover");
-    let slot = (W - LEFT - RIGHT) / n as f64;
-    for (i, v) in vals.iter().enumerate() {
-        if !v.is_finite() {
-            continue;
-        }
-        let (y0, y1) = (f.y(0.0), f.y(*v));
-        let _ = write!(
-            out,
-            r#"<rect class="s{c} fill" x="{x:.1}" y="{y:.1}" width="{w:.1}" height="{h:.1}"><title>{}: {}</title></rect><text class="tick" x="{cx:.1}" y="{ty:.1}" text-anchor="middle">{}</text>"#,
-            esc(&r.policies[i].name),
-            esc(&fmt_value("fraction_per_year", *v)),
-            esc(&fmt_value("fraction_per_year", *v)),
-            c = i % 8,
-            x = LEFT + slot * i as f64 + slot * 0.2,
-            y = y0.min(y1),
-            w = slot * 0.6,
-            h = (y0 - y1).abs(),
-            cx = LEFT + slot * (i as f64 + 0.5),
-            ty = H - BOTTOM + 16.0
-        );
+    let (lo, hi) = span(vals.iter().copied(), true);
+    // Headroom for the value printed above the tallest bar.
+    let hi = hi + 0.08 * (hi - lo);
+    let mut chart = frame(
+        area,
+        (0.0, n as f64),
+        (lo, hi),
+        ("", "fraction_per_year"),
+        ("", "Turnover, one-way (%/yr)"),
+    )?;
+    let finite = || vals.iter().enumerate().filter(|(_, v)| v.is_finite());
+    chart.draw_series(finite().map(|(i, &v)| {
+        let x = i as f64;
+        Rectangle::new([(x + 0.2, 0.0), (x + 0.8, v)], color(i).filled())
+    }))?;
+    let above = text(11, &INK).pos(Pos::new(HPos::Center, VPos::Bottom));
+    chart.draw_series(finite().map(|(i, &v)| {
+        EmptyElement::at((i as f64 + 0.5, v.max(0.0)))
+            + Text::new(fmt_value("fraction_per_year", v), (0, -4), above.clone())
+    }))?;
+    // The policy names under their bars, cut to the bar's slot.
+    let slot = chart.plotting_area().dim_in_pixel().0 as usize / n;
+    let below = text(11, &INK).pos(Pos::new(HPos::Center, VPos::Top));
+    chart.draw_series(r.policies.iter().enumerate().map(|(i, p)| {
+        EmptyElement::at((i as f64 + 0.5, lo))
+            + Text::new(clip(&p.name, slot / 7), (0, 5), below.clone())
+    }))?;
+    Ok(())
+}
+
+/// `s` cut to at most `max` characters, with an ellipsis when cut.
+fn clip(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+        out.push('…');
+        out
     }
-    legend(
-        &mut out,
-        &r.policies
-            .iter()
-            .map(|p| p.name.as_str())
-            .collect::<Vec<_>>(),
-    );
-    out.push_str("</svg>");
-    out
+}
+
+/// A plotters backend on a `<canvas>`: [`CanvasBackend`] drawing at `scale` device
+/// pixels per CSS pixel, with text measured by the canvas itself. (Plotters' own web
+/// text measurement writes a `style` attribute, which the page's Content-Security-Policy
+/// forbids.)
+pub struct Canvas {
+    inner: CanvasBackend,
+    context: CanvasRenderingContext2d,
+    size: (u32, u32),
+}
+
+impl Canvas {
+    /// Sizes `canvas` to `size` CSS pixels × `scale` and wraps it.
+    pub fn new(
+        chart: Chart,
+        canvas: HtmlCanvasElement,
+        size: (u32, u32),
+        scale: f64,
+    ) -> Result<Canvas, ChartError> {
+        let no_context = || ChartError::NoContext {
+            chart: chart.test_id(),
+        };
+        canvas.set_width((f64::from(size.0) * scale).round() as u32);
+        canvas.set_height((f64::from(size.1) * scale).round() as u32);
+        let context: CanvasRenderingContext2d = canvas
+            .get_context("2d")
+            .ok()
+            .flatten()
+            .and_then(|c| c.dyn_into().ok())
+            .ok_or_else(no_context)?;
+        context
+            .set_transform(scale, 0.0, 0.0, scale, 0.0, 0.0)
+            .map_err(|_| no_context())?;
+        let inner = CanvasBackend::with_canvas_object(canvas).ok_or_else(no_context)?;
+        Ok(Canvas {
+            inner,
+            context,
+            size,
+        })
+    }
+}
+
+type CanvasErr = DrawingErrorKind<<CanvasBackend as DrawingBackend>::ErrorType>;
+
+impl DrawingBackend for Canvas {
+    type ErrorType = <CanvasBackend as DrawingBackend>::ErrorType;
+
+    fn get_size(&self) -> (u32, u32) {
+        self.size
+    }
+    fn ensure_prepared(&mut self) -> Result<(), CanvasErr> {
+        self.inner.ensure_prepared()
+    }
+    fn present(&mut self) -> Result<(), CanvasErr> {
+        self.inner.present()
+    }
+    fn draw_pixel(&mut self, point: BackendCoord, color: BackendColor) -> Result<(), CanvasErr> {
+        self.inner.draw_pixel(point, color)
+    }
+    fn draw_line<S: plotters_backend::BackendStyle>(
+        &mut self,
+        from: BackendCoord,
+        to: BackendCoord,
+        style: &S,
+    ) -> Result<(), CanvasErr> {
+        self.inner.draw_line(from, to, style)
+    }
+    fn draw_rect<S: plotters_backend::BackendStyle>(
+        &mut self,
+        upper_left: BackendCoord,
+        bottom_right: BackendCoord,
+        style: &S,
+        fill: bool,
+    ) -> Result<(), CanvasErr> {
+        self.inner.draw_rect(upper_left, bottom_right, style, fill)
+    }
+    fn draw_path<S: plotters_backend::BackendStyle, I: IntoIterator<Item = BackendCoord>>(
+        &mut self,
+        path: I,
+        style: &S,
+    ) -> Result<(), CanvasErr> {
+        self.inner.draw_path(path, style)
+    }
+    fn draw_circle<S: plotters_backend::BackendStyle>(
+        &mut self,
+        center: BackendCoord,
+        radius: u32,
+        style: &S,
+        fill: bool,
+    ) -> Result<(), CanvasErr> {
+        self.inner.draw_circle(center, radius, style, fill)
+    }
+    fn fill_polygon<S: plotters_backend::BackendStyle, I: IntoIterator<Item = BackendCoord>>(
+        &mut self,
+        vert: I,
+        style: &S,
+    ) -> Result<(), CanvasErr> {
+        self.inner.fill_polygon(vert, style)
+    }
+    fn draw_text<S: BackendTextStyle>(
+        &mut self,
+        text: &str,
+        style: &S,
+        pos: BackendCoord,
+    ) -> Result<(), CanvasErr> {
+        self.inner.draw_text(text, style, pos)
+    }
+    fn estimate_text_size<S: BackendTextStyle>(
+        &self,
+        text: &str,
+        style: &S,
+    ) -> Result<(u32, u32), CanvasErr> {
+        self.context.set_font(&format!(
+            "{} {}px {}",
+            style.style().as_str(),
+            style.size(),
+            style.family().as_str()
+        ));
+        let width = self
+            .context
+            .measure_text(text)
+            .map_or(0.0, |m| m.width())
+            .ceil();
+        Ok((width as u32, style.size().ceil() as u32))
+    }
+}
+
+/// The logical size to draw a canvas shown `css_width` CSS pixels wide: that width
+/// (within 320–1200; [`W`] before layout), at the aspect ratio of [`W`]×[`H`].
+pub fn logical_size(css_width: i32) -> (u32, u32) {
+    let w = if css_width > 0 {
+        css_width.clamp(320, 1200) as u32
+    } else {
+        W
+    };
+    (
+        w,
+        (f64::from(w) * f64::from(H) / f64::from(W)).round() as u32,
+    )
+}
+
+/// Draws `chart` of `report` on `canvas` at its laid-out width and the screen's pixel
+/// density (at least 2×, so that print is sharp), unless it is already drawn at that
+/// size. Marks the canvas `data-drawn="true"`, or `"error"` with the error on the
+/// console.
+fn draw_on(chart: Chart, report: &Report, canvas: HtmlCanvasElement) {
+    let scale = window().device_pixel_ratio().max(2.0);
+    let size = logical_size(canvas.client_width());
+    let pixels = |n: u32| (f64::from(n) * scale).round() as u32;
+    if canvas.get_attribute("data-drawn").as_deref() == Some("true")
+        && (canvas.width(), canvas.height()) == (pixels(size.0), pixels(size.1))
+    {
+        return;
+    }
+    let drawn = Canvas::new(chart, canvas.clone(), size, scale).and_then(|backend| {
+        let area = backend.into_drawing_area();
+        chart.draw(report, &area)?;
+        area.present().map_err(|e| ChartError::Draw {
+            chart: chart.test_id(),
+            message: e.to_string(),
+        })
+    });
+    let mark = if drawn.is_ok() { "true" } else { "error" };
+    let _ = canvas.set_attribute("data-drawn", mark);
+    if let Err(e) = drawn {
+        leptos::logging::error!("{e}");
+    }
+}
+
+/// A chart as a figure: caption, canvas (`role="img"`, described by its values) and the
+/// policies' legend. Draws once the canvas is mounted, and again when the window's
+/// resizing changes the canvas's width or pixel density.
+#[component]
+pub fn ChartFigure(chart: Chart, report: Rc<Report>) -> impl IntoView {
+    let canvas = NodeRef::<leptos::html::Canvas>::new();
+    let label = chart.description(&report);
+    let legend = report
+        .policies
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            view! { <li><span class=format!("swatch s{}", i % PALETTE.len())></span>{p.name.clone()}</li> }
+        })
+        .collect_view();
+    let redraw = move || {
+        if let Some(el) = canvas.get_untracked() {
+            draw_on(chart, &report, el);
+        }
+    };
+    let on_resize = redraw.clone();
+    let resize = window_event_listener(leptos::ev::resize, move |_| on_resize());
+    on_cleanup(move || resize.remove());
+    Effect::new(move |_| {
+        if canvas.get().is_some() {
+            redraw();
+        }
+    });
+    view! {
+        <figure class="chart-box">
+            <figcaption>{chart.title()}</figcaption>
+            <canvas node_ref=canvas class="chart" role="img" aria-label=label
+                data-testid=chart.test_id() width=W height=H></canvas>
+            <ul class="legend">{legend}</ul>
+        </figure>
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use plotters::backend::SVGBackend;
     use tollbooth_engine::scenario::Scenario;
     use tollbooth_engine::simulate::{simulate, SimOptions};
 
@@ -407,16 +702,14 @@ mod tests {
         .unwrap()
     }
 
-    #[test]
-    fn ticks_are_nice_and_inside() {
-        assert_eq!(ticks(0.0, 10.0), vec![0.0, 2.0, 4.0, 6.0, 8.0, 10.0]);
-        assert_eq!(
-            ticks(0.0, 1.0),
-            vec![0.0, 0.2, 0.4, 0.6000000000000001, 0.8, 1.0]
-        );
-        assert_eq!(ticks(-37.0, 112.0), vec![0.0, 50.0, 100.0]);
-        assert_eq!(ticks(-120.0, 30.0), vec![-100.0, -50.0, 0.0]);
-        assert_eq!(ticks(1.0, 1.0), vec![1.0]);
+    fn svg(chart: Chart, r: &Report) -> String {
+        let mut out = String::new();
+        {
+            let area = SVGBackend::with_string(&mut out, (W, H)).into_drawing_area();
+            chart.draw(r, &area).unwrap();
+            area.present().unwrap();
+        }
+        out.to_lowercase()
     }
 
     #[test]
@@ -426,58 +719,80 @@ mod tests {
         assert_eq!(axis_value("usd", 2_000.0), "$2,000");
         assert_eq!(axis_value("usd", 2.5), "$2.50");
         assert_eq!(axis_value("count", 7.5), "7.5");
+        assert_eq!(axis_value("bps_per_year", -1.26), "-1.3");
+        assert_eq!(axis_value("fraction_per_year", 0.476), "48%");
     }
 
     #[test]
-    fn escapes_markup() {
-        assert_eq!(esc(r#"<a & "b">"#), "&lt;a &amp; &quot;b&quot;&gt;");
+    fn spans_pad_include_zero_and_widen_flat_ranges() {
+        assert_eq!(span([0.0, 100.0].into_iter(), true), (0.0, 106.0));
+        assert_eq!(span([10.0, 20.0].into_iter(), false), (9.4, 20.6));
+        assert_eq!(span([10.0, 20.0].into_iter(), true), (0.0, 21.2));
+        assert_eq!(span([-5.0, f64::NAN].into_iter(), true), (-5.3, 0.3));
+        assert_eq!(span([7.0].into_iter(), false), (6.3, 7.7));
+        assert_eq!(span([f64::NAN].into_iter(), false), (0.0, 1.0));
     }
 
-    /// Every element is inside the viewBox, one mark per policy, no inline style.
     #[test]
-    fn charts_have_one_mark_per_policy_and_no_inline_style() {
+    fn charts_are_drawn_at_their_laid_out_width() {
+        assert_eq!(logical_size(0), (W, H));
+        assert_eq!(logical_size(483), (483, 276));
+        assert_eq!(logical_size(100), (320, 183));
+        assert_eq!(logical_size(5000), (1200, 686));
+    }
+
+    #[test]
+    fn names_are_clipped_to_their_slot() {
+        assert_eq!(clip("Quarterly", 20), "Quarterly");
+        assert_eq!(clip("Quarterly calendar", 8), "Quarter…");
+    }
+
+    /// One mark per policy, in the policy's colour, and every chart draws.
+    #[test]
+    fn each_policy_has_its_marks_in_its_colour() {
         let r = report();
         let np = r.policies.len();
-        let s = cost_vs_alpha(&r);
-        assert_eq!(s.matches("<circle").count(), np);
-        let t = cumulative(&r, false);
-        assert_eq!(t.matches("<polyline").count(), np);
-        let fe = cumulative(&r, true);
-        assert!(fe.contains("chart-fees"));
-        let fan = wealth_fan(&r);
+        assert!(np >= 2);
+        let scatter = svg(Chart::CostVsAlpha, &r);
+        assert_eq!(scatter.matches("<circle").count(), np);
+        let fan = svg(Chart::WealthFan, &r);
         assert_eq!(fan.matches("<polygon").count(), np);
-        assert_eq!(fan.matches("<polyline").count(), np);
-        let bars = turnover_bars(&r);
-        assert_eq!(bars.matches("class=\"s").count(), 2 * np);
-        for svg in [&s, &t, &fe, &fan, &bars] {
-            assert!(!svg.contains("style="), "no inline style");
-            assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
-            assert!(!svg.contains("NaN") && !svg.contains("inf"));
-            // Coordinates stay within the drawing.
-            for cap in svg.split("cx=\"").skip(1) {
-                let v: f64 = cap.split('"').next().unwrap().parse().unwrap();
-                assert!((0.0..=W).contains(&v));
+        for c in Chart::ALL {
+            let s = svg(c, &r);
+            assert!(!s.contains("nan") && !s.contains("inf"), "{c:?}");
+            for i in 0..np {
+                assert!(s.contains(&color_hex(i)), "{c:?} lacks policy {i}'s colour");
             }
         }
+        let bars = svg(Chart::Turnover, &r);
+        assert!(bars.contains(&r.policies[0].name.to_lowercase()));
     }
 
     #[test]
-    fn the_median_line_lies_inside_the_band() {
+    fn descriptions_state_the_values() {
         let r = report();
-        let f = Frame::new(
-            (0..r.series.dates.len()).map(|m| m as f64),
-            r.series
-                .policies
-                .iter()
-                .flat_map(|p| p.wealth_p5.iter().chain(&p.wealth_p95).copied()),
-            false,
-        );
-        for p in &r.series.policies {
-            for m in 0..r.series.dates.len() {
-                // SVG y grows downwards: p95 above (smaller y) the median, p5 below.
-                assert!(f.y(p.wealth_p95[m]) <= f.y(p.wealth_p50[m]) + 1e-9);
-                assert!(f.y(p.wealth_p50[m]) <= f.y(p.wealth_p5[m]) + 1e-9);
-            }
+        let d = Chart::CostVsAlpha.description(&r);
+        assert!(d.starts_with(Chart::CostVsAlpha.title()));
+        for (i, p) in r.policies.iter().enumerate() {
+            assert!(d.contains(&p.name));
+            let (cost, _) = cost_and_alpha(&r, i);
+            assert!(d.contains(&fmt_value("usd", cost)));
+        }
+        let fan = Chart::WealthFan.description(&r);
+        let last = r.series.policies[0].wealth_p50.last().copied().unwrap();
+        assert!(fan.contains(&format!("median {}", fmt_value("usd", last))));
+        assert!(fan.contains("over 1 year; at the end: "));
+        let t = Chart::Turnover.description(&r);
+        assert!(t.contains("%/yr"));
+    }
+
+    /// The legend's CSS swatches are the canvas colours.
+    #[test]
+    fn the_style_sheet_uses_the_palette() {
+        let css = include_str!("../style/main.css");
+        for i in 0..PALETTE.len() {
+            let rule = format!(".swatch.s{i} {{ background: {}; }}", color_hex(i));
+            assert!(css.contains(&rule), "missing `{rule}`");
         }
     }
 }

@@ -3,7 +3,7 @@
 //! accumulators in chunk order and shows partial results as chunks arrive.
 
 use crate::browser;
-use crate::charts;
+use crate::charts::{Chart, ChartFigure};
 use crate::fields::{ws, Workspace};
 use crate::format::usd;
 use crate::jobs::{
@@ -14,6 +14,7 @@ use gloo_worker::{Spawnable, WorkerBridge};
 use leptos::prelude::*;
 use std::cell::RefCell;
 use std::ops::Range;
+use std::rc::Rc;
 use tollbooth_engine::scenario::Scenario;
 use tollbooth_engine::simulate::report::TradeList;
 use tollbooth_engine::simulate::{Accumulator, Report, Simulation};
@@ -640,13 +641,8 @@ fn ReportView(report: Report, stale: bool) -> impl IntoView {
     let stem = crate::persist::file_name(&report.scenario_name);
     let stem = stem.trim_end_matches(".json").to_string();
     let stem2 = stem.clone();
-    let svgs = [
-        charts::cost_vs_alpha(&report),
-        charts::cumulative(&report, false),
-        charts::cumulative(&report, true),
-        charts::wealth_fan(&report),
-        charts::turnover_bars(&report),
-    ];
+    let report = Rc::new(report);
+    let shared = report.clone();
     view! {
         {stale.then(|| view! {
             <p class="notice problem" data-testid="results-stale">"The scenario has changed since this comparison ran: compare again to update."</p>
@@ -687,7 +683,7 @@ fn ReportView(report: Report, stale: bool) -> impl IntoView {
             <span class="muted">{format!("Trades on that path: {trade_counts}.")}</span>
         </div>
         <div class="charts" data-testid="charts">
-            {svgs.into_iter().map(|svg| view! { <figure class="chart-box" inner_html=svg></figure> }).collect_view()}
+            {Chart::ALL.map(|chart| view! { <ChartFigure chart report=shared.clone() /> }).collect_view()}
         </div>
         <h3>"Definitions"</h3>
         <ol class="footnotes" data-testid="definitions">{notes}</ol>

@@ -181,6 +181,56 @@ export class Results {
     return (await this.page.getByTestId("report-hash").textContent()).trim();
   }
 
+  /**
+   * The charts, once every canvas is drawn: per figure the canvas's test id, role,
+   * aria-label and `data-drawn`, the caption, the legend's policy names, the share of
+   * the bitmap that is not background, and per legend colour the number of pixels of
+   * exactly that colour (read back from the canvas).
+   */
+  async charts() {
+    await this.page.waitForFunction(
+      () => {
+        const c = [...document.querySelectorAll('[data-testid="charts"] canvas')];
+        return c.length > 0 && c.every((x) => x.dataset.drawn);
+      },
+      null,
+      { timeout: 30_000 },
+    );
+    return this.page.$$eval('[data-testid="charts"] figure', (figures) =>
+      figures.map((f) => {
+        const c = f.querySelector("canvas");
+        const legend = [...f.querySelectorAll("ul.legend li")].map((li) => ({
+          name: li.textContent.trim(),
+          rgb: getComputedStyle(li.querySelector(".swatch")).backgroundColor.match(/\d+/g).slice(0, 3).map(Number),
+        }));
+        const { data } = c.getContext("2d").getImageData(0, 0, c.width, c.height);
+        let ink = 0;
+        const colourPixels = legend.map(() => 0);
+        for (let i = 0; i < data.length; i += 4) {
+          const [r, g, b, a] = [data[i], data[i + 1], data[i + 2], data[i + 3]];
+          if (a === 0 || (r > 245 && g > 245 && b > 245)) continue;
+          ink++;
+          legend.forEach((l, k) => {
+            if (l.rgb[0] === r && l.rgb[1] === g && l.rgb[2] === b) colourPixels[k]++;
+          });
+        }
+        const box = c.getBoundingClientRect();
+        return {
+          testId: c.dataset.testid,
+          drawn: c.dataset.drawn,
+          role: c.getAttribute("role"),
+          label: c.getAttribute("aria-label"),
+          caption: f.querySelector("figcaption").textContent.trim(),
+          legend: legend.map((l) => l.name),
+          colours: legend.map((l) => l.rgb.join(",")),
+          ink: ink / (c.width * c.height),
+          colourPixels,
+          shown: { width: box.width, height: box.height },
+        };
+      }),
+    );
+  }
+
   /** Clicks an export button and returns the downloaded file's name and text. */
   async download(testId) {
     const [download] = await Promise.all([this.page.waitForEvent("download"), this.page.getByTestId(testId).click()]);

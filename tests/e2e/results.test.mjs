@@ -28,8 +28,8 @@ after(async () => {
   await server?.close();
 });
 
-async function open() {
-  const session = await openApp(browser, server);
+async function open(contextOptions = {}) {
+  const session = await openApp(browser, server, { contextOptions });
   const ws = new Workspace(session.page);
   await ws.ready();
   await session.markLoaded();
@@ -64,8 +64,7 @@ test("a small comparison runs in workers and shows the side-by-side table", asyn
   assert.equal(await page.locator('tr[data-metric="tickets"] td.best').count(), 1);
   assert.equal(await page.getByTestId("break-even").count(), 3);
   assert.equal(await page.getByTestId("charges-to-nna").count(), 3);
-  assert.equal(await page.locator('[data-testid="charts"] svg').count(), 5);
-  assert.equal(await page.locator('[data-testid="chart-scatter"] circle').count(), 3);
+  await checkCharts(results, 3);
 
   // Today's trades come from a worker too, with reasons.
   await page.getByTestId("today-run").click();
@@ -98,6 +97,55 @@ test("a small comparison runs in workers and shows the side-by-side table", asyn
   assert.equal(seen, csvRows, "the three policies' tables hold every exported trade");
 
   await page.getByTestId("results").screenshot({ path: "docs/screenshots/results.png" });
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test("the charts redraw in presentation mode and on resize, print, and pass axe-core", async () => {
+  // CSP forbids injected scripts; this context alone bypasses it to run axe.
+  const { page, problems, context, ws, results } = await open({ bypassCSP: true });
+  await results.setRun({ paths: 8, years: 1 });
+  await results.compare();
+  await results.waitStatus(/^Done: 8 paths/, 120_000);
+  await checkCharts(results, 3);
+  await page.addScriptTag({ path: "node_modules/axe-core/axe.min.js" });
+  const violations = await page.evaluate(async () => {
+    // eslint-disable-next-line no-undef
+    const r = await axe.run('[data-testid="results"]', { resultTypes: ["violations"] });
+    return r.violations
+      .filter((v) => v.impact === "serious" || v.impact === "critical")
+      .map((v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(", ")}`);
+  });
+  assert.deepEqual(violations, []);
+
+  // Presentation mode mounts the results again: the charts are drawn again, larger.
+  const width = (await results.charts())[0].shown.width;
+  await ws.togglePresentation();
+  await page.getByTestId("charts").waitFor();
+  const presented = await checkCharts(results, 3);
+  assert.ok(presented[0].shown.width >= width, `presented at ${presented[0].shown.width}px, was ${width}px`);
+  await ws.togglePresentation();
+
+  // In a narrower window the charts take one column each: drawn again at their new width
+  // (no stretched bitmaps).
+  await page.setViewportSize({ width: 1000, height: 900 });
+  await page.waitForFunction(
+    (w) => Math.abs(document.querySelector('[data-testid="chart-scatter"]').clientWidth - w) > 50,
+    width,
+  );
+  await page.waitForFunction(() =>
+    [...document.querySelectorAll('[data-testid="charts"] canvas')].every(
+      (c) => Math.abs(c.width / Math.max(devicePixelRatio, 2) - Math.min(1200, Math.max(320, c.clientWidth))) <= 1,
+    ),
+  );
+  await checkCharts(results, 3);
+  await page.setViewportSize({ width: 1280, height: 900 });
+
+  // Print: the canvases are laid out (two per row) and keep their bitmaps.
+  await page.emulateMedia({ media: "print" });
+  const printed = await checkCharts(results, 3);
+  for (const c of printed) assert.ok(c.shown.width > 150 && c.shown.height > 80, `${c.testId} printed at ${c.shown.width}×${c.shown.height}`);
+  await page.emulateMedia({ media: "screen" });
   assert.deepEqual(problems, []);
   await context.close();
 });
@@ -150,3 +198,32 @@ test("a quick scenario recomputes by itself as the advisor edits", async () => {
   assert.deepEqual(problems, []);
   await context.close();
 });
+
+/**
+ * The five charts are drawn, each an image described by its caption and every policy's
+ * name, with its data in the legend's colours; the scatter shows each policy's point in
+ * its own colour. Returns what `Results.charts()` read.
+ */
+async function checkCharts(results, policies) {
+  const charts = await results.charts();
+  assert.deepEqual(
+    charts.map((c) => c.testId),
+    ["chart-scatter", "chart-tickets", "chart-fees", "chart-fan", "chart-turnover"],
+  );
+  for (const c of charts) {
+    assert.equal(c.drawn, "true", c.testId);
+    assert.equal(c.role, "img");
+    assert.equal(c.legend.length, policies);
+    assert.equal(new Set(c.colours).size, policies, `${c.testId}: one colour per policy`);
+    assert.deepEqual(c.colours, charts[0].colours, `${c.testId}: the same colours as the scatter`);
+    assert.ok(c.label.startsWith(c.caption), `${c.testId}: ${c.label}`);
+    for (const name of c.legend) assert.ok(c.label.includes(`${name}: `), `${c.testId} label names ${name}`);
+    assert.ok(c.ink > 0.01, `${c.testId}: ${(100 * c.ink).toFixed(1)}% of the canvas drawn`);
+    assert.ok(Math.max(...c.colourPixels) >= 100, `${c.testId}: policy colour pixels ${c.colourPixels}`);
+  }
+  const scatter = charts[0];
+  for (const [i, n] of scatter.colourPixels.entries()) {
+    assert.ok(n >= 100, `the scatter's point for ${scatter.legend[i]}: ${n} pixels`);
+  }
+  return charts;
+}
