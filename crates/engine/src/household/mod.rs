@@ -104,7 +104,7 @@ use crate::scenario::market::{nearest_correlation, symmetric_eigen};
 use crate::scenario::policy::WashSaleGuard;
 use crate::scenario::{Policy, Scenario};
 use crate::types::{AccountKind, LotMethod, SecurityType, Side};
-use qp::{Qp, QpData, QpOutcome};
+use qp::{LevelSet, Qp, QpData, QpOutcome};
 
 /// The wash-sale window on either side of a sale, in calendar days.
 const WINDOW_DAYS: i32 = 30;
@@ -316,7 +316,7 @@ impl Default for HouseholdSettings {
             risk_aversion: 5.0,
             location_bps: 1.0,
             gap_tol: 1e-6,
-            max_solves: 300,
+            max_solves: 3000,
             qp_tol: 1e-9,
             min_trade_usd: 0.0,
         }
@@ -598,6 +598,14 @@ struct Model {
     tlh: bool,
     location_cost: Vec<f64>,
     messages: Vec<String>,
+    /// The largest trade ($) of each ticket in any trade list better than the incumbent
+    /// that bound tightening has proven (starts at the ticket's cap).
+    tcap: Vec<f64>,
+    /// Ticket groups: the tickets of one (account, asset class, side), near-substitutes
+    /// the search switches on or off together before it picks among them.
+    groups: Vec<Vec<usize>>,
+    /// The group of each ticket.
+    group_of: Vec<usize>,
 }
 
 fn msg_fee(e: crate::fees::FeeError) -> String {
@@ -968,6 +976,9 @@ impl Model {
             tlh,
             location_cost,
             messages,
+            tcap: Vec::new(),
+            groups: Vec::new(),
+            group_of: Vec::new(),
         })
     }
 
@@ -1179,6 +1190,8 @@ impl Model {
         built: &mut bool,
     ) -> HouseholdSolution {
         let data = self.qp_data();
+        self.tcap = self.tickets.iter().map(|t| t.cap).collect();
+        self.make_groups();
         let cfg0 = Config {
             ticket: self.tickets.iter().map(|t| t.allowed).collect(),
             seg: self.segs.iter().map(|s| s.allowed).collect(),
@@ -1198,7 +1211,7 @@ impl Model {
         };
         let nt = self.tickets.len();
         // 1. The root relaxation (every ticket free, fees by their envelopes).
-        let root_fix = vec![Fix::Free; nt];
+        let root_fix = vec![Fix::Free; nt + self.groups.len()];
         let (root_x, root_bound) = match search.node(&self, &cfg0, &root_fix, f64::INFINITY) {
             Relax::Solved(x, obj) => (x, obj),
             Relax::Infeasible => {
@@ -1239,7 +1252,13 @@ impl Model {
                 );
             }
         }
-        // 3. Branch and bound over tickets (best bound first).
+        // 3. Bound tightening: the largest trade of each ticket in any trade list better
+        // than the incumbent, then the root again with the tighter fee envelopes.
+        let mut root_bound = root_bound;
+        if let Some(ub) = best.as_ref().map(|b| b.obj * self.v) {
+            root_bound = self.tighten(&mut search, &data, &cfg0, ub, root_bound, settings);
+        }
+        // 4. Branch and bound over tickets (best bound first).
         let (lower_bound, stopped) = self.branch_and_bound(
             &mut search,
             &mut best,
@@ -1263,7 +1282,7 @@ impl Model {
                 search.max_solves
             ));
         }
-        // 4. Shares, fees, reasons.
+        // 5. Shares, fees, reasons.
         let objective = obj * self.v;
         // The bound and the incumbent come from solves at tolerance `qp_tol`: a bound above
         // the incumbent by less than that is rounding.
@@ -1283,6 +1302,137 @@ impl Model {
             sol.status = HouseholdStatus::Feasible;
         }
         sol
+    }
+
+    /// Groups the tickets by (account, asset class, side).
+    fn make_groups(&mut self) {
+        let mut index: BTreeMap<(usize, usize, u8), usize> = BTreeMap::new();
+        self.groups.clear();
+        self.group_of.clear();
+        for (ti, t) in self.tickets.iter().enumerate() {
+            let key = (t.acct, self.secs[t.sec].factor, t.side as u8);
+            let next = index.len();
+            let g = *index.entry(key).or_insert(next);
+            if g == self.groups.len() {
+                self.groups.push(Vec::new());
+            }
+            self.groups[g].push(ti);
+            self.group_of.push(g);
+        }
+    }
+
+    /// The rows of `L` with `LᵀL = P` (the risk's Hessian): `√(2κD_i)` on each `d_i`, and
+    /// `√(2κλ_m)·v_mᵀ` on `y` for each eigenpair of the factor covariance.
+    fn risk_factor(&self) -> Vec<Vec<(usize, f64)>> {
+        let n = self.secs.len();
+        let mut l: Vec<Vec<(usize, f64)>> = self
+            .secs
+            .iter()
+            .enumerate()
+            .map(|(i, x)| vec![(self.d_off + i, (2.0 * self.kappa * x.idio_var).sqrt())])
+            .collect();
+        let (values, vectors) = symmetric_eigen(&self.f);
+        for (lambda, vec) in values.iter().zip(&vectors) {
+            if *lambda > 1e-14 {
+                let r = (2.0 * self.kappa * lambda).sqrt();
+                l.push(
+                    vec.iter()
+                        .enumerate()
+                        .filter(|(_, &x)| x != 0.0)
+                        .map(|(j, &x)| (self.d_off + n + j, r * x))
+                        .collect(),
+                );
+            }
+        }
+        l
+    }
+
+    /// Optimality-based bound tightening at the root. A trade list better than the
+    /// incumbent `ub` ($) has a root relaxation value below `ub`, so each ticket trades
+    /// at most the maximum of its amount over that level set of the relaxation (one conic
+    /// solve per ticket, [`LevelSet`]). Tighter caps raise the fee envelopes `f/U`, which
+    /// raise the root bound, which shrinks the level set: a few rounds, while the bound
+    /// moves. Returns the root bound ($).
+    fn tighten(
+        &mut self,
+        search: &mut Search<'_>,
+        data: &QpData,
+        cfg: &Config,
+        ub: f64,
+        mut bound: f64,
+        settings: &HouseholdSettings,
+    ) -> f64 {
+        let v = self.v;
+        let l = self.risk_factor();
+        let nt = self.tickets.len();
+        let fix = vec![Fix::Free; nt + self.groups.len()];
+        for _round in 0..4 {
+            let gap = ub - bound;
+            if gap <= settings.gap_tol * ub.abs().max(1.0) {
+                break;
+            }
+            let Some((q, b, c)) = self.node_vectors(cfg, &fix, ub) else {
+                break;
+            };
+            let limit = ub / v - c;
+            let Some(mut set) = LevelSet::new(data, &l, &q, &b, limit, settings.qp_tol) else {
+                break;
+            };
+            let floor = self.negative_floor(cfg);
+            for ti in 0..nt {
+                if !cfg.ticket[ti] || self.optimality_cap(ti, cfg, ub, floor) < 1e-6 {
+                    continue;
+                }
+                if search.solves >= search.max_solves {
+                    break;
+                }
+                let t = &self.tickets[ti];
+                let vars: Vec<usize> = match t.side {
+                    Side::Buy => vec![t.var],
+                    Side::Sell => t
+                        .segs
+                        .clone()
+                        .filter(|&si| cfg.seg[si])
+                        .map(|si| self.segs[si].var)
+                        .collect(),
+                };
+                search.solves += 1;
+                if let Some(most) = set.max_sum(&vars) {
+                    // The solver's tolerance, in dollars, as a margin.
+                    let cap = most.max(0.0) * v * (1.0 + 1e-6) + 1e-6 * v;
+                    if cap < self.tcap[ti] {
+                        self.tcap[ti] = cap;
+                    }
+                }
+            }
+            let r = search.node(self, cfg, &fix, ub);
+            if std::env::var("HH_DEBUG").is_ok() {
+                let caps: Vec<String> = (0..nt).filter(|&ti| cfg.ticket[ti]).map(|ti| format!("{:.0}", self.tcap[ti])).collect();
+                eprintln!("round ub {ub:.2} bound {bound:.2} -> {:?} solves {} caps {}", match &r { Relax::Solved(_, o) => *o, _ => f64::NAN }, search.solves, caps.join(" "));
+            }
+            if std::env::var("HH_DEBUG2").is_ok() {
+                if let Relax::Solved(x, _) = &r {
+                    let am = self.ticket_amounts(x);
+                    for ti in 0..nt {
+                        if am[ti] > 1.0 {
+                            let t = &self.tickets[ti];
+                            eprintln!("  {} {} {:?} {:.0} cap {:.0} env {:.2}", self.accts[t.acct].id, self.secs[t.sec].symbol, t.side, am[ti], self.tcap[ti], t.fee_obj * am[ti] / self.optimality_cap(ti, cfg, ub, self.negative_floor(cfg)));
+                        }
+                    }
+                }
+            }
+            match r {
+                Relax::Solved(_, obj) if obj > bound => {
+                    let moved = obj - bound;
+                    bound = obj;
+                    if moved < 0.05 * gap {
+                        break;
+                    }
+                }
+                _ => break,
+            }
+        }
+        bound
     }
 
     fn fix_guard(&self, cfg: &mut Config, x: &[f64]) {
@@ -1434,8 +1584,9 @@ impl Model {
     /// ticket's fee + its positive linear costs, risk and every other cost being ≥ 0.
     fn optimality_cap(&self, ti: usize, cfg: &Config, ub: f64, floor: f64) -> f64 {
         let t = &self.tickets[ti];
+        let cap = self.tcap.get(ti).copied().unwrap_or(t.cap).min(t.cap);
         if !ub.is_finite() {
-            return t.cap;
+            return cap;
         }
         let slack = ub - floor - t.fee_obj;
         if slack < 0.0 {
@@ -1445,9 +1596,9 @@ impl Model {
             Side::Buy => {
                 let c = t.unit_cost + self.location_cost[ti];
                 if c > 1e-12 {
-                    t.cap.min(slack / c)
+                    cap.min(slack / c)
                 } else {
-                    t.cap
+                    cap
                 }
             }
             Side::Sell => {
@@ -1463,9 +1614,9 @@ impl Model {
                     }
                 }
                 if min_pos.is_finite() {
-                    t.cap.min(free + slack / min_pos)
+                    cap.min(free + slack / min_pos)
                 } else {
-                    t.cap
+                    cap
                 }
             }
         }
@@ -1475,22 +1626,48 @@ impl Model {
     /// their fee (on) or trade nothing (off); a free ticket trades at most its cap `U`
     /// (the tighter of the budget cap and [`Model::optimality_cap`]) and pays `f/U` per
     /// dollar, the convex envelope of its fee on `[0, U]`, which never exceeds the fee.
-    fn node_vectors(&self, cfg: &Config, fix: &[Fix], ub: f64) -> (Vec<f64>, Vec<f64>, f64) {
+    fn node_vectors(
+        &self,
+        cfg: &Config,
+        fix: &[Fix],
+        ub: f64,
+    ) -> Option<(Vec<f64>, Vec<f64>, f64)> {
         let v = self.v;
+        let nt = self.tickets.len();
         let floor = self.negative_floor(cfg);
         let mut q = vec![0.0; self.nv];
         let mut b = vec![0.0; self.rows];
         b[..self.b_eq.len()].copy_from_slice(&self.b_eq);
         let mut fees_paid = vec![0.0; self.accts.len()];
         let mut constant = 0.0;
+        let gfix = |g: usize| fix.get(nt + g).copied().unwrap_or(Fix::Free);
+        let prepaid: Vec<bool> = (0..self.groups.len())
+            .map(|g| {
+                gfix(g) == Fix::On
+                    && !self.groups[g]
+                        .iter()
+                        .any(|&ti| cfg.ticket[ti] && fix[ti] == Fix::On)
+            })
+            .collect();
+        // Cheapest fee (objective, cash) among the tickets a prepaid group may still trade.
+        let mut cheapest = vec![(f64::INFINITY, f64::INFINITY); self.groups.len()];
         for (ti, t) in self.tickets.iter().enumerate() {
-            let mut state = if cfg.ticket[ti] { fix[ti] } else { Fix::Off };
+            let g = self.group_of[ti];
+            let mut state = if cfg.ticket[ti] && gfix(g) != Fix::Off {
+                fix[ti]
+            } else {
+                Fix::Off
+            };
             let mut envelope = 0.0;
             let mut upper = t.cap;
             if state == Fix::Free {
                 upper = self.optimality_cap(ti, cfg, ub, floor);
-                if upper < 1e-6 {
+                // Below its minimum trade a ticket cannot trade at all.
+                if upper < 1e-6 || upper < self.min_trade.min(t.cap) - 1e-6 {
                     state = Fix::Off;
+                } else if prepaid[g] {
+                    cheapest[g].0 = cheapest[g].0.min(t.fee_obj);
+                    cheapest[g].1 = cheapest[g].1.min(t.fee_cash);
                 } else {
                     envelope = t.fee_obj / upper;
                 }
@@ -1503,7 +1680,7 @@ impl Model {
                 Fix::On => {
                     fees_paid[t.acct] += t.fee_cash;
                     constant += t.fee_obj / v;
-                    b[t.row_ub] = t.cap / v;
+                    b[t.row_ub] = self.optimality_cap(ti, cfg, ub, floor) / v;
                     b[t.row_ub + 1] = -(self.min_trade.min(t.cap)) / v;
                 }
                 Fix::Free => {
@@ -1526,10 +1703,21 @@ impl Model {
                 }
             }
         }
+        // A group switched on trades at least one of its tickets: the cheapest fee is paid.
+        for (g, &p) in prepaid.iter().enumerate() {
+            if p {
+                let (obj, cash) = cheapest[g];
+                if !obj.is_finite() {
+                    return None;
+                }
+                constant += obj / v;
+                fees_paid[self.tickets[self.groups[g][0]].acct] += cash;
+            }
+        }
         for (ai, a) in self.accts.iter().enumerate() {
             b[self.budget_row0 + ai] = (a.cash - a.min_cash - fees_paid[ai]) / v;
         }
-        (q, b, constant)
+        Some((q, b, constant))
     }
 
     /// Best-bound branch and bound from `root`. Branches first on a wash-sale conflict of
@@ -1625,26 +1813,101 @@ impl Model {
                 }
                 tried.insert(key);
             }
-            // Branch on the free ticket whose fee the envelope under-prices most, or whose
-            // trade is below the minimum.
+            // Branch first on the ticket group whose fees the envelopes under-price most
+            // (on / off), then inside a group switched on, then on single tickets.
+            let nt = self.tickets.len();
             let floor_neg = self.negative_floor(&node.cfg);
-            let mut pick: Option<(usize, f64, f64)> = None;
-            for (ti, t) in self.tickets.iter().enumerate() {
+            let gfix = |g: usize| node.fix[nt + g];
+            let unpaid_of = |ti: usize| -> Option<f64> {
+                let t = &self.tickets[ti];
                 if node.fix[ti] != Fix::Free || !node.cfg.ticket[ti] || amounts[ti] <= eps {
-                    continue;
+                    return None;
                 }
                 let upper = self.optimality_cap(ti, &node.cfg, ub, floor_neg).max(1e-9);
                 let unpaid = t.fee_obj * (1.0 - amounts[ti] / upper).max(0.0);
                 let short = amounts[ti] < self.min_trade.min(t.cap) - eps;
                 if unpaid <= 1e-9 * v && !short {
+                    return None;
+                }
+                Some(unpaid + if short { 1e-6 } else { 0.0 })
+            };
+            let has_on = |g: usize| {
+                self.groups[g]
+                    .iter()
+                    .any(|&ti| node.cfg.ticket[ti] && node.fix[ti] == Fix::On)
+            };
+            let mut gpick: Option<(usize, f64)> = None;
+            for g in 0..self.groups.len() {
+                if gfix(g) != Fix::Free || has_on(g) {
                     continue;
                 }
-                let score = unpaid + if short { 1e-6 } else { 0.0 };
-                let better = pick.is_none_or(|(_, s, a)| {
-                    score > s * (1.0 + 1e-9) || (score >= s * (1.0 - 1e-9) && amounts[ti] > a)
-                });
-                if better {
-                    pick = Some((ti, score, amounts[ti]));
+                let score: f64 = self.groups[g].iter().filter_map(|&ti| unpaid_of(ti)).sum();
+                if score > 0.0 && gpick.is_none_or(|(_, s)| score > s * (1.0 + 1e-9)) {
+                    gpick = Some((g, score));
+                }
+            }
+            if let Some((g, _)) = gpick {
+                let mut off = node.fix.clone();
+                off[nt + g] = Fix::Off;
+                let mut on = node.fix;
+                on[nt + g] = Fix::On;
+                push(&mut heap, node.cfg.clone(), on);
+                push(&mut heap, node.cfg, off);
+                continue;
+            }
+            let mut pick: Option<(usize, f64, f64)> = None;
+            for g in 0..self.groups.len() {
+                if gfix(g) != Fix::On || has_on(g) {
+                    continue;
+                }
+                // Prepaid: the group pays its cheapest fee once; settled when exactly one
+                // ticket trades, at that fee and above the minimum trade.
+                let trading: Vec<usize> = self.groups[g]
+                    .iter()
+                    .copied()
+                    .filter(|&ti| {
+                        node.cfg.ticket[ti] && node.fix[ti] == Fix::Free && amounts[ti] > eps
+                    })
+                    .collect();
+                let cheapest = self.groups[g]
+                    .iter()
+                    .filter(|&&ti| node.cfg.ticket[ti] && node.fix[ti] == Fix::Free)
+                    .map(|&ti| self.tickets[ti].fee_obj)
+                    .fold(f64::INFINITY, f64::min);
+                let settled = trading.len() == 1 && {
+                    let ti = trading[0];
+                    let t = &self.tickets[ti];
+                    t.fee_obj <= cheapest + 1e-9 && amounts[ti] >= self.min_trade.min(t.cap) - eps
+                };
+                if trading.is_empty() || settled {
+                    continue;
+                }
+                let score = trading.iter().map(|&ti| self.tickets[ti].fee_obj).sum::<f64>()
+                    - cheapest
+                    + 1e-6;
+                if let Some(&ti) = trading
+                    .iter()
+                    .max_by(|&&a, &&b| amounts[a].total_cmp(&amounts[b]).then(b.cmp(&a)))
+                {
+                    if pick.is_none_or(|(_, s, _)| score > s * (1.0 + 1e-9)) {
+                        pick = Some((ti, score, amounts[ti]));
+                    }
+                }
+            }
+            if pick.is_none() {
+                for ti in 0..nt {
+                    let g = self.group_of[ti];
+                    if gfix(g) == Fix::On && !has_on(g) {
+                        continue;
+                    }
+                    let Some(score) = unpaid_of(ti) else { continue };
+                    let better = pick.is_none_or(|(_, s, a)| {
+                        score > s * (1.0 + 1e-9)
+                            || (score >= s * (1.0 - 1e-9) && amounts[ti] > a)
+                    });
+                    if better {
+                        pick = Some((ti, score, amounts[ti]));
+                    }
                 }
             }
             let Some((ti, _, _)) = pick else {
@@ -1725,7 +1988,9 @@ impl Search<'_> {
     /// A node's relaxation: its solution and objective in dollars (fees of the tickets
     /// fixed on included), a lower bound on the node's trade lists below `ub`.
     fn node(&mut self, m: &Model, cfg: &Config, fix: &[Fix], ub: f64) -> Relax {
-        let (q, b, c) = m.node_vectors(cfg, fix, ub);
+        let Some((q, b, c)) = m.node_vectors(cfg, fix, ub) else {
+            return Relax::Infeasible;
+        };
         match self.run(&q, &b) {
             Relax::Solved(x, obj) => Relax::Solved(x, (obj + c) * m.v),
             r => r,
