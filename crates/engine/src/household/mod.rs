@@ -1366,7 +1366,8 @@ impl Model {
         let l = self.risk_factor();
         let nt = self.tickets.len();
         let fix = vec![Fix::Free; nt + self.groups.len()];
-        for _round in 0..4 {
+        let rounds: usize = std::env::var("HH_ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(4);
+        for _round in 0..rounds {
             let gap = ub - bound;
             if gap <= settings.gap_tol * ub.abs().max(1.0) {
                 break;
@@ -1742,6 +1743,9 @@ impl Model {
         let mut floor = f64::INFINITY;
         let mut tried: BTreeSet<(Vec<bool>, Vec<bool>, Vec<bool>)> = BTreeSet::new();
         let mut stopped = false;
+        // The smallest bound of a node closed within the gap tolerance of the incumbent:
+        // the search proves nothing below it.
+        let mut pruned = f64::INFINITY;
         let ub_of = |best: &Option<Incumbent>| best.as_ref().map_or(f64::INFINITY, |b| b.obj * v);
         let closed = |bound: f64, ub: f64| ub - bound <= gap_tol * ub.abs().max(1.0);
         while let Some(top) = heap.peek() {
@@ -1755,6 +1759,7 @@ impl Model {
             }
             let Some(node) = heap.pop() else { break };
             if closed(node.bound, ub) {
+                pruned = pruned.min(node.bound);
                 continue;
             }
             let (x, bound) = match search.node(self, &node.cfg, &node.fix, ub) {
@@ -1766,6 +1771,7 @@ impl Model {
                 }
             };
             if closed(bound, ub) {
+                pruned = pruned.min(bound);
                 continue;
             }
             let mut push =
@@ -1794,25 +1800,6 @@ impl Model {
                             || (node.fix[ti] == Fix::Free && amounts[ti] > eps))
                 })
                 .collect();
-            let mut cfg = node.cfg.clone();
-            self.fix_guard(&mut cfg, &x);
-            let key = (support.clone(), cfg.ticket.clone(), cfg.seg.clone());
-            let mut exact = None;
-            if !tried.contains(&key) {
-                if let Some((xs, obj)) = search.restricted(self, &cfg, &support) {
-                    exact = Some(obj * v);
-                    offer(
-                        best,
-                        Incumbent {
-                            on: support.clone(),
-                            x: xs,
-                            obj,
-                            cfg,
-                        },
-                    );
-                }
-                tried.insert(key);
-            }
             // Branch first on the ticket group whose fees the envelopes under-price most
             // (on / off), then inside a group switched on, then on single tickets.
             let nt = self.tickets.len();
@@ -1846,17 +1833,8 @@ impl Model {
                     gpick = Some((g, score));
                 }
             }
-            if let Some((g, _)) = gpick {
-                let mut off = node.fix.clone();
-                off[nt + g] = Fix::Off;
-                let mut on = node.fix;
-                on[nt + g] = Fix::On;
-                push(&mut heap, node.cfg.clone(), on);
-                push(&mut heap, node.cfg, off);
-                continue;
-            }
             let mut pick: Option<(usize, f64, f64)> = None;
-            for g in 0..self.groups.len() {
+            for g in (0..self.groups.len()).filter(|_| gpick.is_none()) {
                 if gfix(g) != Fix::On || has_on(g) {
                     continue;
                 }
@@ -1894,7 +1872,7 @@ impl Model {
                     }
                 }
             }
-            if pick.is_none() {
+            if pick.is_none() && gpick.is_none() {
                 for ti in 0..nt {
                     let g = self.group_of[ti];
                     if gfix(g) == Fix::On && !has_on(g) {
@@ -1910,11 +1888,47 @@ impl Model {
                     }
                 }
             }
+            // The node's support, solved exactly, when it may beat the incumbent (its
+            // relaxation plus the fees the envelopes leave unpaid is below it) or when the
+            // node is a leaf.
+            let unpaid_sum: f64 = (0..nt).filter_map(|ti| unpaid_of(ti)).sum();
+            let slack = gap_tol * ub.abs().max(1.0);
+            let mut cfg = node.cfg.clone();
+            self.fix_guard(&mut cfg, &x);
+            let key = (support.clone(), cfg.ticket.clone(), cfg.seg.clone());
+            let mut exact = None;
+            let leaf = pick.is_none() && gpick.is_none();
+            if !tried.contains(&key) && (leaf || bound + unpaid_sum < ub - slack) {
+                if let Some((xs, obj)) = search.restricted(self, &cfg, &support) {
+                    exact = Some(obj * v);
+                    offer(
+                        best,
+                        Incumbent {
+                            on: support.clone(),
+                            x: xs,
+                            obj,
+                            cfg,
+                        },
+                    );
+                }
+                tried.insert(key);
+            }
+            if let Some((g, _)) = gpick {
+                let mut off = node.fix.clone();
+                off[nt + g] = Fix::Off;
+                let mut on = node.fix;
+                on[nt + g] = Fix::On;
+                push(&mut heap, node.cfg.clone(), on);
+                push(&mut heap, node.cfg, off);
+                continue;
+            }
             let Some((ti, _, _)) = pick else {
                 // Every free ticket is settled: the support's exact solve is this node's
                 // optimum unless rounding of tiny trades moved it.
                 let attained = exact.is_some_and(|e| closed(bound, e) || e <= bound);
-                if !attained {
+                if attained {
+                    pruned = pruned.min(bound);
+                } else {
                     floor = floor.min(bound);
                 }
                 continue;
@@ -1928,7 +1942,7 @@ impl Model {
         }
         let ub = ub_of(best);
         let open = heap.peek().map_or(f64::INFINITY, |n| n.bound);
-        (open.min(floor).min(ub), stopped)
+        (open.min(floor).min(pruned).min(ub), stopped)
     }
 
     /// The two branches of a wash-sale conflict in group `g` (loss sale in account `la`,
