@@ -106,6 +106,12 @@ use crate::scenario::{Policy, Scenario};
 use crate::types::{AccountKind, LotMethod, SecurityType, Side};
 use qp::{LevelSet, Qp, QpData, QpOutcome};
 
+/// QP solves of the search before its bound tightening, when the root's gap is narrow.
+const TIGHTEN_AFTER: usize = 100;
+
+/// A relative gap at the root wide enough to tighten the bounds before searching.
+const WIDE_GAP: f64 = 0.08;
+
 /// The wash-sale window on either side of a sale, in calendar days.
 const WINDOW_DAYS: i32 = 30;
 
@@ -315,7 +321,7 @@ impl Default for HouseholdSettings {
         HouseholdSettings {
             risk_aversion: 5.0,
             location_bps: 1.0,
-            gap_tol: 1e-6,
+            gap_tol: 0.005,
             max_solves: 3000,
             qp_tol: 1e-9,
             min_trade_usd: 0.0,
@@ -1252,13 +1258,8 @@ impl Model {
                 );
             }
         }
-        // 3. Bound tightening: the largest trade of each ticket in any trade list better
-        // than the incumbent, then the root again with the tighter fee envelopes.
-        let mut root_bound = root_bound;
-        if let Some(ub) = best.as_ref().map(|b| b.obj * self.v) {
-            root_bound = self.tighten(&mut search, &data, &cfg0, ub, root_bound, settings);
-        }
-        // 4. Branch and bound over tickets (best bound first).
+        // 3. Branch and bound over ticket groups and tickets (best bound first), with bound
+        // tightening once the search has found its footing.
         let (lower_bound, stopped) = self.branch_and_bound(
             &mut search,
             &mut best,
@@ -1268,7 +1269,8 @@ impl Model {
                 cfg: cfg0,
                 fix: root_fix,
             },
-            settings.gap_tol,
+            &data,
+            settings,
         );
         let Some(Incumbent { on, x, obj, cfg }) = best else {
             return HouseholdSolution::failed(
@@ -1366,8 +1368,7 @@ impl Model {
         let l = self.risk_factor();
         let nt = self.tickets.len();
         let fix = vec![Fix::Free; nt + self.groups.len()];
-        let rounds: usize = std::env::var("HH_ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(4);
-        for _round in 0..rounds {
+        for _round in 0..2 {
             let gap = ub - bound;
             if gap <= settings.gap_tol * ub.abs().max(1.0) {
                 break;
@@ -1407,21 +1408,6 @@ impl Model {
                 }
             }
             let r = search.node(self, cfg, &fix, ub);
-            if std::env::var("HH_DEBUG").is_ok() {
-                let caps: Vec<String> = (0..nt).filter(|&ti| cfg.ticket[ti]).map(|ti| format!("{:.0}", self.tcap[ti])).collect();
-                eprintln!("round ub {ub:.2} bound {bound:.2} -> {:?} solves {} caps {}", match &r { Relax::Solved(_, o) => *o, _ => f64::NAN }, search.solves, caps.join(" "));
-            }
-            if std::env::var("HH_DEBUG2").is_ok() {
-                if let Relax::Solved(x, _) = &r {
-                    let am = self.ticket_amounts(x);
-                    for ti in 0..nt {
-                        if am[ti] > 1.0 {
-                            let t = &self.tickets[ti];
-                            eprintln!("  {} {} {:?} {:.0} cap {:.0} env {:.2}", self.accts[t.acct].id, self.secs[t.sec].symbol, t.side, am[ti], self.tcap[ti], t.fee_obj * am[ti] / self.optimality_cap(ti, cfg, ub, self.negative_floor(cfg)));
-                        }
-                    }
-                }
-            }
             match r {
                 Relax::Solved(_, obj) if obj > bound => {
                     let moved = obj - bound;
@@ -1727,12 +1713,26 @@ impl Model {
     /// support is re-solved exactly as an incumbent. Returns the lower bound ($) and
     /// whether the solve limit stopped the search.
     fn branch_and_bound(
-        &self,
+        &mut self,
         search: &mut Search<'_>,
         best: &mut Option<Incumbent>,
         root: Node,
-        gap_tol: f64,
+        data: &QpData,
+        settings: &HouseholdSettings,
     ) -> (f64, bool) {
+        let gap_tol = settings.gap_tol;
+        let root_cfg = root.cfg.clone();
+        // Bound tightening costs a conic solve per ticket: at once when the root leaves a
+        // wide gap, else only if the search is still open after its first solves.
+        let root_gap = best.as_ref().map_or(f64::INFINITY, |b| {
+            let ub = b.obj * self.v;
+            (ub - root.bound) / ub.abs().max(1.0)
+        });
+        let mut tighten_at = Some(if root_gap > WIDE_GAP {
+            search.solves
+        } else {
+            search.solves + TIGHTEN_AFTER
+        });
         let v = self.v;
         let eps = 0.5;
         let mut heap = std::collections::BinaryHeap::new();
@@ -1756,6 +1756,14 @@ impl Model {
             if search.solves >= search.max_solves {
                 stopped = true;
                 break;
+            }
+            if tighten_at.is_some_and(|at| search.solves >= at) {
+                tighten_at = None;
+                let known = top.bound.min(floor).min(pruned);
+                if let Some(ub) = best.as_ref().map(|b| b.obj * v) {
+                    self.tighten(search, data, &root_cfg, ub, known, settings);
+                }
+                continue;
             }
             let Some(node) = heap.pop() else { break };
             if closed(node.bound, ub) {

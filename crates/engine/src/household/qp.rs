@@ -135,9 +135,6 @@ impl Qp {
         }
         self.solver.solve();
         let sol = &self.solver.solution;
-        if std::env::var("HH_IT").is_ok() {
-            eprintln!("qp it {} t {:.4}", sol.iterations, sol.solve_time);
-        }
         match sol.status {
             SolverStatus::Solved | SolverStatus::AlmostSolved => QpOutcome::Solved {
                 x: sol.x.clone(),
@@ -253,9 +250,6 @@ impl LevelSet {
         self.solver.update_q(&(qi, q)).ok()?;
         self.solver.solve();
         let sol = &self.solver.solution;
-        if std::env::var("HH_IT").is_ok() {
-            eprintln!("soc it {} t {:.4}", sol.iterations, sol.solve_time);
-        }
         match sol.status {
             SolverStatus::Solved | SolverStatus::AlmostSolved => {
                 Some((-sol.obj_val).max(-sol.obj_val_dual))
