@@ -454,7 +454,7 @@ pub fn optimize_household(
 /// use tollbooth_engine::household::{HouseholdOptimizer, HouseholdSettings, HouseholdState};
 /// use tollbooth_engine::scenario::Scenario;
 /// let s = Scenario::demo();
-/// let policy = s.policy("Quarterly calendar").unwrap();
+/// let policy = s.policy("Daily TLH (household guard)").unwrap();
 /// let mut opt = HouseholdOptimizer::new(&s, policy, HouseholdSettings::default());
 /// let mut state = HouseholdState::from_scenario(&s).unwrap();
 /// let first = opt.solve(&state, s.as_of);
