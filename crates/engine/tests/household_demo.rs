@@ -2,6 +2,7 @@
 //! guard, whole shares, one fee model, fixed fees and taxes.
 
 use std::collections::BTreeSet;
+use std::sync::OnceLock;
 
 use tollbooth_engine::household::*;
 use tollbooth_engine::scenario::policy::{CostAwareRule, Frequency};
@@ -32,6 +33,53 @@ fn solve(s: &Scenario, p: &Policy) -> HouseholdSolution {
     );
     assert!(sol.lower_bound <= sol.objective + 1e-6);
     sol
+}
+
+/// The demo household's solution under each of its policies, solved once for every test.
+fn demo_solutions() -> &'static [(String, HouseholdSolution)] {
+    static SOLUTIONS: OnceLock<Vec<(String, HouseholdSolution)>> = OnceLock::new();
+    SOLUTIONS.get_or_init(|| {
+        let s = demo();
+        s.policies
+            .iter()
+            .map(|p| (p.name.clone(), solve(&s, p)))
+            .collect()
+    })
+}
+
+fn demo_solution(name: &str) -> HouseholdSolution {
+    demo_solutions()
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, sol)| sol.clone())
+        .expect("demo policy")
+}
+
+/// The fixed fees are handled to a proven gap: every demo policy ends optimal within the
+/// default 0.5% tolerance, the bound below the objective.
+#[test]
+fn demo_policies_are_proven_within_half_a_percent() {
+    let names: Vec<&str> = demo_solutions().iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names.len(), 3, "{names:?}");
+    for (name, sol) in demo_solutions() {
+        assert_eq!(
+            sol.status,
+            HouseholdStatus::Optimal,
+            "{name}: gap {} after {} solves ({:?})",
+            sol.gap,
+            sol.solves,
+            sol.messages
+        );
+        assert!(sol.gap <= 0.005, "{name}: gap {}", sol.gap);
+        assert!(sol.lower_bound <= sol.objective, "{name}");
+        assert!(
+            sol.objective - sol.lower_bound <= 0.005 * sol.objective.abs().max(1.0) + 1e-9,
+            "{name}: {} vs {}",
+            sol.objective,
+            sol.lower_bound
+        );
+        assert!(sol.solves < 3000, "{name}: {} solves", sol.solves);
+    }
 }
 
 fn check_budgets(s: &Scenario, sol: &HouseholdSolution) {
@@ -90,8 +138,9 @@ fn check_wash_guard(s: &Scenario, sol: &HouseholdSolution) {
 #[test]
 fn demo_policies_respect_budgets_guard_and_one_fee_model() {
     let s = demo();
-    for p in &s.policies {
-        let sol = solve(&s, p);
+    for (name, sol) in demo_solutions() {
+        let p = policy(&s, name);
+        let sol = sol.clone();
         check_budgets(&s, &sol);
         check_wash_guard(&s, &sol);
         assert!(sol.terms.risk < sol.terms.risk_before, "{}", p.name);
@@ -127,7 +176,7 @@ fn demo_policies_respect_budgets_guard_and_one_fee_model() {
 #[test]
 fn restrictions_are_never_traded() {
     let mut s = demo();
-    let before = solve(&s, &policy(&s, TLH));
+    let before = demo_solution(TLH);
     let bought: Vec<String> = before
         .trades
         .iter()
@@ -199,9 +248,16 @@ fn with_flat_fee(s: &Scenario, fee: f64) -> Scenario {
 fn a_higher_flat_fee_never_means_more_tickets() {
     let s = demo();
     let p = policy(&s, CALENDAR);
+    // The demo's own flat fee is $3.10 (every demo security is an ETF).
     let counts: Vec<usize> = [0.0, 3.10, 45.0]
         .iter()
-        .map(|&f| solve(&with_flat_fee(&s, f), &p).tickets())
+        .map(|&f| {
+            if f == 3.10 {
+                demo_solution(CALENDAR).tickets()
+            } else {
+                solve(&with_flat_fee(&s, f), &p).tickets()
+            }
+        })
         .collect();
     assert!(
         counts[0] >= counts[1] && counts[1] >= counts[2],
@@ -215,9 +271,8 @@ fn a_higher_flat_fee_never_means_more_tickets() {
 
 #[test]
 fn tlh_harvests_a_loss_that_tlh_off_does_not() {
-    let s = demo();
-    let on = solve(&s, &policy(&s, TLH));
-    let off = solve(&s, &policy(&s, CALENDAR));
+    let on = demo_solution(TLH);
+    let off = demo_solution(CALENDAR);
     let losses = |sol: &HouseholdSolution| -> f64 {
         sol.trades
             .iter()
@@ -335,4 +390,74 @@ fn bad_targets_and_unreachable_cash_are_statuses() {
         "{:?}",
         sol.messages
     );
+}
+
+/// The benchmark's household (`benches/optimize.rs`): the demo's first 20 securities and
+/// fees, 300 seeded lots over a taxable account, a traditional IRA and a Roth IRA.
+fn realistic_household() -> Scenario {
+    use tollbooth_engine::scenario::Lot;
+    let mut s = Scenario::demo();
+    s.securities.truncate(20);
+    let syms: Vec<String> = s.securities.iter().map(|x| x.symbol.clone()).collect();
+    for x in &mut s.securities {
+        x.partners.retain(|p| syms.contains(p));
+    }
+    for c in &mut s.target.classes {
+        c.alternates.retain(|a| syms.contains(a));
+    }
+    s.target.classes.retain(|c| syms.contains(&c.primary));
+    let total: f64 = s.target.classes.iter().map(|c| c.weight).sum();
+    for c in &mut s.target.classes {
+        c.weight /= total;
+    }
+    let mut state: u64 = 20_261_120;
+    let mut next = || {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let as_of = s.as_of;
+    for a in &mut s.household.accounts {
+        a.lots.clear();
+    }
+    for n in 0..300 {
+        let acct = n % 3;
+        let sec = (next() * 20.0) as usize % 20;
+        let price = s.securities[sec].price;
+        let quantity = (5.0 + next() * 195.0).round();
+        let cost = price * (0.7 + 0.6 * next());
+        let acquired = as_of.add_days(-31 - (next() * 2190.0) as i32);
+        let symbol = s.securities[sec].symbol.clone();
+        s.household.accounts[acct].lots.push(Lot {
+            id: format!("B{n:03}"),
+            symbol,
+            quantity,
+            basis: (quantity * cost * 100.0).round() / 100.0,
+            acquired,
+        });
+    }
+    s
+}
+
+/// The 300-lot household is proven within 0.5% under every demo policy. A few thousand
+/// QPs: run it optimised (`cargo test --release -p tollbooth-engine --test household_demo
+/// -- --ignored`); the `household` benchmark asserts the same.
+#[test]
+#[ignore = "a few seconds optimised, too slow for the debug suite"]
+fn realistic_household_is_proven_within_half_a_percent() {
+    let s = realistic_household();
+    for p in &s.policies {
+        let sol = solve(&s, p);
+        assert_eq!(
+            sol.status,
+            HouseholdStatus::Optimal,
+            "{}: gap {} after {} solves",
+            p.name,
+            sol.gap,
+            sol.solves
+        );
+        assert!(sol.gap <= 0.005, "{}: gap {}", p.name, sol.gap);
+        check_budgets(&s, &sol);
+    }
 }

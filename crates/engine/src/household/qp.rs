@@ -21,8 +21,8 @@
 
 use clarabel::algebra::CscMatrix;
 use clarabel::solver::{
-    DefaultSettingsBuilder, DefaultSolver, IPSolver, NonnegativeConeT, SolverStatus,
-    SupportedConeT, ZeroConeT,
+    DefaultSettingsBuilder, DefaultSolver, IPSolver, NonnegativeConeT, SecondOrderConeT,
+    SolverStatus, SupportedConeT, ZeroConeT,
 };
 
 /// The fixed structure of a household QP.
@@ -170,4 +170,91 @@ fn split(t: &[(usize, usize, f64)]) -> Triplets {
         out.2.push(v);
     }
     out
+}
+
+/// Bound tightening: the largest value of each of a set of linear forms `Σ_{j∈S} x_j` over
+/// the level set `{ x : Ax + s = b, s in the QP's cones, ½xᵀPx + qᵀx ≤ limit }`.
+///
+/// With `P = LᵀL`, the quadratic constraint is the second-order cone
+/// `‖(√σ·Lx, σ·τ − ½)‖ ≤ σ·τ + ½` on `τ = limit − qᵀx` (σ scales `τ` to order 1), so each
+/// maximum is one conic LP. One solver serves every form (`update_q`).
+pub(crate) struct LevelSet {
+    solver: DefaultSolver<f64>,
+    nv: usize,
+}
+
+impl LevelSet {
+    /// `l`: the rows of `L` as (column, value) pairs.
+    pub(crate) fn new(
+        data: &QpData,
+        l: &[Vec<(usize, f64)>],
+        q: &[f64],
+        b: &[f64],
+        limit: f64,
+        tol: f64,
+    ) -> Option<LevelSet> {
+        let sigma = 1.0 / limit.abs().max(1e-9);
+        let mut a = data.a.clone();
+        let mut bb = b.to_vec();
+        let r0 = data.rows;
+        for (j, &qj) in q.iter().enumerate() {
+            if qj != 0.0 {
+                a.push((r0, j, sigma * qj));
+                a.push((r0 + 1, j, sigma * qj));
+            }
+        }
+        bb.push(sigma * limit + 0.5);
+        bb.push(sigma * limit - 0.5);
+        let root = sigma.sqrt();
+        for (r, row) in l.iter().enumerate() {
+            for &(j, v) in row {
+                a.push((r0 + 2 + r, j, -root * v));
+            }
+            bb.push(0.0);
+        }
+        let rows = r0 + 2 + l.len();
+        let (ai, aj, av) = split(&a);
+        let am = CscMatrix::new_from_triplets(rows, data.nv, ai, aj, av);
+        let pm = CscMatrix::<f64>::zeros((data.nv, data.nv));
+        let cones: [SupportedConeT<f64>; 3] = [
+            ZeroConeT(data.n_eq),
+            NonnegativeConeT(data.rows - data.n_eq),
+            SecondOrderConeT(2 + l.len()),
+        ];
+        let settings = DefaultSettingsBuilder::default()
+            .verbose(false)
+            .presolve_enable(false)
+            .tol_gap_abs(tol)
+            .tol_gap_rel(tol)
+            .tol_feas(tol)
+            .max_iter(200)
+            .build()
+            .ok()?;
+        let zero = vec![0.0; data.nv];
+        let solver = DefaultSolver::new(&pm, &zero, &am, &bb, &cones, settings).ok()?;
+        Some(LevelSet {
+            solver,
+            nv: data.nv,
+        })
+    }
+
+    /// An upper bound on `max Σ_{j∈vars} x_j` over the level set: the larger of the
+    /// primal and dual objectives (the dual one bounds the maximum from above up to the
+    /// solver's tolerance). None: unsolved or infeasible (an empty level set).
+    pub(crate) fn max_sum(&mut self, vars: &[usize]) -> Option<f64> {
+        let mut q = vec![0.0; self.nv];
+        for &j in vars {
+            q[j] = -1.0;
+        }
+        let qi: Vec<usize> = (0..self.nv).collect();
+        self.solver.update_q(&(qi, q)).ok()?;
+        self.solver.solve();
+        let sol = &self.solver.solution;
+        match sol.status {
+            SolverStatus::Solved | SolverStatus::AlmostSolved => {
+                Some((-sol.obj_val).max(-sol.obj_val_dual))
+            }
+            _ => None,
+        }
+    }
 }
