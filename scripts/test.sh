@@ -36,6 +36,8 @@ run clippy cargo clippy --workspace --all-targets --locked -- -D warnings
 run clippy-wasm-app cargo clippy -p tollbooth-app --target wasm32-unknown-unknown --all-targets --locked -- -D warnings
 run clippy-wasm-engine cargo clippy -p tollbooth-engine --target wasm32-unknown-unknown --lib --locked -- -D warnings
 run native-tests cargo test --workspace --locked
+# The 300-lot household's proven-gap tests are too slow in debug: they run in release.
+run household-release cargo test --release --locked -p tollbooth-engine --test household_demo -- --include-ignored
 run engine-wasm32 cargo build -p tollbooth-engine --target wasm32-unknown-unknown --locked
 run browser-tests cargo test -p tollbooth-app --target wasm32-unknown-unknown --locked
 if run bundle trunk build --release; then
@@ -56,7 +58,7 @@ fi
 printf '\n==> summary\n'
 total_pass=0
 total_fail=0
-for name in native-tests browser-tests; do
+for name in native-tests household-release browser-tests; do
   f="$log_dir/$name.log"
   [ -f "$f" ] || continue
   read -r p fl < <(awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed;?$/) p += $(i-1); if ($i ~ /^failed;?$/) f += $(i-1) } } END { print p + 0, f + 0 }' "$f")
