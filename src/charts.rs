@@ -668,9 +668,12 @@ pub fn ChartFigure(chart: Chart, report: Rc<Report>) -> impl IntoView {
     let on_resize = redraw.clone();
     let resize = window_event_listener(leptos::ev::resize, move |_| on_resize());
     on_cleanup(move || resize.remove());
+    // Each chart draws in a task of its own, after the table has been shown: the page's
+    // thread never runs one long task for the whole results section.
     Effect::new(move |_| {
         if canvas.get().is_some() {
-            redraw();
+            let redraw = redraw.clone();
+            set_timeout(redraw, std::time::Duration::ZERO);
         }
     });
     view! {

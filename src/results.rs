@@ -509,12 +509,15 @@ pub fn Results() -> impl IntoView {
                         "Results appear here once a comparison of the policies has run. Nothing has been computed yet."
                     </p>
                 }.into_any(),
+                // While paths are still coming in, only the table (means) is shown: the
+                // page's thread stays free; the charts and the rest follow at the end.
+                Some(r) if running() => view! { <PartialView report=r /> }.into_any(),
                 Some(r) => {
                     let stale = hash.get().is_some_and(|h| h != r.scenario_hash);
                     view! { <ReportView report=r stale /> }.into_any()
                 }
             }}
-            {move || path_trades.get().map(|trades| view! { <PathTrades trades /> })}
+            {move || (!running()).then(|| path_trades.get().map(|trades| view! { <PathTrades trades /> }))}
             <TodayPanel state />
         </section>
     }
@@ -546,6 +549,44 @@ fn RunProgress(state: RunState) -> impl IntoView {
                 <span data-testid="run-status">{text}</span>
             </div>
         })
+    }
+}
+
+/// The partial result of a run in progress: the side-by-side means so far.
+#[component]
+fn PartialView(report: Report) -> impl IntoView {
+    let rows = summary::rows(&report);
+    let heads = report
+        .policies
+        .iter()
+        .map(|p| view! { <th scope="col" data-testid="policy-col">{p.name.clone()}</th> })
+        .collect_view();
+    let body = rows
+        .iter()
+        .map(|r| {
+            let cells = r
+                .cells
+                .iter()
+                .map(|s| view! { <td class="num">{fmt_value(&r.unit, s.mean)}</td> })
+                .collect_view();
+            view! {
+                <tr data-metric=r.key.clone()>
+                    <th scope="row" title=r.definition.clone()>{r.label.clone()}</th>
+                    {cells}
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <p class="muted" data-testid="partial-meta">
+            {format!("So far: means over the first {} paths. Percentile ranges, charts and the trade list follow when the run ends.", report.paths)}
+        </p>
+        <div class="table-scroll">
+            <table class="grid compare" data-testid="compare-table">
+                <thead><tr><th scope="col">"Metric"</th>{heads}</tr></thead>
+                <tbody>{body}</tbody>
+            </table>
+        </div>
     }
 }
 

@@ -61,6 +61,12 @@ try {
   result.wasm_ms_per_path = Number(status.match(/; (\d+) ms per path in one worker/)[1]);
   const lt = await page.evaluate(() => window.__longTasks);
   result.long_tasks = { count: lt.length, max_ms: Math.round(Math.max(0, ...lt)), over_50ms: lt.filter((d) => d > 50).length };
+  // The page's own User Timing measures: building a report from the paths gathered so far
+  // and reading a worker's chunk, on the page's thread.
+  result.page_thread_ms = await page.evaluate(() => {
+    const max = (name) => Math.max(0, ...performance.getEntriesByName(name).map((m) => m.duration));
+    return { report_max: Math.round(max("tollbooth:report")), decode_max: Math.round(max("tollbooth:decode")) };
+  });
   result.problems = session.problems;
 } finally {
   await browser.close();
@@ -86,6 +92,7 @@ row("per path, one worker (wasm)", `${result.wasm_ms_per_path} ms`);
 row("per path, one thread (native)", `${result.native_ms_per_path.toFixed(1)} ms`);
 row("wasm / native", result.wasm_native_ratio.toFixed(2));
 row("main-thread tasks over 50 ms", `${result.long_tasks.over_50ms} (longest ${result.long_tasks.max_ms} ms)`);
+row("longest report build / chunk read", `${result.page_thread_ms.report_max} ms / ${result.page_thread_ms.decode_max} ms`);
 if (result.problems.length) {
   console.error("problems:", result.problems);
   process.exitCode = 1;
