@@ -11,8 +11,9 @@ use crate::ledger::Realized;
 use crate::ledger::{Ledger, Trade};
 use crate::lots::QTY_EPS;
 use crate::scenario::policy::WashSaleGuard;
-use crate::tax::{net_year, Carryforward};
-use crate::types::{LotMethod, Side};
+use crate::tax::{net_year, Carryforward, HorizonTreatment};
+use crate::types::{AccountKind, LotMethod, Side};
+use std::collections::BTreeMap;
 
 /// A ticket opened today: (account, security, side), shares so far and what was billed.
 #[derive(Debug, Clone, Copy)]
@@ -520,50 +521,137 @@ impl Book {
         }
     }
 
-    /// The horizon: the last year's tax on realized gains and the liquidation tax (or none
-    /// when holding), without touching cash. Returns `(last year's tax, liquidation tax)`.
-    pub fn horizon_taxes(
-        &mut self,
-        w: &World<'_>,
-        date: Date,
-        prices: &[f64],
-    ) -> Result<(f64, f64), SimError> {
+    /// Settles every tax year before `date`'s year not yet settled (the horizon's
+    /// wind-up: their wash-sale windows no longer matter), paying the tax from cash.
+    pub fn settle_before(&mut self, w: &World<'_>, date: Date) {
         let year = date.year();
         while self.settled < year - 1 {
             let y = self.settled + 1;
             self.settle_year(w, y);
         }
-        let realized = self
-            .ledger
-            .realized_by_year()
-            .get(&year)
-            .copied()
-            .unwrap_or_default();
-        let last = net_year(&w.tax, realized, self.carry);
-        self.year_taxes.push((year, last.tax));
-        let mut map = std::collections::BTreeMap::new();
-        for (s, sec) in w.secs.iter().enumerate() {
-            map.insert(sec.symbol.clone(), prices[s]);
+    }
+
+    /// The horizon: settles the years before `date`'s year ([`Book::settle_before`]),
+    /// records `date`'s year's tax in `year_taxes` and returns the wind-up taxes (cash is
+    /// not touched beyond the settled years).
+    pub fn horizon_taxes(
+        &mut self,
+        w: &World<'_>,
+        date: Date,
+        prices: &[f64],
+        price_map: &mut PriceMap,
+    ) -> Result<WindUp, SimError> {
+        self.settle_before(w, date);
+        let wind = self.wind_up(w, date, prices, price_map)?;
+        self.year_taxes.push((date.year(), wind.this_year));
+        Ok(wind)
+    }
+
+    /// The taxes due if the household were wound up at `date`'s close at `prices`, without
+    /// touching the books (the side-effect-free form of the horizon's taxes):
+    ///
+    /// - `unsettled`: each year before `date`'s year not yet settled, netted in order from
+    ///   the carry-forward as [`Book::settle_year`] would;
+    /// - `this_year`: `date`'s year's realized results so far, netted with the carry out of
+    ///   those years;
+    /// - `liquidation`: under [`crate::tax::HorizonTreatment::Liquidate`], the extra tax of
+    ///   `date`'s year if every taxable lot were also sold at `prices` (its unrealized gains
+    ///   by holding period added to the year's realized results), 0 when holding;
+    /// - `deferred`: the traditional IRA / 401k balances at the profile's deferred rate.
+    pub fn wind_up(
+        &self,
+        w: &World<'_>,
+        date: Date,
+        prices: &[f64],
+        price_map: &mut PriceMap,
+    ) -> Result<WindUp, SimError> {
+        let year = date.year();
+        let by_year = self.ledger.realized_by_year();
+        let mut carry = self.carry;
+        let mut unsettled = 0.0;
+        for y in self.settled + 1..year {
+            let r = by_year.get(&y).copied().unwrap_or_default();
+            let t = net_year(&w.tax, r, carry);
+            carry = t.carryforward_out;
+            unsettled += t.tax;
         }
-        let unrealized =
-            self.ledger
-                .unrealized_taxable(&map, date)
-                .map_err(|e| SimError::Ledger {
-                    account: String::new(),
-                    symbol: String::new(),
-                    date,
-                    source: e,
-                })?;
+        let realized = by_year.get(&year).copied().unwrap_or_default();
+        let this_year = net_year(&w.tax, realized, carry).tax;
         let liquidation = match w.tax.horizon {
-            crate::tax::HorizonTreatment::Liquidate => {
+            HorizonTreatment::Liquidate => {
+                price_map.set(w, prices);
+                let unrealized = self
+                    .ledger
+                    .unrealized_taxable(&price_map.0, date)
+                    .map_err(|e| SimError::Ledger {
+                        account: String::new(),
+                        symbol: String::new(),
+                        date,
+                        source: e,
+                    })?;
                 let both = Realized {
                     short_term: realized.short_term + unrealized.short_term,
                     long_term: realized.long_term + unrealized.long_term,
                 };
-                net_year(&w.tax, both, self.carry).tax - last.tax
+                net_year(&w.tax, both, carry).tax - this_year
             }
-            crate::tax::HorizonTreatment::Hold => 0.0,
+            HorizonTreatment::Hold => 0.0,
         };
-        Ok((last.tax, liquidation))
+        let n = w.n();
+        let mut deferred = 0.0;
+        for (a, acc) in w.accounts.iter().enumerate() {
+            if matches!(acc.kind, AccountKind::TraditionalIra | AccountKind::K401) {
+                let mut v = self.cash[a];
+                for j in 0..n {
+                    v += self.qty[a * n + j] * prices[j];
+                }
+                deferred += v * w.tax.deferred_rate();
+            }
+        }
+        Ok(WindUp {
+            unsettled,
+            this_year,
+            liquidation,
+            deferred,
+        })
+    }
+}
+
+/// The taxes of winding the household up on a day ([`Book::wind_up`]), dollars.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct WindUp {
+    /// Tax of the years before the day's year not yet settled.
+    pub unsettled: f64,
+    /// Tax of the day's year on its realized results so far.
+    pub this_year: f64,
+    /// Extra tax of liquidating the taxable lots (0 when holding).
+    pub liquidation: f64,
+    /// Tax on the traditional IRA / 401k balances.
+    pub deferred: f64,
+}
+
+impl WindUp {
+    /// Every tax of the wind-up, summed in a fixed order.
+    pub fn total(&self) -> f64 {
+        self.unsettled + self.this_year + self.liquidation + self.deferred
+    }
+}
+
+/// Prices by symbol for the ledger's unrealized-gain pass, reused across days.
+pub(crate) struct PriceMap(BTreeMap<String, f64>);
+
+impl PriceMap {
+    /// A map of the world's symbols (prices to be set).
+    pub fn new(w: &World<'_>) -> PriceMap {
+        PriceMap(w.secs.iter().map(|s| (s.symbol.clone(), 0.0)).collect())
+    }
+
+    /// Sets every symbol's price (`prices` by security index).
+    fn set(&mut self, w: &World<'_>, prices: &[f64]) {
+        for (s, sec) in w.secs.iter().enumerate() {
+            if let Some(p) = self.0.get_mut(&sec.symbol) {
+                *p = prices[s];
+            }
+        }
     }
 }
