@@ -580,15 +580,15 @@ impl Book {
         let liquidation = match w.tax.horizon {
             HorizonTreatment::Liquidate => {
                 price_map.set(w, prices);
-                let unrealized = self
-                    .ledger
-                    .unrealized_taxable(&price_map.0, date)
-                    .map_err(|e| SimError::Ledger {
-                        account: String::new(),
-                        symbol: String::new(),
-                        date,
-                        source: e,
-                    })?;
+                let unrealized =
+                    self.ledger
+                        .unrealized_taxable(&price_map.0, date)
+                        .map_err(|e| SimError::Ledger {
+                            account: String::new(),
+                            symbol: String::new(),
+                            date,
+                            source: e,
+                        })?;
                 let both = Realized {
                     short_term: realized.short_term + unrealized.short_term,
                     long_term: realized.long_term + unrealized.long_term,
