@@ -578,7 +578,6 @@ impl<'s> Simulation<'s> {
         let mut monthly: Vec<[Vec<f64>; 4]> = (0..np)
             .map(|_| std::array::from_fn(|_| Vec::with_capacity(months)))
             .collect();
-        let mut price_map = book::PriceMap::new(w);
         let mut signal = vec![0.0; k];
         let mut z = vec![0.0; k];
         let mut inflow = vec![false; m];
@@ -787,7 +786,7 @@ impl<'s> Simulation<'s> {
                 tr.prev_value = value;
                 tr.value_sum += value;
                 if month_end {
-                    let wind = book.wind_up(w, date, &prices, &mut price_map)?;
+                    let wind = book.wind_up(w, date, &prices);
                     let t = &book.totals;
                     monthly[pi][0].push(value);
                     monthly[pi][1].push(t.tickets);
@@ -811,7 +810,7 @@ impl<'s> Simulation<'s> {
             // terminal value is net of every settled year's tax.
             book.settle_before(w, end);
             let value = book.value(w, &prices);
-            let wind = book.horizon_taxes(w, end, &prices, &mut price_map)?;
+            let wind = book.horizon_taxes(w, end, &prices);
             let (mut gross, mut washed, mut lost) = (0.0, 0.0, 0.0);
             let sales = book.ledger.sales();
             for &si in &book.harvest_sales {
