@@ -17,6 +17,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters_backend::{BackendColor, BackendCoord, BackendTextStyle, DrawingErrorKind};
 use plotters_canvas::CanvasBackend;
 use std::rc::Rc;
+use tollbooth_engine::simulate::report::AFTER_TAX_VALUE_DEFINITION;
 use tollbooth_engine::simulate::Report;
 use wasm_bindgen::JsCast;
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
@@ -82,7 +83,8 @@ pub enum Chart {
     Tickets,
     /// Mean cumulative ticket charges and regulatory fees over time, one line per policy.
     Fees,
-    /// Household value over time: the 5th–95th percentile band and the median, per policy.
+    /// After-tax household value over time (month-ends): the 5th–95th percentile band and
+    /// the median, per policy.
     WealthFan,
     /// Mean one-way annual turnover, one bar per policy.
     Turnover,
@@ -115,8 +117,17 @@ impl Chart {
             Chart::CostVsAlpha => "Trading cost vs tax alpha before costs, per policy",
             Chart::Tickets => "Cumulative tickets (mean)",
             Chart::Fees => "Cumulative ticket charges and regulatory fees (mean)",
-            Chart::WealthFan => "Household value (pre-tax): 5th, 50th and 95th percentiles",
+            Chart::WealthFan => "After-tax household value: 5th, 50th and 95th percentiles",
             Chart::Turnover => "Turnover per policy (mean, one-way, per year)",
+        }
+    }
+
+    /// The definition of what is plotted, when the title needs one (shown under the chart
+    /// and read after the values).
+    pub fn note(self) -> Option<&'static str> {
+        match self {
+            Chart::WealthFan => Some(AFTER_TAX_VALUE_DEFINITION),
+            _ => None,
         }
     }
 
@@ -161,9 +172,9 @@ impl Chart {
                     format!(
                         "{}: median {} (5th percentile {}, 95th {})",
                         s.name,
-                        last(&s.wealth_p50),
-                        last(&s.wealth_p5),
-                        last(&s.wealth_p95)
+                        last(&s.after_tax_p50),
+                        last(&s.after_tax_p5),
+                        last(&s.after_tax_p95)
                     )
                 })
                 .collect(),
@@ -184,7 +195,8 @@ impl Chart {
             }
             _ => ": ".to_string(),
         };
-        format!("{}{when}{}.", self.title(), per_policy.join("; "))
+        let note = self.note().map_or(String::new(), |n| format!(" {n}"));
+        format!("{}{when}{}.{note}", self.title(), per_policy.join("; "))
     }
 
     /// Draws the chart on `area` (the whole area, background included).
@@ -407,18 +419,18 @@ fn wealth_fan<DB: DrawingBackend>(r: &Report, area: &DrawingArea<DB, Shift>) -> 
         .series
         .policies
         .iter()
-        .flat_map(|p| p.wealth_p5.iter().chain(&p.wealth_p95).copied());
+        .flat_map(|p| p.after_tax_p5.iter().chain(&p.after_tax_p95).copied());
     let mut chart = frame(
         area,
         span(t.iter().copied(), true),
         span(all, false),
         ("count", "usd"),
-        ("Years", "Household value, pre-tax ($)"),
+        ("Years", "After-tax household value ($)"),
     )?;
     // The bands first, so that no band covers another policy's median.
     chart.draw_series(r.series.policies.iter().enumerate().map(|(i, p)| {
-        let mut band = points(&t, &p.wealth_p95);
-        band.extend(points(&t, &p.wealth_p5).into_iter().rev());
+        let mut band = points(&t, &p.after_tax_p95);
+        band.extend(points(&t, &p.after_tax_p5).into_iter().rev());
         Polygon::new(band, color(i).mix(0.12).filled())
     }))?;
     chart.draw_series(
@@ -426,7 +438,7 @@ fn wealth_fan<DB: DrawingBackend>(r: &Report, area: &DrawingArea<DB, Shift>) -> 
             .policies
             .iter()
             .enumerate()
-            .map(|(i, p)| PathElement::new(points(&t, &p.wealth_p50), color(i).stroke_width(2))),
+            .map(|(i, p)| PathElement::new(points(&t, &p.after_tax_p50), color(i).stroke_width(2))),
     )?;
     Ok(())
 }
@@ -682,6 +694,7 @@ pub fn ChartFigure(chart: Chart, report: Rc<Report>) -> impl IntoView {
             <canvas node_ref=canvas class="chart" role="img" aria-label=label
                 data-testid=chart.test_id() width=W height=H></canvas>
             <ul class="legend">{legend}</ul>
+            {chart.note().map(|n| view! { <p class="chart-note">{n}</p> })}
         </figure>
     }
 }
@@ -760,6 +773,7 @@ mod tests {
         assert_eq!(scatter.matches("<circle").count(), np);
         let fan = svg(Chart::WealthFan, &r);
         assert_eq!(fan.matches("<polygon").count(), np);
+        assert!(fan.contains("after-tax household value ($)"));
         for c in Chart::ALL {
             let s = svg(c, &r);
             assert!(!s.contains("nan") && !s.contains("inf"), "{c:?}");
@@ -782,9 +796,17 @@ mod tests {
             assert!(d.contains(&fmt_value("usd", cost)));
         }
         let fan = Chart::WealthFan.description(&r);
-        let last = r.series.policies[0].wealth_p50.last().copied().unwrap();
+        assert!(fan.starts_with("After-tax household value"));
+        let s = &r.series.policies[0];
+        let last = s.after_tax_p50.last().copied().unwrap();
         assert!(fan.contains(&format!("median {}", fmt_value("usd", last))));
+        // The fan is after tax: its end is not the pre-tax median.
+        let pre = s.wealth_p50.last().copied().unwrap();
+        assert!(last < pre);
+        assert!(!fan.contains(&format!("median {}", fmt_value("usd", pre))));
         assert!(fan.contains("over 1 year; at the end: "));
+        assert!(fan.ends_with(AFTER_TAX_VALUE_DEFINITION));
+        assert_eq!(Chart::Turnover.note(), None);
         let t = Chart::Turnover.description(&r);
         assert!(t.contains("%/yr"));
     }

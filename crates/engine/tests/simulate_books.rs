@@ -43,6 +43,17 @@ fn check_books(s: &Scenario, paths: u64, years: u32) {
                 p.min_shares
             );
             assert!(p.after_tax.is_finite() && p.after_tax > 0.0);
+            // The horizon is the last month-end: its after-tax value is the after-tax
+            // terminal wealth (the month-end values it before settling a year still open at
+            // the horizon, the scalar after: the two differ by rounding only).
+            assert_eq!(p.monthly_after_tax.len(), p.monthly_value.len());
+            let last = *p.monthly_after_tax.last().unwrap();
+            let rel = (last - p.after_tax).abs() / p.after_tax.abs().max(1.0);
+            assert!(
+                rel < 1e-9,
+                "{name}, path {path}: last month-end after-tax {last} vs after-tax wealth {} (rel {rel:e})",
+                p.after_tax
+            );
             // Taxes paid = year-end cash taxes + the last year's tax.
             assert!((p.taxes_paid - p.taxes_cash - p.last_year_tax).abs() < 1e-6);
         }
@@ -94,5 +105,83 @@ fn books_balance_with_withdrawals_advisory_fees_and_cash_dividends() {
             p.flows < 0.0,
             "the withdrawal exceeds two years of $2,000 contributions"
         );
+    }
+}
+
+/// A horizon on or before January 30 falls before the previous year is settled: the
+/// horizon settles it from cash first, so the books still balance and the terminal
+/// after-tax value is net of that year's tax.
+#[test]
+fn january_horizon_settles_the_open_year_first() {
+    use tollbooth_engine::date::Date;
+    use tollbooth_engine::simulate::simulate;
+    let mut s = Scenario::demo();
+    s.as_of = Date::from_ymd(2027, 1, 12).unwrap();
+    let opts = SimOptions {
+        paths: Some(1),
+        years: Some(1),
+        ..SimOptions::default()
+    };
+    let r = simulate(&s, &opts).unwrap();
+    let end = *r.series.dates.last().unwrap();
+    assert_eq!((end.year(), end.ymd().1), (2028, 1));
+    assert!(end.ymd().2 <= 30, "horizon {end}");
+    check_books(&s, 1, 1);
+}
+
+/// With embedded gains in the taxable account (basis half the value, prices rising) and
+/// a traditional IRA, the after-tax value is below the pre-tax value at every month-end
+/// by at least the deferred tax's share.
+#[test]
+fn after_tax_is_below_pretax_with_gains_and_deferred_balances() {
+    use tollbooth_engine::scenario::Policy;
+    use tollbooth_engine::types::AccountKind;
+    let mut s = Scenario::demo();
+    s.cash_flows.clear();
+    s.policies = vec![Policy::buy_and_hold("Hold")];
+    s.baseline = "Hold".into();
+    for c in &mut s.market.classes {
+        c.expected_return = 0.08;
+        c.volatility = 0.01;
+    }
+    s.market.default_idiosyncratic_vol = 0.0;
+    s.market.idiosyncratic_vol.clear();
+    let prices: Vec<(String, f64)> = s
+        .securities
+        .iter()
+        .map(|x| (x.symbol.clone(), x.price))
+        .collect();
+    let price = |sym: &str| prices.iter().find(|p| p.0 == sym).unwrap().1;
+    let mut deferred_accounts = 0;
+    for a in &mut s.household.accounts {
+        if matches!(a.kind, AccountKind::TraditionalIra | AccountKind::K401) {
+            deferred_accounts += 1;
+        }
+        for l in &mut a.lots {
+            l.basis = 0.5 * l.quantity * price(&l.symbol);
+        }
+    }
+    assert!(deferred_accounts > 0, "the demo has a deferred account");
+    let sim = Simulation::new(
+        &s,
+        &SimOptions {
+            paths: Some(2),
+            years: Some(2),
+            ..SimOptions::default()
+        },
+    )
+    .unwrap();
+    for path in 0..2 {
+        let o = sim.run_path(path).unwrap();
+        let p = &o.policies[0];
+        assert!(p.liquidation_tax > 0.0 && p.deferred_tax > 0.0);
+        assert!(p.after_tax < p.terminal_pretax);
+        let share = p.deferred_tax / p.terminal_pretax;
+        for (m, (pre, post)) in p.monthly_value.iter().zip(&p.monthly_after_tax).enumerate() {
+            assert!(
+                post < pre && pre - post > 0.5 * share * pre,
+                "path {path}, month {m}: after-tax {post} vs pre-tax {pre}"
+            );
+        }
     }
 }

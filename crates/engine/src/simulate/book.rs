@@ -11,8 +11,8 @@ use crate::ledger::Realized;
 use crate::ledger::{Ledger, Trade};
 use crate::lots::QTY_EPS;
 use crate::scenario::policy::WashSaleGuard;
-use crate::tax::{net_year, Carryforward};
-use crate::types::{LotMethod, Side};
+use crate::tax::{net_year, Carryforward, HorizonTreatment};
+use crate::types::{AccountKind, LotMethod, Side};
 
 /// A ticket opened today: (account, security, side), shares so far and what was billed.
 #[derive(Debug, Clone, Copy)]
@@ -520,50 +520,192 @@ impl Book {
         }
     }
 
-    /// The horizon: the last year's tax on realized gains and the liquidation tax (or none
-    /// when holding), without touching cash. Returns `(last year's tax, liquidation tax)`.
-    pub fn horizon_taxes(
-        &mut self,
-        w: &World<'_>,
-        date: Date,
-        prices: &[f64],
-    ) -> Result<(f64, f64), SimError> {
+    /// Settles every tax year before `date`'s year not yet settled (the horizon's
+    /// wind-up: their wash-sale windows no longer matter), paying the tax from cash.
+    pub fn settle_before(&mut self, w: &World<'_>, date: Date) {
         let year = date.year();
         while self.settled < year - 1 {
             let y = self.settled + 1;
             self.settle_year(w, y);
         }
-        let realized = self
-            .ledger
-            .realized_by_year()
-            .get(&year)
-            .copied()
-            .unwrap_or_default();
-        let last = net_year(&w.tax, realized, self.carry);
-        self.year_taxes.push((year, last.tax));
-        let mut map = std::collections::BTreeMap::new();
-        for (s, sec) in w.secs.iter().enumerate() {
-            map.insert(sec.symbol.clone(), prices[s]);
+    }
+
+    /// The horizon: settles the years before `date`'s year ([`Book::settle_before`]),
+    /// records `date`'s year's tax in `year_taxes` and returns the wind-up taxes (cash is
+    /// not touched beyond the settled years).
+    pub fn horizon_taxes(&mut self, w: &World<'_>, date: Date, prices: &[f64]) -> WindUp {
+        self.settle_before(w, date);
+        let wind = self.wind_up(w, date, prices);
+        self.year_taxes.push((date.year(), wind.this_year));
+        wind
+    }
+
+    /// The taxes due if the household were wound up at `date`'s close at `prices`, without
+    /// touching the books (the side-effect-free form of the horizon's taxes):
+    ///
+    /// - `unsettled`: each year before `date`'s year not yet settled, netted in order from
+    ///   the carry-forward as [`Book::settle_year`] would;
+    /// - `this_year`: `date`'s year's realized results so far, netted with the carry out of
+    ///   those years;
+    /// - `liquidation`: under [`crate::tax::HorizonTreatment::Liquidate`], the extra tax of
+    ///   `date`'s year if every taxable lot were also sold at `prices` (its unrealized gains
+    ///   by holding period added to the year's realized results), 0 when holding;
+    /// - `deferred`: the traditional IRA / 401k balances at the profile's deferred rate.
+    pub fn wind_up(&self, w: &World<'_>, date: Date, prices: &[f64]) -> WindUp {
+        let year = date.year();
+        // Realized results of the open years, summed afresh (a later wash can still change
+        // an open year's records). The books trade in date order, so the sales of the
+        // open years are the last ones.
+        let mut by_year = [Realized::default(); 4];
+        let mut older = std::collections::BTreeMap::new();
+        for rec in self.ledger.sales().iter().rev() {
+            let y = rec.date.year();
+            if y <= self.settled {
+                break;
+            }
+            let k = (year - y) as usize;
+            let r = if k < by_year.len() {
+                &mut by_year[k]
+            } else {
+                older.entry(y).or_insert_with(Realized::default)
+            };
+            r.short_term += rec.short_term;
+            r.long_term += rec.long_term;
         }
-        let unrealized =
-            self.ledger
-                .unrealized_taxable(&map, date)
-                .map_err(|e| SimError::Ledger {
-                    account: String::new(),
-                    symbol: String::new(),
-                    date,
-                    source: e,
-                })?;
+        let realized_in = |y: i32| {
+            let k = (year - y) as usize;
+            if k < by_year.len() {
+                by_year[k]
+            } else {
+                older.get(&y).copied().unwrap_or_default()
+            }
+        };
+        let mut carry = self.carry;
+        let mut unsettled = 0.0;
+        for y in self.settled + 1..year {
+            let t = net_year(&w.tax, realized_in(y), carry);
+            carry = t.carryforward_out;
+            unsettled += t.tax;
+        }
+        let realized = realized_in(year);
+        let this_year = net_year(&w.tax, realized, carry).tax;
         let liquidation = match w.tax.horizon {
-            crate::tax::HorizonTreatment::Liquidate => {
+            HorizonTreatment::Liquidate => {
+                let unrealized = self.unrealized(w, date, prices);
                 let both = Realized {
                     short_term: realized.short_term + unrealized.short_term,
                     long_term: realized.long_term + unrealized.long_term,
                 };
-                net_year(&w.tax, both, self.carry).tax - last.tax
+                net_year(&w.tax, both, carry).tax - this_year
             }
-            crate::tax::HorizonTreatment::Hold => 0.0,
+            HorizonTreatment::Hold => 0.0,
         };
-        Ok((last.tax, liquidation))
+        let n = w.n();
+        let mut deferred = 0.0;
+        for (a, acc) in w.accounts.iter().enumerate() {
+            if matches!(acc.kind, AccountKind::TraditionalIra | AccountKind::K401) {
+                let mut v = self.cash[a];
+                for j in 0..n {
+                    v += self.qty[a * n + j] * prices[j];
+                }
+                deferred += v * w.tax.deferred_rate();
+            }
+        }
+        WindUp {
+            unsettled,
+            this_year,
+            liquidation,
+            deferred,
+        }
+    }
+
+    /// Unrealized gains of the taxable accounts' lots if all were sold on `date` at
+    /// `prices`, by holding period (wash sales such a sale might trigger are ignored, as
+    /// in [`Ledger::unrealized_taxable`]); summed by account, security, then lot.
+    fn unrealized(&self, w: &World<'_>, date: Date, prices: &[f64]) -> Realized {
+        let n = w.n();
+        let cutoff = long_term_cutoff(date);
+        let mut out = Realized::default();
+        for (a, acc) in w.accounts.iter().enumerate() {
+            if !acc.kind.is_taxable() {
+                continue;
+            }
+            for (s, sec) in w.secs.iter().enumerate() {
+                // The cached basis is non-zero whenever the position has lots.
+                if self.qty[a * n + s] == 0.0 && self.basis[a * n + s] == 0.0 {
+                    continue;
+                }
+                for lot in self.ledger.position(&acc.id, &sec.symbol) {
+                    let gain = lot.quantity * prices[s] - lot.basis;
+                    if lot.holding_start < cutoff {
+                        out.long_term += gain;
+                    } else {
+                        out.short_term += gain;
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+/// The first holding start that is *not* long-term on `date`: a lot is long-term on
+/// `date` ([`crate::lots::is_long_term`]: `date > start + 1 year`) exactly when its holding
+/// start is before it, since `start + 1 year` is non-decreasing in `start`. One comparison
+/// per lot instead of a calendar computation.
+fn long_term_cutoff(date: Date) -> Date {
+    let mut c = date.add_years(-1);
+    while crate::lots::is_long_term(c, date) {
+        c = c.add_days(1);
+    }
+    while !crate::lots::is_long_term(c.add_days(-1), date) {
+        c = c.add_days(-1);
+    }
+    c
+}
+
+/// The taxes of winding the household up on a day ([`Book::wind_up`]), dollars.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct WindUp {
+    /// Tax of the years before the day's year not yet settled.
+    pub unsettled: f64,
+    /// Tax of the day's year on its realized results so far.
+    pub this_year: f64,
+    /// Extra tax of liquidating the taxable lots (0 when holding).
+    pub liquidation: f64,
+    /// Tax on the traditional IRA / 401k balances.
+    pub deferred: f64,
+}
+
+impl WindUp {
+    /// Every tax of the wind-up, summed in a fixed order.
+    pub fn total(&self) -> f64 {
+        self.unsettled + self.this_year + self.liquidation + self.deferred
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::long_term_cutoff;
+    use crate::date::Date;
+    use crate::lots::is_long_term;
+
+    /// The cutoff agrees with the holding-period rule for every start around every sale
+    /// date of a leap-year span (Feb 29 starts and sales included).
+    #[test]
+    fn long_term_cutoff_matches_the_holding_period_rule() {
+        let first = Date::from_ymd(2023, 12, 1).unwrap();
+        for d in 0..500 {
+            let date = first.add_days(d);
+            let cutoff = long_term_cutoff(date);
+            for k in -400..-300 {
+                let start = date.add_days(k);
+                assert_eq!(
+                    start < cutoff,
+                    is_long_term(start, date),
+                    "start {start}, sale {date}"
+                );
+            }
+        }
     }
 }

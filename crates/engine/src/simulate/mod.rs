@@ -33,6 +33,20 @@
 //! 6. At the horizon the last year's realized gains are taxed, taxable accounts are
 //!    liquidated (or held, per the tax profile), traditional IRA / 401k balances are taxed
 //!    at the ordinary rate and Roth balances are untaxed: [`report::PolicyPath::after_tax`].
+//!    Tax years still open at the horizon (a horizon on or before January 30) are settled from
+//!    cash first, so the terminal value is net of them.
+//!
+//! At every month-end close the same wind-up is priced without touching the books — the
+//! **after-tax household value** `A_t = V_t − T_open − L_t − D_t`
+//! ([`report::AFTER_TAX_VALUE_DEFINITION`]): `V_t` the household value; `T_open` the tax
+//! still due on realized results (each year not yet settled, then the year so far, netted
+//! in order from the carry-forward with [`crate::tax::net_year`]); `L_t` the extra tax of
+//! the year if every taxable lot were also sold at that close (its unrealized gains by
+//! holding period added to the year's realized results and netted once more; 0 when the
+//! profile holds to the horizon); `D_t` the traditional IRA / 401k balances at the
+//! profile's deferred rate. The horizon is a month-end, so the last `A_t` is
+//! [`report::PolicyPath::after_tax`]; the fan of `A_t` over paths is
+//! [`report::PolicySeries::after_tax_p50`] and its 5th/95th percentiles.
 //!
 //! The books balance by construction:
 //! `V_T = V_0 + price gains + dividends + interest + flows − commissions − regulatory fees
@@ -87,15 +101,16 @@
 //! See `benches/simulate.rs` and `tollbooth bench` (the default scenario,
 //! [`six_policies`], 500 paths × 10 years). The whole household (all policies) moves
 //! together on one generated path; no step allocates except to book trades and dividend
-//! reinvestments in the ledger, and the optimizer runs only on its check days, re-using
+//! reinvestments in the ledger (and, at month-ends, the after-tax valuation's small map of
+//! realized results by year), and the optimizer runs only on its check days, re-using
 //! one solver (its factor decomposition is computed once per path) behind an exact screen
 //! that skips the solve when even a perfect rebalance could not pay one ticket. Paths are
 //! independent: [`Simulation::chunks`] splits them for threads (`tollbooth simulate
 //! --threads`) or Web Workers, and the merged report is bit-identical for any split.
 //!
 //! Memory is bounded by the path count, not the trades: an [`Accumulator`] keeps per path
-//! `56 + P·(312 + 24·M)` bytes (P policies, M month-ends: 30 scalars and three month-end
-//! series per policy), about 19 KB for six policies over 10 years; only the recorded path
+//! `56 + P·(336 + 32·M)` bytes (P policies, M month-ends: 30 scalars and four month-end
+//! series per policy), about 25 KB for six policies over 10 years; only the recorded path
 //! keeps its trade list.
 
 // Index loops mirror the books' formulas (several arrays per account and security).
@@ -118,7 +133,7 @@ use crate::scenario::policy::{
     ThresholdRule, TlhRule, WashSaleGuard,
 };
 use crate::scenario::Scenario;
-use crate::types::{AccountKind, LotMethod, SecurityType, Side};
+use crate::types::{LotMethod, SecurityType, Side};
 use book::Book;
 use policy::{Stage, View};
 use world::World;
@@ -560,14 +575,8 @@ impl<'s> Simulation<'s> {
             })
             .collect();
         let months = self.month_ends.len();
-        let mut monthly: Vec<[Vec<f64>; 3]> = (0..np)
-            .map(|_| {
-                [
-                    Vec::with_capacity(months),
-                    Vec::with_capacity(months),
-                    Vec::with_capacity(months),
-                ]
-            })
+        let mut monthly: Vec<[Vec<f64>; 4]> = (0..np)
+            .map(|_| std::array::from_fn(|_| Vec::with_capacity(months)))
             .collect();
         let mut signal = vec![0.0; k];
         let mut z = vec![0.0; k];
@@ -777,10 +786,12 @@ impl<'s> Simulation<'s> {
                 tr.prev_value = value;
                 tr.value_sum += value;
                 if month_end {
+                    let wind = book.wind_up(w, date, &prices);
                     let t = &book.totals;
                     monthly[pi][0].push(value);
                     monthly[pi][1].push(t.tickets);
                     monthly[pi][2].push(t.commission + t.regulatory);
+                    monthly[pi][3].push(value - wind.total());
                 }
             }
             if month_end {
@@ -795,21 +806,11 @@ impl<'s> Simulation<'s> {
         let mut trades = record.then(Vec::new);
         for (pi, mut book) in books.into_iter().enumerate() {
             let tr = &tracks[pi];
+            // Years still open at the horizon are settled (paid from cash) first, so the
+            // terminal value is net of every settled year's tax.
+            book.settle_before(w, end);
             let value = book.value(w, &prices);
-            let (last_tax, liquidation) = book.horizon_taxes(w, end, &prices)?;
-            let mut deferred = 0.0;
-            for a in 0..m {
-                if matches!(
-                    w.accounts[a].kind,
-                    AccountKind::TraditionalIra | AccountKind::K401
-                ) {
-                    let mut v = book.cash[a];
-                    for j in 0..n {
-                        v += book.qty[a * n + j] * prices[j];
-                    }
-                    deferred += v * w.tax.deferred_rate();
-                }
-            }
+            let wind = book.horizon_taxes(w, end, &prices);
             let (mut gross, mut washed, mut lost) = (0.0, 0.0, 0.0);
             let sales = book.ledger.sales();
             for &si in &book.harvest_sales {
@@ -827,7 +828,7 @@ impl<'s> Simulation<'s> {
             } else {
                 0.0
             };
-            let [mv, mt, mf] = std::mem::take(&mut monthly[pi]);
+            let [mv, mt, mf, ma] = std::mem::take(&mut monthly[pi]);
             out.push(report::PolicyPath {
                 tickets: t.tickets,
                 trades: t.trades,
@@ -838,7 +839,7 @@ impl<'s> Simulation<'s> {
                 impact: t.impact,
                 notional: t.notional,
                 taxes_cash: t.taxes_cash,
-                taxes_paid: t.taxes_cash + last_tax,
+                taxes_paid: t.taxes_cash + wind.this_year,
                 dividends: t.dividends,
                 interest: t.interest,
                 price_gain: t.price_gain,
@@ -849,10 +850,10 @@ impl<'s> Simulation<'s> {
                 harvest_lost: lost,
                 start_value,
                 terminal_pretax: value,
-                after_tax: value - last_tax - liquidation - deferred,
-                last_year_tax: last_tax,
-                liquidation_tax: liquidation,
-                deferred_tax: deferred,
+                after_tax: value - wind.total(),
+                last_year_tax: wind.this_year,
+                liquidation_tax: wind.liquidation,
+                deferred_tax: wind.deferred,
                 avg_value: if n_steps > 0 {
                     tr.value_sum / n_steps as f64
                 } else {
@@ -874,6 +875,7 @@ impl<'s> Simulation<'s> {
                 monthly_value: mv,
                 monthly_tickets: mt,
                 monthly_fees: mf,
+                monthly_after_tax: ma,
             });
             if let Some(tl) = &mut trades {
                 tl.push(book.rows.take().unwrap_or_default());

@@ -2,7 +2,7 @@
 //! with its definition; time series for charts; one path's dated trade list.
 //!
 //! Paths are aggregated as they stream: a path leaves only a [`PathOutcome`] (per-policy
-//! scalars, a monthly series of three numbers, and — for the one recorded path — its
+//! scalars, a monthly series of four numbers, and — for the one recorded path — its
 //! trades). [`Accumulator::merge`] combines outcomes from any split of the paths (threads,
 //! Web Workers) and the report is computed from them in path order, so the same scenario
 //! and seed give a bit-identical report however the work was split.
@@ -127,6 +127,9 @@ pub struct PolicyPath {
     pub monthly_tickets: Vec<f64>,
     /// Month-end cumulative ticket charges and regulatory fees.
     pub monthly_fees: Vec<f64>,
+    /// Month-end after-tax household value ([`AFTER_TAX_VALUE_DEFINITION`]); the last
+    /// entry (the horizon is a month-end) equals [`PolicyPath::after_tax`].
+    pub monthly_after_tax: Vec<f64>,
 }
 
 impl PolicyPath {
@@ -150,8 +153,8 @@ pub struct PathOutcome {
 
 /// Path outcomes gathered so far; merge partial accumulators in any order.
 ///
-/// Each path holds fixed-size data only: per policy 30 scalars and three month-end series
-/// (`56 + P·(312 + 24·M)` bytes a path for P policies and M month-ends — about 19 KB for
+/// Each path holds fixed-size data only: per policy 30 scalars and four month-end series
+/// (`56 + P·(336 + 32·M)` bytes a path for P policies and M month-ends — about 25 KB for
 /// six policies over 10 years); the trade list is kept for the recorded path alone.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Accumulator {
@@ -305,11 +308,21 @@ pub struct PolicySeries {
     pub cumulative_fees: Vec<f64>,
     /// 5th percentile of household value (pre-tax).
     pub wealth_p5: Vec<f64>,
-    /// Median household value.
+    /// Median household value (pre-tax).
     pub wealth_p50: Vec<f64>,
-    /// 95th percentile of household value.
+    /// 95th percentile of household value (pre-tax).
     pub wealth_p95: Vec<f64>,
+    /// 5th percentile of after-tax household value ([`AFTER_TAX_VALUE_DEFINITION`]).
+    pub after_tax_p5: Vec<f64>,
+    /// Median after-tax household value.
+    pub after_tax_p50: Vec<f64>,
+    /// 95th percentile of after-tax household value.
+    pub after_tax_p95: Vec<f64>,
 }
+
+/// What the month-end after-tax household value is (the after-tax wealth fan), in one
+/// sentence. At the horizon it is the after-tax terminal wealth.
+pub const AFTER_TAX_VALUE_DEFINITION: &str = "Household value at the month-end close less the tax still due on realized gains (every year not yet settled and the year so far, netted in order with carry-forwards), the tax of liquidating the taxable accounts that day at the profile's rates (none when holding: step-up), and ordinary tax on traditional IRA / 401k balances; Roth untaxed.";
 
 /// Month-end series for charts.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -604,6 +617,9 @@ pub(crate) fn build(inp: ReportInputs<'_>, acc: &mut Accumulator) -> Report {
             wealth_p5: Vec::with_capacity(months),
             wealth_p50: Vec::with_capacity(months),
             wealth_p95: Vec::with_capacity(months),
+            after_tax_p5: Vec::with_capacity(months),
+            after_tax_p50: Vec::with_capacity(months),
+            after_tax_p95: Vec::with_capacity(months),
         };
         let mut buf = Vec::with_capacity(outcomes.len());
         for m in 0..months {
@@ -618,6 +634,12 @@ pub(crate) fn build(inp: ReportInputs<'_>, acc: &mut Accumulator) -> Report {
             s.wealth_p5.push(quantile(&buf, 0.05));
             s.wealth_p50.push(quantile(&buf, 0.5));
             s.wealth_p95.push(quantile(&buf, 0.95));
+            buf.clear();
+            buf.extend(outcomes.iter().map(|o| at(&get(o, p).monthly_after_tax)));
+            buf.sort_by(f64::total_cmp);
+            s.after_tax_p5.push(quantile(&buf, 0.05));
+            s.after_tax_p50.push(quantile(&buf, 0.5));
+            s.after_tax_p95.push(quantile(&buf, 0.95));
         }
         report.series.policies.push(s);
     }
