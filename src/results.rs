@@ -903,7 +903,7 @@ fn PathTrades(trades: TradeList) -> impl IntoView {
                 on:click=move |_| page.update(|p| *p += 1)>"Next"</button>
             <span class="muted" role="status" data-testid="path-trades-shown">{shown}</span>
         </div>
-        <div class="table-scroll">
+        <div class="table-scroll" tabindex="0" role="region" aria-label="Trades on one path">
             <table class="grid trades" data-testid="path-trades">
                 <thead><tr>
                     <th scope="col">"Date"</th><th scope="col">"Account"</th><th scope="col">"Security"</th>
