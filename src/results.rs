@@ -302,10 +302,15 @@ fn send_next(run: &mut Run, worker: usize) {
     }
 }
 
-/// The report of the paths gathered so far.
-fn partial_report(run: &mut Run) -> Result<Report, String> {
+/// The report of the paths gathered so far: while the run goes on, without the chart
+/// series (the partial view shows means only); complete, the whole report.
+fn partial_report(run: &mut Run, complete: bool) -> Result<Report, String> {
     let sim = Simulation::new(&run.scenario, &run.settings.options()).map_err(|e| e.to_string())?;
-    Ok(sim.report(&mut run.gathered))
+    Ok(if complete {
+        sim.report(&mut run.gathered)
+    } else {
+        sim.summary(&mut run.gathered)
+    })
 }
 
 /// Starts a comparison of `scenario` with `settings` (cancelling any run in flight).
@@ -404,7 +409,7 @@ fn on_output(state: RunState, worker: usize, out: Done) {
         // Partial results: the first at once, then at most about once a second.
         if complete || run.last_partial == 0.0 || now() - run.last_partial > 1000.0 {
             run.last_partial = now();
-            match browser::timed("tollbooth:report", || partial_report(run)) {
+            match browser::timed("tollbooth:report", || partial_report(run, complete)) {
                 Ok(r) => state.report.set(Some(r)),
                 Err(e) => {
                     state.status.set(Status::Failed(e));

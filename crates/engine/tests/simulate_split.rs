@@ -98,3 +98,30 @@ fn the_accumulator_keeps_fixed_size_data_and_one_trade_list() {
         }
     }
 }
+
+/// The summary (for partial results) is the report less its month-end series.
+#[test]
+fn the_summary_is_the_report_without_series() {
+    let s = tollbooth_engine::scenario::Scenario::demo();
+    let sim = tollbooth_engine::simulate::Simulation::new(
+        &s,
+        &tollbooth_engine::simulate::SimOptions {
+            paths: Some(3),
+            years: Some(1),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let mut acc = sim.run_range(0..3).unwrap();
+    let mut full = sim.report(&mut acc);
+    let summary = sim.summary(&mut acc);
+    assert!(summary.series.dates.is_empty());
+    assert!(summary
+        .series
+        .policies
+        .iter()
+        .all(|p| p.wealth_p50.is_empty() && p.after_tax_p50.is_empty()));
+    assert!(!full.series.dates.is_empty());
+    full.series = summary.series.clone();
+    assert_eq!(full, summary);
+}

@@ -443,6 +443,17 @@ impl<'s> Simulation<'s> {
 
     /// Builds the report from the outcomes gathered (in any order, from any split).
     pub fn report(&self, acc: &mut Accumulator) -> Report {
+        self.build_report(acc, true)
+    }
+
+    /// The report without its month-end series (the chart data): every metric, the
+    /// break-even fee, the flags and the recorded trades, at a fraction of the cost. For
+    /// partial results while paths are still coming in.
+    pub fn summary(&self, acc: &mut Accumulator) -> Report {
+        self.build_report(acc, false)
+    }
+
+    fn build_report(&self, acc: &mut Accumulator, with_series: bool) -> Report {
         let w = &self.world;
         let s = w.scenario;
         let flat_fee = w
@@ -488,6 +499,7 @@ impl<'s> Simulation<'s> {
             years: w.years,
             month_dates: self.month_ends.iter().map(|&i| w.dates[i]).collect(),
             head,
+            with_series,
             _p: std::marker::PhantomData,
         };
         report::build(inputs, acc)

@@ -476,6 +476,8 @@ pub(crate) struct ReportInputs<'a> {
     pub years: f64,
     pub month_dates: Vec<Date>,
     pub head: Report,
+    /// Whether to build the month-end series (percentile fans, cumulative costs).
+    pub with_series: bool,
     pub _p: std::marker::PhantomData<&'a ()>,
 }
 
@@ -609,7 +611,11 @@ pub(crate) fn build(inp: ReportInputs<'_>, acc: &mut Accumulator) -> Report {
             friction_flag: inp.fastest_more_than_quarterly[p] && net < 0.0 && p != b,
         });
         // Series.
-        let months = inp.month_dates.len();
+        let months = if inp.with_series {
+            inp.month_dates.len()
+        } else {
+            0
+        };
         let mut s = PolicySeries {
             name: inp.names[p].clone(),
             cumulative_tickets: Vec::with_capacity(months),
@@ -643,7 +649,9 @@ pub(crate) fn build(inp: ReportInputs<'_>, acc: &mut Accumulator) -> Report {
         }
         report.series.policies.push(s);
     }
-    report.series.dates = inp.month_dates;
+    if inp.with_series {
+        report.series.dates = inp.month_dates;
+    }
     report.definitions = defs;
     if let Some(o) = outcomes.iter().find(|o| o.trades.is_some()) {
         report.trades.path = o.path;
