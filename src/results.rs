@@ -406,6 +406,10 @@ fn on_output(state: RunState, worker: usize, out: Done) {
         state.done.update(|d| *d += paths);
         send_next(run, worker);
         let complete = run.pending == 0;
+        if complete {
+            // The benchmark tells the tasks of the run from the final rendering by this.
+            browser::mark("tollbooth:last-chunk");
+        }
         // Partial results: the first at once, then at most about once a second.
         if complete || run.last_partial == 0.0 || now() - run.last_partial > 1000.0 {
             run.last_partial = now();
