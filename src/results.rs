@@ -410,15 +410,32 @@ fn on_output(state: RunState, worker: usize, out: Done) {
             // The benchmark tells the tasks of the run from the final rendering by this.
             browser::mark("tollbooth:last-chunk");
         }
-        // Partial results: the first at once, then at most about once a second.
+        // Partial results: the first at once, then at most about once a second. They are
+        // built and shown in a task of their own, so reading a chunk and redrawing the
+        // table never add up to one long task on the page's thread.
         if complete || run.last_partial == 0.0 || now() - run.last_partial > 1000.0 {
             run.last_partial = now();
-            match browser::timed("tollbooth:report", || partial_report(run, complete)) {
-                Ok(r) => state.report.set(Some(r)),
-                Err(e) => {
-                    state.status.set(Status::Failed(e));
-                    return Some(());
-                }
+            set_timeout(move || publish(state, id), std::time::Duration::ZERO);
+        }
+        None
+    });
+    if finished.is_some() {
+        cancel(state, false);
+    }
+}
+
+/// Shows the report of run `id` so far; when every chunk is in, the whole report and the
+/// end of the run.
+fn publish(state: RunState, id: u64) {
+    let finished = RUN.with(|cell| {
+        let mut guard = cell.borrow_mut();
+        let run = guard.as_mut().filter(|r| r.id == id)?;
+        let complete = run.pending == 0;
+        match browser::timed("tollbooth:report", || partial_report(run, complete)) {
+            Ok(r) => state.report.set(Some(r)),
+            Err(e) => {
+                state.status.set(Status::Failed(e));
+                return Some(());
             }
         }
         if complete {
