@@ -8,6 +8,7 @@ use crate::usd;
 use leptos::prelude::*;
 use tollbooth_engine::scenario::policy::Policy;
 use tollbooth_engine::scenario::Scenario;
+use tollbooth_engine::simulate::report::AFTER_TAX_VALUE_DEFINITION;
 
 fn pct(x: f64) -> String {
     format!("{:.2}%", x * 100.0)
@@ -72,7 +73,7 @@ pub fn describe_policy(p: &Policy) -> String {
 }
 
 /// The metric definitions (the same words the results use).
-const DEFINITIONS: [(&str, &str); 9] = [
+const DEFINITIONS: [(&str, &str); 10] = [
     ("Tickets", "One ticket per order: account, security, side and trading day."),
     ("Ticket charges", "The fee schedule's flat + per-share + % of notional, within its minimum and maximum, per ticket."),
     ("Regulatory fees", "SEC Section 31 fee on sales (proceeds × the dated rate, rounded up to the cent) and FINRA TAF per share sold, capped per trade."),
@@ -82,6 +83,7 @@ const DEFINITIONS: [(&str, &str); 9] = [
     ("Tax alpha", "Annualized after-tax return of the policy minus that of the baseline policy on the same paths, before and after all costs."),
     ("Harvesting yield", "Harvested losses ÷ starting value, per year, as vendors quote it. Not tax alpha."),
     ("Net benefit", "After-tax terminal wealth of the policy minus the baseline's, in dollars and bps per year; the break-even ticket fee is the fee at which it reaches zero."),
+    ("After-tax household value (the fan chart)", AFTER_TAX_VALUE_DEFINITION),
 ];
 
 /// Assumptions and definitions for print.
