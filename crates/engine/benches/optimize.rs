@@ -157,60 +157,11 @@ fn p2(c: &mut Criterion) {
     g.finish();
 }
 
-/// The demo household reshaped to 3 accounts, 20 securities and 300 lots (seeded
-/// linear congruential generator: prices drift ±30% from cost, dates over six years).
-fn realistic_household() -> tollbooth_engine::scenario::Scenario {
-    use tollbooth_engine::scenario::{Lot, Scenario};
-    let mut s = Scenario::demo();
-    s.securities.truncate(20);
-    let syms: Vec<String> = s.securities.iter().map(|x| x.symbol.clone()).collect();
-    for x in &mut s.securities {
-        x.partners.retain(|p| syms.contains(p));
-    }
-    for c in &mut s.target.classes {
-        c.alternates.retain(|a| syms.contains(a));
-    }
-    s.target.classes.retain(|c| syms.contains(&c.primary));
-    let total: f64 = s.target.classes.iter().map(|c| c.weight).sum();
-    for c in &mut s.target.classes {
-        c.weight /= total;
-    }
-    let mut state: u64 = 20_261_120;
-    let mut next = || {
-        state = state
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        (state >> 11) as f64 / (1u64 << 53) as f64
-    };
-    let as_of = s.as_of;
-    for a in &mut s.household.accounts {
-        a.lots.clear();
-    }
-    for n in 0..300 {
-        let acct = n % 3;
-        let sec = (next() * 20.0) as usize % 20;
-        let price = s.securities[sec].price;
-        let quantity = (5.0 + next() * 195.0).round();
-        let cost = price * (0.7 + 0.6 * next());
-        // At least 31 days old, so the lots do not trip the wash-sale guard wholesale.
-        let acquired = as_of.add_days(-31 - (next() * 2190.0) as i32);
-        let symbol = s.securities[sec].symbol.clone();
-        s.household.accounts[acct].lots.push(Lot {
-            id: format!("B{n:03}"),
-            symbol,
-            quantity,
-            basis: (quantity * cost * 100.0).round() / 100.0,
-            acquired,
-        });
-    }
-    s
-}
-
 fn household(c: &mut Criterion) {
     use tollbooth_engine::household::{
         optimize_household, HouseholdSettings, HouseholdState, HouseholdStatus,
     };
-    let s = realistic_household();
+    let s = tollbooth_engine::scenario::Scenario::demo_300_lots();
     let lots: usize = s.household.accounts.iter().map(|a| a.lots.len()).sum();
     assert_eq!(
         (s.household.accounts.len(), s.securities.len(), lots),

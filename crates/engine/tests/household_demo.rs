@@ -392,61 +392,13 @@ fn bad_targets_and_unreachable_cash_are_statuses() {
     );
 }
 
-/// The benchmark's household (`benches/optimize.rs`): the demo's first 20 securities and
-/// fees, 300 seeded lots over a taxable account, a traditional IRA and a Roth IRA.
-fn realistic_household() -> Scenario {
-    use tollbooth_engine::scenario::Lot;
-    let mut s = Scenario::demo();
-    s.securities.truncate(20);
-    let syms: Vec<String> = s.securities.iter().map(|x| x.symbol.clone()).collect();
-    for x in &mut s.securities {
-        x.partners.retain(|p| syms.contains(p));
-    }
-    for c in &mut s.target.classes {
-        c.alternates.retain(|a| syms.contains(a));
-    }
-    s.target.classes.retain(|c| syms.contains(&c.primary));
-    let total: f64 = s.target.classes.iter().map(|c| c.weight).sum();
-    for c in &mut s.target.classes {
-        c.weight /= total;
-    }
-    let mut state: u64 = 20_261_120;
-    let mut next = || {
-        state = state
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        (state >> 11) as f64 / (1u64 << 53) as f64
-    };
-    let as_of = s.as_of;
-    for a in &mut s.household.accounts {
-        a.lots.clear();
-    }
-    for n in 0..300 {
-        let acct = n % 3;
-        let sec = (next() * 20.0) as usize % 20;
-        let price = s.securities[sec].price;
-        let quantity = (5.0 + next() * 195.0).round();
-        let cost = price * (0.7 + 0.6 * next());
-        let acquired = as_of.add_days(-31 - (next() * 2190.0) as i32);
-        let symbol = s.securities[sec].symbol.clone();
-        s.household.accounts[acct].lots.push(Lot {
-            id: format!("B{n:03}"),
-            symbol,
-            quantity,
-            basis: (quantity * cost * 100.0).round() / 100.0,
-            acquired,
-        });
-    }
-    s
-}
-
 /// The 300-lot household is proven within 0.5% under every demo policy. A few thousand
 /// QPs: run it optimised (`cargo test --release -p tollbooth-engine --test household_demo
 /// -- --ignored`); the `household` benchmark asserts the same.
 #[test]
 #[ignore = "a few seconds optimised, too slow for the debug suite"]
 fn realistic_household_is_proven_within_half_a_percent() {
-    let s = realistic_household();
+    let s = Scenario::demo_300_lots();
     for p in &s.policies {
         let sol = solve(&s, p);
         assert_eq!(

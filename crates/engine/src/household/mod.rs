@@ -2521,20 +2521,8 @@ mod tests {
     /// The demo household cut to its joint account and the first `n` securities, with a
     /// flat ticket fee, so every ticket set can be enumerated.
     fn small(n: usize, flat: f64) -> Scenario {
-        let mut s = Scenario::demo();
-        s.securities.truncate(n);
+        let mut s = Scenario::demo_with_securities(n);
         let syms: Vec<String> = s.securities.iter().map(|x| x.symbol.clone()).collect();
-        for x in &mut s.securities {
-            x.partners.retain(|p| syms.contains(p));
-        }
-        for c in &mut s.target.classes {
-            c.alternates.retain(|a| syms.contains(a));
-        }
-        s.target.classes.retain(|c| syms.contains(&c.primary));
-        let total: f64 = s.target.classes.iter().map(|c| c.weight).sum();
-        for c in &mut s.target.classes {
-            c.weight /= total;
-        }
         s.household.accounts.truncate(1);
         for a in &mut s.household.accounts {
             a.lots.retain(|l| syms.contains(&l.symbol));

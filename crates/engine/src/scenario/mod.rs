@@ -404,6 +404,67 @@ impl Scenario {
         Scenario::from_json(ZERO_FEE_JSON).expect("the embedded zero-fee scenario is valid")
     }
 
+    /// The demo with only its first `n` securities: TLH partners, class alternates and
+    /// target classes that name a dropped security are dropped, and the remaining class
+    /// weights renormalised to sum to 1. The household's lots are left as they are.
+    pub fn demo_with_securities(n: usize) -> Scenario {
+        let mut s = Scenario::demo();
+        s.securities.truncate(n);
+        let syms: Vec<String> = s.securities.iter().map(|x| x.symbol.clone()).collect();
+        for x in &mut s.securities {
+            x.partners.retain(|p| syms.contains(p));
+        }
+        for c in &mut s.target.classes {
+            c.alternates.retain(|a| syms.contains(a));
+        }
+        s.target.classes.retain(|c| syms.contains(&c.primary));
+        let total: f64 = s.target.classes.iter().map(|c| c.weight).sum();
+        for c in &mut s.target.classes {
+            c.weight /= total;
+        }
+        s
+    }
+
+    /// The household optimizer's reference household (its benchmark and its gap tests):
+    /// the demo's first 20 securities and fees, and 300 seeded lots spread over the
+    /// taxable account, the traditional IRA and the Roth (costs ±30 % around today's
+    /// price, acquired 31 days to six years ago, so the wash-sale guard does not close
+    /// them wholesale).
+    pub fn demo_300_lots() -> Scenario {
+        let mut s = Scenario::demo_with_securities(20);
+        let mut state: u64 = 20_261_120;
+        let mut next = || {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let as_of = s.as_of;
+        for a in &mut s.household.accounts {
+            a.lots.clear();
+        }
+        let accounts = s.household.accounts.len().max(1);
+        for n in 0..300 {
+            let acct = n % accounts;
+            let sec = (next() * 20.0) as usize % s.securities.len();
+            let price = s.securities[sec].price;
+            let quantity = (5.0 + next() * 195.0).round();
+            let cost = price * (0.7 + 0.6 * next());
+            let acquired = as_of.add_days(-31 - (next() * 2190.0) as i32);
+            let symbol = s.securities[sec].symbol.clone();
+            if let Some(a) = s.household.accounts.get_mut(acct) {
+                a.lots.push(Lot {
+                    id: format!("B{n:03}"),
+                    symbol,
+                    quantity,
+                    basis: (quantity * cost * 100.0).round() / 100.0,
+                    acquired,
+                });
+            }
+        }
+        s
+    }
+
     /// A security by symbol.
     pub fn security(&self, symbol: &str) -> Option<&Security> {
         self.securities.iter().find(|s| s.symbol == symbol)
