@@ -50,6 +50,7 @@
 //! ```
 
 use crate::date::Date;
+use crate::market::random::{path_rng, Variates};
 use crate::scenario::policy::Frequency;
 use crate::scenario::target::MinCash;
 use crate::scenario::{
@@ -57,8 +58,6 @@ use crate::scenario::{
 };
 use crate::simulate::{Report, SimOptions};
 use crate::types::{AccountKind, SecurityType, Side};
-use rand_chacha::rand_core::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 /// Why a household line could not be used. Every variant names the line (1-based).
@@ -717,52 +716,23 @@ pub struct FirmGenerator<'c> {
 
 const GEN_DOMAIN: u64 = 0x4649_524d_5f47_454e; // "FIRM_GEN"
 
-fn splitmix64(state: &mut u64) -> u64 {
-    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
-/// The generator's variates (portable: `libm` only).
-struct Draws {
-    rng: ChaCha8Rng,
-    spare: Option<f64>,
-}
+/// The generator's variates: the market model's seeded ChaCha stream and normal draws
+/// (portable: `libm` only), under the generator's own seed domain.
+struct Draws(Variates);
 
 impl Draws {
     fn new(seed: u64, stream: u64) -> Draws {
-        let mut key = [0u8; 32];
-        let mut state = seed ^ GEN_DOMAIN;
-        for chunk in key.chunks_exact_mut(8) {
-            chunk.copy_from_slice(&splitmix64(&mut state).to_le_bytes());
-        }
-        let mut rng = ChaCha8Rng::from_seed(key);
-        rng.set_stream(stream);
-        Draws { rng, spare: None }
+        Draws(Variates::new(path_rng(seed ^ GEN_DOMAIN, stream)))
     }
 
     /// Uniform on [0, 1).
     fn uniform(&mut self) -> f64 {
-        (self.rng.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+        self.0.uniform()
     }
 
     /// Standard normal (Marsaglia polar).
     fn normal(&mut self) -> f64 {
-        if let Some(z) = self.spare.take() {
-            return z;
-        }
-        loop {
-            let u = 2.0 * self.uniform() - 1.0;
-            let v = 2.0 * self.uniform() - 1.0;
-            let s = u * u + v * v;
-            if s > 0.0 && s < 1.0 {
-                let m = libm::sqrt(-2.0 * libm::log(s) / s);
-                self.spare = Some(v * m);
-                return u * m;
-            }
-        }
+        self.0.normal()
     }
 
     /// An index drawn with the given probabilities (summing to 1).

@@ -81,7 +81,7 @@ mod assumptions;
 mod correlation;
 mod ledoit_wolf;
 mod model;
-mod random;
+pub(crate) mod random;
 mod replay;
 
 pub use assumptions::{
