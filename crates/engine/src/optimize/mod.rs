@@ -60,7 +60,8 @@ mod reference;
 
 use nalgebra::{DMatrix, SymmetricEigen};
 
-use dual::{Dual, Response, Structure, Workspace};
+pub(crate) use dual::Dual;
+use dual::{Response, Structure, Workspace};
 
 /// Errors for bad input. An infeasible or unconverged solve is a [`Status`], not an error.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -781,6 +782,17 @@ impl Optimizer {
     /// re-solving with other bounds. The solver is then exactly as [`Optimizer::new`]
     /// would build it (same decomposition, no warm start), at a fraction of the cost.
     pub fn update(&mut self, problem: &RebalanceProblem) -> Result<(), OptimizeError> {
+        self.update_from(problem, None)
+    }
+
+    /// [`Optimizer::update`], with the next convex solve starting from `start` (a dual of a
+    /// nearby problem with the same structure, see [`Optimizer::last_dual`]) instead of
+    /// the default start. The optimum is the same; only the Newton path to it is shorter.
+    pub(crate) fn update_from(
+        &mut self,
+        problem: &RebalanceProblem,
+        start: Option<Dual>,
+    ) -> Result<(), OptimizeError> {
         let same_structure = problem.kappa == self.problem.kappa
             && problem.target == self.problem.target
             && problem.factor_cov == self.problem.factor_cov
@@ -814,10 +826,16 @@ impl Optimizer {
             self.diagnostics
                 .push(Diagnostic::CurrentSumNotOne { sum: csum });
         }
-        self.warm = None;
+        self.warm = start.filter(|d| d.eta.len() == self.prep.structure.r);
         self.clarabel = None;
         self.started = None;
         Ok(())
+    }
+
+    /// The dual of the last convex solve that ended optimal (a warm start for
+    /// [`Optimizer::update_from`]).
+    pub(crate) fn last_dual(&self) -> Option<&Dual> {
+        self.warm.as_ref()
     }
 
     /// The problem as given.
