@@ -644,21 +644,25 @@ impl<'s> Simulation<'s> {
             let todays_flows = &w.flows[flow_i..flow_end];
             flow_i = flow_end;
             let month_end = month_i < months && self.month_ends[month_i] == i;
+            // Most days pay no dividend: skip the books' dividend pass then.
+            let dividend_day = cur_d.iter().any(|&d| d > 0.0);
             for (pi, pol) in s.policies.iter().enumerate() {
                 let book = &mut books[pi];
                 let tr = &mut tracks[pi];
                 book.begin_day(date);
                 book.mark(w, &prev_prices, &prices);
                 inflow.iter_mut().for_each(|x| *x = false);
-                book.dividends(
-                    w,
-                    date,
-                    &prev_prices,
-                    &prices,
-                    &cur_d,
-                    guards[pi],
-                    &mut inflow,
-                )?;
+                if dividend_day {
+                    book.dividends(
+                        w,
+                        date,
+                        &prev_prices,
+                        &prices,
+                        &cur_d,
+                        guards[pi],
+                        &mut inflow,
+                    )?;
+                }
                 // Taxes of last year, once its wash-sale windows have closed.
                 let taxes_before = book.totals.taxes_cash;
                 while book.settled + 1 < year {
