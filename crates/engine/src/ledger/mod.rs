@@ -667,20 +667,23 @@ impl Ledger {
                     .iter()
                     .any(|l| l.unreplaced_loss_shares() > QTY_EPS)
         });
-        let pending = self.pending.clone();
-        let key = (trade.account.clone(), trade.symbol.clone());
-        for s in pending {
-            if self.group_of(&self.sales[s].symbol) != Some(group) {
-                continue;
-            }
-            for leg in 0..self.sales[s].lots.len() {
-                self.wash_into(s, leg, &key, id);
-                let open = self
-                    .find_lot(&key, id)
-                    .map(|l| l.replacement_capacity() > QTY_EPS)
-                    .unwrap_or(false);
-                if !open {
-                    break;
+        // Most buys follow no pending loss sale: clone nothing then.
+        if !self.pending.is_empty() {
+            let pending = self.pending.clone();
+            let key = (trade.account.clone(), trade.symbol.clone());
+            for s in pending {
+                if self.group_of(&self.sales[s].symbol) != Some(group) {
+                    continue;
+                }
+                for leg in 0..self.sales[s].lots.len() {
+                    self.wash_into(s, leg, &key, id);
+                    let open = self
+                        .find_lot(&key, id)
+                        .map(|l| l.replacement_capacity() > QTY_EPS)
+                        .unwrap_or(false);
+                    if !open {
+                        break;
+                    }
                 }
             }
         }
