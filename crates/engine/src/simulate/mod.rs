@@ -115,9 +115,13 @@
 //! break-even inputs and the two cumulative month-end series, and a distribution for each
 //! metric and each month-end of the two value series: the values themselves up to
 //! [`stats::EXACT_CAP`] paths (percentiles exact; at most `8·P·(20 + 2·M)` KB — P policies,
-//! M month-ends), then a logarithmic-bucket sketch whose size depends on the spread of the
-//! values, not their number (percentiles within [`stats::SKETCH_ALPHA`], 0.05 %). Only the
-//! recorded path keeps its trade list.
+//! M month-ends: 12.5 MB for six policies over 10 years), then a logarithmic-bucket sketch
+//! (percentiles within [`stats::SKETCH_ALPHA`], 0.05 %) of 8 bytes per occupied bucket,
+//! whose size depends on the spread of the values, not their number: at most about 1,000
+//! buckets per factor e between the smallest and largest magnitude. Value-like
+//! distributions fill their buckets within a few thousand paths; wide ones centred near
+//! zero (net benefit, taxes) keep filling buckets up to tens of thousands of paths. Only
+//! the recorded path keeps its trade list.
 
 // Index loops mirror the books' formulas (several arrays per account and security).
 #![allow(clippy::needless_range_loop)]

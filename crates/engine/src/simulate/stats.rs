@@ -238,6 +238,11 @@ pub struct Sketch {
     min: Option<f64>,
     /// Largest value added.
     max: Option<f64>,
+    /// Whether some value added is not a whole number. While all are (ticket and trade
+    /// counts), order statistics below `1 / (2α)` = 1,000 in magnitude are rounded to the
+    /// whole number they must be: exact.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    fractional: bool,
 }
 
 fn ln_gamma() -> f64 {
@@ -277,6 +282,7 @@ impl Sketch {
         }
         self.min = Some(self.min.map_or(x, |m| m.min(x)));
         self.max = Some(self.max.map_or(x, |m| m.max(x)));
+        self.fractional |= libm::trunc(x) != x;
     }
 
     /// Adds another sketch's counts.
@@ -284,6 +290,7 @@ impl Sketch {
         self.pos.merge(&other.pos);
         self.neg.merge(&other.neg);
         self.zero += other.zero;
+        self.fractional |= other.fractional;
         if let Some(v) = other.min {
             self.min = Some(self.min.map_or(v, |m| m.min(v)));
         }
@@ -342,6 +349,13 @@ impl Sketch {
             loop {
                 match cur {
                     Some((v, c)) if r < below + c => {
+                        // A whole number v below 1 / (2α) is the only one within α·v of
+                        // its bucket's representative.
+                        let v = if self.fractional || v.abs() * SKETCH_ALPHA >= 0.5 {
+                            v
+                        } else {
+                            libm::round(v)
+                        };
                         out.push(v.max(lo).min(hi));
                         break;
                     }
@@ -687,6 +701,26 @@ mod tests {
         if let Quantiles::Sketch(s) = &d.finite {
             assert!(s.buckets() < 5_000, "{}", s.buckets());
         }
+    }
+
+    #[test]
+    fn whole_numbers_stay_whole_in_the_sketch() {
+        let mut d = Distribution::new();
+        let mut seed = 5u64;
+        let mut xs: Vec<f64> = (0..3_000)
+            .map(|_| (40.0 + 900.0 * lcg(&mut seed)).floor())
+            .collect();
+        xs.iter().for_each(|&x| d.add(x, 100));
+        assert!(d.is_sketch());
+        xs.sort_by(f64::total_cmp);
+        for q in [0.05, 0.5, 0.95] {
+            let exact = crate::simulate::report::quantile(&xs, q);
+            assert_eq!(d.quantiles(&[q])[0], exact, "q {q}");
+        }
+        // One fraction and the order statistics are the buckets' representatives again.
+        d.add(0.5, 100);
+        let median = d.quantiles(&[0.5])[0];
+        assert!(median.fract() != 0.0, "{median}");
     }
 
     #[test]
