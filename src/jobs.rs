@@ -309,14 +309,14 @@ mod tests {
                     ..
                 } => {
                     assert_eq!(paths, r.end - r.start);
-                    acc.merge(decode_accumulator(&text).unwrap());
+                    acc.merge(decode_accumulator(&text).unwrap()).unwrap();
                 }
                 other => panic!("unexpected {other:?}"),
             }
         }
         let sim = Simulation::new(&s, &settings.options()).unwrap();
         let whole = sim.run().unwrap();
-        assert_eq!(sim.report(&mut acc).hash_hex(), whole.hash_hex());
+        assert_eq!(sim.report(&acc).hash_hex(), whole.hash_hex());
     }
 
     /// The browser test (`tests/web.rs`) compares the in-browser report with this value,

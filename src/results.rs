@@ -143,7 +143,7 @@ struct Run {
     next: usize,
     /// Chunks not in yet.
     pending: usize,
-    /// Every path gathered so far (merging order does not matter: the report sorts).
+    /// Every path gathered so far, reduced (merging order does not matter).
     gathered: Accumulator,
     started: f64,
     last_partial: f64,
@@ -307,9 +307,9 @@ fn send_next(run: &mut Run, worker: usize) {
 fn partial_report(run: &mut Run, complete: bool) -> Result<Report, String> {
     let sim = Simulation::new(&run.scenario, &run.settings.options()).map_err(|e| e.to_string())?;
     Ok(if complete {
-        sim.report(&mut run.gathered)
+        sim.report(&run.gathered)
     } else {
-        sim.summary(&mut run.gathered)
+        sim.summary(&run.gathered)
     })
 }
 
@@ -400,7 +400,10 @@ fn on_output(state: RunState, worker: usize, out: Done) {
                 return Some(());
             }
         };
-        run.gathered.merge(acc);
+        if let Err(e) = run.gathered.merge(acc) {
+            state.status.set(Status::Failed(e.to_string()));
+            return Some(());
+        }
         run.worker_ms += ms;
         run.pending = run.pending.saturating_sub(1);
         state.done.update(|d| *d += paths);

@@ -2,7 +2,7 @@
 //! [--trades-csv FILE]`: simulate a scenario's policies and print the report as JSON.
 //!
 //! `--threads T` (default: every core) runs the paths on T threads, in contiguous chunks
-//! merged by path index: the report is bit-identical for any T.
+//! merged in order: the report is bit-identical for any T.
 //!
 //! `--preset household|zero_fee|seed_firm|six_policies` simulates a built-in preset instead of a file.
 //! The report carries the engine version, the scenario's hash and the seed, and its own
@@ -21,16 +21,20 @@ pub fn all_cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-/// Runs every path of `sim` on `threads` threads (path chunks on a rayon pool, merged by
-/// path index) and builds the report: bit-identical for any thread count.
+/// Runs every path of `sim` on `threads` threads (path chunks on a rayon pool, each
+/// chunk's accumulator merged as soon as it is done, so memory stays bounded) and builds
+/// the report: bit-identical for any thread count and merge order.
 pub fn run_parallel(sim: &Simulation<'_>, threads: usize) -> anyhow::Result<Report> {
     let threads = threads.max(1);
     let chunks = sim.chunks(threads as u64 * CHUNKS_PER_THREAD);
-    let parts: Vec<Accumulator> = if threads == 1 {
+    let merge = |mut a: Accumulator, b: Accumulator| -> anyhow::Result<Accumulator> {
+        a.merge(b)?;
+        Ok(a)
+    };
+    let acc = if threads == 1 {
         chunks
             .into_iter()
-            .map(|r| sim.run_range(r).map_err(anyhow::Error::from))
-            .collect::<anyhow::Result<_>>()?
+            .try_fold(sim.accumulator(), |acc, r| merge(acc, sim.run_range(r)?))?
     } else {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
@@ -40,14 +44,10 @@ pub fn run_parallel(sim: &Simulation<'_>, threads: usize) -> anyhow::Result<Repo
             chunks
                 .into_par_iter()
                 .map(|r| sim.run_range(r).map_err(anyhow::Error::from))
-                .collect::<anyhow::Result<_>>()
+                .try_reduce(|| sim.accumulator(), merge)
         })?
     };
-    let mut acc = Accumulator::new();
-    for p in parts {
-        acc.merge(p);
-    }
-    Ok(sim.report(&mut acc))
+    Ok(sim.report(&acc))
 }
 
 const USAGE: &str = "usage: tollbooth simulate SCENARIO.json [--paths N] [--seed S] [--years Y] [--threads T] [--trades-csv FILE]\n       tollbooth simulate --preset household|zero_fee|seed_firm|six_policies [options]";

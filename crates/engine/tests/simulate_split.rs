@@ -1,6 +1,6 @@
 //! Splitting the paths: any partition of the paths into `run_range` accumulators, merged
 //! in any order, gives the same report (the CLI's threads and the app's Web Workers rely on
-//! it); the accumulator keeps fixed-size per-path data, with trades for the recorded path
+//! it); the accumulator reduces paths as they come, keeping trades for the recorded path
 //! only.
 
 use tollbooth_engine::simulate::{six_policies, Accumulator, SimOptions, Simulation};
@@ -44,9 +44,9 @@ fn any_split_merged_in_any_order_gives_the_same_hash() {
     for parts in [2u64, 3] {
         let mut acc = Accumulator::new();
         for r in sim.chunks(parts) {
-            acc.merge(sim.run_range(r).unwrap());
+            acc.merge(sim.run_range(r).unwrap()).unwrap();
         }
-        assert_eq!(sim.report(&mut acc).hash_hex(), whole.hash_hex(), "{parts}");
+        assert_eq!(sim.report(&acc).hash_hex(), whole.hash_hex(), "{parts}");
     }
     // Arbitrary groupings (not contiguous), merged in scrambled orders.
     let single: Vec<Accumulator> = (0..7u64)
@@ -63,7 +63,7 @@ fn any_split_merged_in_any_order_gives_the_same_hash() {
             .map(|grp| {
                 let mut a = Accumulator::new();
                 for &p in grp.iter() {
-                    a.merge(single[p].clone());
+                    a.merge(single[p].clone()).unwrap();
                 }
                 a
             })
@@ -71,32 +71,41 @@ fn any_split_merged_in_any_order_gives_the_same_hash() {
         parts.reverse();
         let mut acc = Accumulator::new();
         for p in parts {
-            acc.merge(p);
+            acc.merge(p).unwrap();
         }
-        let merged = sim.report(&mut acc);
+        let merged = sim.report(&acc);
         assert_eq!(merged.canonical_json(), whole.canonical_json(), "{g:?}");
         assert_eq!(merged.hash_hex(), whole.hash_hex(), "{g:?}");
     }
 }
 
 #[test]
-fn the_accumulator_keeps_fixed_size_data_and_one_trade_list() {
+fn the_accumulator_keeps_the_run_shape_and_one_trade_list() {
     let s = six_policies();
     let sim = Simulation::new(&s, &options()).unwrap();
-    let mut acc = sim.run_range(0..7).unwrap();
+    let acc = sim.run_range(0..7).unwrap();
     // One month-end per calendar month touched by the year's business days.
-    let months = sim.report(&mut acc.clone()).series.dates.len();
+    let months = sim.report(&acc).series.dates.len();
     assert!((12..=13).contains(&months), "{months}");
-    for o in acc.outcomes() {
-        assert_eq!(o.policies.len(), 6);
-        assert_eq!(o.trades.is_some(), o.path == 2, "path {}", o.path);
-        for p in &o.policies {
-            // Per policy: scalars plus three month-end series of the horizon's length.
-            assert_eq!(p.monthly_value.len(), months);
-            assert_eq!(p.monthly_tickets.len(), months);
-            assert_eq!(p.monthly_fees.len(), months);
-        }
-    }
+    let shape = *acc.shape().unwrap();
+    assert_eq!(shape, sim.shape());
+    assert_eq!((shape.policies, shape.months), (6, months));
+    assert_eq!(acc.len(), 7);
+    assert!(acc.is_exact());
+    assert_eq!(acc.recorded_path(), Some(2));
+    assert_eq!(sim.run_range(3..7).unwrap().recorded_path(), None);
+    // Paths of a different run do not mix.
+    let other = Simulation::new(
+        &s,
+        &SimOptions {
+            years: Some(2),
+            ..options()
+        },
+    )
+    .unwrap();
+    let mut mixed = sim.run_range(0..1).unwrap();
+    assert!(mixed.merge(other.run_range(0..1).unwrap()).is_err());
+    assert!(Accumulator::new().push(sim.run_path(0).unwrap()).is_err());
 }
 
 /// The summary (for partial results) is the report less its month-end series.
@@ -112,9 +121,9 @@ fn the_summary_is_the_report_without_series() {
         },
     )
     .unwrap();
-    let mut acc = sim.run_range(0..3).unwrap();
-    let mut full = sim.report(&mut acc);
-    let summary = sim.summary(&mut acc);
+    let acc = sim.run_range(0..3).unwrap();
+    let mut full = sim.report(&acc);
+    let summary = sim.summary(&acc);
     assert!(summary.series.dates.is_empty());
     assert!(summary
         .series

@@ -67,10 +67,12 @@
 //!
 //! Path `p` of seed `s` is the same wherever it runs (see [`crate::market`]); signal noise
 //! is drawn from a SplitMix64 stream keyed by (seed, path, policy). [`Simulation::run_path`]
-//! returns a [`report::PathOutcome`]; outcomes from any split of the paths merge in an
-//! [`report::Accumulator`] and [`Simulation::report`] sorts them by path before reducing,
-//! so the report — and [`report::Report::hash_hex`] — is bit-identical however the paths
-//! were split between threads or Web Workers.
+//! returns a [`report::PathOutcome`], which an [`report::Accumulator`] reduces at once into
+//! per-policy aggregates; aggregates from any split of the paths merge in any order. Means
+//! come from exact sums (correctly rounded once, [`stats::ExactSum`]) and percentiles from
+//! distributions that depend only on the multiset of values ([`stats::Distribution`]), so
+//! the report — and [`report::Report::hash_hex`] — is bit-identical however the paths were
+//! split between threads or Web Workers and in whatever order the parts were merged.
 //!
 //! ## What is not modelled
 //!
@@ -108,10 +110,18 @@
 //! independent: [`Simulation::chunks`] splits them for threads (`tollbooth simulate
 //! --threads`) or Web Workers, and the merged report is bit-identical for any split.
 //!
-//! Memory is bounded by the path count, not the trades: an [`Accumulator`] keeps per path
-//! `56 + P·(336 + 32·M)` bytes (P policies, M month-ends: 30 scalars and four month-end
-//! series per policy), about 25 KB for six policies over 10 years; only the recorded path
-//! keeps its trade list.
+//! Memory does not grow with the path count: an [`Accumulator`] reduces each path as it
+//! arrives. Per policy it holds exact sums (a few partials each) for the 20 metrics, the
+//! break-even inputs and the two cumulative month-end series, and a distribution for each
+//! metric and each month-end of the two value series: the values themselves up to
+//! [`stats::EXACT_CAP`] paths (percentiles exact; at most `8·P·(20 + 2·M)` KB — P policies,
+//! M month-ends: 12.5 MB for six policies over 10 years), then a logarithmic-bucket sketch
+//! (percentiles within [`stats::SKETCH_ALPHA`], 0.05 %) of 8 bytes per occupied bucket,
+//! whose size depends on the spread of the values, not their number: at most about 1,000
+//! buckets per factor e between the smallest and largest magnitude. Value-like
+//! distributions fill their buckets within a few thousand paths; wide ones centred near
+//! zero (net benefit, taxes) keep filling buckets up to tens of thousands of paths. Only
+//! the recorded path keeps its trade list.
 
 // Index loops mirror the books' formulas (several arrays per account and security).
 #![allow(clippy::needless_range_loop)]
@@ -119,10 +129,14 @@
 mod book;
 pub mod policy;
 pub mod report;
+pub mod stats;
 mod world;
 
 pub use policy::{Order, Reason};
-pub use report::{Accumulator, MetricDef, PathOutcome, PolicyReport, Report, Stat, TradeRow};
+pub use report::{
+    AccumulateError, Accumulator, MetricDef, PathOutcome, PolicyReport, Report, Shape, Stat,
+    TradeRow,
+};
 
 use crate::date::Date;
 use crate::fees::FeeError;
@@ -193,6 +207,9 @@ pub enum SimError {
     /// The market model rejected the assumptions.
     #[error("market: {0}")]
     Market(#[from] MarketError),
+    /// A path could not be added to the accumulator.
+    #[error("accumulating paths: {0}")]
+    Accumulate(#[from] AccumulateError),
     /// The ledger refused a trade.
     #[error("ledger, account `{account}`, {symbol} on {date}: {source}")]
     Ledger {
@@ -426,34 +443,50 @@ impl<'s> Simulation<'s> {
         out
     }
 
-    /// Runs paths `range` into a fresh accumulator.
+    /// The run's shape (policies, baseline, horizon, month-ends) for an [`Accumulator`].
+    pub fn shape(&self) -> Shape {
+        Shape::new(
+            self.world.scenario.policies.len(),
+            self.baseline,
+            self.world.years,
+            self.month_ends.len(),
+        )
+    }
+
+    /// An empty accumulator for this run's paths.
+    pub fn accumulator(&self) -> Accumulator {
+        Accumulator::with_shape(self.shape())
+    }
+
+    /// Runs paths `range` into a fresh accumulator (each path reduced as it completes).
     pub fn run_range(&self, range: std::ops::Range<u64>) -> Result<Accumulator, SimError> {
-        let mut acc = Accumulator::new();
+        let mut acc = self.accumulator();
         for p in range {
-            acc.push(self.run_path(p)?);
+            acc.push(self.run_path(p)?)?;
         }
         Ok(acc)
     }
 
     /// Runs every path and builds the report.
     pub fn run(&self) -> Result<Report, SimError> {
-        let mut acc = self.run_range(0..self.paths)?;
-        Ok(self.report(&mut acc))
+        let acc = self.run_range(0..self.paths)?;
+        Ok(self.report(&acc))
     }
 
-    /// Builds the report from the outcomes gathered (in any order, from any split).
-    pub fn report(&self, acc: &mut Accumulator) -> Report {
+    /// Builds the report from the paths gathered (in any order, from any split), which
+    /// must come from this run (same [`Simulation::shape`]).
+    pub fn report(&self, acc: &Accumulator) -> Report {
         self.build_report(acc, true)
     }
 
     /// The report without its month-end series (the chart data): every metric, the
     /// break-even fee, the flags and the recorded trades, at a fraction of the cost. For
     /// partial results while paths are still coming in.
-    pub fn summary(&self, acc: &mut Accumulator) -> Report {
+    pub fn summary(&self, acc: &Accumulator) -> Report {
         self.build_report(acc, false)
     }
 
-    fn build_report(&self, acc: &mut Accumulator, with_series: bool) -> Report {
+    fn build_report(&self, acc: &Accumulator, with_series: bool) -> Report {
         let w = &self.world;
         let s = w.scenario;
         let flat_fee = w
@@ -467,7 +500,7 @@ impl<'s> Simulation<'s> {
             scenario_hash: s.hash_hex(),
             scenario_name: s.name.clone(),
             seed: self.seed,
-            paths: acc.len() as u64,
+            paths: acc.len(),
             horizon_years: self.years,
             start: w.start,
             end: w.dates.last().copied().unwrap_or(w.start),
@@ -496,7 +529,6 @@ impl<'s> Simulation<'s> {
                 })
                 .collect(),
             flat_fee,
-            years: w.years,
             month_dates: self.month_ends.iter().map(|&i| w.dates[i]).collect(),
             head,
             with_series,
@@ -539,6 +571,7 @@ impl<'s> Simulation<'s> {
                 100.0 * s.market.cash_yield
             ),
             "Tax alpha: annualised after-tax return minus the baseline's on the same paths. Harvesting yield is the vendors' figure (harvested losses ÷ starting value per year), not a return.".to_string(),
+            stats::PERCENTILE_NOTE.to_string(),
             "Break-even ticket fee: analytic (net benefit is linear in a flat per-ticket fee when trades do not change); a first-order estimate for the cost-aware optimizer, whose trades depend on the fee.".to_string(),
         ];
         if let Some(r) = w.model.repair() {

@@ -1,13 +1,17 @@
 //! The side-by-side report: per policy, the distribution over paths of every metric, each
 //! with its definition; time series for charts; one path's dated trade list.
 //!
-//! Paths are aggregated as they stream: a path leaves only a [`PathOutcome`] (per-policy
-//! scalars, a monthly series of four numbers, and — for the one recorded path — its
-//! trades). [`Accumulator::merge`] combines outcomes from any split of the paths (threads,
-//! Web Workers) and the report is computed from them in path order, so the same scenario
-//! and seed give a bit-identical report however the work was split.
+//! Paths are aggregated as they stream: a path's [`PathOutcome`] (per-policy scalars, four
+//! month-end series, and — for the one recorded path — its trades) is reduced at once by
+//! [`Accumulator::push`] into per-policy aggregates of bounded size: exact sums for the
+//! means and exact-then-sketched distributions for the percentiles ([`super::stats`]).
+//! [`Accumulator::merge`] combines aggregates from any split of the paths (threads, Web
+//! Workers); the sums are exact and the distributions depend only on the multiset of
+//! values, so the same scenario and seed give a bit-identical report however the work was
+//! split and in whatever order the parts were merged.
 
 use super::policy::Reason;
+use super::stats::{Distribution, ExactSum, EXACT_CAP};
 use crate::date::Date;
 use crate::lots::LotId;
 use crate::types::Side;
@@ -151,46 +155,334 @@ pub struct PathOutcome {
     pub trades: Option<Vec<Vec<TradeRow>>>,
 }
 
-/// Path outcomes gathered so far; merge partial accumulators in any order.
+/// What an [`Accumulator`] needs to know of the run to reduce a path: its policies, its
+/// baseline, its horizon and its month-ends.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Shape {
+    /// Number of policies (scenario order).
+    pub policies: usize,
+    /// Index of the baseline policy.
+    pub baseline: usize,
+    /// Horizon in years (for annualised metrics).
+    pub years: f64,
+    /// Number of month-ends (the length of the month-end series).
+    pub months: usize,
+    /// A distribution keeps at most this many values exactly before it becomes a sketch
+    /// ([`EXACT_CAP`] unless lowered, e.g. to test the sketch on few paths).
+    pub exact_cap: u32,
+}
+
+impl Shape {
+    /// The shape of a run, with the default cap ([`EXACT_CAP`]).
+    pub fn new(policies: usize, baseline: usize, years: f64, months: usize) -> Shape {
+        Shape {
+            policies,
+            baseline,
+            years,
+            months,
+            exact_cap: EXACT_CAP,
+        }
+    }
+}
+
+/// Why a path or a partial accumulator could not be added.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum AccumulateError {
+    /// A path was pushed into an accumulator that does not know the run's shape.
+    #[error("path {path}: the accumulator does not know the run's shape (make it with `Simulation::accumulator` or `Accumulator::with_shape`)")]
+    NoShape {
+        /// The path.
+        path: u64,
+    },
+    /// A path's policy count differs from the run's.
+    #[error("path {path} has {got} policies, the run {expected}")]
+    PolicyCount {
+        /// The path.
+        path: u64,
+        /// The run's policy count.
+        expected: usize,
+        /// The path's.
+        got: usize,
+    },
+    /// The baseline index is not a policy.
+    #[error("baseline {baseline} is not one of the {policies} policies")]
+    BadBaseline {
+        /// The baseline index.
+        baseline: usize,
+        /// The policy count.
+        policies: usize,
+    },
+    /// Two accumulators of different runs.
+    #[error("accumulators of different runs cannot be merged: {ours:?} vs {theirs:?}")]
+    ShapeMismatch {
+        /// This accumulator's shape.
+        ours: Shape,
+        /// The other's.
+        theirs: Shape,
+    },
+    /// A (deserialized) accumulator whose aggregates do not match its shape.
+    #[error("the accumulator's aggregates do not match its shape {shape:?}")]
+    Inconsistent {
+        /// Its shape.
+        shape: Shape,
+    },
+}
+
+/// One metric's aggregate over paths: the exact sum (for the mean) and the distribution
+/// (for the percentiles).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+struct MetricAgg {
+    #[serde(rename = "s")]
+    sum: ExactSum,
+    #[serde(rename = "d")]
+    dist: Distribution,
+}
+
+/// One policy's aggregates over paths.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+struct PolicyAgg {
+    /// Per metric, in [`definitions`] order.
+    metrics: Vec<MetricAgg>,
+    /// Σ (tickets − baseline's tickets).
+    extra_tickets: ExactSum,
+    /// Σ (commissions + regulatory fees).
+    fees: ExactSum,
+    /// Σ net contributions.
+    flows: ExactSum,
+    /// Per month-end: Σ cumulative tickets.
+    monthly_tickets: Vec<ExactSum>,
+    /// Per month-end: Σ cumulative ticket charges and regulatory fees.
+    monthly_fees: Vec<ExactSum>,
+    /// Per month-end: household value.
+    monthly_value: Vec<Distribution>,
+    /// Per month-end: after-tax household value.
+    monthly_after_tax: Vec<Distribution>,
+}
+
+impl PolicyAgg {
+    fn new(months: usize) -> PolicyAgg {
+        PolicyAgg {
+            metrics: vec![MetricAgg::default(); METRICS],
+            monthly_tickets: vec![ExactSum::default(); months],
+            monthly_fees: vec![ExactSum::default(); months],
+            monthly_value: vec![Distribution::default(); months],
+            monthly_after_tax: vec![Distribution::default(); months],
+            ..PolicyAgg::default()
+        }
+    }
+
+    fn fits(&self, months: usize) -> bool {
+        self.metrics.len() == METRICS
+            && self.monthly_tickets.len() == months
+            && self.monthly_fees.len() == months
+            && self.monthly_value.len() == months
+            && self.monthly_after_tax.len() == months
+    }
+
+    fn merge(&mut self, o: &PolicyAgg, cap: u32) {
+        for (a, b) in self.metrics.iter_mut().zip(&o.metrics) {
+            a.sum.merge(&b.sum);
+            a.dist.merge(&b.dist, cap);
+        }
+        self.extra_tickets.merge(&o.extra_tickets);
+        self.fees.merge(&o.fees);
+        self.flows.merge(&o.flows);
+        for (a, b) in self.monthly_tickets.iter_mut().zip(&o.monthly_tickets) {
+            a.merge(b);
+        }
+        for (a, b) in self.monthly_fees.iter_mut().zip(&o.monthly_fees) {
+            a.merge(b);
+        }
+        for (a, b) in self.monthly_value.iter_mut().zip(&o.monthly_value) {
+            a.merge(b, cap);
+        }
+        for (a, b) in self.monthly_after_tax.iter_mut().zip(&o.monthly_after_tax) {
+            a.merge(b, cap);
+        }
+    }
+}
+
+/// The recorded path's trades.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Recorded {
+    path: u64,
+    policies: Vec<Vec<TradeRow>>,
+}
+
+/// Paths reduced so far, as they stream; merge partial accumulators in any order.
 ///
-/// Each path holds fixed-size data only: per policy 30 scalars and four month-end series
-/// (`56 + P·(336 + 32·M)` bytes a path for P policies and M month-ends — about 25 KB for
-/// six policies over 10 years); the trade list is kept for the recorded path alone.
+/// A path is reduced when pushed: per policy, each metric of the report (computed from the
+/// policy's and the baseline's outcome on that path) goes into an exact sum and a
+/// distribution ([`Distribution`]: the values while at most [`Shape::exact_cap`], by
+/// default [`EXACT_CAP`], then a sketch within [`SKETCH_ALPHA`](super::stats::SKETCH_ALPHA)), and the month-end series
+/// into exact sums (cumulative tickets and fees) and distributions (values). Memory is
+/// therefore bounded independently of the path count: at most `exact_cap` values per
+/// distribution (P·(20 + 2·M) distributions for P policies and M month-ends), or a sketch
+/// whose size depends on the spread of the values, not their number; exact sums hold a
+/// few partials. The recorded path's trade list is kept as is.
+///
+/// Sums are exact and rounded once, sketches and exact value sets depend on the multiset of
+/// values only, so the report is bit-identical for any split of the paths and any order of
+/// pushes and merges. (Two accumulators holding the same paths may still differ in
+/// representation — the order of exact values, the partials of a sum — but not in what
+/// they report.)
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Accumulator {
-    outcomes: Vec<PathOutcome>,
+    /// The run's shape (`None` for an empty accumulator made by [`Accumulator::new`]: it
+    /// adopts the shape of the first accumulator merged into it).
+    shape: Option<Shape>,
+    /// Paths reduced.
+    paths: u64,
+    /// Per policy.
+    policies: Vec<PolicyAgg>,
+    /// The recorded path's trades (the lowest path index holding trades).
+    recorded: Option<Recorded>,
 }
 
 impl Accumulator {
-    /// An empty accumulator.
+    /// An empty accumulator without a shape: it can only receive merges (it adopts the
+    /// shape of the first non-empty one). Use [`Accumulator::with_shape`] (or
+    /// `Simulation::accumulator`) to push paths.
     pub fn new() -> Accumulator {
         Accumulator::default()
     }
 
-    /// Adds one path.
-    pub fn push(&mut self, o: PathOutcome) {
-        self.outcomes.push(o);
+    /// An empty accumulator for a run of shape `shape`.
+    pub fn with_shape(shape: Shape) -> Accumulator {
+        Accumulator {
+            shape: Some(shape),
+            paths: 0,
+            policies: (0..shape.policies)
+                .map(|_| PolicyAgg::new(shape.months))
+                .collect(),
+            recorded: None,
+        }
     }
 
-    /// Adds another accumulator's paths (order does not matter: the report sorts by path).
-    pub fn merge(&mut self, other: Accumulator) {
-        self.outcomes.extend(other.outcomes);
+    /// The run's shape, once known.
+    pub fn shape(&self) -> Option<&Shape> {
+        self.shape.as_ref()
     }
 
-    /// The outcomes, sorted by path index.
-    pub fn outcomes(&mut self) -> &[PathOutcome] {
-        self.outcomes.sort_by_key(|o| o.path);
-        &self.outcomes
+    /// Reduces one path into the aggregates. Errors when the accumulator has no shape or
+    /// the path's policy count is not the run's.
+    pub fn push(&mut self, o: PathOutcome) -> Result<(), AccumulateError> {
+        let shape = self
+            .shape
+            .ok_or(AccumulateError::NoShape { path: o.path })?;
+        let b = shape.baseline;
+        if o.policies.len() != shape.policies || self.policies.len() != shape.policies {
+            return Err(AccumulateError::PolicyCount {
+                path: o.path,
+                expected: shape.policies,
+                got: o.policies.len(),
+            });
+        }
+        let Some(base) = o.policies.get(b) else {
+            return Err(AccumulateError::BadBaseline {
+                baseline: b,
+                policies: shape.policies,
+            });
+        };
+        let cap = shape.exact_cap;
+        for (agg, x) in self.policies.iter_mut().zip(&o.policies) {
+            let values = path_metrics(x, base, shape.years);
+            for (m, v) in agg.metrics.iter_mut().zip(values) {
+                m.sum.add(v);
+                m.dist.add(v, cap);
+            }
+            agg.extra_tickets.add(x.tickets - base.tickets);
+            agg.fees.add(x.commission + x.regulatory);
+            agg.flows.add(x.flows);
+            let at = |v: &Vec<f64>, m: usize| v.get(m).copied().unwrap_or(0.0);
+            for m in 0..shape.months.min(agg.monthly_tickets.len()) {
+                agg.monthly_tickets[m].add(at(&x.monthly_tickets, m));
+                agg.monthly_fees[m].add(at(&x.monthly_fees, m));
+                agg.monthly_value[m].add(at(&x.monthly_value, m), cap);
+                agg.monthly_after_tax[m].add(at(&x.monthly_after_tax, m), cap);
+            }
+        }
+        self.paths += 1;
+        if let Some(trades) = o.trades {
+            self.record(Recorded {
+                path: o.path,
+                policies: trades,
+            });
+        }
+        Ok(())
+    }
+
+    fn record(&mut self, r: Recorded) {
+        if self.recorded.as_ref().is_none_or(|old| r.path < old.path) {
+            self.recorded = Some(r);
+        }
+    }
+
+    /// Checks that the aggregates match the shape (for accumulators read from JSON).
+    fn check(&self) -> Result<(), AccumulateError> {
+        match self.shape {
+            None if self.paths == 0 && self.policies.is_empty() => Ok(()),
+            Some(shape)
+                if self.policies.len() == shape.policies
+                    && shape.baseline < shape.policies
+                    && self.policies.iter().all(|p| p.fits(shape.months)) =>
+            {
+                Ok(())
+            }
+            shape => Err(AccumulateError::Inconsistent {
+                shape: shape.unwrap_or(Shape::new(0, 0, 0.0, 0)),
+            }),
+        }
+    }
+
+    /// Adds another accumulator's paths. The order and grouping of merges do not matter:
+    /// the report is bit-identical. Errors (leaving `self` unchanged) when the two come
+    /// from runs of different shapes or `other` is inconsistent.
+    pub fn merge(&mut self, other: Accumulator) -> Result<(), AccumulateError> {
+        other.check()?;
+        let Some(theirs) = other.shape else {
+            return Ok(());
+        };
+        let Some(ours) = self.shape else {
+            *self = other;
+            return Ok(());
+        };
+        if ours != theirs {
+            return Err(AccumulateError::ShapeMismatch { ours, theirs });
+        }
+        self.check()?;
+        for (a, b) in self.policies.iter_mut().zip(&other.policies) {
+            a.merge(b, ours.exact_cap);
+        }
+        self.paths += other.paths;
+        if let Some(r) = other.recorded {
+            self.record(r);
+        }
+        Ok(())
     }
 
     /// Number of paths gathered.
-    pub fn len(&self) -> usize {
-        self.outcomes.len()
+    pub fn len(&self) -> u64 {
+        self.paths
     }
 
     /// True when no path was gathered.
     pub fn is_empty(&self) -> bool {
-        self.outcomes.is_empty()
+        self.paths == 0
+    }
+
+    /// The path whose trades are kept, if it was gathered.
+    pub fn recorded_path(&self) -> Option<u64> {
+        self.recorded.as_ref().map(|r| r.path)
+    }
+
+    /// True while every distribution still holds its values (percentiles exact).
+    pub fn is_exact(&self) -> bool {
+        self.policies.iter().all(|p| {
+            p.metrics.iter().all(|m| !m.dist.is_sketch())
+                && p.monthly_value.iter().all(|d| !d.is_sketch())
+                && p.monthly_after_tax.iter().all(|d| !d.is_sketch())
+        })
     }
 }
 
@@ -473,16 +765,11 @@ pub(crate) struct ReportInputs<'a> {
     pub baseline: usize,
     pub fastest_more_than_quarterly: Vec<bool>,
     pub flat_fee: f64,
-    pub years: f64,
     pub month_dates: Vec<Date>,
     pub head: Report,
     /// Whether to build the month-end series (percentile fans, cumulative costs).
     pub with_series: bool,
     pub _p: std::marker::PhantomData<&'a ()>,
-}
-
-fn get(o: &PathOutcome, i: usize) -> &PolicyPath {
-    &o.policies[i]
 }
 
 fn ann(w_t: f64, w_0: f64, years: f64) -> f64 {
@@ -492,116 +779,97 @@ fn ann(w_t: f64, w_0: f64, years: f64) -> f64 {
     libm::pow(w_t / w_0, 1.0 / years) - 1.0
 }
 
-/// Builds the report from every path's outcome.
-pub(crate) fn build(inp: ReportInputs<'_>, acc: &mut Accumulator) -> Report {
-    let outcomes = acc.outcomes();
+/// Number of metrics in the report (the length of [`definitions`]).
+pub const METRICS: usize = 20;
+
+/// Index of `net_benefit_usd` in [`definitions`].
+const NET_BENEFIT_USD: usize = 16;
+
+/// Every metric of policy `x` on one path, in [`definitions`] order, given the baseline's
+/// outcome `y` on the same path and the horizon `t` in years.
+pub fn path_metrics(x: &PolicyPath, y: &PolicyPath, t: f64) -> [f64; METRICS] {
+    let per_start_year = |v: f64| {
+        if x.start_value > 0.0 && t > 0.0 {
+            1e4 * v / x.start_value / t
+        } else {
+            0.0
+        }
+    };
+    [
+        x.tickets,
+        x.commission,
+        x.regulatory,
+        x.spread + x.impact,
+        x.taxes_paid,
+        x.harvest_gross,
+        x.harvest_washed,
+        x.harvest_lost,
+        1e4 * (ann(x.after_tax + x.costs(), x.start_value, t)
+            - ann(y.after_tax + y.costs(), y.start_value, t)),
+        1e4 * (ann(x.after_tax, x.start_value, t) - ann(y.after_tax, y.start_value, t)),
+        per_start_year(x.harvest_gross),
+        if x.avg_value > 0.0 && t > 0.0 {
+            0.5 * x.notional / x.avg_value / t
+        } else {
+            0.0
+        },
+        x.tracking_error,
+        x.avg_drift,
+        x.max_drift,
+        x.after_tax,
+        x.after_tax - y.after_tax,
+        per_start_year(x.after_tax - y.after_tax),
+        if t > 0.0 { x.trade_days / t } else { 0.0 },
+        x.trades,
+    ]
+}
+
+/// Builds the report from the paths' aggregates.
+pub(crate) fn build(inp: ReportInputs<'_>, acc: &Accumulator) -> Report {
     let np = inp.names.len();
     let b = inp.baseline;
-    let t = inp.years;
+    let paths = acc.len();
+    let n = paths.max(1) as f64;
     let mut report = inp.head;
     let defs = definitions();
+    debug_assert_eq!(defs.len(), METRICS);
+    let empty = PolicyAgg::default();
+    let zero = ExactSum::default();
+    let no_values = Distribution::default();
+    let mean = |s: &ExactSum| s.value() / n;
     for p in 0..np {
-        let col =
-            |f: &dyn Fn(&PathOutcome) -> f64| -> Vec<f64> { outcomes.iter().map(f).collect() };
-        let values: Vec<(&str, Vec<f64>)> = vec![
-            ("tickets", col(&|o| get(o, p).tickets)),
-            ("ticket_charges", col(&|o| get(o, p).commission)),
-            ("regulatory_fees", col(&|o| get(o, p).regulatory)),
-            (
-                "spread_impact",
-                col(&|o| get(o, p).spread + get(o, p).impact),
-            ),
-            ("taxes_paid", col(&|o| get(o, p).taxes_paid)),
-            ("harvested_gross", col(&|o| get(o, p).harvest_gross)),
-            ("harvested_washed", col(&|o| get(o, p).harvest_washed)),
-            ("harvested_lost", col(&|o| get(o, p).harvest_lost)),
-            (
-                "tax_alpha_before_costs",
-                col(&|o| {
-                    let (x, y) = (get(o, p), get(o, b));
-                    1e4 * (ann(x.after_tax + x.costs(), x.start_value, t)
-                        - ann(y.after_tax + y.costs(), y.start_value, t))
-                }),
-            ),
-            (
-                "tax_alpha_after_costs",
-                col(&|o| {
-                    let (x, y) = (get(o, p), get(o, b));
-                    1e4 * (ann(x.after_tax, x.start_value, t) - ann(y.after_tax, y.start_value, t))
-                }),
-            ),
-            (
-                "harvesting_yield",
-                col(&|o| {
-                    let x = get(o, p);
-                    if x.start_value > 0.0 && t > 0.0 {
-                        1e4 * x.harvest_gross / x.start_value / t
-                    } else {
-                        0.0
-                    }
-                }),
-            ),
-            (
-                "turnover",
-                col(&|o| {
-                    let x = get(o, p);
-                    if x.avg_value > 0.0 && t > 0.0 {
-                        0.5 * x.notional / x.avg_value / t
-                    } else {
-                        0.0
-                    }
-                }),
-            ),
-            ("tracking_error", col(&|o| get(o, p).tracking_error)),
-            ("avg_drift", col(&|o| get(o, p).avg_drift)),
-            ("max_drift", col(&|o| get(o, p).max_drift)),
-            ("after_tax_wealth", col(&|o| get(o, p).after_tax)),
-            (
-                "net_benefit_usd",
-                col(&|o| get(o, p).after_tax - get(o, b).after_tax),
-            ),
-            (
-                "net_benefit_bps",
-                col(&|o| {
-                    let x = get(o, p);
-                    if x.start_value > 0.0 && t > 0.0 {
-                        1e4 * (x.after_tax - get(o, b).after_tax) / x.start_value / t
-                    } else {
-                        0.0
-                    }
-                }),
-            ),
-            (
-                "trade_days_per_year",
-                col(&|o| {
-                    if t > 0.0 {
-                        get(o, p).trade_days / t
-                    } else {
-                        0.0
-                    }
-                }),
-            ),
-            ("trades", col(&|o| get(o, p).trades)),
-        ];
-        debug_assert_eq!(values.len(), defs.len());
-        let metrics: Vec<MetricValue> = values
+        let agg = acc.policies.get(p).unwrap_or(&empty);
+        let metrics: Vec<MetricValue> = defs
             .iter()
-            .map(|(k, xs)| MetricValue {
-                key: (*k).to_string(),
-                stat: Stat::of(xs),
+            .enumerate()
+            .map(|(k, d)| {
+                let stat = match agg.metrics.get(k) {
+                    Some(m) if paths > 0 => {
+                        let q = m.dist.quantiles(&[0.5, 0.05, 0.95]);
+                        Stat {
+                            mean: mean(&m.sum),
+                            median: q[0],
+                            p5: q[1],
+                            p95: q[2],
+                        }
+                    }
+                    _ => Stat::default(),
+                };
+                MetricValue {
+                    key: d.key.clone(),
+                    stat,
+                }
             })
             .collect();
-        let n = outcomes.len().max(1) as f64;
-        let mean = |f: &dyn Fn(&PathOutcome) -> f64| outcomes.iter().map(f).sum::<f64>() / n;
-        let net = mean(&|o| get(o, p).after_tax - get(o, b).after_tax);
-        let extra_tickets = mean(&|o| get(o, p).tickets - get(o, b).tickets);
+        let net = mean(agg.metrics.get(NET_BENEFIT_USD).map_or(&zero, |m| &m.sum));
+        let extra_tickets = mean(&agg.extra_tickets);
         let break_even = if p != b && extra_tickets > 0.0 {
             Some(inp.flat_fee + net / extra_tickets)
         } else {
             None
         };
-        let fees = mean(&|o| get(o, p).commission + get(o, p).regulatory);
-        let nna = mean(&|o| get(o, p).flows);
+        let fees = mean(&agg.fees);
+        let nna = mean(&agg.flows);
         report.policies.push(PolicyReport {
             name: inp.names[p].clone(),
             baseline: p == b,
@@ -627,25 +895,28 @@ pub(crate) fn build(inp: ReportInputs<'_>, acc: &mut Accumulator) -> Report {
             after_tax_p50: Vec::with_capacity(months),
             after_tax_p95: Vec::with_capacity(months),
         };
-        let mut buf = Vec::with_capacity(outcomes.len());
+        let qs = [0.05, 0.5, 0.95];
         for m in 0..months {
-            let at = |v: &Vec<f64>| v.get(m).copied().unwrap_or(0.0);
             s.cumulative_tickets
-                .push(mean(&|o| at(&get(o, p).monthly_tickets)));
+                .push(mean(agg.monthly_tickets.get(m).unwrap_or(&zero)));
             s.cumulative_fees
-                .push(mean(&|o| at(&get(o, p).monthly_fees)));
-            buf.clear();
-            buf.extend(outcomes.iter().map(|o| at(&get(o, p).monthly_value)));
-            buf.sort_by(f64::total_cmp);
-            s.wealth_p5.push(quantile(&buf, 0.05));
-            s.wealth_p50.push(quantile(&buf, 0.5));
-            s.wealth_p95.push(quantile(&buf, 0.95));
-            buf.clear();
-            buf.extend(outcomes.iter().map(|o| at(&get(o, p).monthly_after_tax)));
-            buf.sort_by(f64::total_cmp);
-            s.after_tax_p5.push(quantile(&buf, 0.05));
-            s.after_tax_p50.push(quantile(&buf, 0.5));
-            s.after_tax_p95.push(quantile(&buf, 0.95));
+                .push(mean(agg.monthly_fees.get(m).unwrap_or(&zero)));
+            let w = agg
+                .monthly_value
+                .get(m)
+                .unwrap_or(&no_values)
+                .quantiles(&qs);
+            s.wealth_p5.push(w[0]);
+            s.wealth_p50.push(w[1]);
+            s.wealth_p95.push(w[2]);
+            let a = agg
+                .monthly_after_tax
+                .get(m)
+                .unwrap_or(&no_values)
+                .quantiles(&qs);
+            s.after_tax_p5.push(a[0]);
+            s.after_tax_p50.push(a[1]);
+            s.after_tax_p95.push(a[2]);
         }
         report.series.policies.push(s);
     }
@@ -653,11 +924,14 @@ pub(crate) fn build(inp: ReportInputs<'_>, acc: &mut Accumulator) -> Report {
         report.series.dates = inp.month_dates;
     }
     report.definitions = defs;
-    if let Some(o) = outcomes.iter().find(|o| o.trades.is_some()) {
-        report.trades.path = o.path;
-        if let Some(tr) = &o.trades {
-            report.trades.policies = inp.names.iter().cloned().zip(tr.iter().cloned()).collect();
-        }
+    if let Some(r) = &acc.recorded {
+        report.trades.path = r.path;
+        report.trades.policies = inp
+            .names
+            .iter()
+            .cloned()
+            .zip(r.policies.iter().cloned())
+            .collect();
     }
     report
 }
