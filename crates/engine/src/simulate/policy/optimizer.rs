@@ -39,7 +39,7 @@
 //! `targets` call.
 
 use super::{Holdings, View};
-use crate::optimize::{Dual, Optimizer, RebalanceProblem, Settings, Status};
+use crate::optimize::{Dual, Optimizer, RebalanceProblem, Settings, Solution, Status, Terms};
 use crate::scenario::policy::CostAwareRule;
 use crate::types::Side;
 
@@ -50,8 +50,10 @@ pub const RISK_AVERSION: f64 = 1.5;
 /// The optimizer policy's state (its settings, kept across check days).
 pub struct CostAware {
     settings: Settings,
-    /// `(F, d)`: the class covariance split once as `Σ = F + d·I`.
-    split: Option<(Vec<Vec<f64>>, f64)>,
+    /// The fee-free class problem (factor part built once, per-class data refreshed).
+    convex: Option<RebalanceProblem>,
+    /// The greedy elimination's working copy of it.
+    work: Option<RebalanceProblem>,
     /// The solver, built on the first check day and updated with each day's problem (the
     /// factor decomposition of `F` is computed once).
     solver: Option<Optimizer>,
@@ -65,7 +67,8 @@ impl CostAware {
         let settings = Settings::default();
         CostAware {
             settings,
-            split: None,
+            convex: None,
+            work: None,
             solver: None,
             relaxed_dual: None,
         }
@@ -150,45 +153,44 @@ impl CostAware {
         } else {
             0.0
         };
-        let eye: Vec<Vec<f64>> = (0..k)
-            .map(|i| (0..k).map(|j| if i == j { 1.0 } else { 0.0 }).collect())
-            .collect();
-        // Split Σ = F + d·I with d half the smallest eigenvalue (well conditioned), once.
-        let (fcov, dvar) = self
-            .split
-            .get_or_insert_with(|| {
-                let (eig, _) = crate::scenario::market::symmetric_eigen(&w.class_cov);
-                let lmin = eig.iter().copied().fold(f64::INFINITY, f64::min);
-                let dvar = if lmin.is_finite() && lmin > 2e-8 {
-                    lmin / 2.0
-                } else {
-                    1e-8
-                };
-                let mut fcov = w.class_cov.clone();
-                for (i, row) in fcov.iter_mut().enumerate() {
-                    row[i] = (row[i] - dvar).max(0.0);
-                }
-                (fcov, dvar)
-            })
-            .clone();
-        let problem = RebalanceProblem {
-            factor_loadings: eye,
-            factor_cov: fcov,
-            idio_var: vec![dvar; k],
-            target,
-            current: current.clone(),
-            cost,
-            fixed_fee: vec![fixed; k],
-            kappa: RISK_AVERSION,
-            lower: vec![0.0; k],
-            upper: upper.iter().zip(&current).map(|(u, c)| u.max(*c)).collect(),
-        };
-        // Exact screen: the convex problem without fees bounds what any trade set can
-        // gain; when that gain does not cover one ticket, not trading is optimal.
-        let convex = RebalanceProblem {
-            fixed_fee: vec![0.0; k],
-            ..problem.clone()
-        };
+        // The fee-free problem, built once (identity loadings; Σ split as F + d·I with d
+        // half the smallest eigenvalue, well conditioned) and refreshed in place with
+        // today's per-class data.
+        let convex = self.convex.get_or_insert_with(|| {
+            let (eig, _) = crate::scenario::market::symmetric_eigen(&w.class_cov);
+            let lmin = eig.iter().copied().fold(f64::INFINITY, f64::min);
+            let dvar = if lmin.is_finite() && lmin > 2e-8 {
+                lmin / 2.0
+            } else {
+                1e-8
+            };
+            let mut fcov = w.class_cov.clone();
+            for (i, row) in fcov.iter_mut().enumerate() {
+                row[i] = (row[i] - dvar).max(0.0);
+            }
+            RebalanceProblem {
+                factor_loadings: (0..k)
+                    .map(|i| (0..k).map(|j| if i == j { 1.0 } else { 0.0 }).collect())
+                    .collect(),
+                factor_cov: fcov,
+                idio_var: vec![dvar; k],
+                target: target.clone(),
+                current: Vec::new(),
+                cost: Vec::new(),
+                fixed_fee: vec![0.0; k],
+                kappa: RISK_AVERSION,
+                lower: vec![0.0; k],
+                upper: Vec::new(),
+            }
+        });
+        convex.target.clone_from(&target);
+        convex.current.clone_from(&current);
+        convex.cost.clone_from(&cost);
+        convex.upper.clear();
+        convex
+            .upper
+            .extend(upper.iter().zip(&current).map(|(u, c)| u.max(*c)));
+        let convex = &*convex;
         let hold = convex.terms(&current, 1e-9).objective();
         // Cheaper screen first: the convex optimum's objective is ≥ 0 (PSD risk plus
         // non-negative costs), so the gain is at most `hold`; when `hold` does not cover a
@@ -200,12 +202,12 @@ impl CostAware {
             Some(opt) => {
                 // Start from the last check day's relaxed dual: the problem moved by a
                 // week.
-                opt.update_from(&convex, self.relaxed_dual.take()).ok()?;
+                opt.update_from(convex, self.relaxed_dual.take()).ok()?;
                 opt
             }
             None => self
                 .solver
-                .insert(Optimizer::new(&convex, self.settings.clone()).ok()?),
+                .insert(Optimizer::new(convex, self.settings.clone()).ok()?),
         };
         let relaxed = p1.solve();
         self.relaxed_dual = p1.last_dual().cloned();
@@ -216,7 +218,7 @@ impl CostAware {
             return None;
         }
         let w_best = if fixed > 0.0 {
-            greedy_drop(&problem, &convex, &current, relaxed.w, p1)
+            greedy_drop(fixed, convex, &current, relaxed, p1, &mut self.work)
         } else {
             relaxed.w
         };
@@ -238,18 +240,28 @@ impl CostAware {
 /// lowers the fee-inclusive objective most, until no removal helps; then compare with
 /// not trading at all.
 fn greedy_drop(
-    problem: &RebalanceProblem,
+    fixed: f64,
     convex: &RebalanceProblem,
     current: &[f64],
-    start: Vec<f64>,
+    start: Solution,
     opt: &mut Optimizer,
+    work: &mut Option<RebalanceProblem>,
 ) -> Vec<f64> {
+    // The solver's trade tolerance (`Settings::default().trade_tol`): its terms count a
+    // name as traded beyond it.
     let tol = 1e-9;
-    let total = |w: &[f64]| problem.terms(w, tol).objective();
+    // The fee-inclusive objective from a fee-free solve's terms (same risk and cost terms;
+    // the fee summed name by name, as `RebalanceProblem::terms` would with `fixed` on
+    // every name).
+    let total = |t: &Terms| {
+        let fees = (0..t.n_traded).fold(0.0, |f, _| f + fixed);
+        t.risk + t.proportional_cost + fees
+    };
     let k = current.len();
-    let mut best_w = start;
-    let mut best = total(&best_w);
-    let mut p = convex.clone();
+    let mut best = total(&start.terms);
+    let mut best_w = start.w;
+    let p = work.get_or_insert_with(|| convex.clone());
+    p.clone_from(convex);
     let mut traded: Vec<bool> = (0..k)
         .map(|i| (best_w[i] - current[i]).abs() > tol)
         .collect();
@@ -266,7 +278,7 @@ fn greedy_drop(
                     p.upper[j] = current[j];
                 }
             }
-            if opt.update_from(&p, best_dual.clone()).is_err() {
+            if opt.update_from(p, best_dual.clone()).is_err() {
                 continue;
             }
             let to_beat = found.as_ref().map_or(best, |f| f.2) - 1e-15;
@@ -274,7 +286,7 @@ fn greedy_drop(
             if matches!(sol.status, Status::Infeasible | Status::NumericalError) {
                 continue;
             }
-            let v = total(&sol.w);
+            let v = total(&sol.terms);
             if v < to_beat {
                 found = Some((i, sol.w, v, opt.last_dual().cloned()));
             }
@@ -292,7 +304,7 @@ fn greedy_drop(
             None => break,
         }
     }
-    if total(current) <= best {
+    if total(&convex.terms(current, tol)) <= best {
         current.to_vec()
     } else {
         best_w
