@@ -216,6 +216,11 @@ pub fn start_workers(state: RunState) {
     for b in sims.iter().chain(std::iter::once(&today)) {
         b.send(Job::Ping);
     }
+    // Each simulation worker runs a short path once it has answered, so the first
+    // comparison runs in optimised code (a chunk sent meanwhile waits behind it).
+    for b in &sims {
+        b.send(Job::Warm);
+    }
     browser::set_root_attribute("data-workers", "starting");
     POOL.with(|p| {
         *p.borrow_mut() = Some(Pool {
@@ -258,15 +263,24 @@ fn is_quick(paths: u64, years: u64, policies: u64) -> bool {
 }
 
 /// The chunk plan: one single-path chunk per worker first (the fastest first result),
-/// then chunks of the regular size. Any split gives the same report.
+/// then chunks of the regular size. Path 0, the recorded path whose trade list makes its
+/// chunk the largest to read, follows the first single-path chunks, so reading it never
+/// holds up the first partial result. Any split and any order give the same report.
 fn plan(paths: u64, workers: usize) -> Vec<Range<u64>> {
+    if paths <= 1 {
+        return chunks(paths, 1);
+    }
     let size = chunk_size(paths, workers as u64);
-    let head = (workers as u64).min(paths);
-    let mut v = chunks(head, 1);
+    let head = (workers as u64).min(paths - 1);
+    let mut v: Vec<Range<u64>> = chunks(head, 1)
+        .into_iter()
+        .map(|r| r.start + 1..r.end + 1)
+        .collect();
+    v.push(0..1);
     v.extend(
-        chunks(paths - head, size)
+        chunks(paths - 1 - head, size)
             .into_iter()
-            .map(|r| r.start + head..r.end + head),
+            .map(|r| r.start + 1 + head..r.end + 1 + head),
     );
     v
 }
@@ -383,7 +397,7 @@ fn on_output(state: RunState, worker: usize, out: Done) {
             *b = false;
         }
     });
-    let finished = RUN.with(|cell| {
+    let next = RUN.with(|cell| {
         let mut guard = cell.borrow_mut();
         let run = guard.as_mut()?;
         if run.id != id {
@@ -397,7 +411,7 @@ fn on_output(state: RunState, worker: usize, out: Done) {
             Ok(a) => a,
             Err(e) => {
                 state.status.set(Status::Failed(e));
-                return Some(());
+                return Some(After::Stop);
             }
         };
         run.gathered.merge(acc);
@@ -410,18 +424,33 @@ fn on_output(state: RunState, worker: usize, out: Done) {
             // The benchmark tells the tasks of the run from the final rendering by this.
             browser::mark("tollbooth:last-chunk");
         }
-        // Partial results: the first at once, then at most about once a second. They are
-        // built and shown in a task of their own, so reading a chunk and redrawing the
-        // table never add up to one long task on the page's thread.
-        if complete || run.last_partial == 0.0 || now() - run.last_partial > 1000.0 {
+        // Partial results: the first at once, in this task (a single path's chunk is
+        // small to read), then at most about once a second, built and shown in a task of
+        // their own, so reading a chunk and redrawing the table never add up to one long
+        // task on the page's thread.
+        if !complete && run.last_partial == 0.0 {
+            run.last_partial = now();
+            return Some(After::Publish);
+        }
+        if complete || now() - run.last_partial > 1000.0 {
             run.last_partial = now();
             set_timeout(move || publish(state, id), std::time::Duration::ZERO);
         }
         None
     });
-    if finished.is_some() {
-        cancel(state, false);
+    match next {
+        Some(After::Stop) => cancel(state, false),
+        Some(After::Publish) => publish(state, id),
+        None => {}
     }
+}
+
+/// What the page does once a chunk is read.
+enum After {
+    /// Show the report so far now.
+    Publish,
+    /// The run failed: stop it.
+    Stop,
 }
 
 /// Shows the report of run `id` so far; when every chunk is in, the whole report and the
@@ -954,14 +983,22 @@ mod tests {
         for paths in [1u64, 2, 7, 8, 50, 500] {
             for workers in 1..=8usize {
                 let p = plan(paths, workers);
+                let mut sorted = p.clone();
+                sorted.sort_by_key(|r| r.start);
                 let mut next = 0;
-                for r in &p {
+                for r in &sorted {
                     assert_eq!(r.start, next);
                     assert!(r.end > r.start);
                     next = r.end;
                 }
                 assert_eq!(next, paths);
-                assert_eq!(p[0].end - p[0].start, 1);
+                // One path per worker first; the recorded path 0 is not among them
+                // (unless it is the only path).
+                let head = workers.min(paths as usize - 1).max(1);
+                for r in &p[..head] {
+                    assert_eq!(r.end - r.start, 1);
+                    assert!(paths == 1 || r.start != 0, "{paths} {workers} {p:?}");
+                }
             }
         }
         assert_eq!(whole(" 1,000 ", 1, 5000), Ok(1000));
