@@ -77,8 +77,13 @@ pub enum Job {
 pub enum Done {
     /// The answer to [`Job::Ping`].
     Ready,
-    /// The answer to [`Job::Warm`]: milliseconds spent (0 when not timed), or the error.
-    Warm(Result<f64, String>),
+    /// The answer to [`Job::Warm`].
+    Warm {
+        /// The warm-up path's accumulator (JSON), or why it failed.
+        result: Result<String, String>,
+        /// Milliseconds spent (0 when not timed).
+        ms: f64,
+    },
     /// A chunk's accumulator (JSON) or the error that stopped it.
     Chunk {
         /// The run.
@@ -180,7 +185,10 @@ pub fn job(input: Job) -> Done {
 pub fn job_with(cache: &mut ScenarioCache, input: Job) -> Done {
     match input {
         Job::Ping => Done::Ready,
-        Job::Warm => Done::Warm(warm_up().map(|_| 0.0)),
+        Job::Warm => Done::Warm {
+            result: warm_up(),
+            ms: 0.0,
+        },
         Job::Chunk {
             run,
             index,
@@ -218,19 +226,23 @@ pub fn job_with(cache: &mut ScenarioCache, input: Job) -> Done {
 /// worker runs its WebAssembly in the browser's baseline code, several times slower than
 /// the optimised code the browser compiles for functions once they have run a while;
 /// running a short path while the page loads means the first comparison's paths do not
-/// pay for that.
-pub fn warm_up() -> Result<(), String> {
+/// pay for that. Returns the path's accumulator as JSON (the page reads it likewise, see
+/// [`warm_up_options`]).
+pub fn warm_up() -> Result<String, String> {
     let s = six_policies();
-    let options = SimOptions {
+    let sim = Simulation::new(&s, &warm_up_options(&s)).map_err(|e| e.to_string())?;
+    let acc = sim.run_range(0..1).map_err(|e| e.to_string())?;
+    serde_json::to_string(&acc).map_err(|e| e.to_string())
+}
+
+/// The settings of [`warm_up`]'s path of `scenario` (the six-policy example).
+pub fn warm_up_options(scenario: &Scenario) -> SimOptions {
+    SimOptions {
         paths: Some(1),
-        seed: Some(s.market.seed),
+        seed: Some(scenario.market.seed),
         years: Some(1),
         record_path: Some(0),
-    };
-    let sim = Simulation::new(&s, &options).map_err(|e| e.to_string())?;
-    let acc = sim.run_range(0..1).map_err(|e| e.to_string())?;
-    serde_json::to_string(&acc).map_err(|e| e.to_string())?;
-    Ok(())
+    }
 }
 
 fn today(scenario: &str, policy: usize, as_of: &str) -> Result<TodayTrades, String> {
@@ -313,7 +325,7 @@ impl gloo_worker::Worker for SimWorker {
         let t0 = js_sys::Date::now();
         let mut out = job_with(&mut self.cache, msg);
         match &mut out {
-            Done::Chunk { ms, .. } | Done::Warm(Ok(ms)) => *ms = js_sys::Date::now() - t0,
+            Done::Chunk { ms, .. } | Done::Warm { ms, .. } => *ms = js_sys::Date::now() - t0,
             _ => {}
         }
         scope.respond(id, out);
@@ -397,8 +409,15 @@ mod tests {
 
     #[test]
     fn warming_up_runs_a_real_path() {
-        assert_eq!(warm_up(), Ok(()));
-        assert!(matches!(job(Job::Warm), Done::Warm(Ok(_))));
+        let json = warm_up().unwrap();
+        let mut acc = decode_accumulator(&json).unwrap();
+        let s = six_policies();
+        let sim = Simulation::new(&s, &warm_up_options(&s)).unwrap();
+        assert_eq!(sim.summary(&mut acc).paths, 1);
+        assert!(matches!(
+            job(Job::Warm),
+            Done::Warm { result: Ok(j), .. } if j == json
+        ));
     }
 
     /// The browser test (`tests/web.rs`) compares the in-browser report with this value,

@@ -7,7 +7,8 @@ use crate::charts::{Chart, ChartFigure};
 use crate::fields::{ws, Workspace};
 use crate::format::usd;
 use crate::jobs::{
-    chunk_size, chunks, decode_accumulator, Done, Job, RunSettings, SimWorker, TodayTrades,
+    chunk_size, chunks, decode_accumulator, warm_up_options, Done, Job, RunSettings, SimWorker,
+    TodayTrades,
 };
 use crate::summary::{self, fmt_value};
 use gloo_worker::{Spawnable, WorkerBridge};
@@ -17,7 +18,7 @@ use std::ops::Range;
 use std::rc::Rc;
 use tollbooth_engine::scenario::Scenario;
 use tollbooth_engine::simulate::report::TradeList;
-use tollbooth_engine::simulate::{Accumulator, Report, Simulation};
+use tollbooth_engine::simulate::{six_policies, Accumulator, Report, Simulation};
 use tollbooth_engine::types::Side;
 
 /// The worker script Trunk emits (relative to the page, so a sub-path works).
@@ -216,8 +217,9 @@ pub fn start_workers(state: RunState) {
     for b in sims.iter().chain(std::iter::once(&today)) {
         b.send(Job::Ping);
     }
-    // Each simulation worker runs a short path once it has answered, so the first
-    // comparison runs in optimised code (a chunk sent meanwhile waits behind it).
+    // Each simulation worker runs a short path once it has answered, and the page reads
+    // worker 0's when idle (`warm_page`), so the first comparison runs in compiled,
+    // optimised code on both sides (a chunk sent meanwhile waits behind the warm-up).
     for b in &sims {
         b.send(Job::Warm);
     }
@@ -382,6 +384,15 @@ fn on_output(state: RunState, worker: usize, out: Done) {
         worker_ready();
         return;
     }
+    if let Done::Warm {
+        result: Ok(json), ..
+    } = out
+    {
+        if worker == 0 {
+            browser::when_idle(move || warm_page(&json));
+        }
+        return;
+    }
     let Done::Chunk {
         run: id,
         index: _,
@@ -442,6 +453,20 @@ fn on_output(state: RunState, worker: usize, out: Done) {
         Some(After::Stop) => cancel(state, false),
         Some(After::Publish) => publish(state, id),
         None => {}
+    }
+}
+
+/// Reads worker 0's warm-up path and builds its summary, once, when the page is idle
+/// after loading: the page's first partial result then runs in compiled code too.
+fn warm_page(json: &str) {
+    let s = six_policies();
+    if let (Ok(sim), Ok(acc)) = (
+        Simulation::new(&s, &warm_up_options(&s)),
+        decode_accumulator(json),
+    ) {
+        let mut gathered = Accumulator::new();
+        gathered.merge(acc);
+        let _ = sim.summary(&mut gathered);
     }
 }
 
