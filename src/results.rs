@@ -344,7 +344,11 @@ fn start(state: RunState, scenario: Scenario, settings: RunSettings) {
         chunks: plan,
         next: 0,
         gathered: Accumulator::new(),
-        started: now(),
+        started: {
+            // The benchmark times the first partial result from here.
+            browser::mark("tollbooth:run-start");
+            now()
+        },
         last_partial: 0.0,
         worker_ms: 0.0,
     };
@@ -389,7 +393,7 @@ fn on_output(state: RunState, worker: usize, out: Done) {
     } = out
     {
         if worker == 0 {
-            browser::when_idle(move || warm_page(&json));
+            browser::when_idle(move || browser::timed("tollbooth:warm-page", || warm_page(&json)));
         }
         return;
     }
@@ -451,7 +455,10 @@ fn on_output(state: RunState, worker: usize, out: Done) {
     });
     match next {
         Some(After::Stop) => cancel(state, false),
-        Some(After::Publish) => publish(state, id),
+        Some(After::Publish) => {
+            browser::mark("tollbooth:first-chunk");
+            browser::timed("tollbooth:first-partial", || publish(state, id));
+        }
         None => {}
     }
 }

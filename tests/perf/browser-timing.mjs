@@ -75,7 +75,20 @@ try {
   await page.waitForFunction(() => window.__firstPartial.frame !== undefined);
   result.first_partial_in_page = await page.evaluate(() => {
     const f = window.__firstPartial;
-    return { in_document_ms: Math.round(f.dom - f.click), painted_ms: Math.round(f.frame - f.click) };
+    // The page's own marks: the run starts, the first chunk is read, its report is built
+    // and set; the page's warm-up (when idle after load) must be over before the click.
+    const at = (name) => performance.getEntriesByName(name).at(-1);
+    const start = at("tollbooth:run-start")?.startTime ?? NaN;
+    const warm = at("tollbooth:warm-page");
+    return {
+      in_document_ms: Math.round(f.dom - f.click),
+      painted_ms: Math.round(f.frame - f.click),
+      click_to_run_start_ms: Math.round(start - f.click),
+      run_start_to_first_chunk_ms: Math.round(at("tollbooth:first-chunk")?.startTime - start),
+      first_report_ms: Math.round(at("tollbooth:first-partial")?.duration),
+      page_warm_up_ms: warm ? Math.round(warm.duration) : null,
+      page_warm_up_done_before_click: warm ? warm.startTime + warm.duration < f.click : false,
+    };
   });
   await results.waitStatus(/^Done/, 3_600_000);
   result.total_ms = Date.now() - t0;
@@ -128,6 +141,13 @@ row(
   "  on the page: click to table / frame",
   `${result.first_partial_in_page.in_document_ms} ms / ${result.first_partial_in_page.painted_ms} ms`,
 );
+{
+  const f = result.first_partial_in_page;
+  row(
+    "  click→run / run→first chunk / build",
+    `${f.click_to_run_start_ms} / ${f.run_start_to_first_chunk_ms} / ${f.first_report_ms} ms (page warm-up ${f.page_warm_up_ms} ms, before click: ${f.page_warm_up_done_before_click})`,
+  );
+}
 row(`whole run (${result.workers} workers)`, `${(result.total_ms / 1000).toFixed(1)} s`);
 row("per path, one worker (wasm)", `${result.wasm_ms_per_path} ms`);
 row("per path, one thread (native)", `${result.native_ms_per_path.toFixed(1)} ms`);
