@@ -109,6 +109,17 @@ pub fn timed<T>(label: &str, f: impl FnOnce() -> T) -> T {
     out
 }
 
+/// Runs `f` once the page's thread is idle (`requestIdleCallback`; at once if the
+/// browser has none).
+pub fn when_idle(f: impl FnOnce() + 'static) {
+    use wasm_bindgen::closure::Closure;
+    let Some(w) = window() else {
+        return f();
+    };
+    let cb = Closure::once_into_js(f);
+    let _ = w.request_idle_callback(cb.unchecked_ref());
+}
+
 /// Records a User Timing mark (read by the in-browser benchmark).
 pub fn mark(name: &str) {
     if let Some(p) = window().and_then(|w| w.performance()) {

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use tollbooth_engine::date::Date;
 use tollbooth_engine::household::todays_trades;
 use tollbooth_engine::scenario::Scenario;
-use tollbooth_engine::simulate::{Accumulator, SimOptions, Simulation};
+use tollbooth_engine::simulate::{six_policies, Accumulator, SimOptions, Simulation};
 use tollbooth_engine::types::Side;
 
 /// The run settings the page chose (paths, years, seed override the scenario's market).
@@ -41,6 +41,9 @@ impl RunSettings {
 pub enum Job {
     /// Answer [`Done::Ready`]: the worker's script and WebAssembly are loaded.
     Ping,
+    /// Run [`warm_up`] (sent once to each simulation worker after its ping), so the first
+    /// comparison's paths run in the browser's optimised code; answer [`Done::Warm`].
+    Warm,
     /// Simulate paths `start..end` of the scenario (JSON) with `settings`.
     Chunk {
         /// The run this chunk belongs to.
@@ -74,6 +77,13 @@ pub enum Job {
 pub enum Done {
     /// The answer to [`Job::Ping`].
     Ready,
+    /// The answer to [`Job::Warm`].
+    Warm {
+        /// The warm-up path's accumulator (JSON), or why it failed.
+        result: Result<String, String>,
+        /// Milliseconds spent (0 when not timed).
+        ms: f64,
+    },
     /// A chunk's accumulator (JSON) or the error that stopped it.
     Chunk {
         /// The run.
@@ -143,10 +153,42 @@ fn snake<T: Serialize>(v: &T) -> String {
         .to_string()
 }
 
-/// Runs one job (in a worker; natively in tests).
+/// The last scenario a worker parsed, kept for the run's next chunks: every chunk of a
+/// run carries the same scenario text, which is then compared, not parsed again.
+#[derive(Default)]
+pub struct ScenarioCache {
+    last: Option<(String, Scenario)>,
+}
+
+impl ScenarioCache {
+    /// The scenario of `json`, parsed only if it differs from the last one.
+    fn get(&mut self, json: String) -> Result<&Scenario, String> {
+        let hit = self.last.as_ref().is_some_and(|(text, _)| *text == json);
+        if !hit {
+            self.last = None;
+            let s = Scenario::from_json(&json).map_err(|e| e.to_string())?;
+            self.last = Some((json, s));
+        }
+        self.last
+            .as_ref()
+            .map(|(_, s)| s)
+            .ok_or_else(|| "no scenario".to_string())
+    }
+}
+
+/// Runs one job (in a worker; natively in tests) without a cache.
 pub fn job(input: Job) -> Done {
+    job_with(&mut ScenarioCache::default(), input)
+}
+
+/// Runs one job, reusing the scenario parsed for an earlier chunk of the same scenario.
+pub fn job_with(cache: &mut ScenarioCache, input: Job) -> Done {
     match input {
         Job::Ping => Done::Ready,
+        Job::Warm => Done::Warm {
+            result: warm_up(),
+            ms: 0.0,
+        },
         Job::Chunk {
             run,
             index,
@@ -155,14 +197,11 @@ pub fn job(input: Job) -> Done {
             start,
             end,
         } => {
-            let result = Scenario::from_json(&scenario)
-                .map_err(|e| e.to_string())
-                .and_then(|s| {
-                    let sim =
-                        Simulation::new(&s, &settings.options()).map_err(|e| e.to_string())?;
-                    let acc = sim.run_range(start..end).map_err(|e| e.to_string())?;
-                    serde_json::to_string(&acc).map_err(|e| e.to_string())
-                });
+            let result = cache.get(scenario).and_then(|s| {
+                let sim = Simulation::new(s, &settings.options()).map_err(|e| e.to_string())?;
+                let acc = sim.run_range(start..end).map_err(|e| e.to_string())?;
+                serde_json::to_string(&acc).map_err(|e| e.to_string())
+            });
             Done::Chunk {
                 run,
                 index,
@@ -180,6 +219,29 @@ pub fn job(input: Job) -> Done {
             run,
             result: today(&scenario, policy, &as_of),
         },
+    }
+}
+
+/// One path of one year of the six-policy example, thrown away. A freshly loaded
+/// worker runs its WebAssembly in the browser's baseline code, several times slower than
+/// the optimised code the browser compiles for functions once they have run a while;
+/// running a short path while the page loads means the first comparison's paths do not
+/// pay for that. Returns the path's accumulator as JSON (the page reads it likewise, see
+/// [`warm_up_options`]).
+pub fn warm_up() -> Result<String, String> {
+    let s = six_policies();
+    let sim = Simulation::new(&s, &warm_up_options(&s)).map_err(|e| e.to_string())?;
+    let acc = sim.run_range(0..1).map_err(|e| e.to_string())?;
+    serde_json::to_string(&acc).map_err(|e| e.to_string())
+}
+
+/// The settings of [`warm_up`]'s path of `scenario` (the six-policy example).
+pub fn warm_up_options(scenario: &Scenario) -> SimOptions {
+    SimOptions {
+        paths: Some(1),
+        seed: Some(scenario.market.seed),
+        years: Some(1),
+        record_path: Some(0),
     }
 }
 
@@ -236,8 +298,10 @@ pub fn chunk_size(paths: u64, workers: u64) -> u64 {
     (paths / (4 * workers.max(1))).clamp(2, 3)
 }
 
-/// The Web Worker that runs [`job`]s.
-pub struct SimWorker;
+/// The Web Worker that runs [`job`]s (keeping the last scenario it parsed).
+pub struct SimWorker {
+    cache: ScenarioCache,
+}
 
 impl gloo_worker::Worker for SimWorker {
     type Message = ();
@@ -245,7 +309,9 @@ impl gloo_worker::Worker for SimWorker {
     type Output = Done;
 
     fn create(_scope: &gloo_worker::WorkerScope<Self>) -> Self {
-        SimWorker
+        SimWorker {
+            cache: ScenarioCache::default(),
+        }
     }
 
     fn update(&mut self, _scope: &gloo_worker::WorkerScope<Self>, _msg: ()) {}
@@ -257,9 +323,10 @@ impl gloo_worker::Worker for SimWorker {
         id: gloo_worker::HandlerId,
     ) {
         let t0 = js_sys::Date::now();
-        let mut out = job(msg);
-        if let Done::Chunk { ms, .. } = &mut out {
-            *ms = js_sys::Date::now() - t0;
+        let mut out = job_with(&mut self.cache, msg);
+        match &mut out {
+            Done::Chunk { ms, .. } | Done::Warm { ms, .. } => *ms = js_sys::Date::now() - t0,
+            _ => {}
         }
         scope.respond(id, out);
     }
@@ -294,21 +361,27 @@ mod tests {
         };
         let json = s.to_json_pretty();
         let mut acc = Accumulator::new();
+        // One worker's cache across the run's chunks, as in the browser.
+        let mut cache = ScenarioCache::default();
         for (index, r) in chunks(3, 2).into_iter().enumerate() {
-            match job(Job::Chunk {
+            let chunk = Job::Chunk {
                 run: 1,
                 index,
                 scenario: json.clone(),
                 settings,
                 start: r.start,
                 end: r.end,
-            }) {
+            };
+            let fresh = job(chunk.clone());
+            match job_with(&mut cache, chunk) {
                 Done::Chunk {
                     result: Ok(text),
                     paths,
                     ..
                 } => {
                     assert_eq!(paths, r.end - r.start);
+                    // The cached scenario gives the chunk a fresh parse gives, byte for byte.
+                    assert!(matches!(&fresh, Done::Chunk { result: Ok(t), .. } if *t == text));
                     acc.merge(decode_accumulator(&text).unwrap()).unwrap();
                 }
                 other => panic!("unexpected {other:?}"),
@@ -317,6 +390,34 @@ mod tests {
         let sim = Simulation::new(&s, &settings.options()).unwrap();
         let whole = sim.run().unwrap();
         assert_eq!(sim.report(&acc).hash_hex(), whole.hash_hex());
+    }
+
+    /// A worker's cache holds the last scenario only while the text is the same: another
+    /// scenario is parsed (and a bad one is an error, not the previous scenario).
+    #[test]
+    fn the_scenario_cache_follows_the_text() {
+        let a = Scenario::demo();
+        let mut b = Scenario::demo();
+        b.name = "Another household".into();
+        let mut cache = ScenarioCache::default();
+        assert_eq!(cache.get(a.to_json_pretty()).unwrap().name, a.name);
+        assert_eq!(cache.get(a.to_json_pretty()).unwrap().name, a.name);
+        assert_eq!(cache.get(b.to_json_pretty()).unwrap().name, b.name);
+        assert!(cache.get("{".into()).is_err());
+        assert_eq!(cache.get(b.to_json_pretty()).unwrap().name, b.name);
+    }
+
+    #[test]
+    fn warming_up_runs_a_real_path() {
+        let json = warm_up().unwrap();
+        let acc = decode_accumulator(&json).unwrap();
+        let s = six_policies();
+        let sim = Simulation::new(&s, &warm_up_options(&s)).unwrap();
+        assert_eq!(sim.summary(&acc).paths, 1);
+        assert!(matches!(
+            job(Job::Warm),
+            Done::Warm { result: Ok(j), .. } if j == json
+        ));
     }
 
     /// The browser test (`tests/web.rs`) compares the in-browser report with this value,

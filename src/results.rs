@@ -7,7 +7,8 @@ use crate::charts::{Chart, ChartFigure};
 use crate::fields::{ws, Workspace};
 use crate::format::usd;
 use crate::jobs::{
-    chunk_size, chunks, decode_accumulator, Done, Job, RunSettings, SimWorker, TodayTrades,
+    chunk_size, chunks, decode_accumulator, warm_up_options, Done, Job, RunSettings, SimWorker,
+    TodayTrades,
 };
 use crate::summary::{self, fmt_value};
 use gloo_worker::{Spawnable, WorkerBridge};
@@ -17,7 +18,7 @@ use std::ops::Range;
 use std::rc::Rc;
 use tollbooth_engine::scenario::Scenario;
 use tollbooth_engine::simulate::report::TradeList;
-use tollbooth_engine::simulate::{Accumulator, Report, Simulation};
+use tollbooth_engine::simulate::{six_policies, Accumulator, Report, Simulation};
 use tollbooth_engine::types::Side;
 
 /// The worker script Trunk emits (relative to the page, so a sub-path works).
@@ -216,6 +217,12 @@ pub fn start_workers(state: RunState) {
     for b in sims.iter().chain(std::iter::once(&today)) {
         b.send(Job::Ping);
     }
+    // Each simulation worker runs a short path once it has answered, and the page reads
+    // worker 0's when idle (`warm_page`), so the first comparison runs in compiled,
+    // optimised code on both sides (a chunk sent meanwhile waits behind the warm-up).
+    for b in &sims {
+        b.send(Job::Warm);
+    }
     browser::set_root_attribute("data-workers", "starting");
     POOL.with(|p| {
         *p.borrow_mut() = Some(Pool {
@@ -258,15 +265,24 @@ fn is_quick(paths: u64, years: u64, policies: u64) -> bool {
 }
 
 /// The chunk plan: one single-path chunk per worker first (the fastest first result),
-/// then chunks of the regular size. Any split gives the same report.
+/// then chunks of the regular size. Path 0, the recorded path whose trade list makes its
+/// chunk the largest to read, follows the first single-path chunks, so reading it never
+/// holds up the first partial result. Any split and any order give the same report.
 fn plan(paths: u64, workers: usize) -> Vec<Range<u64>> {
+    if paths <= 1 {
+        return chunks(paths, 1);
+    }
     let size = chunk_size(paths, workers as u64);
-    let head = (workers as u64).min(paths);
-    let mut v = chunks(head, 1);
+    let head = (workers as u64).min(paths - 1);
+    let mut v: Vec<Range<u64>> = chunks(head, 1)
+        .into_iter()
+        .map(|r| r.start + 1..r.end + 1)
+        .collect();
+    v.push(0..1);
     v.extend(
-        chunks(paths - head, size)
+        chunks(paths - 1 - head, size)
             .into_iter()
-            .map(|r| r.start + head..r.end + head),
+            .map(|r| r.start + 1 + head..r.end + 1 + head),
     );
     v
 }
@@ -328,7 +344,11 @@ fn start(state: RunState, scenario: Scenario, settings: RunSettings) {
         chunks: plan,
         next: 0,
         gathered: Accumulator::new(),
-        started: now(),
+        started: {
+            // The benchmark times the first partial result from here.
+            browser::mark("tollbooth:run-start");
+            now()
+        },
         last_partial: 0.0,
         worker_ms: 0.0,
     };
@@ -368,6 +388,15 @@ fn on_output(state: RunState, worker: usize, out: Done) {
         worker_ready();
         return;
     }
+    if let Done::Warm {
+        result: Ok(json), ..
+    } = out
+    {
+        if worker == 0 {
+            browser::when_idle(move || browser::timed("tollbooth:warm-page", || warm_page(&json)));
+        }
+        return;
+    }
     let Done::Chunk {
         run: id,
         index: _,
@@ -383,7 +412,7 @@ fn on_output(state: RunState, worker: usize, out: Done) {
             *b = false;
         }
     });
-    let finished = RUN.with(|cell| {
+    let next = RUN.with(|cell| {
         let mut guard = cell.borrow_mut();
         let run = guard.as_mut()?;
         if run.id != id {
@@ -397,12 +426,12 @@ fn on_output(state: RunState, worker: usize, out: Done) {
             Ok(a) => a,
             Err(e) => {
                 state.status.set(Status::Failed(e));
-                return Some(());
+                return Some(After::Stop);
             }
         };
         if let Err(e) = run.gathered.merge(acc) {
             state.status.set(Status::Failed(e.to_string()));
-            return Some(());
+            return Some(After::Stop);
         }
         run.worker_ms += ms;
         run.pending = run.pending.saturating_sub(1);
@@ -413,18 +442,51 @@ fn on_output(state: RunState, worker: usize, out: Done) {
             // The benchmark tells the tasks of the run from the final rendering by this.
             browser::mark("tollbooth:last-chunk");
         }
-        // Partial results: the first at once, then at most about once a second. They are
-        // built and shown in a task of their own, so reading a chunk and redrawing the
-        // table never add up to one long task on the page's thread.
-        if complete || run.last_partial == 0.0 || now() - run.last_partial > 1000.0 {
+        // Partial results: the first at once, in this task (a single path's chunk is
+        // small to read), then at most about once a second, built and shown in a task of
+        // their own, so reading a chunk and redrawing the table never add up to one long
+        // task on the page's thread.
+        if !complete && run.last_partial == 0.0 {
+            run.last_partial = now();
+            return Some(After::Publish);
+        }
+        if complete || now() - run.last_partial > 1000.0 {
             run.last_partial = now();
             set_timeout(move || publish(state, id), std::time::Duration::ZERO);
         }
         None
     });
-    if finished.is_some() {
-        cancel(state, false);
+    match next {
+        Some(After::Stop) => cancel(state, false),
+        Some(After::Publish) => {
+            browser::mark("tollbooth:first-chunk");
+            browser::timed("tollbooth:first-partial", || publish(state, id));
+        }
+        None => {}
     }
+}
+
+/// Reads worker 0's warm-up path and builds its summary, once, when the page is idle
+/// after loading: the page's first partial result then runs in compiled code too.
+fn warm_page(json: &str) {
+    let s = six_policies();
+    if let (Ok(sim), Ok(acc)) = (
+        Simulation::new(&s, &warm_up_options(&s)),
+        decode_accumulator(json),
+    ) {
+        let mut gathered = Accumulator::new();
+        if gathered.merge(acc).is_ok() {
+            let _ = sim.summary(&gathered);
+        }
+    }
+}
+
+/// What the page does once a chunk is read.
+enum After {
+    /// Show the report so far now.
+    Publish,
+    /// The run failed: stop it.
+    Stop,
 }
 
 /// Shows the report of run `id` so far; when every chunk is in, the whole report and the
@@ -957,14 +1019,22 @@ mod tests {
         for paths in [1u64, 2, 7, 8, 50, 500] {
             for workers in 1..=8usize {
                 let p = plan(paths, workers);
+                let mut sorted = p.clone();
+                sorted.sort_by_key(|r| r.start);
                 let mut next = 0;
-                for r in &p {
+                for r in &sorted {
                     assert_eq!(r.start, next);
                     assert!(r.end > r.start);
                     next = r.end;
                 }
                 assert_eq!(next, paths);
-                assert_eq!(p[0].end - p[0].start, 1);
+                // One path per worker first; the recorded path 0 is not among them
+                // (unless it is the only path).
+                let head = workers.min(paths as usize - 1).max(1);
+                for r in &p[..head] {
+                    assert_eq!(r.end - r.start, 1);
+                    assert!(paths == 1 || r.start != 0, "{paths} {workers} {p:?}");
+                }
             }
         }
         assert_eq!(whole(" 1,000 ", 1, 5000), Ok(1000));

@@ -67,10 +67,12 @@ fn scenario_hash_is_identical_to_native() {
 const DEMO_REPORT_HASH_8_PATHS_2_YEARS: &str = "ef91aa604dcec267";
 
 /// The simulator runs in the browser bit-identically to native, and chunks run as the
-/// workers run them (JSON across the boundary), merged in chunk order, give the same hash.
+/// workers run them (JSON across the boundary), merged in any order, give the same hash.
 #[wasm_bindgen_test]
 fn simulation_report_hash_is_identical_to_native_however_split() {
-    use tollbooth_app::jobs::{chunks, decode_accumulator, job, Done, Job, RunSettings};
+    use tollbooth_app::jobs::{
+        chunks, decode_accumulator, job, job_with, Done, Job, RunSettings, ScenarioCache,
+    };
     use tollbooth_engine::scenario::Scenario;
     use tollbooth_engine::simulate::{Accumulator, Simulation};
     let s = Scenario::demo();
@@ -83,17 +85,29 @@ fn simulation_report_hash_is_identical_to_native_however_split() {
     let whole = sim.run().unwrap();
     assert_eq!(whole.hash_hex(), DEMO_REPORT_HASH_8_PATHS_2_YEARS);
     let json = s.to_json_pretty();
-    for size in [1u64, 3, 5] {
+    // As a worker runs them: one scenario cache across the run's chunks, merged in
+    // whatever order they arrive (here also last chunk first).
+    let mut cache = ScenarioCache::default();
+    for (size, reversed) in [(1u64, false), (3, false), (3, true), (5, false)] {
         let mut acc = Accumulator::new();
-        for (index, r) in chunks(8, size).into_iter().enumerate() {
-            let out = job(Job::Chunk {
+        let mut plan: Vec<_> = chunks(8, size).into_iter().enumerate().collect();
+        if reversed {
+            plan.reverse();
+        }
+        for (index, r) in plan {
+            let chunk = Job::Chunk {
                 run: 1,
                 index,
                 scenario: json.clone(),
                 settings,
                 start: r.start,
                 end: r.end,
-            });
+            };
+            let out = if size == 1 {
+                job(chunk)
+            } else {
+                job_with(&mut cache, chunk)
+            };
             let Done::Chunk {
                 result: Ok(text), ..
             } = out

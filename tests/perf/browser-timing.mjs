@@ -45,6 +45,24 @@ try {
   await page.getByTestId("auto-run").uncheck();
   await results.setRun({ paths, years });
   await page.evaluate(() => {
+    // The first partial result on the page's own clock: from the click on Compare to the
+    // first frame after the results table is in the document (no test-driver latency).
+    window.__firstPartial = {};
+    document.addEventListener(
+      "click",
+      (e) => {
+        if (e.target.closest?.('[data-testid="compare"]')) window.__firstPartial.click ??= performance.now();
+      },
+      true,
+    );
+    const seen = new MutationObserver(() => {
+      if (document.querySelector('[data-testid="compare-table"]')) {
+        seen.disconnect();
+        window.__firstPartial.dom = performance.now();
+        requestAnimationFrame(() => setTimeout(() => (window.__firstPartial.frame = performance.now()), 0));
+      }
+    });
+    seen.observe(document.body, { childList: true, subtree: true });
     window.__longTasks = [];
     new PerformanceObserver((list) => {
       for (const e of list.getEntries()) window.__longTasks.push([e.startTime, e.duration]);
@@ -54,6 +72,24 @@ try {
   await results.compare();
   await page.getByTestId("compare-table").waitFor({ timeout: 600_000 });
   result.first_partial_ms = Date.now() - t0;
+  await page.waitForFunction(() => window.__firstPartial.frame !== undefined);
+  result.first_partial_in_page = await page.evaluate(() => {
+    const f = window.__firstPartial;
+    // The page's own marks: the run starts, the first chunk is read, its report is built
+    // and set; the page's warm-up (when idle after load) must be over before the click.
+    const at = (name) => performance.getEntriesByName(name).at(-1);
+    const start = at("tollbooth:run-start")?.startTime ?? NaN;
+    const warm = at("tollbooth:warm-page");
+    return {
+      in_document_ms: Math.round(f.dom - f.click),
+      painted_ms: Math.round(f.frame - f.click),
+      click_to_run_start_ms: Math.round(start - f.click),
+      run_start_to_first_chunk_ms: Math.round(at("tollbooth:first-chunk")?.startTime - start),
+      first_report_ms: Math.round(at("tollbooth:first-partial")?.duration),
+      page_warm_up_ms: warm ? Math.round(warm.duration) : null,
+      page_warm_up_done_before_click: warm ? warm.startTime + warm.duration < f.click : false,
+    };
+  });
   await results.waitStatus(/^Done/, 3_600_000);
   result.total_ms = Date.now() - t0;
   const status = await results.status();
@@ -101,6 +137,17 @@ const row = (k, v) => console.log(`${k.padEnd(34)} ${v}`);
 row("scenario", `${example}: ${paths} paths × ${years} years`);
 row("load to interactive", `${result.load_to_interactive_ms.toFixed(0)} ms`);
 row("first partial result", `${result.first_partial_ms} ms`);
+row(
+  "  on the page: click to table / frame",
+  `${result.first_partial_in_page.in_document_ms} ms / ${result.first_partial_in_page.painted_ms} ms`,
+);
+{
+  const f = result.first_partial_in_page;
+  row(
+    "  click→run / run→first chunk / build",
+    `${f.click_to_run_start_ms} / ${f.run_start_to_first_chunk_ms} / ${f.first_report_ms} ms (page warm-up ${f.page_warm_up_ms} ms, before click: ${f.page_warm_up_done_before_click})`,
+  );
+}
 row(`whole run (${result.workers} workers)`, `${(result.total_ms / 1000).toFixed(1)} s`);
 row("per path, one worker (wasm)", `${result.wasm_ms_per_path} ms`);
 row("per path, one thread (native)", `${result.native_ms_per_path.toFixed(1)} ms`);
