@@ -400,14 +400,15 @@ fn key_of(m: f64, ln_g: f64) -> i32 {
     libm::ceil(libm::log(m) / ln_g) as i32
 }
 
-/// `⌈k / 2^h⌉` (an arithmetic shift floors, so negate twice).
+/// `⌈k / 2^h⌉` (an arithmetic shift floors, so negate twice). Levels past
+/// [`SKETCH_MAX_LEVEL`] (only from a hand-edited JSON) act as that level.
 fn coarse_key(k: i32, h: u8) -> i32 {
-    -((-k) >> u32::from(h))
+    -((-k) >> u32::from(h.min(SKETCH_MAX_LEVEL)))
 }
 
-/// `ln γ_h = 2^h · ln γ`.
+/// `ln γ_h = 2^h · ln γ` (levels past [`SKETCH_MAX_LEVEL`] act as that level).
 fn ln_gamma_at(level: u8) -> f64 {
-    ln_gamma() * f64::from(1u32 << u32::from(level))
+    ln_gamma() * f64::from(1u32 << u32::from(level.min(SKETCH_MAX_LEVEL)))
 }
 
 /// Relative accuracy at level `h`: `α_h = (γ_h − 1) / (γ_h + 1) = tanh(ln γ_h / 2)`
@@ -878,6 +879,21 @@ mod tests {
                 assert!((upper - rep) <= relative_accuracy_at(h) * upper * (1.0 + 1e-12));
             }
         }
+        // A level past the last (hand-edited JSON) does not panic.
+        let bad: Sketch = serde_json::from_str(
+            r#"{"pos":[[3,2],[9,1]],"neg":[],"zero":0,"min":1.0,"max":2.0,"level":200}"#,
+        )
+        .unwrap();
+        assert!(bad
+            .order_statistics(&[0, 1, 2])
+            .iter()
+            .all(|v| v.is_finite()));
+        let mut bad = bad;
+        bad.add(5.0, 4);
+        assert_eq!(
+            relative_accuracy_at(200),
+            relative_accuracy_at(SKETCH_MAX_LEVEL)
+        );
         assert!(
             (relative_accuracy_at(1) - 2.0 * SKETCH_ALPHA / (1.0 + SKETCH_ALPHA.powi(2))).abs()
                 < 1e-15
