@@ -6,6 +6,9 @@
 use proptest::prelude::*;
 use tollbooth_engine::scenario::Scenario;
 use tollbooth_engine::simulate::report::PolicyPath;
+use tollbooth_engine::simulate::stats::{
+    percentile_note, PERCENTILE_NOTE, SKETCH_ALPHA, SKETCH_MAX_BUCKETS,
+};
 use tollbooth_engine::simulate::{Accumulator, PathOutcome, Shape, SimOptions, Simulation};
 
 /// A small deterministic generator (no dependency): uniform in [0, 1) and standard normal.
@@ -140,11 +143,18 @@ fn split_and_merge(
     }
 }
 
-fn property(cap: u32, cuts: Vec<usize>, rotate: usize, tree: bool) -> Result<(), TestCaseError> {
+fn property(
+    cap: u32,
+    max_buckets: u32,
+    cuts: Vec<usize>,
+    rotate: usize,
+    tree: bool,
+) -> Result<(), TestCaseError> {
     let s = Scenario::demo();
     let sim = Simulation::new(&s, &options()).unwrap();
     let shape = Shape {
         exact_cap: cap,
+        max_buckets,
         ..sim.shape()
     };
     let paths: Vec<PathOutcome> = (0..30).map(|p| synthetic(&shape, p)).collect();
@@ -157,6 +167,10 @@ fn property(cap: u32, cuts: Vec<usize>, rotate: usize, tree: bool) -> Result<(),
     let merged = split_and_merge(shape, &paths, &cuts, rotate, tree);
     prop_assert_eq!(merged.len(), 30);
     prop_assert_eq!(merged.recorded_path(), Some(0));
+    prop_assert_eq!(
+        merged.worst_relative_error().map(f64::to_bits),
+        whole.worst_relative_error().map(f64::to_bits)
+    );
     let got = sim.report(&merged);
     prop_assert_eq!(got.canonical_json(), expected.canonical_json());
     prop_assert_eq!(got.hash_hex(), expected.hash_hex());
@@ -173,7 +187,7 @@ proptest! {
         rotate in 0usize..30,
         tree in any::<bool>(),
     ) {
-        property(1_000, cuts, rotate, tree)?;
+        property(1_000, SKETCH_MAX_BUCKETS, cuts, rotate, tree)?;
     }
 
     /// Sketched percentiles: the cap (10) is crossed within some parts and only at the
@@ -184,7 +198,65 @@ proptest! {
         rotate in 0usize..30,
         tree in any::<bool>(),
     ) {
-        property(10, cuts, rotate, tree)?;
+        property(10, SKETCH_MAX_BUCKETS, cuts, rotate, tree)?;
+    }
+
+    /// Coarsened sketches: with 16 buckets at most, the parts reach their resolution
+    /// levels at different times (some within a part, some only at a merge), yet the
+    /// report, including its stated accuracy, is the same.
+    #[test]
+    fn any_split_and_merge_order_gives_the_same_report_when_coarsened(
+        cuts in prop::collection::vec(0usize..31, 0..8),
+        rotate in 0usize..30,
+        tree in any::<bool>(),
+    ) {
+        property(10, 16, cuts, rotate, tree)?;
+    }
+}
+
+/// With a small bucket limit the sketches coarsen, and the report says how far: the worst
+/// accuracy appears in its assumptions, and is coarser than full resolution.
+#[test]
+fn the_report_states_the_accuracy_achieved() {
+    let s = Scenario::demo();
+    let sim = Simulation::new(&s, &options()).unwrap();
+    let exact = sim.shape();
+    let mut acc = Accumulator::with_shape(exact);
+    for p in 0..30 {
+        acc.push(synthetic(&exact, p)).unwrap();
+    }
+    assert_eq!(acc.worst_relative_error(), None);
+    let note = |acc: &Accumulator| {
+        sim.report(acc)
+            .assumptions
+            .into_iter()
+            .find(|a| a.starts_with("Means are exact"))
+            .unwrap()
+    };
+    assert_eq!(note(&acc), PERCENTILE_NOTE);
+    for (max_buckets, coarse) in [(SKETCH_MAX_BUCKETS, false), (16, true)] {
+        let shape = Shape {
+            exact_cap: 10,
+            max_buckets,
+            ..exact
+        };
+        let mut acc = Accumulator::with_shape(shape);
+        for p in 0..30 {
+            acc.push(synthetic(&shape, p)).unwrap();
+        }
+        let worst = acc.worst_relative_error().unwrap();
+        assert_eq!(worst > SKETCH_ALPHA, coarse, "{worst}");
+        let text = note(&acc);
+        assert_eq!(text, percentile_note(Some(worst), max_buckets));
+        assert_ne!(text, PERCENTILE_NOTE);
+        assert!(
+            text.contains(if coarse {
+                "at most 16 per distribution"
+            } else {
+                "at most 1,024 per distribution"
+            }),
+            "{text}"
+        );
     }
 }
 
@@ -211,31 +283,44 @@ fn json_round_trips_bit_for_bit() {
     }
 }
 
-/// Memory is bounded: past the cap the serialized accumulator is smaller than at the cap
-/// and grows sub-linearly, towards the bound set by the spread of the values (a store of
-/// every path, as before, doubles with the paths: +100 %). Wide distributions centred
-/// near zero (net benefit, taxes) still fill new buckets at these counts; value-like ones
-/// are saturated.
+/// Memory is hard-bounded: past the cap every sketch holds at most
+/// [`SKETCH_MAX_BUCKETS`] buckets, so the serialized accumulator stays under a ceiling set
+/// by the limit alone (each bucket `[key,count],` at most 24 bytes of JSON, plus the exact
+/// sums and field names), smaller than at the cap, and stops growing once saturated (a store
+/// of every path, as before the sketch, doubles with the paths: +100 %). Wide distributions
+/// centred near zero coarsen instead of filling new buckets.
 #[test]
-fn the_accumulator_size_stops_growing_past_the_cap() {
+fn the_accumulator_size_is_bounded_past_the_cap() {
     let shape = Shape::new(2, 0, 1.0, 12);
+    let distributions = shape.policies * (20 + 2 * shape.months);
+    let ceiling = distributions * (SKETCH_MAX_BUCKETS as usize * 24 + 2_000);
     let mut acc = Accumulator::with_shape(shape);
     let mut size_after = |paths: u64| {
         for p in acc.len()..paths {
             acc.push(synthetic(&shape, p)).unwrap();
         }
-        (serde_json::to_string(&acc).unwrap().len(), acc.is_exact())
+        (
+            serde_json::to_string(&acc).unwrap().len(),
+            acc.worst_relative_error(),
+        )
     };
-    let (at_cap, exact) = size_after(1_000);
-    assert!(exact);
-    let (at_3000, exact) = size_after(3_000);
-    assert!(!exact);
+    let (at_cap, worst) = size_after(1_000);
+    assert_eq!(worst, None);
+    let (at_3000, _) = size_after(3_000);
     let (at_6000, _) = size_after(6_000);
-    let growth = at_6000 as f64 / at_3000 as f64 - 1.0;
+    let (at_12000, worst) = size_after(12_000);
+    let growth = at_12000 as f64 / at_6000 as f64 - 1.0;
     eprintln!(
-        "accumulator JSON: 1,000 paths {at_cap} B, 3,000 {at_3000} B, 6,000 {at_6000} B ({:+.1} %)",
+        "accumulator JSON: 1,000 paths {at_cap} B, 3,000 {at_3000} B, 6,000 {at_6000} B, 12,000 {at_12000} B ({:+.1} % per doubling), ceiling {ceiling} B; worst α {worst:?}",
         100.0 * growth
     );
-    assert!(at_6000 < at_cap, "{at_cap} → {at_6000}");
-    assert!(growth < 0.35, "{at_3000} → {at_6000}");
+    for size in [at_3000, at_6000, at_12000] {
+        assert!(
+            size < ceiling && size < at_cap,
+            "{size} vs {ceiling}, {at_cap}"
+        );
+    }
+    assert!(growth < 0.05, "{at_6000} → {at_12000}");
+    let worst = worst.unwrap();
+    assert!((SKETCH_ALPHA..0.05).contains(&worst), "{worst}");
 }

@@ -116,12 +116,13 @@
 //! metric and each month-end of the two value series: the values themselves up to
 //! [`stats::EXACT_CAP`] paths (percentiles exact; at most `8·P·(20 + 2·M)` KB — P policies,
 //! M month-ends: 12.5 MB for six policies over 10 years), then a logarithmic-bucket sketch
-//! (percentiles within [`stats::SKETCH_ALPHA`], 0.05 %) of 8 bytes per occupied bucket,
-//! whose size depends on the spread of the values, not their number: at most about 1,000
-//! buckets per factor e between the smallest and largest magnitude. Value-like
-//! distributions fill their buckets within a few thousand paths; wide ones centred near
-//! zero (net benefit, taxes) keep filling buckets up to tens of thousands of paths. Only
-//! the recorded path keeps its trade list.
+//! of at most [`stats::SKETCH_MAX_BUCKETS`] (1,024) buckets of 8 bytes — the same bound,
+//! whatever the number of paths and the spread of the values. Value-like distributions fit
+//! at full accuracy ([`stats::SKETCH_ALPHA`], 0.05 %); wide ones centred near zero (net
+//! benefit, taxes) coarsen their buckets deterministically (a function of the values
+//! gathered, not of their order or grouping), and the report states the worst accuracy
+//! kept ([`Accumulator::worst_relative_error`]). Only the recorded path keeps its trade
+//! list.
 
 // Index loops mirror the books' formulas (several arrays per account and security).
 #![allow(clippy::needless_range_loop)]
@@ -505,7 +506,7 @@ impl<'s> Simulation<'s> {
             start: w.start,
             end: w.dates.last().copied().unwrap_or(w.start),
             baseline: s.baseline.clone(),
-            assumptions: self.assumptions(),
+            assumptions: self.assumptions(acc),
             definitions: Vec::new(),
             policies: Vec::new(),
             series: report::Series {
@@ -537,7 +538,7 @@ impl<'s> Simulation<'s> {
         report::build(inputs, acc)
     }
 
-    fn assumptions(&self) -> Vec<String> {
+    fn assumptions(&self, acc: &Accumulator) -> Vec<String> {
         let w = &self.world;
         let s = w.scenario;
         let mut v = vec![
@@ -571,7 +572,10 @@ impl<'s> Simulation<'s> {
                 100.0 * s.market.cash_yield
             ),
             "Tax alpha: annualised after-tax return minus the baseline's on the same paths. Harvesting yield is the vendors' figure (harvested losses ÷ starting value per year), not a return.".to_string(),
-            stats::PERCENTILE_NOTE.to_string(),
+            stats::percentile_note(
+                acc.worst_relative_error(),
+                acc.shape().map_or(stats::SKETCH_MAX_BUCKETS, |s| s.max_buckets),
+            ),
             "Break-even ticket fee: analytic (net benefit is linear in a flat per-ticket fee when trades do not change); a first-order estimate for the cost-aware optimizer, whose trades depend on the fee.".to_string(),
         ];
         if let Some(r) = w.model.repair() {

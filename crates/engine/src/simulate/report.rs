@@ -11,7 +11,7 @@
 //! split and in whatever order the parts were merged.
 
 use super::policy::Reason;
-use super::stats::{Distribution, ExactSum, EXACT_CAP};
+use super::stats::{Distribution, ExactSum, Limits, EXACT_CAP, SKETCH_MAX_BUCKETS};
 use crate::date::Date;
 use crate::lots::LotId;
 use crate::types::Side;
@@ -170,6 +170,14 @@ pub struct Shape {
     /// A distribution keeps at most this many values exactly before it becomes a sketch
     /// ([`EXACT_CAP`] unless lowered, e.g. to test the sketch on few paths).
     pub exact_cap: u32,
+    /// A sketched distribution holds at most this many buckets, coarsening its resolution
+    /// as needed ([`SKETCH_MAX_BUCKETS`] unless lowered, e.g. to test coarsening).
+    #[serde(default = "default_max_buckets")]
+    pub max_buckets: u32,
+}
+
+fn default_max_buckets() -> u32 {
+    SKETCH_MAX_BUCKETS
 }
 
 impl Shape {
@@ -181,6 +189,15 @@ impl Shape {
             years,
             months,
             exact_cap: EXACT_CAP,
+            max_buckets: SKETCH_MAX_BUCKETS,
+        }
+    }
+
+    /// The limits of its distributions (exact cap, bucket limit).
+    pub fn limits(&self) -> Limits {
+        Limits {
+            exact_cap: self.exact_cap,
+            max_buckets: self.max_buckets,
         }
     }
 }
@@ -279,7 +296,7 @@ impl PolicyAgg {
             && self.monthly_after_tax.len() == months
     }
 
-    fn merge(&mut self, o: &PolicyAgg, cap: u32) {
+    fn merge(&mut self, o: &PolicyAgg, cap: Limits) {
         for (a, b) in self.metrics.iter_mut().zip(&o.metrics) {
             a.sum.merge(&b.sum);
             a.dist.merge(&b.dist, cap);
@@ -314,12 +331,14 @@ struct Recorded {
 /// A path is reduced when pushed: per policy, each metric of the report (computed from the
 /// policy's and the baseline's outcome on that path) goes into an exact sum and a
 /// distribution ([`Distribution`]: the values while at most [`Shape::exact_cap`], by
-/// default [`EXACT_CAP`], then a sketch within [`SKETCH_ALPHA`](super::stats::SKETCH_ALPHA)), and the month-end series
-/// into exact sums (cumulative tickets and fees) and distributions (values). Memory is
-/// therefore bounded independently of the path count: at most `exact_cap` values per
-/// distribution (P·(20 + 2·M) distributions for P policies and M month-ends), or a sketch
-/// whose size depends on the spread of the values, not their number; exact sums hold a
-/// few partials. The recorded path's trade list is kept as is.
+/// default [`EXACT_CAP`], then a sketch of at most [`Shape::max_buckets`] buckets, by
+/// default [`SKETCH_MAX_BUCKETS`], within [`SKETCH_ALPHA`](super::stats::SKETCH_ALPHA) or
+/// coarser when the spread needs it: [`Accumulator::worst_relative_error`]), and the
+/// month-end series into exact sums (cumulative tickets and fees) and distributions
+/// (values). Memory is therefore bounded independently of the path count and of the
+/// spread of the values: at most `exact_cap` values or `max_buckets` buckets (8 bytes
+/// each) per distribution (P·(20 + 2·M) distributions for P policies and M month-ends);
+/// exact sums hold a few partials. The recorded path's trade list is kept as is.
 ///
 /// Sums are exact and rounded once, sketches and exact value sets depend on the multiset of
 /// values only, so the report is bit-identical for any split of the paths and any order of
@@ -384,7 +403,7 @@ impl Accumulator {
                 policies: shape.policies,
             });
         };
-        let cap = shape.exact_cap;
+        let cap = shape.limits();
         for (agg, x) in self.policies.iter_mut().zip(&o.policies) {
             let values = path_metrics(x, base, shape.years);
             for (m, v) in agg.metrics.iter_mut().zip(values) {
@@ -452,7 +471,7 @@ impl Accumulator {
         }
         self.check()?;
         for (a, b) in self.policies.iter_mut().zip(&other.policies) {
-            a.merge(b, ours.exact_cap);
+            a.merge(b, ours.limits());
         }
         self.paths += other.paths;
         if let Some(r) = other.recorded {
@@ -476,13 +495,32 @@ impl Accumulator {
         self.recorded.as_ref().map(|r| r.path)
     }
 
+    /// Every distribution (metrics, then month-end values and after-tax values, per
+    /// policy).
+    fn distributions(&self) -> impl Iterator<Item = &Distribution> {
+        self.policies.iter().flat_map(|p| {
+            p.metrics
+                .iter()
+                .map(|m| &m.dist)
+                .chain(&p.monthly_value)
+                .chain(&p.monthly_after_tax)
+        })
+    }
+
     /// True while every distribution still holds its values (percentiles exact).
     pub fn is_exact(&self) -> bool {
-        self.policies.iter().all(|p| {
-            p.metrics.iter().all(|m| !m.dist.is_sketch())
-                && p.monthly_value.iter().all(|d| !d.is_sketch())
-                && p.monthly_after_tax.iter().all(|d| !d.is_sketch())
-        })
+        self.distributions().all(|d| !d.is_sketch())
+    }
+
+    /// The worst relative accuracy of any percentile's order statistics: `None` while
+    /// every distribution is exact, else the largest `α_h` of the sketches
+    /// ([`SKETCH_ALPHA`](super::stats::SKETCH_ALPHA) unless a sketch had to coarsen to keep
+    /// within [`Shape::max_buckets`]). A function of the paths gathered, not of the order
+    /// or grouping in which they were pushed and merged.
+    pub fn worst_relative_error(&self) -> Option<f64> {
+        self.distributions()
+            .filter_map(Distribution::relative_error)
+            .reduce(f64::max)
     }
 }
 
