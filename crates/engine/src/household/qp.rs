@@ -19,10 +19,11 @@
 //! with new prices, cash or lot sizes changes only values (`update_P`, `update_A`), so the
 //! solver is rebuilt only when the set of lots (the sparsity pattern) changes.
 
+use crate::optimize::clarabel_settings;
 use clarabel::algebra::CscMatrix;
 use clarabel::solver::{
-    DefaultSettingsBuilder, DefaultSolver, IPSolver, NonnegativeConeT, SecondOrderConeT,
-    SolverStatus, SupportedConeT, ZeroConeT,
+    DefaultSolver, IPSolver, NonnegativeConeT, SecondOrderConeT, SolverStatus, SupportedConeT,
+    ZeroConeT,
 };
 
 /// The fixed structure of a household QP.
@@ -68,15 +69,7 @@ impl Qp {
             ZeroConeT(data.n_eq),
             NonnegativeConeT(data.rows - data.n_eq),
         ];
-        let settings = DefaultSettingsBuilder::default()
-            .verbose(false)
-            .presolve_enable(false)
-            .tol_gap_abs(tol)
-            .tol_gap_rel(tol)
-            .tol_feas(tol)
-            .max_iter(200)
-            .build()
-            .ok()?;
+        let settings = clarabel_settings(tol, 200)?;
         let solver = DefaultSolver::new(&pm, q, &am, b, &cones, settings).ok()?;
         if !solver.is_data_update_allowed() {
             return None;
@@ -221,15 +214,7 @@ impl LevelSet {
             NonnegativeConeT(data.rows - data.n_eq),
             SecondOrderConeT(2 + l.len()),
         ];
-        let settings = DefaultSettingsBuilder::default()
-            .verbose(false)
-            .presolve_enable(false)
-            .tol_gap_abs(tol)
-            .tol_gap_rel(tol)
-            .tol_feas(tol)
-            .max_iter(200)
-            .build()
-            .ok()?;
+        let settings = clarabel_settings(tol, 200)?;
         let zero = vec![0.0; data.nv];
         let solver = DefaultSolver::new(&pm, &zero, &am, &bb, &cones, settings).ok()?;
         Some(LevelSet {

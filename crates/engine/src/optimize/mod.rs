@@ -57,6 +57,7 @@ mod dual;
 mod fixed_fee;
 pub mod instance;
 mod reference;
+pub(crate) use reference::clarabel_settings;
 
 use nalgebra::{DMatrix, SymmetricEigen};
 

@@ -7,11 +7,25 @@
 
 use clarabel::algebra::CscMatrix;
 use clarabel::solver::{
-    DefaultSettingsBuilder, DefaultSolver, IPSolver, NonnegativeConeT, SolverStatus,
-    SupportedConeT, ZeroConeT,
+    DefaultSettings, DefaultSettingsBuilder, DefaultSolver, IPSolver, NonnegativeConeT,
+    SolverStatus, SupportedConeT, ZeroConeT,
 };
 
 use super::Prepared;
+
+/// Clarabel's settings for every solve of the engine: quiet, no presolve (the models are
+/// updated in place), gap and feasibility tolerances `tol`, at most `max_iter` iterations.
+pub(crate) fn clarabel_settings(tol: f64, max_iter: u32) -> Option<DefaultSettings<f64>> {
+    DefaultSettingsBuilder::default()
+        .verbose(false)
+        .presolve_enable(false)
+        .tol_gap_abs(tol)
+        .tol_gap_rel(tol)
+        .tol_feas(tol)
+        .max_iter(max_iter)
+        .build()
+        .ok()
+}
 
 /// A built Clarabel solver for one problem's sparsity pattern.
 pub(crate) struct ClarabelModel {
@@ -114,15 +128,7 @@ impl ClarabelModel {
         }
         let am = CscMatrix::new_from_triplets(row, nv, ri, ci, vi);
         let cones: [SupportedConeT<f64>; 2] = [ZeroConeT(n_eq), NonnegativeConeT(row - n_eq)];
-        let settings = DefaultSettingsBuilder::default()
-            .verbose(false)
-            .presolve_enable(false)
-            .tol_gap_abs(tol)
-            .tol_gap_rel(tol)
-            .tol_feas(tol)
-            .max_iter(max_iter)
-            .build()
-            .ok()?;
+        let settings = clarabel_settings(tol, max_iter)?;
         let solver = DefaultSolver::new(&pm, &q, &am, &b, &cones, settings).ok()?;
         Some(ClarabelModel { solver, n, r })
     }

@@ -820,9 +820,6 @@ fn ann(w_t: f64, w_0: f64, years: f64) -> f64 {
 /// Number of metrics in the report (the length of [`definitions`]).
 pub const METRICS: usize = 20;
 
-/// Index of `net_benefit_usd` in [`definitions`].
-const NET_BENEFIT_USD: usize = 16;
-
 /// Every metric of policy `x` on one path, in [`definitions`] order, given the baseline's
 /// outcome `y` on the same path and the horizon `t` in years.
 pub fn path_metrics(x: &PolicyPath, y: &PolicyPath, t: f64) -> [f64; METRICS] {
@@ -871,6 +868,11 @@ pub(crate) fn build(inp: ReportInputs<'_>, acc: &Accumulator) -> Report {
     let mut report = inp.head;
     let defs = definitions();
     debug_assert_eq!(defs.len(), METRICS);
+    // The mean net benefit (break-even fee, friction flag) is that metric's mean.
+    let net_k = defs
+        .iter()
+        .position(|d| d.key == "net_benefit_usd")
+        .unwrap_or(METRICS);
     let empty = PolicyAgg::default();
     let zero = ExactSum::default();
     let no_values = Distribution::default();
@@ -899,7 +901,7 @@ pub(crate) fn build(inp: ReportInputs<'_>, acc: &Accumulator) -> Report {
                 }
             })
             .collect();
-        let net = mean(agg.metrics.get(NET_BENEFIT_USD).map_or(&zero, |m| &m.sum));
+        let net = mean(agg.metrics.get(net_k).map_or(&zero, |m| &m.sum));
         let extra_tickets = mean(&agg.extra_tickets);
         let break_even = if p != b && extra_tickets > 0.0 {
             Some(inp.flat_fee + net / extra_tickets)
