@@ -450,23 +450,30 @@ pub enum LedgerError {
     },
 }
 
-type PositionKey = (String, String);
-
 /// The household ledger. See the [module documentation](self) for the rules.
 #[derive(Debug, Clone)]
 pub struct Ledger {
     accounts: BTreeMap<String, Account>,
     securities: BTreeMap<String, Security>,
-    groups: BTreeMap<String, Vec<String>>,
     method: LotMethod,
-    /// Open lots by account id, then symbol (nested so that lookups borrow `&str` keys:
-    /// no allocation per query; iteration order is that of `(account, symbol)`).
-    positions: BTreeMap<String, BTreeMap<String, Vec<Lot>>>,
+    /// Account ids in order: an account's index.
+    account_ids: Vec<String>,
+    /// Whether each account (by index) is taxable.
+    account_taxable: Vec<bool>,
+    /// Symbols in order: a security's index.
+    symbols: Vec<String>,
+    /// Each security's group index (groups numbered in name order).
+    symbol_group: Vec<usize>,
+    /// Each group's securities (indices, in symbol order).
+    group_members: Vec<Vec<usize>>,
+    /// Open lots by position, `account index × securities + security index`, each in
+    /// booking order: iteration order is that of `(account id, symbol)`.
+    positions: Vec<Vec<Lot>>,
     next_id: LotId,
     trades: usize,
     last_date: Option<Date>,
-    /// Latest-acquired opening lot per group: (acquired, id).
-    opening_latest: BTreeMap<String, (Date, LotId)>,
+    /// Latest-acquired opening lot per group index: (acquired, id).
+    opening_latest: Vec<Option<(Date, LotId)>>,
     sales: Vec<SaleRecord>,
     pending: Vec<usize>,
     washes: Vec<WashMatch>,
@@ -493,27 +500,43 @@ impl Ledger {
             acc.insert(a.id.clone(), a);
         }
         let mut secs = BTreeMap::new();
-        let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut groups: BTreeSet<String> = BTreeSet::new();
         for s in securities {
             if secs.contains_key(&s.symbol) {
                 return Err(LedgerError::DuplicateSecurity { symbol: s.symbol });
             }
-            groups
-                .entry(s.group.clone())
-                .or_default()
-                .push(s.symbol.clone());
+            groups.insert(s.group.clone());
             secs.insert(s.symbol.clone(), s);
         }
+        let account_ids: Vec<String> = acc.keys().cloned().collect();
+        let account_taxable = acc
+            .values()
+            .map(|a: &Account| a.kind.is_taxable())
+            .collect();
+        let symbols: Vec<String> = secs.keys().cloned().collect();
+        let group_index = |g: &str| groups.iter().position(|x| x == g).unwrap_or(0);
+        let symbol_group: Vec<usize> = secs
+            .values()
+            .map(|x: &Security| group_index(&x.group))
+            .collect();
+        let mut group_members = vec![Vec::new(); groups.len()];
+        for (i, &g) in symbol_group.iter().enumerate() {
+            group_members[g].push(i);
+        }
         Ok(Ledger {
+            positions: vec![Vec::new(); account_ids.len() * symbols.len()],
+            opening_latest: vec![None; groups.len()],
             accounts: acc,
             securities: secs,
-            groups,
             method,
-            positions: BTreeMap::new(),
+            account_ids,
+            account_taxable,
+            symbols,
+            symbol_group,
+            group_members,
             next_id: 0,
             trades: 0,
             last_date: None,
-            opening_latest: BTreeMap::new(),
             sales: Vec::new(),
             pending: Vec::new(),
             washes: Vec::new(),
@@ -521,18 +544,32 @@ impl Ledger {
         })
     }
 
-    fn account(&self, id: &str) -> Result<&Account, LedgerError> {
-        self.accounts
-            .get(id)
-            .ok_or_else(|| LedgerError::UnknownAccount { account: id.into() })
+    fn account_index(&self, id: &str) -> Result<usize, LedgerError> {
+        self.account_ids
+            .binary_search_by(|x| x.as_str().cmp(id))
+            .map_err(|_| LedgerError::UnknownAccount { account: id.into() })
     }
 
-    fn security(&self, symbol: &str) -> Result<&Security, LedgerError> {
-        self.securities
-            .get(symbol)
-            .ok_or_else(|| LedgerError::UnknownSymbol {
+    fn symbol_index(&self, symbol: &str) -> Result<usize, LedgerError> {
+        self.symbols
+            .binary_search_by(|x| x.as_str().cmp(symbol))
+            .map_err(|_| LedgerError::UnknownSymbol {
                 symbol: symbol.into(),
             })
+    }
+
+    /// The index of the position `(account, symbol)` (see [`Ledger::position_at`]), or
+    /// `None` when either is not the ledger's.
+    pub(crate) fn position_index(&self, account: &str, symbol: &str) -> Option<usize> {
+        let a = self.account_index(account).ok()?;
+        let s = self.symbol_index(symbol).ok()?;
+        Some(a * self.symbols.len() + s)
+    }
+
+    /// The open lots of the position with index `index` ([`Ledger::position_index`]), in
+    /// booking order; empty for an index out of range.
+    pub(crate) fn position_at(&self, index: usize) -> &[Lot] {
+        self.positions.get(index).map_or(&[], Vec::as_slice)
     }
 
     fn new_id(&mut self) -> LotId {
@@ -547,8 +584,9 @@ impl Ledger {
         if self.trades > 0 {
             return Err(LedgerError::OpeningAfterTrades);
         }
-        self.account(&lot.account)?;
-        let group = self.security(&lot.symbol)?.group.clone();
+        let a = self.account_index(&lot.account)?;
+        let x = self.symbol_index(&lot.symbol)?;
+        let group = self.symbol_group[x];
         if !check_positive(lot.quantity) || is_zero(lot.quantity) {
             return Err(LedgerError::InvalidQuantity {
                 quantity: lot.quantity,
@@ -565,14 +603,12 @@ impl Ledger {
             });
         }
         let id = self.new_id();
-        let latest = self
-            .opening_latest
-            .entry(group)
-            .or_insert((lot.acquired, id));
+        let latest = self.opening_latest[group].get_or_insert((lot.acquired, id));
         if lot.acquired > latest.0 {
             *latest = (lot.acquired, id);
         }
-        self.lots_entry(&lot.account, &lot.symbol).push(Lot {
+        let pi = a * self.symbols.len() + x;
+        self.positions[pi].push(Lot {
             id,
             account: lot.account,
             symbol: lot.symbol,
@@ -602,8 +638,10 @@ impl Ledger {
     /// Applies one trade. Trades must come in date order; same-day trades apply in the
     /// order given. On error nothing changes.
     pub fn apply(&mut self, trade: &Trade) -> Result<TradeOutcome, LedgerError> {
-        let kind = self.account(&trade.account)?.kind;
-        let group = self.security(&trade.symbol)?.group.clone();
+        let a = self.account_index(&trade.account)?;
+        let x = self.symbol_index(&trade.symbol)?;
+        let group = self.symbol_group[x];
+        let pi = a * self.symbols.len() + x;
         if !check_positive(trade.quantity) || is_zero(trade.quantity) {
             return Err(LedgerError::InvalidQuantity {
                 quantity: trade.quantity,
@@ -623,7 +661,7 @@ impl Ledger {
                 });
             }
         }
-        if let Some(&(acquired, lot)) = self.opening_latest.get(&group) {
+        if let Some((acquired, lot)) = self.opening_latest[group] {
             if acquired > trade.date {
                 return Err(LedgerError::OpeningLotAfterTrade {
                     lot,
@@ -634,8 +672,8 @@ impl Ledger {
         }
         let washes_before = self.washes.len();
         let mut outcome = match trade.side {
-            Side::Buy => self.apply_buy(trade, &group),
-            Side::Sell => self.apply_sell(trade, kind, &group)?,
+            Side::Buy => self.apply_buy(trade, pi, group),
+            Side::Sell => self.apply_sell(trade, pi, group)?,
         };
         outcome.trade = self.trades;
         outcome.washes = washes_before..self.washes.len();
@@ -644,9 +682,9 @@ impl Ledger {
         Ok(outcome)
     }
 
-    fn apply_buy(&mut self, trade: &Trade, group: &str) -> TradeOutcome {
+    fn apply_buy(&mut self, trade: &Trade, pi: usize, group: usize) -> TradeOutcome {
         let id = self.new_id();
-        self.lots_entry(&trade.account, &trade.symbol).push(Lot {
+        self.positions[pi].push(Lot {
             id,
             account: trade.account.clone(),
             symbol: trade.symbol.clone(),
@@ -670,15 +708,15 @@ impl Ledger {
         // Most buys follow no pending loss sale: clone nothing then.
         if !self.pending.is_empty() {
             let pending = self.pending.clone();
-            let key = (trade.account.clone(), trade.symbol.clone());
             for s in pending {
-                if self.group_of(&self.sales[s].symbol) != Some(group) {
+                let sold = self.symbol_index(&self.sales[s].symbol).ok();
+                if sold.map(|x| self.symbol_group[x]) != Some(group) {
                     continue;
                 }
                 for leg in 0..self.sales[s].lots.len() {
-                    self.wash_into(s, leg, &key, id);
+                    self.wash_into(s, leg, pi, id);
                     let open = self
-                        .find_lot(&key, id)
+                        .find_lot(pi, id)
                         .map(|l| l.replacement_capacity() > QTY_EPS)
                         .unwrap_or(false);
                     if !open {
@@ -688,9 +726,10 @@ impl Ledger {
             }
         }
         TradeOutcome {
-            created: self
-                .lots_of(&trade.account, &trade.symbol)
-                .and_then(|lots| lots.iter().rev().find(|l| l.id == id))
+            created: self.positions[pi]
+                .iter()
+                .rev()
+                .find(|l| l.id == id)
                 .map(|l| l.id),
             ..TradeOutcome::default()
         }
@@ -699,48 +738,43 @@ impl Ledger {
     fn apply_sell(
         &mut self,
         trade: &Trade,
-        kind: AccountKind,
-        group: &str,
+        pi: usize,
+        group: usize,
     ) -> Result<TradeOutcome, LedgerError> {
-        let key = (trade.account.clone(), trade.symbol.clone());
+        let taxable = self.account_taxable[pi / self.symbols.len()];
         let selection = LotSelection {
             method: trade.method.unwrap_or(self.method),
             specific: trade.lots.clone(),
         };
-        let empty = Vec::new();
-        let lots = self.lots_of(&key.0, &key.1).unwrap_or(&empty);
-        let picks = select_lots(lots, trade.quantity, &selection, trade.date, trade.price)
-            .map_err(|e| match e {
-                LotError::Shortfall {
-                    requested,
-                    available,
-                } => LedgerError::Shortfall {
-                    account: trade.account.clone(),
-                    symbol: trade.symbol.clone(),
-                    requested,
-                    available,
-                },
-                error => LedgerError::Relief {
-                    account: trade.account.clone(),
-                    symbol: trade.symbol.clone(),
-                    error,
-                },
-            })?;
-        let lots = self.lots_entry(&key.0, &key.1);
-        let relieved = relieve(lots, &picks);
-        if lots.is_empty() {
-            if let Some(inner) = self.positions.get_mut(&key.0) {
-                inner.remove(&key.1);
-                if inner.is_empty() {
-                    self.positions.remove(&key.0);
-                }
-            }
-        }
+        let picks = select_lots(
+            &self.positions[pi],
+            trade.quantity,
+            &selection,
+            trade.date,
+            trade.price,
+        )
+        .map_err(|e| match e {
+            LotError::Shortfall {
+                requested,
+                available,
+            } => LedgerError::Shortfall {
+                account: trade.account.clone(),
+                symbol: trade.symbol.clone(),
+                requested,
+                available,
+            },
+            error => LedgerError::Relief {
+                account: trade.account.clone(),
+                symbol: trade.symbol.clone(),
+                error,
+            },
+        })?;
+        let relieved = relieve(&mut self.positions[pi], &picks);
         let mut outcome = TradeOutcome {
             relieved: relieved.clone(),
             ..TradeOutcome::default()
         };
-        if !kind.is_taxable() {
+        if !taxable {
             return Ok(outcome);
         }
         let sold_q = relieved.iter().fold(0.0, |a, r| a + r.quantity);
@@ -790,19 +824,17 @@ impl Ledger {
         // drawn on by this sale), in order of acquisition.
         let sold_ids: BTreeSet<LotId> = relieved.iter().map(|r| r.lot_id).collect();
         let earliest = trade.date.add_days(-WASH_WINDOW_DAYS);
-        let mut candidates: Vec<(Date, LotId, PositionKey)> = Vec::new();
-        for symbol in self.groups.get(group).map(Vec::as_slice).unwrap_or(&[]) {
-            for (account, inner) in &self.positions {
-                let Some(lots) = inner.get(symbol) else {
-                    continue;
-                };
-                for l in lots {
+        let mut candidates: Vec<(Date, LotId, usize)> = Vec::new();
+        let ns = self.symbols.len();
+        for &x in &self.group_members[group] {
+            for a in 0..self.account_ids.len() {
+                for l in &self.positions[a * ns + x] {
                     if l.acquired >= earliest
                         && l.acquired <= trade.date
                         && !sold_ids.contains(&l.id)
                         && l.replacement_capacity() > QTY_EPS
                     {
-                        candidates.push((l.acquired, l.id, (account.clone(), symbol.clone())));
+                        candidates.push((l.acquired, l.id, a * ns + x));
                     }
                 }
             }
@@ -813,7 +845,7 @@ impl Ledger {
                 if self.sales[s].lots[leg].unreplaced_loss_shares() <= QTY_EPS {
                     break;
                 }
-                self.wash_into(s, leg, pkey, *id);
+                self.wash_into(s, leg, *pkey, *id);
             }
         }
         if self.sales[s]
@@ -826,34 +858,13 @@ impl Ledger {
         Ok(outcome)
     }
 
-    fn find_lot(&self, key: &PositionKey, id: LotId) -> Option<&Lot> {
-        self.lots_of(&key.0, &key.1)?.iter().find(|l| l.id == id)
-    }
-
-    fn lots_of(&self, account: &str, symbol: &str) -> Option<&Vec<Lot>> {
-        self.positions.get(account)?.get(symbol)
-    }
-
-    /// The lots of a position, created empty if absent (allocates its keys only then).
-    fn lots_entry(&mut self, account: &str, symbol: &str) -> &mut Vec<Lot> {
-        if !self.positions.contains_key(account) {
-            self.positions.insert(account.to_string(), BTreeMap::new());
-        }
-        let inner = self
-            .positions
-            .get_mut(account)
-            .expect("the account's map was just ensured");
-        if !inner.contains_key(symbol) {
-            inner.insert(symbol.to_string(), Vec::new());
-        }
-        inner
-            .get_mut(symbol)
-            .expect("the position was just ensured")
+    fn find_lot(&self, pi: usize, id: LotId) -> Option<&Lot> {
+        self.positions.get(pi)?.iter().find(|l| l.id == id)
     }
 
     /// Matches unreplaced loss shares of leg `leg` of sale `s` with the replacement
     /// capacity of lot `id`; returns the shares matched.
-    fn wash_into(&mut self, s: usize, leg: usize, key: &PositionKey, id: LotId) -> f64 {
+    fn wash_into(&mut self, s: usize, leg: usize, pi: usize, id: LotId) -> f64 {
         let (loss_ps, unreplaced, sold_hs) = {
             let l = &self.sales[s].lots[leg];
             (
@@ -866,17 +877,10 @@ impl Ledger {
             return 0.0;
         }
         let sale_date = self.sales[s].date;
-        let permanent = self
-            .accounts
-            .get(&key.0)
-            .map(|a| !a.kind.is_taxable())
-            .unwrap_or(false);
+        let ns = self.symbols.len();
+        let permanent = !self.account_taxable[pi / ns];
         let piece_id = self.next_id;
-        let Some(lots) = self
-            .positions
-            .get_mut(&key.0)
-            .and_then(|inner| inner.get_mut(&key.1))
-        else {
+        let Some(lots) = self.positions.get_mut(pi) else {
             return 0.0;
         };
         let Some(pos) = lots.iter().position(|l| l.id == id) else {
@@ -942,8 +946,8 @@ impl Ledger {
             sale: s,
             leg,
             replacement_lot,
-            account: key.0.clone(),
-            symbol: key.1.clone(),
+            account: self.account_ids[pi / ns].clone(),
+            symbol: self.symbols[pi % ns].clone(),
             acquired,
             quantity: q,
             disallowed,
@@ -969,9 +973,8 @@ impl Ledger {
 
     /// The open lots of one position, in booking order.
     pub fn position(&self, account: &str, symbol: &str) -> &[Lot] {
-        self.lots_of(account, symbol)
-            .map(Vec::as_slice)
-            .unwrap_or(&[])
+        self.position_index(account, symbol)
+            .map_or(&[], |i| self.position_at(i))
     }
 
     /// Shares held in one position.
@@ -983,7 +986,7 @@ impl Ledger {
 
     /// Every open lot, by account id, then symbol, then booking order.
     pub fn lots(&self) -> impl Iterator<Item = &Lot> {
-        self.positions.values().flat_map(|m| m.values()).flatten()
+        self.positions.iter().flatten()
     }
 
     /// Every taxable sale's record, in trade order (records may still change while a
@@ -1095,5 +1098,63 @@ impl Ledger {
             }
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> Date {
+        s.parse().expect("date")
+    }
+
+    #[test]
+    fn positions_are_indexed_in_id_order() {
+        let accounts =
+            [("T2", AccountKind::Taxable), ("T1", AccountKind::RothIra)].map(|(id, kind)| {
+                Account {
+                    id: id.into(),
+                    kind,
+                    owner: "A".into(),
+                }
+            });
+        let securities = [("ZZ", "G"), ("AA", "G"), ("MM", "H")].map(|(s, g)| Security {
+            symbol: s.into(),
+            group: g.into(),
+        });
+        let mut l = Ledger::new(accounts, securities, LotMethod::Fifo).expect("ledger");
+        // Booked out of id order.
+        for (account, symbol) in [("T2", "ZZ"), ("T1", "MM"), ("T2", "AA"), ("T1", "ZZ")] {
+            l.apply(&Trade::buy(d("2024-01-02"), account, symbol, 1.0, 10.0))
+                .expect("buy");
+        }
+        let order: Vec<(&str, &str)> = l
+            .lots()
+            .map(|x| (x.account.as_str(), x.symbol.as_str()))
+            .collect();
+        assert_eq!(
+            order,
+            [("T1", "MM"), ("T1", "ZZ"), ("T2", "AA"), ("T2", "ZZ")]
+        );
+        for (account, symbol) in [("T1", "MM"), ("T2", "AA"), ("T2", "MM")] {
+            let i = l.position_index(account, symbol).expect("known position");
+            assert_eq!(l.position_at(i), l.position(account, symbol));
+        }
+        assert_eq!(
+            l.position_at(l.position_index("T2", "ZZ").unwrap())[0].id,
+            0
+        );
+        assert_eq!(l.position_index("T3", "ZZ"), None);
+        assert_eq!(l.position_index("T1", "QQ"), None);
+        assert!(l.position_at(usize::MAX).is_empty());
+        assert!(matches!(
+            l.apply(&Trade::buy(d("2024-01-03"), "T1", "QQ", 1.0, 10.0)),
+            Err(LedgerError::UnknownSymbol { .. })
+        ));
+        assert!(matches!(
+            l.apply(&Trade::buy(d("2024-01-03"), "T3", "ZZ", 1.0, 10.0)),
+            Err(LedgerError::UnknownAccount { .. })
+        ));
     }
 }

@@ -322,34 +322,39 @@ impl RebalanceProblem {
         if !(self.kappa > 0.0 && self.kappa.is_finite()) {
             return Err(OptimizeError::BadKappa(self.kappa));
         }
-        for i in 0..n {
-            let (lower, upper) = (self.lower[i], self.upper[i]);
-            if lower.is_nan() || upper.is_nan() {
-                return Err(OptimizeError::NonFinite {
-                    field: if lower.is_nan() { "lower" } else { "upper" },
-                    index: i,
-                    value: f64::NAN,
-                });
-            }
-            if lower > upper {
-                return Err(OptimizeError::BoundsInverted {
-                    index: i,
-                    lower,
-                    upper,
-                });
-            }
-            let current = self.current[i];
-            if current < lower || current > upper {
-                return Err(OptimizeError::CurrentOutsideBounds {
-                    index: i,
-                    current,
-                    lower,
-                    upper,
-                });
-            }
-        }
-        Ok(())
+        check_bounds(&self.lower, &self.upper, &self.current)
     }
+}
+
+/// The bounds' part of [`RebalanceProblem::validate`]: no NaN, `lower ≤ upper`, and the
+/// current weights within them (the slices have the problem's length).
+fn check_bounds(lower: &[f64], upper: &[f64], current: &[f64]) -> Result<(), OptimizeError> {
+    for (i, &current) in current.iter().enumerate() {
+        let (lower, upper) = (lower[i], upper[i]);
+        if lower.is_nan() || upper.is_nan() {
+            return Err(OptimizeError::NonFinite {
+                field: if lower.is_nan() { "lower" } else { "upper" },
+                index: i,
+                value: f64::NAN,
+            });
+        }
+        if lower > upper {
+            return Err(OptimizeError::BoundsInverted {
+                index: i,
+                lower,
+                upper,
+            });
+        }
+        if current < lower || current > upper {
+            return Err(OptimizeError::CurrentOutsideBounds {
+                index: i,
+                current,
+                lower,
+                upper,
+            });
+        }
+    }
+    Ok(())
 }
 
 fn finite(field: &'static str, offset: usize, v: &[f64]) -> Result<(), OptimizeError> {
@@ -833,6 +838,36 @@ impl Optimizer {
         Ok(())
     }
 
+    /// [`Optimizer::update_from`] for a problem that differs from this solver's only in its
+    /// bounds (a heuristic holding some names at their current weight): the bounds are
+    /// checked and replaced, nothing else is compared, validated or copied.
+    pub(crate) fn update_bounds_from(
+        &mut self,
+        lower: &[f64],
+        upper: &[f64],
+        start: Option<Dual>,
+    ) -> Result<(), OptimizeError> {
+        let n = self.problem.n();
+        for (field, v) in [("lower", lower), ("upper", upper)] {
+            if v.len() != n {
+                return Err(OptimizeError::DimensionMismatch {
+                    field,
+                    expected: n,
+                    found: v.len(),
+                });
+            }
+        }
+        check_bounds(lower, upper, &self.problem.current)?;
+        self.prep.l.clone_from_slice(lower);
+        self.prep.u.clone_from_slice(upper);
+        self.problem.lower.clone_from_slice(lower);
+        self.problem.upper.clone_from_slice(upper);
+        self.warm = start.filter(|d| d.eta.len() == self.prep.structure.r);
+        self.clarabel = None;
+        self.started = None;
+        Ok(())
+    }
+
     /// The dual of the last convex solve that ended optimal (a warm start for
     /// [`Optimizer::update_from`]).
     pub(crate) fn last_dual(&self) -> Option<&Dual> {
@@ -1046,6 +1081,42 @@ mod tests {
         for (x, y) in a.w.iter().zip(&b.w) {
             assert!((x - y).abs() < 1e-9);
         }
+    }
+
+    #[test]
+    fn a_bounds_only_update_solves_as_a_full_update_would() {
+        let p = small();
+        let mut opt = Optimizer::new(&p, Settings::default()).unwrap();
+        opt.solve();
+        let dual = opt.last_dual().cloned();
+        // Hold the second name at its current weight.
+        let mut held = p.clone();
+        held.lower[1] = held.current[1];
+        held.upper[1] = held.current[1];
+        opt.update_bounds_from(&held.lower, &held.upper, dual.clone())
+            .unwrap();
+        let fast = opt.solve();
+        let mut full = Optimizer::new(&p, Settings::default()).unwrap();
+        full.update_from(&held, dual).unwrap();
+        let slow = full.solve();
+        assert_eq!(fast.status, Status::Optimal);
+        assert_eq!(fast.w, slow.w);
+        assert_eq!(fast.objective, slow.objective);
+        assert_eq!(opt.problem(), full.problem());
+        assert_eq!(fast.w[1], p.current[1]);
+        // Bad bounds are refused, naming the name, and change nothing.
+        let (mut lower, mut upper) = (held.lower.clone(), held.upper.clone());
+        lower[2] = 0.9;
+        upper[2] = 0.8;
+        assert!(matches!(
+            opt.update_bounds_from(&lower, &upper, None),
+            Err(OptimizeError::BoundsInverted { index: 2, .. })
+        ));
+        assert!(matches!(
+            opt.update_bounds_from(&held.lower[..2], &held.upper, None),
+            Err(OptimizeError::DimensionMismatch { field: "lower", .. })
+        ));
+        assert_eq!(opt.problem(), full.problem());
     }
 
     #[test]

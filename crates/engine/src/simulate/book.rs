@@ -46,6 +46,11 @@ pub(crate) struct Totals {
 /// The books.
 pub(crate) struct Book {
     pub ledger: Ledger,
+    /// The ledger's position index of each `account * n + security` (see
+    /// [`Ledger::position_at`]): lot lookups without comparing ids.
+    pos: Vec<usize>,
+    /// The trade being booked (its id strings keep their capacity from trade to trade).
+    scratch: Trade,
     /// Shares, `account * n + security`.
     pub qty: Vec<f64>,
     /// Cost basis of each position (taxable accounts), kept in step with the ledger.
@@ -80,8 +85,20 @@ impl Book {
             what: "no opening ledger for the policy's lot method",
         })?;
         let (m, n) = (w.accounts.len(), w.n());
+        let mut pos = Vec::with_capacity(m * n);
+        for acc in &w.accounts {
+            for sec in &w.secs {
+                pos.push(
+                    ledger
+                        .position_index(&acc.id, &sec.symbol)
+                        .unwrap_or(usize::MAX),
+                );
+            }
+        }
         let mut b = Book {
             ledger,
+            pos,
+            scratch: Trade::buy(w.start, "", "", 0.0, 0.0),
             qty: w.qty0.clone(),
             basis: vec![0.0; m * n],
             max_bps: vec![0.0; m * n],
@@ -120,11 +137,16 @@ impl Book {
         Ok(b)
     }
 
+    /// The open lots of account `a`'s position in security `s`, in booking order.
+    pub fn lots(&self, w: &World<'_>, a: usize, s: usize) -> &[crate::lots::Lot] {
+        self.ledger.position_at(self.pos[a * w.n() + s])
+    }
+
     /// Recomputes the cached basis of a taxable position from the ledger.
     fn refresh(&mut self, w: &World<'_>, a: usize, s: usize) {
         let idx = a * w.n() + s;
         let (mut basis, mut max) = (0.0, 0.0f64);
-        for l in self.ledger.position(&w.accounts[a].id, &w.secs[s].symbol) {
+        for l in self.lots(w, a, s) {
             basis += l.basis;
             max = max.max(l.basis_per_share());
         }
@@ -269,8 +291,20 @@ impl Book {
                     }
                 }
                 if shares > QTY_EPS {
+                    // A reinvestment is a purchase like any other (it can replace a
+                    // washed loss).
+                    let t = &mut self.scratch;
+                    t.date = date;
+                    t.account.clone_from(&w.accounts[a].id);
+                    t.symbol.clone_from(&sec.symbol);
+                    t.side = Side::Buy;
+                    t.quantity = shares;
+                    t.price = prices[s];
+                    t.fee = 0.0;
+                    t.method = None;
+                    t.lots.clear();
                     self.ledger
-                        .reinvest(date, &w.accounts[a].id, &sec.symbol, shares, prices[s])
+                        .apply(t)
                         .map_err(|e| SimError::ledger(w, a, s, date, e))?;
                     self.qty[a * n + s] += shares;
                     self.cash[a] += amount - shares * prices[s];
@@ -390,24 +424,23 @@ impl Book {
             }
         }
         let fee = inc.total().max(0.0);
-        let mut trade = Trade {
-            date,
-            account: w.accounts[a].id.clone(),
-            symbol: sec.symbol.clone(),
-            side: o.side,
-            quantity: q,
-            price: p,
-            fee,
-            method: None,
-            lots: Vec::new(),
-        };
+        let trade = &mut self.scratch;
+        trade.date = date;
+        trade.account.clone_from(&w.accounts[a].id);
+        trade.symbol.clone_from(&sec.symbol);
+        trade.side = o.side;
+        trade.quantity = q;
+        trade.price = p;
+        trade.fee = fee;
+        trade.method = None;
+        trade.lots.clear();
         if specific {
             trade.method = Some(LotMethod::SpecificLot);
-            trade.lots = o.lots.clone();
+            trade.lots.extend_from_slice(&o.lots);
         }
         let outcome = self
             .ledger
-            .apply(&trade)
+            .apply(trade)
             .map_err(|e| SimError::ledger(w, a, s, date, e))?;
         let notional = q * p;
         match o.side {
@@ -630,12 +663,12 @@ impl Book {
             if !acc.kind.is_taxable() {
                 continue;
             }
-            for (s, sec) in w.secs.iter().enumerate() {
+            for s in 0..n {
                 // The cached basis is non-zero whenever the position has lots.
                 if self.qty[a * n + s] == 0.0 && self.basis[a * n + s] == 0.0 {
                     continue;
                 }
-                for lot in self.ledger.position(&acc.id, &sec.symbol) {
+                for lot in self.lots(w, a, s) {
                     let gain = lot.quantity * prices[s] - lot.basis;
                     if lot.holding_start < cutoff {
                         out.long_term += gain;

@@ -654,7 +654,7 @@ fn harvest(v: &View<'_, '_>, rule: &crate::scenario::policy::TlhRule, out: &mut 
             {
                 continue;
             }
-            let lots = v.book.ledger.position(&acct.id, &sec.symbol);
+            let lots = v.book.lots(w, a, s);
             let mut ids = Vec::new();
             let (mut shares, mut loss) = (0.0, 0.0);
             for l in lots {

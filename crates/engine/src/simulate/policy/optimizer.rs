@@ -52,8 +52,8 @@ pub struct CostAware {
     settings: Settings,
     /// The fee-free class problem (factor part built once, per-class data refreshed).
     convex: Option<RebalanceProblem>,
-    /// The greedy elimination's working copy of it.
-    work: Option<RebalanceProblem>,
+    /// The greedy elimination's candidate bounds (lower, upper).
+    work: (Vec<f64>, Vec<f64>),
     /// The solver, built on the first check day and updated with each day's problem (the
     /// factor decomposition of `F` is computed once).
     solver: Option<Optimizer>,
@@ -68,7 +68,7 @@ impl CostAware {
         CostAware {
             settings,
             convex: None,
-            work: None,
+            work: (Vec::new(), Vec::new()),
             solver: None,
             relaxed_dual: None,
         }
@@ -218,7 +218,14 @@ impl CostAware {
             return None;
         }
         let w_best = if fixed > 0.0 {
-            greedy_drop(fixed, convex, &current, relaxed, p1, &mut self.work)
+            greedy_drop(
+                fixed,
+                convex,
+                &current,
+                relaxed,
+                p1,
+                (&mut self.work.0, &mut self.work.1),
+            )
         } else {
             relaxed.w
         };
@@ -245,7 +252,7 @@ fn greedy_drop(
     current: &[f64],
     start: Solution,
     opt: &mut Optimizer,
-    work: &mut Option<RebalanceProblem>,
+    work: (&mut Vec<f64>, &mut Vec<f64>),
 ) -> Vec<f64> {
     // The solver's trade tolerance (`Settings::default().trade_tol`): its terms count a
     // name as traded beyond it.
@@ -260,8 +267,8 @@ fn greedy_drop(
     let k = current.len();
     let mut best = total(&start.terms);
     let mut best_w = start.w;
-    let p = work.get_or_insert_with(|| convex.clone());
-    p.clone_from(convex);
+    // The candidates differ from `convex` (loaded in `opt`) only in their bounds.
+    let (lower, upper) = work;
     let mut traded: Vec<bool> = (0..k)
         .map(|i| (best_w[i] - current[i]).abs() > tol)
         .collect();
@@ -270,15 +277,18 @@ fn greedy_drop(
     loop {
         let mut found: Option<(usize, Vec<f64>, f64, Option<Dual>)> = None;
         for i in (0..k).filter(|&i| traded[i]) {
-            p.lower.clone_from(&convex.lower);
-            p.upper.clone_from(&convex.upper);
+            lower.clone_from(&convex.lower);
+            upper.clone_from(&convex.upper);
             for j in 0..k {
                 if !traded[j] || j == i {
-                    p.lower[j] = current[j];
-                    p.upper[j] = current[j];
+                    lower[j] = current[j];
+                    upper[j] = current[j];
                 }
             }
-            if opt.update_from(p, best_dual.clone()).is_err() {
+            if opt
+                .update_bounds_from(lower, upper, best_dual.clone())
+                .is_err()
+            {
                 continue;
             }
             let to_beat = found.as_ref().map_or(best, |f| f.2) - 1e-15;
