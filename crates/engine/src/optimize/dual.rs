@@ -274,13 +274,20 @@ impl Structure {
                 }
                 total_slope += sl;
                 let gi = &self.g[i * r..(i + 1) * r];
-                for a in 0..m {
-                    let va = if a < r { gi[a] } else { 1.0 };
-                    for b in 0..=a {
-                        let vb = if b < r { gi[b] } else { 1.0 };
-                        h[a * m + b] += sl * va * vb;
+                // Lower triangle of slᵢ aᵢaᵢᵀ, aᵢ = (gᵢ, 1): the factor rows, then the
+                // budget row.
+                for (a, &va) in gi.iter().enumerate() {
+                    let row = &mut h[a * m..a * m + a + 1];
+                    for (hb, &vb) in row.iter_mut().zip(gi) {
+                        *hb += sl * va * vb;
                     }
                 }
+                // (The budget row's entry is exactly 1: `sl · 1 · v` is `sl · v`.)
+                let last = &mut h[r * m..r * m + m];
+                for (hb, &vb) in last.iter_mut().zip(gi) {
+                    *hb += sl * vb;
+                }
+                last[r] += sl;
             }
             // Regularise the budget direction when no name is free to move.
             let reg = 1e-12 * (total_slope + 1.0 / (2.0 * self.kappa));
@@ -388,27 +395,31 @@ fn line_root(alphas: &mut [f64], f: impl Fn(f64) -> f64, f0: f64) -> Option<f64>
 /// Solve H x = b for symmetric positive definite H (lower triangle filled), m × m.
 fn cholesky_solve(h: &mut [f64], m: usize, b: &[f64], x: &mut [f64]) -> bool {
     for j in 0..m {
-        let mut d = h[j * m + j];
-        for k in 0..j {
-            d -= h[j * m + k] * h[j * m + k];
+        let (top, rest) = h.split_at_mut((j + 1) * m);
+        let rj = &mut top[j * m..];
+        let mut d = rj[j];
+        for v in &rj[..j] {
+            d -= v * v;
         }
         if d <= 0.0 || !d.is_finite() {
             return false;
         }
         let d = d.sqrt();
-        h[j * m + j] = d;
-        for i in j + 1..m {
-            let mut v = h[i * m + j];
-            for k in 0..j {
-                v -= h[i * m + k] * h[j * m + k];
+        rj[j] = d;
+        let rj = &rj[..j];
+        for ri in rest.chunks_exact_mut(m) {
+            let mut v = ri[j];
+            for (a, c) in ri[..j].iter().zip(rj) {
+                v -= a * c;
             }
-            h[i * m + j] = v / d;
+            ri[j] = v / d;
         }
     }
     for i in 0..m {
+        let ri = &h[i * m..i * m + i];
         let mut v = b[i];
-        for k in 0..i {
-            v -= h[i * m + k] * x[k];
+        for (a, xk) in ri.iter().zip(&x[..i]) {
+            v -= a * xk;
         }
         x[i] = v / h[i * m + i];
     }

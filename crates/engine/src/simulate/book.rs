@@ -236,11 +236,11 @@ impl Book {
     pub fn mark(&mut self, w: &World<'_>, prev_prices: &[f64], prices: &[f64]) {
         let n = w.n();
         let mut g = 0.0;
+        let (now, before) = (&prices[..n], &prev_prices[..n]);
         for a in 0..w.accounts.len() {
-            for s in 0..n {
-                let q = self.qty[a * n + s];
+            for (s, &q) in self.qty[a * n..(a + 1) * n].iter().enumerate() {
                 if q != 0.0 {
-                    g += q * (prices[s] - prev_prices[s]);
+                    g += q * (now[s] - before[s]);
                 }
             }
         }

@@ -805,17 +805,17 @@ impl<'s> Simulation<'s> {
                 class_val.iter_mut().for_each(|x| *x = 0.0);
                 let mut value = 0.0;
                 let mut min_cash_total = 0.0;
+                let (px, class) = (&prices[..n], &w.sec_class[..n]);
                 for a in 0..m {
                     value += book.cash[a];
                     min_cash_total += w.accounts[a].min_cash;
                     tr.min_cash = tr.min_cash.min(book.cash[a]);
-                    for j in 0..n {
-                        let q = book.qty[a * n + j];
+                    for (j, &q) in book.qty[a * n..(a + 1) * n].iter().enumerate() {
                         if q != 0.0 {
                             tr.min_shares = tr.min_shares.min(q);
-                            let x = q * prices[j];
+                            let x = q * px[j];
                             value += x;
-                            class_val[w.secs[j].class] += x;
+                            class_val[class[j]] += x;
                         }
                     }
                 }

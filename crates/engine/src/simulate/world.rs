@@ -67,6 +67,8 @@ pub(crate) struct Acct {
 pub(crate) struct World<'s> {
     pub scenario: &'s Scenario,
     pub secs: Vec<Sec>,
+    /// Each security's class (`secs[s].class`, packed for the daily loops).
+    pub sec_class: Vec<usize>,
     pub classes: Vec<Class>,
     pub accounts: Vec<Acct>,
     pub n_groups: usize,
@@ -457,6 +459,7 @@ impl<'s> World<'s> {
         Ok(World {
             due,
             year,
+            sec_class: secs.iter().map(|x| x.class).collect(),
             sell_order,
             buy_order,
             scenario: s,

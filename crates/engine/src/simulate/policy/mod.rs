@@ -176,11 +176,15 @@ impl Holdings {
         let mut h = vec![0.0; m * k];
         let mut total = vec![0.0; k];
         let mut free = vec![0.0; m];
+        let prices = &v.prices[..n];
+        let class = &w.sec_class[..n];
         for a in 0..m {
+            let qty = &v.book.qty[a * n..(a + 1) * n];
+            let ha = &mut h[a * k..(a + 1) * k];
             for s in 0..n {
-                let x = v.book.qty[a * n + s] * v.prices[s];
-                let c = w.secs[s].class;
-                h[a * k + c] += x;
+                let x = qty[s] * prices[s];
+                let c = class[s];
+                ha[c] += x;
                 total[c] += x;
             }
             free[a] = v.book.cash[a] - w.accounts[a].min_cash;
