@@ -171,33 +171,56 @@ pub struct Relieved {
 }
 
 /// The relief order of two lots for a sale on `date` at `price` (MinTax needs both).
-fn order(method: LotMethod, a: &Lot, b: &Lot, date: Date, price: f64) -> Ordering {
-    let fifo = || a.acquired.cmp(&b.acquired).then(a.id.cmp(&b.id));
-    match method {
-        LotMethod::Fifo | LotMethod::SpecificLot => fifo(),
-        LotMethod::Lifo => b.acquired.cmp(&a.acquired).then(b.id.cmp(&a.id)),
-        LotMethod::Hifo => b
-            .basis_per_share()
-            .total_cmp(&a.basis_per_share())
-            .then_with(fifo),
-        LotMethod::MinTax => {
-            let key = |l: &Lot| {
+/// What a relief order compares of one lot: computed once per lot, not per comparison.
+#[derive(Debug, Clone, Copy)]
+struct OrderKey {
+    /// MinTax's class: short-term loss, long-term loss, long-term gain, short-term gain.
+    rank: u8,
+    /// HIFO: basis per share; MinTax: gain per share at the sale price.
+    value: f64,
+    acquired: Date,
+    id: LotId,
+}
+
+impl OrderKey {
+    fn of(method: LotMethod, l: &Lot, date: Date, price: f64) -> OrderKey {
+        let (rank, value) = match method {
+            LotMethod::Fifo | LotMethod::SpecificLot | LotMethod::Lifo => (0, 0.0),
+            LotMethod::Hifo => (0, l.basis_per_share()),
+            LotMethod::MinTax => {
                 let gain = price - l.basis_per_share();
-                let long = l.is_long_term_on(date);
-                let rank = match (gain < 0.0, long) {
+                let rank = match (gain < 0.0, l.is_long_term_on(date)) {
                     (true, false) => 0u8,
                     (true, true) => 1,
                     (false, true) => 2,
                     (false, false) => 3,
                 };
                 (rank, gain)
-            };
-            let (ra, ga) = key(a);
-            let (rb, gb) = key(b);
-            // Within losses the most negative gain (largest loss) first; within gains the
-            // smallest gain first: ascending gain per share in both cases.
-            ra.cmp(&rb).then(ga.total_cmp(&gb)).then_with(fifo)
+            }
+        };
+        OrderKey {
+            rank,
+            value,
+            acquired: l.acquired,
+            id: l.id,
         }
+    }
+}
+
+/// The relief order of two lots' keys ([`OrderKey::of`] with the same method).
+fn order(method: LotMethod, a: &OrderKey, b: &OrderKey) -> Ordering {
+    let fifo = || a.acquired.cmp(&b.acquired).then(a.id.cmp(&b.id));
+    match method {
+        LotMethod::Fifo | LotMethod::SpecificLot => fifo(),
+        LotMethod::Lifo => b.acquired.cmp(&a.acquired).then(b.id.cmp(&a.id)),
+        LotMethod::Hifo => b.value.total_cmp(&a.value).then_with(fifo),
+        // Within losses the most negative gain (largest loss) first; within gains the
+        // smallest gain first: ascending gain per share in both cases.
+        LotMethod::MinTax => a
+            .rank
+            .cmp(&b.rank)
+            .then(a.value.total_cmp(&b.value))
+            .then_with(fifo),
     }
 }
 
@@ -233,9 +256,14 @@ pub fn select_lots(
         }
         out
     } else {
-        let mut idx: Vec<usize> = (0..lots.len()).collect();
-        idx.sort_by(|&i, &j| order(selection.method, &lots[i], &lots[j], date, price));
-        idx
+        let method = selection.method;
+        let mut keyed: Vec<(OrderKey, usize)> = lots
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (OrderKey::of(method, l, date, price), i))
+            .collect();
+        keyed.sort_by(|a, b| order(method, &a.0, &b.0));
+        keyed.into_iter().map(|(_, i)| i).collect()
     };
     let available = ordered.iter().fold(0.0, |a, &i| a + lots[i].quantity);
     if quantity > available + QTY_EPS {
