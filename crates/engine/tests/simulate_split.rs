@@ -134,3 +134,100 @@ fn the_summary_is_the_report_without_series() {
     full.series = summary.series.clone();
     assert_eq!(full, summary);
 }
+
+/// A path's policies run in parts (as the page's first path runs on two workers at once)
+/// and joined give exactly the path's outcome — the recorded path's trades included — and
+/// so the same report.
+#[test]
+fn a_path_run_in_policy_parts_is_the_whole_path() {
+    let mut s = six_policies();
+    // A tactical overlay too: its signal is seeded by the policy's index in the scenario.
+    let mut tactical = s.policies[0].clone();
+    tactical.name = "Tactical".into();
+    tactical.calendar = None;
+    tactical.tactical = Some(Default::default());
+    s.policies.push(tactical);
+    let sim = Simulation::new(&s, &options()).unwrap();
+    let np = s.policies.len();
+    for parts in 1..=4 {
+        let groups = sim.policy_parts(parts);
+        assert_eq!(groups.len(), parts.min(np));
+        let mut all: Vec<usize> = groups.concat();
+        all.sort_unstable();
+        assert_eq!(all, (0..np).collect::<Vec<_>>(), "{groups:?}");
+        assert!(groups.iter().all(|g| !g.is_empty()));
+    }
+    // In the default scenario the cost-aware optimizer (the heaviest policy) gets a group
+    // of its own at two parts.
+    let six = six_policies();
+    let optimizer = six
+        .policies
+        .iter()
+        .position(|p| p.optimizer.is_some())
+        .unwrap();
+    let six_sim = Simulation::new(&six, &options()).unwrap();
+    assert!(six_sim.policy_parts(2).contains(&vec![optimizer]));
+    let mut whole = sim.accumulator();
+    let mut joined = sim.accumulator();
+    for path in 0..3 {
+        let expected = sim.run_path(path).unwrap();
+        assert_eq!(expected.trades.is_some(), path == 2);
+        for groups in [
+            sim.policy_parts(2),
+            sim.policy_parts(3),
+            vec![vec![5, 0], vec![3, 1, 6, 2, 4]],
+        ] {
+            // Parts in any order, each crossing a JSON boundary as between workers.
+            let parts: Vec<_> = groups
+                .iter()
+                .rev()
+                .map(|g| {
+                    let part = sim.run_path_part(path, g).unwrap();
+                    serde_json::from_str(&serde_json::to_string(&part).unwrap()).unwrap()
+                })
+                .collect();
+            assert_eq!(
+                sim.join_parts(parts).unwrap(),
+                expected,
+                "path {path}, {groups:?}"
+            );
+        }
+        whole.push(expected).unwrap();
+        let parts = sim
+            .policy_parts(2)
+            .iter()
+            .map(|g| sim.run_path_part(path, g).unwrap())
+            .collect();
+        joined.push(sim.join_parts(parts).unwrap()).unwrap();
+    }
+    assert_eq!(
+        sim.report(&whole).hash_hex(),
+        sim.report(&joined).hash_hex()
+    );
+}
+
+#[test]
+fn parts_that_do_not_make_a_path_are_refused() {
+    use tollbooth_engine::simulate::SimError;
+    let s = six_policies();
+    let sim = Simulation::new(&s, &options()).unwrap();
+    fn bad<T>(r: Result<T, SimError>) -> bool {
+        matches!(r, Err(SimError::BadPart { .. }))
+    }
+    assert!(bad(sim.run_path_part(0, &[0, 0])));
+    assert!(bad(sim.run_path_part(0, &[6])));
+    let a = sim.run_path_part(1, &[0, 1, 2]).unwrap();
+    let b = sim.run_path_part(1, &[3, 4, 5]).unwrap();
+    let other = sim.run_path_part(3, &[3, 4, 5]).unwrap();
+    let overlap = sim.run_path_part(1, &[2, 3, 4, 5]).unwrap();
+    assert!(bad(sim.join_parts(vec![a.clone()])), "a policy missing");
+    assert!(bad(sim.join_parts(vec![a.clone(), other])), "two paths");
+    assert!(
+        bad(sim.join_parts(vec![a.clone(), overlap])),
+        "a policy twice"
+    );
+    let mut short = b.clone();
+    short.outcomes.pop();
+    assert!(bad(sim.join_parts(vec![a.clone(), short])));
+    assert!(sim.join_parts(vec![b, a]).is_ok());
+}

@@ -135,8 +135,8 @@ mod world;
 
 pub use policy::{Order, Reason};
 pub use report::{
-    AccumulateError, Accumulator, MetricDef, PathOutcome, PolicyReport, Report, Shape, Stat,
-    TradeRow,
+    AccumulateError, Accumulator, MetricDef, PathOutcome, PathPart, PolicyPath, PolicyReport,
+    Report, Shape, Stat, TradeRow,
 };
 
 use crate::date::Date;
@@ -240,6 +240,14 @@ pub enum SimError {
     Opening {
         /// The ledger's error.
         source: LedgerError,
+    },
+    /// Parts of a path ([`Simulation::run_path_part`]) that do not make one path.
+    #[error("path {path}: {reason}")]
+    BadPart {
+        /// The path.
+        path: u64,
+        /// What is wrong.
+        reason: &'static str,
     },
     /// A consistency check of the simulator failed (a bug, reported rather than panicking).
     #[error("internal error: {what}")]
@@ -588,30 +596,165 @@ impl<'s> Simulation<'s> {
 
     /// Runs one path for every policy.
     pub fn run_path(&self, path: u64) -> Result<PathOutcome, SimError> {
+        let all: Vec<usize> = (0..self.world.scenario.policies.len()).collect();
+        let (policies, trades) = self.run_policies(path, &all)?;
+        Ok(PathOutcome {
+            path,
+            policies,
+            trades,
+        })
+    }
+
+    /// Simulates path `path` for the policies `policies` only (indices into the
+    /// scenario's, each at most once): each policy's outcome is exactly its outcome in
+    /// [`Simulation::run_path`] — the policies share the path's market and nothing else —
+    /// so the parts of a path can run on different threads or workers and be put
+    /// together with [`Simulation::join_parts`].
+    pub fn run_path_part(&self, path: u64, policies: &[usize]) -> Result<PathPart, SimError> {
+        let np = self.world.scenario.policies.len();
+        for (i, &p) in policies.iter().enumerate() {
+            if p >= np || policies[..i].contains(&p) {
+                return Err(SimError::BadPart {
+                    path,
+                    reason: "a policy index is out of range or repeated",
+                });
+            }
+        }
+        let (outcomes, trades) = self.run_policies(path, policies)?;
+        Ok(PathPart {
+            path,
+            policies: policies.to_vec(),
+            outcomes,
+            trades,
+        })
+    }
+
+    /// Puts the parts of one path ([`Simulation::run_path_part`]) together into the
+    /// outcome [`Simulation::run_path`] gives: every policy exactly once, all of the same
+    /// path.
+    pub fn join_parts(&self, parts: Vec<PathPart>) -> Result<PathOutcome, SimError> {
+        let np = self.world.scenario.policies.len();
+        let path = parts.first().map_or(0, |p| p.path);
+        let bad = |reason| SimError::BadPart { path, reason };
+        let mut slots: Vec<Option<PolicyPath>> = vec![None; np];
+        let mut trade_slots: Vec<Option<Vec<report::TradeRow>>> = vec![None; np];
+        let mut recorded = None;
+        for part in parts {
+            if part.path != path {
+                return Err(bad("the parts are of different paths"));
+            }
+            if part.outcomes.len() != part.policies.len() {
+                return Err(bad("a part's outcomes do not match its policies"));
+            }
+            if *recorded.get_or_insert(part.trades.is_some()) != part.trades.is_some() {
+                return Err(bad("only some parts carry the recorded path's trades"));
+            }
+            let mut trades = part.trades.map(Vec::into_iter);
+            for (&p, outcome) in part.policies.iter().zip(part.outcomes) {
+                let slot = slots
+                    .get_mut(p)
+                    .ok_or_else(|| bad("a policy index is out of range"))?;
+                if slot.replace(outcome).is_some() {
+                    return Err(bad("a policy is in two parts"));
+                }
+                if let Some(t) = trades.as_mut() {
+                    trade_slots[p] = Some(t.next().unwrap_or_default());
+                }
+            }
+        }
+        let policies: Vec<PolicyPath> = slots
+            .into_iter()
+            .collect::<Option<_>>()
+            .ok_or_else(|| bad("a policy is missing"))?;
+        let trades = if recorded == Some(true) {
+            Some(
+                trade_slots
+                    .into_iter()
+                    .map(Option::unwrap_or_default)
+                    .collect(),
+            )
+        } else {
+            None
+        };
+        Ok(PathOutcome {
+            path,
+            policies,
+            trades,
+        })
+    }
+
+    /// The scenario's policies split into at most `parts` groups of about equal work, for
+    /// [`Simulation::run_path_part`]: by an estimate of each policy's cost on a path (a
+    /// cost-aware optimizer weighs most, daily harvesting next, any other rule set least),
+    /// the heaviest first into the lightest group. Every policy is in exactly one group;
+    /// no group is empty.
+    pub fn policy_parts(&self, parts: usize) -> Vec<Vec<usize>> {
+        let policies = &self.world.scenario.policies;
+        let weight = |p: &Policy| {
+            if p.optimizer.is_some() {
+                6
+            } else if p.tlh.is_some() {
+                2
+            } else {
+                1
+            }
+        };
+        let mut order: Vec<usize> = (0..policies.len()).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(weight(&policies[i])));
+        let groups = parts.clamp(1, policies.len().max(1));
+        let mut out: Vec<(u32, Vec<usize>)> = vec![(0, Vec::new()); groups];
+        for i in order {
+            if let Some(g) = out.iter_mut().min_by_key(|g| g.0) {
+                g.0 += weight(&policies[i]);
+                g.1.push(i);
+            }
+        }
+        out.into_iter()
+            .map(|(_, mut g)| {
+                g.sort_unstable();
+                g
+            })
+            .filter(|g| !g.is_empty())
+            .collect()
+    }
+
+    /// The path loop for the policies `sel` (scenario indices, in this order).
+    #[allow(clippy::type_complexity)]
+    fn run_policies(
+        &self,
+        path: u64,
+        sel: &[usize],
+    ) -> Result<(Vec<PolicyPath>, Option<Vec<Vec<report::TradeRow>>>), SimError> {
         let w = &self.world;
         let s = w.scenario;
         let (n, m, k) = (w.n(), w.accounts.len(), w.classes.len());
-        let np = s.policies.len();
+        let np = sel.len();
         let record = path == self.record_path;
         let mut books = Vec::with_capacity(np);
-        for p in &s.policies {
-            books.push(Book::new(w, p.lot_method, record)?);
+        for &pi in sel {
+            books.push(Book::new(w, s.policies[pi].lot_method, record)?);
         }
-        let mut opts: Vec<Option<policy::optimizer::CostAware>> = s
-            .policies
+        let mut opts: Vec<Option<policy::optimizer::CostAware>> = sel
             .iter()
-            .map(|p| p.optimizer.map(|_| policy::optimizer::CostAware::new()))
-            .collect();
-        let mut feeds: Vec<Option<SignalFeed>> = s
-            .policies
-            .iter()
-            .enumerate()
-            .map(|(i, p)| {
-                p.tactical
-                    .map(|t| SignalFeed::new(self.seed, path, i as u64, t.information_coefficient))
+            .map(|&pi| {
+                s.policies[pi]
+                    .optimizer
+                    .map(|_| policy::optimizer::CostAware::new())
             })
             .collect();
-        let guards: Vec<WashSaleGuard> = s.policies.iter().map(policy::guard_of).collect();
+        // A tactical feed is seeded by the policy's index in the scenario.
+        let mut feeds: Vec<Option<SignalFeed>> = sel
+            .iter()
+            .map(|&pi| {
+                s.policies[pi]
+                    .tactical
+                    .map(|t| SignalFeed::new(self.seed, path, pi as u64, t.information_coefficient))
+            })
+            .collect();
+        let guards: Vec<WashSaleGuard> = sel
+            .iter()
+            .map(|&pi| policy::guard_of(&s.policies[pi]))
+            .collect();
         let mut prices: Vec<f64> = w.secs.iter().map(|x| x.price0).collect();
         let mut prev_prices = prices.clone();
         let start_value = books.first().map_or(0.0, |b| b.value(w, &prices));
@@ -683,7 +826,7 @@ impl<'s> Simulation<'s> {
             let month_end = month_i < months && self.month_ends[month_i] == i;
             // Most days pay no dividend: skip the books' dividend pass then.
             let dividend_day = cur_d.iter().any(|&d| d > 0.0);
-            for (pi, pol) in s.policies.iter().enumerate() {
+            for (pi, pol) in sel.iter().map(|&i| &s.policies[i]).enumerate() {
                 let book = &mut books[pi];
                 let tr = &mut tracks[pi];
                 book.begin_day(date);
@@ -934,11 +1077,7 @@ impl<'s> Simulation<'s> {
                 tl.push(book.rows.take().unwrap_or_default());
             }
         }
-        Ok(PathOutcome {
-            path,
-            policies: out,
-            trades,
-        })
+        Ok((out, trades))
     }
 }
 

@@ -155,6 +155,20 @@ pub struct PathOutcome {
     pub trades: Option<Vec<Vec<TradeRow>>>,
 }
 
+/// Some policies' outcomes on one path ([`super::Simulation::run_path_part`]); the parts
+/// of a path make its [`PathOutcome`] ([`super::Simulation::join_parts`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PathPart {
+    /// The path's index.
+    pub path: u64,
+    /// The policies simulated (indices into the scenario's).
+    pub policies: Vec<usize>,
+    /// Their outcomes, in the order of `policies`.
+    pub outcomes: Vec<PolicyPath>,
+    /// Their trades, in the same order (recorded path only).
+    pub trades: Option<Vec<Vec<TradeRow>>>,
+}
+
 /// What an [`Accumulator`] needs to know of the run to reduce a path: its policies, its
 /// baseline, its horizon and its month-ends.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
