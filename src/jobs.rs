@@ -59,6 +59,22 @@ pub enum Job {
         /// One past the last path.
         end: u64,
     },
+    /// Simulate path `path` for the policies `policies` only (one part of a chunk of one
+    /// path that several workers share, so that its result comes sooner).
+    Part {
+        /// The run this part belongs to.
+        run: u64,
+        /// The index of the (one-path) chunk it is part of.
+        index: usize,
+        /// The scenario as JSON.
+        scenario: String,
+        /// Paths, years, seed.
+        settings: RunSettings,
+        /// The path.
+        path: u64,
+        /// The policies (indices into the scenario's).
+        policies: Vec<usize>,
+    },
     /// The household's trades today under policy `policy` (index).
     Today {
         /// The request's id.
@@ -95,6 +111,18 @@ pub enum Done {
         /// The accumulator as JSON, or why the chunk failed.
         result: Result<String, String>,
         /// Milliseconds the worker spent on the chunk (0 when not timed).
+        ms: f64,
+    },
+    /// A part of a one-path chunk: the policies' outcomes (a `PathPart` as JSON), or the
+    /// error that stopped it.
+    Part {
+        /// The run.
+        run: u64,
+        /// The chunk's index.
+        index: usize,
+        /// The part as JSON, or why it failed.
+        result: Result<String, String>,
+        /// Milliseconds the worker spent on the part (0 when not timed).
         ms: f64,
     },
     /// Today's trades, or why there are none.
@@ -210,6 +238,28 @@ pub fn job_with(cache: &mut ScenarioCache, input: Job) -> Done {
                 ms: 0.0,
             }
         }
+        Job::Part {
+            run,
+            index,
+            scenario,
+            settings,
+            path,
+            policies,
+        } => {
+            let result = cache.get(scenario).and_then(|s| {
+                let sim = Simulation::new(s, &settings.options()).map_err(|e| e.to_string())?;
+                let part = sim
+                    .run_path_part(path, &policies)
+                    .map_err(|e| e.to_string())?;
+                serde_json::to_string(&part).map_err(|e| e.to_string())
+            });
+            Done::Part {
+                run,
+                index,
+                result,
+                ms: 0.0,
+            }
+        }
         Job::Today {
             run,
             scenario,
@@ -284,6 +334,21 @@ pub fn decode_accumulator(json: &str) -> Result<Accumulator, String> {
     serde_json::from_str(json).map_err(|e| format!("a worker's result could not be read: {e}"))
 }
 
+/// Puts the parts of a one-path chunk (each a [`Done::Part`]'s JSON) together into the
+/// chunk's accumulator: the same accumulator as the whole chunk's.
+pub fn join_parts(sim: &Simulation<'_>, parts: &[String]) -> Result<Accumulator, String> {
+    let parts = parts
+        .iter()
+        .map(|j| {
+            serde_json::from_str(j).map_err(|e| format!("a worker's result could not be read: {e}"))
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    let outcome = sim.join_parts(parts).map_err(|e| e.to_string())?;
+    let mut acc = sim.accumulator();
+    acc.push(outcome).map_err(|e| e.to_string())?;
+    Ok(acc)
+}
+
 /// The path ranges of a run of `paths` paths in chunks of at most `size` paths.
 pub fn chunks(paths: u64, size: u64) -> Vec<std::ops::Range<u64>> {
     let size = size.max(1);
@@ -327,7 +392,9 @@ impl gloo_worker::Worker for SimWorker {
         let t0 = js_sys::Date::now();
         let mut out = job_with(&mut self.cache, msg);
         match &mut out {
-            Done::Chunk { ms, .. } | Done::Warm { ms, .. } => *ms = js_sys::Date::now() - t0,
+            Done::Chunk { ms, .. } | Done::Part { ms, .. } | Done::Warm { ms, .. } => {
+                *ms = js_sys::Date::now() - t0
+            }
             _ => {}
         }
         scope.respond(id, out);
@@ -392,6 +459,70 @@ mod tests {
         let sim = Simulation::new(&s, &settings.options()).unwrap();
         let whole = sim.run().unwrap();
         assert_eq!(sim.report(&acc).hash_hex(), whole.hash_hex());
+    }
+
+    /// A one-path chunk run in parts on two workers (JSON in, JSON out) and joined is the
+    /// chunk's accumulator, and merged with the other chunks gives the single run's report.
+    #[test]
+    fn a_chunk_run_in_parts_matches_the_whole_chunk() {
+        let s = six_policies();
+        let settings = RunSettings {
+            paths: 3,
+            years: 1,
+            seed: s.market.seed,
+        };
+        let json = s.to_json_pretty();
+        let sim = Simulation::new(&s, &settings.options()).unwrap();
+        let mut acc = Accumulator::new();
+        for (index, path) in [1u64, 0, 2].into_iter().enumerate() {
+            let whole = match job(Job::Chunk {
+                run: 1,
+                index,
+                scenario: json.clone(),
+                settings,
+                start: path,
+                end: path + 1,
+            }) {
+                Done::Chunk {
+                    result: Ok(text), ..
+                } => text,
+                other => panic!("unexpected {other:?}"),
+            };
+            let parts: Vec<String> = sim
+                .policy_parts(2)
+                .into_iter()
+                .map(|policies| {
+                    match job(Job::Part {
+                        run: 1,
+                        index,
+                        scenario: json.clone(),
+                        settings,
+                        path,
+                        policies,
+                    }) {
+                        Done::Part {
+                            result: Ok(text), ..
+                        } => text,
+                        other => panic!("unexpected {other:?}"),
+                    }
+                })
+                .collect();
+            let joined = join_parts(&sim, &parts).unwrap();
+            assert_eq!(joined, decode_accumulator(&whole).unwrap(), "path {path}");
+            acc.merge(joined).unwrap();
+        }
+        assert_eq!(sim.report(&acc).hash_hex(), sim.run().unwrap().hash_hex());
+        // A part of another path, or a policy missing, is an error.
+        assert!(join_parts(&sim, &[]).is_err());
+        let bad = job(Job::Part {
+            run: 1,
+            index: 0,
+            scenario: json,
+            settings,
+            path: 0,
+            policies: vec![0, 0],
+        });
+        assert!(matches!(bad, Done::Part { result: Err(_), .. }));
     }
 
     /// A worker's cache holds the last scenario only while the text is the same: another

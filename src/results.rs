@@ -7,8 +7,8 @@ use crate::charts::{Chart, ChartFigure};
 use crate::fields::{ws, Workspace};
 use crate::format::usd;
 use crate::jobs::{
-    chunk_size, chunks, decode_accumulator, warm_up_options, Done, Job, RunSettings, SimWorker,
-    TodayTrades,
+    chunk_size, chunks, decode_accumulator, join_parts, warm_up_options, Done, Job, RunSettings,
+    SimWorker, TodayTrades,
 };
 use crate::summary::{self, fmt_value};
 use gloo_worker::{Spawnable, WorkerBridge};
@@ -18,7 +18,7 @@ use std::ops::Range;
 use std::rc::Rc;
 use tollbooth_engine::scenario::Scenario;
 use tollbooth_engine::simulate::report::TradeList;
-use tollbooth_engine::simulate::{six_policies, Accumulator, Report, Simulation};
+use tollbooth_engine::simulate::{policy_parts, six_policies, Accumulator, Report, Simulation};
 use tollbooth_engine::types::Side;
 
 /// The worker script Trunk emits (relative to the page, so a sub-path works).
@@ -150,6 +150,21 @@ struct Run {
     last_partial: f64,
     /// Milliseconds the workers spent simulating, summed over chunks.
     worker_ms: f64,
+    /// The first chunk, while it runs in parts on several workers.
+    parts: Option<Parts>,
+}
+
+/// A one-path chunk run in parts (its policies split between workers): the first chunk of
+/// a run, so that the first partial result waits for about half a path, not a whole one.
+struct Parts {
+    /// The chunk's index.
+    index: usize,
+    /// Parts sent.
+    expected: usize,
+    /// The parts in so far (JSON).
+    got: Vec<String>,
+    /// Milliseconds the workers spent on them.
+    ms: f64,
 }
 
 /// The page's Web Workers, started once at load: `navigator.hardwareConcurrency`
@@ -264,7 +279,8 @@ fn is_quick(paths: u64, years: u64, policies: u64) -> bool {
     paths.saturating_mul(years).saturating_mul(policies) <= QUICK_WORK
 }
 
-/// The chunk plan: one single-path chunk per worker first (the fastest first result),
+/// The chunk plan: one single-path chunk per worker first (the fastest first result; the
+/// first of them runs in parts on two workers, see [`send_first_in_parts`]),
 /// then chunks of the regular size. Path 0, the recorded path whose trade list makes its
 /// chunk the largest to read, follows the first single-path chunks, so reading it never
 /// holds up the first partial result. Any split and any order give the same report.
@@ -287,14 +303,10 @@ fn plan(paths: u64, workers: usize) -> Vec<Range<u64>> {
     v
 }
 
-/// Gives worker `worker` the run's next chunk, if any is left.
-fn send_next(run: &mut Run, worker: usize) {
-    if run.next >= run.chunks.len() {
-        return;
-    }
-    let index = run.next;
-    let r = run.chunks[index].clone();
-    let sent = POOL.with(|p| {
+/// Sends `job` to simulation worker `worker` and marks it busy; false when there is no
+/// such worker.
+fn send_job(worker: usize, job: Job) -> bool {
+    POOL.with(|p| {
         let mut guard = p.borrow_mut();
         let Some(pool) = guard.as_mut() else {
             return false;
@@ -302,20 +314,72 @@ fn send_next(run: &mut Run, worker: usize) {
         let (Some(b), Some(busy)) = (pool.sims.get(worker), pool.busy.get_mut(worker)) else {
             return false;
         };
-        b.send(Job::Chunk {
-            run: run.id,
-            index,
-            scenario: run.json.clone(),
-            settings: run.settings,
-            start: r.start,
-            end: r.end,
-        });
+        b.send(job);
         *busy = true;
         true
-    });
-    if sent {
+    })
+}
+
+/// Gives worker `worker` the run's next chunk, if any is left.
+fn send_next(run: &mut Run, worker: usize) {
+    if run.next >= run.chunks.len() {
+        return;
+    }
+    let index = run.next;
+    let r = run.chunks[index].clone();
+    let job = Job::Chunk {
+        run: run.id,
+        index,
+        scenario: run.json.clone(),
+        settings: run.settings,
+        start: r.start,
+        end: r.end,
+    };
+    if send_job(worker, job) {
         run.next += 1;
     }
+}
+
+/// Runs the run's first chunk, when it is a single path, in parts on the first two of
+/// the `idle` workers (the policies split by [`policy_parts`]); returns the workers it
+/// used (none when the chunk is not split: one idle worker, one policy, a longer chunk).
+fn send_first_in_parts(run: &mut Run, idle: &[usize]) -> Vec<usize> {
+    let (Some(first), [a, b, ..]) = (run.chunks.first().cloned(), idle) else {
+        return Vec::new();
+    };
+    if run.next != 0 || first.end - first.start != 1 {
+        return Vec::new();
+    }
+    let groups = policy_parts(&run.scenario, 2);
+    if groups.len() != 2 {
+        return Vec::new();
+    }
+    let mut used = Vec::new();
+    for (&worker, policies) in [*a, *b].iter().zip(groups) {
+        let job = Job::Part {
+            run: run.id,
+            index: 0,
+            scenario: run.json.clone(),
+            settings: run.settings,
+            path: first.start,
+            policies,
+        };
+        if send_job(worker, job) {
+            used.push(worker);
+        }
+    }
+    // (A part that could not be sent leaves its policies missing: joining the parts then
+    // fails the run with a message instead of waiting for it.)
+    if !used.is_empty() {
+        run.next = 1;
+        run.parts = Some(Parts {
+            index: 0,
+            expected: used.len(),
+            got: Vec::new(),
+            ms: 0.0,
+        });
+    }
+    used
 }
 
 /// The report of the paths gathered so far: while the run goes on, without the chart
@@ -351,6 +415,7 @@ fn start(state: RunState, scenario: Scenario, settings: RunSettings) {
         },
         last_partial: 0.0,
         worker_ms: 0.0,
+        parts: None,
     };
     // Idle workers start now; a worker still busy with a cancelled run's chunk picks up
     // this run's next chunk as soon as it answers.
@@ -364,7 +429,8 @@ fn start(state: RunState, scenario: Scenario, settings: RunSettings) {
                 .collect()
         })
     });
-    for w in idle {
+    let used = send_first_in_parts(&mut run, &idle);
+    for w in idle.into_iter().filter(|w| !used.contains(w)) {
         send_next(&mut run, w);
     }
     state.done.set(0);
@@ -397,15 +463,18 @@ fn on_output(state: RunState, worker: usize, out: Done) {
         }
         return;
     }
-    let Done::Chunk {
-        run: id,
-        index: _,
-        paths,
-        result,
-        ms,
-    } = out
-    else {
-        return;
+    let (id, arrived) = match out {
+        Done::Chunk {
+            run,
+            result,
+            ms,
+            paths,
+            ..
+        } => (run, Arrived::Chunk(result, ms, paths)),
+        Done::Part {
+            run, result, ms, ..
+        } => (run, Arrived::Part(result, ms)),
+        _ => return,
     };
     POOL.with(|p| {
         if let Some(b) = p.borrow_mut().as_mut().and_then(|p| p.busy.get_mut(worker)) {
@@ -420,9 +489,43 @@ fn on_output(state: RunState, worker: usize, out: Done) {
             send_next(run, worker);
             return None;
         }
-        let acc = match browser::timed("tollbooth:decode", || {
-            result.and_then(|j| decode_accumulator(&j))
-        }) {
+        let (acc, paths, ms) = match arrived {
+            Arrived::Chunk(result, ms, paths) => (
+                browser::timed("tollbooth:decode", || {
+                    result.and_then(|j| decode_accumulator(&j))
+                }),
+                paths,
+                ms,
+            ),
+            Arrived::Part(result, ms) => {
+                let Some(parts) = run.parts.as_mut() else {
+                    // Not expected: the worker is free for the run's next chunk.
+                    send_next(run, worker);
+                    return None;
+                };
+                parts.ms += ms;
+                match result {
+                    Ok(json) => parts.got.push(json),
+                    Err(e) => {
+                        state.status.set(Status::Failed(e));
+                        return Some(After::Stop);
+                    }
+                }
+                if parts.got.len() < parts.expected {
+                    send_next(run, worker);
+                    return None;
+                }
+                let parts = run.parts.take()?;
+                let acc = browser::timed("tollbooth:decode", || {
+                    Simulation::new(&run.scenario, &run.settings.options())
+                        .map_err(|e| e.to_string())
+                        .and_then(|sim| join_parts(&sim, &parts.got))
+                });
+                let paths = run.chunks.get(parts.index).map_or(1, |r| r.end - r.start);
+                (acc, paths, parts.ms)
+            }
+        };
+        let acc = match acc {
             Ok(a) => a,
             Err(e) => {
                 state.status.set(Status::Failed(e));
@@ -464,6 +567,14 @@ fn on_output(state: RunState, worker: usize, out: Done) {
         }
         None => {}
     }
+}
+
+/// What a worker sent back for the current run.
+enum Arrived {
+    /// A chunk's accumulator (JSON), the worker's milliseconds and the chunk's paths.
+    Chunk(Result<String, String>, f64, u64),
+    /// A part of the first chunk (JSON) and the worker's milliseconds.
+    Part(Result<String, String>, f64),
 }
 
 /// Reads worker 0's warm-up path and builds its summary, once, when the page is idle

@@ -689,33 +689,7 @@ impl<'s> Simulation<'s> {
     /// the heaviest first into the lightest group. Every policy is in exactly one group;
     /// no group is empty.
     pub fn policy_parts(&self, parts: usize) -> Vec<Vec<usize>> {
-        let policies = &self.world.scenario.policies;
-        let weight = |p: &Policy| {
-            if p.optimizer.is_some() {
-                6
-            } else if p.tlh.is_some() {
-                2
-            } else {
-                1
-            }
-        };
-        let mut order: Vec<usize> = (0..policies.len()).collect();
-        order.sort_by_key(|&i| std::cmp::Reverse(weight(&policies[i])));
-        let groups = parts.clamp(1, policies.len().max(1));
-        let mut out: Vec<(u32, Vec<usize>)> = vec![(0, Vec::new()); groups];
-        for i in order {
-            if let Some(g) = out.iter_mut().min_by_key(|g| g.0) {
-                g.0 += weight(&policies[i]);
-                g.1.push(i);
-            }
-        }
-        out.into_iter()
-            .map(|(_, mut g)| {
-                g.sort_unstable();
-                g
-            })
-            .filter(|g| !g.is_empty())
-            .collect()
+        policy_parts(self.world.scenario, parts)
     }
 
     /// The path loop for the policies `sel` (scenario indices, in this order).
@@ -1079,6 +1053,37 @@ impl<'s> Simulation<'s> {
         }
         Ok((out, trades))
     }
+}
+
+/// [`Simulation::policy_parts`] from the scenario alone (no simulation built).
+pub fn policy_parts(scenario: &Scenario, parts: usize) -> Vec<Vec<usize>> {
+    let policies = &scenario.policies;
+    let weight = |p: &Policy| {
+        if p.optimizer.is_some() {
+            6
+        } else if p.tlh.is_some() {
+            2
+        } else {
+            1
+        }
+    };
+    let mut order: Vec<usize> = (0..policies.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(weight(&policies[i])));
+    let groups = parts.clamp(1, policies.len().max(1));
+    let mut out: Vec<(u32, Vec<usize>)> = vec![(0, Vec::new()); groups];
+    for i in order {
+        if let Some(g) = out.iter_mut().min_by_key(|g| g.0) {
+            g.0 += weight(&policies[i]);
+            g.1.push(i);
+        }
+    }
+    out.into_iter()
+        .map(|(_, mut g)| {
+            g.sort_unstable();
+            g
+        })
+        .filter(|g| !g.is_empty())
+        .collect()
 }
 
 /// Simulates a scenario's policies over its paths and returns the report.
