@@ -272,25 +272,31 @@ pub fn job_with(cache: &mut ScenarioCache, input: Job) -> Done {
     }
 }
 
-/// One ten-year path of the six-policy example (read from its JSON), thrown away. A
-/// freshly loaded worker runs its WebAssembly in the browser's baseline code, several
-/// times slower than the optimised code the browser compiles for functions once they have
-/// run a while; running a path while the page loads means the first comparison's paths do
-/// not pay for that (a one-year path left the first 10-year chunk at 105–150 ms against
-/// 74–82 ms after a ten-year one, release bundle, idle machine). Returns the path's accumulator as JSON (the page reads it likewise, see
-/// [`warm_up_options`]).
+/// [`WARM_UP_PATHS`] ten-year paths of the six-policy example (read from its JSON),
+/// thrown away. A freshly loaded worker runs its WebAssembly in the browser's baseline
+/// code, several times slower than the optimised code the browser compiles for functions
+/// once they have run a while; running paths while the page loads means the first
+/// comparison's paths do not pay for that (release bundle: a one-year path left the first
+/// ten-year chunk at 105–150 ms, one ten-year path at 74–82 ms; with the first chunk in two
+/// parts, one ten-year path left it at 47–75 ms and three at 43–48 ms). Returns the
+/// paths' accumulator as JSON (the page reads it likewise, see [`warm_up_options`]).
 pub fn warm_up() -> Result<String, String> {
     // Through the scenario's JSON, as a run's chunks arrive, so reading it is warm too.
     let s = Scenario::from_json(&six_policies().to_json_pretty()).map_err(|e| e.to_string())?;
     let sim = Simulation::new(&s, &warm_up_options(&s)).map_err(|e| e.to_string())?;
-    let acc = sim.run_range(1..2).map_err(|e| e.to_string())?;
+    let acc = sim
+        .run_range(1..WARM_UP_PATHS + 1)
+        .map_err(|e| e.to_string())?;
     serde_json::to_string(&acc).map_err(|e| e.to_string())
 }
 
-/// The settings of [`warm_up`]'s path of `scenario` (the six-policy example).
+/// Paths [`warm_up`] runs.
+pub const WARM_UP_PATHS: u64 = 3;
+
+/// The settings of [`warm_up`]'s paths of `scenario` (the six-policy example).
 pub fn warm_up_options(scenario: &Scenario) -> SimOptions {
     SimOptions {
-        paths: Some(2),
+        paths: Some(WARM_UP_PATHS + 1),
         seed: Some(scenario.market.seed),
         years: Some(10),
         record_path: Some(0),
@@ -546,7 +552,7 @@ mod tests {
         let acc = decode_accumulator(&json).unwrap();
         let s = six_policies();
         let sim = Simulation::new(&s, &warm_up_options(&s)).unwrap();
-        assert_eq!(sim.summary(&acc).paths, 1);
+        assert_eq!(sim.summary(&acc).paths, WARM_UP_PATHS);
         assert!(matches!(
             job(Job::Warm),
             Done::Warm { result: Ok(j), .. } if j == json
