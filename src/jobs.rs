@@ -64,8 +64,6 @@ pub enum Job {
     Part {
         /// The run this part belongs to.
         run: u64,
-        /// The index of the (one-path) chunk it is part of.
-        index: usize,
         /// The scenario as JSON.
         scenario: String,
         /// Paths, years, seed.
@@ -118,8 +116,6 @@ pub enum Done {
     Part {
         /// The run.
         run: u64,
-        /// The chunk's index.
-        index: usize,
         /// The part as JSON, or why it failed.
         result: Result<String, String>,
         /// Milliseconds the worker spent on the part (0 when not timed).
@@ -225,10 +221,8 @@ pub fn job_with(cache: &mut ScenarioCache, input: Job) -> Done {
             start,
             end,
         } => {
-            let result = cache.get(scenario).and_then(|s| {
-                let sim = Simulation::new(s, &settings.options()).map_err(|e| e.to_string())?;
-                let acc = sim.run_range(start..end).map_err(|e| e.to_string())?;
-                serde_json::to_string(&acc).map_err(|e| e.to_string())
+            let result = simulate_json(cache, scenario, settings, |sim| {
+                sim.run_range(start..end).map_err(|e| e.to_string())
             });
             Done::Chunk {
                 run,
@@ -240,26 +234,18 @@ pub fn job_with(cache: &mut ScenarioCache, input: Job) -> Done {
         }
         Job::Part {
             run,
-            index,
             scenario,
             settings,
             path,
             policies,
-        } => {
-            let result = cache.get(scenario).and_then(|s| {
-                let sim = Simulation::new(s, &settings.options()).map_err(|e| e.to_string())?;
-                let part = sim
-                    .run_path_part(path, &policies)
-                    .map_err(|e| e.to_string())?;
-                serde_json::to_string(&part).map_err(|e| e.to_string())
-            });
-            Done::Part {
-                run,
-                index,
-                result,
-                ms: 0.0,
-            }
-        }
+        } => Done::Part {
+            run,
+            result: simulate_json(cache, scenario, settings, |sim| {
+                sim.run_path_part(path, &policies)
+                    .map_err(|e| e.to_string())
+            }),
+            ms: 0.0,
+        },
         Job::Today {
             run,
             scenario,
@@ -270,6 +256,20 @@ pub fn job_with(cache: &mut ScenarioCache, input: Job) -> Done {
             result: today(&scenario, policy, &as_of),
         },
     }
+}
+
+/// Runs `f` on the (cached) scenario's simulation with `settings` and returns its answer
+/// as JSON, or the error as text.
+fn simulate_json<T: Serialize>(
+    cache: &mut ScenarioCache,
+    scenario: String,
+    settings: RunSettings,
+    f: impl FnOnce(&Simulation<'_>) -> Result<T, String>,
+) -> Result<String, String> {
+    let s = cache.get(scenario)?;
+    let sim = Simulation::new(s, &settings.options()).map_err(|e| e.to_string())?;
+    let out = f(&sim)?;
+    serde_json::to_string(&out).map_err(|e| e.to_string())
 }
 
 /// [`WARM_UP_PATHS`] ten-year paths of the six-policy example (read from its JSON),
@@ -337,6 +337,11 @@ fn today(scenario: &str, policy: usize, as_of: &str) -> Result<TodayTrades, Stri
 
 /// Decodes a chunk's accumulator.
 pub fn decode_accumulator(json: &str) -> Result<Accumulator, String> {
+    decode(json)
+}
+
+/// Reads a worker's JSON answer.
+fn decode<T: serde::de::DeserializeOwned>(json: &str) -> Result<T, String> {
     serde_json::from_str(json).map_err(|e| format!("a worker's result could not be read: {e}"))
 }
 
@@ -345,9 +350,7 @@ pub fn decode_accumulator(json: &str) -> Result<Accumulator, String> {
 pub fn join_parts(sim: &Simulation<'_>, parts: &[String]) -> Result<Accumulator, String> {
     let parts = parts
         .iter()
-        .map(|j| {
-            serde_json::from_str(j).map_err(|e| format!("a worker's result could not be read: {e}"))
-        })
+        .map(|j| decode(j))
         .collect::<Result<Vec<_>, String>>()?;
     let outcome = sim.join_parts(parts).map_err(|e| e.to_string())?;
     let mut acc = sim.accumulator();
@@ -410,6 +413,7 @@ impl gloo_worker::Worker for SimWorker {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tollbooth_engine::simulate::policy_parts;
 
     #[test]
     fn chunks_cover_the_paths_in_order() {
@@ -494,13 +498,11 @@ mod tests {
                 } => text,
                 other => panic!("unexpected {other:?}"),
             };
-            let parts: Vec<String> = sim
-                .policy_parts(2)
+            let parts: Vec<String> = policy_parts(&s, 2)
                 .into_iter()
                 .map(|policies| {
                     match job(Job::Part {
                         run: 1,
-                        index,
                         scenario: json.clone(),
                         settings,
                         path,
@@ -522,7 +524,6 @@ mod tests {
         assert!(join_parts(&sim, &[]).is_err());
         let bad = job(Job::Part {
             run: 1,
-            index: 0,
             scenario: json,
             settings,
             path: 0,

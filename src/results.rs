@@ -157,8 +157,6 @@ struct Run {
 /// A one-path chunk run in parts (its policies split between workers): the first chunk of
 /// a run, so that the first partial result waits for about half a path, not a whole one.
 struct Parts {
-    /// The chunk's index.
-    index: usize,
     /// Parts sent.
     expected: usize,
     /// The parts in so far (JSON).
@@ -358,7 +356,6 @@ fn send_first_in_parts(run: &mut Run, idle: &[usize]) -> Vec<usize> {
     for (&worker, policies) in [*a, *b].iter().zip(groups) {
         let job = Job::Part {
             run: run.id,
-            index: 0,
             scenario: run.json.clone(),
             settings: run.settings,
             path: first.start,
@@ -373,7 +370,6 @@ fn send_first_in_parts(run: &mut Run, idle: &[usize]) -> Vec<usize> {
     if !used.is_empty() {
         run.next = 1;
         run.parts = Some(Parts {
-            index: 0,
             expected: used.len(),
             got: Vec::new(),
             ms: 0.0,
@@ -521,8 +517,8 @@ fn on_output(state: RunState, worker: usize, out: Done) {
                         .map_err(|e| e.to_string())
                         .and_then(|sim| join_parts(&sim, &parts.got))
                 });
-                let paths = run.chunks.get(parts.index).map_or(1, |r| r.end - r.start);
-                (acc, paths, parts.ms)
+                // The first chunk: one path.
+                (acc, 1, parts.ms)
             }
         };
         let acc = match acc {

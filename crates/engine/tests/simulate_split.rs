@@ -3,7 +3,7 @@
 //! it); the accumulator reduces paths as they come, keeping trades for the recorded path
 //! only.
 
-use tollbooth_engine::simulate::{six_policies, Accumulator, SimOptions, Simulation};
+use tollbooth_engine::simulate::{policy_parts, six_policies, Accumulator, SimOptions, Simulation};
 
 fn options() -> SimOptions {
     SimOptions {
@@ -150,7 +150,7 @@ fn a_path_run_in_policy_parts_is_the_whole_path() {
     let sim = Simulation::new(&s, &options()).unwrap();
     let np = s.policies.len();
     for parts in 1..=4 {
-        let groups = sim.policy_parts(parts);
+        let groups = policy_parts(&s, parts);
         assert_eq!(groups.len(), parts.min(np));
         let mut all: Vec<usize> = groups.concat();
         all.sort_unstable();
@@ -165,16 +165,15 @@ fn a_path_run_in_policy_parts_is_the_whole_path() {
         .iter()
         .position(|p| p.optimizer.is_some())
         .unwrap();
-    let six_sim = Simulation::new(&six, &options()).unwrap();
-    assert!(six_sim.policy_parts(2).contains(&vec![optimizer]));
+    assert!(policy_parts(&six, 2).contains(&vec![optimizer]));
     let mut whole = sim.accumulator();
     let mut joined = sim.accumulator();
     for path in 0..3 {
         let expected = sim.run_path(path).unwrap();
         assert_eq!(expected.trades.is_some(), path == 2);
         for groups in [
-            sim.policy_parts(2),
-            sim.policy_parts(3),
+            policy_parts(&s, 2),
+            policy_parts(&s, 3),
             vec![vec![5, 0], vec![3, 1, 6, 2, 4]],
         ] {
             // Parts in any order, each crossing a JSON boundary as between workers.
@@ -193,8 +192,7 @@ fn a_path_run_in_policy_parts_is_the_whole_path() {
             );
         }
         whole.push(expected).unwrap();
-        let parts = sim
-            .policy_parts(2)
+        let parts = policy_parts(&s, 2)
             .iter()
             .map(|g| sim.run_path_part(path, g).unwrap())
             .collect();

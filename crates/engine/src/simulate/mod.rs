@@ -609,7 +609,7 @@ impl<'s> Simulation<'s> {
     /// scenario's, each at most once): each policy's outcome is exactly its outcome in
     /// [`Simulation::run_path`] — the policies share the path's market and nothing else —
     /// so the parts of a path can run on different threads or workers and be put
-    /// together with [`Simulation::join_parts`].
+    /// together with [`Simulation::join_parts`] (see [`policy_parts`] for a split).
     pub fn run_path_part(&self, path: u64, policies: &[usize]) -> Result<PathPart, SimError> {
         let np = self.world.scenario.policies.len();
         for (i, &p) in policies.iter().enumerate() {
@@ -636,60 +636,40 @@ impl<'s> Simulation<'s> {
         let np = self.world.scenario.policies.len();
         let path = parts.first().map_or(0, |p| p.path);
         let bad = |reason| SimError::BadPart { path, reason };
-        let mut slots: Vec<Option<PolicyPath>> = vec![None; np];
-        let mut trade_slots: Vec<Option<Vec<report::TradeRow>>> = vec![None; np];
+        let mut slots: Vec<Option<(PolicyPath, Vec<report::TradeRow>)>> = vec![None; np];
         let mut recorded = None;
         for part in parts {
             if part.path != path {
                 return Err(bad("the parts are of different paths"));
             }
-            if part.outcomes.len() != part.policies.len() {
-                return Err(bad("a part's outcomes do not match its policies"));
-            }
-            if *recorded.get_or_insert(part.trades.is_some()) != part.trades.is_some() {
+            let has_trades = part.trades.is_some();
+            if *recorded.get_or_insert(has_trades) != has_trades {
                 return Err(bad("only some parts carry the recorded path's trades"));
             }
-            let mut trades = part.trades.map(Vec::into_iter);
-            for (&p, outcome) in part.policies.iter().zip(part.outcomes) {
+            let n = part.policies.len();
+            let trades = part.trades.unwrap_or_else(|| vec![Vec::new(); n]);
+            if part.outcomes.len() != n || trades.len() != n {
+                return Err(bad("a part's outcomes do not match its policies"));
+            }
+            for ((&p, outcome), t) in part.policies.iter().zip(part.outcomes).zip(trades) {
                 let slot = slots
                     .get_mut(p)
                     .ok_or_else(|| bad("a policy index is out of range"))?;
-                if slot.replace(outcome).is_some() {
+                if slot.replace((outcome, t)).is_some() {
                     return Err(bad("a policy is in two parts"));
-                }
-                if let Some(t) = trades.as_mut() {
-                    trade_slots[p] = Some(t.next().unwrap_or_default());
                 }
             }
         }
-        let policies: Vec<PolicyPath> = slots
+        let joined: Vec<(PolicyPath, Vec<report::TradeRow>)> = slots
             .into_iter()
             .collect::<Option<_>>()
             .ok_or_else(|| bad("a policy is missing"))?;
-        let trades = if recorded == Some(true) {
-            Some(
-                trade_slots
-                    .into_iter()
-                    .map(Option::unwrap_or_default)
-                    .collect(),
-            )
-        } else {
-            None
-        };
+        let (policies, trades): (Vec<_>, Vec<_>) = joined.into_iter().unzip();
         Ok(PathOutcome {
             path,
             policies,
-            trades,
+            trades: (recorded == Some(true)).then_some(trades),
         })
-    }
-
-    /// The scenario's policies split into at most `parts` groups of about equal work, for
-    /// [`Simulation::run_path_part`]: by an estimate of each policy's cost on a path (a
-    /// cost-aware optimizer weighs most, daily harvesting next, any other rule set least),
-    /// the heaviest first into the lightest group. Every policy is in exactly one group;
-    /// no group is empty.
-    pub fn policy_parts(&self, parts: usize) -> Vec<Vec<usize>> {
-        policy_parts(self.world.scenario, parts)
     }
 
     /// The path loop for the policies `sel` (scenario indices, in this order).
@@ -1055,7 +1035,11 @@ impl<'s> Simulation<'s> {
     }
 }
 
-/// [`Simulation::policy_parts`] from the scenario alone (no simulation built).
+/// The scenario's policies split into at most `parts` groups of about equal work, for
+/// [`Simulation::run_path_part`]: by an estimate of each policy's cost on a path (a
+/// cost-aware optimizer weighs most, daily harvesting next, any other rule set least), the
+/// heaviest first into the lightest group. Every policy is in exactly one group; no group
+/// is empty.
 pub fn policy_parts(scenario: &Scenario, parts: usize) -> Vec<Vec<usize>> {
     let policies = &scenario.policies;
     let weight = |p: &Policy| {

@@ -232,6 +232,7 @@ impl CostAware {
                 fixed,
                 convex,
                 &current,
+                hold,
                 relaxed,
                 p1,
                 (&mut self.work.0, &mut self.work.1),
@@ -282,34 +283,36 @@ fn a_trade_can_pay(
         w[i] = wi;
         let t = convex.terms(&w, TRADE_TOL);
         w[i] = current[i];
-        let fees = (0..t.n_traded).fold(0.0, |f, _| f + fixed);
-        if hold > t.risk + t.proportional_cost + fees - margin {
+        if hold > with_tickets(&t, fixed) - margin {
             return true;
         }
     }
     false
 }
 
+/// The fee-inclusive objective from a fee-free problem's terms: the same risk and cost, and
+/// `fixed` for each name traded, summed name by name as [`RebalanceProblem::terms`] would
+/// with `fixed` on every name.
+fn with_tickets(t: &Terms, fixed: f64) -> f64 {
+    let fees = (0..t.n_traded).fold(0.0, |f, _| f + fixed);
+    t.risk + t.proportional_cost + fees
+}
+
 /// Fixed fees by greedy elimination: start from the fee-free optimum's trade set and drop,
 /// one at a time, the name whose removal (re-solving the rest exactly with it held)
 /// lowers the fee-inclusive objective most, until no removal helps; then compare with
-/// not trading at all.
+/// not trading at all (`hold`, the objective at `current`).
 fn greedy_drop(
     fixed: f64,
     convex: &RebalanceProblem,
     current: &[f64],
+    hold: f64,
     start: Solution,
     opt: &mut Optimizer,
     work: (&mut Vec<f64>, &mut Vec<f64>),
 ) -> Vec<f64> {
     let tol = TRADE_TOL;
-    // The fee-inclusive objective from a fee-free solve's terms (same risk and cost terms;
-    // the fee summed name by name, as `RebalanceProblem::terms` would with `fixed` on
-    // every name).
-    let total = |t: &Terms| {
-        let fees = (0..t.n_traded).fold(0.0, |f, _| f + fixed);
-        t.risk + t.proportional_cost + fees
-    };
+    let total = |t: &Terms| with_tickets(t, fixed);
     let k = current.len();
     let mut best = total(&start.terms);
     let mut best_w = start.w;
@@ -360,7 +363,7 @@ fn greedy_drop(
             None => break,
         }
     }
-    if total(&convex.terms(current, tol)) <= best {
+    if hold <= best {
         current.to_vec()
     } else {
         best_w
@@ -455,7 +458,15 @@ mod tests {
             cases += 1;
             let can_pay = a_trade_can_pay(fixed, &p, &p.current, hold, relaxed.objective);
             let (mut lo, mut up) = (Vec::new(), Vec::new());
-            let greedy = greedy_drop(fixed, &p, &p.current, relaxed, &mut opt, (&mut lo, &mut up));
+            let greedy = greedy_drop(
+                fixed,
+                &p,
+                &p.current,
+                hold,
+                relaxed,
+                &mut opt,
+                (&mut lo, &mut up),
+            );
             if !can_pay {
                 screened += 1;
                 assert_eq!(
