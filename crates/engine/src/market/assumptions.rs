@@ -5,7 +5,7 @@ use crate::date::Date;
 /// One asset class's capital-market assumptions (annual, decimal: 0.07 is 7 %).
 #[derive(Debug, Clone, PartialEq)]
 pub struct AssetClass {
-    /// Display name, e.g. "US large cap".
+    /// Name or id, e.g. "us_equity".
     pub name: String,
     /// Expected annual arithmetic total return (price plus dividends), e.g. 0.08.
     pub expected_return: f64,
@@ -95,37 +95,57 @@ pub struct Assumptions {
 }
 
 /// The source printed next to the embedded defaults.
-pub const DEFAULT_SOURCE: &str = "J.P. Morgan Asset Management, 2025 Long-Term Capital Market Assumptions (29th edition, USD); illustrative rounded values";
+pub const DEFAULT_SOURCE: &str =
+    "Illustrative defaults, rounded, in the range of J.P. Morgan Asset \
+Management, 2025 Long-Term Capital Market Assumptions (29th ed., 10-15 year horizon, USD); \
+not a transcription: check the current edition before relying on them";
 
-/// The as-of date of the embedded defaults' source.
-pub const DEFAULT_AS_OF: &str = "2024-09-30";
+/// The publication date of [`DEFAULT_SOURCE`].
+pub const DEFAULT_AS_OF: &str = "2024-10";
+
+/// The embedded default asset classes — the one table behind both this module's
+/// [`Assumptions::default_classes`] and the scenario's default market — as (class id,
+/// expected annual arithmetic return, volatility, dividend yield): US equity, US small
+/// cap, developed ex-US equity, emerging-market equity, US bonds, municipal bonds, REITs,
+/// TIPS.
+///
+/// The numbers are **illustrative**: rounded values in the range of a public long-term
+/// capital-market-assumptions publication ([`DEFAULT_SOURCE`], as of [`DEFAULT_AS_OF`]),
+/// with dividend (or income) yields typical of broad index funds. They are not a forecast
+/// and not a quotation of the publication; every value is meant to be edited by the user.
+pub const DEFAULT_TABLE: [(&str, f64, f64, f64); 8] = [
+    ("us_equity", 0.067, 0.16, 0.013),
+    ("us_small_cap", 0.071, 0.205, 0.015),
+    ("intl_developed", 0.080, 0.175, 0.030),
+    ("emerging", 0.073, 0.21, 0.028),
+    ("us_bonds", 0.046, 0.05, 0.038),
+    ("munis", 0.034, 0.045, 0.029),
+    ("reits", 0.078, 0.195, 0.038),
+    ("tips", 0.044, 0.055, 0.030),
+];
+
+/// The embedded default correlations between the classes of [`DEFAULT_TABLE`], in its
+/// order (illustrative, rounded, same source and date; positive definite, checked by a
+/// test).
+pub const DEFAULT_CORRELATION: [[f64; 8]; 8] = [
+    [1.00, 0.88, 0.82, 0.72, 0.10, 0.10, 0.72, 0.15],
+    [0.88, 1.00, 0.75, 0.68, 0.05, 0.05, 0.75, 0.10],
+    [0.82, 0.75, 1.00, 0.82, 0.12, 0.10, 0.65, 0.18],
+    [0.72, 0.68, 0.82, 1.00, 0.10, 0.10, 0.58, 0.20],
+    [0.10, 0.05, 0.12, 0.10, 1.00, 0.75, 0.25, 0.75],
+    [0.10, 0.05, 0.10, 0.10, 0.75, 1.00, 0.25, 0.55],
+    [0.72, 0.75, 0.65, 0.58, 0.25, 0.25, 1.00, 0.30],
+    [0.15, 0.10, 0.18, 0.20, 0.75, 0.55, 0.30, 1.00],
+];
 
 impl Assumptions {
     /// Default partner correlation.
     pub const DEFAULT_PARTNER_CORRELATION: f64 = 0.99;
 
-    /// The embedded default asset classes, in this order: US large cap, US small cap,
-    /// developed ex-US equity, emerging-market equity, US aggregate bonds, municipal
-    /// bonds, TIPS, REITs.
-    ///
-    /// The numbers are **illustrative**: rounded values in the range of a public long-term
-    /// capital-market-assumptions publication ([`DEFAULT_SOURCE`], as of
-    /// [`DEFAULT_AS_OF`]), converted to arithmetic returns, with dividend (or income)
-    /// yields typical of broad index funds. They are not a forecast and not a quotation of
-    /// the publication; every value is meant to be edited by the user.
+    /// The embedded default asset classes ([`DEFAULT_TABLE`]), each carrying
+    /// [`DEFAULT_SOURCE`] and [`DEFAULT_AS_OF`].
     pub fn default_classes() -> Vec<AssetClass> {
-        // (name, expected arithmetic return, volatility, dividend yield)
-        const TABLE: [(&str, f64, f64, f64); 8] = [
-            ("US large cap", 0.080, 0.160, 0.013),
-            ("US small cap", 0.090, 0.205, 0.014),
-            ("Developed ex-US equity", 0.095, 0.170, 0.030),
-            ("Emerging-market equity", 0.095, 0.210, 0.028),
-            ("US aggregate bonds", 0.050, 0.045, 0.040),
-            ("Municipal bonds", 0.040, 0.045, 0.032),
-            ("TIPS", 0.045, 0.055, 0.030),
-            ("REITs", 0.090, 0.200, 0.038),
-        ];
-        TABLE
+        DEFAULT_TABLE
             .iter()
             .map(|&(name, mu, vol, dy)| AssetClass {
                 name: name.to_string(),
@@ -139,19 +159,9 @@ impl Assumptions {
     }
 
     /// The embedded default correlation matrix between [`Assumptions::default_classes`]
-    /// (illustrative, rounded; positive definite).
+    /// ([`DEFAULT_CORRELATION`]).
     pub fn default_correlation() -> Vec<Vec<f64>> {
-        const R: [[f64; 8]; 8] = [
-            [1.00, 0.88, 0.82, 0.72, 0.10, 0.15, 0.20, 0.72],
-            [0.88, 1.00, 0.75, 0.68, 0.05, 0.10, 0.15, 0.75],
-            [0.82, 0.75, 1.00, 0.82, 0.15, 0.15, 0.25, 0.62],
-            [0.72, 0.68, 0.82, 1.00, 0.20, 0.18, 0.30, 0.58],
-            [0.10, 0.05, 0.15, 0.20, 1.00, 0.80, 0.75, 0.30],
-            [0.15, 0.10, 0.15, 0.18, 0.80, 1.00, 0.60, 0.30],
-            [0.20, 0.15, 0.25, 0.30, 0.75, 0.60, 1.00, 0.35],
-            [0.72, 0.75, 0.62, 0.58, 0.30, 0.30, 0.35, 1.00],
-        ];
-        R.iter().map(|row| row.to_vec()).collect()
+        DEFAULT_CORRELATION.iter().map(|row| row.to_vec()).collect()
     }
 
     /// The default classes and correlations, partner correlation 0.99, normal shocks.

@@ -85,7 +85,8 @@ pub(crate) mod random;
 mod replay;
 
 pub use assumptions::{
-    AssetClass, Assumptions, SecuritySpec, Shocks, DEFAULT_AS_OF, DEFAULT_SOURCE,
+    AssetClass, Assumptions, SecuritySpec, Shocks, DEFAULT_AS_OF, DEFAULT_CORRELATION,
+    DEFAULT_SOURCE, DEFAULT_TABLE,
 };
 pub use correlation::{validate_correlation, Repair, RepairMethod, ValidCorrelation};
 pub use ledoit_wolf::ledoit_wolf;

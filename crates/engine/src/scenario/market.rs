@@ -137,66 +137,45 @@ impl MarketAssumptions {
     }
 }
 
-/// The source of the default capital-market assumptions.
-pub const CMA_SOURCE: &str = "Illustrative defaults, rounded, in the range of J.P. Morgan Asset \
-Management, 2025 Long-Term Capital Market Assumptions (29th ed., 10-15 year horizon, USD); \
-not a transcription: check the current edition before relying on them";
+/// The source of the default capital-market assumptions (one table for the whole engine:
+/// [`crate::market::DEFAULT_TABLE`]).
+pub const CMA_SOURCE: &str = crate::market::DEFAULT_SOURCE;
 
 /// The publication date of [`CMA_SOURCE`].
-pub const CMA_AS_OF: &str = "2024-10";
+pub const CMA_AS_OF: &str = crate::market::DEFAULT_AS_OF;
 
 /// The default asset classes, in the order of [`default_correlation`].
-pub const DEFAULT_CLASSES: [&str; 8] = [
-    "us_equity",
-    "us_small_cap",
-    "intl_developed",
-    "emerging",
-    "us_bonds",
-    "munis",
-    "reits",
-    "tips",
-];
+pub const DEFAULT_CLASSES: [&str; 8] = {
+    let mut ids = [""; 8];
+    let mut i = 0;
+    while i < ids.len() {
+        ids[i] = crate::market::DEFAULT_TABLE[i].0;
+        i += 1;
+    }
+    ids
+};
 
-/// Illustrative capital-market assumptions for [`DEFAULT_CLASSES`], each carrying its
-/// source and date. Expected return, volatility and dividend yield are annual fractions.
+/// Illustrative capital-market assumptions for [`DEFAULT_CLASSES`]
+/// ([`crate::market::DEFAULT_TABLE`]), each carrying its source and date. Expected return,
+/// volatility and dividend yield are annual fractions.
 pub fn default_assumptions() -> Vec<AssetClassAssumption> {
-    // (class, expected return, volatility, dividend yield)
-    let rows: [(&str, f64, f64, f64); 8] = [
-        ("us_equity", 0.067, 0.16, 0.013),
-        ("us_small_cap", 0.071, 0.205, 0.015),
-        ("intl_developed", 0.080, 0.175, 0.030),
-        ("emerging", 0.073, 0.21, 0.028),
-        ("us_bonds", 0.046, 0.05, 0.038),
-        ("munis", 0.034, 0.045, 0.029),
-        ("reits", 0.078, 0.195, 0.038),
-        ("tips", 0.044, 0.055, 0.030),
-    ];
-    rows.iter()
-        .map(|&(name, r, v, y)| AssetClassAssumption {
-            name: name.to_string(),
-            expected_return: r,
-            volatility: v,
-            dividend_yield: y,
-            source: CMA_SOURCE.to_string(),
-            as_of: CMA_AS_OF.to_string(),
+    crate::market::Assumptions::default_classes()
+        .into_iter()
+        .map(|c| AssetClassAssumption {
+            name: c.name,
+            expected_return: c.expected_return,
+            volatility: c.volatility,
+            dividend_yield: c.dividend_yield,
+            source: c.source,
+            as_of: c.as_of,
         })
         .collect()
 }
 
-/// Illustrative correlations of [`DEFAULT_CLASSES`] (same source and date as
-/// [`default_assumptions`]; positive definite, checked by a test).
+/// Illustrative correlations of [`DEFAULT_CLASSES`] ([`crate::market::DEFAULT_CORRELATION`]:
+/// same source and date as [`default_assumptions`]; positive definite, checked by a test).
 pub fn default_correlation() -> Vec<Vec<f64>> {
-    let c: [[f64; 8]; 8] = [
-        [1.00, 0.88, 0.82, 0.72, 0.10, 0.10, 0.72, 0.15],
-        [0.88, 1.00, 0.75, 0.68, 0.05, 0.05, 0.75, 0.10],
-        [0.82, 0.75, 1.00, 0.82, 0.12, 0.10, 0.65, 0.18],
-        [0.72, 0.68, 0.82, 1.00, 0.10, 0.10, 0.58, 0.20],
-        [0.10, 0.05, 0.12, 0.10, 1.00, 0.75, 0.25, 0.75],
-        [0.10, 0.05, 0.10, 0.10, 0.75, 1.00, 0.25, 0.55],
-        [0.72, 0.75, 0.65, 0.58, 0.25, 0.25, 1.00, 0.30],
-        [0.15, 0.10, 0.18, 0.20, 0.75, 0.55, 0.30, 1.00],
-    ];
-    c.iter().map(|r| r.to_vec()).collect()
+    crate::market::Assumptions::default_correlation()
 }
 
 /// What is wrong with a correlation matrix. Indices are 0-based.
