@@ -347,7 +347,9 @@ pub struct HouseholdResult {
     pub engine_version: String,
     /// The household scenario's hash ([`Scenario::hash_hex`]).
     pub scenario_hash: String,
-    /// The report's hash ([`Report::hash_hex`]).
+    /// The report's hash ([`Report::hash_hex`]). A batch report records no trade list
+    /// ([`batch_options`]), so this equals the hash of the same scenario simulated with
+    /// `record_path: Some(u64::MAX)`, not of a run that recorded a path's trades.
     pub report_hash: String,
     /// Seed.
     pub seed: u64,
