@@ -39,6 +39,7 @@ run fmt cargo fmt --all --check
 run clippy cargo clippy --workspace --all-targets --locked -- -D warnings
 run clippy-wasm-app cargo clippy -p tollbooth-app --target wasm32-unknown-unknown --all-targets --locked -- -D warnings
 run clippy-wasm-engine cargo clippy -p tollbooth-engine --target wasm32-unknown-unknown --lib --locked -- -D warnings
+run docs env RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
 run native-tests cargo test --workspace --locked
 # The 300-lot household's proven-gap tests are too slow in debug: they run in release.
 run household-release cargo test --release --locked -p tollbooth-engine --test household_demo -- --include-ignored

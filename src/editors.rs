@@ -768,8 +768,9 @@ fn PolicyEditor(i: usize) -> impl IntoView {
                 </div>
                 <div class="rule">
                     {checkbox(fld!(p, threshold.enabled => bool), "Threshold bands")}
-                    {select_input(fld!(p, threshold.fields.band.kind => enum), "Band kind", Shown, band_kinds(), Some("—"))}
-                    {text_input(fld!(p, threshold.fields.band.width), "Band width", Shown)}
+                    {checkbox(fld!(p, threshold.fields.band.enabled => bool), "Own band (else the target model's bands)")}
+                    {select_input(fld!(p, threshold.fields.band.fields.kind => enum), "Band kind", Shown, band_kinds(), Some("—"))}
+                    {text_input(fld!(p, threshold.fields.band.fields.width), "Band width", Shown)}
                     {select_input(fld!(p, threshold.fields.check => enum), "Checked", Shown, frequencies(), Some("—"))}
                     {text_input(fld!(p, threshold.fields.trade_to), "Trade back to (fraction of band)", Shown)}
                 </div>

@@ -24,12 +24,10 @@ pub fn describe_policy(p: &Policy) -> String {
         parts.push(format!("calendar {}", f(c.frequency)));
     }
     if let Some(t) = p.threshold {
-        parts.push(format!(
-            "threshold band {} {:?} checked {}",
-            t.band.width,
-            t.band.kind,
-            f(t.check)
-        ));
+        let band = t.band.map_or("the target model's bands".to_string(), |b| {
+            format!("band {} {:?}", b.width, b.kind)
+        });
+        parts.push(format!("threshold, {band}, checked {}", f(t.check)));
     }
     if let Some(o) = p.opportunistic {
         parts.push(format!(

@@ -802,7 +802,7 @@ fn ReportView(report: Report, stale: bool) -> impl IntoView {
                     {p.baseline.then(|| view! { <span class="tag">" baseline"</span> })}
                     {p.friction_flag.then(|| view! {
                         <span class="flag" data-testid="friction-flag"
-                            title="Trades more often than quarterly and its mean net benefit vs the baseline is negative.">
+                            title="Trades more often than quarterly — trades of its own choosing (not investing contributions, raising withdrawals or paying taxes) on more than 4 days a year, on average over the paths — and its mean net benefit vs the baseline is negative.">
                             " ⚠ friction"
                         </span>
                     })}

@@ -3,6 +3,7 @@
 
 use crate::format::usd;
 use crate::jobs::TodayTrades;
+use tollbooth_engine::csv_text;
 use tollbooth_engine::simulate::{Report, Stat};
 
 /// Which way is better for a metric.
@@ -132,14 +133,6 @@ pub fn best(values: &[f64], dir: Better) -> Option<usize> {
     Some(b)
 }
 
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
 fn num(x: f64) -> String {
     if x.is_finite() {
         format!("{x}")
@@ -154,7 +147,7 @@ fn num(x: f64) -> String {
 pub fn summary_csv(report: &Report) -> String {
     let mut out = format!(
         "# scenario,{},hash,{},seed,{},paths,{},years,{},engine,{},report,{}\n",
-        csv_field(&report.scenario_name),
+        csv_text(&report.scenario_name),
         report.scenario_hash,
         report.seed,
         report.paths,
@@ -168,9 +161,9 @@ pub fn summary_csv(report: &Report) -> String {
             out.push_str(&format!(
                 "{},{},{},{},{},{},{},{}\n",
                 r.key,
-                csv_field(&r.label),
+                csv_text(&r.label),
                 r.unit,
-                csv_field(&p.name),
+                csv_text(&p.name),
                 num(s.mean),
                 num(s.median),
                 num(s.p5),
@@ -181,21 +174,21 @@ pub fn summary_csv(report: &Report) -> String {
     for p in &report.policies {
         out.push_str(&format!(
             "break_even_ticket_fee,Break-even ticket fee,usd,{},{},,,\n",
-            csv_field(&p.name),
+            csv_text(&p.name),
             p.break_even_ticket_fee.map(num).unwrap_or_default()
         ));
     }
     for p in &report.policies {
         out.push_str(&format!(
             "ticket_charges_to_nna,Ticket charges ÷ net new assets,fraction,{},{},,,\n",
-            csv_field(&p.name),
+            csv_text(&p.name),
             p.ticket_charges_to_nna.map(num).unwrap_or_default()
         ));
     }
     for p in &report.policies {
         out.push_str(&format!(
-            "friction_flag,Trades more often than quarterly and loses to the baseline,flag,{},{},,,\n",
-            csv_field(&p.name),
+            "friction_flag,Chooses to trade on more than 4 days a year and loses to the baseline,flag,{},{},,,\n",
+            csv_text(&p.name),
             u8::from(p.friction_flag)
         ));
     }
@@ -210,10 +203,10 @@ pub fn today_csv(t: &TodayTrades) -> String {
     for r in &t.trades {
         out.push_str(&format!(
             "{},{},{},{},{},{},{},{:.2},{:.2},{:.2},{},{}\n",
-            csv_field(&t.policy),
+            csv_text(&t.policy),
             t.as_of,
-            csv_field(&r.account),
-            csv_field(&r.symbol),
+            csv_text(&r.account),
+            csv_text(&r.symbol),
             r.side,
             num(r.quantity),
             num(r.price),
@@ -221,7 +214,7 @@ pub fn today_csv(t: &TodayTrades) -> String {
             r.cost,
             r.tax_effect,
             r.reason,
-            csv_field(&r.explanation)
+            csv_text(&r.explanation)
         ));
     }
     out
@@ -302,7 +295,7 @@ mod tests {
         let t = r.policies[0].metric("tickets").unwrap();
         let want = format!(
             "tickets,Tickets,count,{},{}",
-            csv_field(&r.policies[0].name),
+            csv_text(&r.policies[0].name),
             t.mean
         );
         assert!(lines[2].starts_with(&want), "{} vs {want}", lines[2]);

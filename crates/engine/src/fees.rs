@@ -19,8 +19,8 @@
 //! commission = round¢( clamp(flat + per_share·q + bps/10⁴·N, min, max) ) + fractional surcharge
 //! SEC fee    = ceil¢( N · sec_rate / 10⁶ )                 sells of exchange-traded securities
 //! TAF        = ceil¢( min(q · taf_rate, taf_cap) )         sells of exchange-traded securities
-//! spread     = half_spread_bps/10⁴ · N                       exchange-traded securities
-//! impact     = b · σ · N^{3/2} / V^{1/2}                     when the schedule and ticket give b, σ, V
+//! spread     = half_spread_bps/10⁴ · N                       every trade
+//! impact     = b · σ · N^{3/2} / V^{1/2}                     exchange-traded, when the schedule and ticket give b, σ, V
 //! ```
 //!
 //! `round¢` rounds to the nearest cent, `ceil¢` rounds up to the cent (after first
@@ -28,7 +28,9 @@
 //! stays $0.21 and $0.206 becomes $0.21). Spread and impact are economic costs, not
 //! billed amounts, and are not rounded. No charge is ever negative.
 //!
-//! Mutual funds trade at the net asset value: no SEC fee, no TAF, no spread, no impact.
+//! Mutual funds trade at the net asset value: no SEC fee, no TAF, no impact. The spread is
+//! charged on every trade, as the security's half-spread says: a fund bought at its net
+//! asset value has a half-spread of 0.
 //!
 //! ## Regulatory fees
 //!
@@ -842,8 +844,8 @@ impl FeeSchedule {
             cost.taf_cap = tr.max_per_trade;
             cost.taf_rate_effective = Some(tr.effective);
         }
+        cost.spread = hs / 1e4 * notional;
         if exchange {
-            cost.spread = hs / 1e4 * notional;
             if let (Some(m), Some(i)) = (self.impact, t.impact) {
                 cost.impact = impact_cost(m.coefficient, i, notional);
             }
@@ -869,7 +871,7 @@ impl FeeSchedule {
     }
 
     /// Optimizer face: the cost per dollar traded that is linear in the notional — the
-    /// half-spread (exchange-traded only), the % of notional commission, and on sales of
+    /// half-spread, the % of notional commission, and on sales of
     /// exchange-traded securities the SEC Section 31 rate in force on `date`.
     ///
     /// Approximations: the SEC fee's rounding up to the cent (at most one cent per
@@ -886,10 +888,7 @@ impl FeeSchedule {
         let hs = check_non_negative("half_spread_bps", half_spread_bps)?;
         let row = self.rows.get(security_type);
         let exchange = security_type.is_exchange_traded();
-        let mut rate = 0.0;
-        if exchange {
-            rate += hs / 1e4;
-        }
+        let mut rate = hs / 1e4;
         if row.sides.covers(side) {
             rate += row.notional_bps / 1e4;
         }
@@ -1070,13 +1069,25 @@ mod tests {
         let c = zero().ticket_cost(&buy, &reg).unwrap();
         assert_eq!((c.sec_fee, c.taf), (0.0, 0.0));
         assert_eq!(c.sec_rate_effective, None);
+        // A fund pays no regulatory fee; its half-spread, when one is entered, is charged
+        // like any other security's (half-spread × notional on every trade).
         let mut mf = sell("2026-06-01", SecurityType::MutualFund, 1000.0, 100.0);
         mf.half_spread_bps = 5.0;
         let c = zero().ticket_cost(&mf, &reg).unwrap();
         assert_eq!(
             (c.sec_fee, c.taf, c.spread, c.commission),
-            (0.0, 0.0, 0.0, 0.0)
+            (0.0, 0.0, 50.0, 0.0)
         );
+        let rate = zero()
+            .proportional_rate(
+                SecurityType::MutualFund,
+                Side::Sell,
+                5.0,
+                mf.trade_date,
+                &reg,
+            )
+            .unwrap();
+        assert!((rate - 5e-4).abs() < 1e-15);
         // A buy dated before every table row needs no rate.
         buy.trade_date = d("2000-01-03");
         assert!(zero().ticket_cost(&buy, &reg).is_ok());

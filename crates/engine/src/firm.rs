@@ -49,6 +49,7 @@
 //! # Ok::<(), tollbooth_engine::firm::FirmError>(())
 //! ```
 
+use crate::csv_text;
 use crate::date::Date;
 use crate::market::random::{path_rng, Variates};
 use crate::scenario::policy::Frequency;
@@ -668,15 +669,6 @@ fn num(x: f64) -> String {
         format!("{x}")
     } else {
         String::new()
-    }
-}
-
-/// A CSV text cell, quoted when it needs to be.
-fn csv_text(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
     }
 }
 

@@ -51,3 +51,14 @@ pub mod types;
 
 /// The engine's version, carried in every report for reproducibility.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// A CSV text cell (RFC 4180): quoted, with its quotes doubled, when it holds a comma, a
+/// quote or a line break; as is otherwise. Every CSV the engine and the app write (trade
+/// lists, summaries, the firm summary) quotes its text cells with this.
+pub fn csv_text(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}

@@ -22,7 +22,8 @@ pub enum SecurityType {
     Etf,
     /// A listed stock (a covered equity for FINRA's TAF).
     Stock,
-    /// An open-end mutual fund: no SEC Section 31 fee or TAF, no spread.
+    /// An open-end mutual fund: no SEC Section 31 fee or TAF, no market impact (its
+    /// half-spread, usually 0 at net asset value, is charged as entered).
     MutualFund,
 }
 

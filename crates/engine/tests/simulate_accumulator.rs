@@ -54,6 +54,7 @@ fn synthetic(shape: &Shape, path: u64) -> PathOutcome {
                 tickets,
                 trades: tickets + (3.0 * g.uniform()).floor(),
                 trade_days: (tickets / 2.0).floor(),
+                policy_trade_days: (tickets / 3.0).floor(),
                 commission: tickets * 4.95,
                 regulatory: 0.01 * (200.0 * g.uniform()).round(),
                 spread: 50.0 * g.uniform() * (p + 1) as f64,

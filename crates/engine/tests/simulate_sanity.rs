@@ -4,8 +4,8 @@ use tollbooth_engine::scenario::policy::{
     Band, BandKind, CalendarRule, Frequency, ThresholdRule, TlhRule, WashSaleGuard,
 };
 use tollbooth_engine::scenario::{Policy, Scenario};
-use tollbooth_engine::simulate::{seed_firm, simulate, Reason, SimError, SimOptions};
-use tollbooth_engine::types::LotMethod;
+use tollbooth_engine::simulate::{seed_firm, simulate, Reason, SimError, SimOptions, Simulation};
+use tollbooth_engine::types::{LotMethod, Side};
 
 fn opts(paths: u64, years: u32) -> SimOptions {
     SimOptions {
@@ -63,10 +63,10 @@ fn monthly_calendar_rebalances_twelve_times_a_year() {
 fn wider_bands_rebalance_less_often() {
     let band = |name: &str, width: f64| Policy {
         threshold: Some(ThresholdRule {
-            band: Band {
+            band: Some(Band {
                 kind: BandKind::Absolute,
                 width,
-            },
+            }),
             check: Frequency::Daily,
             trade_to: 0.0,
         }),
@@ -199,6 +199,80 @@ fn household_guard_washes_nothing_and_no_guard_can_lose_losses() {
     // days) disallow part of the harvest for good.
     let n = r.policy("No guard").unwrap();
     assert!(n.metric("harvested_lost").unwrap().mean > 0.0);
+    // The trade list carries each sale's final tax effect: the washes by purchases after
+    // the harvest sales show on the sales' rows, and no harvest row of the guarded policy
+    // has a disallowed loss.
+    let rows = |name: &str| {
+        let i = r.policies.iter().position(|p| p.name == name).unwrap();
+        &r.trades.policies[i].1
+    };
+    let washed: f64 = rows("No guard")
+        .iter()
+        .filter(|t| t.reason == Reason::Harvest)
+        .map(|t| t.disallowed)
+        .sum();
+    assert!(
+        washed > 0.0,
+        "no wash shown on the recorded path's harvest sales"
+    );
+    assert!(rows("Household guard").iter().all(|t| t.disallowed == 0.0));
+}
+
+/// A harvest sale's row in the trade list carries its final tax effect: on every recorded
+/// path the harvest rows' disallowed losses add up to the path's washed and lost harvest
+/// (which the ledger knows at the horizon), including losses washed by purchases made
+/// after the sale (a policy without a guard buys the sold security back within 30 days).
+#[test]
+fn trade_rows_carry_washes_by_later_purchases() {
+    let mut later_washes = 0;
+    for seed in 1..=4 {
+        let mut s = quiet(
+            Scenario::demo(),
+            vec![
+                calendar("Monthly", Frequency::Monthly),
+                tlh("No guard", WashSaleGuard::None),
+            ],
+        );
+        // Weekly rebalancing buys back what the harvest sold (no partner swap).
+        s.policies[1].calendar = Some(CalendarRule {
+            frequency: Frequency::Weekly,
+        });
+        if let Some(t) = &mut s.policies[1].tlh {
+            t.partner_swaps = false;
+        }
+        s.market.seed = seed;
+        let sim = Simulation::new(&s, &opts(1, 3)).unwrap();
+        let o = sim.run_path(0).unwrap();
+        let trades = o.trades.as_ref().expect("path 0 is recorded");
+        for (p, rows) in o.policies.iter().zip(trades) {
+            let shown: f64 = rows
+                .iter()
+                .filter(|t| t.reason == Reason::Harvest)
+                .map(|t| t.disallowed)
+                .sum();
+            let booked = p.harvest_washed + p.harvest_lost;
+            assert!(
+                (shown - booked).abs() <= 1e-6 * booked.max(1.0),
+                "seed {seed}: rows show {shown} disallowed, the ledger {booked}"
+            );
+            // A sale whose loss a later purchase washed: a loss sale of a security bought
+            // back within 30 days after it.
+            for (i, t) in rows.iter().enumerate() {
+                if t.reason == Reason::Harvest && t.disallowed > 0.0 {
+                    let rebought = rows[i + 1..].iter().any(|b| {
+                        b.side == Side::Buy
+                            && b.symbol == t.symbol
+                            && b.date.days_since(t.date) <= 30
+                    });
+                    later_washes += usize::from(rebought);
+                }
+            }
+        }
+    }
+    assert!(
+        later_washes > 0,
+        "no harvest was washed by a later purchase"
+    );
 }
 
 #[test]
@@ -254,4 +328,132 @@ fn metric_definitions_cover_every_metric() {
     // November 2026 (partial) to November 2027 (the horizon).
     assert_eq!(r.series.dates.len(), 13);
     assert!(r.trades_csv().lines().count() > 1);
+}
+
+/// The trade list's CSV quotes its text cells: an account id with a comma stays one cell.
+#[test]
+fn trades_csv_quotes_text_cells() {
+    let mut r = simulate(&Scenario::demo(), &opts(1, 1)).unwrap();
+    let (name, rows) = &mut r.trades.policies[0];
+    *name = "Quarterly, \"house\" view".into();
+    rows[0].account = "Smith, joint".into();
+    let csv = r.trades_csv();
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let header = reader.headers().unwrap().len();
+    let records: Vec<csv::StringRecord> = reader.records().map(|x| x.unwrap()).collect();
+    assert!(records.iter().all(|x| x.len() == header));
+    assert_eq!(&records[0][0], "Quarterly, \"house\" view");
+    assert_eq!(&records[0][2], "Smith, joint");
+}
+
+/// The friction flag asks how often a policy chooses to trade, not how often it looks: a
+/// band checked daily that trades a few times a year is not flagged, one that trades often
+/// is (both losing to a buy-and-hold baseline); investing contributions does not count.
+#[test]
+fn the_friction_flag_counts_trading_days() {
+    let band = |name: &str, width: f64| Policy {
+        threshold: Some(ThresholdRule {
+            band: Some(Band {
+                kind: BandKind::Absolute,
+                width,
+            }),
+            check: Frequency::Daily,
+            trade_to: 0.0,
+        }),
+        ..Policy::buy_and_hold(name)
+    };
+    let mut s = quiet(
+        Scenario::demo(),
+        vec![
+            Policy::buy_and_hold("Hold"),
+            band("Tight", 0.002),
+            band("Wide", 0.03),
+        ],
+    );
+    // A trade-away desk's tickets: rare trading still costs more than it earns.
+    for f in &mut s.fee_schedules {
+        f.rows.etf.flat = 400.0;
+    }
+    let r = simulate(&s, &opts(4, 3)).unwrap();
+    let stat = |p: &tollbooth_engine::simulate::PolicyReport, k: &str| p.metric(k).unwrap().mean;
+    let (tight, wide) = (&r.policies[1], &r.policies[2]);
+    for p in [tight, wide] {
+        let net = stat(p, "net_benefit_usd");
+        assert!(net < 0.0, "{} must lose to holding: net {net}", p.name);
+    }
+    assert!(stat(tight, "policy_trade_days_per_year") > 4.0);
+    assert!(tight.friction_flag);
+    assert!(stat(wide, "policy_trade_days_per_year") <= 4.0);
+    assert!(!wide.friction_flag);
+    assert!(!r.policies[0].friction_flag);
+    // Monthly contributions invested make every policy trade monthly; the wide band still
+    // chooses to trade only a few days a year and is not flagged.
+    let mut flows = s.clone();
+    flows.cash_flows = Scenario::demo().cash_flows;
+    assert!(!flows.cash_flows.is_empty());
+    for p in &mut flows.policies {
+        p.cash_flow_first = true;
+    }
+    let r = simulate(&flows, &opts(4, 3)).unwrap();
+    let wide = &r.policies[2];
+    assert!(stat(wide, "trade_days_per_year") > 4.0);
+    assert!(stat(wide, "policy_trade_days_per_year") <= 4.0);
+    assert!(!wide.friction_flag);
+}
+
+/// A threshold policy without its own band trades on the target model's bands: each
+/// class's own band, else the model's default band.
+#[test]
+fn threshold_without_its_own_band_uses_the_target_models_bands() {
+    let on_target = |name: &str| Policy {
+        threshold: Some(ThresholdRule {
+            band: None,
+            check: Frequency::Daily,
+            trade_to: 0.0,
+        }),
+        ..Policy::buy_and_hold(name)
+    };
+    let own = |name: &str, width: f64| Policy {
+        threshold: Some(ThresholdRule {
+            band: Some(Band {
+                kind: BandKind::Absolute,
+                width,
+            }),
+            check: Frequency::Daily,
+            trade_to: 0.0,
+        }),
+        ..Policy::buy_and_hold(name)
+    };
+    let mut s = quiet(
+        Scenario::demo(),
+        vec![own("Own 0.4%", 0.004), on_target("Target bands")],
+    );
+    let tight = Band {
+        kind: BandKind::Absolute,
+        width: 0.004,
+    };
+    for c in &mut s.target.classes {
+        c.band = None;
+    }
+    s.target.default_band = tight;
+    let days = |s: &Scenario| -> Vec<f64> {
+        simulate(s, &opts(2, 2))
+            .unwrap()
+            .policies
+            .iter()
+            .map(|p| p.metric("trade_days_per_year").unwrap().mean)
+            .collect()
+    };
+    // The same band from the policy or from the model: the same trades.
+    let r = simulate(&s, &opts(2, 2)).unwrap();
+    assert!(r.policies[0].metric("trade_days_per_year").unwrap().mean > 4.0);
+    assert_eq!(r.policies[0].metrics, r.policies[1].metrics);
+    // A wide default band: the policy without its own band stops trading...
+    s.target.default_band.width = 0.5;
+    let wide = days(&s);
+    assert_eq!(wide[1], 0.0, "{wide:?}");
+    // ...unless a class's own band is tight.
+    s.target.classes[0].band = Some(tight);
+    let one = days(&s);
+    assert!(one[1] > 0.0, "{one:?}");
 }

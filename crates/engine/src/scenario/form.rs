@@ -526,8 +526,8 @@ pub struct CalendarForm {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(default)]
 pub struct ThresholdForm {
-    /// Band.
-    pub band: BandForm,
+    /// The policy's own band (disabled: the target model's bands).
+    pub band: Toggle<BandForm>,
     /// Check frequency.
     pub check: Option<Frequency>,
     /// Trade back to (fraction of band).
@@ -1545,7 +1545,10 @@ impl ScenarioForm {
                 let threshold = f.threshold.enabled.then(|| {
                     let t = &f.threshold.fields;
                     ThresholdRule {
-                        band: band(v, &format!("{p}.threshold.band"), &t.band),
+                        band: t
+                            .band
+                            .enabled
+                            .then(|| band(v, &format!("{p}.threshold.band"), &t.band.fields)),
                         check: freq(v, format!("{p}.threshold.check"), t.check),
                         trade_to: v.num(&format!("{p}.threshold.trade_to"), &t.trade_to, R::Unit),
                     }
@@ -1969,7 +1972,7 @@ pub fn policy_form(p: &Policy) -> PolicyForm {
             frequency: Some(c.frequency),
         }),
         threshold: Toggle::from_option(p.threshold, |t| ThresholdForm {
-            band: band_form(t.band),
+            band: Toggle::from_option(t.band, band_form),
             check: Some(t.check),
             trade_to: fmt_f(t.trade_to),
         }),

@@ -47,11 +47,6 @@ impl Frequency {
             Frequency::Annual => 1.0,
         }
     }
-
-    /// True when more often than quarterly (the friction flag's test).
-    pub fn more_often_than_quarterly(self) -> bool {
-        self.per_year() > Frequency::Quarterly.per_year()
-    }
 }
 
 /// Whether a band's width is in weight points or a fraction of the target weight.
@@ -94,8 +89,10 @@ pub struct CalendarRule {
 /// Threshold rebalancing: trade when a class leaves its band, checked at a frequency.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct ThresholdRule {
-    /// The band (overrides the target model's bands when set on the policy).
-    pub band: Band,
+    /// The policy's own band for every class; `None` (the default) uses the target
+    /// model's bands (each class's own, else the model's default band).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub band: Option<Band>,
     /// How often the bands are checked.
     pub check: Frequency,
     /// Where to trade back to, as a fraction of the band's half-width from target: 0 =
@@ -225,20 +222,5 @@ impl Policy {
             optimizer: None,
             lot_method: LotMethod::Fifo,
         }
-    }
-
-    /// The most frequent schedule among the policy's rules (`None` for buy and hold).
-    pub fn fastest_frequency(&self) -> Option<Frequency> {
-        [
-            self.calendar.map(|r| r.frequency),
-            self.threshold.map(|r| r.check),
-            self.opportunistic.map(|r| r.check),
-            self.tlh.map(|r| r.check),
-            self.tactical.map(|r| r.frequency),
-            self.optimizer.map(|r| r.check),
-        ]
-        .into_iter()
-        .flatten()
-        .min()
     }
 }

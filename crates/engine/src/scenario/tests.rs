@@ -448,9 +448,12 @@ fn bands_must_not_be_negative() {
     only_error("policies[0].threshold.band.width", |f| {
         f.policies[0].threshold.enabled = true;
         f.policies[0].threshold.fields = form::ThresholdForm {
-            band: form::BandForm {
-                kind: Some(policy::BandKind::Relative),
-                width: "-0.2".into(),
+            band: form::Toggle {
+                enabled: true,
+                fields: form::BandForm {
+                    kind: Some(policy::BandKind::Relative),
+                    width: "-0.2".into(),
+                },
             },
             check: Some(policy::Frequency::Daily),
             trade_to: "0".into(),

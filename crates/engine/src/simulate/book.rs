@@ -41,6 +41,8 @@ pub(crate) struct Totals {
     pub flows: f64,
     pub advisory: f64,
     pub trade_days: f64,
+    /// Days with a trade the policy chose (not a cash flow's or a tax payment's).
+    pub policy_trade_days: f64,
 }
 
 /// The books.
@@ -65,6 +67,8 @@ pub(crate) struct Book {
     tickets: Vec<OpenTicket>,
     today: Option<Date>,
     traded_today: bool,
+    /// Whether the policy chose a trade today (see `Totals::policy_trade_days`).
+    chose_today: bool,
     pub totals: Totals,
     /// Indices of harvest sales in the ledger.
     pub harvest_sales: Vec<usize>,
@@ -73,8 +77,10 @@ pub(crate) struct Book {
     pub settled: i32,
     /// Taxes by year, in order.
     pub year_taxes: Vec<(i32, f64)>,
-    /// The trade list, when this path's trades are recorded.
+    /// The trade list, when this path's trades are recorded (see [`Book::take_rows`]).
     pub rows: Option<Vec<TradeRow>>,
+    /// For each row of `rows`, the ledger's sale it booked (sales only).
+    row_sales: Vec<Option<usize>>,
 }
 
 const WINDOW: i32 = crate::ledger::WASH_WINDOW_DAYS;
@@ -108,12 +114,14 @@ impl Book {
             tickets: Vec::new(),
             today: None,
             traded_today: false,
+            chose_today: false,
             totals: Totals::default(),
             harvest_sales: Vec::new(),
             carry: w.tax.carryforward_in,
             settled: w.start.year() - 1,
             year_taxes: Vec::new(),
             rows: record.then(Vec::new),
+            row_sales: Vec::new(),
         };
         for lot in b.ledger.lots() {
             if let (Some(a), Some(s)) = (
@@ -215,6 +223,7 @@ impl Book {
             self.tickets.clear();
             self.today = Some(date);
             self.traded_today = false;
+            self.chose_today = false;
         }
     }
 
@@ -475,6 +484,10 @@ impl Book {
             self.traded_today = true;
             self.totals.trade_days += 1.0;
         }
+        if !self.chose_today && !matches!(o.reason, Reason::CashFlow | Reason::TaxPayment) {
+            self.chose_today = true;
+            self.totals.policy_trade_days += 1.0;
+        }
         let t = &mut self.totals;
         t.trades += 1.0;
         t.commission += inc.commission;
@@ -506,6 +519,7 @@ impl Book {
             self.refresh_group(w, sec.group);
         }
         if let Some(rows) = &mut self.rows {
+            self.row_sales.push(outcome.sale);
             rows.push(TradeRow {
                 date,
                 account: w.accounts[a].id.clone(),
@@ -532,6 +546,21 @@ impl Book {
             });
         }
         Ok(q)
+    }
+
+    /// The recorded trade list, with each sale's tax effect as the ledger has it now: a
+    /// purchase within 30 days after a loss sale washes it after the sale's row was
+    /// written, so rows are final only once the path is over.
+    pub fn take_rows(&mut self) -> Vec<TradeRow> {
+        let mut rows = self.rows.take().unwrap_or_default();
+        let sales = self.ledger.sales();
+        for (row, sale) in rows.iter_mut().zip(&self.row_sales) {
+            if let Some(rec) = sale.and_then(|si| sales.get(si)) {
+                row.realized_gain = rec.short_term + rec.long_term;
+                row.disallowed = rec.disallowed;
+            }
+        }
+        rows
     }
 
     /// Nets tax year `year` (every sale of it is final by now) and pays the tax from (or

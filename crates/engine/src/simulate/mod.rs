@@ -111,7 +111,7 @@
 //! --threads`) or Web Workers, and the merged report is bit-identical for any split.
 //!
 //! Memory does not grow with the path count: an [`Accumulator`] reduces each path as it
-//! arrives. Per policy it holds exact sums (a few partials each) for the 20 metrics, the
+//! arrives. Per policy it holds exact sums (a few partials each) for the 21 metrics, the
 //! break-even inputs and the two cumulative month-end series, and a distribution for each
 //! metric and each month-end of the two value series: the values themselves up to
 //! [`stats::EXACT_CAP`] paths (percentiles exact; at most `8·P·(20 + 2·M)` KB — P policies,
@@ -136,7 +136,7 @@ mod world;
 pub use policy::{Order, Reason};
 pub use report::{
     AccumulateError, Accumulator, MetricDef, PathOutcome, PathPart, PolicyPath, PolicyReport,
-    Report, Shape, Stat, TradeRow,
+    Report, Shape, Stat, TradeRow, FRICTION_TRADE_DAYS,
 };
 
 use crate::date::Date;
@@ -529,14 +529,6 @@ impl<'s> Simulation<'s> {
         let inputs = report::ReportInputs {
             names: s.policies.iter().map(|p| p.name.clone()).collect(),
             baseline: self.baseline,
-            fastest_more_than_quarterly: s
-                .policies
-                .iter()
-                .map(|p| {
-                    p.fastest_frequency()
-                        .is_some_and(|f| f.more_often_than_quarterly())
-                })
-                .collect(),
             flat_fee,
             month_dates: self.month_ends.iter().map(|&i| w.dates[i]).collect(),
             head,
@@ -564,7 +556,7 @@ impl<'s> Simulation<'s> {
                 s.market.partner_correlation
             ),
             format!("Capital-market assumptions: {}.", s.market.correlation_source),
-            "Trades execute at the day's close; every exchange-traded trade pays its half-spread; one ticket per (account, security, side, day).".to_string(),
+            "Trades execute at the day's close; every trade pays its security's half-spread; one ticket per (account, security, side, day).".to_string(),
             "Taxes: realized gains netted per calendar year with carry-forwards and the ordinary-income offset, paid from the taxable account once the year's wash-sale windows have closed; dividends and interest are not taxed in the model.".to_string(),
             format!(
                 "Horizon: {}; traditional IRA / 401k taxed at {:.1}% on exit; Roth untaxed.",
@@ -983,6 +975,7 @@ impl<'s> Simulation<'s> {
                 tickets: t.tickets,
                 trades: t.trades,
                 trade_days: t.trade_days,
+                policy_trade_days: t.policy_trade_days,
                 commission: t.commission,
                 regulatory: t.regulatory,
                 spread: t.spread,
@@ -1028,7 +1021,7 @@ impl<'s> Simulation<'s> {
                 monthly_after_tax: ma,
             });
             if let Some(tl) = &mut trades {
-                tl.push(book.rows.take().unwrap_or_default());
+                tl.push(book.take_rows());
             }
         }
         Ok((out, trades))
@@ -1157,10 +1150,10 @@ pub fn six_policies() -> Scenario {
     };
     let bands = Policy {
         threshold: Some(ThresholdRule {
-            band: Band {
+            band: Some(Band {
                 kind: BandKind::Absolute,
                 width: 0.05,
-            },
+            }),
             check: Frequency::Daily,
             trade_to: 0.0,
         }),

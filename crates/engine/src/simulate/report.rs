@@ -53,10 +53,11 @@ pub struct TradeRow {
     pub regulatory: f64,
     /// Half-spread and impact cost.
     pub spread: f64,
-    /// Realized gain recognized by a taxable sale, as booked on the trade date (a later
-    /// purchase within 30 days can still wash it).
+    /// Realized gain recognized by a taxable sale, net of any loss washed by a purchase
+    /// within 30 days before or after it (final: as of the end of the path).
     pub realized_gain: f64,
-    /// Loss disallowed as a wash sale, as of the trade date.
+    /// Loss of the sale disallowed as a wash sale (deferred into replacement lots or lost
+    /// for good), as of the end of the path.
     pub disallowed: f64,
     /// Why.
     pub reason: Reason,
@@ -71,6 +72,10 @@ pub struct PolicyPath {
     pub trades: f64,
     /// Days with at least one trade.
     pub trade_days: f64,
+    /// Days with at least one trade the policy chose (rebalancing, band breach, harvest,
+    /// partner swap, signal or optimizer; not a cash flow's or a tax payment's).
+    #[serde(default)]
+    pub policy_trade_days: f64,
     /// Commissions, dollars.
     pub commission: f64,
     /// SEC and FINRA fees.
@@ -630,7 +635,9 @@ pub struct PolicyReport {
     /// Mean ticket charges and regulatory fees ÷ mean net new assets (`None` without net
     /// new assets).
     pub ticket_charges_to_nna: Option<f64>,
-    /// Trades more often than quarterly and its mean net benefit is negative.
+    /// Trades more often than quarterly — trades of its own choosing (not a cash flow's or a
+    /// tax payment's) on more than [`FRICTION_TRADE_DAYS`] days a year, on average over the
+    /// paths — and its mean net benefit is negative (never the baseline).
     pub friction_flag: bool,
 }
 
@@ -754,15 +761,15 @@ impl Report {
                     .collect();
                 let reason = serde_json::to_string(&r.reason).unwrap_or_default();
                 out.push_str(&format!(
-                    "\"{}\",{},{},{},{},{},{},{},{:.2},{:.2},{:.4},{:.2},{:.2},{}\n",
-                    name.replace('"', "\"\""),
+                    "{},{},{},{},{},{},{},{},{:.2},{:.2},{:.4},{:.2},{:.2},{}\n",
+                    crate::csv_text(name),
                     r.date,
-                    r.account,
-                    r.symbol,
+                    crate::csv_text(&r.account),
+                    crate::csv_text(&r.symbol),
                     if r.side == Side::Buy { "buy" } else { "sell" },
                     r.quantity,
                     r.price,
-                    lots.join(";"),
+                    crate::csv_text(&lots.join(";")),
                     r.commission,
                     r.regulatory,
                     r.spread,
@@ -791,7 +798,7 @@ pub fn definitions() -> Vec<MetricDef> {
         def("tickets", "Tickets", "count", "Orders billed over the horizon: one ticket per (account, security, side, trading day)."),
         def("ticket_charges", "Ticket charges", "usd", "Commissions billed over the horizon: the schedule's flat + per-share + % of notional per ticket, clamped to its minimum and maximum, plus fractional surcharges."),
         def("regulatory_fees", "Regulatory fees", "usd", "SEC Section 31 fees and FINRA TAF on sales, at the dated rates in force, each rounded up to the cent per ticket."),
-        def("spread_impact", "Spread and impact", "usd", "Half-spread × notional on every exchange-traded trade, plus market impact when the schedule models it. Economic costs, not billed."),
+        def("spread_impact", "Spread and impact", "usd", "Half-spread × notional on every trade, plus market impact on exchange-traded trades when the schedule models it. Economic costs, not billed."),
         def("taxes_paid", "Taxes paid", "usd", "Tax on realized gains over the horizon: each year's gains and losses netted with carry-forwards and the ordinary-income offset, at the profile's marginal rates (a saving is negative). Excludes the horizon's liquidation tax and taxes on dividends and interest."),
         def("harvested_gross", "Harvested losses (gross)", "usd", "Economic losses realized by tax-loss-harvest sales, before wash-sale adjustments."),
         def("harvested_washed", "Harvested losses washed", "usd", "Part of the harvested losses disallowed as wash sales and added to the basis of replacement shares in a taxable account (deferred, not lost)."),
@@ -807,6 +814,7 @@ pub fn definitions() -> Vec<MetricDef> {
         def("net_benefit_usd", "Net benefit vs baseline", "usd", "After-tax terminal wealth of the policy minus that of the baseline on the same path."),
         def("net_benefit_bps", "Net benefit vs baseline", "bps_per_year", "Net benefit ÷ starting household value ÷ years, in basis points."),
         def("trade_days_per_year", "Trading days per year", "per_year", "Days with at least one trade, per year."),
+        def("policy_trade_days_per_year", "Policy trading days per year", "per_year", "Days with at least one trade the policy chose — rebalancing, band breach, harvest, partner swap, signal or optimizer; not investing contributions, raising withdrawals or paying taxes — per year. The friction flag's measure: more than 4 is more often than quarterly."),
         def("trades", "Trades", "count", "Orders executed (several orders of a day in the same account, security and side share one ticket)."),
     ]
 }
@@ -815,7 +823,6 @@ pub fn definitions() -> Vec<MetricDef> {
 pub(crate) struct ReportInputs<'a> {
     pub names: Vec<String>,
     pub baseline: usize,
-    pub fastest_more_than_quarterly: Vec<bool>,
     pub flat_fee: f64,
     pub month_dates: Vec<Date>,
     pub head: Report,
@@ -832,7 +839,11 @@ fn ann(w_t: f64, w_0: f64, years: f64) -> f64 {
 }
 
 /// Number of metrics in the report (the length of [`definitions`]).
-pub const METRICS: usize = 20;
+pub const METRICS: usize = 21;
+
+/// The friction flag's trading frequency: a policy that chooses to trade on more days a
+/// year than this (quarterly) and loses to the baseline is flagged.
+pub const FRICTION_TRADE_DAYS: f64 = 4.0;
 
 /// Every metric of policy `x` on one path, in [`definitions`] order, given the baseline's
 /// outcome `y` on the same path and the horizon `t` in years.
@@ -869,6 +880,11 @@ pub fn path_metrics(x: &PolicyPath, y: &PolicyPath, t: f64) -> [f64; METRICS] {
         x.after_tax - y.after_tax,
         per_start_year(x.after_tax - y.after_tax),
         if t > 0.0 { x.trade_days / t } else { 0.0 },
+        if t > 0.0 {
+            x.policy_trade_days / t
+        } else {
+            0.0
+        },
         x.trades,
     ]
 }
@@ -882,11 +898,10 @@ pub(crate) fn build(inp: ReportInputs<'_>, acc: &Accumulator) -> Report {
     let mut report = inp.head;
     let defs = definitions();
     debug_assert_eq!(defs.len(), METRICS);
-    // The mean net benefit (break-even fee, friction flag) is that metric's mean.
-    let net_k = defs
-        .iter()
-        .position(|d| d.key == "net_benefit_usd")
-        .unwrap_or(METRICS);
+    // The mean net benefit (break-even fee, friction flag) and the mean days a year with a
+    // trade the policy chose (friction flag) are those metrics' means.
+    let key = |k: &str| defs.iter().position(|d| d.key == k).unwrap_or(METRICS);
+    let (net_k, days_k) = (key("net_benefit_usd"), key("policy_trade_days_per_year"));
     let empty = PolicyAgg::default();
     let zero = ExactSum::default();
     let no_values = Distribution::default();
@@ -916,6 +931,7 @@ pub(crate) fn build(inp: ReportInputs<'_>, acc: &Accumulator) -> Report {
             })
             .collect();
         let net = mean(agg.metrics.get(net_k).map_or(&zero, |m| &m.sum));
+        let trade_days = mean(agg.metrics.get(days_k).map_or(&zero, |m| &m.sum));
         let extra_tickets = mean(&agg.extra_tickets);
         let break_even = if p != b && extra_tickets > 0.0 {
             Some(inp.flat_fee + net / extra_tickets)
@@ -930,7 +946,7 @@ pub(crate) fn build(inp: ReportInputs<'_>, acc: &Accumulator) -> Report {
             metrics,
             break_even_ticket_fee: break_even,
             ticket_charges_to_nna: (nna > 0.0).then(|| fees / nna),
-            friction_flag: inp.fastest_more_than_quarterly[p] && net < 0.0 && p != b,
+            friction_flag: trade_days > FRICTION_TRADE_DAYS && net < 0.0 && p != b,
         });
         // Series.
         let months = if inp.with_series {

@@ -7,7 +7,7 @@ use crate::fees::{FeeSchedule, RegulatoryTables};
 use crate::ledger::{self, Ledger, OpeningLot};
 use crate::market::{AssetClass, Assumptions, MarketModel, SecuritySpec, Shocks, STEPS_PER_YEAR};
 use crate::scenario::market::Shocks as ScenarioShocks;
-use crate::scenario::policy::Frequency;
+use crate::scenario::policy::{Band, Frequency};
 use crate::scenario::{CashFlowSchedule, Scenario};
 use crate::tax::TaxProfile;
 use crate::types::{AccountKind, LotMethod, SecurityType};
@@ -51,6 +51,8 @@ pub(crate) struct Class {
     pub bench: Option<usize>,
     /// Daily volatility of the class (for the tactical signal's standardisation).
     pub daily_vol: f64,
+    /// The target model's tolerance band for the class (its own, else the default).
+    pub band: Band,
 }
 
 /// An account, resolved.
@@ -166,6 +168,7 @@ impl<'s> World<'s> {
                 location: c.location.clone(),
                 bench: None,
                 daily_vol: 0.0,
+                band: s.target.band_of(&c.asset_class),
             })
             .collect();
         let mut groups: Vec<&str> = Vec::new();
@@ -181,6 +184,7 @@ impl<'s> World<'s> {
                         location: Vec::new(),
                         bench: None,
                         daily_vol: 0.0,
+                        band: s.target.band_of(&sec.asset_class),
                     });
                     classes.len() - 1
                 }

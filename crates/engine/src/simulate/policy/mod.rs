@@ -1,7 +1,7 @@
 //! Point-in-time rebalancing policies.
 //!
-//! A policy sees only the past: on each business day the simulator hands it a [`View`]
-//! (the date, today's closing prices, the household's holdings, cash and ledger) and the
+//! A policy sees only the past: on each business day the simulator hands it a view (`View`:
+//! the date, today's closing prices, the household's holdings, cash and ledger) and the
 //! policy answers with orders. A scenario's [`Policy`] is a mix of rules; they run in a
 //! fixed order of *stages*, each stage seeing the holdings left by the previous one:
 //!
@@ -15,13 +15,13 @@
 //!    first due rule in that order sets the day's targets).
 //!
 //! Every policy also raises cash when an account's cash would go negative (a withdrawal
-//! larger than the cash, a tax bill): [`raise_cash`].
+//! larger than the cash, a tax bill): `raise_cash`.
 //!
 //! ## From household targets to account orders
 //!
 //! Targets are dollars per asset class for the household: `T_k = w_k · I`, with `I` the
 //! investable value (household value less every account's minimum cash). The
-//! [`planner`](plan) moves only the difference `D_k = T_k − H_k` from the current
+//! planner (`plan`) moves only the difference `D_k = T_k − H_k` from the current
 //! holdings `H_k`:
 //!
 //! - sells come first from tax-deferred and tax-free accounts (no tax), then from the
@@ -543,7 +543,8 @@ pub(crate) fn decide(
                     if v.due(r.check) {
                         let hd = hold.get_or_insert_with(|| Holdings::of(v));
                         let wts = hd.weights();
-                        if let Some(t) = band_targets(w, &wts, |_| r.band, r.trade_to) {
+                        let band = |c: usize| r.band.unwrap_or(w.classes[c].band);
+                        if let Some(t) = band_targets(w, &wts, band, r.trade_to) {
                             targets_w = Some((t, Reason::BandBreach, DEFAULT_MIN_TRADE_USD));
                         }
                     }
