@@ -526,12 +526,31 @@ pub struct CalendarForm {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(default)]
 pub struct ThresholdForm {
-    /// The policy's own band (disabled: the target model's bands).
+    /// The policy's own band (disabled: the target model's bands). A form saved before the
+    /// switch existed (no `enabled`) had its band in force: it loads switched on.
+    #[serde(deserialize_with = "own_band")]
     pub band: Toggle<BandForm>,
     /// Check frequency.
     pub check: Option<Frequency>,
     /// Trade back to (fraction of band).
     pub trade_to: String,
+}
+
+/// A threshold rule's band switch; without `enabled` (a form saved when every threshold
+/// rule had its own band) it is on.
+fn own_band<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Toggle<BandForm>, D::Error> {
+    #[derive(Deserialize, Default)]
+    #[serde(default)]
+    struct Saved {
+        enabled: Option<bool>,
+        #[serde(flatten)]
+        fields: BandForm,
+    }
+    let saved = Saved::deserialize(d)?;
+    Ok(Toggle {
+        enabled: saved.enabled.unwrap_or(true),
+        fields: saved.fields,
+    })
 }
 
 /// Opportunistic rule (defaults: Daryanani's two weeks, 20%, half band).

@@ -459,6 +459,39 @@ fn bands_must_not_be_negative() {
             trade_to: "0".into(),
         };
     });
+    // A threshold rule without its own band (the target model's bands) is not checked
+    // for one, and survives the form both ways.
+    let mut f = demo_form();
+    f.policies[0].threshold.enabled = true;
+    f.policies[0].threshold.fields.check = Some(policy::Frequency::Weekly);
+    f.policies[0].threshold.fields.trade_to = "0.5".into();
+    f.policies[0].threshold.fields.band.fields.width = "-1".into();
+    let s = f.validate().unwrap();
+    let rule = s.policies[0].threshold.expect("threshold rule");
+    assert_eq!(rule.band, None);
+    assert_eq!(s.to_form().validate().unwrap(), s);
+    let json = s.to_json_pretty();
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert!(
+        v["policies"][0]["threshold"].get("band").is_none(),
+        "{json}"
+    );
+    assert_eq!(Scenario::from_json(&json).unwrap(), s);
+    // A form saved before the switch (a band without `enabled`) keeps its band in force; a
+    // switched-off band stays off.
+    let saved =
+        r#"{"band": {"kind": "relative", "width": "0.2"}, "check": "daily", "trade_to": "0"}"#;
+    let t: form::ThresholdForm = serde_json::from_str(saved).unwrap();
+    assert!(t.band.enabled);
+    assert_eq!(t.band.fields.width, "0.2");
+    let off = r#"{"band": {"enabled": false, "kind": "relative", "width": "0.2"}}"#;
+    let t: form::ThresholdForm = serde_json::from_str(off).unwrap();
+    assert!(!t.band.enabled);
+    let t: form::ThresholdForm = serde_json::from_str("{}").unwrap();
+    assert!(
+        !t.band.enabled,
+        "a new rule starts on the target model's bands"
+    );
 }
 
 #[test]
