@@ -522,8 +522,9 @@ pub struct CalendarForm {
     pub frequency: Option<Frequency>,
 }
 
-/// Threshold rule.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+/// Threshold rule (defaults: checked daily, back to target, on the target model's bands;
+/// switching on its own band starts from a 5-point absolute band).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ThresholdForm {
     /// The policy's own band (disabled: the target model's bands). A form saved before the
@@ -563,6 +564,22 @@ pub struct OpportunisticForm {
     pub relative_band: String,
     /// Trade back to (fraction of band).
     pub trade_to: String,
+}
+
+impl Default for ThresholdForm {
+    fn default() -> Self {
+        ThresholdForm {
+            band: Toggle {
+                enabled: false,
+                fields: BandForm {
+                    kind: Some(BandKind::Absolute),
+                    width: "0.05".into(),
+                },
+            },
+            check: Some(Frequency::Daily),
+            trade_to: "0".into(),
+        }
+    }
 }
 
 impl Default for OpportunisticForm {

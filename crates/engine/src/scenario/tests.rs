@@ -492,6 +492,14 @@ fn bands_must_not_be_negative() {
         !t.band.enabled,
         "a new rule starts on the target model's bands"
     );
+    // Switching the rule on in a policy gives a valid rule at once.
+    let mut f = demo_form();
+    f.policies[0].threshold.enabled = true;
+    let rule = f.validate().unwrap().policies[0].threshold.unwrap();
+    assert_eq!(
+        (rule.band, rule.check, rule.trade_to),
+        (None, policy::Frequency::Daily, 0.0)
+    );
 }
 
 #[test]
