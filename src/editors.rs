@@ -75,7 +75,7 @@ fn lot_methods() -> Vec<(String, String)> {
                 LotMethod::Lifo => "LIFO",
                 LotMethod::Hifo => "HIFO",
                 LotMethod::MinTax => "Minimum tax",
-                LotMethod::SpecificLot => "Specific lot",
+                LotMethod::SpecificLot => "Specific lot (simulated as minimum tax)",
             }
             .to_string()
         },

@@ -44,8 +44,10 @@ pub const NIIT_RATE: f64 = 0.038;
 /// The default cap on net capital losses deducted from ordinary income each year.
 pub const DEFAULT_ORDINARY_OFFSET_CAP: f64 = 3000.0;
 
-/// Federal filing status (informational: rates are entered directly). Serialized in
-/// snake case (`"married_filing_jointly"`, …), as in scenario files.
+/// Federal filing status. Rates are entered directly; the status bounds the ordinary
+/// offset (married filing separately: at most $1,500, checked when a scenario is
+/// validated). Serialized in snake case (`"married_filing_jointly"`, …), as in scenario
+/// files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum FilingStatus {
@@ -54,7 +56,7 @@ pub enum FilingStatus {
     /// Married filing jointly (the default: the household's spouses file together).
     #[default]
     MarriedFilingJointly,
-    /// Married filing separately (the ordinary offset cap is then $1,500: set
+    /// Married filing separately (the ordinary offset cap is then at most $1,500:
     /// [`TaxProfile::ordinary_offset_cap`]).
     MarriedFilingSeparately,
     /// Head of household.

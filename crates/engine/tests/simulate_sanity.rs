@@ -457,3 +457,25 @@ fn threshold_without_its_own_band_uses_the_target_models_bands() {
     let one = days(&s);
     assert!(one[1] > 0.0, "{one:?}");
 }
+
+/// "Specific lot" in a simulation is the minimum-tax order, and the report says so.
+#[test]
+fn specific_lot_is_simulated_as_minimum_tax_and_said() {
+    let with = |name: &str, m: LotMethod| Policy {
+        lot_method: m,
+        ..calendar(name, Frequency::Monthly)
+    };
+    let s = quiet(
+        Scenario::demo(),
+        vec![
+            with("Min tax", LotMethod::MinTax),
+            with("Specific", LotMethod::SpecificLot),
+        ],
+    );
+    let r = simulate(&s, &opts(2, 2)).unwrap();
+    assert_eq!(r.policies[0].metrics, r.policies[1].metrics);
+    assert!(r
+        .assumptions
+        .iter()
+        .any(|a| a.starts_with("Specific-lot identification (Specific)")));
+}

@@ -857,7 +857,7 @@ impl ScenarioForm {
         let target = self.target_(&mut v, &class_names, &securities, &account_ids);
         let regulatory = self.regulatory_(&mut v);
         let tax = self.tax_(&mut v);
-        let cash_flows = self.cash_flows_(&mut v, &account_ids);
+        let cash_flows = self.cash_flows_(&mut v, &account_ids, as_of_ok.then_some(as_of));
         let policies = self.policies_(&mut v);
         let baseline = v.text("baseline", &self.baseline);
         if !baseline.is_empty() && !policies.iter().any(|p| p.name == baseline) {
@@ -1464,6 +1464,8 @@ impl ScenarioForm {
     }
 
     fn tax_(&self, v: &mut V) -> TaxProfile {
+        /// The ordinary-income offset cap of a married person filing separately.
+        const MFS_OFFSET_CAP: f64 = 1_500.0;
         let t = &self.tax;
         let errors_before = v.errs.len();
         let profile = TaxProfile {
@@ -1487,6 +1489,15 @@ impl ScenarioForm {
             ),
             horizon: v.pick("tax.horizon", t.horizon, HorizonTreatment::Liquidate),
         };
+        // Married filing separately: the ordinary offset is at most $1,500 (IRC §1211(b)).
+        if profile.filing_status == FilingStatus::MarriedFilingSeparately
+            && profile.ordinary_offset_cap > MFS_OFFSET_CAP
+        {
+            v.err(
+                "tax.ordinary_offset_cap",
+                format!("at most {MFS_OFFSET_CAP} when married filing separately (IRC §1211(b))"),
+            );
+        }
         // The tax module's own checks (rates below 1, combined rates below 1), reported
         // only when the fields passed their individual checks.
         if v.errs.len() == errors_before {
@@ -1512,7 +1523,9 @@ impl ScenarioForm {
         profile
     }
 
-    fn cash_flows_(&self, v: &mut V, accounts: &[&str]) -> Vec<CashFlow> {
+    /// The cash flows; a one-time flow must come after the scenario date `as_of` (when that
+    /// date is valid): the simulation starts the day after it.
+    fn cash_flows_(&self, v: &mut V, accounts: &[&str], as_of: Option<Date>) -> Vec<CashFlow> {
         self.cash_flows
             .iter()
             .enumerate()
@@ -1525,9 +1538,20 @@ impl ScenarioForm {
                 let s = &c.schedule;
                 let q = format!("{p}.schedule");
                 let schedule = match v.pick(&format!("{q}.kind"), s.kind, ScheduleKind::Once) {
-                    ScheduleKind::Once => CashFlowSchedule::Once {
-                        date: v.date(&format!("{q}.date"), &s.date),
-                    },
+                    ScheduleKind::Once => {
+                        let path = format!("{q}.date");
+                        let before = v.errs.len();
+                        let date = v.date(&path, &s.date);
+                        if let Some(as_of) = as_of.filter(|d| v.errs.len() == before && date <= *d) {
+                            v.err(
+                                path,
+                                format!(
+                                    "is on or before the scenario date {as_of}: the simulation starts after it, so this flow would never happen"
+                                ),
+                            );
+                        }
+                        CashFlowSchedule::Once { date }
+                    }
                     ScheduleKind::Recurring => {
                         let start = v.date(&format!("{q}.start"), &s.start);
                         let end = v.opt_date(&format!("{q}.end"), &s.end);

@@ -2,6 +2,7 @@ use super::form::{ShockKind, Toggle};
 use super::market::{default_assumptions, default_correlation};
 use super::*;
 use crate::fees::FeePreset;
+use crate::tax::FilingStatus;
 
 /// The demo's pinned hash. It changes whenever the demo file or the canonical form of a
 /// scenario changes (a field added, renamed or reordered). When that change is intended,
@@ -324,6 +325,28 @@ fn bad_dates() {
     only_error("cash_flows[0].schedule.end", |f| {
         f.cash_flows[0].schedule.end = "2026-01-01".into()
     });
+    // A one-time flow on or before the scenario date would never happen: it is refused.
+    let msg = only_error("cash_flows[0].schedule.date", |f| {
+        f.cash_flows[0].schedule.kind = Some(form::ScheduleKind::Once);
+        f.cash_flows[0].schedule.date = f.as_of.clone();
+    });
+    assert!(msg.contains("on or before the scenario date"), "{msg}");
+    let mut f = demo_form();
+    f.cash_flows[0].schedule.kind = Some(form::ScheduleKind::Once);
+    f.cash_flows[0].schedule.date = "2027-03-01".into();
+    assert!(f.validate().is_ok());
+}
+
+#[test]
+fn married_filing_separately_caps_the_ordinary_offset() {
+    let msg = only_error("tax.ordinary_offset_cap", |f| {
+        f.tax.filing_status = Some(FilingStatus::MarriedFilingSeparately);
+    });
+    assert!(msg.contains("1500") && msg.contains("1211"), "{msg}");
+    let mut f = demo_form();
+    f.tax.filing_status = Some(FilingStatus::MarriedFilingSeparately);
+    f.tax.ordinary_offset_cap = "1500".into();
+    assert_eq!(f.validate().unwrap().tax.ordinary_offset_cap, 1500.0);
 }
 
 #[test]

@@ -583,6 +583,18 @@ impl<'s> Simulation<'s> {
                 "The correlation matrix was repaired to the nearest valid one: {r:?}."
             ));
         }
+        let specific: Vec<&str> = s
+            .policies
+            .iter()
+            .filter(|p| p.lot_method == LotMethod::SpecificLot)
+            .map(|p| p.name.as_str())
+            .collect();
+        if !specific.is_empty() {
+            v.push(format!(
+                "Specific-lot identification ({}): in the simulation the policy names the lots itself, by the minimum-tax order (short-term losses, long-term losses, long-term gains, then short-term gains).",
+                specific.join(", ")
+            ));
+        }
         v
     }
 

@@ -342,20 +342,25 @@ impl<'s> World<'s> {
                 CashFlowSchedule::Recurring {
                     start,
                     end,
+                    frequency: Frequency::Daily,
+                } => {
+                    // Every step (business day) from the start to the end.
+                    let end = end.unwrap_or(last).min(last);
+                    let from = dates.partition_point(|d| *d < start || *d <= s.as_of);
+                    let to = dates.partition_point(|d| *d <= end);
+                    flows.extend((from..to.max(from)).map(|st| (st, ai, cf.amount)));
+                }
+                CashFlowSchedule::Recurring {
+                    start,
+                    end,
                     frequency,
                 } => {
                     let end = end.unwrap_or(last).min(last);
                     let mut n = 0i32;
                     loop {
                         let d = match frequency {
-                            Frequency::Daily => {
-                                // Every business day from the start.
-                                let mut d = start;
-                                for _ in 0..n {
-                                    d = d.next_business_day();
-                                }
-                                d
-                            }
+                            // (Handled above.)
+                            Frequency::Daily => break,
                             Frequency::Weekly => start.add_days(7 * n),
                             Frequency::Biweekly => start.add_days(14 * n),
                             Frequency::Monthly => add_months(start, n),
@@ -518,6 +523,34 @@ mod tests {
 
     fn d(s: &str) -> Date {
         s.parse().unwrap()
+    }
+
+    /// A daily flow lands once on every step from its start (a weekend start: the next
+    /// business day, once) to its end, and an early start costs no more than a late one.
+    #[test]
+    fn daily_flows_land_once_a_step() {
+        let mut s = Scenario::demo();
+        let account = s.household.accounts[0].id.clone();
+        let daily = |start: &str, end: Option<&str>| crate::scenario::CashFlow {
+            account: account.clone(),
+            amount: 10.0,
+            schedule: CashFlowSchedule::Recurring {
+                start: d(start),
+                end: end.map(d),
+                frequency: Frequency::Daily,
+            },
+        };
+        // Saturday 2027-01-02 to Friday 2027-01-15: ten business days.
+        s.cash_flows = vec![daily("2027-01-02", Some("2027-01-15"))];
+        let w = World::new(&s, 1).unwrap();
+        let steps: Vec<usize> = w.flows.iter().map(|f| f.0).collect();
+        assert_eq!(steps.len(), 10, "{steps:?}");
+        assert!(steps.windows(2).all(|x| x[1] == x[0] + 1));
+        assert_eq!(w.dates[steps[0]], d("2027-01-04"));
+        // From the year 1: every step after the scenario date, at once.
+        s.cash_flows = vec![daily("0001-01-01", None)];
+        let w = World::new(&s, 1).unwrap();
+        assert_eq!(w.flows.len(), w.dates.len());
     }
 
     #[test]
