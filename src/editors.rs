@@ -309,6 +309,7 @@ pub fn SecuritiesEditor() -> impl IntoView {
                     <th scope="col">"Price ($)"</th><th scope="col">"Type"</th><th scope="col">"Half-spread (bps)"</th>
                     <th scope="col">"Expense ratio"</th><th scope="col">"Dividend yield"</th>
                     <th scope="col">"Group"</th><th scope="col">"TLH partners"</th><th scope="col">"Fractional"</th>
+                    <th scope="col" title="Average daily dollar volume: the V of the market-impact term b·σ·|x|^1.5/V^0.5, charged when the account's fee schedule models impact. Empty: no impact.">"Avg daily $ volume"</th>
                     <th scope="col"><span class="sr-only">"Actions"</span></th>
                 </tr></thead>
                 <tbody>
@@ -327,6 +328,7 @@ pub fn SecuritiesEditor() -> impl IntoView {
                                 <td>{text_input(fld!(SecurityP(i), group), format!("{n} group"), Hidden)}</td>
                                 <td>{partners_input(i, format!("{n} TLH partners (comma-separated)"))}</td>
                                 <td>{checkbox(fld!(SecurityP(i), fractional_allowed => bool), "Fractional")}</td>
+                                <td>{text_input(fld!(SecurityP(i), daily_dollar_volume), format!("{n} average daily dollar volume"), Hidden)}</td>
                                 <td>{action("Remove".into(), format!("remove-security-{i}"), move |f| { if i < f.securities.len() { f.securities.remove(i); } })}</td>
                             </tr>
                         }
@@ -520,7 +522,7 @@ fn FeeScheduleEditor(i: usize) -> impl IntoView {
             <div class="form-row">
                 {text_input(fld!(FeeP(i), fractional_surcharge), "Fractional surcharge ($/ticket)", Shown)}
                 {checkbox(fld!(FeeP(i), charge_regulatory => bool), "Pass through SEC fee and TAF")}
-                {checkbox(fld!(FeeP(i), impact.enabled => bool), "Market impact")}
+                {checkbox(fld!(FeeP(i), impact.enabled => bool), "Market impact (securities with an average daily $ volume)")}
                 {text_input(fld!(FeeP(i), impact.fields.coefficient), "Impact coefficient b", Shown)}
                 {text_input(fld!(FeeP(i), advisory_fee_bps), "Advisory fee (bps/year)", Shown)}
             </div>

@@ -148,12 +148,18 @@ pub fn add_cash_flow(f: &mut ScenarioForm) {
         .first()
         .map(|a| a.id.clone())
         .unwrap_or_default();
+    // The day after the scenario date: the first day a flow can happen.
+    let date = f
+        .as_of
+        .trim()
+        .parse::<tollbooth_engine::date::Date>()
+        .map_or_else(|_| f.as_of.clone(), |d| d.add_days(1).to_string());
     f.cash_flows.push(CashFlowForm {
         account,
         amount: "0".into(),
         schedule: ScheduleForm {
             kind: Some(ScheduleKind::Once),
-            date: f.as_of.clone(),
+            date,
             frequency: Some(Frequency::Monthly),
             ..ScheduleForm::default()
         },

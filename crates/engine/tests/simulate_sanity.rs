@@ -479,3 +479,32 @@ fn specific_lot_is_simulated_as_minimum_tax_and_said() {
         .iter()
         .any(|a| a.starts_with("Specific-lot identification (Specific)")));
 }
+
+/// Market impact reaches the simulation: with the schedules modelling it and volumes on
+/// the securities, the same trades cost more spread and impact; without volumes, nothing
+/// changes.
+#[test]
+fn market_impact_is_charged_in_the_simulation() {
+    let base = quiet(
+        Scenario::demo(),
+        vec![
+            calendar("Monthly", Frequency::Monthly),
+            calendar("Quarterly", Frequency::Quarterly),
+        ],
+    );
+    let cost = |s: &Scenario| {
+        simulate(s, &opts(2, 1)).unwrap().policies[0]
+            .metric("spread_impact")
+            .unwrap()
+            .mean
+    };
+    let mut modelled = base.clone();
+    for f in &mut modelled.fee_schedules {
+        f.impact = Some(tollbooth_engine::fees::ImpactModel { coefficient: 1.0 });
+    }
+    assert_eq!(cost(&modelled), cost(&base), "no volumes: no impact");
+    for x in &mut modelled.securities {
+        x.daily_dollar_volume = Some(5e6);
+    }
+    assert!(cost(&modelled) > cost(&base));
+}

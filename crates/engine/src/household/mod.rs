@@ -112,7 +112,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use crate::date::Date;
-use crate::fees::{FeeSchedule, TicketCost, TicketSpec};
+use crate::fees::{FeeSchedule, ImpactInputs, TicketCost, TicketSpec};
 use crate::ledger::{self, Ledger, LedgerError, OpeningLot};
 use crate::lots::LotId;
 use crate::scenario::market::{nearest_correlation, symmetric_eigen};
@@ -548,6 +548,8 @@ struct Sec {
     target: f64,
     idio_var: f64,
     h0: f64,
+    /// The market-impact inputs of its tickets (`Scenario::impact_inputs`).
+    impact: Option<ImpactInputs>,
 }
 
 #[derive(Debug, Clone)]
@@ -721,6 +723,7 @@ impl Model {
                 target: 0.0,
                 idio_var: (iv * iv).max(1e-8),
                 h0: 0.0,
+                impact: s.impact_inputs(x),
             });
         }
         let sec_index: BTreeMap<String, usize> = secs
@@ -2259,7 +2262,7 @@ impl Model {
                 price: sec.price,
                 fractional: o.shares.fract().abs() > 1e-9,
                 half_spread_bps: sec.half_spread_bps,
-                impact: None,
+                impact: sec.impact,
             };
             let fees = match acct.schedule.ticket_cost(&spec, &scenario.regulatory) {
                 Ok(f) => f,
@@ -2378,7 +2381,7 @@ impl Model {
                 price: sec.price,
                 fractional: o.shares.fract().abs() > 1e-9,
                 half_spread_bps: sec.half_spread_bps,
-                impact: None,
+                impact: sec.impact,
             };
             let cost = self.accts[ai]
                 .schedule

@@ -196,6 +196,8 @@ pub struct SecurityForm {
     pub partners: Vec<String>,
     /// Fractional shares allowed.
     pub fractional_allowed: bool,
+    /// Average daily dollar volume (empty: no market impact for this security).
+    pub daily_dollar_volume: String,
 }
 
 /// A band.
@@ -1132,6 +1134,11 @@ impl ScenarioForm {
                     group: v.text(&format!("{p}.group"), &s.group),
                     partners: s.partners.iter().map(|x| x.trim().to_string()).collect(),
                     fractional_allowed: s.fractional_allowed,
+                    daily_dollar_volume: v.opt_num(
+                        &format!("{p}.daily_dollar_volume"),
+                        &s.daily_dollar_volume,
+                        R::Pos,
+                    ),
                 }
             })
             .collect();
@@ -1801,6 +1808,7 @@ impl Scenario {
                     group: x.group.clone(),
                     partners: x.partners.clone(),
                     fractional_allowed: x.fractional_allowed,
+                    daily_dollar_volume: x.daily_dollar_volume.map(fmt_f).unwrap_or_default(),
                 })
                 .collect(),
             target: TargetForm {

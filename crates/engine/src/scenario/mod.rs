@@ -145,6 +145,11 @@ pub struct Security {
     pub partners: Vec<String>,
     /// Whether fractional shares may be held and traded.
     pub fractional_allowed: bool,
+    /// Average daily dollar volume, the `V` of the market-impact term
+    /// `b·σ·|x|^{3/2}/V^{1/2}` (charged when the account's fee schedule models impact);
+    /// none: no impact for this security.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub daily_dollar_volume: Option<f64>,
 }
 
 /// When a cash flow happens.
@@ -354,6 +359,25 @@ const DEMO_JSON: &str = include_str!("../../testdata/scenarios/household.json");
 const ZERO_FEE_JSON: &str = include_str!("../../testdata/scenarios/zero_fee.json");
 
 impl Scenario {
+    /// The market-impact inputs of a ticket in `security`: its daily volatility (from its
+    /// asset class's and its own idiosyncratic annual volatility, over
+    /// [`STEPS_PER_YEAR`](crate::market::STEPS_PER_YEAR) business days) and its average
+    /// daily dollar volume. `None` without a volume or a known asset class: no impact.
+    pub fn impact_inputs(&self, security: &Security) -> Option<crate::fees::ImpactInputs> {
+        let volume = security.daily_dollar_volume.filter(|v| *v > 0.0)?;
+        let class = self
+            .market
+            .classes
+            .iter()
+            .find(|c| c.name == security.asset_class)?;
+        let idio = self.market.idiosyncratic_vol_of(&security.symbol);
+        let annual_var = class.volatility * class.volatility + idio * idio;
+        Some(crate::fees::ImpactInputs {
+            daily_vol: libm::sqrt(annual_var / crate::market::STEPS_PER_YEAR),
+            daily_dollar_volume: volume,
+        })
+    }
+
     /// Reads a scenario file: schema check and migration, field paths for malformed
     /// fields, then the same validation as the form.
     pub fn from_json(text: &str) -> Result<Scenario, ScenarioError> {

@@ -721,3 +721,15 @@ mod fuzz {
         }
     }
 }
+
+#[test]
+fn a_securitys_daily_volume_is_optional_positive_and_survives_the_form() {
+    let mut s = Scenario::demo();
+    s.securities[0].daily_dollar_volume = Some(2.5e9);
+    assert_eq!(s.to_form().validate().unwrap(), s);
+    assert_eq!(Scenario::from_json(&s.to_json_pretty()).unwrap(), s);
+    let msg = only_error("securities[0].daily_dollar_volume", |f| {
+        f.securities[0].daily_dollar_volume = "0".into()
+    });
+    assert!(msg.contains("greater than 0"), "{msg}");
+}

@@ -83,7 +83,7 @@ impl Scenario {
             price: security.price,
             fractional,
             half_spread_bps: security.half_spread_bps,
-            impact: None,
+            impact: self.impact_inputs(security),
         };
         Ok(schedule.ticket_cost(&spec, &self.regulatory)?)
     }
@@ -120,6 +120,47 @@ mod tests {
         // TAF: $0.000195 per share, rounded up: 100 shares → $0.02.
         assert_eq!(cost.taf, 0.02);
         assert!(cost.total() > cost.explicit_total());
+        assert_eq!(cost.impact, 0.0, "no impact unless the schedule models it");
+    }
+
+    /// Market impact: charged when the account's schedule models it and the security has
+    /// an average daily dollar volume, as `b·σ·|x|^1.5/V^0.5` with σ the security's daily
+    /// volatility from the market assumptions.
+    #[test]
+    fn market_impact_uses_the_schedule_and_the_securitys_volume() {
+        let mut s = Scenario::demo();
+        let joint = s
+            .household
+            .accounts
+            .iter()
+            .find(|a| a.id == "joint")
+            .unwrap();
+        let sched = joint.fee_schedule.clone();
+        let f = s.fee_schedules.iter_mut().find(|f| f.id == sched).unwrap();
+        f.impact = Some(crate::fees::ImpactModel { coefficient: 0.5 });
+        let buy = order("joint", "VTI", Side::Buy, 1000.0);
+        assert_eq!(
+            s.ticket_cost(&buy).unwrap().impact,
+            0.0,
+            "no volume: no impact"
+        );
+        let i = s.securities.iter().position(|x| x.symbol == "VTI").unwrap();
+        s.securities[i].daily_dollar_volume = Some(2e9);
+        let vti = s.security("VTI").unwrap().clone();
+        let class = s
+            .market
+            .classes
+            .iter()
+            .find(|c| c.name == vti.asset_class)
+            .unwrap();
+        let idio = s.market.idiosyncratic_vol_of("VTI");
+        let sigma =
+            ((class.volatility.powi(2) + idio.powi(2)) / crate::market::STEPS_PER_YEAR).sqrt();
+        let x: f64 = 1000.0 * vti.price;
+        let expected = 0.5 * sigma * x.powf(1.5) / 2e9f64.sqrt();
+        let cost = s.ticket_cost(&buy).unwrap();
+        assert!(expected > 0.0 && (cost.impact - expected).abs() < 1e-9 * expected);
+        assert!((cost.total() - cost.explicit_total() - cost.spread - cost.impact).abs() < 1e-9);
     }
 
     #[test]

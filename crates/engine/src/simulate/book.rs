@@ -391,7 +391,7 @@ impl Book {
                 price: p,
                 fractional: total_q.fract().abs() > 1e-9,
                 half_spread_bps: sec.half_spread_bps,
-                impact: None,
+                impact: sec.impact,
             };
             let cost = schedule
                 .ticket_cost(&spec, w.regulatory)

@@ -798,7 +798,7 @@ pub fn definitions() -> Vec<MetricDef> {
         def("tickets", "Tickets", "count", "Orders billed over the horizon: one ticket per (account, security, side, trading day)."),
         def("ticket_charges", "Ticket charges", "usd", "Commissions billed over the horizon: the schedule's flat + per-share + % of notional per ticket, clamped to its minimum and maximum, plus fractional surcharges."),
         def("regulatory_fees", "Regulatory fees", "usd", "SEC Section 31 fees and FINRA TAF on sales, at the dated rates in force, each rounded up to the cent per ticket."),
-        def("spread_impact", "Spread and impact", "usd", "Half-spread × notional on every trade, plus market impact on exchange-traded trades when the schedule models it. Economic costs, not billed."),
+        def("spread_impact", "Spread and impact", "usd", "Half-spread × notional on every trade, plus market impact b·σ·|x|^1.5/V^0.5 on exchange-traded trades when the account's schedule models it and the security has an average daily dollar volume V. Economic costs, not billed."),
         def("taxes_paid", "Taxes paid", "usd", "Tax on realized gains over the horizon: each year's gains and losses netted with carry-forwards and the ordinary-income offset, at the profile's marginal rates (a saving is negative). Excludes the horizon's liquidation tax and taxes on dividends and interest."),
         def("harvested_gross", "Harvested losses (gross)", "usd", "Economic losses realized by tax-loss-harvest sales, before wash-sale adjustments."),
         def("harvested_washed", "Harvested losses washed", "usd", "Part of the harvested losses disallowed as wash sales and added to the basis of replacement shares in a taxable account (deferred, not lost)."),

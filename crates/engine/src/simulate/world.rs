@@ -3,7 +3,7 @@
 
 use super::SimError;
 use crate::date::Date;
-use crate::fees::{FeeSchedule, RegulatoryTables};
+use crate::fees::{FeeSchedule, ImpactInputs, RegulatoryTables};
 use crate::ledger::{self, Ledger, OpeningLot};
 use crate::market::{AssetClass, Assumptions, MarketModel, SecuritySpec, Shocks, STEPS_PER_YEAR};
 use crate::scenario::market::Shocks as ScenarioShocks;
@@ -27,6 +27,8 @@ pub(crate) struct Sec {
     pub do_not_buy: bool,
     pub do_not_sell: bool,
     pub price0: f64,
+    /// The market-impact inputs of its tickets ([`Scenario::impact_inputs`]).
+    pub impact: Option<ImpactInputs>,
 }
 
 impl Sec {
@@ -208,6 +210,7 @@ impl<'s> World<'s> {
                 do_not_buy: s.target.restrictions.do_not_buy.contains(&sec.symbol),
                 do_not_sell: s.target.restrictions.do_not_sell.contains(&sec.symbol),
                 price0: sec.price,
+                impact: s.impact_inputs(sec),
             });
         }
         let index_of = |sym: &str| s.securities.iter().position(|x| x.symbol == sym);
