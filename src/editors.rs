@@ -90,6 +90,13 @@ fn member_options(f: &ScenarioForm) -> Vec<(String, String)> {
         .collect()
 }
 
+fn security_options(f: &ScenarioForm) -> Vec<(String, String)> {
+    f.securities
+        .iter()
+        .map(|x| (x.symbol.clone(), x.symbol.clone()))
+        .collect()
+}
+
 fn account_options(f: &ScenarioForm) -> Vec<(String, String)> {
     f.household
         .accounts
@@ -211,7 +218,7 @@ pub fn HouseholdEditor() -> impl IntoView {
                             <td>{checkbox(fld!(AccountP(a), joint => bool), "Joint")}</td>
                             <td>{text_input(fld!(AccountP(a), cash), format!("Account {} cash", a + 1), Hidden)}</td>
                             <td>{dynamic_select(fld!(AccountP(a), fee_schedule), format!("Account {} fee schedule", a + 1), Hidden, schedule_options)}</td>
-                            <td>{action("Remove".into(), format!("remove-account-{a}"), move |f| { if a < f.household.accounts.len() { f.household.accounts.remove(a); } })}</td>
+                            <td>{action("Remove".into(), format!("remove-account-{a}"), move |f| ops::remove_account(f, a))}</td>
                         </tr>
                     } />
                 </tbody>
@@ -271,7 +278,8 @@ pub fn LotsEditor() -> impl IntoView {
     }
 }
 
-/// A symbol input with the securities as suggestions.
+/// A symbol input with the securities as suggestions; symbols are upper case (as typed in
+/// lots, securities and CSV imports alike, so that they always match).
 fn symbol_input(field: Field, label: String) -> AnyView {
     let ws = ws();
     let path = field.path.clone();
@@ -317,7 +325,7 @@ pub fn SecuritiesEditor() -> impl IntoView {
                         let n = format!("Security {}", i + 1);
                         view! {
                             <tr>
-                                <td>{text_input(fld!(SecurityP(i), symbol), format!("{n} symbol"), Hidden)}</td>
+                                <td>{symbol_input(fld!(SecurityP(i), symbol), format!("{n} symbol"))}</td>
                                 <td>{text_input(fld!(SecurityP(i), name), format!("{n} name"), Hidden)}</td>
                                 <td>{dynamic_select(fld!(SecurityP(i), asset_class), format!("{n} asset class"), Hidden, class_options)}</td>
                                 <td>{text_input(fld!(SecurityP(i), price), format!("{n} price"), Hidden)}</td>
@@ -329,7 +337,7 @@ pub fn SecuritiesEditor() -> impl IntoView {
                                 <td>{partners_input(i, format!("{n} TLH partners (comma-separated)"))}</td>
                                 <td>{checkbox(fld!(SecurityP(i), fractional_allowed => bool), "Fractional")}</td>
                                 <td>{text_input(fld!(SecurityP(i), daily_dollar_volume), format!("{n} average daily dollar volume"), Hidden)}</td>
-                                <td>{action("Remove".into(), format!("remove-security-{i}"), move |f| { if i < f.securities.len() { f.securities.remove(i); } })}</td>
+                                <td>{action("Remove".into(), format!("remove-security-{i}"), move |f| ops::remove_security(f, i))}</td>
                             </tr>
                         }
                     } />
@@ -407,6 +415,24 @@ pub fn TargetEditor() -> impl IntoView {
                 {list_input(fld!(TargetP(), restrictions.do_not_buy => list), "Do not buy (symbols, comma-separated)", Shown)}
                 {list_input(fld!(TargetP(), restrictions.do_not_sell => list), "Do not sell (symbols, comma-separated)", Shown)}
             </div>
+            <h3>"Minimum cash per account"</h3>
+            <p class="muted">"Cash each account keeps uninvested (dollars); an account without a row keeps none."</p>
+            <table class="grid edit" data-testid="min-cash-table">
+                <thead><tr>
+                    <th scope="col">"Account"</th><th scope="col">"Minimum cash ($)"</th><th scope="col"><span class="sr-only">"Actions"</span></th>
+                </tr></thead>
+                <tbody>
+                    <For each=indices(|f| f.target.min_cash.len()) key=|i| *i children=move |i| {
+                        let n = format!("Minimum cash {}", i + 1);
+                        view! { <tr>
+                            <td>{dynamic_select(fld!(MinCashP(i), account), format!("{n} account"), Hidden, account_options)}</td>
+                            <td>{text_input(fld!(MinCashP(i), amount), format!("{n} amount"), Hidden)}</td>
+                            <td>{action("Remove".into(), format!("remove-min-cash-{i}"), move |f| { if i < f.target.min_cash.len() { f.target.min_cash.remove(i); } })}</td>
+                        </tr> }
+                    } />
+                </tbody>
+            </table>
+            {action("Add minimum cash".into(), "add-min-cash".into(), ops::add_min_cash)}
         </section>
     }
 }
@@ -680,6 +706,24 @@ pub fn MarketEditor() -> impl IntoView {
                 {select_input(fld!(MarketP(), dividends => enum), "Dividends", Shown,
                     opts(&[DividendTreatment::Reinvest, DividendTreatment::Cash]), Some("— choose —"))}
             </div>
+            <h3>"Idiosyncratic volatility per security"</h3>
+            <p class="muted">"Annual volatility of a security against its asset class (0.02 is 2%); a security without a row uses the default above."</p>
+            <table class="grid edit" data-testid="security-vol-table">
+                <thead><tr>
+                    <th scope="col">"Security"</th><th scope="col">"Volatility"</th><th scope="col"><span class="sr-only">"Actions"</span></th>
+                </tr></thead>
+                <tbody>
+                    <For each=indices(|f| f.market.idiosyncratic_vol.len()) key=|i| *i children=move |i| {
+                        let n = format!("Idiosyncratic volatility {}", i + 1);
+                        view! { <tr>
+                            <td>{dynamic_select(fld!(SecurityVolP(i), symbol), format!("{n} security"), Hidden, security_options)}</td>
+                            <td>{text_input(fld!(SecurityVolP(i), vol), format!("{n} volatility"), Hidden)}</td>
+                            <td>{action("Remove".into(), format!("remove-security-vol-{i}"), move |f| { if i < f.market.idiosyncratic_vol.len() { f.market.idiosyncratic_vol.remove(i); } })}</td>
+                        </tr> }
+                    } />
+                </tbody>
+            </table>
+            {action("Add security volatility".into(), "add-security-vol".into(), ops::add_security_vol)}
         </section>
     }
 }

@@ -170,6 +170,10 @@ part!(TaxP() -> TaxForm, "tax", |f| Some(&f.tax), |f| Some(&mut f.tax));
 part!(MarketP() -> MarketForm, "market", |f| Some(&f.market), |f| Some(&mut f.market));
 part!(MarketClassP(i) -> ClassAssumptionForm, "market.classes[{i}]",
     |f| f.market.classes.get(i), |f| f.market.classes.get_mut(i));
+part!(MinCashP(i) -> MinCashForm, "target.min_cash[{i}]",
+    |f| f.target.min_cash.get(i), |f| f.target.min_cash.get_mut(i));
+part!(SecurityVolP(i) -> SecurityVolForm, "market.idiosyncratic_vol[{i}]",
+    |f| f.market.idiosyncratic_vol.get(i), |f| f.market.idiosyncratic_vol.get_mut(i));
 part!(CashFlowP(i) -> CashFlowForm, "cash_flows[{i}]",
     |f| f.cash_flows.get(i), |f| f.cash_flows.get_mut(i));
 part!(PolicyP(i) -> PolicyForm, "policies[{i}]",

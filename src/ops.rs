@@ -5,8 +5,8 @@
 use tollbooth_engine::fees::{FeePreset, FeeSchedule};
 use tollbooth_engine::scenario::form::{
     fee_schedule_form, AccountForm, CalendarForm, CashFlowForm, ClassTargetForm, LotForm,
-    MemberForm, PolicyForm, ScheduleForm, ScheduleKind, SecurityForm, Toggle, MAX_POLICIES,
-    MIN_POLICIES,
+    MemberForm, MinCashForm, PolicyForm, ScheduleForm, ScheduleKind, SecurityForm, SecurityVolForm,
+    Toggle, MAX_POLICIES, MIN_POLICIES,
 };
 use tollbooth_engine::scenario::policy::Frequency;
 use tollbooth_engine::scenario::ScenarioForm;
@@ -108,6 +108,59 @@ pub fn add_security(f: &mut ScenarioForm) {
         dividend_yield: "0".into(),
         fractional_allowed: true,
         ..SecurityForm::default()
+    });
+}
+
+/// Removes account `a` and its minimum-cash rows (kept only for it). Lots go with the
+/// account; cash flows and other references to it stay and are flagged where they can be
+/// edited.
+pub fn remove_account(f: &mut ScenarioForm, a: usize) {
+    if a < f.household.accounts.len() {
+        let id = f.household.accounts.remove(a).id;
+        f.target.min_cash.retain(|m| m.account != id);
+    }
+}
+
+/// Removes security `i` and its idiosyncratic-volatility rows (kept only for it). Lots,
+/// partners and target references to it stay and are flagged where they can be edited.
+pub fn remove_security(f: &mut ScenarioForm, i: usize) {
+    if i < f.securities.len() {
+        let symbol = f.securities.remove(i).symbol;
+        f.market.idiosyncratic_vol.retain(|v| v.symbol != symbol);
+    }
+}
+
+/// Adds a minimum-cash row for the first account without one (else the first account).
+pub fn add_min_cash(f: &mut ScenarioForm) {
+    let taken = |id: &str| f.target.min_cash.iter().any(|m| m.account == id);
+    let account = f
+        .household
+        .accounts
+        .iter()
+        .find(|a| !taken(&a.id))
+        .or(f.household.accounts.first())
+        .map(|a| a.id.clone())
+        .unwrap_or_default();
+    f.target.min_cash.push(MinCashForm {
+        account,
+        amount: "0".into(),
+    });
+}
+
+/// Adds an idiosyncratic-volatility row for the first security without one, at the
+/// default volatility.
+pub fn add_security_vol(f: &mut ScenarioForm) {
+    let taken = |s: &str| f.market.idiosyncratic_vol.iter().any(|v| v.symbol == s);
+    let symbol = f
+        .securities
+        .iter()
+        .find(|x| !taken(&x.symbol))
+        .or(f.securities.first())
+        .map(|x| x.symbol.clone())
+        .unwrap_or_default();
+    f.market.idiosyncratic_vol.push(SecurityVolForm {
+        symbol,
+        vol: f.market.default_idiosyncratic_vol.clone(),
     });
 }
 
@@ -257,6 +310,33 @@ mod tests {
 
     fn demo() -> ScenarioForm {
         Scenario::demo().to_form()
+    }
+
+    #[test]
+    fn removing_a_security_or_account_leaves_no_uneditable_reference() {
+        let mut f = demo();
+        let i = f.securities.iter().position(|x| x.symbol == "TIP").unwrap();
+        assert!(f.market.idiosyncratic_vol.iter().any(|v| v.symbol == "TIP"));
+        remove_security(&mut f, i);
+        assert!(!f.market.idiosyncratic_vol.iter().any(|v| v.symbol == "TIP"));
+        let errs = f.validate().err().unwrap_or_default();
+        assert!(
+            errs.iter().all(|e| !e.path.starts_with("market.")),
+            "{errs:?}"
+        );
+        let mut f = demo();
+        let id = f.household.accounts[2].id.clone();
+        assert!(f.target.min_cash.iter().any(|m| m.account == id));
+        remove_account(&mut f, 2);
+        assert!(!f.target.min_cash.iter().any(|m| m.account == id));
+        // New rows start valid: the next account or security without one.
+        let mut f = demo();
+        f.target.min_cash.clear();
+        add_min_cash(&mut f);
+        add_min_cash(&mut f);
+        assert_eq!(f.target.min_cash[1].account, f.household.accounts[1].id);
+        add_security_vol(&mut f);
+        assert!(f.validate().is_ok(), "{:?}", f.validate().err());
     }
 
     #[test]

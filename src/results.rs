@@ -108,6 +108,25 @@ fn run_now(ws: Workspace, state: RunState) {
 /// Recomputes quick runs by themselves once the inputs (scenario, paths, years) have been
 /// still for a moment. Installed once for the page, so it works from every section.
 pub fn watch_inputs(ws: Workspace, state: RunState) {
+    // The run settings follow the scenario's own paths and horizon whenever those change
+    // (an edit under Market, a loaded file or link); typed here, they hold until then.
+    let scenario_run = Memo::new(move |_| {
+        ws.checked.with(|c| {
+            c.as_ref()
+                .ok()
+                .map(|s| (s.market.paths, s.market.horizon_years))
+        })
+    });
+    Effect::new(move |seen: Option<Option<(u32, u32)>>| {
+        let now = scenario_run.get();
+        if let (Some(before), Some((paths, years))) = (seen, now) {
+            if before != now {
+                state.paths.set(paths.to_string());
+                state.years.set(years.to_string());
+            }
+        }
+        now.or(seen.flatten())
+    });
     let hash = Memo::new(move |_| ws.checked.with(|c| c.as_ref().ok().map(Scenario::hash_hex)));
     Effect::new(move |first: Option<()>| {
         let scenario = hash.get();

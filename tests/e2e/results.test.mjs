@@ -198,6 +198,13 @@ test("a quick scenario recomputes by itself as the advisor edits", async () => {
   await page.getByTestId("results-stale").waitFor();
   await page.waitForTimeout(1500);
   assert.equal(await page.getByTestId("results-stale").count(), 1);
+  // The run settings follow the scenario's own paths and horizon when those are edited.
+  await ws.go("market");
+  await ws.fill("market.paths", "7");
+  await ws.fill("market.horizon_years", "3");
+  await ws.go("overview");
+  assert.equal(await page.getByTestId("run-paths").inputValue(), "7");
+  assert.equal(await page.getByTestId("run-years").inputValue(), "3");
   assert.deepEqual(problems, []);
   await context.close();
 });
