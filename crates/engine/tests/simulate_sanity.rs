@@ -22,6 +22,22 @@ fn quiet(mut s: Scenario, policies: Vec<Policy>) -> Scenario {
     s
 }
 
+/// A threshold policy checked daily, back to target: its own absolute band of `width`, or
+/// the target model's bands (`None`).
+fn threshold(name: &str, width: Option<f64>) -> Policy {
+    Policy {
+        threshold: Some(ThresholdRule {
+            band: width.map(|width| Band {
+                kind: BandKind::Absolute,
+                width,
+            }),
+            check: Frequency::Daily,
+            trade_to: 0.0,
+        }),
+        ..Policy::buy_and_hold(name)
+    }
+}
+
 fn calendar(name: &str, f: Frequency) -> Policy {
     Policy {
         calendar: Some(CalendarRule { frequency: f }),
@@ -61,17 +77,7 @@ fn monthly_calendar_rebalances_twelve_times_a_year() {
 
 #[test]
 fn wider_bands_rebalance_less_often() {
-    let band = |name: &str, width: f64| Policy {
-        threshold: Some(ThresholdRule {
-            band: Some(Band {
-                kind: BandKind::Absolute,
-                width,
-            }),
-            check: Frequency::Daily,
-            trade_to: 0.0,
-        }),
-        ..Policy::buy_and_hold(name)
-    };
+    let band = |name: &str, width: f64| threshold(name, Some(width));
     let s = quiet(
         Scenario::demo(),
         vec![
@@ -351,17 +357,7 @@ fn trades_csv_quotes_text_cells() {
 /// is (both losing to a buy-and-hold baseline); investing contributions does not count.
 #[test]
 fn the_friction_flag_counts_trading_days() {
-    let band = |name: &str, width: f64| Policy {
-        threshold: Some(ThresholdRule {
-            band: Some(Band {
-                kind: BandKind::Absolute,
-                width,
-            }),
-            check: Frequency::Daily,
-            trade_to: 0.0,
-        }),
-        ..Policy::buy_and_hold(name)
-    };
+    let band = |name: &str, width: f64| threshold(name, Some(width));
     let mut s = quiet(
         Scenario::demo(),
         vec![
@@ -405,28 +401,12 @@ fn the_friction_flag_counts_trading_days() {
 /// class's own band, else the model's default band.
 #[test]
 fn threshold_without_its_own_band_uses_the_target_models_bands() {
-    let on_target = |name: &str| Policy {
-        threshold: Some(ThresholdRule {
-            band: None,
-            check: Frequency::Daily,
-            trade_to: 0.0,
-        }),
-        ..Policy::buy_and_hold(name)
-    };
-    let own = |name: &str, width: f64| Policy {
-        threshold: Some(ThresholdRule {
-            band: Some(Band {
-                kind: BandKind::Absolute,
-                width,
-            }),
-            check: Frequency::Daily,
-            trade_to: 0.0,
-        }),
-        ..Policy::buy_and_hold(name)
-    };
     let mut s = quiet(
         Scenario::demo(),
-        vec![own("Own 0.4%", 0.004), on_target("Target bands")],
+        vec![
+            threshold("Own 0.4%", Some(0.004)),
+            threshold("Target bands", None),
+        ],
     );
     let tight = Band {
         kind: BandKind::Absolute,
