@@ -21,6 +21,19 @@ pub fn store(key: &str, value: &str) -> bool {
     storage().is_some_and(|s| s.set_item(key, value).is_ok())
 }
 
+/// The local date and time to the minute, `2026-11-23 14:05`.
+pub fn now_label() -> String {
+    let d = js_sys::Date::new_0();
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}",
+        d.get_full_year(),
+        d.get_month() + 1,
+        d.get_date(),
+        d.get_hours(),
+        d.get_minutes()
+    )
+}
+
 /// The URL fragment, with its `#` (empty when none).
 pub fn fragment() -> String {
     window()

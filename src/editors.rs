@@ -294,10 +294,10 @@ fn symbol_input(field: Field, label: String) -> AnyView {
                 class="short"
                 data-testid=test_id(&path)
                 prop:value=move || f1.get(ws)
-                aria-invalid=move || ws.error(&p1).is_some().to_string()
+                aria-invalid=move || ws.field_error(&p1).is_some().to_string()
                 on:input=move |ev| f2.set(ws, event_target_value(&ev).trim().to_ascii_uppercase())
             />
-            <span class="field-error" data-error-for=p2>{move || ws.error(&path)}</span>
+            <span class="field-error" data-error-for=p2>{move || ws.field_error(&path)}</span>
         </label>
     }
     .into_any()

@@ -48,6 +48,13 @@ impl Workspace {
     pub fn error(&self, path: &str) -> Option<String> {
         self.errors.with(|m| m.get(path).cloned())
     }
+
+    /// The message for an input's path (tracked): its own, and for a list typed in one
+    /// input (alternates, restrictions) the messages about its entries (`path[k]`), each
+    /// prefixed with the entry's position ("entry 2: …").
+    pub fn field_error(&self, path: &str) -> Option<String> {
+        self.errors.with(|m| field_message(m, path))
+    }
 }
 
 /// Error messages by path; several errors on one field are joined.
@@ -62,6 +69,30 @@ pub fn error_map(errors: Option<&Vec<FieldError>>) -> BTreeMap<String, String> {
             .or_insert_with(|| e.message.clone());
     }
     m
+}
+
+/// The message for an input's path in `errors` (see [`Workspace::field_error`]).
+pub fn field_message(errors: &BTreeMap<String, String>, path: &str) -> Option<String> {
+    let prefix = format!("{path}[");
+    let mut parts: Vec<String> = errors.get(path).cloned().into_iter().collect();
+    let mut entries: Vec<(usize, &String)> = Vec::new();
+    for (k, msg) in errors
+        .range(prefix.clone()..)
+        .take_while(|(k, _)| k.starts_with(&prefix))
+    {
+        match k[prefix.len()..].split(']').next().map(str::parse::<usize>) {
+            Some(Ok(i)) => entries.push((i, msg)),
+            _ => parts.push(msg.clone()),
+        }
+    }
+    // By position (the map orders "10" before "2").
+    entries.sort_by_key(|e| e.0);
+    parts.extend(
+        entries
+            .into_iter()
+            .map(|(i, msg)| format!("entry {}: {msg}", i + 1)),
+    );
+    (!parts.is_empty()).then(|| parts.join("; "))
 }
 
 /// The workspace from context.
@@ -282,7 +313,7 @@ fn error_view(ws: Workspace, path: String) -> impl IntoView {
     let for_path = path.clone();
     view! {
         <span class="field-error" id=id data-error-for=for_path>
-            {move || ws.error(&path)}
+            {move || ws.field_error(&path)}
         </span>
     }
 }
@@ -338,7 +369,7 @@ fn text_like(
                 data-testid=test_id(&path)
                 aria-describedby=format!("err-{}", test_id(&path))
                 prop:value=move || f1.get(ws)
-                aria-invalid=move || ws.error(&p1).is_some().to_string()
+                aria-invalid=move || ws.field_error(&p1).is_some().to_string()
                 on:change=write
             />
         }
@@ -350,7 +381,7 @@ fn text_like(
                 data-testid=test_id(&path)
                 aria-describedby=format!("err-{}", test_id(&path))
                 prop:value=move || f1.get(ws)
-                aria-invalid=move || ws.error(&p1).is_some().to_string()
+                aria-invalid=move || ws.field_error(&p1).is_some().to_string()
                 on:input=write
             />
         }
@@ -388,7 +419,7 @@ pub fn select_input(
             <select
                 data-testid=test_id(&path)
                 aria-describedby=format!("err-{}", test_id(&path))
-                aria-invalid=move || ws.error(&p1).is_some().to_string()
+                aria-invalid=move || ws.field_error(&p1).is_some().to_string()
                 on:change=move |ev| f2.set(ws, event_target_value(&ev))
             >
                 {blank}
@@ -425,7 +456,7 @@ pub fn dynamic_select(
             <select
                 data-testid=test_id(&path)
                 aria-describedby=format!("err-{}", test_id(&path))
-                aria-invalid=move || ws.error(&p1).is_some().to_string()
+                aria-invalid=move || ws.field_error(&p1).is_some().to_string()
                 on:change=move |ev| f2.set(ws, event_target_value(&ev))
             >
                 {move || {
@@ -502,6 +533,33 @@ mod tests {
             test_id("household.accounts[0].lots[12].acquired"),
             "household-accounts-0-lots-12-acquired"
         );
+    }
+
+    #[test]
+    fn a_list_input_shows_the_messages_about_its_entries() {
+        // Alternates typed as "VTI, XYZ" where XYZ is not a security of the scenario.
+        let mut form = Scenario::demo().to_form();
+        let path = "target.classes[0].alternates";
+        form.target.classes[0].alternates = vec!["XYZ".into()];
+        form.target.restrictions.do_not_buy = vec!["VTI".into(), "QQQ".into()];
+        let errors = error_map(form.validate().as_ref().err());
+        let own = field_message(&errors, path).expect("the alternates input shows the error");
+        assert!(own.starts_with("entry 1: "), "{own}");
+        assert!(own.contains("XYZ"), "{own}");
+        let dnb =
+            field_message(&errors, "target.restrictions.do_not_buy").expect("restriction error");
+        assert!(dnb.starts_with("entry 2: ") && dnb.contains("QQQ"), "{dnb}");
+        // Entries are in order of position, and a field of the same stem is not an entry.
+        let mut m = BTreeMap::new();
+        m.insert("x[10]".to_string(), "ten".to_string());
+        m.insert("x[2]".to_string(), "two".to_string());
+        m.insert("x".to_string(), "whole".to_string());
+        m.insert("xy".to_string(), "other".to_string());
+        assert_eq!(
+            field_message(&m, "x").as_deref(),
+            Some("whole; entry 3: two; entry 11: ten")
+        );
+        assert_eq!(field_message(&m, "z"), None);
     }
 
     #[test]

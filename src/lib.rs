@@ -9,7 +9,7 @@
 use leptos::prelude::*;
 use tollbooth_engine::date::Date;
 use tollbooth_engine::fees::TicketCost;
-use tollbooth_engine::scenario::{Order, Scenario};
+use tollbooth_engine::scenario::{Order, Scenario, ScenarioForm};
 use tollbooth_engine::simulate;
 use tollbooth_engine::types::Side;
 
@@ -104,8 +104,13 @@ fn start_in_browser() -> persist::Start {
     let fragment = browser::fragment();
     let start = persist::start(&fragment, stored.as_deref());
     if start.keep_previous {
-        if let Some(old) = &stored {
-            browser::store(persist::PREVIOUS_KEY, old);
+        if let Some(old) = stored {
+            let why = if persist::decode_share(&fragment).is_some() {
+                "replaced by a shared link"
+            } else {
+                "could not be opened"
+            };
+            keep_earlier(old, why);
         }
     }
     if persist::decode_share(&fragment).is_some() {
@@ -113,6 +118,33 @@ fn start_in_browser() -> persist::Start {
         browser::set_fragment("");
     }
     start
+}
+
+/// Keeps the stored `record` at the head of the earlier work in local storage, saying
+/// `why` it was replaced, and returns the list and whether the record could be stored
+/// (when the browser's storage is full the oldest entries go first).
+fn keep_earlier(record: String, why: &str) -> (Vec<persist::Kept>, bool) {
+    let mut list = persist::decode_kept(browser::load(persist::PREVIOUS_KEY).as_deref());
+    persist::keep(
+        &mut list,
+        record,
+        format!("{why}, {}", browser::now_label()),
+    );
+    let stored = store_kept(&mut list);
+    (list, stored)
+}
+
+/// Stores the earlier work, dropping the oldest entries while the browser refuses it;
+/// false when not even the newest fits.
+fn store_kept(list: &mut Vec<persist::Kept>) -> bool {
+    while !list.is_empty() {
+        if browser::store(persist::PREVIOUS_KEY, &persist::encode_kept(list)) {
+            return true;
+        }
+        list.pop();
+    }
+    browser::store(persist::PREVIOUS_KEY, &persist::encode_kept(list));
+    false
 }
 
 /// The whole page.
@@ -332,6 +364,22 @@ fn FilesPanel() -> impl IntoView {
     let ws = ws();
     let message = RwSignal::new(None::<Notice>);
     let link = RwSignal::new(String::new());
+    let kept = RwSignal::new(persist::decode_kept(
+        browser::load(persist::PREVIOUS_KEY).as_deref(),
+    ));
+    // Opens `form` in place of the current work, which goes to the earlier work first.
+    // The text to append to the message: empty, or why the old work could not be kept.
+    let replace = move |form: ScenarioForm, why: &str| -> &'static str {
+        let current = ws.form.with_untracked(persist::encode_saved);
+        let (list, stored) = keep_earlier(current, why);
+        kept.set(list);
+        ws.form.set(form);
+        if stored {
+            " The work open before is under “Earlier work”."
+        } else {
+            " The browser's storage is full: the work open before could not be kept."
+        }
+    };
     let save = move |_| {
         let r = ws.checked.with_untracked(|c| match c {
             Ok(s) => browser::download(&persist::file_name(&s.name), "application/json", &s.to_json_pretty())
@@ -355,9 +403,10 @@ fn FilesPanel() -> impl IntoView {
                     .and_then(|t| Scenario::from_json(&t).map_err(|e| e.to_string()));
                 match result {
                     Ok(s) => {
-                        ws.form.set(s.to_form());
+                        let kept_note =
+                            replace(s.to_form(), &format!("replaced by the file {name}"));
                         message.set(Some(Notice::info(format!(
-                            "Loaded “{}” from {name}.",
+                            "Loaded “{}” from {name}.{kept_note}",
                             s.name
                         ))));
                     }
@@ -389,12 +438,48 @@ fn FilesPanel() -> impl IntoView {
     let load_example = move |_| {
         let id = example.get_untracked();
         if let Some(p) = simulate::presets().into_iter().find(|p| p.id == id) {
-            ws.form.set(p.scenario.to_form());
+            let kept_note = replace(
+                p.scenario.to_form(),
+                &format!("replaced by the example “{}”", p.name),
+            );
             message.set(Some(Notice::info(format!(
-                "Started over from the example “{}”: {}",
+                "Started over from the example “{}”: {}{kept_note}",
                 p.name, p.description
             ))));
         }
+    };
+    let restore = move |i: usize| {
+        let Some(entry) = kept.with_untracked(|l| l.get(i).cloned()) else {
+            return;
+        };
+        match persist::decode_saved(&entry.record) {
+            Ok(form) => {
+                let kept_note = replace(form, &format!("replaced by restoring “{}”", entry.name));
+                // The restored entry is open now: it leaves the list.
+                let mut list = kept.get_untracked();
+                list.retain(|k| k.record != entry.record);
+                store_kept(&mut list);
+                kept.set(list);
+                message.set(Some(Notice::info(format!(
+                    "Restored “{}”.{kept_note}",
+                    entry.name
+                ))));
+            }
+            Err(e) => message.set(Some(Notice::problem(format!(
+                "“{}” cannot be restored ({e}); the current scenario is unchanged.",
+                entry.name
+            )))),
+        }
+    };
+    let forget = move |i: usize| {
+        kept.update(|l| {
+            if i < l.len() {
+                l.remove(i);
+            }
+        });
+        let mut list = kept.get_untracked();
+        store_kept(&mut list);
+        kept.set(list);
     };
     view! {
         <section class="card editor" aria-labelledby="files-h">
@@ -425,6 +510,34 @@ fn FilesPanel() -> impl IntoView {
                 let class = if n.problem { "field-error" } else { "ok" };
                 view! { <p class=class role="status" data-testid="files-message">{n.text}</p> }
             })}
+            <Show when=move || !kept.with(|l| l.is_empty())>
+                <h3 id="earlier-h">"Earlier work"</h3>
+                <p class="muted">{format!(
+                    "The last {} scenarios replaced by a link, a file, an example or a restore, kept in this browser only.",
+                    persist::KEEP_LIMIT
+                )}</p>
+                <ul class="earlier" aria-labelledby="earlier-h" data-testid="earlier-work">
+                    {move || kept.get().into_iter().enumerate().map(|(i, k)| {
+                        let restore_label = format!("Restore {}", k.name);
+                        let forget_label = format!("Forget {}", k.name);
+                        view! {
+                            <li data-testid="earlier-entry">
+                                <span class="earlier-name">{k.name}</span>
+                                " "
+                                <span class="muted">{k.why}</span>
+                                " "
+                                <button type="button" data-testid="earlier-restore"
+                                    aria-label=restore_label
+                                    on:click=move |_| restore(i)>"Restore"</button>
+                                " "
+                                <button type="button" data-testid="earlier-forget"
+                                    aria-label=forget_label
+                                    on:click=move |_| forget(i)>"Forget"</button>
+                            </li>
+                        }
+                    }).collect_view()}
+                </ul>
+            </Show>
             <Show when=move || !link.get().is_empty()>
                 <label class="field wide">
                     <span class="label-text">"Share link (the whole scenario is in the link; anyone with it can read it)"</span>

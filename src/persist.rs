@@ -9,9 +9,12 @@ use tollbooth_engine::scenario::{migrate, Scenario, ScenarioError, ScenarioForm,
 
 /// The local-storage key of the autosaved form.
 pub const STORAGE_KEY: &str = "tollbooth.scenario.v1";
-/// Where the previous record is copied before it is replaced (by a shared link, or when
-/// it could not be read), so that nothing typed is lost.
+/// Where the work replaced by a shared link, a loaded file, an example or a restore is
+/// kept (see [`Kept`]), so that nothing typed is lost. An older version kept one record
+/// here as is; [`decode_kept`] reads that too.
 pub const PREVIOUS_KEY: &str = "tollbooth.scenario.v1.previous";
+/// How many replaced scenarios the browser keeps (the oldest goes first).
+pub const KEEP_LIMIT: usize = 8;
 /// The URL fragment's key for a shared scenario: `#s=...`.
 pub const SHARE_PREFIX: &str = "s=";
 /// The largest scenario a share link may inflate to (a guard against a hostile link).
@@ -76,6 +79,66 @@ pub fn decode_saved(text: &str) -> Result<ScenarioForm, RestoreError> {
     serde_json::from_value(form).map_err(|e| RestoreError::Corrupt(e.to_string()))
 }
 
+/// A scenario that something else replaced, kept in this browser so that it can be
+/// restored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Kept {
+    /// The scenario's name as typed, or a note when its record cannot be read.
+    pub name: String,
+    /// What replaced it, and when.
+    pub why: String,
+    /// Its stored record (see [`encode_saved`]), exactly as it was.
+    pub record: String,
+}
+
+/// The stored list of kept work, newest first.
+#[derive(Serialize, Deserialize)]
+struct KeptList {
+    kept: Vec<Kept>,
+}
+
+/// The kept work in the stored text of [`PREVIOUS_KEY`] (none when there is none). Text
+/// that is not a list is an older version's single record, kept as one entry.
+pub fn decode_kept(text: Option<&str>) -> Vec<Kept> {
+    let Some(text) = text.filter(|t| !t.is_empty()) else {
+        return Vec::new();
+    };
+    match serde_json::from_str::<KeptList>(text) {
+        Ok(list) => list.kept,
+        Err(_) => vec![kept_entry(
+            text.to_string(),
+            "kept by an earlier version".into(),
+        )],
+    }
+}
+
+/// The stored text of a list of kept work.
+pub fn encode_kept(list: &[Kept]) -> String {
+    #[derive(Serialize)]
+    struct Out<'a> {
+        kept: &'a [Kept],
+    }
+    serde_json::to_string(&Out { kept: list }).unwrap_or_default()
+}
+
+fn kept_entry(record: String, why: String) -> Kept {
+    let name = match decode_saved(&record) {
+        Ok(f) if f.name.trim().is_empty() => "(no name)".to_string(),
+        Ok(f) => f.name,
+        Err(e) => format!("unreadable saved work: {e}"),
+    };
+    Kept { name, why, record }
+}
+
+/// Puts `record` at the head of `list`, saying `why` it was replaced. The same record
+/// already in the list moves to the head instead of being kept twice; beyond
+/// [`KEEP_LIMIT`] the oldest entries go.
+pub fn keep(list: &mut Vec<Kept>, record: String, why: String) {
+    list.retain(|k| k.record != record);
+    list.insert(0, kept_entry(record, why));
+    list.truncate(KEEP_LIMIT);
+}
+
 /// The URL fragment (without `#`) that carries a scenario: `s=` + URL-safe base64 of its
 /// deflated canonical JSON.
 pub fn encode_share(s: &Scenario) -> String {
@@ -134,7 +197,7 @@ pub struct Start {
     pub form: ScenarioForm,
     /// What to tell the user.
     pub notice: Option<Notice>,
-    /// Copy the stored record to [`PREVIOUS_KEY`] before autosave replaces it.
+    /// Keep the stored record (see [`keep`]) before autosave replaces it.
     pub keep_previous: bool,
 }
 
@@ -150,7 +213,8 @@ pub fn start(fragment: &str, stored: Option<&str>) -> Start {
                     "Opened “{}” from the shared link.{}",
                     s.name,
                     if stored.is_some() {
-                        format!(" The work saved before was kept under “{PREVIOUS_KEY}”.")
+                        " The work open before is kept under “Earlier work” in Save, load, share."
+                            .to_string()
                     } else {
                         String::new()
                     }
@@ -174,8 +238,8 @@ pub fn start(fragment: &str, stored: Option<&str>) -> Start {
         Some(Err(e)) => Start {
             form: Scenario::demo().to_form(),
             notice: Some(Notice::problem(format!(
-                "{}{e}: showing the demo household. A copy of the saved work was kept in this \
-                 browser under “{PREVIOUS_KEY}”.",
+                "{}{e}: showing the demo household. A copy of the saved work is kept under \
+                 “Earlier work” in Save, load, share.",
                 notice.map(|n| format!("{} ", n.text)).unwrap_or_default()
             ))),
             keep_previous: true,
@@ -239,6 +303,63 @@ mod tests {
         let form = decode_saved(text).unwrap();
         assert_eq!(form.name, "Old");
         assert_eq!(form.baseline, "Quarterly");
+    }
+
+    #[test]
+    fn kept_work_is_newest_first_bounded_and_without_repeats() {
+        let named = |name: &str| {
+            let mut f = Scenario::demo().to_form();
+            f.name = name.into();
+            encode_saved(&f)
+        };
+        let mut list = Vec::new();
+        keep(
+            &mut list,
+            named("First"),
+            "replaced by a shared link".into(),
+        );
+        keep(&mut list, named("Second"), "replaced by a file".into());
+        keep(&mut list, named("First"), "replaced by an example".into());
+        let names: Vec<&str> = list.iter().map(|k| k.name.as_str()).collect();
+        assert_eq!(names, ["First", "Second"]);
+        assert_eq!(list[0].why, "replaced by an example");
+        for i in 0..2 * KEEP_LIMIT {
+            keep(&mut list, named(&format!("Work {i}")), String::new());
+        }
+        assert_eq!(list.len(), KEEP_LIMIT);
+        assert_eq!(list[0].name, format!("Work {}", 2 * KEEP_LIMIT - 1));
+
+        let text = encode_kept(&list);
+        assert_eq!(decode_kept(Some(&text)), list);
+        assert_eq!(
+            decode_saved(&decode_kept(Some(&text))[0].record)
+                .unwrap()
+                .name,
+            list[0].name
+        );
+        assert!(decode_kept(None).is_empty());
+        assert!(decode_kept(Some("")).is_empty());
+    }
+
+    #[test]
+    fn an_older_single_record_or_damaged_text_is_kept_as_one_entry() {
+        let mut f = Scenario::demo().to_form();
+        f.name = "Kept by 1.0".into();
+        let old = encode_saved(&f);
+        let list = decode_kept(Some(&old));
+        assert_eq!(list.len(), 1);
+        assert_eq!(
+            (list[0].name.as_str(), &list[0].record),
+            ("Kept by 1.0", &old)
+        );
+
+        let list = decode_kept(Some("{not json"));
+        assert_eq!(list[0].record, "{not json");
+        assert!(
+            list[0].name.starts_with("unreadable saved work"),
+            "{}",
+            list[0].name
+        );
     }
 
     #[test]

@@ -151,8 +151,19 @@ test("damaged saved work keeps the demo, says so, and keeps a copy", async () =>
   const { problems, ws } = await open({ context });
   assert.match(await ws.notice(), /saved work is damaged/);
   assert.equal(await ws.text("ticket-commission"), "$3.10");
-  const copy = await ws.page.evaluate(() => localStorage.getItem("tollbooth.scenario.v1.previous"));
-  assert.equal(copy, "{not json");
+  // The damaged record is kept, byte for byte, under Earlier work; it cannot be restored,
+  // and trying says so and changes nothing.
+  const kept = await ws.page.evaluate(() => JSON.parse(localStorage.getItem("tollbooth.scenario.v1.previous")));
+  assert.equal(kept.kept.length, 1);
+  assert.equal(kept.kept[0].record, "{not json");
+  const hash = await ws.scenarioHash();
+  await ws.go("files");
+  const entry = ws.page.getByTestId("earlier-entry");
+  assert.match(await entry.textContent(), /unreadable saved work.*could not be opened/);
+  await entry.getByTestId("earlier-restore").click();
+  await ws.page.getByTestId("files-message").getByText("cannot be restored").waitFor();
+  assert.match(await ws.text("files-message"), /the current scenario is unchanged/);
+  assert.equal(await ws.scenarioHash(), hash);
   assert.deepEqual(problems, []);
   await context.close();
 });
@@ -215,6 +226,78 @@ test("a share link carries the scenario and opens it in another browser", async 
   assert.equal(await second.page.evaluate(() => location.hash), "");
   assert.deepEqual(second.problems, []);
   await second.context.close();
+});
+
+test("a bad entry of a list typed in one input is flagged next to that input", async () => {
+  const { page, problems, context, ws } = await open();
+  const hash = await ws.scenarioHash();
+  await ws.go("target");
+  const path = "target.restrictions.do_not_buy";
+  await ws.fill(path, "VTI, QQQ");
+  await page.keyboard.press("Tab");
+  assert.match(await ws.errorFor(path), /^entry 2: .*QQQ/);
+  assert.equal(await page.getByTestId("target-restrictions-do_not_buy").getAttribute("aria-invalid"), "true");
+  await ws.fill(path, "VTI");
+  await page.keyboard.press("Tab");
+  assert.equal(await ws.errorFor(path), "");
+  assert.notEqual(await ws.scenarioHash(), hash);
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test("work replaced by a link, a file or an example is kept and can be restored", async () => {
+  const { page, problems, context, ws, reload } = await open();
+  const names = () => page.$$eval('[data-testid="earlier-entry"] .earlier-name', (xs) => xs.map((x) => x.textContent));
+  await ws.go("household");
+  await ws.fill("name", "Shared household");
+  await ws.go("files");
+  await page.getByTestId("make-share-link").click();
+  const link = await page.getByTestId("share-link").inputValue();
+  const fragment = link.slice(link.indexOf("#"));
+  await ws.go("household");
+  await ws.fill("name", "Mine, typed by hand");
+  const mine = await ws.scenarioHash();
+
+  // The same link opened twice: the first opening keeps my work, the second the link's.
+  for (const _ of [1, 2]) {
+    await page.evaluate((f) => {
+      location.hash = f;
+    }, fragment);
+    await reload();
+    await ws.ready();
+    assert.match(await ws.notice(), /from the shared link.*Earlier work/);
+    assert.equal(await ws.text("household-title"), "Shared household");
+  }
+  await ws.go("files");
+  assert.deepEqual(await names(), ["Shared household", "Mine, typed by hand"]);
+  assert.match(await page.getByTestId("earlier-entry").nth(1).textContent(), /replaced by a shared link, \d{4}-\d\d-\d\d \d\d:\d\d/);
+
+  // Restoring brings my work back, bit for bit; the entry leaves the list.
+  await page.getByTestId("earlier-entry").nth(1).getByTestId("earlier-restore").click();
+  await page.getByTestId("files-message").getByText("Restored “Mine, typed by hand”").waitFor();
+  assert.equal(await ws.scenarioHash(), mine);
+  assert.deepEqual(await names(), ["Shared household"]);
+
+  // Starting over from an example keeps it too, across a reload.
+  await page.getByTestId("load-example").click();
+  await page.getByTestId("files-message").getByText("Started over from the example").waitFor();
+  assert.notEqual(await ws.scenarioHash(), mine);
+  await reload();
+  await ws.ready();
+  await ws.go("files");
+  assert.deepEqual(await names(), ["Mine, typed by hand", "Shared household"]);
+  assert.match(await page.getByTestId("earlier-entry").first().textContent(), /replaced by the example/);
+
+  // Forgetting removes an entry from the browser's storage.
+  await page.getByTestId("earlier-entry").nth(1).getByTestId("earlier-forget").click();
+  assert.deepEqual(await names(), ["Mine, typed by hand"]);
+  const stored = await page.evaluate(() => JSON.parse(localStorage.getItem("tollbooth.scenario.v1.previous")));
+  assert.deepEqual(
+    stored.kept.map((k) => k.name),
+    ["Mine, typed by hand"],
+  );
+  assert.deepEqual(problems, []);
+  await context.close();
 });
 
 test("presentation mode masks names and enlarges the type; print shows assumptions, not editors", async () => {
