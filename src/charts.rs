@@ -272,7 +272,14 @@ pub fn span(v: impl Iterator<Item = f64>, from_zero: bool) -> (f64, f64) {
     } else {
         lo - pad
     };
-    (lo, hi + pad)
+    // Values near the largest float overflow the padded range, and a chart over an
+    // infinite range never finishes laying out its ticks: fall back to a unit range.
+    let (lo, hi) = (lo, hi + pad);
+    if lo.is_finite() && hi.is_finite() && (hi - lo).is_finite() {
+        (lo, hi)
+    } else {
+        (0.0, 1.0)
+    }
 }
 
 fn metric_mean(r: &Report, p: usize, key: &str) -> f64 {
@@ -747,6 +754,9 @@ mod tests {
         assert_eq!(span([-5.0, f64::NAN].into_iter(), true), (-5.3, 0.3));
         assert_eq!(span([7.0].into_iter(), false), (6.3, 7.7));
         assert_eq!(span([f64::NAN].into_iter(), false), (0.0, 1.0));
+        // A range that would overflow when padded.
+        assert_eq!(span([0.0, 1.79e308].into_iter(), true), (0.0, 1.0));
+        assert_eq!(span([-1.7e308, 1.7e308].into_iter(), false), (0.0, 1.0));
     }
 
     #[test]

@@ -389,8 +389,9 @@ impl Scenario {
             })?;
         migrate(&mut v)?;
         let s: Scenario = serde_path_to_error::deserialize(v).map_err(field_error)?;
-        s.validate().map_err(ScenarioError::Invalid)?;
-        Ok(s)
+        // The validated scenario, not the file's: validation trims names and symbols, so a
+        // restriction on " VTI" means VTI here as it does in the page.
+        s.to_form().validate().map_err(ScenarioError::Invalid)
     }
 
     /// Pretty JSON for saving (same content as the canonical JSON).

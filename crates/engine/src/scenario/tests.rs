@@ -109,6 +109,20 @@ fn json_round_trip() {
 }
 
 #[test]
+fn a_file_reads_as_the_page_reads_it() {
+    // Spaces around a symbol are trimmed by validation; the scenario returned is the
+    // validated one, so the restriction holds (it was silently ignored before).
+    let mut v: serde_json::Value =
+        serde_json::from_str(&Scenario::demo().canonical_json()).unwrap();
+    let sym = Scenario::demo().securities[0].symbol.clone();
+    v["target"]["restrictions"]["do_not_buy"] = serde_json::json!([format!(" {sym} ")]);
+    v["name"] = serde_json::json!("  Spaced  ");
+    let s = Scenario::from_json(&v.to_string()).unwrap();
+    assert_eq!(s.target.restrictions.do_not_buy, vec![sym]);
+    assert_eq!(s, s.to_form().validate().unwrap());
+}
+
+#[test]
 fn form_round_trip_is_exact() {
     let s = Scenario::demo();
     let form = s.to_form();
