@@ -2,7 +2,7 @@
 //!
 //! Components only wire signals to engine types and plain functions; no finance logic
 //! lives here, so everything that computes a number is tested natively in the engine.
-//! The state is the [`ScenarioForm`](tollbooth_engine::scenario::ScenarioForm) the user
+//! The state is the [`ScenarioForm`] the user
 //! types (one `RwSignal`), a `Memo` of its validation, and a few view settings; the form
 //! is autosaved to local storage.
 

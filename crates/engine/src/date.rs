@@ -21,12 +21,15 @@ pub struct DateParseError {
 }
 
 impl Date {
+    /// The last year a date can have (dates are written with four-digit years).
+    pub const MAX_YEAR: i32 = 9999;
+
     /// The date of a year, month (1–12) and day (1–31), or `None` when it does not exist.
     pub fn from_ymd(year: i32, month: u32, day: u32) -> Option<Date> {
         if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
             return None;
         }
-        if !(1..=9999).contains(&year) {
+        if !(1..=Date::MAX_YEAR).contains(&year) {
             return None;
         }
         Some(Date(days_from_civil(year, month, day)))

@@ -306,6 +306,16 @@ fn bad_runs_are_typed_errors() {
     let s = Scenario::demo();
     assert_eq!(simulate(&s, &opts(0, 1)).unwrap_err(), SimError::NoPaths);
     assert_eq!(simulate(&s, &opts(1, 0)).unwrap_err(), SimError::NoYears);
+    // A horizon past the calendar's last year is refused, not looped over.
+    let mut t = s.clone();
+    t.as_of = "9998-01-05".parse().unwrap();
+    assert_eq!(
+        simulate(&t, &opts(1, 1)).unwrap_err(),
+        SimError::PastCalendar {
+            as_of: t.as_of,
+            years: 1
+        }
+    );
     let mut t = s.clone();
     t.policies.clear();
     assert_eq!(simulate(&t, &opts(1, 1)).unwrap_err(), SimError::NoPolicies);

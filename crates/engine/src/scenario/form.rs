@@ -845,6 +845,18 @@ impl ScenarioForm {
 
         // Market first: securities and the target refer to its asset classes.
         let market = self.market_(&mut v);
+        if as_of_ok
+            && i64::from(as_of.year()) + i64::from(market.horizon_years)
+                >= i64::from(Date::MAX_YEAR)
+        {
+            v.err(
+                "market.horizon_years",
+                format!(
+                    "the horizon would end after {}: shorten it or move the scenario date",
+                    Date::MAX_YEAR
+                ),
+            );
+        }
         let class_names: Vec<&str> = market.classes.iter().map(|c| c.name.as_str()).collect();
 
         let fee_schedules = self.fee_schedules_(&mut v);

@@ -747,3 +747,18 @@ fn a_securitys_daily_volume_is_optional_positive_and_survives_the_form() {
     });
     assert!(msg.contains("greater than 0"), "{msg}");
 }
+
+#[test]
+fn the_horizon_must_end_inside_the_calendar() {
+    let msg = only_error("market.horizon_years", |f| {
+        f.as_of = "9990-01-05".into();
+        f.cash_flows.clear();
+        f.market.horizon_years = "9".into();
+    });
+    assert!(msg.contains("after 9999"), "{msg}");
+    let mut f = demo_form();
+    f.as_of = "9990-01-05".into();
+    f.cash_flows.clear();
+    f.market.horizon_years = "8".into();
+    assert!(f.validate().is_ok());
+}

@@ -162,6 +162,17 @@ pub enum SimError {
     /// A zero-year horizon.
     #[error("the horizon must be at least 1 year (got 0)")]
     NoYears,
+    /// The horizon runs past the last date the calendar has.
+    #[error(
+        "the horizon ends after {}: the scenario date ({as_of}) plus {years} years leaves the calendar",
+        crate::date::Date::MAX_YEAR
+    )]
+    PastCalendar {
+        /// The scenario date.
+        as_of: crate::date::Date,
+        /// The horizon in years.
+        years: u32,
+    },
     /// The scenario has no policy.
     #[error("the scenario has no policy to simulate")]
     NoPolicies,
@@ -404,6 +415,15 @@ impl<'s> Simulation<'s> {
         }
         if years == 0 {
             return Err(SimError::NoYears);
+        }
+        // A year of slack for the business days and the tax settled after the horizon.
+        if i64::from(scenario.as_of.year()) + i64::from(years)
+            >= i64::from(crate::date::Date::MAX_YEAR)
+        {
+            return Err(SimError::PastCalendar {
+                as_of: scenario.as_of,
+                years,
+            });
         }
         if scenario.policies.is_empty() {
             return Err(SimError::NoPolicies);

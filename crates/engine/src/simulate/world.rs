@@ -114,21 +114,16 @@ pub(crate) fn tax_profile(s: &Scenario) -> TaxProfile {
     s.tax
 }
 
-/// Adds `months` calendar months, clamping the day to the month's end.
-pub(crate) fn add_months(d: Date, months: i32) -> Date {
+/// Adds `months` calendar months, clamping the day to the month's end; `None` past the
+/// calendar's last year.
+pub(crate) fn add_months(d: Date, months: i32) -> Option<Date> {
     let (y, m, day) = d.ymd();
     let idx = y * 12 + (m as i32 - 1) + months;
     let (y2, m2) = (idx.div_euclid(12), idx.rem_euclid(12) as u32 + 1);
-    let mut dd = day;
-    loop {
-        if let Some(x) = Date::from_ymd(y2, m2, dd) {
-            return x;
-        }
-        if dd <= 28 {
-            return d;
-        }
-        dd -= 1;
-    }
+    (1..=day)
+        .rev()
+        .take(4)
+        .find_map(|dd| Date::from_ymd(y2, m2, dd))
 }
 
 /// Whether a rule scheduled at `freq` is due on the step dated `date`, the previous step
@@ -364,13 +359,15 @@ impl<'s> World<'s> {
                         let d = match frequency {
                             // (Handled above.)
                             Frequency::Daily => break,
-                            Frequency::Weekly => start.add_days(7 * n),
-                            Frequency::Biweekly => start.add_days(14 * n),
+                            Frequency::Weekly => Some(start.add_days(7 * n)),
+                            Frequency::Biweekly => Some(start.add_days(14 * n)),
                             Frequency::Monthly => add_months(start, n),
                             Frequency::Quarterly => add_months(start, 3 * n),
                             Frequency::SemiAnnual => add_months(start, 6 * n),
                             Frequency::Annual => add_months(start, 12 * n),
                         };
+                        // Past the calendar: no later date can be in the horizon.
+                        let Some(d) = d else { break };
                         if d > end {
                             break;
                         }
@@ -595,9 +592,12 @@ mod tests {
 
     #[test]
     fn months_are_added_with_the_day_clamped() {
-        assert_eq!(add_months(d("2027-01-31"), 1), d("2027-02-28"));
-        assert_eq!(add_months(d("2028-01-31"), 1), d("2028-02-29"));
-        assert_eq!(add_months(d("2026-12-01"), 13), d("2028-01-01"));
-        assert_eq!(add_months(d("2027-03-15"), -3), d("2026-12-15"));
+        assert_eq!(add_months(d("2027-01-31"), 1), Some(d("2027-02-28")));
+        assert_eq!(add_months(d("2028-01-31"), 1), Some(d("2028-02-29")));
+        assert_eq!(add_months(d("2026-12-01"), 13), Some(d("2028-01-01")));
+        assert_eq!(add_months(d("2027-03-15"), -3), Some(d("2026-12-15")));
+        assert_eq!(add_months(d("2027-04-30"), 1), Some(d("2027-05-30")));
+        assert_eq!(add_months(d("9999-11-30"), 1), Some(d("9999-12-30")));
+        assert_eq!(add_months(d("9999-12-01"), 1), None);
     }
 }
