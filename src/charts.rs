@@ -274,8 +274,8 @@ pub fn span(v: impl Iterator<Item = f64>, from_zero: bool) -> (f64, f64) {
     };
     // Values near the largest float overflow the padded range, and a chart over an
     // infinite range never finishes laying out its ticks: fall back to a unit range.
-    let (lo, hi) = (lo, hi + pad);
-    if lo.is_finite() && hi.is_finite() && (hi - lo).is_finite() {
+    let hi = hi + pad;
+    if (hi - lo).is_finite() {
         (lo, hi)
     } else {
         (0.0, 1.0)

@@ -24,6 +24,12 @@ impl Date {
     /// The last year a date can have (dates are written with four-digit years).
     pub const MAX_YEAR: i32 = 9999;
 
+    /// Whether a horizon of `years` years from this date stays inside the calendar, with a
+    /// year to spare for the last business days and the tax settled after the horizon.
+    pub fn horizon_fits(self, years: u32) -> bool {
+        i64::from(self.year()) + i64::from(years) < i64::from(Date::MAX_YEAR)
+    }
+
     /// The date of a year, month (1–12) and day (1–31), or `None` when it does not exist.
     pub fn from_ymd(year: i32, month: u32, day: u32) -> Option<Date> {
         if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {

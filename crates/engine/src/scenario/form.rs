@@ -845,10 +845,7 @@ impl ScenarioForm {
 
         // Market first: securities and the target refer to its asset classes.
         let market = self.market_(&mut v);
-        if as_of_ok
-            && i64::from(as_of.year()) + i64::from(market.horizon_years)
-                >= i64::from(Date::MAX_YEAR)
-        {
+        if as_of_ok && !as_of.horizon_fits(market.horizon_years) {
             v.err(
                 "market.horizon_years",
                 format!(

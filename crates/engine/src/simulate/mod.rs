@@ -416,10 +416,7 @@ impl<'s> Simulation<'s> {
         if years == 0 {
             return Err(SimError::NoYears);
         }
-        // A year of slack for the business days and the tax settled after the horizon.
-        if i64::from(scenario.as_of.year()) + i64::from(years)
-            >= i64::from(crate::date::Date::MAX_YEAR)
-        {
+        if !scenario.as_of.horizon_fits(years) {
             return Err(SimError::PastCalendar {
                 as_of: scenario.as_of,
                 years,
