@@ -144,7 +144,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             "--paths" => options.paths = Some(number(value(&mut it, a)?, a)?),
             "--years" => options.years = Some(number(value(&mut it, a)?, a)?),
             "--seed" => options.seed = Some(number(value(&mut it, a)?, a)?),
-            "--threads" => threads = Some(number::<usize>(value(&mut it, a)?, a)?),
+            "--threads" => threads = Some(crate::simulate::threads_arg(value(&mut it, a)?, a)?),
             "--fail-fast" => fail_fast = true,
             "--quiet" | "-q" => quiet = true,
             "--help" | "-h" => {
@@ -161,11 +161,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     })?;
     // Check the options against the configuration once, before reading any household.
     Simulation::new(&config, &options).context("cannot simulate this configuration")?;
-    let threads = match threads {
-        Some(0) => bail!("`--threads` must be at least 1"),
-        Some(t) => t,
-        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
-    };
+    let threads = threads.unwrap_or_else(crate::simulate::all_cores);
     let reader: Box<dyn BufRead> = match input.unwrap_or("-") {
         "-" => Box::new(std::io::BufReader::new(std::io::stdin())),
         path => Box::new(std::io::BufReader::new(

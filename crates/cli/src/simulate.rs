@@ -21,6 +21,19 @@ pub fn all_cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
+/// Most threads `--threads` accepts: far above any machine this runs on, and below what
+/// would exhaust the process's thread and memory limits (results are the same on any
+/// count, so nothing is gained above the cores).
+pub const MAX_THREADS: usize = 256;
+
+/// Parses a `--threads` value: a whole number from 1 to [`MAX_THREADS`].
+pub fn threads_arg(s: &str, flag: &str) -> anyhow::Result<usize> {
+    match s.parse::<usize>() {
+        Ok(t) if (1..=MAX_THREADS).contains(&t) => Ok(t),
+        _ => bail!("`{flag}` must be a whole number from 1 to {MAX_THREADS}, got `{s}`"),
+    }
+}
+
 /// Runs every path of `sim` on `threads` threads (path chunks on a rayon pool, each
 /// chunk's accumulator merged as soon as it is done, so memory stays bounded) and builds
 /// the report: bit-identical for any thread count and merge order.
@@ -76,12 +89,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             "--paths" => options.paths = Some(number(value(&mut it, a)?, a)?),
             "--seed" => options.seed = Some(number(value(&mut it, a)?, a)?),
             "--years" => options.years = Some(number(value(&mut it, a)?, a)?),
-            "--threads" => {
-                threads = number(value(&mut it, a)?, a)?;
-                if threads == 0 {
-                    bail!("`--threads` must be at least 1\n{USAGE}");
-                }
-            }
+            "--threads" => threads = threads_arg(value(&mut it, a)?, a)?,
             "--trades-csv" => csv = Some(value(&mut it, a)?),
             "--preset" => preset = Some(value(&mut it, a)?),
             "--help" | "-h" => {

@@ -129,6 +129,16 @@ fn the_report_is_the_same_on_any_thread_count() {
     for t in ["2", "3", "7"] {
         assert_eq!(hash(t), one, "--threads {t}");
     }
-    let out = tollbooth(&["simulate", "--preset", "household", "--threads", "0"]);
+    for bad in ["0", "257", "18446744073709551615", "two"] {
+        let out = tollbooth(&["simulate", "--preset", "household", "--threads", bad]);
+        assert!(!out.status.success(), "--threads {bad}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("`--threads` must be a whole number from 1 to 256"),
+            "--threads {bad}: {err}"
+        );
+    }
+    let out = tollbooth(&["batch", "--preset", "household", "--threads", "100000"]);
     assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("from 1 to 256"));
 }

@@ -43,6 +43,20 @@ pub const WEIGHT_SUM_TOLERANCE: f64 = 1e-6;
 pub const MIN_POLICIES: usize = 2;
 /// Most policies a scenario compares.
 pub const MAX_POLICIES: usize = 8;
+/// Most securities a scenario may list (the market model's covariance is securities ×
+/// securities, and each policy keeps an accounts × securities position table).
+pub const MAX_SECURITIES: usize = 1_000;
+/// Most accounts a household may have.
+pub const MAX_ACCOUNTS: usize = 100;
+/// Most asset classes (the cost-aware optimizer solves over classes).
+pub const MAX_CLASSES: usize = 50;
+/// Most tax lots a household may hold, over all its accounts.
+pub const MAX_LOTS: usize = 100_000;
+/// Most cash-flow entries a scenario may list.
+pub const MAX_CASH_FLOWS: usize = 1_000;
+/// Largest magnitude a number in the form may have: far above any household's dollars,
+/// shares or prices, and small enough that sums and products of them stay finite.
+pub const MAX_MAGNITUDE: f64 = 1e15;
 
 /// A problem with one field of the form.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -671,7 +685,29 @@ enum R {
     Signed,
     /// > the bound.
     Gt(f64),
+    /// Between `lo` and `hi`, each end included when its flag says so.
+    Range {
+        lo: f64,
+        lo_incl: bool,
+        hi: f64,
+        hi_incl: bool,
+    },
 }
+
+/// A fraction in `[0, 1)`: a yield or expense ratio of 100 % would leave nothing.
+const BELOW_ONE: R = R::Range {
+    lo: 0.0,
+    lo_incl: true,
+    hi: 1.0,
+    hi_incl: false,
+};
+/// An annual volatility the market model accepts: `[0, 5]` (500 %).
+const VOLATILITY: R = R::Range {
+    lo: 0.0,
+    lo_incl: true,
+    hi: 5.0,
+    hi_incl: true,
+};
 
 #[derive(Default)]
 struct V {
@@ -696,6 +732,15 @@ impl V {
             .bytes()
             .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+' | b'e' | b'E'));
         match t.parse::<f64>() {
+            Ok(v) if ok_chars && v.abs() > MAX_MAGNITUDE => {
+                self.err(
+                    path,
+                    format!(
+                        "`{t}` is too large: numbers here must be within ±1,000,000,000,000,000"
+                    ),
+                );
+                None
+            }
             Ok(v) if ok_chars && v.is_finite() => Some(v),
             _ => {
                 self.err(
@@ -717,6 +762,20 @@ impl V {
             }
             R::Signed if !(-1.0..=1.0).contains(&v) => "must be between -1 and 1".to_string(),
             R::Gt(b) if v <= b => format!("must be greater than {b}"),
+            R::Range {
+                lo,
+                lo_incl,
+                hi,
+                hi_incl,
+            } if (if lo_incl { v < lo } else { v <= lo })
+                || (if hi_incl { v > hi } else { v >= hi }) =>
+            {
+                format!(
+                    "must be {} {lo} and {} {hi}",
+                    if lo_incl { "at least" } else { "above" },
+                    if hi_incl { "at most" } else { "below" }
+                )
+            }
             _ => return true,
         };
         self.err(path, msg);
@@ -837,6 +896,12 @@ fn band_form(b: Band) -> BandForm {
 impl ScenarioForm {
     /// Checks every field and cross-reference; returns the scenario or every problem.
     pub fn validate(&self) -> Result<Scenario, Vec<FieldError>> {
+        // A form beyond the engine's limits is refused before its entries are checked: the
+        // checks' cross-references would be slow and their errors countless.
+        let too_many = self.sizes_();
+        if !too_many.is_empty() {
+            return Err(too_many);
+        }
         let mut v = V::default();
         let before = v.errs.len();
         let as_of = v.date("as_of", &self.as_of);
@@ -867,6 +932,41 @@ impl ScenarioForm {
         let account_ids: Vec<&str> = household.accounts.iter().map(|a| a.id.as_str()).collect();
         let target = self.target_(&mut v, &class_names, &securities, &account_ids);
         let regulatory = self.regulatory_(&mut v);
+        if as_of_ok
+            && fee_schedules.iter().any(|f| f.charge_regulatory)
+            && securities
+                .iter()
+                .any(|s| s.security_type.is_exchange_traded())
+        {
+            // The simulation sells from the scenario date on: each table needs a rate then.
+            let tables = [
+                (
+                    "regulatory.sec",
+                    "SEC Section 31",
+                    regulatory.sec.iter().map(|r| r.effective).min(),
+                ),
+                (
+                    "regulatory.taf",
+                    "FINRA TAF",
+                    regulatory.taf.iter().map(|r| r.effective).min(),
+                ),
+            ];
+            for (path, name, first) in tables {
+                match first {
+                    Some(d) if d <= as_of => {}
+                    Some(d) => v.err(
+                        path,
+                        format!(
+                            "the {name} table starts on {d}, after the scenario date {as_of}: add a row in force on {as_of}"
+                        ),
+                    ),
+                    None => v.err(
+                        path,
+                        format!("the {name} table is empty: add the rate in force on {as_of}"),
+                    ),
+                }
+            }
+        }
         let tax = self.tax_(&mut v);
         let cash_flows = self.cash_flows_(&mut v, &account_ids, as_of_ok.then_some(as_of));
         let policies = self.policies_(&mut v);
@@ -906,6 +1006,46 @@ impl ScenarioForm {
         })
     }
 
+    /// The counts the engine is built for ([`MAX_SECURITIES`], [`MAX_ACCOUNTS`],
+    /// [`MAX_CLASSES`], [`MAX_LOTS`], [`MAX_CASH_FLOWS`]): one error per list over its limit.
+    fn sizes_(&self) -> Vec<FieldError> {
+        let lots: usize = self.household.accounts.iter().map(|a| a.lots.len()).sum();
+        [
+            (
+                "securities",
+                "securities",
+                self.securities.len(),
+                MAX_SECURITIES,
+            ),
+            (
+                "household.accounts",
+                "accounts",
+                self.household.accounts.len(),
+                MAX_ACCOUNTS,
+            ),
+            (
+                "market.classes",
+                "asset classes",
+                self.market.classes.len(),
+                MAX_CLASSES,
+            ),
+            ("household.accounts", "tax lots", lots, MAX_LOTS),
+            (
+                "cash_flows",
+                "cash flows",
+                self.cash_flows.len(),
+                MAX_CASH_FLOWS,
+            ),
+        ]
+        .into_iter()
+        .filter(|&(_, _, n, max)| n > max)
+        .map(|(path, what, n, max)| FieldError {
+            path: path.to_string(),
+            message: format!("too many {what}: {n}; Tollbooth models at most {max}"),
+        })
+        .collect()
+    }
+
     fn market_(&self, v: &mut V) -> MarketAssumptions {
         let m = &self.market;
         if m.classes.is_empty() {
@@ -922,13 +1062,18 @@ impl ScenarioForm {
                     expected_return: v.num(
                         &format!("{p}.expected_return"),
                         &c.expected_return,
-                        R::Signed,
+                        R::Range {
+                            lo: -1.0,
+                            lo_incl: false,
+                            hi: 1.0,
+                            hi_incl: true,
+                        },
                     ),
-                    volatility: v.num(&format!("{p}.volatility"), &c.volatility, R::NonNeg),
+                    volatility: v.num(&format!("{p}.volatility"), &c.volatility, VOLATILITY),
                     dividend_yield: v.num(
                         &format!("{p}.dividend_yield"),
                         &c.dividend_yield,
-                        R::Unit,
+                        BELOW_ONE,
                     ),
                     source: c.source.trim().to_string(),
                     as_of: c.as_of.trim().to_string(),
@@ -993,14 +1138,23 @@ impl ScenarioForm {
                 let p = format!("market.idiosyncratic_vol[{i}]");
                 SecurityVol {
                     symbol: v.text(&format!("{p}.symbol"), &s.symbol),
-                    vol: v.num(&format!("{p}.vol"), &s.vol, R::NonNeg),
+                    vol: v.num(&format!("{p}.vol"), &s.vol, VOLATILITY),
                 }
             })
             .collect();
         let shocks = match v.pick("market.shocks.kind", m.shocks.kind, ShockKind::Normal) {
             ShockKind::Normal => Shocks::Normal,
             ShockKind::StudentT => Shocks::StudentT {
-                dof: v.num("market.shocks.dof", &m.shocks.dof, R::Gt(2.0)),
+                dof: v.num(
+                    "market.shocks.dof",
+                    &m.shocks.dof,
+                    R::Range {
+                        lo: 2.0,
+                        lo_incl: false,
+                        hi: 1e6,
+                        hi_incl: true,
+                    },
+                ),
             },
         };
         MarketAssumptions {
@@ -1011,12 +1165,12 @@ impl ScenarioForm {
             default_idiosyncratic_vol: v.num(
                 "market.default_idiosyncratic_vol",
                 &m.default_idiosyncratic_vol,
-                R::NonNeg,
+                VOLATILITY,
             ),
             partner_correlation: v.num(
                 "market.partner_correlation",
                 &m.partner_correlation,
-                R::Signed,
+                R::Unit,
             ),
             cash_yield: v.num("market.cash_yield", &m.cash_yield, R::Signed),
             horizon_years: v.whole("market.horizon_years", &m.horizon_years, 1, 100) as u32,
@@ -1134,11 +1288,15 @@ impl ScenarioForm {
                         &s.half_spread_bps,
                         R::NonNeg,
                     ),
-                    expense_ratio: v.num(&format!("{p}.expense_ratio"), &s.expense_ratio, R::Unit),
+                    expense_ratio: v.num(
+                        &format!("{p}.expense_ratio"),
+                        &s.expense_ratio,
+                        BELOW_ONE,
+                    ),
                     dividend_yield: v.num(
                         &format!("{p}.dividend_yield"),
                         &s.dividend_yield,
-                        R::Unit,
+                        BELOW_ONE,
                     ),
                     group: v.text(&format!("{p}.group"), &s.group),
                     partners: s.partners.iter().map(|x| x.trim().to_string()).collect(),

@@ -762,3 +762,148 @@ fn the_horizon_must_end_inside_the_calendar() {
     f.market.horizon_years = "8".into();
     assert!(f.validate().is_ok());
 }
+
+/// Every market parameter the form accepts, the simulation accepts: the form's bounds are
+/// the market model's, each end checked on both sides.
+#[test]
+fn the_forms_market_bounds_are_the_models() {
+    let accepted = |edit: &dyn Fn(&mut ScenarioForm)| {
+        let mut f = demo_form();
+        edit(&mut f);
+        let s = f.validate().expect("the form accepts it");
+        let options = crate::simulate::SimOptions {
+            paths: Some(1),
+            years: Some(1),
+            ..Default::default()
+        };
+        crate::simulate::Simulation::new(&s, &options).expect("the simulation accepts it");
+    };
+    accepted(&|f| f.market.classes[0].expected_return = "-0.99".into());
+    only_error("market.classes[0].expected_return", |f| {
+        f.market.classes[0].expected_return = "-1".into()
+    });
+    accepted(&|f| f.market.classes[0].volatility = "5".into());
+    let msg = only_error("market.classes[0].volatility", |f| {
+        f.market.classes[0].volatility = "5.01".into()
+    });
+    assert_eq!(msg, "must be at least 0 and at most 5");
+    accepted(&|f| f.market.classes[0].dividend_yield = "0.99".into());
+    let msg = only_error("market.classes[0].dividend_yield", |f| {
+        f.market.classes[0].dividend_yield = "1".into()
+    });
+    assert_eq!(msg, "must be at least 0 and below 1");
+    only_error("securities[0].dividend_yield", |f| {
+        f.securities[0].dividend_yield = "1".into()
+    });
+    only_error("securities[0].expense_ratio", |f| {
+        f.securities[0].expense_ratio = "1".into()
+    });
+    accepted(&|f| f.market.partner_correlation = "0".into());
+    only_error("market.partner_correlation", |f| {
+        f.market.partner_correlation = "-0.1".into()
+    });
+    accepted(&|f| f.market.default_idiosyncratic_vol = "5".into());
+    only_error("market.default_idiosyncratic_vol", |f| {
+        f.market.default_idiosyncratic_vol = "6".into()
+    });
+    let student = |f: &mut ScenarioForm, dof: &str| {
+        f.market.shocks.kind = Some(ShockKind::StudentT);
+        f.market.shocks.dof = dof.into();
+    };
+    accepted(&|f| student(f, "1000000"));
+    let msg = only_error("market.shocks.dof", |f| student(f, "1000001"));
+    assert_eq!(msg, "must be above 2 and at most 1000000");
+    only_error("market.shocks.dof", |f| student(f, "2"));
+}
+
+/// The simulation sells from the scenario date on, so each regulatory table needs a rate
+/// in force then; without one the form says which table, not the run.
+#[test]
+fn regulatory_tables_must_cover_the_scenario_date() {
+    // Only the TAF rows dated after the scenario date are left.
+    let as_of = demo_form().as_of;
+    let msg = only_error("regulatory.taf", |f| {
+        f.regulatory
+            .taf
+            .retain(|r| r.effective.as_str() > as_of.as_str());
+    });
+    assert!(
+        msg.contains("starts on 2027-01-01") && msg.contains(&as_of),
+        "{msg}"
+    );
+    let msg = only_error("regulatory.sec", |f| f.regulatory.sec.clear());
+    assert!(msg.contains("SEC Section 31 table is empty"), "{msg}");
+    // With regulatory fees off on every schedule, no table is needed.
+    let mut f = demo_form();
+    f.regulatory.sec.clear();
+    f.regulatory.taf.clear();
+    for s in &mut f.fee_schedules {
+        s.charge_regulatory = false;
+    }
+    assert!(f.validate().is_ok());
+}
+
+/// A form beyond the engine's limits is refused up front, one error per list, and a
+/// number too large to add up safely is refused where it is typed.
+#[test]
+fn sizes_and_magnitudes_are_bounded() {
+    use super::form::{MAX_ACCOUNTS, MAX_CASH_FLOWS, MAX_LOTS, MAX_SECURITIES};
+    let errs = errors_after(|f| {
+        let s = f.securities[0].clone();
+        f.securities = vec![s; MAX_SECURITIES + 1];
+        let a = f.household.accounts[0].clone();
+        f.household.accounts = vec![a; MAX_ACCOUNTS + 1];
+        let l = f.household.accounts[0].lots[0].clone();
+        f.household.accounts[0].lots = vec![l; MAX_LOTS];
+        let c = f.cash_flows[0].clone();
+        f.cash_flows = vec![c; MAX_CASH_FLOWS + 1];
+    });
+    let got: Vec<(&str, &str)> = errs
+        .iter()
+        .map(|e| (e.path.as_str(), e.message.as_str()))
+        .collect();
+    let lots = MAX_LOTS + MAX_ACCOUNTS * demo_form().household.accounts[0].lots.len();
+    let lots = format!("too many tax lots: {lots}; Tollbooth models at most 100000");
+    assert_eq!(
+        got,
+        [
+            (
+                "securities",
+                "too many securities: 1001; Tollbooth models at most 1000"
+            ),
+            (
+                "household.accounts",
+                "too many accounts: 101; Tollbooth models at most 100"
+            ),
+            ("household.accounts", lots.as_str()),
+            (
+                "cash_flows",
+                "too many cash flows: 1001; Tollbooth models at most 1000"
+            ),
+        ]
+    );
+    // At the limits the form is checked as usual.
+    let mut f = demo_form();
+    while f.market.classes.len() < super::form::MAX_CLASSES {
+        let mut c = f.market.classes[0].clone();
+        c.name = format!("class {}", f.market.classes.len());
+        f.market.classes.push(c);
+    }
+    let errs = f
+        .validate()
+        .expect_err("the correlation matrix is now too small");
+    assert!(
+        errs.iter().all(|e| !e.message.contains("too many")),
+        "{errs:#?}"
+    );
+    let msg = only_error("household.accounts[0].cash", |f| {
+        f.household.accounts[0].cash = "1e16".into()
+    });
+    assert!(msg.contains("too large"), "{msg}");
+    only_error("household.accounts[0].lots[0].quantity", |f| {
+        f.household.accounts[0].lots[0].quantity = "-2e15".into()
+    });
+    let mut f = demo_form();
+    f.household.accounts[0].cash = "1e15".into();
+    assert!(f.validate().is_ok());
+}
