@@ -202,7 +202,7 @@ pub fn today_csv(t: &TodayTrades) -> String {
     );
     for r in &t.trades {
         out.push_str(&format!(
-            "{},{},{},{},{},{},{},{:.2},{:.2},{:.2},{},{}\n",
+            "{},{},{},{},{},{},{},{},{},{},{},{}\n",
             csv_text(&t.policy),
             t.as_of,
             csv_text(&r.account),
@@ -210,9 +210,9 @@ pub fn today_csv(t: &TodayTrades) -> String {
             r.side,
             num(r.quantity),
             num(r.price),
-            r.notional,
-            r.cost,
-            r.tax_effect,
+            tollbooth_engine::csv_fixed(r.notional, 2),
+            tollbooth_engine::csv_fixed(r.cost, 2),
+            tollbooth_engine::csv_fixed(r.tax_effect, 2),
             r.reason,
             csv_text(&r.explanation)
         ));

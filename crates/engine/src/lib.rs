@@ -62,3 +62,26 @@ pub fn csv_text(s: &str) -> String {
         s.to_string()
     }
 }
+
+/// A CSV number cell with `places` decimals: a value that rounds to zero is written
+/// unsigned (`0.00`, never `-0.00`, which a residual of −3e-14 from adding up a fully
+/// washed sale would otherwise print); a non-finite value is an empty cell.
+///
+/// ```
+/// use tollbooth_engine::csv_fixed;
+/// assert_eq!(csv_fixed(-3e-14, 2), "0.00");
+/// assert_eq!(csv_fixed(-0.004, 2), "0.00");
+/// assert_eq!(csv_fixed(-0.005001, 2), "-0.01");
+/// assert_eq!(csv_fixed(1234.5678, 4), "1234.5678");
+/// assert_eq!(csv_fixed(f64::NAN, 2), "");
+/// ```
+pub fn csv_fixed(x: f64, places: usize) -> String {
+    if !x.is_finite() {
+        return String::new();
+    }
+    let s = format!("{x:.places$}");
+    match s.strip_prefix('-') {
+        Some(rest) if rest.bytes().all(|b| b == b'0' || b == b'.') => rest.to_string(),
+        _ => s,
+    }
+}

@@ -683,8 +683,6 @@ enum R {
     Unit,
     /// In [−1, 1].
     Signed,
-    /// > the bound.
-    Gt(f64),
     /// Between `lo` and `hi`, each end included when its flag says so.
     Range {
         lo: f64,
@@ -761,7 +759,6 @@ impl V {
                 "must be between 0 and 1 (a fraction: 0.24 means 24%)".to_string()
             }
             R::Signed if !(-1.0..=1.0).contains(&v) => "must be between -1 and 1".to_string(),
-            R::Gt(b) if v <= b => format!("must be greater than {b}"),
             R::Range {
                 lo,
                 lo_incl,

@@ -761,7 +761,7 @@ impl Report {
                     .collect();
                 let reason = serde_json::to_string(&r.reason).unwrap_or_default();
                 out.push_str(&format!(
-                    "{},{},{},{},{},{},{},{},{:.2},{:.2},{:.4},{:.2},{:.2},{}\n",
+                    "{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
                     crate::csv_text(name),
                     r.date,
                     crate::csv_text(&r.account),
@@ -770,11 +770,11 @@ impl Report {
                     r.quantity,
                     r.price,
                     crate::csv_text(&lots.join(";")),
-                    r.commission,
-                    r.regulatory,
-                    r.spread,
-                    r.realized_gain,
-                    r.disallowed,
+                    crate::csv_fixed(r.commission, 2),
+                    crate::csv_fixed(r.regulatory, 2),
+                    crate::csv_fixed(r.spread, 4),
+                    crate::csv_fixed(r.realized_gain, 2),
+                    crate::csv_fixed(r.disallowed, 2),
                     reason.trim_matches('"'),
                 ));
             }
