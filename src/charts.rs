@@ -77,7 +77,7 @@ pub enum ChartError {
 /// The five results charts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Chart {
-    /// Ticket, fee and spread cost against tax alpha before costs, one point per policy.
+    /// Ticket, fee, spread and impact cost against tax alpha before costs, one point per policy.
     CostVsAlpha,
     /// Mean cumulative tickets over time, one line per policy.
     Tickets,
@@ -286,7 +286,7 @@ fn metric_mean(r: &Report, p: usize, key: &str) -> f64 {
     r.policies[p].metric(key).map_or(f64::NAN, |s| s.mean)
 }
 
-/// Policy `p`'s mean ticket charges + regulatory fees + spread, and mean tax alpha
+/// Policy `p`'s mean ticket charges + regulatory fees + spread and impact, and mean tax alpha
 /// before costs (bp/yr).
 fn cost_and_alpha(r: &Report, p: usize) -> (f64, f64) {
     let cost = metric_mean(r, p, "ticket_charges")
@@ -368,7 +368,7 @@ fn cost_vs_alpha<DB: DrawingBackend>(r: &Report, area: &DrawingArea<DB, Shift>) 
         (y0, y1),
         ("usd", "bps_per_year"),
         (
-            "Ticket charges + regulatory fees + spread, mean ($)",
+            "Ticket charges + regulatory fees + spread and impact, mean ($)",
             "Tax alpha before costs (bp/yr)",
         ),
     )?;

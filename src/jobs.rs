@@ -151,8 +151,14 @@ pub struct TodayRow {
     pub explanation: String,
     /// Tax of the lots relieved (negative: a saving).
     pub tax_effect: f64,
-    /// The ticket's total cost (commission, fees, spread).
+    /// The ticket's total cost (commission, regulatory fees, spread, impact).
     pub cost: f64,
+    /// Of which SEC and FINRA fees.
+    pub regulatory: f64,
+    /// The regulatory rates applied ([`tollbooth_engine::fees::TicketCost::rates_applied`]).
+    pub rates: String,
+    /// Lots relieved by a sale, in relief order: "label: shares (short-term|long-term)".
+    pub lots: String,
 }
 
 /// The household's trades today under one policy.
@@ -330,6 +336,21 @@ fn today(scenario: &str, policy: usize, as_of: &str) -> Result<TodayTrades, Stri
                 explanation: t.explanation.clone(),
                 tax_effect: t.tax_effect,
                 cost: t.fees.total(),
+                regulatory: t.fees.regulatory(),
+                rates: t.fees.rates_applied(),
+                lots: t
+                    .lots
+                    .iter()
+                    .map(|l| {
+                        let term = if l.long_term {
+                            "long-term"
+                        } else {
+                            "short-term"
+                        };
+                        format!("{}: {} sh ({term})", l.label, l.shares)
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; "),
             })
             .collect(),
     })

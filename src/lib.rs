@@ -731,6 +731,15 @@ fn TicketBreakdown(cost: TicketCost) -> impl IntoView {
                     <td class="num" data-testid="ticket-spread">{usd(cost.spread)}</td>
                     <td class="muted">"half-spread × notional"</td>
                 </tr>
+                <tr>
+                    <th scope="row">"Market impact"</th>
+                    <td class="num" data-testid="ticket-impact">{usd(cost.impact)}</td>
+                    <td class="muted">{if cost.impact > 0.0 {
+                        "coefficient × daily volatility × √(notional ÷ daily dollar volume) × notional"
+                    } else {
+                        "off for this schedule, or no daily dollar volume for the security"
+                    }}</td>
+                </tr>
             </tbody>
             <tfoot>
                 <tr>

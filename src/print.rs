@@ -95,7 +95,10 @@ pub fn Assumptions() -> impl IntoView {
                 let presenting = ws.presenting.get();
                 ws.checked.with(|c| match c {
                     Err(e) => view! { <p>{format!("The scenario has {} problem(s): assumptions are listed once it is valid.", e.len())}</p> }.into_any(),
-                    Ok(s) => assumptions(s, presenting).into_any(),
+                    Ok(s) => {
+                        let run = use_context::<crate::results::RunState>().and_then(|r| r.shown_run());
+                        assumptions(s, presenting, run).into_any()
+                    }
                 })
             }}
             <h2 id="definitions">"Definitions"</h2>
@@ -106,7 +109,9 @@ pub fn Assumptions() -> impl IntoView {
     }
 }
 
-fn assumptions(s: &Scenario, presenting: bool) -> impl IntoView {
+/// `run`: the paths, years and seed of the results on screen, which the run settings may
+/// have set apart from the scenario's own.
+fn assumptions(s: &Scenario, presenting: bool, run: Option<(u64, u32, u64)>) -> impl IntoView {
     let t = &s.tax;
     let m = &s.market;
     let name = if presenting {
@@ -126,9 +131,19 @@ fn assumptions(s: &Scenario, presenting: bool) -> impl IntoView {
                 usd(t.ordinary_offset_cap), t.horizon
             )}
         </p>
-        <p>
-            {format!("Market: {} years, {} Monte Carlo paths, daily steps on business days, cash yield {}, TLH partner correlation {}.",
-                m.horizon_years, m.paths, pct(m.cash_yield), m.partner_correlation)}
+        <p data-testid="assumptions-market">
+            {match run {
+                Some((paths, years, seed)) => format!(
+                    "Market: the results shown were computed over {years} years with {paths} Monte Carlo paths (seed {seed}){}; daily steps on business days, cash yield {}, TLH partner correlation {}.",
+                    if u64::from(m.paths) != paths || m.horizon_years != years || m.seed != seed {
+                        format!(" — the scenario's own settings are {} years, {} paths, seed {}", m.horizon_years, m.paths, m.seed)
+                    } else {
+                        String::new()
+                    },
+                    pct(m.cash_yield), m.partner_correlation),
+                None => format!("Market: {} years, {} Monte Carlo paths, daily steps on business days, cash yield {}, TLH partner correlation {}.",
+                    m.horizon_years, m.paths, pct(m.cash_yield), m.partner_correlation),
+            }}
         </p>
         <table class="grid">
             <thead><tr><th scope="col">"Asset class"</th><th scope="col" class="num">"Expected return"</th><th scope="col" class="num">"Volatility"</th><th scope="col" class="num">"Dividend yield"</th><th scope="col">"Source"</th></tr></thead>

@@ -59,6 +59,13 @@ pub struct RunState {
 }
 
 impl RunState {
+    /// The paths, horizon in years and seed of the report on screen, if any (what a
+    /// printout must state next to its numbers).
+    pub fn shown_run(&self) -> Option<(u64, u32, u64)> {
+        self.report
+            .with(|r| r.as_ref().map(|r| (r.paths, r.horizon_years, r.seed)))
+    }
+
     /// A fresh state whose run settings start at `paths` × `years`.
     pub fn new(paths: u64, years: u32) -> RunState {
         RunState {
@@ -923,7 +930,7 @@ fn ReportView(report: Report, stale: bool) -> impl IntoView {
                         {break_even}
                     </tr>
                     <tr>
-                        <th scope="row" title="Mean ticket charges and regulatory fees ÷ mean net new assets (contributions less withdrawals); n/a without net new assets.">
+                        <th scope="row" title="Mean ticket charges (commissions; regulatory fees are their own row) ÷ mean net new assets (contributions less withdrawals); n/a without net new assets.">
                             "Ticket charges ÷ net new assets"
                         </th>
                         {nna}
@@ -1000,14 +1007,20 @@ fn TodayPanel(state: RunState) -> impl IntoView {
                         <td class="num">{fmt_value("count", x.quantity)}</td>
                         <td class="num">{usd(x.notional)}</td>
                         <td class="num">{usd(x.cost)}</td>
+                        <td class="num" title=x.rates.clone()>{usd(x.regulatory)}</td>
                         <td class="num">{usd(x.tax_effect)}</td>
+                        <td class="lots">{x.lots.clone()}</td>
                         <td>{x.reason.replace('_', " ")}</td>
                         <td class="why">{x.explanation.clone()}</td>
                     </tr>
                 }).collect_view();
                 view! {
                     <p class="muted" data-testid="today-status">
-                        {format!("{} on {}: {} ticket(s), solver status {}. {}", t.policy, t.as_of, t.trades.len(), t.status.replace('_', " "), t.messages.join(" "))}
+                        {if t.status == "rules" {
+                            format!("{} on {}: {} ticket(s) by the policy's own rules. {}", t.policy, t.as_of, t.trades.len(), t.messages.join(" "))
+                        } else {
+                            format!("{} on {}: {} ticket(s) from the household optimizer, solver status {}. {}", t.policy, t.as_of, t.trades.len(), t.status.replace('_', " "), t.messages.join(" "))
+                        }}
                     </p>
                     {(!empty).then(|| view! {
                         <div class="table-scroll">
@@ -1015,7 +1028,10 @@ fn TodayPanel(state: RunState) -> impl IntoView {
                                 <thead><tr>
                                     <th scope="col">"Account"</th><th scope="col">"Security"</th><th scope="col">"Side"</th>
                                     <th scope="col" class="num">"Shares"</th><th scope="col" class="num">"Notional"</th>
-                                    <th scope="col" class="num">"Ticket cost"</th><th scope="col" class="num">"Tax effect"</th>
+                                    <th scope="col" class="num">"Ticket cost"</th>
+                                    <th scope="col" class="num" title="SEC Section 31 and FINRA TAF; hover a value for the rates applied">"Of which SEC + FINRA"</th>
+                                    <th scope="col" class="num">"Tax effect"</th>
+                                    <th scope="col">"Lots relieved"</th>
                                     <th scope="col">"Reason"</th><th scope="col">"Why"</th>
                                 </tr></thead>
                                 <tbody>{rows}</tbody>
@@ -1079,10 +1095,11 @@ fn PathTrades(trades: TradeList) -> impl IntoView {
                                     <td class="num">{fmt_value("count", r.quantity)}</td>
                                     <td class="num">{usd(r.price)}</td>
                                     <td class="num">{usd(r.commission)}</td>
-                                    <td class="num">{usd(r.regulatory)}</td>
+                                    <td class="num" title=r.rates.clone()>{usd(r.regulatory)}</td>
                                     <td class="num">{usd(r.spread)}</td>
                                     <td class="num">{usd(r.realized_gain)}</td>
                                     <td class="num">{usd(r.disallowed)}</td>
+                                    <td class="lots">{r.lots.iter().map(|l| format!("{} sh of {}", fmt_value("count", l.quantity), l.acquired)).collect::<Vec<_>>().join("; ")}</td>
                                     <td>{reason}</td>
                                 </tr>
                             }
@@ -1126,8 +1143,9 @@ fn PathTrades(trades: TradeList) -> impl IntoView {
                     <th scope="col">"Date"</th><th scope="col">"Account"</th><th scope="col">"Security"</th>
                     <th scope="col">"Side"</th><th scope="col" class="num">"Shares"</th>
                     <th scope="col" class="num">"Price"</th><th scope="col" class="num">"Commission"</th>
-                    <th scope="col" class="num">"SEC + FINRA"</th><th scope="col" class="num">"Spread"</th>
+                    <th scope="col" class="num" title="SEC Section 31 and FINRA TAF; hover a value for the rates applied">"SEC + FINRA"</th><th scope="col" class="num">"Spread + impact"</th>
                     <th scope="col" class="num">"Realized gain"</th><th scope="col" class="num">"Disallowed loss"</th>
+                    <th scope="col">"Lots relieved (shares of the purchase date)"</th>
                     <th scope="col">"Reason"</th>
                 </tr></thead>
                 <tbody>{rows}</tbody>

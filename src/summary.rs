@@ -198,11 +198,11 @@ pub fn summary_csv(report: &Report) -> String {
 /// Today's trades as CSV.
 pub fn today_csv(t: &TodayTrades) -> String {
     let mut out = String::from(
-        "policy,as_of,account,symbol,side,quantity,price,notional,ticket_cost,tax_effect,reason,explanation\n",
+        "policy,as_of,account,symbol,side,quantity,price,notional,ticket_cost,regulatory,rates_applied,lots,tax_effect,reason,explanation\n",
     );
     for r in &t.trades {
         out.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{},{},{}\n",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
             csv_text(&t.policy),
             t.as_of,
             csv_text(&r.account),
@@ -212,6 +212,9 @@ pub fn today_csv(t: &TodayTrades) -> String {
             num(r.price),
             tollbooth_engine::csv_fixed(r.notional, 2),
             tollbooth_engine::csv_fixed(r.cost, 2),
+            tollbooth_engine::csv_fixed(r.regulatory, 2),
+            csv_text(&r.rates),
+            csv_text(&r.lots),
             tollbooth_engine::csv_fixed(r.tax_effect, 2),
             r.reason,
             csv_text(&r.explanation)
@@ -321,12 +324,15 @@ mod tests {
                 explanation: "Harvests a loss, then buys the partner".into(),
                 tax_effect: -120.456,
                 cost: 3.8,
+                regulatory: 0.07,
+                rates: "SEC $20.60 per $1M (from 2026-04-04); TAF $0.000195/share, cap $9.79 (from 2026-01-01)".into(),
+                lots: "L1: 10 sh (short-term)".into(),
             }],
         };
         let csv = today_csv(&t);
         assert_eq!(
             csv.lines().nth(1).unwrap(),
-            "\"A, \"\"quoted\"\"\",2026-01-05,joint,VTI,sell,10,300,3000.00,3.80,-120.46,harvest,\"Harvests a loss, then buys the partner\""
+            "\"A, \"\"quoted\"\"\",2026-01-05,joint,VTI,sell,10,300,3000.00,3.80,0.07,\"SEC $20.60 per $1M (from 2026-04-04); TAF $0.000195/share, cap $9.79 (from 2026-01-01)\",L1: 10 sh (short-term),-120.46,harvest,\"Harvests a loss, then buys the partner\""
         );
     }
 }

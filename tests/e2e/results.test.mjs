@@ -49,6 +49,11 @@ test("a small comparison runs in workers and shows the side-by-side table", asyn
   assert.deepEqual(await results.progress(), { done: 8, total: 8 });
   // Bit-identical to the native engine however the workers split the paths.
   assert.equal(await results.reportHash(), DEMO_REPORT_HASH_8_PATHS_2_YEARS);
+  // The printed assumptions state the run behind the numbers, not only the scenario's settings.
+  assert.match(
+    await page.getByTestId("assumptions-market").textContent(),
+    /computed over 2 years with 8 Monte Carlo paths \(seed \d+\) — the scenario's own settings are \d+ years, \d+ paths/,
+  );
 
   const cols = await results.policyColumns();
   assert.equal(cols.length, 3);
@@ -69,7 +74,18 @@ test("a small comparison runs in workers and shows the side-by-side table", asyn
   // Today's trades come from a worker too, with reasons.
   await page.getByTestId("today-run").click();
   await page.getByTestId("today-status").waitFor({ timeout: 60_000 });
-  assert.match(await page.getByTestId("today-status").textContent(), /ticket\(s\), solver status/);
+  // The first policy, the quarterly calendar, trades by its own rules: back to target.
+  assert.match(await page.getByTestId("today-status").textContent(), /ticket\(s\) by the policy's own rules/);
+  const reasons = await page.$$eval('[data-testid="today-table"] tbody tr td:nth-child(10)', (c) => c.map((x) => x.textContent));
+  assert.ok(reasons.length > 0 && reasons.every((r) => r === "drift"), reasons.join());
+  const lots = await page.$$eval('[data-testid="today-table"] tbody tr td.lots', (c) => c.map((x) => x.textContent));
+  assert.ok(lots.some((l) => /sh \((short|long)-term\)/.test(l)), "a sale names the lots it relieves");
+  // The cost-aware policy gets the household optimizer's trade list.
+  const costAware = await page.$$eval('[data-testid="today-policy"] option', (o) => o.map((x) => x.textContent).indexOf("Cost-aware optimizer"));
+  assert.ok(costAware >= 0);
+  await page.getByTestId("today-policy").selectOption(String(costAware));
+  await page.getByTestId("today-run").click();
+  await page.waitForFunction(() => /household optimizer, solver status (optimal|feasible)/.test(document.querySelector('[data-testid="today-status"]')?.textContent ?? ""), null, { timeout: 60_000 });
 
   const summary = await results.download("export-summary");
   assert.match(summary.name, /-summary\.csv$/);

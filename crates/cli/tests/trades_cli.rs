@@ -25,11 +25,40 @@ fn prints_todays_trades_as_json_and_csv() {
     );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
     assert_eq!(v["policy"], "Daily TLH (household guard)");
-    assert!(matches!(v["status"].as_str(), Some("optimal" | "feasible")));
-    let gap = v["gap"].as_f64().unwrap();
-    assert!((0.0..=0.005).contains(&gap), "{gap}");
-    assert!(v["lower_bound"].as_f64().unwrap() <= v["objective"].as_f64().unwrap() + 1e-6);
+    // A policy without the cost-aware rule trades by its own rules: nothing is optimised,
+    // so there is no objective, bound or gap, and rules do not price risk.
+    assert_eq!(v["status"], "rules");
+    assert!(v["gap"].is_null() && v["objective"].is_null());
     let trades = v["trades"].as_array().unwrap();
+    assert!(trades.iter().all(|t| t["risk_reduction"].is_null()));
+    // Today it harvests the joint account's VTEB loss (its lots named as in the scenario)
+    // and buys the partner, MUB.
+    let harvest = trades
+        .iter()
+        .find(|t| t["reason"] == "harvest")
+        .expect("a harvest");
+    assert_eq!(
+        (&harvest["account"], &harvest["symbol"]),
+        (&"joint".into(), &"VTEB".into())
+    );
+    assert!(harvest["tax_effect"].as_f64().unwrap() < 0.0);
+    for lot in harvest["lots"].as_array().unwrap() {
+        assert!(!lot["label"].as_str().unwrap().starts_with('#'), "{lot}");
+    }
+    assert!(trades
+        .iter()
+        .any(|t| t["reason"] == "partner_swap" && t["symbol"] == "MUB"));
+
+    // The cost-aware policy gets the household optimizer's proven trade list.
+    let out = run(&[DEMO, "--policy", "Cost-aware optimizer"]);
+    let opt: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert!(matches!(
+        opt["status"].as_str(),
+        Some("optimal" | "feasible")
+    ));
+    let gap = opt["gap"].as_f64().unwrap();
+    assert!((0.0..=0.005).contains(&gap), "{gap}");
+    assert!(opt["lower_bound"].as_f64().unwrap() <= opt["objective"].as_f64().unwrap() + 1e-6);
     assert!(!trades.is_empty());
     assert_eq!(v["tickets"].as_u64().unwrap() as usize, trades.len());
     for t in trades {

@@ -660,6 +660,47 @@ impl TicketCost {
     pub fn total(&self) -> f64 {
         self.explicit_total() + self.spread + self.impact
     }
+
+    /// The regulatory rates applied, in words (empty when none applied: a buy, a mutual
+    /// fund, or regulatory fees switched off).
+    ///
+    /// ```
+    /// use tollbooth_engine::fees::{FeePreset, FeeSchedule, RegulatoryTables, TicketSpec};
+    /// use tollbooth_engine::types::{SecurityType, Side};
+    /// let spec = TicketSpec {
+    ///     trade_date: "2027-01-04".parse().unwrap(),
+    ///     side: Side::Sell,
+    ///     security_type: SecurityType::Etf,
+    ///     quantity: 100.0,
+    ///     price: 50.0,
+    ///     fractional: false,
+    ///     half_spread_bps: 1.0,
+    ///     impact: None,
+    /// };
+    /// let cost = FeeSchedule::preset(FeePreset::ZeroCommission)
+    ///     .ticket_cost(&spec, &RegulatoryTables::default())
+    ///     .unwrap();
+    /// assert_eq!(
+    ///     cost.rates_applied(),
+    ///     "SEC $20.60 per $1M (from 2026-04-04); TAF $0.000195/share, cap $9.79 (from 2027-01-01)"
+    /// );
+    /// ```
+    pub fn rates_applied(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(d) = self.sec_rate_effective {
+            parts.push(format!(
+                "SEC ${:.2} per $1M (from {d})",
+                self.sec_rate_per_million
+            ));
+        }
+        if let Some(d) = self.taf_rate_effective {
+            parts.push(format!(
+                "TAF ${:.6}/share, cap ${:.2} (from {d})",
+                self.taf_rate_per_share, self.taf_cap
+            ));
+        }
+        parts.join("; ")
+    }
 }
 
 /// The optimizer's linear view of a schedule for one (security type, side, date):

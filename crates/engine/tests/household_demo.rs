@@ -20,8 +20,16 @@ fn policy(s: &Scenario, name: &str) -> Policy {
 const TLH: &str = "Daily TLH (household guard)";
 const CALENDAR: &str = "Quarterly calendar";
 
+/// The household optimizer under `p`'s options (its TLH rule and wash-sale guard, its
+/// cost-aware rule's settings or the defaults). `todays_trades` sends only a cost-aware
+/// policy here (any other trades by its own rules); the optimizer itself takes any.
+fn optimize(s: &Scenario, p: &Policy) -> HouseholdSolution {
+    let state = HouseholdState::from_scenario(s).expect("the demo's lots open");
+    optimize_household(s, p, &state, s.as_of, &HouseholdSettings::default())
+}
+
 fn solve(s: &Scenario, p: &Policy) -> HouseholdSolution {
-    let sol = todays_trades(s, p, s.as_of);
+    let sol = optimize(s, p);
     assert!(
         matches!(
             sol.status,
@@ -367,20 +375,20 @@ fn a_sale_relieves_the_loss_lot_before_the_high_gain_lot() {
 fn bad_targets_and_unreachable_cash_are_statuses() {
     let mut s = demo();
     s.target.classes[0].weight += 0.1;
-    let sol = todays_trades(&s, &policy(&s, CALENDAR), s.as_of);
+    let sol = optimize(&s, &policy(&s, CALENDAR));
     assert_eq!(sol.status, HouseholdStatus::InvalidInput);
     assert!(sol.messages[0].contains("sum to"), "{:?}", sol.messages);
 
     let mut s = demo();
     s.target.min_cash[0].amount = 1e9;
-    let sol = todays_trades(&s, &policy(&s, CALENDAR), s.as_of);
+    let sol = optimize(&s, &policy(&s, CALENDAR));
     assert_eq!(sol.status, HouseholdStatus::Infeasible);
     assert!(sol.messages[0].contains("joint"), "{:?}", sol.messages);
 
     let mut s = demo();
     s.market.correlation[0][1] = -0.99;
     s.market.correlation[1][0] = -0.99;
-    let sol = todays_trades(&s, &policy(&s, CALENDAR), s.as_of);
+    let sol = optimize(&s, &policy(&s, CALENDAR));
     assert!(matches!(
         sol.status,
         HouseholdStatus::Optimal | HouseholdStatus::Feasible

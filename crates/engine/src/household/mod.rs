@@ -265,6 +265,9 @@ pub enum HouseholdStatus {
     InvalidInput,
     /// The solver failed numerically (see the message).
     NumericalError,
+    /// Nothing was optimised: the trades are the policy's own rules applied today
+    /// ([`crate::simulate::rule_trades`]), for a policy without the cost-aware rule.
+    Rules,
 }
 
 /// The optimizer's answer.
@@ -409,8 +412,12 @@ impl HouseholdState {
 }
 
 /// "What would I trade today": the policy's trades for the scenario's household on `as_of`
-/// (normally the scenario's date), with default settings. Never panics: bad input comes
-/// back as [`HouseholdStatus::InvalidInput`] with a message.
+/// (normally the scenario's date). A policy with the cost-aware rule gets the household
+/// optimizer's lot-level trade list (default settings); any other policy gets its own
+/// rules applied today, each treated as due — the trades its first period would start
+/// with ([`HouseholdStatus::Rules`]; a calendar policy rebalances, a band policy trades
+/// only a breached band, harvesting sells only today's losses). Never panics: bad input
+/// comes back as [`HouseholdStatus::InvalidInput`] with a message.
 pub fn todays_trades(scenario: &Scenario, policy: &Policy, as_of: Date) -> HouseholdSolution {
     if as_of < scenario.as_of {
         return HouseholdSolution::failed(
@@ -421,6 +428,9 @@ pub fn todays_trades(scenario: &Scenario, policy: &Policy, as_of: Date) -> House
             ),
         );
     }
+    if policy.optimizer.is_none() {
+        return by_rules(scenario, policy, as_of);
+    }
     match HouseholdState::from_scenario(scenario) {
         Ok(state) => optimize_household(
             scenario,
@@ -430,6 +440,198 @@ pub fn todays_trades(scenario: &Scenario, policy: &Policy, as_of: Date) -> House
             &HouseholdSettings::default(),
         ),
         Err(e) => HouseholdSolution::failed(HouseholdStatus::InvalidInput, e.to_string()),
+    }
+}
+
+/// A rule-based policy's trades today: the simulator's first day with every rule due
+/// ([`crate::simulate::rule_trades`]), one ticket per (account, security, side) priced by
+/// [`FeeSchedule::ticket_cost`], each sale's lots as the policy's lot method relieves them
+/// and their tax at the profile's marginal rates. Rules do not price risk, so
+/// `risk_reduction` and the risk terms are NaN (JSON null), and there is no objective.
+fn by_rules(s: &Scenario, policy: &Policy, as_of: Date) -> HouseholdSolution {
+    let fail = |e: String| HouseholdSolution::failed(HouseholdStatus::InvalidInput, e);
+    let labels = match HouseholdState::from_scenario(s) {
+        Ok(state) => state.labels,
+        Err(e) => return fail(e.to_string()),
+    };
+    let rows = match crate::simulate::rule_trades(s, policy, as_of) {
+        Ok(rows) => rows,
+        Err(e) => return fail(e.to_string()),
+    };
+    // One ticket per (account, security, side): the day's rows of a ticket merged.
+    let mut tickets: Vec<(crate::simulate::TradeRow, f64)> = Vec::new();
+    for r in rows {
+        match tickets
+            .iter_mut()
+            .find(|(t, _)| t.account == r.account && t.symbol == r.symbol && t.side == r.side)
+        {
+            Some((t, q)) => {
+                *q += r.quantity;
+                t.lots.extend(r.lots);
+            }
+            None => {
+                let q = r.quantity;
+                tickets.push((r, q));
+            }
+        }
+    }
+    let mut terms = ObjectiveTerms {
+        risk_before: f64::NAN,
+        risk: f64::NAN,
+        ..ObjectiveTerms::default()
+    };
+    let mut trades = Vec::with_capacity(tickets.len());
+    for (row, quantity) in tickets {
+        let (Some(acct), Some(sec)) = (
+            s.household.accounts.iter().find(|a| a.id == row.account),
+            s.securities.iter().find(|x| x.symbol == row.symbol),
+        ) else {
+            return fail(format!(
+                "a rule traded {} in {}, which the scenario does not list",
+                row.symbol, row.account
+            ));
+        };
+        let Some(schedule) = s.fee_schedules.iter().find(|f| f.id == acct.fee_schedule) else {
+            return fail(format!(
+                "account {}: fee schedule {} does not exist",
+                acct.id, acct.fee_schedule
+            ));
+        };
+        let spec = TicketSpec {
+            trade_date: as_of,
+            side: row.side,
+            security_type: sec.security_type,
+            quantity,
+            price: row.price,
+            fractional: quantity.fract().abs() > 1e-9,
+            half_spread_bps: sec.half_spread_bps,
+            impact: s.impact_inputs(sec),
+        };
+        let fees = match schedule.ticket_cost(&spec, &s.regulatory) {
+            Ok(f) => f,
+            Err(e) => return fail(msg_fee(e)),
+        };
+        let flat = fees
+            .commission
+            .min(schedule.fixed_cost(sec.security_type, row.side));
+        terms.ticket_fees += flat;
+        terms.commissions += fees.commission - flat;
+        terms.regulatory += fees.regulatory();
+        terms.spread += fees.spread;
+        terms.impact += fees.impact;
+        let taxable = acct.kind.is_taxable();
+        let mut tax_effect = 0.0;
+        let lots: Vec<RelievedLot> = row
+            .lots
+            .iter()
+            .map(|l| {
+                let long_term = crate::lots::is_long_term(l.acquired, as_of);
+                let gain = if taxable {
+                    l.quantity * row.price - l.basis
+                } else {
+                    0.0
+                };
+                let rate = if long_term {
+                    s.tax.long_term_rate()
+                } else {
+                    s.tax.short_term_rate()
+                };
+                tax_effect += rate * gain;
+                RelievedLot {
+                    lot_id: l.lot,
+                    label: labels
+                        .get(&l.lot)
+                        .cloned()
+                        .unwrap_or_else(|| format!("#{}", l.lot)),
+                    shares: l.quantity,
+                    gain,
+                    long_term,
+                }
+            })
+            .collect();
+        if tax_effect > 0.0 {
+            terms.tax += tax_effect;
+        } else {
+            terms.harvest_value -= tax_effect;
+        }
+        let reason = match row.reason {
+            crate::simulate::Reason::Drift => ReasonCode::Drift,
+            crate::simulate::Reason::BandBreach => ReasonCode::BandBreach,
+            crate::simulate::Reason::Harvest => ReasonCode::Harvest,
+            crate::simulate::Reason::PartnerSwap => ReasonCode::PartnerSwap,
+            crate::simulate::Reason::CashFlow | crate::simulate::Reason::TaxPayment => {
+                ReasonCode::CashFlow
+            }
+            // Not reached: the overlay is left out, and a cost-aware policy is optimised.
+            crate::simulate::Reason::Signal => ReasonCode::Signal,
+            crate::simulate::Reason::Optimizer => ReasonCode::Drift,
+        };
+        let mut trade = ProposedTrade {
+            account: acct.id.clone(),
+            symbol: sec.symbol.clone(),
+            side: row.side,
+            quantity,
+            price: row.price,
+            notional: quantity * row.price,
+            reason,
+            explanation: String::new(),
+            risk_reduction: f64::NAN,
+            tax_effect,
+            fees,
+            lots,
+        };
+        let name = if acct.name.is_empty() {
+            &acct.id
+        } else {
+            &acct.name
+        };
+        trade.explanation = explain_rule(&trade, name, row.reason);
+        trades.push(trade);
+    }
+    trades.sort_by(|a, b| {
+        (a.account.as_str(), a.symbol.as_str(), a.side as u8).cmp(&(
+            b.account.as_str(),
+            b.symbol.as_str(),
+            b.side as u8,
+        ))
+    });
+    let mut messages = vec![format!(
+        "The policy's own rules applied on {as_of}, each treated as due today (a calendar \
+         rebalance, a band check, a harvest check); nothing is optimised."
+    )];
+    if policy.tactical.is_some() {
+        messages.push(
+            "The tactical overlay is left out: its signal is simulated, and none is known for today."
+                .to_string(),
+        );
+    }
+    HouseholdSolution {
+        status: HouseholdStatus::Rules,
+        messages,
+        trades,
+        terms,
+        objective: f64::NAN,
+        lower_bound: f64::NAN,
+        gap: f64::NAN,
+        solves: 0,
+        household_value: s
+            .household
+            .accounts
+            .iter()
+            .map(|a| {
+                a.cash
+                    + a.lots
+                        .iter()
+                        .map(|l| {
+                            l.quantity
+                                * s.securities
+                                    .iter()
+                                    .find(|x| x.symbol == l.symbol)
+                                    .map_or(0.0, |x| x.price)
+                        })
+                        .sum::<f64>()
+            })
+            .sum(),
     }
 }
 
@@ -2473,6 +2675,44 @@ fn shares_text(q: f64) -> String {
     } else {
         format!("{q:.4}")
     }
+}
+
+/// One sentence for a rule-based trade: what, where, which rule, its tax and its costs.
+fn explain_rule(t: &ProposedTrade, account_name: &str, why: crate::simulate::Reason) -> String {
+    use crate::simulate::Reason;
+    let verb = if t.side == Side::Buy { "Buy" } else { "Sell" };
+    let rule = match why {
+        Reason::Drift => "calendar rebalance back to the target",
+        Reason::BandBreach => "an asset class is outside its band",
+        Reason::Harvest => "harvests a loss",
+        Reason::PartnerSwap => "buys the TLH partner with the harvest's proceeds",
+        Reason::CashFlow => "keeps the account's cash at its minimum",
+        Reason::TaxPayment => "raises cash for taxes",
+        Reason::Signal => "tactical tilt",
+        Reason::Optimizer => "cost-aware optimizer",
+    };
+    let mut s = format!(
+        "{verb} {} {} in {account_name}: {rule}",
+        shares_text(t.quantity),
+        t.symbol
+    );
+    let realized: f64 = t.lots.iter().map(|l| l.gain).sum();
+    if t.side == Side::Sell && realized.abs() >= 0.005 {
+        let kind = if realized < 0.0 { "loss" } else { "gain" };
+        s += &format!(", realizes a {} {kind}", money(realized));
+        if t.tax_effect < 0.0 {
+            s += &format!(" (saves {} tax)", money(-t.tax_effect));
+        } else {
+            s += &format!(" (costs {} tax)", money(t.tax_effect));
+        }
+    }
+    s += &format!(
+        ", costs {} ticket + {} SEC/TAF + {} spread",
+        money(t.fees.commission),
+        money(t.fees.regulatory()),
+        money(t.fees.spread)
+    );
+    s
 }
 
 fn explain(t: &ProposedTrade, account_name: &str, realized: f64) -> String {

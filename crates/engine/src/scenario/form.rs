@@ -1646,7 +1646,18 @@ impl ScenarioForm {
                 FilingStatus::MarriedFilingJointly,
             ),
             ordinary_rate: v.num("tax.ordinary_rate", &t.ordinary_rate, R::Unit),
-            ltcg_rate: v.num("tax.ltcg_rate", &t.ltcg_rate, R::Unit),
+            ltcg_rate: {
+                let before = v.errs.len();
+                let r = v.num("tax.ltcg_rate", &t.ltcg_rate, R::Unit);
+                if v.errs.len() == before && ![0.0, 0.15, 0.20].contains(&r) {
+                    v.err(
+                        "tax.ltcg_rate",
+                        "the federal long-term gains rate is 0, 0.15 or 0.20: state tax goes in \
+                         the state rate, and the 3.8% NIIT has its own switch",
+                    );
+                }
+                r
+            },
             niit: t.niit,
             state_rate: v.num("tax.state_rate", &t.state_rate, R::Unit),
             carryforward_in: Carryforward {

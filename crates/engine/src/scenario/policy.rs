@@ -156,7 +156,10 @@ pub struct TacticalOverlay {
     /// Correlation of the signal with next-period class returns, in [−1, 1] (default 0:
     /// the signal is noise).
     pub information_coefficient: f64,
-    /// Largest tilt of a class weight away from target (a fraction, default 0.05).
+    /// Largest tilt the signal asks of one class, `max_tilt · clamp(s/2, −1, 1)` (a
+    /// fraction, default 0.05). The tilts are then centred to sum to zero, weights kept at
+    /// or above zero and renormalised, so a class can end up to `2(k−1)/k · max_tilt` from
+    /// its target with `k` classes (the others all tilted the other way).
     pub max_tilt: f64,
     /// How often the tilt is refreshed (default daily).
     pub frequency: Frequency,

@@ -540,6 +540,20 @@ fn bands_must_not_be_negative() {
 }
 
 #[test]
+fn the_long_term_rate_is_a_federal_bracket() {
+    for ok in ["0", "0.15", "0.2", "0.20"] {
+        let mut f = demo_form();
+        f.tax.ltcg_rate = ok.into();
+        assert!(f.validate().is_ok(), "{ok}");
+    }
+    let msg = only_error("tax.ltcg_rate", |f| f.tax.ltcg_rate = "0.238".into());
+    assert!(
+        msg.contains("0, 0.15 or 0.20") && msg.contains("NIIT"),
+        "{msg}"
+    );
+}
+
+#[test]
 fn rates_must_be_fractions() {
     let msg = only_error("tax.ordinary_rate", |f| f.tax.ordinary_rate = "32".into());
     assert!(msg.contains("0.24 means 24%"), "{msg}");

@@ -539,6 +539,7 @@ impl Book {
                     .collect(),
                 commission: inc.commission,
                 regulatory: inc.sec_fee + inc.taf,
+                rates: cost.rates_applied(),
                 spread: inc.spread + inc.impact,
                 realized_gain: gain,
                 disallowed,

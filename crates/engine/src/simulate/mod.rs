@@ -550,6 +550,7 @@ impl<'s> Simulation<'s> {
             month_dates: self.month_ends.iter().map(|&i| w.dates[i]).collect(),
             head,
             with_series,
+            years_span: w.years,
             _p: std::marker::PhantomData,
         };
         report::build(inputs, acc)
@@ -875,50 +876,22 @@ impl<'s> Simulation<'s> {
                 } else {
                     &[]
                 };
-                for stage in [Stage::CashFlow, Stage::Harvest, Stage::Rebalance] {
-                    orders.clear();
-                    {
-                        let view = View {
-                            w,
-                            date,
-                            prices: &prices,
-                            book,
-                            inflow: &inflow,
-                            signal: sig,
-                            due_mask: w.due[i],
-                        };
-                        policy::decide(pol, &mut opts[pi], stage, &view, &mut orders);
-                    }
-                    for o in &orders {
-                        book.execute(w, date, &prices, o)?;
-                    }
-                }
-                // No account may keep negative cash.
-                for a in 0..m {
-                    if book.cash[a] < 0.0 {
-                        orders.clear();
-                        {
-                            let view = View {
-                                w,
-                                date,
-                                prices: &prices,
-                                book,
-                                inflow: &inflow,
-                                signal: sig,
-                                due_mask: w.due[i],
-                            };
-                            let reason = if tr.taxes_today != 0.0 {
-                                Reason::TaxPayment
-                            } else {
-                                Reason::CashFlow
-                            };
-                            policy::raise_cash(&view, pol, a, reason, &mut orders);
-                        }
-                        for o in &orders {
-                            book.execute(w, date, &prices, o)?;
-                        }
-                    }
-                }
+                let day = Day {
+                    w,
+                    date,
+                    prices: &prices,
+                    inflow: &inflow,
+                    signal: sig,
+                    due_mask: w.due[i],
+                };
+                policy_day(
+                    &day,
+                    book,
+                    pol,
+                    &mut opts[pi],
+                    tr.taxes_today != 0.0,
+                    &mut orders,
+                )?;
                 // Measures.
                 class_val.iter_mut().for_each(|x| *x = 0.0);
                 let mut value = 0.0;
@@ -1055,6 +1028,104 @@ impl<'s> Simulation<'s> {
         }
         Ok((out, trades))
     }
+}
+
+/// A policy's own rules applied once, on `date` at the scenario's prices, to the
+/// scenario's household: the simulator's day with every rule due (calendar and band rules
+/// are checked today, harvesting looks for losses today, the cost-aware rule solves
+/// today), so these are the trades its first period would start with. The tactical
+/// overlay is left out: its signal is simulated, and no signal is known for today.
+///
+/// Rows come in execution order (a ticket may hold several rows); realized gains and
+/// disallowed losses are as the ledger has them after the day.
+pub fn rule_trades(
+    scenario: &Scenario,
+    policy: &crate::scenario::Policy,
+    date: Date,
+) -> Result<Vec<report::TradeRow>, SimError> {
+    let mut pol = policy.clone();
+    pol.tactical = None;
+    // A one-policy scenario, so the opening ledger is built for this policy's lot method.
+    let mut one = scenario.clone();
+    one.policies = vec![pol.clone()];
+    let w = World::new(&one, 1)?;
+    let mut book = Book::new(&w, pol.lot_method, true)?;
+    let prices: Vec<f64> = w.secs.iter().map(|x| x.price0).collect();
+    book.begin_day(date);
+    let inflow = vec![false; w.accounts.len()];
+    let day = Day {
+        w: &w,
+        date,
+        prices: &prices,
+        inflow: &inflow,
+        signal: &[],
+        due_mask: u8::MAX,
+    };
+    let mut opt = pol.optimizer.map(|_| policy::optimizer::CostAware::new());
+    policy_day(&day, &mut book, &pol, &mut opt, false, &mut Vec::new())?;
+    Ok(book.take_rows())
+}
+
+/// What a policy sees of one day besides its book: the date, prices, the accounts that
+/// received cash, the tactical signal and which rule frequencies are due.
+struct Day<'a, 'w> {
+    w: &'a World<'w>,
+    date: Date,
+    prices: &'a [f64],
+    inflow: &'a [bool],
+    signal: &'a [f64],
+    due_mask: u8,
+}
+
+impl<'a, 'w> Day<'a, 'w> {
+    fn view<'b>(&'b self, book: &'b Book) -> View<'b, 'w> {
+        View {
+            w: self.w,
+            date: self.date,
+            prices: self.prices,
+            book,
+            inflow: self.inflow,
+            signal: self.signal,
+            due_mask: self.due_mask,
+        }
+    }
+}
+
+/// One policy's trading of one day, the simulator's and today's trades' alike: its stages
+/// in order (cash flows, harvest, rebalance), each executed before the next decides, then
+/// cash raised in any account left below zero (`tax_day`: by that day's tax bill).
+fn policy_day(
+    day: &Day<'_, '_>,
+    book: &mut Book,
+    pol: &crate::scenario::Policy,
+    opt: &mut Option<policy::optimizer::CostAware>,
+    tax_day: bool,
+    orders: &mut Vec<Order>,
+) -> Result<(), SimError> {
+    let (w, date, prices) = (day.w, day.date, day.prices);
+    for stage in [Stage::CashFlow, Stage::Harvest, Stage::Rebalance] {
+        orders.clear();
+        policy::decide(pol, opt, stage, &day.view(book), orders);
+        for o in orders.iter() {
+            book.execute(w, date, prices, o)?;
+        }
+    }
+    // No account may keep negative cash.
+    for a in 0..w.accounts.len() {
+        if book.cash[a] < 0.0 {
+            orders.clear();
+            let reason = if tax_day {
+                Reason::TaxPayment
+            } else {
+                Reason::CashFlow
+            };
+            policy::raise_cash(&day.view(book), pol, a, reason, orders);
+            for o in orders.iter() {
+                book.execute(w, date, prices, o)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The scenario's policies split into at most `parts` groups of about equal work, for

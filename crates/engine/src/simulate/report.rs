@@ -51,6 +51,10 @@ pub struct TradeRow {
     pub commission: f64,
     /// SEC and FINRA fees.
     pub regulatory: f64,
+    /// The regulatory rates applied to the ticket
+    /// ([`crate::fees::TicketCost::rates_applied`]; empty for a buy).
+    #[serde(default)]
+    pub rates: String,
     /// Half-spread and impact cost.
     pub spread: f64,
     /// Realized gain recognized by a taxable sale, net of any loss washed by a purchase
@@ -281,7 +285,7 @@ struct PolicyAgg {
     metrics: Vec<MetricAgg>,
     /// Σ (tickets − baseline's tickets).
     extra_tickets: ExactSum,
-    /// Σ (commissions + regulatory fees).
+    /// Σ commissions (ticket charges).
     fees: ExactSum,
     /// Σ net contributions.
     flows: ExactSum,
@@ -430,7 +434,7 @@ impl Accumulator {
                 m.dist.add(v, cap);
             }
             agg.extra_tickets.add(x.tickets - base.tickets);
-            agg.fees.add(x.commission + x.regulatory);
+            agg.fees.add(x.commission);
             agg.flows.add(x.flows);
             let at = |v: &Vec<f64>, m: usize| v.get(m).copied().unwrap_or(0.0);
             for m in 0..shape.months.min(agg.monthly_tickets.len()) {
@@ -632,8 +636,8 @@ pub struct PolicyReport {
     /// win. `None` when the policy does not buy more tickets than the baseline (a higher
     /// fee only widens its lead).
     pub break_even_ticket_fee: Option<f64>,
-    /// Mean ticket charges and regulatory fees ÷ mean net new assets (`None` without net
-    /// new assets).
+    /// Mean ticket charges (commissions; regulatory fees are a separate metric) ÷ mean net
+    /// new assets (`None` without net new assets).
     pub ticket_charges_to_nna: Option<f64>,
     /// Trades more often than quarterly — trades of its own choosing (not a cash flow's or a
     /// tax payment's) on more than [`FRICTION_TRADE_DAYS`] days a year, on average over the
@@ -750,7 +754,7 @@ impl Report {
     /// The recorded trades as CSV (one row per trade, lots joined by `;`).
     pub fn trades_csv(&self) -> String {
         let mut out = String::from(
-            "policy,date,account,symbol,side,quantity,price,lots,commission,regulatory,spread,realized_gain,disallowed,reason\n",
+            "policy,date,account,symbol,side,quantity,price,lots,commission,regulatory,rates_applied,spread_and_impact,realized_gain,disallowed,reason\n",
         );
         for (name, rows) in &self.trades.policies {
             for r in rows {
@@ -761,7 +765,7 @@ impl Report {
                     .collect();
                 let reason = serde_json::to_string(&r.reason).unwrap_or_default();
                 out.push_str(&format!(
-                    "{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+                    "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
                     crate::csv_text(name),
                     r.date,
                     crate::csv_text(&r.account),
@@ -772,6 +776,7 @@ impl Report {
                     crate::csv_text(&lots.join(";")),
                     crate::csv_fixed(r.commission, 2),
                     crate::csv_fixed(r.regulatory, 2),
+                    crate::csv_text(&r.rates),
                     crate::csv_fixed(r.spread, 4),
                     crate::csv_fixed(r.realized_gain, 2),
                     crate::csv_fixed(r.disallowed, 2),
@@ -828,6 +833,8 @@ pub(crate) struct ReportInputs<'a> {
     pub head: Report,
     /// Whether to build the month-end series (percentile fans, cumulative costs).
     pub with_series: bool,
+    /// The horizon in years as the per-year metrics divide by it (days ÷ 365.2425).
+    pub years_span: f64,
     pub _p: std::marker::PhantomData<&'a ()>,
 }
 
@@ -844,6 +851,19 @@ pub const METRICS: usize = 21;
 /// The friction flag's trading frequency: a policy that chooses to trade on more days a
 /// year than this (quarterly) and loses to the baseline is flagged.
 pub const FRICTION_TRADE_DAYS: f64 = 4.0;
+
+/// Whether a policy that trades on `per_year` days a year (its own choices, measured over
+/// `span` years of days ÷ 365.2425) trades more often than quarterly over a horizon of
+/// `years` whole years: on more than [`FRICTION_TRADE_DAYS`] × `years` days. A quarterly
+/// calendar trades on exactly 4 days a nominal year, but a horizon's span in days is
+/// rarely a whole number of 365.2425-day years (a year from 2026-11-20 ends on the
+/// business day 2027-11-19: 0.9966 years, so 4 days read as 4.014 a year): the count is
+/// compared with the nominal horizon, with a margin for the rounding of the mean.
+pub fn more_often_than_quarterly(per_year: f64, span: f64, years: u32) -> bool {
+    let days = per_year * span;
+    let allowed = FRICTION_TRADE_DAYS * f64::from(years);
+    days > allowed * (1.0 + 1e-9) + 1e-9
+}
 
 /// Every metric of policy `x` on one path, in [`definitions`] order, given the baseline's
 /// outcome `y` on the same path and the horizon `t` in years.
@@ -946,7 +966,12 @@ pub(crate) fn build(inp: ReportInputs<'_>, acc: &Accumulator) -> Report {
             metrics,
             break_even_ticket_fee: break_even,
             ticket_charges_to_nna: (nna > 0.0).then(|| fees / nna),
-            friction_flag: trade_days > FRICTION_TRADE_DAYS && net < 0.0 && p != b,
+            friction_flag: more_often_than_quarterly(
+                trade_days,
+                inp.years_span,
+                report.horizon_years,
+            ) && net < 0.0
+                && p != b,
         });
         // Series.
         let months = if inp.with_series {
@@ -1021,6 +1046,51 @@ mod tests {
         assert_eq!(Stat::of(&[3.0]).p5, 3.0);
         assert_eq!(Stat::of(&[]), Stat::default());
         assert_eq!(quantile(&[0.0, 10.0], 0.25), 2.5);
+    }
+
+    #[test]
+    fn a_quarterly_policy_is_not_flagged_on_a_horizon_of_uneven_days() {
+        // A year from 2026-11-20 ends on the business day 2027-11-19: 364 days.
+        let span = 364.0 / 365.2425;
+        assert!(!more_often_than_quarterly(4.0 / span, span, 1));
+        let span5 = 1826.0 / 365.2425;
+        assert!(!more_often_than_quarterly(20.0 / span5, span5, 5));
+        assert!(more_often_than_quarterly(21.0 / span5, span5, 5));
+        assert!(more_often_than_quarterly(5.0 / span, span, 1));
+        // A mean over paths: 4.5 days in a year is more often than quarterly.
+        assert!(more_often_than_quarterly(4.5 / span, span, 1));
+    }
+
+    /// Ticket charges ÷ net new assets divides commissions only (regulatory fees are their
+    /// own metric): with the same contributions on every policy, each policy's mean
+    /// ticket charges over its ratio is the same net new assets.
+    #[test]
+    fn ticket_charges_to_nna_divides_commissions_only() {
+        let s = crate::scenario::Scenario::demo();
+        let r = crate::simulate::simulate(
+            &s,
+            &crate::simulate::SimOptions {
+                paths: Some(2),
+                years: Some(2),
+                ..Default::default()
+            },
+        )
+        .expect("runs");
+        let nna: Vec<f64> = r
+            .policies
+            .iter()
+            .map(|p| {
+                let charges = p.metric("ticket_charges").expect("metric").mean;
+                charges / p.ticket_charges_to_nna.expect("the demo has contributions")
+            })
+            .collect();
+        assert!(r
+            .policies
+            .iter()
+            .any(|p| p.metric("regulatory_fees").unwrap().mean > 0.0));
+        for x in &nna {
+            assert!((x / nna[0] - 1.0).abs() < 1e-9, "{nna:?}");
+        }
     }
 
     #[test]

@@ -434,10 +434,19 @@ pub(crate) fn band_targets(
     for c in 0..k {
         if !breached[c] {
             out[c] = if free_now > 0.0 {
-                weights[c] / free_now * free_target
+                (weights[c] / free_now * free_target).max(0.0)
             } else {
                 w.classes[c].weight
             };
+        }
+    }
+    // When no class is left to absorb the difference (every class breached), or the
+    // breached classes' targets alone exceed the whole, the targets are scaled to sum to
+    // one: a plan never asks for more than the household holds.
+    let sum: f64 = out.iter().sum();
+    if sum > 0.0 && (sum - 1.0).abs() > 1e-12 {
+        for x in &mut out {
+            *x /= sum;
         }
     }
     Some(out)
