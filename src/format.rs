@@ -19,9 +19,36 @@ pub fn usd(x: f64) -> String {
     format!("{sign}${grouped}.{frac:02}")
 }
 
+/// A number of shares: whole shares with thousands separators, a fraction to at most four
+/// decimals (trailing zeros dropped), e.g. `1,200` or `443.9137`.
+pub fn shares(q: f64) -> String {
+    if !q.is_finite() {
+        return "—".into();
+    }
+    let r = (q * 1e4).round() / 1e4;
+    let whole = usd(r.trunc().abs());
+    let digits = whole.trim_start_matches('$').trim_end_matches(".00");
+    let frac = format!("{:.4}", r.abs().fract());
+    let frac = frac
+        .trim_start_matches('0')
+        .trim_end_matches('0')
+        .trim_end_matches('.');
+    let sign = if r < 0.0 { "−" } else { "" };
+    format!("{sign}{digits}{frac}")
+}
+
 #[cfg(test)]
 mod tests {
-    use super::usd;
+    use super::{shares, usd};
+
+    #[test]
+    fn formats_shares() {
+        assert_eq!(shares(1200.0), "1,200");
+        assert_eq!(shares(443.913_682_078_272_3), "443.9137");
+        assert_eq!(shares(0.5), "0.5");
+        assert_eq!(shares(0.000_01), "0");
+        assert_eq!(shares(-2.25), "−2.25");
+    }
 
     #[test]
     fn formats_dollars() {

@@ -347,7 +347,11 @@ fn today(scenario: &str, policy: usize, as_of: &str) -> Result<TodayTrades, Stri
                         } else {
                             "short-term"
                         };
-                        format!("{}: {} sh ({term})", l.label, l.shares)
+                        format!(
+                            "{}: {} sh ({term})",
+                            l.label,
+                            crate::format::shares(l.shares)
+                        )
                     })
                     .collect::<Vec<_>>()
                     .join("; "),

@@ -9,7 +9,7 @@ use tollbooth_engine::scenario::form::{
     Toggle, MAX_POLICIES, MIN_POLICIES,
 };
 use tollbooth_engine::scenario::policy::Frequency;
-use tollbooth_engine::scenario::ScenarioForm;
+use tollbooth_engine::scenario::{Scenario, ScenarioForm};
 use tollbooth_engine::types::{AccountKind, LotMethod};
 
 /// The first `prefix{n}` (n = 1, 2, …, zero-padded to `width`) not in `taken`.
@@ -303,10 +303,84 @@ pub fn account_alias(i: usize) -> String {
     format!("Account {}", i + 1)
 }
 
+/// Presentation mode: an account id shown as its alias ("Account 2"); an id the scenario
+/// does not list is shown as is.
+pub fn masked_account(s: &Scenario, id: &str) -> String {
+    s.household
+        .accounts
+        .iter()
+        .position(|a| a.id == id)
+        .map_or_else(|| id.to_string(), account_alias)
+}
+
+/// Presentation mode: `text` with every account name and id and every member name and id
+/// replaced by its alias, longest first (so "Alex traditional IRA" is masked whole before
+/// "Alex" would be).
+pub fn mask_names(s: &Scenario, text: &str) -> String {
+    let mut pairs: Vec<(&str, String)> = Vec::new();
+    for (i, a) in s.household.accounts.iter().enumerate() {
+        pairs.push((a.name.as_str(), account_alias(i)));
+        pairs.push((a.id.as_str(), account_alias(i)));
+    }
+    for (i, m) in s.household.members.iter().enumerate() {
+        pairs.push((m.name.as_str(), client_alias(i)));
+        pairs.push((m.id.as_str(), client_alias(i)));
+    }
+    pairs.retain(|(from, _)| !from.trim().is_empty());
+    pairs.sort_by_key(|(from, _)| std::cmp::Reverse(from.len()));
+    let mut out = text.to_string();
+    for (from, to) in pairs {
+        out = replace_words(&out, from, &to);
+    }
+    out
+}
+
+/// `text` with each occurrence of `from` that is not part of a longer word (letters,
+/// digits, `_`) replaced by `to`.
+fn replace_words(text: &str, from: &str, to: &str) -> String {
+    let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(from) {
+        let before = out.chars().last().or_else(|| rest[..i].chars().last());
+        let before = if i > 0 {
+            rest[..i].chars().last()
+        } else {
+            before
+        };
+        let after = rest[i + from.len()..].chars().next();
+        out.push_str(&rest[..i]);
+        if word(before) || word(after) {
+            out.push_str(from);
+        } else {
+            out.push_str(to);
+        }
+        rest = &rest[i + from.len()..];
+    }
+    out.push_str(rest);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use tollbooth_engine::scenario::Scenario;
+
+    #[test]
+    fn presentation_masks_names_in_free_text() {
+        let s = Scenario::demo();
+        let a = &s.household.accounts[1];
+        let text = format!("Sell 10 BND in {}: rebalance", a.name);
+        let masked = mask_names(&s, &text);
+        assert_eq!(masked, "Sell 10 BND in Account 2: rebalance");
+        assert_eq!(masked_account(&s, &a.id), "Account 2");
+        for m in &s.household.members {
+            assert!(!mask_names(&s, &format!("{} {}", m.name, a.name)).contains(&m.name));
+        }
+        // Only whole words: an id inside a longer word stays.
+        assert_eq!(replace_words("joint, joints", "joint", "X"), "X, joints");
+        assert_eq!(replace_words("a_joint joint", "joint", "X"), "a_joint X");
+    }
 
     fn demo() -> ScenarioForm {
         Scenario::demo().to_form()

@@ -14,6 +14,15 @@ fn pct(x: f64) -> String {
     format!("{:.2}%", x * 100.0)
 }
 
+/// An option's name in words ("min tax", "household"), as the editors list it.
+fn words<T: serde::Serialize>(v: T) -> String {
+    let w = crate::fields::key_of(&Some(v)).replace('_', " ");
+    match w.as_str() {
+        "fifo" | "lifo" | "hifo" => w.to_uppercase(),
+        _ => w,
+    }
+}
+
 /// A one-line description of a policy's rules.
 pub fn describe_policy(p: &Policy) -> String {
     let f = |x: tollbooth_engine::scenario::policy::Frequency| {
@@ -25,7 +34,7 @@ pub fn describe_policy(p: &Policy) -> String {
     }
     if let Some(t) = p.threshold {
         let band = t.band.map_or("the target model's bands".to_string(), |b| {
-            format!("band {} {:?}", b.width, b.kind)
+            format!("band {} {}", b.width, words(b.kind))
         });
         parts.push(format!("threshold, {band}, checked {}", f(t.check)));
     }
@@ -38,11 +47,11 @@ pub fn describe_policy(p: &Policy) -> String {
     }
     if let Some(t) = p.tlh {
         parts.push(format!(
-            "TLH {} (loss ≥ {} and ≥ {}, wash-sale guard {:?}{})",
+            "TLH {} (loss ≥ {} and ≥ {}, wash-sale guard {}{})",
             f(t.check),
             pct(t.loss_threshold_pct),
             usd(t.loss_threshold_usd),
-            t.wash_sale_guard,
+            words(t.wash_sale_guard),
             if t.partner_swaps {
                 ", partner swaps"
             } else {
@@ -67,21 +76,25 @@ pub fn describe_policy(p: &Policy) -> String {
     if parts.is_empty() {
         parts.push("buy and hold".into());
     }
-    format!("{}; lots {:?}", parts.join("; "), p.lot_method)
+    format!("{}; lots {}", parts.join("; "), words(p.lot_method))
 }
 
 /// The metric definitions (the same words the results use).
-const DEFINITIONS: [(&str, &str); 10] = [
+const DEFINITIONS: [(&str, &str); 14] = [
     ("Tickets", "One ticket per order: account, security, side and trading day."),
     ("Ticket charges", "The fee schedule's flat + per-share + % of notional, within its minimum and maximum, per ticket."),
     ("Regulatory fees", "SEC Section 31 fee on sales (proceeds × the dated rate, rounded up to the cent) and FINRA TAF per share sold, capped per trade."),
-    ("Spread cost", "Half-spread × notional on every trade."),
+    ("Spread and impact", "Half-spread × notional on every trade, plus market impact where the fee schedule models it and the security has an average daily dollar volume."),
     ("Turnover", "One-way, annualized: ½ Σ|trade notional| ÷ average household value, per year."),
     ("Tracking error", "Annualized standard deviation of the difference between the policy's and the target model's returns."),
     ("Tax alpha", "Annualized after-tax return of the policy minus that of the baseline policy on the same paths, before and after all costs."),
     ("Harvesting yield", "Harvested losses ÷ starting value, per year, as vendors quote it. Not tax alpha."),
     ("Net benefit", "After-tax terminal wealth of the policy minus the baseline's, in dollars and bps per year; the break-even ticket fee is the fee at which it reaches zero."),
     ("After-tax household value (the fan chart)", AFTER_TAX_VALUE_DEFINITION),
+    ("Break-even ticket fee", "Today's flat ticket fee plus the policy's mean net benefit ÷ the extra tickets it buys over the baseline: the fee at which its net benefit would reach zero with its trades unchanged. A policy whose trades depend on the fee (the cost-aware optimizer) trades differently at another fee, so re-run at that fee to confirm. n/a: it buys no more tickets than the baseline; below zero: it loses at any fee."),
+    ("Ticket charges ÷ net new assets", "Mean ticket charges (commissions; regulatory fees are their own row) ÷ mean net new assets (contributions less withdrawals); n/a without net new assets."),
+    ("⚠ friction", "The policy chooses to trade on more than 4 days a year over the horizon (more often than quarterly; investing contributions, raising withdrawals and paying taxes do not count) and its mean net benefit is negative."),
+    ("★ best", "The best mean in a row (ties all marked; none when the metric has no direction). It does not say the difference is larger than the spread between paths: read the 5th–95th percentile range under each mean."),
 ];
 
 /// Assumptions and definitions for print.
@@ -126,9 +139,9 @@ fn assumptions(s: &Scenario, presenting: bool, run: Option<(u64, u32, u64)>) -> 
         </p>
         <p>
             {format!(
-                "Tax: federal ordinary {}, long-term gains {}, NIIT {}, state {}; losses offset up to {} of ordinary income a year; at the horizon: {:?}.",
+                "Tax: federal ordinary {}, long-term gains {}, NIIT {}, state {}; losses offset up to {} of ordinary income a year; at the horizon: {}.",
                 pct(t.ordinary_rate), pct(t.ltcg_rate), if t.niit { "on" } else { "off" }, pct(t.state_rate),
-                usd(t.ordinary_offset_cap), t.horizon
+                usd(t.ordinary_offset_cap), words(t.horizon)
             )}
         </p>
         <p data-testid="assumptions-market">
@@ -190,9 +203,16 @@ mod tests {
         let d: Vec<String> = s.policies.iter().map(describe_policy).collect();
         assert!(d[0].starts_with("calendar quarterly"), "{}", d[0]);
         assert!(d[1].contains("TLH daily"), "{}", d[1]);
+        // Options in words, not the code's names (`Household`, `MinTax`).
+        assert!(d[1].contains("wash-sale guard household"), "{}", d[1]);
+        assert!(
+            d.iter()
+                .all(|x| !x.contains("MinTax") && !x.contains("Hifo")),
+            "{d:?}"
+        );
         assert_eq!(
             describe_policy(&Policy::buy_and_hold("x")),
-            "buy and hold; lots Fifo"
+            "buy and hold; lots FIFO"
         );
     }
 }

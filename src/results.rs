@@ -5,11 +5,12 @@
 use crate::browser;
 use crate::charts::{Chart, ChartFigure};
 use crate::fields::{ws, Workspace};
-use crate::format::usd;
+use crate::format::{self, usd};
 use crate::jobs::{
     chunk_size, chunks, decode_accumulator, join_parts, warm_up_options, Done, Job, RunSettings,
     SimWorker, TodayTrades,
 };
+use crate::ops;
 use crate::summary::{self, fmt_value};
 use gloo_worker::{Spawnable, WorkerBridge};
 use leptos::prelude::*;
@@ -999,28 +1000,32 @@ fn TodayPanel(state: RunState) -> impl IntoView {
             Ok(t) => {
                 let csv = summary::today_csv(&t);
                 let empty = t.trades.is_empty();
+                // Presentation mode masks the client's names on screen (not in the export).
+                let mask = ws.presenting.get().then(|| ws.checked.with(|c| c.as_ref().ok().cloned())).flatten();
+                let shown = |text: &str| mask.as_ref().map_or_else(|| text.to_string(), |s| ops::mask_names(s, text));
+                let account = |id: &str| mask.as_ref().map_or_else(|| id.to_string(), |s| ops::masked_account(s, id));
                 let rows = t.trades.iter().map(|x| view! {
                     <tr>
-                        <td>{x.account.clone()}</td>
+                        <td>{account(&x.account)}</td>
                         <td>{x.symbol.clone()}</td>
                         <td>{x.side.clone()}</td>
-                        <td class="num">{fmt_value("count", x.quantity)}</td>
+                        <td class="num">{format::shares(x.quantity)}</td>
                         <td class="num">{usd(x.notional)}</td>
                         <td class="num">{usd(x.cost)}</td>
                         <td class="num" title=x.rates.clone()>{usd(x.regulatory)}</td>
                         <td class="num">{usd(x.tax_effect)}</td>
                         <td class="lots">{x.lots.clone()}</td>
                         <td>{x.reason.replace('_', " ")}</td>
-                        <td class="why">{x.explanation.clone()}</td>
+                        <td class="why">{shown(&x.explanation)}</td>
                     </tr>
                 }).collect_view();
                 view! {
                     <p class="muted" data-testid="today-status">
-                        {if t.status == "rules" {
+                        {shown(&if t.status == "rules" {
                             format!("{} on {}: {} ticket(s) by the policy's own rules. {}", t.policy, t.as_of, t.trades.len(), t.messages.join(" "))
                         } else {
                             format!("{} on {}: {} ticket(s) from the household optimizer, solver status {}. {}", t.policy, t.as_of, t.trades.len(), t.status.replace('_', " "), t.messages.join(" "))
-                        }}
+                        })}
                     </p>
                     {(!empty).then(|| view! {
                         <div class="table-scroll">
@@ -1072,8 +1077,19 @@ fn PathTrades(trades: TradeList) -> impl IntoView {
     let count =
         move || trades.with_value(|t| t.policies.get(policy.get()).map_or(0, |p| p.1.len()));
     let pages = move || count().div_ceil(TRADES_PAGE).max(1);
+    let ws = ws();
     let rows = move || {
         let first = page.get() * TRADES_PAGE;
+        // Presentation mode masks the accounts on screen (not in the export).
+        let mask = ws
+            .presenting
+            .get()
+            .then(|| ws.checked.with(|c| c.as_ref().ok().cloned()))
+            .flatten();
+        let account = |id: &str| {
+            mask.as_ref()
+                .map_or_else(|| id.to_string(), |s| ops::masked_account(s, id))
+        };
         trades.with_value(|t| {
             t.policies
                 .get(policy.get())
@@ -1089,17 +1105,17 @@ fn PathTrades(trades: TradeList) -> impl IntoView {
                             view! {
                                 <tr>
                                     <td>{r.date.to_string()}</td>
-                                    <td>{r.account.clone()}</td>
+                                    <td>{account(&r.account)}</td>
                                     <td>{r.symbol.clone()}</td>
                                     <td>{if r.side == Side::Buy { "buy" } else { "sell" }}</td>
-                                    <td class="num">{fmt_value("count", r.quantity)}</td>
+                                    <td class="num">{format::shares(r.quantity)}</td>
                                     <td class="num">{usd(r.price)}</td>
                                     <td class="num">{usd(r.commission)}</td>
                                     <td class="num" title=r.rates.clone()>{usd(r.regulatory)}</td>
                                     <td class="num">{usd(r.spread)}</td>
                                     <td class="num">{usd(r.realized_gain)}</td>
                                     <td class="num">{usd(r.disallowed)}</td>
-                                    <td class="lots">{r.lots.iter().map(|l| format!("{} sh of {}", fmt_value("count", l.quantity), l.acquired)).collect::<Vec<_>>().join("; ")}</td>
+                                    <td class="lots">{r.lots.iter().map(|l| format!("{} sh of {}", format::shares(l.quantity), l.acquired)).collect::<Vec<_>>().join("; ")}</td>
                                     <td>{reason}</td>
                                 </tr>
                             }

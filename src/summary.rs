@@ -37,10 +37,11 @@ pub fn fmt_value(unit: &str, x: f64) -> String {
     }
     match unit {
         "usd" => usd(x),
-        "bps_per_year" => format!("{x:.1} bp/yr"),
-        "fraction" => format!("{:.2}%", 100.0 * x),
-        "fraction_per_year" => format!("{:.1}%/yr", 100.0 * x),
-        "per_year" => format!("{x:.1}/yr"),
+        "bps_per_year" => format!("{} bp/yr", group(x)),
+        // A typographic minus, as in dollars and counts.
+        "fraction" => format!("{:.2}%", 100.0 * x).replacen('-', "−", 1),
+        "fraction_per_year" => format!("{:.1}%/yr", 100.0 * x).replacen('-', "−", 1),
+        "per_year" => format!("{}/yr", group(x)),
         _ => group(x),
     }
 }
@@ -257,7 +258,9 @@ mod tests {
     #[test]
     fn formats_by_unit() {
         assert_eq!(fmt_value("usd", 1234.5), "$1,234.50");
-        assert_eq!(fmt_value("bps_per_year", -12.345), "-12.3 bp/yr");
+        assert_eq!(fmt_value("bps_per_year", -12.345), "−12.3 bp/yr");
+        assert_eq!(fmt_value("bps_per_year", 7704.04), "7,704 bp/yr");
+        assert_eq!(fmt_value("fraction", -0.01234), "−1.23%");
         assert_eq!(fmt_value("fraction", 0.01234), "1.23%");
         assert_eq!(fmt_value("fraction_per_year", 0.25), "25.0%/yr");
         assert_eq!(fmt_value("count", 12345.0), "12,345");

@@ -77,9 +77,55 @@ impl Date {
         (self.0 + 3).rem_euclid(7) as u32
     }
 
-    /// True on Monday to Friday. Exchange holidays are not modelled.
+    /// True on the days the New York Stock Exchange trades: Monday to Friday, less its
+    /// full-day holidays ([`Date::is_exchange_holiday`]).
     pub fn is_business_day(self) -> bool {
-        self.weekday() < 5
+        self.weekday() < 5 && !self.is_exchange_holiday()
+    }
+
+    /// True on a weekday the New York Stock Exchange is closed for a holiday (NYSE Rule
+    /// 7.2): New Year's Day, Martin Luther King Jr. Day (third Monday of January),
+    /// Washington's Birthday (third Monday of February), Good Friday, Memorial Day (last
+    /// Monday of May), Juneteenth (from 2022), Independence Day, Labor Day (first Monday of
+    /// September), Thanksgiving (fourth Thursday of November) and Christmas. A holiday on a
+    /// Saturday is observed the Friday before, on a Sunday the Monday after — except New
+    /// Year's Day on a Saturday, which is not observed. Unscheduled closures (national days
+    /// of mourning, weather) are not modelled.
+    pub fn is_exchange_holiday(self) -> bool {
+        let wd = self.weekday();
+        if wd >= 5 {
+            return false;
+        }
+        let (y, m, d) = self.ymd();
+        // A fixed-date holiday on this weekday, as observed.
+        let observed = |hm: u32, hd: u32, saturday_to_friday: bool| {
+            Date::from_ymd(y, hm, hd).is_some_and(|h| {
+                let actual = match h.weekday() {
+                    5 if saturday_to_friday => h.add_days(-1),
+                    6 => h.add_days(1),
+                    _ => h,
+                };
+                actual == self
+            })
+        };
+        // The n-th (1-based) weekday `w` of the month, or the last one (n = 0).
+        let nth = |w: u32, n: u32| {
+            if n == 0 {
+                d + 7 > days_in_month(y, m) && wd == w
+            } else {
+                wd == w && (d - 1) / 7 + 1 == n
+            }
+        };
+        observed(1, 1, false)
+            || (m == 1 && nth(0, 3))
+            || (m == 2 && nth(0, 3))
+            || easter_sunday(y).add_days(-2) == self
+            || (m == 5 && nth(0, 0))
+            || (y >= 2022 && observed(6, 19, true))
+            || observed(7, 4, true)
+            || (m == 9 && nth(0, 1))
+            || (m == 11 && nth(3, 4))
+            || observed(12, 25, true)
     }
 
     /// The next business day strictly after this date.
@@ -99,6 +145,24 @@ impl Date {
         let d2 = d.min(days_in_month(y2, m));
         Date(days_from_civil(y2, m, d2))
     }
+}
+
+/// Easter Sunday of `year` in the Gregorian calendar (the anonymous algorithm in Meeus,
+/// *Astronomical Algorithms*).
+pub fn easter_sunday(year: i32) -> Date {
+    let a = year.rem_euclid(19);
+    let b = year.div_euclid(100);
+    let c = year.rem_euclid(100);
+    let (d, e) = (b / 4, b % 4);
+    let f = (b + 8) / 25;
+    let g = (b - f + 1) / 3;
+    let h = (19 * a + b - d - g + 15).rem_euclid(30);
+    let (i, k) = (c / 4, c % 4);
+    let l = (32 + 2 * e + 2 * i - h - k).rem_euclid(7);
+    let m = (a + 11 * h + 22 * l) / 451;
+    let month = (h + l - 7 * m + 114) / 31;
+    let day = (h + l - 7 * m + 114) % 31 + 1;
+    Date(days_from_civil(year, month as u32, day as u32))
 }
 
 /// True in a Gregorian leap year.
@@ -222,6 +286,66 @@ mod tests {
         ] {
             assert!(bad.parse::<Date>().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn exchange_holidays_are_the_nyse_calendar() {
+        let d = |s: &str| s.parse::<Date>().unwrap();
+        // The NYSE's published holidays for 2026 and 2027.
+        let published = [
+            "2026-01-01",
+            "2026-01-19",
+            "2026-02-16",
+            "2026-04-03",
+            "2026-05-25",
+            "2026-06-19",
+            "2026-07-03",
+            "2026-09-07",
+            "2026-11-26",
+            "2026-12-25",
+            "2027-01-01",
+            "2027-01-18",
+            "2027-02-15",
+            "2027-03-26",
+            "2027-05-31",
+            "2027-06-18",
+            "2027-07-05",
+            "2027-09-06",
+            "2027-11-25",
+            "2027-12-24",
+        ];
+        let mut found = Vec::new();
+        let mut x = d("2026-01-01");
+        while x <= d("2027-12-31") {
+            if x.is_exchange_holiday() {
+                found.push(x.to_string());
+            }
+            x = x.add_days(1);
+        }
+        assert_eq!(found, published);
+        // 251 sessions in each of those years.
+        for y in [2026, 2027] {
+            let mut n = 0;
+            let mut x = Date::from_ymd(y, 1, 1).unwrap();
+            while x.year() == y {
+                n += u32::from(x.is_business_day());
+                x = x.add_days(1);
+            }
+            assert_eq!(n, 251, "{y}");
+        }
+        // New Year's Day on a Saturday is not observed (the Friday before trades).
+        assert!(d("2021-12-31").is_business_day());
+        assert!(!d("2022-01-01").is_business_day());
+        // On a Sunday, the Monday after.
+        assert!(d("2023-01-02").is_exchange_holiday());
+        assert_eq!(easter_sunday(2024), d("2024-03-31"));
+        assert_eq!(easter_sunday(2038), d("2038-04-25"));
+        // Juneteenth from 2022 only.
+        assert!(!d("2021-06-18").is_exchange_holiday());
+        assert!(d("2024-06-19").is_exchange_holiday());
+        // The day after Thanksgiving trades.
+        assert!(d("2026-11-27").is_business_day());
+        assert_eq!(d("2026-12-24").next_business_day(), d("2026-12-28"));
     }
 
     #[test]

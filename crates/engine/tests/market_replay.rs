@@ -29,7 +29,8 @@ fn compound<M: Market>(m: &M) -> Vec<f64> {
 fn replays_the_series_exactly() {
     let rets = vec![vec![0.01, -0.02], vec![0.03, 0.0], vec![-0.5, 0.1]];
     let m = ReplayMarket::from_returns(dates(3), &rets).unwrap();
-    assert_eq!(m.start(), Date::from_ymd(2025, 12, 31).unwrap());
+    // The day before the first date (2026-01-02: New Year's Day is a holiday).
+    assert_eq!(m.start(), Date::from_ymd(2026, 1, 1).unwrap());
     let mut p = m.replay();
     assert_eq!(p.n_steps(), 3);
     assert_eq!(p.n_securities(), 2);

@@ -14,249 +14,14 @@
 //! the specification.
 
 use tollbooth_engine::date::Date;
-use tollbooth_engine::fees::FeeRow;
-use tollbooth_engine::market::{
-    AssetClass, Assumptions, MarketModel, MarketPath, SecuritySpec, Shocks,
-};
-use tollbooth_engine::scenario::market::{DividendTreatment, Shocks as ScenarioShocks};
 use tollbooth_engine::scenario::policy::{
     Band, BandKind, Frequency, OpportunisticRule, TacticalOverlay, ThresholdRule,
 };
-use tollbooth_engine::scenario::target::{ClassTarget, Restrictions};
-use tollbooth_engine::scenario::{Account, Lot, Policy, Scenario};
-use tollbooth_engine::simulate::{Reason, SignalFeed, SimOptions, Simulation, TradeRow};
-use tollbooth_engine::types::{AccountKind, Side};
+use tollbooth_engine::scenario::{Policy, Scenario};
+use tollbooth_engine::simulate::{Reason, SignalFeed, SimOptions, Simulation};
 
-/// Opening value of the test household, dollars.
-const VALUE: f64 = 1_000_000.0;
-
-/// One class of a test household: its market class, its one security (from the demo),
-/// target weight, opening weight, and the class's expected return and volatility.
-#[derive(Clone, Copy)]
-struct Cls {
-    market: &'static str,
-    symbol: &'static str,
-    target: f64,
-    start: f64,
-    ret: f64,
-    vol: f64,
-}
-
-/// A one-account household (a traditional IRA) holding one security per class, without
-/// any cost, dividend, interest, tax or cash flow. The first policy is the baseline.
-fn mini(classes: &[Cls], policies: Vec<Policy>) -> Scenario {
-    let mut s = Scenario::demo();
-    s.name = "policy rules".into();
-    let mut f = s.fee_schedules[0].clone();
-    f.id = "zero".into();
-    f.name = "zero".into();
-    f.rows.etf = FeeRow::ZERO;
-    f.rows.stock = FeeRow::ZERO;
-    f.rows.mutual_fund = FeeRow::ZERO;
-    f.fractional_surcharge = 0.0;
-    f.charge_regulatory = false;
-    f.impact = None;
-    f.advisory_fee_bps = 0.0;
-    s.fee_schedules = vec![f];
-    let demo_secs = s.securities.clone();
-    s.securities = classes
-        .iter()
-        .map(|c| {
-            let mut x = demo_secs
-                .iter()
-                .find(|x| x.symbol == c.symbol)
-                .unwrap_or_else(|| panic!("{} is not a demo security", c.symbol))
-                .clone();
-            assert_eq!(x.asset_class, c.market);
-            x.half_spread_bps = 0.0;
-            x.expense_ratio = 0.0;
-            x.dividend_yield = 0.0;
-            x.partners.clear();
-            x.fractional_allowed = true;
-            x.daily_dollar_volume = None;
-            x
-        })
-        .collect();
-    let lots = classes
-        .iter()
-        .zip(&s.securities)
-        .enumerate()
-        .map(|(i, (c, x))| {
-            let quantity = VALUE * c.start / x.price;
-            Lot {
-                id: format!("L{i}"),
-                symbol: x.symbol.clone(),
-                quantity,
-                basis: quantity * x.price,
-                acquired: Date::from_ymd(2020, 1, 2).unwrap(),
-            }
-        })
-        .collect();
-    s.household.accounts = vec![Account {
-        id: "ira".into(),
-        name: "IRA".into(),
-        kind: AccountKind::TraditionalIra,
-        owner: s.household.members[0].id.clone(),
-        joint: false,
-        cash: 0.0,
-        fee_schedule: "zero".into(),
-        lots,
-    }];
-    s.target.classes = classes
-        .iter()
-        .map(|c| ClassTarget {
-            asset_class: c.market.into(),
-            weight: c.target,
-            primary: c.symbol.into(),
-            alternates: Vec::new(),
-            band: None,
-            location: Vec::new(),
-        })
-        .collect();
-    s.target.min_cash.clear();
-    s.target.restrictions = Restrictions::default();
-    for mc in &mut s.market.classes {
-        if let Some(c) = classes.iter().find(|c| c.market == mc.name) {
-            mc.expected_return = c.ret;
-            mc.volatility = c.vol;
-        }
-    }
-    s.market.idiosyncratic_vol.clear();
-    s.market.default_idiosyncratic_vol = 0.0;
-    s.market.cash_yield = 0.0;
-    s.market.dividends = DividendTreatment::Cash;
-    s.cash_flows.clear();
-    s.baseline = policies[0].name.clone();
-    s.policies = policies;
-    s
-}
-
-/// Closing prices of every security (scenario order) on every business day of path
-/// `path`: the simulator's market model, rebuilt from the scenario (one security per
-/// class, so no security tracks a partner; no expense ratio, so prices move by the
-/// model's returns alone).
-fn market_days(s: &Scenario, years: u32, path: u64) -> Vec<(Date, Vec<f64>)> {
-    let mut a = Assumptions::with_defaults(s.as_of, years);
-    a.classes = s
-        .market
-        .classes
-        .iter()
-        .map(|c| AssetClass {
-            name: c.name.clone(),
-            expected_return: c.expected_return,
-            volatility: c.volatility,
-            dividend_yield: c.dividend_yield,
-            source: c.source.clone(),
-            as_of: c.as_of.clone(),
-        })
-        .collect();
-    a.correlation = s.market.correlation.clone();
-    a.partner_correlation = s.market.partner_correlation;
-    a.shocks = match s.market.shocks {
-        ScenarioShocks::Normal => Shocks::Normal,
-        ScenarioShocks::StudentT { dof } => Shocks::StudentT { dof },
-    };
-    let specs: Vec<SecuritySpec> = s
-        .securities
-        .iter()
-        .map(|x| {
-            SecuritySpec::new(
-                x.symbol.clone(),
-                s.market.class_index(&x.asset_class).unwrap(),
-                s.market.idiosyncratic_vol_of(&x.symbol),
-                x.dividend_yield,
-            )
-        })
-        .collect();
-    let model = MarketModel::new(&a, &specs).unwrap();
-    let mut it = model.path(s.market.seed, path);
-    let mut prices: Vec<f64> = s.securities.iter().map(|x| x.price).collect();
-    let mut out = Vec::new();
-    while let Some(st) = it.next_step() {
-        for (p, r) in prices.iter_mut().zip(st.returns) {
-            *p *= 1.0 + r;
-        }
-        out.push((st.date, prices.clone()));
-    }
-    out
-}
-
-/// One business day of the test household: prices, holdings before and after the day's
-/// trades, and those trades.
-struct DayBook {
-    date: Date,
-    prices: Vec<f64>,
-    pre: (Vec<f64>, f64),
-    post: (Vec<f64>, f64),
-    rows: Vec<TradeRow>,
-}
-
-/// Replays the recorded trades of one policy over the path's prices.
-fn replay(s: &Scenario, days: &[(Date, Vec<f64>)], rows: &[TradeRow]) -> Vec<DayBook> {
-    let n = s.securities.len();
-    let mut qty = vec![0.0; n];
-    let acct = &s.household.accounts[0];
-    for l in &acct.lots {
-        let i = s
-            .securities
-            .iter()
-            .position(|x| x.symbol == l.symbol)
-            .unwrap();
-        qty[i] += l.quantity;
-    }
-    let mut cash = acct.cash;
-    let mut next = 0;
-    let mut out = Vec::with_capacity(days.len());
-    for (date, prices) in days {
-        let pre = (qty.clone(), cash);
-        let mut today = Vec::new();
-        while next < rows.len() && rows[next].date == *date {
-            let r = &rows[next];
-            let i = s
-                .securities
-                .iter()
-                .position(|x| x.symbol == r.symbol)
-                .unwrap();
-            assert!(
-                (r.price - prices[i]).abs() <= 1e-9 * prices[i],
-                "the rebuilt market does not match the simulator's: {} on {date}: {} vs {}",
-                r.symbol,
-                r.price,
-                prices[i]
-            );
-            let fees = r.commission + r.regulatory + r.spread;
-            match r.side {
-                Side::Buy => {
-                    qty[i] += r.quantity;
-                    cash -= r.quantity * r.price + fees;
-                }
-                Side::Sell => {
-                    qty[i] -= r.quantity;
-                    cash += r.quantity * r.price - fees;
-                }
-            }
-            today.push(r.clone());
-            next += 1;
-        }
-        out.push(DayBook {
-            date: *date,
-            prices: prices.clone(),
-            pre,
-            post: (qty.clone(), cash),
-            rows: today,
-        });
-    }
-    assert_eq!(next, rows.len(), "trades dated outside the path's days");
-    out
-}
-
-/// Class weights of the investable value (no minimum cash: holdings plus cash); class
-/// `c` is security `c`.
-fn weights(book: &(Vec<f64>, f64), prices: &[f64]) -> Vec<f64> {
-    let vals: Vec<f64> = book.0.iter().zip(prices).map(|(q, p)| q * p).collect();
-    let investable: f64 = vals.iter().sum::<f64>() + book.1;
-    vals.iter().map(|v| v / investable).collect()
-}
+mod support;
+use support::*;
 
 /// The threshold rule as the specification states it: when some class is outside its
 /// band (`|w − t| > h`), each breached class goes to `t ± trade_to·h` on the side it
@@ -615,8 +380,12 @@ fn opportunistic_rule_is_a_biweekly_twenty_percent_relative_band_to_half_the_ban
         let post = weights(&d.post, &d.prices);
         let want = band_rule(&targets, &pre, &h, 0.5);
         assert!(d.rows.iter().all(|r| r.reason == Reason::BandBreach));
-        if want.is_some() && breach_since.is_none() {
-            breach_since = Some(d.date);
+        // The day the breach standing before today's trades began (a breach that heals
+        // before the next look starts over).
+        match want {
+            None => breach_since = None,
+            Some(_) if breach_since.is_none() => breach_since = Some(d.date),
+            Some(_) => {}
         }
         if d.rows.is_empty() {
             if want.is_some() {
@@ -637,24 +406,34 @@ fn opportunistic_rule_is_a_biweekly_twenty_percent_relative_band_to_half_the_ban
             1e-3,
             &format!("Daryanani, {}", d.date),
         );
-        // A breach waits at most until the next look, two weeks at most.
+        // A breach waits at most until the next look: two weeks at most, a day more when
+        // the look's Monday is an exchange holiday.
         let since = breach_since.take().unwrap();
         assert!(
-            d.date.days_since(since) < 14,
+            d.date.days_since(since) <= 14,
             "{}: a breach since {since} waited too long",
             d.date
         );
         trade_dates.push(d.date);
     }
     assert!(trade_dates.len() >= 2, "trades: {trade_dates:?}");
-    // It looks every two weeks, not daily: breaches waited for the next look, and the
-    // trading days are whole numbers of two-week periods apart.
+    // It looks every two weeks, not daily: breaches waited for the next look, and each
+    // trading day is the first business day of its week (a Monday, or the Tuesday after a
+    // Monday holiday), the weeks whole numbers of two-week periods apart.
     assert!(waited > 0, "every breach was traded the day it happened");
+    let monday = |d: Date| d.add_days(-(d.weekday() as i32));
+    for d in &trade_dates {
+        assert_eq!(
+            monday(*d).add_days(-1).next_business_day(),
+            *d,
+            "{d} is not the first business day of its week"
+        );
+    }
     for p in trade_dates.windows(2) {
-        let gap = p[1].days_since(p[0]);
+        let gap = monday(p[1]).days_since(monday(p[0]));
         assert!(
             gap % 14 == 0,
-            "trades on {} and {}: {gap} days apart",
+            "trades on {} and {}: their weeks are {gap} days apart",
             p[0],
             p[1]
         );

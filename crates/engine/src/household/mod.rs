@@ -39,7 +39,9 @@
 //!   ([`FeeSchedule::fixed_cost`]) is the fixed fee, [`FeeSchedule::linear_terms`] the
 //!   proportional part. Every proposed trade's fees are then priced by
 //!   [`FeeSchedule::ticket_cost`], the simulator's function, so the two never disagree.
-//!   Market impact needs a daily volume the scenario does not carry: it is reported as 0.
+//!   Market impact (for a security with an average daily dollar volume, under a schedule
+//!   that models it) is priced on every proposed trade and reported, but it is not in the
+//!   objective: the QP's costs are linear, and impact grows as `|x|^1.5`.
 //! - **Wash-sale guard** (scope from the policy's TLH rule, household by default): no
 //!   purchase of a group with a loss sale still pending in the 30-day window
 //!   ([`Ledger::pending_losses`]); no loss sale in a taxable account of a group bought in
@@ -222,7 +224,8 @@ pub struct ObjectiveTerms {
     pub risk: f64,
     /// Half-spread cost.
     pub spread: f64,
-    /// Market impact (0: the scenario carries no daily volumes).
+    /// Market impact of the proposed trades (priced, not optimised: see the module
+    /// documentation).
     pub impact: f64,
     /// Commissions beyond the flat ticket charge (per share, % of notional, surcharges).
     pub commissions: f64,
@@ -237,8 +240,9 @@ pub struct ObjectiveTerms {
 }
 
 impl ObjectiveTerms {
-    /// risk + costs + tax − harvest value (the value the optimizer minimises when taxes
-    /// and tickets are in the objective).
+    /// risk + costs + tax − harvest value: the value the optimizer minimises when taxes
+    /// and tickets are in the objective, plus the market impact it prices but does not
+    /// optimise (0 without daily volumes).
     pub fn total(&self) -> f64 {
         self.risk
             + self.spread
@@ -585,16 +589,10 @@ fn by_rules(s: &Scenario, policy: &Policy, as_of: Date) -> HouseholdSolution {
         } else {
             &acct.name
         };
-        trade.explanation = explain_rule(&trade, name, row.reason);
+        trade.explanation = explain(&trade, name, rule_phrase(row.reason));
         trades.push(trade);
     }
-    trades.sort_by(|a, b| {
-        (a.account.as_str(), a.symbol.as_str(), a.side as u8).cmp(&(
-            b.account.as_str(),
-            b.symbol.as_str(),
-            b.side as u8,
-        ))
-    });
+    trades.sort_by(ticket_order);
     let mut messages = vec![format!(
         "The policy's own rules applied on {as_of}, each treated as due today (a calendar \
          rebalance, a band check, a harvest check); nothing is optimised."
@@ -2523,7 +2521,6 @@ impl Model {
                 .target
                 .band_of(&sec.name_class)
                 .half_width(class_target);
-            let realized: f64 = trade.lots.iter().map(|l| l.gain).sum();
             trade.reason = if t.side == Side::Sell && harvest_symbols.contains(&sec.symbol) {
                 ReasonCode::Harvest
             } else if t.side == Side::Buy
@@ -2539,16 +2536,10 @@ impl Model {
             } else {
                 ReasonCode::Drift
             };
-            trade.explanation = explain(&trade, &acct.name, realized);
+            trade.explanation = explain(&trade, &acct.name, &risk_phrase(&trade));
             trades.push(trade);
         }
-        trades.sort_by(|a, b| {
-            (a.account.as_str(), a.symbol.as_str(), a.side as u8).cmp(&(
-                b.account.as_str(),
-                b.symbol.as_str(),
-                b.side as u8,
-            ))
-        });
+        trades.sort_by(ticket_order);
         if trades.is_empty() {
             messages.push("no trade pays for its costs".to_string());
         }
@@ -2677,11 +2668,19 @@ fn shares_text(q: f64) -> String {
     }
 }
 
-/// One sentence for a rule-based trade: what, where, which rule, its tax and its costs.
-fn explain_rule(t: &ProposedTrade, account_name: &str, why: crate::simulate::Reason) -> String {
+/// The order of a trade list: by account, then symbol, then side.
+fn ticket_order(a: &ProposedTrade, b: &ProposedTrade) -> std::cmp::Ordering {
+    (a.account.as_str(), a.symbol.as_str(), a.side as u8).cmp(&(
+        b.account.as_str(),
+        b.symbol.as_str(),
+        b.side as u8,
+    ))
+}
+
+/// Why a rule-based trade is made, in words.
+fn rule_phrase(why: crate::simulate::Reason) -> &'static str {
     use crate::simulate::Reason;
-    let verb = if t.side == Side::Buy { "Buy" } else { "Sell" };
-    let rule = match why {
+    match why {
         Reason::Drift => "calendar rebalance back to the target",
         Reason::BandBreach => "an asset class is outside its band",
         Reason::Harvest => "harvests a loss",
@@ -2690,49 +2689,34 @@ fn explain_rule(t: &ProposedTrade, account_name: &str, why: crate::simulate::Rea
         Reason::TaxPayment => "raises cash for taxes",
         Reason::Signal => "tactical tilt",
         Reason::Optimizer => "cost-aware optimizer",
-    };
+    }
+}
+
+/// What an optimised trade does to tracking error, in words.
+fn risk_phrase(t: &ProposedTrade) -> String {
+    if t.risk_reduction >= 0.0 {
+        format!(
+            "cuts tracking error by {}/yr-equivalent",
+            money(t.risk_reduction)
+        )
+    } else {
+        format!(
+            "adds {}/yr-equivalent of tracking error",
+            money(-t.risk_reduction)
+        )
+    }
+}
+
+/// One sentence for the advisor: what, where, why (`why`), the gain or loss a sale
+/// realizes and its tax, and the ticket's costs.
+fn explain(t: &ProposedTrade, account_name: &str, why: &str) -> String {
+    let verb = if t.side == Side::Buy { "Buy" } else { "Sell" };
     let mut s = format!(
-        "{verb} {} {} in {account_name}: {rule}",
+        "{verb} {} {} in {account_name}: {why}",
         shares_text(t.quantity),
         t.symbol
     );
     let realized: f64 = t.lots.iter().map(|l| l.gain).sum();
-    if t.side == Side::Sell && realized.abs() >= 0.005 {
-        let kind = if realized < 0.0 { "loss" } else { "gain" };
-        s += &format!(", realizes a {} {kind}", money(realized));
-        if t.tax_effect < 0.0 {
-            s += &format!(" (saves {} tax)", money(-t.tax_effect));
-        } else {
-            s += &format!(" (costs {} tax)", money(t.tax_effect));
-        }
-    }
-    s += &format!(
-        ", costs {} ticket + {} SEC/TAF + {} spread",
-        money(t.fees.commission),
-        money(t.fees.regulatory()),
-        money(t.fees.spread)
-    );
-    s
-}
-
-fn explain(t: &ProposedTrade, account_name: &str, realized: f64) -> String {
-    let verb = if t.side == Side::Buy { "Buy" } else { "Sell" };
-    let mut s = format!(
-        "{verb} {} {} in {account_name}: ",
-        shares_text(t.quantity),
-        t.symbol
-    );
-    if t.risk_reduction >= 0.0 {
-        s += &format!(
-            "cuts tracking error by {}/yr-equivalent",
-            money(t.risk_reduction)
-        );
-    } else {
-        s += &format!(
-            "adds {}/yr-equivalent of tracking error",
-            money(-t.risk_reduction)
-        );
-    }
     if t.side == Side::Sell && !t.lots.is_empty() && realized.abs() >= 0.005 {
         let st: f64 = t.lots.iter().filter(|l| !l.long_term).map(|l| l.gain).sum();
         let character = if st.abs() >= (realized - st).abs() {

@@ -6,9 +6,9 @@ use super::{Assumptions, Market, MarketError, MarketPath, SecuritySpec, Shocks, 
 use crate::date::Date;
 
 /// Business days per year used to turn annual assumptions into daily ones: the mean
-/// number of weekdays in a Gregorian year, 365.2425 × 5/7 (no exchange holidays are
-/// modelled, matching [`Date::is_business_day`]).
-pub const STEPS_PER_YEAR: f64 = 365.2425 * 5.0 / 7.0;
+/// number of NYSE sessions a year ([`Date::is_business_day`]: weekdays less the exchange's
+/// holidays), 251.0275 averaged over the 4,000 years from 2023.
+pub const STEPS_PER_YEAR: f64 = 251.0275;
 
 /// The TLH-partner correlation a pair of securities actually gets.
 #[derive(Debug, Clone, Copy, PartialEq)]
