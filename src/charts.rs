@@ -295,10 +295,13 @@ fn cost_and_alpha(r: &Report, p: usize) -> (f64, f64) {
     (cost, metric_mean(r, p, "tax_alpha_before_costs"))
 }
 
-/// Month-end times in years from the start (the first month end is 1/12).
+/// Month-end times in years from the start (the first month end of a run starting on the
+/// 20th is ten days in, not a month; the last point is the horizon's last day).
 fn years(r: &Report) -> Vec<f64> {
-    (0..r.series.dates.len())
-        .map(|m| (m + 1) as f64 / 12.0)
+    r.series
+        .dates
+        .iter()
+        .map(|d| f64::from(d.days_since(r.start)) / 365.2425)
         .collect()
 }
 
@@ -709,6 +712,28 @@ pub fn ChartFigure(chart: Chart, report: Rc<Report>) -> impl IntoView {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn month_ends_are_placed_by_their_dates() {
+        let s = tollbooth_engine::scenario::Scenario::demo();
+        let r = tollbooth_engine::simulate::simulate(
+            &s,
+            &tollbooth_engine::simulate::SimOptions {
+                paths: Some(1),
+                years: Some(2),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let t = years(&r);
+        assert_eq!(t.len(), r.series.dates.len());
+        // The demo starts on 2026-11-20: its first month end is 2026-11-30.
+        assert!((t[0] - 10.0 / 365.2425).abs() < 1e-12, "{}", t[0]);
+        // The last point is the horizon's last day, about two years in.
+        let last = *t.last().unwrap();
+        assert_eq!(last, f64::from(r.end.days_since(r.start)) / 365.2425);
+        assert!((last - 2.0).abs() < 0.01, "{last}");
+    }
     use plotters::backend::SVGBackend;
     use tollbooth_engine::scenario::Scenario;
     use tollbooth_engine::simulate::{simulate, SimOptions};

@@ -49,6 +49,9 @@ pub struct RunState {
     report: RwSignal<Option<Report>>,
     today: RwSignal<Option<Result<TodayTrades, String>>>,
     today_busy: RwSignal<bool>,
+    /// The policy chosen for today's trades (kept while the advisor moves between
+    /// sections, as the answer on screen is).
+    today_policy: RwSignal<usize>,
     /// The run settings as typed (kept while the advisor moves between sections).
     paths: RwSignal<String>,
     years: RwSignal<String>,
@@ -76,6 +79,7 @@ impl RunState {
             report: RwSignal::new(None),
             today: RwSignal::new(None),
             today_busy: RwSignal::new(false),
+            today_policy: RwSignal::new(0),
             paths: RwSignal::new(paths.to_string()),
             years: RwSignal::new(years.to_string()),
             auto: RwSignal::new(true),
@@ -738,7 +742,11 @@ pub fn Results() -> impl IntoView {
                 // page's thread stays free; the charts and the rest follow at the end.
                 Some(r) if running() => view! { <PartialView report=r /> }.into_any(),
                 Some(r) => {
-                    let stale = hash.get().is_some_and(|h| h != r.scenario_hash);
+                    let stale = match hash.get() {
+                        Some(h) if h == r.scenario_hash => None,
+                        Some(_) => Some("The scenario has changed since this comparison ran: compare again to update."),
+                        None => Some("The scenario has problems to fix (see the list at the top): these results are from the scenario as it was when they ran."),
+                    };
                     view! { <ReportView report=r stale /> }.into_any()
                 }
             }}
@@ -816,7 +824,7 @@ fn PartialView(report: Report) -> impl IntoView {
 }
 
 #[component]
-fn ReportView(report: Report, stale: bool) -> impl IntoView {
+fn ReportView(report: Report, stale: Option<&'static str>) -> impl IntoView {
     let rows = summary::rows(&report);
     let heads = report
         .policies
@@ -910,8 +918,8 @@ fn ReportView(report: Report, stale: bool) -> impl IntoView {
     let report = Rc::new(report);
     let shared = report.clone();
     view! {
-        {stale.then(|| view! {
-            <p class="notice problem" data-testid="results-stale">"The scenario has changed since this comparison ran: compare again to update."</p>
+        {stale.map(|why| view! {
+            <p class="notice problem" data-testid="results-stale">{why}</p>
         })}
         <p class="muted" data-testid="report-meta">
             {format!("{} paths × {} years from {}, seed {}, engine {}, scenario ", report.paths, report.horizon_years, report.start, report.seed, report.engine_version)}
@@ -925,7 +933,7 @@ fn ReportView(report: Report, stale: bool) -> impl IntoView {
                 <tbody>{body}</tbody>
                 <tfoot>
                     <tr>
-                        <th scope="row" title="The flat fee per ticket at which the policy's mean net benefit vs the baseline is zero (n/a: it buys no more tickets than the baseline).">
+                        <th scope="row" title="Today's flat ticket fee plus the mean net benefit ÷ the extra tickets over the baseline: the fee at which the net benefit would be zero with the trades unchanged. A fee-aware policy (the cost-aware optimizer) trades differently at another fee: re-run there to confirm. n/a: no more tickets than the baseline; below zero: it loses at any fee.">
                             "Break-even ticket fee"
                         </th>
                         {break_even}
@@ -961,7 +969,7 @@ fn ReportView(report: Report, stale: bool) -> impl IntoView {
 #[component]
 fn TodayPanel(state: RunState) -> impl IntoView {
     let ws = ws();
-    let policy = RwSignal::new(0usize);
+    let policy = state.today_policy;
     let names = Memo::new(move |_| {
         ws.checked.with(|c| {
             c.as_ref()
@@ -1000,6 +1008,10 @@ fn TodayPanel(state: RunState) -> impl IntoView {
             Ok(t) => {
                 let csv = summary::today_csv(&t);
                 let empty = t.trades.is_empty();
+                let sum = |f: &dyn Fn(&crate::jobs::TodayRow) -> f64| t.trades.iter().map(f).sum::<f64>();
+                let buys = sum(&|x| if x.side == "buy" { x.notional } else { 0.0 });
+                let sells = sum(&|x| if x.side == "sell" { x.notional } else { 0.0 });
+                let (cost, regulatory, tax) = (sum(&|x| x.cost), sum(&|x| x.regulatory), sum(&|x| x.tax_effect));
                 // Presentation mode masks the client's names on screen (not in the export).
                 let mask = ws.presenting.get().then(|| ws.checked.with(|c| c.as_ref().ok().cloned())).flatten();
                 let shown = |text: &str| mask.as_ref().map_or_else(|| text.to_string(), |s| ops::mask_names(s, text));
@@ -1040,6 +1052,17 @@ fn TodayPanel(state: RunState) -> impl IntoView {
                                     <th scope="col">"Reason"</th><th scope="col">"Why"</th>
                                 </tr></thead>
                                 <tbody>{rows}</tbody>
+                                <tfoot>
+                                    <tr data-testid="today-totals">
+                                        <th scope="row" colspan="3">{format!("Total, {} ticket(s)", t.trades.len())}</th>
+                                        <td></td>
+                                        <td class="num" title="Bought less sold">{usd(buys - sells)}</td>
+                                        <td class="num">{usd(cost)}</td>
+                                        <td class="num">{usd(regulatory)}</td>
+                                        <td class="num">{usd(tax)}</td>
+                                        <td colspan="3" class="muted">{format!("bought {}, sold {}", usd(buys), usd(sells))}</td>
+                                    </tr>
+                                </tfoot>
                             </table>
                         </div>
                     })}
@@ -1158,7 +1181,7 @@ fn PathTrades(trades: TradeList) -> impl IntoView {
                 <thead><tr>
                     <th scope="col">"Date"</th><th scope="col">"Account"</th><th scope="col">"Security"</th>
                     <th scope="col">"Side"</th><th scope="col" class="num">"Shares"</th>
-                    <th scope="col" class="num">"Price"</th><th scope="col" class="num">"Commission"</th>
+                    <th scope="col" class="num">"Price"</th><th scope="col" class="num" title="This order's part of its ticket's commission: a second order of the same account, security, side and day adds no flat fee, so it can show $0.00.">"Commission"</th>
                     <th scope="col" class="num" title="SEC Section 31 and FINRA TAF; hover a value for the rates applied">"SEC + FINRA"</th><th scope="col" class="num">"Spread + impact"</th>
                     <th scope="col" class="num">"Realized gain"</th><th scope="col" class="num">"Disallowed loss"</th>
                     <th scope="col">"Lots relieved (shares of the purchase date)"</th>

@@ -214,6 +214,13 @@ test("a quick scenario recomputes by itself as the advisor edits", async () => {
   await page.getByTestId("results-stale").waitFor();
   await page.waitForTimeout(1500);
   assert.equal(await page.getByTestId("results-stale").count(), 1);
+  // While the scenario has a problem, the figures on screen say they are from before it.
+  await ws.go("fees");
+  await ws.fill("fee_schedules[0].rows.etf.flat", "-1");
+  await ws.go("overview");
+  assert.match(await page.getByTestId("results-stale").textContent(), /problems to fix/);
+  await ws.go("fees");
+  await ws.fill("fee_schedules[0].rows.etf.flat", "4.95");
   // The run settings follow the scenario's own paths and horizon when those are edited.
   await ws.go("market");
   await ws.fill("market.paths", "7");

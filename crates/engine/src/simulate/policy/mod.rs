@@ -92,7 +92,7 @@ pub enum Reason {
     Harvest,
     /// The TLH partner bought with a harvest's proceeds.
     PartnerSwap,
-    /// A contribution invested or a withdrawal raised.
+    /// A contribution or a cash dividend invested, or a withdrawal raised.
     CashFlow,
     /// A tilt of the tactical overlay.
     Signal,
