@@ -150,3 +150,16 @@ pub fn set_root_attribute(name: &str, value: &str) {
         let _ = root.set_attribute(name, value);
     }
 }
+
+/// Moves the keyboard focus to the element with `data-testid` `id` (a form field), if the
+/// page shows one.
+pub fn focus_test_id(id: &str) {
+    let Some(doc) = window().and_then(|w| w.document()) else {
+        return;
+    };
+    if let Ok(Some(el)) = doc.query_selector(&format!("[data-testid=\"{id}\"]")) {
+        if let Ok(el) = el.dyn_into::<web_sys::HtmlElement>() {
+            let _ = el.focus();
+        }
+    }
+}

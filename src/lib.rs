@@ -185,7 +185,7 @@ pub fn App() -> impl IntoView {
                     <p class="tagline">"What a rebalancing policy really costs a household."</p>
                 </div>
                 <div class="toolbar">
-                    <ProblemCount />
+                    <ProblemCount section />
                     <button type="button" data-testid="presentation-toggle"
                         aria-pressed=move || ws.presenting.get().to_string()
                         on:click=move |_| ws.presenting.update(|p| *p = !*p)>
@@ -238,10 +238,37 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// The number of problems in the form, with the list on demand.
+/// The section whose editor holds the field at a validation path.
+fn section_of(path: &str) -> Section {
+    let head = path.split(['.', '[']).next().unwrap_or_default();
+    match head {
+        "household" if path.contains(".lots") => Section::Lots,
+        "household" | "name" | "as_of" => Section::Household,
+        "securities" => Section::Securities,
+        "target" => Section::Target,
+        "fee_schedules" | "regulatory" => Section::Fees,
+        "tax" => Section::Tax,
+        "market" => Section::Market,
+        "cash_flows" => Section::CashFlows,
+        "policies" | "baseline" => Section::Policies,
+        _ => Section::Overview,
+    }
+}
+
+/// The number of problems in the form, with the list on demand: each problem named as
+/// the form names it, a button to the field.
 #[component]
-fn ProblemCount() -> impl IntoView {
+fn ProblemCount(section: RwSignal<Section>) -> impl IntoView {
     let ws = ws();
+    let go = move |path: String| {
+        ws.presenting.set(false);
+        section.set(section_of(&path));
+        // Focus the field once its section is drawn.
+        set_timeout(
+            move || browser::focus_test_id(&fields::test_id(&path)),
+            std::time::Duration::from_millis(0),
+        );
+    };
     let errors = Memo::new(move |_| {
         ws.checked
             .with(|c| c.as_ref().err().cloned().unwrap_or_default())
@@ -255,7 +282,17 @@ fn ProblemCount() -> impl IntoView {
                 view! {
                     <details class="problems">
                         <summary data-testid="problem-count">{format!("{} problem(s)", list.len())}</summary>
-                        <ul>{list.into_iter().map(|e| view! { <li><code>{e.path}</code>": "{e.message}</li> }).collect_view()}</ul>
+                        <ul>{list.into_iter().map(|e| {
+                            let label = ws.form.with_untracked(|f| ops::problem_label(f, &e.path));
+                            let path = e.path.clone();
+                            view! {
+                                <li>
+                                    <button type="button" class="link" data-testid="problem-link" data-path=e.path.clone()
+                                        on:click=move |_| go(path.clone())>{label}</button>
+                                    ": "{e.message}
+                                </li>
+                            }
+                        }).collect_view()}</ul>
                     </details>
                 }.into_any()
             }

@@ -303,6 +303,89 @@ pub fn account_alias(i: usize) -> String {
     format!("Account {}", i + 1)
 }
 
+/// A validation path in the advisor's words: each list index replaced by what the entry
+/// is called in the form (an account's name, a security's symbol, a policy's name, …), the
+/// field's key with spaces, e.g. `household.accounts[0].cash` → "Accounts › Rivera joint
+/// brokerage › cash".
+pub fn problem_label(f: &ScenarioForm, path: &str) -> String {
+    fn pick(name: &str, id: &str, n: usize, what: &str) -> String {
+        let t = if name.trim().is_empty() {
+            id.trim()
+        } else {
+            name.trim()
+        };
+        if t.is_empty() {
+            format!("{what} {}", n + 1)
+        } else {
+            t.to_string()
+        }
+    }
+    let mut out: Vec<String> = Vec::new();
+    let mut account: Option<usize> = None;
+    for seg in path.split('.') {
+        let (key, indices): (&str, Vec<usize>) = match seg.split_once('[') {
+            Some((k, rest)) => (
+                k,
+                rest.split(['[', ']'])
+                    .filter_map(|i| i.parse().ok())
+                    .collect(),
+            ),
+            None => (seg, Vec::new()),
+        };
+        let words = key.replace('_', " ");
+        let i = match indices[..] {
+            [] => {
+                out.push(words);
+                continue;
+            }
+            [i] => i,
+            _ => {
+                // A matrix entry: its row and column, from 1.
+                let at: Vec<String> = indices.iter().map(|i| (i + 1).to_string()).collect();
+                out.push(words);
+                out.push(at.join(", "));
+                continue;
+            }
+        };
+        let entry = match key {
+            "accounts" => {
+                account = Some(i);
+                f.household
+                    .accounts
+                    .get(i)
+                    .map(|a| pick(&a.name, &a.id, i, "account"))
+            }
+            "lots" => account
+                .and_then(|a| f.household.accounts.get(a))
+                .and_then(|a| a.lots.get(i))
+                .map(|l| pick(&l.id, &l.symbol, i, "lot")),
+            "members" => f
+                .household
+                .members
+                .get(i)
+                .map(|m| pick(&m.name, &m.id, i, "member")),
+            "securities" => f
+                .securities
+                .get(i)
+                .map(|x| pick(&x.symbol, &x.name, i, "security")),
+            "fee_schedules" => f
+                .fee_schedules
+                .get(i)
+                .map(|x| pick(&x.name, &x.id, i, "schedule")),
+            "policies" => f.policies.get(i).map(|x| pick(&x.name, "", i, "policy")),
+            "classes" if out.last().is_some_and(|o| o == "market") => f
+                .market
+                .classes
+                .get(i)
+                .map(|c| pick(&c.name, "", i, "class")),
+            _ => None,
+        };
+        out.push(words);
+        out.push(entry.unwrap_or_else(|| format!("{}", i + 1)));
+    }
+    out.join(" › ")
+}
+
 /// Presentation mode: an account id shown as its alias ("Account 2"); an id the scenario
 /// does not list is shown as is.
 pub fn masked_account(s: &Scenario, id: &str) -> String {
@@ -365,6 +448,32 @@ fn replace_words(text: &str, from: &str, to: &str) -> String {
 mod tests {
     use super::*;
     use tollbooth_engine::scenario::Scenario;
+
+    #[test]
+    fn problems_are_named_as_the_form_names_them() {
+        let f = Scenario::demo().to_form();
+        let a = &f.household.accounts[0];
+        assert_eq!(
+            problem_label(&f, "household.accounts[0].cash"),
+            format!("household › accounts › {} › cash", a.name)
+        );
+        assert_eq!(
+            problem_label(&f, "household.accounts[0].lots[1].quantity"),
+            format!(
+                "household › accounts › {} › lots › {} › quantity",
+                a.name, a.lots[1].id
+            )
+        );
+        assert_eq!(
+            problem_label(&f, "securities[2].half_spread_bps"),
+            format!("securities › {} › half spread bps", f.securities[2].symbol)
+        );
+        assert_eq!(
+            problem_label(&f, "market.correlation[0][1]"),
+            "market › correlation › 1, 2"
+        );
+        assert_eq!(problem_label(&f, "tax.ltcg_rate"), "tax › ltcg rate");
+    }
 
     #[test]
     fn presentation_masks_names_in_free_text() {

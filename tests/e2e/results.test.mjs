@@ -86,6 +86,14 @@ test("a small comparison runs in workers and shows the side-by-side table", asyn
   await page.getByTestId("today-policy").selectOption(String(costAware));
   await page.getByTestId("today-run").click();
   await page.waitForFunction(() => /household optimizer, solver status (optimal|feasible)/.test(document.querySelector('[data-testid="today-status"]')?.textContent ?? ""), null, { timeout: 60_000 });
+  // In presentation mode the client's account names and ids are masked in the trade lists.
+  const names = await page.$$eval('[data-testid="today-table"] tbody tr td:first-child', (c) => c.map((x) => x.textContent));
+  assert.ok(names.some((n) => /ira_alex|roth_sam|joint/.test(n)), names.join());
+  await page.getByTestId("presentation-toggle").click();
+  const masked = await page.getByTestId("today-table").textContent();
+  assert.ok(!/ira_alex|roth_sam|Alex|Sam|Rivera/.test(masked), masked);
+  assert.match(masked, /Account \d/);
+  await page.getByTestId("presentation-toggle").click();
 
   const summary = await results.download("export-summary");
   assert.match(summary.name, /-summary\.csv$/);

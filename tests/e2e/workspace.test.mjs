@@ -55,6 +55,14 @@ test("pasting a custodian CSV replaces the lots of the accounts it names", async
   await ws.fill("household.accounts[0].lots[0].quantity", "-5");
   assert.equal(await ws.errorFor("household.accounts[0].lots[0].quantity"), "must be greater than 0");
   assert.match(await ws.text("problem-count"), /1 problem/);
+  // The problem list names the field as the form does and takes the advisor to it.
+  await ws.go("overview");
+  await page.getByTestId("problem-count").click();
+  const link = page.getByTestId("problem-link");
+  assert.match(await link.textContent(), /^household › accounts › .+ › lots › .+ › quantity$/);
+  await link.click();
+  await page.waitForFunction(() => document.activeElement?.dataset.testid === "household-accounts-0-lots-0-quantity");
+  assert.equal(await page.getByTestId("nav-lots").getAttribute("aria-current"), "page");
   await page.getByTestId("delete-lot-0-0").click();
   assert.equal(await ws.text("lot-count-0"), "3");
   assert.equal(await ws.text("problem-count"), "Scenario valid");
