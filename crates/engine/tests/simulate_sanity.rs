@@ -503,3 +503,35 @@ fn market_impact_is_charged_in_the_simulation() {
     }
     assert!(cost(&modelled) > cost(&base));
 }
+
+/// Reinvested dividends are listed with the trades (they are purchases for the wash-sale
+/// rules), without a ticket or a fee, on quarter-end dividend days; with dividends paid in
+/// cash there are none.
+#[test]
+fn reinvested_dividends_are_listed_without_a_ticket() {
+    let mut s = quiet(
+        Scenario::demo(),
+        vec![Policy::buy_and_hold("Hold"), Policy::buy_and_hold("Hold 2")],
+    );
+    s.market.dividends = tollbooth_engine::scenario::market::DividendTreatment::Reinvest;
+    let r = simulate(&s, &opts(1, 1)).unwrap();
+    let rows = &r.trades.policies[0].1;
+    let drip: Vec<_> = rows
+        .iter()
+        .filter(|t| t.reason == Reason::DividendReinvestment)
+        .collect();
+    assert!(!drip.is_empty());
+    for t in &drip {
+        assert_eq!(t.side, Side::Buy);
+        assert_eq!((t.commission, t.regulatory, t.spread), (0.0, 0.0, 0.0));
+        assert!(t.date.ymd().1 % 3 == 0, "{}", t.date);
+    }
+    // Buy and hold places no ticket: reinvestments are not tickets.
+    assert_eq!(r.policies[0].metric("tickets").unwrap().mean, 0.0);
+    s.market.dividends = tollbooth_engine::scenario::market::DividendTreatment::Cash;
+    let r = simulate(&s, &opts(1, 1)).unwrap();
+    assert!(r.trades.policies[0]
+        .1
+        .iter()
+        .all(|t| t.reason != Reason::DividendReinvestment));
+}

@@ -563,9 +563,9 @@ fn by_rules(s: &Scenario, policy: &Policy, as_of: Date) -> HouseholdSolution {
             crate::simulate::Reason::BandBreach => ReasonCode::BandBreach,
             crate::simulate::Reason::Harvest => ReasonCode::Harvest,
             crate::simulate::Reason::PartnerSwap => ReasonCode::PartnerSwap,
-            crate::simulate::Reason::CashFlow | crate::simulate::Reason::TaxPayment => {
-                ReasonCode::CashFlow
-            }
+            crate::simulate::Reason::CashFlow
+            | crate::simulate::Reason::TaxPayment
+            | crate::simulate::Reason::DividendReinvestment => ReasonCode::CashFlow,
             // Not reached: the overlay is left out, and a cost-aware policy is optimised.
             crate::simulate::Reason::Signal => ReasonCode::Signal,
             crate::simulate::Reason::Optimizer => ReasonCode::Drift,
@@ -2689,6 +2689,7 @@ fn rule_phrase(why: crate::simulate::Reason) -> &'static str {
         Reason::TaxPayment => "raises cash for taxes",
         Reason::Signal => "tactical tilt",
         Reason::Optimizer => "cost-aware optimizer",
+        Reason::DividendReinvestment => "reinvests a dividend",
     }
 }
 

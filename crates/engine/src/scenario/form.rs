@@ -817,7 +817,7 @@ impl V {
 
     fn date(&mut self, path: &str, s: &str) -> Date {
         if s.trim().is_empty() {
-            self.err(path, "required: enter a date as YYYY-MM-DD");
+            self.err(path, "required: enter a complete, real date as YYYY-MM-DD (a date picker leaves an impossible date such as month 13 empty)");
             return Date::from_days(0);
         }
         match s.parse::<Date>() {

@@ -318,6 +318,25 @@ impl Book {
                     self.qty[a * n + s] += shares;
                     self.cash[a] += amount - shares * prices[s];
                     self.last_buy[a * w.n_groups + sec.group] = Some(date);
+                    if let Some(rows) = &mut self.rows {
+                        self.row_sales.push(None);
+                        rows.push(TradeRow {
+                            date,
+                            account: w.accounts[a].id.clone(),
+                            symbol: sec.symbol.clone(),
+                            side: Side::Buy,
+                            quantity: shares,
+                            price: prices[s],
+                            lots: Vec::new(),
+                            commission: 0.0,
+                            regulatory: 0.0,
+                            rates: String::new(),
+                            spread: 0.0,
+                            realized_gain: 0.0,
+                            disallowed: 0.0,
+                            reason: Reason::DividendReinvestment,
+                        });
+                    }
                     if w.accounts[a].kind.is_taxable() {
                         self.refresh(w, a, s);
                     }

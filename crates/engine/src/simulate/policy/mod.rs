@@ -100,6 +100,9 @@ pub enum Reason {
     Optimizer,
     /// Cash raised to pay the year's taxes or fees.
     TaxPayment,
+    /// A dividend reinvested in the security that paid it (no ticket, no fee; a purchase
+    /// for the wash-sale rules like any other).
+    DividendReinvestment,
 }
 
 /// One order of a policy: account and security by index into the scenario's lists.
