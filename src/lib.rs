@@ -621,7 +621,8 @@ fn TicketPreview() -> impl IntoView {
     );
     let (side, set_side) = signal(Side::Sell);
     let (quantity, set_quantity) = signal("100".to_string());
-    let (date, set_date) = signal("2026-06-01".to_string());
+    // Priced on the scenario's date (its holdings' and prices' date) until the advisor types another.
+    let (date, set_date) = signal(ws.form.with_untracked(|f| f.as_of.trim().to_string()));
 
     let quantity_value = Memo::new(move |_| parse_quantity(&quantity.get()));
     let date_value = Memo::new(move |_| date.get().parse::<Date>().map_err(|e| e.to_string()));

@@ -27,13 +27,13 @@ fn text_of(test_id: &str) -> String {
 async fn app_prices_the_sample_sell_ticket_in_the_browser() {
     leptos::mount::mount_to_body(tollbooth_app::App);
     tick().await;
-    // Sell 100 VTI at $335.40 on 2026-06-01 under the flat $3.10 clearing ticket:
-    // SEC $33,540 × $20.60/1M = $0.691 → $0.70; TAF 100 × $0.000195 → $0.02;
-    // spread 0.15 bp × $33,540 = $0.50.
+    // Sell 100 VTI at $335.40 on the scenario's date, 2026-11-20, under the flat $3.10
+    // clearing ticket: SEC $33,540 × $20.60/1M = $0.691 → $0.70; TAF $0.00 (FINRA reports
+    // it as $0.00 from 2026-10-01 to 2026-12-31); spread 0.15 bp × $33,540 = $0.50.
     assert_eq!(text_of("ticket-commission"), "$3.10");
     assert_eq!(text_of("ticket-sec"), "$0.70");
-    assert_eq!(text_of("ticket-taf"), "$0.02");
-    assert_eq!(text_of("ticket-total"), "$4.32");
+    assert_eq!(text_of("ticket-taf"), "$0.00");
+    assert_eq!(text_of("ticket-total"), "$4.30");
     let expected = tollbooth_engine::scenario::Scenario::demo().hash_hex();
     assert_eq!(text_of("scenario-hash"), expected);
 }

@@ -24,14 +24,19 @@ test("the bundle loads from a sub-path and prices a sell ticket in the browser",
   const app = new TicketPreview(page);
   await app.ready();
   await markLoaded();
-  // Sell 100 VTI at $335.40 on 2026-06-01, flat $3.10 clearing ticket.
+  // Sell 100 VTI at $335.40 on the scenario's date (2026-11-20), flat $3.10 clearing
+  // ticket; FINRA reports the TAF as $0.00 for trades 2026-10-01 to 2026-12-31.
+  assert.equal(await page.getByTestId("ticket-date").inputValue(), "2026-11-20");
   assert.deepEqual(await app.breakdown(), {
     commission: "$3.10",
     sec: "$0.70",
-    taf: "$0.02",
-    total: "$4.32",
+    taf: "$0.00",
+    total: "$4.30",
   });
-  // FINRA reports the TAF as $0.00 for trades 2026-10-01 to 2026-12-31.
+  // On 2026-06-01 the TAF is $0.000195 a share.
+  await app.setDate("2026-06-01");
+  await app.expect("ticket-taf", "$0.02");
+  await app.expect("ticket-total", "$4.32");
   await app.setDate("2026-10-15");
   await app.expect("ticket-taf", "$0.00");
   // A buy pays no regulatory fee.

@@ -125,7 +125,8 @@ test("loading the $45 trade-away preset reprices the ticket, and a reload restor
   await ws.fill("fee_schedules[0].rows.etf.minimum", "0");
   await ws.go("overview");
   await ws.ticket.expect("ticket-commission", "$45.00");
-  await ws.ticket.expect("ticket-total", "$46.22");
+  // On the scenario's date: $45 + SEC $0.70 + TAF $0.00 + spread $0.50.
+  await ws.ticket.expect("ticket-total", "$46.20");
   // Rename the household, then reload: everything typed comes back from local storage.
   await ws.go("household");
   await ws.fill("name", "Rivera household, trade-away test");

@@ -64,6 +64,19 @@ fn a_calendar_policy_rebalances_to_target_today() {
     let sol = todays_trades(&s, p, s.as_of);
     assert_eq!(sol.status, HouseholdStatus::Rules, "{:?}", sol.messages);
     assert!(!sol.trades.is_empty());
+    let value: f64 = s
+        .household
+        .accounts
+        .iter()
+        .map(|a| {
+            a.cash
+                + a.lots
+                    .iter()
+                    .map(|l| l.quantity * s.security(&l.symbol).unwrap().price)
+                    .sum::<f64>()
+        })
+        .sum();
+    assert!((sol.household_value - value).abs() < 1e-6 * value);
     let target = |c: &str| s.target.weight_of(c);
     let before = class_weights(&s, None);
     assert!(

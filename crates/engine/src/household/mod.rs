@@ -454,10 +454,17 @@ pub fn todays_trades(scenario: &Scenario, policy: &Policy, as_of: Date) -> House
 /// `risk_reduction` and the risk terms are NaN (JSON null), and there is no objective.
 fn by_rules(s: &Scenario, policy: &Policy, as_of: Date) -> HouseholdSolution {
     let fail = |e: String| HouseholdSolution::failed(HouseholdStatus::InvalidInput, e);
-    let labels = match HouseholdState::from_scenario(s) {
-        Ok(state) => state.labels,
+    let state = match HouseholdState::from_scenario(s) {
+        Ok(state) => state,
         Err(e) => return fail(e.to_string()),
     };
+    let labels = &state.labels;
+    let household_value = state.cash.values().sum::<f64>()
+        + state
+            .ledger
+            .lots()
+            .map(|l| l.quantity * state.prices.get(&l.symbol).copied().unwrap_or(0.0))
+            .sum::<f64>();
     let rows = match crate::simulate::rule_trades(s, policy, as_of) {
         Ok(rows) => rows,
         Err(e) => return fail(e.to_string()),
@@ -612,24 +619,7 @@ fn by_rules(s: &Scenario, policy: &Policy, as_of: Date) -> HouseholdSolution {
         lower_bound: f64::NAN,
         gap: f64::NAN,
         solves: 0,
-        household_value: s
-            .household
-            .accounts
-            .iter()
-            .map(|a| {
-                a.cash
-                    + a.lots
-                        .iter()
-                        .map(|l| {
-                            l.quantity
-                                * s.securities
-                                    .iter()
-                                    .find(|x| x.symbol == l.symbol)
-                                    .map_or(0.0, |x| x.price)
-                        })
-                        .sum::<f64>()
-            })
-            .sum(),
+        household_value,
     }
 }
 
