@@ -7,10 +7,9 @@
 //! volatility `σ_c` and a correlation matrix `R` between classes. Security `j` belongs to
 //! class `c(j)`, has an annual idiosyncratic volatility `s_j` against its class and a
 //! dividend yield `δ_j`. Steps are the business days ([`Date::is_business_day`]) strictly
-//! after the start date up to the start date plus the horizon; with weekends only (no
-//! exchange holidays) a year has on average `A` = [`STEPS_PER_YEAR`] = 365.2425·5/7 ≈ 260.89
-//! of them, and `A` annualises every daily quantity so that a calendar year has exactly the
-//! assumed moments.
+//! after the start date up to the start date plus the horizon: the NYSE's sessions. A year
+//! has on average `A` = [`STEPS_PER_YEAR`] ≈ 251.03 of them, and `A` annualises every daily
+//! quantity so that an average calendar year has the assumed moments.
 //!
 //! On each step, with `z` a vector of independent unit-variance shocks and `L` the
 //! Cholesky factor of `R` (`L Lᵀ = R`):

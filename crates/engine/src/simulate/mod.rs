@@ -76,9 +76,9 @@
 //!
 //! ## What is not modelled
 //!
-//! Taxes on dividends and interest (they depend little on the policy), exchange holidays,
-//! intraday prices (trades execute at the close), and market impact unless the fee
-//! schedule models it. The break-even ticket fee is computed analytically (see
+//! Taxes on dividends and interest (they depend little on the policy), unscheduled
+//! exchange closures and early closes, intraday prices (trades execute at the close), and
+//! market impact unless the fee schedule models it. The break-even ticket fee is computed analytically (see
 //! [`report::PolicyReport::break_even_ticket_fee`]): net benefit is linear in a flat fee
 //! added to every ticket when the trades do not change, which holds for every rule except
 //! the cost-aware optimizer, whose trades depend on the fee (for it the figure is a
