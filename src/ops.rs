@@ -425,11 +425,11 @@ fn replace_words(text: &str, from: &str, to: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(i) = rest.find(from) {
-        let before = out.chars().last().or_else(|| rest[..i].chars().last());
+        // The character before the match: in the text still to scan, or already written.
         let before = if i > 0 {
             rest[..i].chars().last()
         } else {
-            before
+            out.chars().last()
         };
         let after = rest[i + from.len()..].chars().next();
         out.push_str(&rest[..i]);

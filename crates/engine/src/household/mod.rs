@@ -240,6 +240,27 @@ pub struct ObjectiveTerms {
 }
 
 impl ObjectiveTerms {
+    /// Adds one priced ticket: its commission split into the flat charge (at most
+    /// `fixed`, the schedule's flat fee) and the rest, its regulatory fees, spread and
+    /// impact.
+    fn add_ticket(&mut self, fees: &TicketCost, fixed: f64) {
+        let flat = fees.commission.min(fixed);
+        self.ticket_fees += flat;
+        self.commissions += fees.commission - flat;
+        self.regulatory += fees.regulatory();
+        self.spread += fees.spread;
+        self.impact += fees.impact;
+    }
+
+    /// Adds a sale's tax effect: a cost when positive, a harvest's value when negative.
+    fn add_tax(&mut self, tax_effect: f64) {
+        if tax_effect > 0.0 {
+            self.tax += tax_effect;
+        } else {
+            self.harvest_value -= tax_effect;
+        }
+    }
+
     /// risk + costs + tax − harvest value: the value the optimizer minimises when taxes
     /// and tickets are in the objective, plus the market impact it prices but does not
     /// optimise (0 without daily volumes).
@@ -522,14 +543,7 @@ fn by_rules(s: &Scenario, policy: &Policy, as_of: Date) -> HouseholdSolution {
             Ok(f) => f,
             Err(e) => return fail(msg_fee(e)),
         };
-        let flat = fees
-            .commission
-            .min(schedule.fixed_cost(sec.security_type, row.side));
-        terms.ticket_fees += flat;
-        terms.commissions += fees.commission - flat;
-        terms.regulatory += fees.regulatory();
-        terms.spread += fees.spread;
-        terms.impact += fees.impact;
+        terms.add_ticket(&fees, schedule.fixed_cost(sec.security_type, row.side));
         let taxable = acct.kind.is_taxable();
         let mut tax_effect = 0.0;
         let lots: Vec<RelievedLot> = row
@@ -560,11 +574,7 @@ fn by_rules(s: &Scenario, policy: &Policy, as_of: Date) -> HouseholdSolution {
                 }
             })
             .collect();
-        if tax_effect > 0.0 {
-            terms.tax += tax_effect;
-        } else {
-            terms.harvest_value -= tax_effect;
-        }
+        terms.add_tax(tax_effect);
         let reason = match row.reason {
             crate::simulate::Reason::Drift => ReasonCode::Drift,
             crate::simulate::Reason::BandBreach => ReasonCode::BandBreach,
@@ -2460,24 +2470,13 @@ impl Model {
                     return HouseholdSolution::failed(HouseholdStatus::InvalidInput, msg_fee(e))
                 }
             };
-            let flat = fees
-                .commission
-                .min(acct.schedule.fixed_cost(sec.stype, t.side));
-            terms.ticket_fees += flat;
-            terms.commissions += fees.commission - flat;
-            terms.regulatory += fees.regulatory();
-            terms.spread += fees.spread;
-            terms.impact += fees.impact;
+            terms.add_ticket(&fees, acct.schedule.fixed_cost(sec.stype, t.side));
             let (lots, tax_effect) = if t.side == Side::Sell {
                 self.relieve(t, o.shares, cfg, state)
             } else {
                 (Vec::new(), 0.0)
             };
-            if tax_effect > 0.0 {
-                terms.tax += tax_effect;
-            } else {
-                terms.harvest_value -= tax_effect;
-            }
+            terms.add_tax(tax_effect);
             let mut h_without = h_after.clone();
             let n = o.shares * sec.price;
             h_without[t.sec] -= if t.side == Side::Buy { n } else { -n };
