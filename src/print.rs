@@ -91,7 +91,7 @@ const DEFINITIONS: [(&str, &str); 14] = [
     ("Harvesting yield", "Harvested losses ÷ starting value, per year, as vendors quote it. Not tax alpha."),
     ("Net benefit", "After-tax terminal wealth of the policy minus the baseline's, in dollars and bps per year; the break-even ticket fee is the fee at which it reaches zero."),
     ("After-tax household value (the fan chart)", AFTER_TAX_VALUE_DEFINITION),
-    ("Break-even ticket fee", "Today's flat ticket fee plus the policy's mean net benefit ÷ the extra tickets it buys over the baseline: the fee at which its net benefit would reach zero with its trades unchanged. A policy whose trades depend on the fee (the cost-aware optimizer) trades differently at another fee, so re-run at that fee to confirm. n/a: it buys no more tickets than the baseline; below zero: it loses at any fee."),
+    ("Break-even ticket fee", crate::results::BREAK_EVEN_DEFINITION),
     ("Ticket charges ÷ net new assets", "Mean ticket charges (commissions; regulatory fees are their own row) ÷ mean net new assets (contributions less withdrawals); n/a without net new assets."),
     ("⚠ friction", "The policy chooses to trade on more than 4 days a year over the horizon (more often than quarterly; investing contributions, raising withdrawals and paying taxes do not count) and its mean net benefit is negative."),
     ("★ best", "The best mean in a row (ties all marked; none when the metric has no direction). It does not say the difference is larger than the spread between paths: read the 5th–95th percentile range under each mean."),

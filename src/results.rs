@@ -19,7 +19,9 @@ use std::ops::Range;
 use std::rc::Rc;
 use tollbooth_engine::scenario::Scenario;
 use tollbooth_engine::simulate::report::TradeList;
-use tollbooth_engine::simulate::{policy_parts, six_policies, Accumulator, Report, Simulation};
+use tollbooth_engine::simulate::{
+    policy_parts, six_policies, Accumulator, BreakEvenSide, Report, Simulation,
+};
 use tollbooth_engine::types::Side;
 
 /// The worker script Trunk emits (relative to the page, so a sub-path works).
@@ -878,9 +880,7 @@ fn ReportView(report: Report, stale: Option<&'static str>) -> impl IntoView {
         .policies
         .iter()
         .map(|p| {
-            let v = p
-                .break_even_ticket_fee
-                .map_or_else(|| "n/a".to_string(), usd);
+            let v = break_even_text(p.break_even_ticket_fee, p.break_even_wins);
             view! { <td class="num" data-testid="break-even">{v}</td> }
         })
         .collect_view();
@@ -933,7 +933,7 @@ fn ReportView(report: Report, stale: Option<&'static str>) -> impl IntoView {
                 <tbody>{body}</tbody>
                 <tfoot>
                     <tr>
-                        <th scope="row" title="Today's flat ticket fee plus the mean net benefit ÷ the extra tickets over the baseline: the fee at which the net benefit would be zero with the trades unchanged. A fee-aware policy (the cost-aware optimizer) trades differently at another fee: re-run there to confirm. n/a: no more tickets than the baseline; below zero: it loses at any fee.">
+                        <th scope="row" title={BREAK_EVEN_DEFINITION}>
                             "Break-even ticket fee"
                         </th>
                         {break_even}
@@ -1193,9 +1193,34 @@ fn PathTrades(trades: TradeList) -> impl IntoView {
     }
 }
 
+/// The break-even row's definition (the header's tooltip).
+pub const BREAK_EVEN_DEFINITION: &str = "The flat ticket fee at which the policy's mean net benefit vs the baseline would be zero with its trades unchanged: today's fee plus the mean net benefit ÷ the extra tickets over the baseline. \"up to $X\": it buys more tickets than the baseline and beats it at fees up to $X (\"never\": not even at no fee); \"from $X\": it buys fewer tickets and beats the baseline at fees from $X (\"at any fee\": already at no fee). A fee-aware policy (the cost-aware optimizer) trades differently at another fee: re-run there to confirm. n/a: the baseline, or a policy with as many tickets as the baseline.";
+
+/// A break-even cell: the fee and the side of it on which the policy wins.
+pub fn break_even_text(fee: Option<f64>, wins: Option<BreakEvenSide>) -> String {
+    match (fee, wins) {
+        (Some(f), Some(BreakEvenSide::Above)) if f <= 0.0 => "at any fee".to_string(),
+        (Some(f), Some(BreakEvenSide::Above)) => format!("from {}", usd(f)),
+        (Some(f), _) if f <= 0.0 => "never".to_string(),
+        (Some(f), _) => format!("up to {}", usd(f)),
+        (None, _) => "n/a".to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn break_even_cells_say_which_side_wins() {
+        let below = Some(BreakEvenSide::Below);
+        let above = Some(BreakEvenSide::Above);
+        assert_eq!(break_even_text(Some(29.125), below), "up to $29.13");
+        assert_eq!(break_even_text(Some(181.1), above), "from $181.10");
+        assert_eq!(break_even_text(Some(-1.48), below), "never");
+        assert_eq!(break_even_text(Some(-4.0), above), "at any fee");
+        assert_eq!(break_even_text(None, None), "n/a");
+    }
 
     #[test]
     fn the_plan_covers_every_path_once_small_chunks_first() {

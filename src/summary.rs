@@ -4,7 +4,7 @@
 use crate::format::usd;
 use crate::jobs::TodayTrades;
 use tollbooth_engine::csv_text;
-use tollbooth_engine::simulate::{Report, Stat};
+use tollbooth_engine::simulate::{BreakEvenSide, Report, Stat};
 
 /// Which way is better for a metric.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -143,8 +143,8 @@ fn num(x: f64) -> String {
 }
 
 /// The summary as CSV: one line per (metric, policy) with mean, median, p5 and p95, then
-/// the break-even ticket fee, ticket charges ÷ net new assets and the friction flag per
-/// policy; a header states the run.
+/// the break-even ticket fee and the side of it the policy wins on, ticket charges ÷ net
+/// new assets and the friction flag per policy; a header states the run.
 pub fn summary_csv(report: &Report) -> String {
     let mut out = format!(
         "# scenario,{},hash,{},seed,{},paths,{},years,{},engine,{},report,{}\n",
@@ -177,6 +177,17 @@ pub fn summary_csv(report: &Report) -> String {
             "break_even_ticket_fee,Break-even ticket fee,usd,{},{},,,\n",
             csv_text(&p.name),
             p.break_even_ticket_fee.map(num).unwrap_or_default()
+        ));
+    }
+    for p in &report.policies {
+        out.push_str(&format!(
+            "break_even_wins,Beats the baseline at fees below or above the break-even,side,{},{},,,\n",
+            csv_text(&p.name),
+            match p.break_even_wins {
+                Some(BreakEvenSide::Below) => "below",
+                Some(BreakEvenSide::Above) => "above",
+                None => "",
+            }
         ));
     }
     for p in &report.policies {
@@ -295,7 +306,7 @@ mod tests {
         let csv = summary_csv(&r);
         let lines: Vec<&str> = csv.lines().collect();
         let np = r.policies.len();
-        assert_eq!(lines.len(), 2 + r.definitions.len() * np + 3 * np);
+        assert_eq!(lines.len(), 2 + r.definitions.len() * np + 4 * np);
         assert!(lines[0].contains(&r.hash_hex()));
         assert_eq!(lines[1], "metric,label,unit,policy,mean,median,p5,p95");
         let t = r.policies[0].metric("tickets").unwrap();

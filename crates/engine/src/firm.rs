@@ -308,9 +308,12 @@ pub struct PolicyLine {
     pub turnover: f64,
     /// Annualised tracking error (fraction).
     pub tracking_error: f64,
-    /// The flat ticket fee at which the policy stops beating the baseline (none when it
-    /// buys no more tickets than the baseline).
+    /// The flat ticket fee at which the policy's net benefit vs the baseline is zero (none
+    /// when it buys as many tickets as the baseline).
     pub break_even_ticket_fee: Option<f64>,
+    /// The side of the break-even fee on which the policy beats the baseline.
+    #[serde(default)]
+    pub break_even_wins: Option<crate::simulate::BreakEvenSide>,
     /// Trades more often than quarterly with a negative mean net benefit.
     pub friction_flag: bool,
 }
@@ -390,6 +393,7 @@ impl HouseholdLine {
                 turnover: mean(p, "turnover"),
                 tracking_error: mean(p, "tracking_error"),
                 break_even_ticket_fee: p.break_even_ticket_fee,
+                break_even_wins: p.break_even_wins,
                 friction_flag: p.friction_flag,
             })
             .collect();
@@ -572,7 +576,7 @@ households_beating_baseline,households_friction_flag,start_value,tickets,tickets
 tickets_vs_baseline,ticket_charges,ticket_charges_per_year,ticket_charges_vs_baseline,regulatory_fees,spread_impact,trading_costs,\
 trading_costs_vs_baseline,taxes_paid,taxes_paid_vs_baseline,harvested_gross,harvested_washed,\
 harvested_lost,after_tax_wealth,net_benefit_usd,net_benefit_bps,tax_alpha_before_costs_bps,\
-tax_alpha_after_costs_bps,turnover,tracking_error,break_even_ticket_fee";
+tax_alpha_after_costs_bps,turnover,tracking_error,break_even_ticket_fee,break_even_wins";
 
     /// The firm summary as CSV: one row per policy. Dollar and count columns are firm
     /// totals (sums over households of the per-household means over paths), `_per_year`
@@ -581,8 +585,10 @@ tax_alpha_after_costs_bps,turnover,tracking_error,break_even_ticket_fee";
     /// benefit ÷ the firm's starting value ÷ years; tax alpha, turnover and tracking error
     /// are averages weighted by starting household value; `break_even_ticket_fee` is the
     /// flat ticket fee at which the firm's net benefit is zero, `F + Σ net ÷ Σ extra
-    /// tickets` (empty for the baseline, when the policy buys no more tickets than the
-    /// baseline, or when households pay different flat fees). Numbers are written in full
+    /// tickets`, and `break_even_wins` the side of it on which the policy beats the
+    /// baseline (`below` when it buys more tickets, `above` when fewer; both empty for the
+    /// baseline, when the policy buys as many tickets as the baseline, or when households
+    /// pay different flat fees). Numbers are written in full
     /// (shortest round-trip) precision.
     pub fn to_csv(&self) -> String {
         let mut out = String::from(Self::CSV_HEADER);
@@ -615,14 +621,14 @@ tax_alpha_after_costs_bps,turnover,tracking_error,break_even_ticket_fee";
             };
             let break_even = match (base, self.flat_ticket_fee) {
                 (Some(b), Some(f)) if self.common_flat_fee && !t.baseline => {
-                    let extra = t.tickets - b.tickets;
-                    if extra > 0.0 {
-                        num(f + t.net_benefit_usd / extra)
-                    } else {
-                        String::new()
-                    }
+                    crate::simulate::break_even(f, t.net_benefit_usd, t.tickets - b.tickets)
                 }
-                _ => String::new(),
+                _ => None,
+            };
+            let (break_even, wins) = match break_even {
+                Some((fee, crate::simulate::BreakEvenSide::Below)) => (num(fee), "below"),
+                Some((fee, crate::simulate::BreakEvenSide::Above)) => (num(fee), "above"),
+                None => (String::new(), ""),
             };
             let cells = [
                 csv_text(&t.name),
@@ -655,6 +661,7 @@ tax_alpha_after_costs_bps,turnover,tracking_error,break_even_ticket_fee";
                 weighted(t.weighted_turnover),
                 weighted(t.weighted_tracking_error),
                 break_even,
+                wins.to_string(),
             ];
             out.push_str(&cells.join(","));
             out.push('\n');

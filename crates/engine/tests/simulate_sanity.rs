@@ -5,7 +5,9 @@ use tollbooth_engine::scenario::policy::{
     Band, BandKind, CalendarRule, Frequency, ThresholdRule, TlhRule, WashSaleGuard,
 };
 use tollbooth_engine::scenario::{Policy, Scenario};
-use tollbooth_engine::simulate::{seed_firm, simulate, Reason, SimError, SimOptions, Simulation};
+use tollbooth_engine::simulate::{
+    seed_firm, simulate, BreakEvenSide, Reason, SimError, SimOptions, Simulation,
+};
 use tollbooth_engine::types::{LotMethod, Side};
 
 fn opts(paths: u64, years: u32) -> SimOptions {
@@ -304,6 +306,9 @@ fn the_seed_story_sentiment_engine_trades_more_and_nets_less() {
     assert!(!q.friction_flag);
     let be = e.break_even_ticket_fee.unwrap();
     assert!(be < 3.10, "break-even fee {be}");
+    // More tickets than the baseline: it would win only below the break-even fee.
+    assert_eq!(e.break_even_wins, Some(BreakEvenSide::Below));
+    assert_eq!((q.break_even_ticket_fee, q.break_even_wins), (None, None));
 }
 
 #[test]
@@ -505,8 +510,8 @@ fn market_impact_is_charged_in_the_simulation() {
 }
 
 /// Reinvested dividends are listed with the trades (they are purchases for the wash-sale
-/// rules), without a ticket or a fee, on quarter-end dividend days; with dividends paid in
-/// cash there are none.
+/// rules), without a ticket or a commission but paying the half-spread like any purchase,
+/// on quarter-end dividend days; with dividends paid in cash there are none.
 #[test]
 fn reinvested_dividends_are_listed_without_a_ticket() {
     let mut s = quiet(
@@ -523,9 +528,26 @@ fn reinvested_dividends_are_listed_without_a_ticket() {
     assert!(!drip.is_empty());
     for t in &drip {
         assert_eq!(t.side, Side::Buy);
-        assert_eq!((t.commission, t.regulatory, t.spread), (0.0, 0.0, 0.0));
+        assert_eq!((t.commission, t.regulatory), (0.0, 0.0));
+        let sec = s.securities.iter().find(|x| x.symbol == t.symbol).unwrap();
+        assert!(sec.half_spread_bps > 0.0);
+        let expected = t.quantity * t.price * sec.half_spread_bps / 1e4;
+        assert!(
+            (t.spread - expected).abs() <= 1e-12 * expected,
+            "{} {}: spread {} vs {expected}",
+            t.date,
+            t.symbol,
+            t.spread
+        );
         assert!(t.date.ymd().1 % 3 == 0, "{}", t.date);
     }
+    // The policy's spread total is the trade list's (there are no other trades).
+    let listed: f64 = drip.iter().map(|t| t.spread).sum();
+    let total = r.policies[0].metric("spread_impact").unwrap().mean;
+    assert!(
+        (listed - total).abs() <= 1e-9 * total,
+        "{listed} vs {total}"
+    );
     // Buy and hold places no ticket: reinvestments are not tickets.
     assert_eq!(r.policies[0].metric("tickets").unwrap().mean, 0.0);
     s.market.dividends = tollbooth_engine::scenario::market::DividendTreatment::Cash;

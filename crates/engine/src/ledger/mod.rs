@@ -640,8 +640,28 @@ impl Ledger {
     pub fn apply(&mut self, trade: &Trade) -> Result<TradeOutcome, LedgerError> {
         let a = self.account_index(&trade.account)?;
         let x = self.symbol_index(&trade.symbol)?;
-        let group = self.symbol_group[x];
-        let pi = a * self.symbols.len() + x;
+        self.apply_at(trade, a * self.symbols.len() + x)
+    }
+
+    /// [`Ledger::apply`] for a trade whose position index ([`Ledger::position_index`] of
+    /// its account and symbol) the caller already has: the same checks and booking,
+    /// without looking the ids up again.
+    pub(crate) fn apply_at(
+        &mut self,
+        trade: &Trade,
+        pi: usize,
+    ) -> Result<TradeOutcome, LedgerError> {
+        debug_assert_eq!(
+            self.position_index(&trade.account, &trade.symbol),
+            Some(pi),
+            "the position index is not the trade's"
+        );
+        if pi >= self.positions.len() {
+            return Err(LedgerError::UnknownSymbol {
+                symbol: trade.symbol.clone(),
+            });
+        }
+        let group = self.symbol_group[pi % self.symbols.len()];
         if !check_positive(trade.quantity) || is_zero(trade.quantity) {
             return Err(LedgerError::InvalidQuantity {
                 quantity: trade.quantity,

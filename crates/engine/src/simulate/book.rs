@@ -292,14 +292,18 @@ impl Book {
                 self.totals.dividends += amount;
                 let sec = &w.secs[s];
                 let blocked = self.buy_blocked(w, guard, a, sec.group, date) || sec.do_not_buy;
+                // A reinvestment buys in the market like any purchase: it pays the
+                // half-spread (no ticket, no commission), which is part of its basis.
+                let half_spread = sec.half_spread_bps / 1e4;
                 let mut shares = 0.0;
                 if w.reinvest && !blocked {
-                    shares = amount / prices[s];
+                    shares = amount / (prices[s] * (1.0 + half_spread));
                     if !sec.fractional {
                         shares = shares.floor();
                     }
                 }
                 if shares > QTY_EPS {
+                    let spread = shares * prices[s] * half_spread;
                     // A reinvestment is a purchase like any other (it can replace a
                     // washed loss).
                     let t = &mut self.scratch;
@@ -309,14 +313,15 @@ impl Book {
                     t.side = Side::Buy;
                     t.quantity = shares;
                     t.price = prices[s];
-                    t.fee = 0.0;
+                    t.fee = spread;
                     t.method = None;
                     t.lots.clear();
                     self.ledger
-                        .apply(t)
+                        .apply_at(t, self.pos[a * n + s])
                         .map_err(|e| SimError::ledger(w, a, s, date, e))?;
                     self.qty[a * n + s] += shares;
-                    self.cash[a] += amount - shares * prices[s];
+                    self.cash[a] += amount - shares * prices[s] - spread;
+                    self.totals.spread += spread;
                     self.last_buy[a * w.n_groups + sec.group] = Some(date);
                     if let Some(rows) = &mut self.rows {
                         self.row_sales.push(None);
@@ -331,7 +336,7 @@ impl Book {
                             commission: 0.0,
                             regulatory: 0.0,
                             rates: String::new(),
-                            spread: 0.0,
+                            spread,
                             realized_gain: 0.0,
                             disallowed: 0.0,
                             reason: Reason::DividendReinvestment,
@@ -468,7 +473,7 @@ impl Book {
         }
         let outcome = self
             .ledger
-            .apply(trade)
+            .apply_at(trade, self.pos[idx])
             .map_err(|e| SimError::ledger(w, a, s, date, e))?;
         let notional = q * p;
         match o.side {

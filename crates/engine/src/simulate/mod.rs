@@ -135,8 +135,8 @@ mod world;
 
 pub use policy::{Order, Reason};
 pub use report::{
-    AccumulateError, Accumulator, MetricDef, PathOutcome, PathPart, PolicyPath, PolicyReport,
-    Report, Shape, Stat, TradeRow, FRICTION_TRADE_DAYS,
+    break_even, AccumulateError, Accumulator, BreakEvenSide, MetricDef, PathOutcome, PathPart,
+    PolicyPath, PolicyReport, Report, Shape, Stat, TradeRow, FRICTION_TRADE_DAYS,
 };
 
 use crate::date::Date;
@@ -710,13 +710,9 @@ impl<'s> Simulation<'s> {
         for &pi in sel {
             books.push(Book::new(w, s.policies[pi].lot_method, record)?);
         }
-        let mut opts: Vec<Option<policy::optimizer::CostAware>> = sel
+        let mut states: Vec<policy::PolicyState> = sel
             .iter()
-            .map(|&pi| {
-                s.policies[pi]
-                    .optimizer
-                    .map(|_| policy::optimizer::CostAware::new())
-            })
+            .map(|&pi| policy::PolicyState::new(&s.policies[pi]))
             .collect();
         // A tactical feed is seeded by the policy's index in the scenario.
         let mut feeds: Vec<Option<SignalFeed>> = sel
@@ -888,7 +884,7 @@ impl<'s> Simulation<'s> {
                     &day,
                     book,
                     pol,
-                    &mut opts[pi],
+                    &mut states[pi],
                     tr.taxes_today != 0.0,
                     &mut orders,
                 )?;
@@ -1061,8 +1057,8 @@ pub fn rule_trades(
         signal: &[],
         due_mask: u8::MAX,
     };
-    let mut opt = pol.optimizer.map(|_| policy::optimizer::CostAware::new());
-    policy_day(&day, &mut book, &pol, &mut opt, false, &mut Vec::new())?;
+    let mut state = policy::PolicyState::new(&pol);
+    policy_day(&day, &mut book, &pol, &mut state, false, &mut Vec::new())?;
     Ok(book.take_rows())
 }
 
@@ -1098,14 +1094,14 @@ fn policy_day(
     day: &Day<'_, '_>,
     book: &mut Book,
     pol: &crate::scenario::Policy,
-    opt: &mut Option<policy::optimizer::CostAware>,
+    state: &mut policy::PolicyState,
     tax_day: bool,
     orders: &mut Vec<Order>,
 ) -> Result<(), SimError> {
     let (w, date, prices) = (day.w, day.date, day.prices);
     for stage in [Stage::CashFlow, Stage::Harvest, Stage::Rebalance] {
         orders.clear();
-        policy::decide(pol, opt, stage, &day.view(book), orders);
+        policy::decide(pol, state, stage, &day.view(book), orders);
         for o in orders.iter() {
             book.execute(w, date, prices, o)?;
         }

@@ -618,6 +618,32 @@ pub struct MetricValue {
     pub stat: Stat,
 }
 
+/// The side of the break-even ticket fee on which a policy beats the baseline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BreakEvenSide {
+    /// At fees below the break-even (the policy buys more tickets than the baseline).
+    Below,
+    /// At fees above the break-even (the policy buys fewer tickets than the baseline).
+    Above,
+}
+
+/// The break-even ticket fee `F* = F + net / extra` and the side of it on which the policy
+/// wins, from today's flat fee `F`, the net benefit and the extra tickets over the
+/// baseline; `None` when the tickets are the same (or a figure is not finite).
+pub fn break_even(flat_fee: f64, net: f64, extra_tickets: f64) -> Option<(f64, BreakEvenSide)> {
+    if extra_tickets == 0.0 || !extra_tickets.is_finite() {
+        return None;
+    }
+    let fee = flat_fee + net / extra_tickets;
+    let side = if extra_tickets > 0.0 {
+        BreakEvenSide::Below
+    } else {
+        BreakEvenSide::Above
+    };
+    fee.is_finite().then_some((fee, side))
+}
+
 /// One policy's column of the report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PolicyReport {
@@ -631,11 +657,17 @@ pub struct PolicyReport {
     /// zero: `F* = F + mean(net benefit) / mean(extra tickets)`, with `F` the taxable
     /// account's current flat ETF ticket. Analytic: with the same trades, the net benefit
     /// falls by one dollar per extra ticket for every dollar added to the flat fee (the
-    /// small effect of fees on basis and on compounding is ignored). Below `F` the policy
-    /// already loses at today's fee; a negative value means no fee, however low, makes it
-    /// win. `None` when the policy does not buy more tickets than the baseline (a higher
-    /// fee only widens its lead).
+    /// small effect of fees on basis and on compounding is ignored). Which side of `F*`
+    /// the policy wins on is [`PolicyReport::break_even_wins`]. `None` for the baseline and
+    /// when the policy buys as many tickets as the baseline (the fee does not move the
+    /// difference).
     pub break_even_ticket_fee: Option<f64>,
+    /// Where the policy beats the baseline: [`BreakEvenSide::Below`] the break-even fee
+    /// when it buys more tickets than the baseline (a negative break-even: at no fee),
+    /// [`BreakEvenSide::Above`] it when it buys fewer (a break-even below zero: at any
+    /// fee). `None` with no break-even fee.
+    #[serde(default)]
+    pub break_even_wins: Option<BreakEvenSide>,
     /// Mean ticket charges (commissions; regulatory fees are a separate metric) ÷ mean net
     /// new assets (`None` without net new assets).
     pub ticket_charges_to_nna: Option<f64>,
@@ -953,8 +985,8 @@ pub(crate) fn build(inp: ReportInputs<'_>, acc: &Accumulator) -> Report {
         let net = mean(agg.metrics.get(net_k).map_or(&zero, |m| &m.sum));
         let trade_days = mean(agg.metrics.get(days_k).map_or(&zero, |m| &m.sum));
         let extra_tickets = mean(&agg.extra_tickets);
-        let break_even = if p != b && extra_tickets > 0.0 {
-            Some(inp.flat_fee + net / extra_tickets)
+        let break_even = if p != b {
+            break_even(inp.flat_fee, net, extra_tickets)
         } else {
             None
         };
@@ -964,7 +996,8 @@ pub(crate) fn build(inp: ReportInputs<'_>, acc: &Accumulator) -> Report {
             name: inp.names[p].clone(),
             baseline: p == b,
             metrics,
-            break_even_ticket_fee: break_even,
+            break_even_ticket_fee: break_even.map(|x| x.0),
+            break_even_wins: break_even.map(|x| x.1),
             ticket_charges_to_nna: (nna > 0.0).then(|| fees / nna),
             friction_flag: more_often_than_quarterly(
                 trade_days,
@@ -1034,6 +1067,29 @@ pub(crate) fn build(inp: ReportInputs<'_>, acc: &Accumulator) -> Report {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The break-even fee zeroes the net benefit on either side: a policy buying more
+    /// tickets wins below it, one buying fewer wins above it; equal tickets have none.
+    #[test]
+    fn break_even_fee_and_side() {
+        // 47 fewer tickets and $8,366 behind at $3.10: it wins from about $181.
+        let (fee, side) = break_even(3.10, -8366.0, -47.0).unwrap();
+        assert_eq!(side, BreakEvenSide::Above);
+        assert!((fee - (3.10 + 8366.0 / 47.0)).abs() < 1e-12);
+        // The net benefit at fee G is net − (G − F) · extra: zero at the break-even.
+        let at = |g: f64, net: f64, extra: f64| net - (g - 3.10) * extra;
+        assert!(at(fee, -8366.0, -47.0).abs() < 1e-9);
+        assert!(at(fee + 1.0, -8366.0, -47.0) > 0.0);
+        // 100 more tickets and $500 ahead: it wins up to $8.10.
+        let (fee, side) = break_even(3.10, 500.0, 100.0).unwrap();
+        assert_eq!(side, BreakEvenSide::Below);
+        assert!((fee - 8.10).abs() < 1e-12);
+        assert!(at(fee - 1.0, 500.0, 100.0) > 0.0);
+        // Behind with more tickets: below zero (no fee makes it win).
+        assert!(break_even(3.10, -1000.0, 100.0).unwrap().0 < 0.0);
+        assert_eq!(break_even(3.10, 123.0, 0.0), None);
+        assert_eq!(break_even(3.10, f64::NAN, 1.0), None);
+    }
 
     #[test]
     fn stats_interpolate_between_order_statistics() {

@@ -100,8 +100,8 @@ pub enum Reason {
     Optimizer,
     /// Cash raised to pay the year's taxes or fees.
     TaxPayment,
-    /// A dividend reinvested in the security that paid it (no ticket, no fee; a purchase
-    /// for the wash-sale rules like any other).
+    /// A dividend reinvested in the security that paid it (no ticket and no commission; it
+    /// pays the half-spread, like any purchase, and is a purchase for the wash-sale rules).
     DividendReinvestment,
 }
 
@@ -173,42 +173,55 @@ pub(crate) struct Holdings {
 }
 
 impl Holdings {
+    /// No holdings (buffers to [`Holdings::refresh`]).
+    pub fn empty() -> Holdings {
+        Holdings {
+            k: 0,
+            h: Vec::new(),
+            total: Vec::new(),
+            free: Vec::new(),
+            investable: 0.0,
+        }
+    }
+
     pub fn of(v: &View<'_, '_>) -> Holdings {
+        let mut hold = Holdings::empty();
+        hold.refresh(v);
+        hold
+    }
+
+    /// Recomputes the holdings of `v` in place, reusing the buffers.
+    pub fn refresh(&mut self, v: &View<'_, '_>) {
         let w = v.w;
         let (m, n, k) = (w.accounts.len(), w.n(), w.classes.len());
-        let mut h = vec![0.0; m * k];
-        let mut total = vec![0.0; k];
-        let mut free = vec![0.0; m];
+        self.k = k;
+        self.h.clear();
+        self.h.resize(m * k, 0.0);
+        self.total.clear();
+        self.total.resize(k, 0.0);
+        self.free.clear();
+        self.free.resize(m, 0.0);
         let prices = &v.prices[..n];
         let class = &w.sec_class[..n];
         for a in 0..m {
             let qty = &v.book.qty[a * n..(a + 1) * n];
-            let ha = &mut h[a * k..(a + 1) * k];
+            let ha = &mut self.h[a * k..(a + 1) * k];
             for s in 0..n {
                 let x = qty[s] * prices[s];
                 let c = class[s];
                 ha[c] += x;
-                total[c] += x;
+                self.total[c] += x;
             }
-            free[a] = v.book.cash[a] - w.accounts[a].min_cash;
+            self.free[a] = v.book.cash[a] - w.accounts[a].min_cash;
         }
-        let investable = total.iter().sum::<f64>() + free.iter().sum::<f64>();
-        Holdings {
-            k,
-            h,
-            total,
-            free,
-            investable,
-        }
+        self.investable = self.total.iter().sum::<f64>() + self.free.iter().sum::<f64>();
     }
 
-    /// Class weights of the investable value.
-    pub fn weights(&self) -> Vec<f64> {
+    /// Class weights of the investable value, into `out`.
+    pub fn weights_into(&self, out: &mut Vec<f64>) {
         let i = self.investable;
-        self.total
-            .iter()
-            .map(|x| if i > 0.0 { x / i } else { 0.0 })
-            .collect()
+        out.clear();
+        out.extend(self.total.iter().map(|x| if i > 0.0 { x / i } else { 0.0 }));
     }
 }
 
@@ -415,21 +428,23 @@ pub(crate) fn band_targets(
     trade_to: f64,
 ) -> Option<Vec<f64>> {
     let k = weights.len();
-    let mut out = weights.to_vec();
-    let mut breached = vec![false; k];
-    let mut any = false;
-    for c in 0..k {
+    let outside = |c: usize| {
         let t = w.classes[c].weight;
         let hw = band_of(c).half_width(t);
         let dev = weights[c] - t;
-        if dev.abs() > hw + 1e-12 {
-            any = true;
-            breached[c] = true;
-            out[c] = t + dev.signum() * trade_to * hw;
-        }
-    }
-    if !any {
+        (dev.abs() > hw + 1e-12).then(|| t + dev.signum() * trade_to * hw)
+    };
+    // Most check days breach nothing: decide that before allocating.
+    if !(0..k).any(|c| outside(c).is_some()) {
         return None;
+    }
+    let mut out = weights.to_vec();
+    let mut breached = vec![false; k];
+    for c in 0..k {
+        if let Some(x) = outside(c) {
+            breached[c] = true;
+            out[c] = x;
+        }
     }
     let fixed: f64 = (0..k).filter(|&c| breached[c]).map(|c| out[c]).sum();
     let free_now: f64 = (0..k).filter(|&c| !breached[c]).map(|c| weights[c]).sum();
@@ -489,31 +504,62 @@ pub(crate) fn guard_of(p: &Policy) -> WashSaleGuard {
     p.tlh.map_or(WashSaleGuard::None, |t| t.wash_sale_guard)
 }
 
+/// A policy's state from day to day: its optimizer's (when it has a cost-aware rule) and
+/// the buffers its decisions reuse, so that a day that trades nothing allocates nothing.
+pub(crate) struct PolicyState {
+    /// The cost-aware optimizer's state.
+    pub optimizer: Option<optimizer::CostAware>,
+    hold: Holdings,
+    weights: Vec<f64>,
+    targets: Vec<f64>,
+}
+
+impl PolicyState {
+    /// A fresh state for `p`.
+    pub fn new(p: &Policy) -> PolicyState {
+        PolicyState {
+            optimizer: p.optimizer.map(|_| optimizer::CostAware::new()),
+            hold: Holdings::empty(),
+            weights: Vec::new(),
+            targets: Vec::new(),
+        }
+    }
+}
+
 /// One stage of a policy on one day: appends its orders to `out`.
 pub(crate) fn decide(
     p: &Policy,
-    opt: &mut Option<optimizer::CostAware>,
+    st: &mut PolicyState,
     stage: Stage,
     v: &View<'_, '_>,
     out: &mut Vec<Order>,
 ) {
     let w = v.w;
     let guard = guard_of(p);
+    // The holdings are computed at most once a stage, when a rule needs them.
+    let mut fresh = false;
+    let mut holdings = |hold: &mut Holdings| {
+        if !fresh {
+            hold.refresh(v);
+            fresh = true;
+        }
+    };
     match stage {
         Stage::CashFlow => {
             if !p.cash_flow_first {
                 return;
             }
-            let mut hold: Option<Holdings> = None;
             for a in 0..w.accounts.len() {
                 let free = v.book.cash[a] - w.accounts[a].min_cash;
                 let inflow = v.inflow.get(a).copied().unwrap_or(false);
                 if !(free < -DEFAULT_MIN_TRADE_USD || (inflow && free > DEFAULT_MIN_TRADE_USD)) {
                     continue;
                 }
-                let hd = hold.get_or_insert_with(|| Holdings::of(v));
-                let targets: Vec<f64> =
-                    w.classes.iter().map(|c| c.weight * hd.investable).collect();
+                holdings(&mut st.hold);
+                let hd = &st.hold;
+                st.targets.clear();
+                st.targets
+                    .extend(w.classes.iter().map(|c| c.weight * hd.investable));
                 let mode = if free < 0.0 {
                     Mode::SellOnly(a, -free)
                 } else {
@@ -522,7 +568,7 @@ pub(crate) fn decide(
                 plan(
                     v,
                     hd,
-                    &targets,
+                    &st.targets,
                     mode,
                     Reason::CashFlow,
                     DEFAULT_MIN_TRADE_USD,
@@ -540,7 +586,6 @@ pub(crate) fn decide(
         }
         Stage::Rebalance => {
             let mut targets_w: Option<(Vec<f64>, Reason, f64)> = None;
-            let mut hold: Option<Holdings> = None;
             if let Some(r) = p.calendar {
                 if v.due(r.frequency) {
                     targets_w = Some((
@@ -553,10 +598,10 @@ pub(crate) fn decide(
             if targets_w.is_none() {
                 if let Some(r) = p.threshold {
                     if v.due(r.check) {
-                        let hd = hold.get_or_insert_with(|| Holdings::of(v));
-                        let wts = hd.weights();
+                        holdings(&mut st.hold);
+                        st.hold.weights_into(&mut st.weights);
                         let band = |c: usize| r.band.unwrap_or(w.classes[c].band);
-                        if let Some(t) = band_targets(w, &wts, band, r.trade_to) {
+                        if let Some(t) = band_targets(w, &st.weights, band, r.trade_to) {
                             targets_w = Some((t, Reason::BandBreach, DEFAULT_MIN_TRADE_USD));
                         }
                     }
@@ -565,13 +610,13 @@ pub(crate) fn decide(
             if targets_w.is_none() {
                 if let Some(r) = p.opportunistic {
                     if v.due(r.check) {
-                        let hd = hold.get_or_insert_with(|| Holdings::of(v));
-                        let wts = hd.weights();
+                        holdings(&mut st.hold);
+                        st.hold.weights_into(&mut st.weights);
                         let band = Band {
                             kind: BandKind::Relative,
                             width: r.relative_band,
                         };
-                        if let Some(t) = band_targets(w, &wts, |_| band, r.trade_to) {
+                        if let Some(t) = band_targets(w, &st.weights, |_| band, r.trade_to) {
                             targets_w = Some((t, Reason::BandBreach, DEFAULT_MIN_TRADE_USD));
                         }
                     }
@@ -589,19 +634,30 @@ pub(crate) fn decide(
                 }
             }
             if targets_w.is_none() {
-                if let (Some(r), Some(o)) = (p.optimizer, opt.as_mut()) {
+                if let (Some(r), Some(o)) = (p.optimizer, st.optimizer.as_mut()) {
                     if v.due(r.check) {
-                        let hd = hold.get_or_insert_with(|| Holdings::of(v));
-                        if let Some(t) = o.targets(v, hd, &r) {
+                        holdings(&mut st.hold);
+                        if let Some(t) = o.targets(v, &st.hold, &r) {
                             targets_w = Some((t, Reason::Optimizer, r.min_trade_usd.max(1.0)));
                         }
                     }
                 }
             }
             if let Some((tw, reason, min_trade)) = targets_w {
-                let hd = hold.get_or_insert_with(|| Holdings::of(v));
-                let targets: Vec<f64> = tw.iter().map(|x| x * hd.investable).collect();
-                plan(v, hd, &targets, Mode::Full, reason, min_trade, guard, out);
+                holdings(&mut st.hold);
+                let hd = &st.hold;
+                st.targets.clear();
+                st.targets.extend(tw.iter().map(|x| x * hd.investable));
+                plan(
+                    v,
+                    hd,
+                    &st.targets,
+                    Mode::Full,
+                    reason,
+                    min_trade,
+                    guard,
+                    out,
+                );
             }
         }
     }
@@ -672,18 +728,17 @@ fn harvest(v: &View<'_, '_>, rule: &crate::scenario::policy::TlhRule, out: &mut 
                 continue;
             }
             let lots = v.book.lots(w, a, s);
-            let mut ids = Vec::new();
-            let (mut shares, mut loss) = (0.0, 0.0);
-            for l in lots {
-                let value = l.quantity * p;
-                let lot_loss = l.basis - value;
-                if lot_loss > 0.0 && lot_loss >= rule.loss_threshold_pct * l.basis {
-                    ids.push(l.id);
-                    shares += l.quantity;
-                    loss += lot_loss;
-                }
+            let candidate = |l: &crate::lots::Lot| {
+                let lot_loss = l.basis - l.quantity * p;
+                lot_loss > 0.0 && lot_loss >= rule.loss_threshold_pct * l.basis
+            };
+            let (mut shares, mut loss, mut count) = (0.0, 0.0, 0usize);
+            for l in lots.iter().filter(|l| candidate(l)) {
+                shares += l.quantity;
+                loss += l.basis - l.quantity * p;
+                count += 1;
             }
-            if ids.is_empty() || loss < rule.loss_threshold_usd {
+            if count == 0 || loss < rule.loss_threshold_usd {
                 continue;
             }
             let partner = if rule.partner_swaps {
@@ -708,7 +763,7 @@ fn harvest(v: &View<'_, '_>, rule: &crate::scenario::policy::TlhRule, out: &mut 
                 security: s,
                 side: Side::Sell,
                 quantity: shares,
-                lots: ids,
+                lots: lots.iter().filter(|l| candidate(l)).map(|l| l.id).collect(),
                 reason: Reason::Harvest,
             });
             if let Some(x) = partner {
