@@ -557,3 +557,53 @@ fn reinvested_dividends_are_listed_without_a_ticket() {
         .iter()
         .all(|t| t.reason != Reason::DividendReinvestment));
 }
+
+/// A sale that raises cash pays for its own ticket: at a $45 trade-away ticket the
+/// accounts never go back below zero by the raise's own commission, so the simulator does
+/// not sell a sliver every day to pay yesterday's ticket. Quarterly advisory fees and the
+/// yearly tax bill still need a raise now and then, never two business days running in
+/// one account.
+#[test]
+fn raising_cash_covers_its_own_ticket() {
+    use tollbooth_engine::fees::{FeePreset, FeeSchedule};
+    let mut s = Scenario::demo();
+    for f in &mut s.fee_schedules {
+        let id = f.id.clone();
+        *f = FeeSchedule::preset(FeePreset::TradeAway);
+        f.id = id;
+        f.advisory_fee_bps = 100.0;
+    }
+    for a in &mut s.household.accounts {
+        a.cash = 0.0;
+    }
+    s.cash_flows.clear();
+    let r = simulate(&s, &opts(1, 3)).unwrap();
+    for (name, rows) in &r.trades.policies {
+        let raises: Vec<_> = rows
+            .iter()
+            .filter(|t| {
+                t.side == Side::Sell && matches!(t.reason, Reason::CashFlow | Reason::TaxPayment)
+            })
+            .collect();
+        for pair in raises.windows(2) {
+            let gap = pair[1].date.days_since(pair[0].date);
+            assert!(
+                pair[0].account != pair[1].account || gap == 0 || gap > 4,
+                "{name}: {} raises cash on {} and again on {}",
+                pair[0].account,
+                pair[0].date,
+                pair[1].date
+            );
+        }
+        // Each raise is at least its own commission (no $10 sale paying a $45 ticket).
+        for t in &raises {
+            assert!(
+                t.quantity * t.price > t.commission,
+                "{name}: a {} sale of ${:.2} pays ${:.2}",
+                t.symbol,
+                t.quantity * t.price,
+                t.commission
+            );
+        }
+    }
+}

@@ -15,7 +15,8 @@
 //!    first due rule in that order sets the day's targets).
 //!
 //! Every policy also raises cash when an account's cash would go negative (a withdrawal
-//! larger than the cash, a tax bill): `raise_cash`.
+//! larger than the cash, a tax bill, an advisory fee): `raise_cash`, selling enough to
+//! cover the sale's own ticket too.
 //!
 //! ## From household targets to account orders
 //!
@@ -30,7 +31,9 @@
 //! - buys go to the class's preferred account kinds first (asset location), funded by each
 //!   account's own free cash (cash never moves between accounts), and buy the first of the
 //!   class's vehicles (primary, then alternates) that is not on the do-not-buy list and,
-//!   under a wash-sale guard, not blocked;
+//!   under a wash-sale guard, not blocked; a sale's proceeds are counted net of its ticket
+//!   and a buy's budget net of its own, each priced with the account's fee schedule, so
+//!   the plan never spends cash its tickets will take;
 //! - orders under the minimum trade size ([`DEFAULT_MIN_TRADE_USD`], or the optimizer
 //!   rule's) are dropped; securities that trade in whole shares are bought and sold in
 //!   whole shares (a whole position may be sold with its fractional remainder).
@@ -73,12 +76,9 @@ use serde::{Deserialize, Serialize};
 /// Orders smaller than this many dollars are not worth a ticket and are dropped.
 pub const DEFAULT_MIN_TRADE_USD: f64 = 50.0;
 
-/// Fraction of sale proceeds the planner sets aside for spreads and fees before
-/// spending them.
+/// Fraction of sale proceeds the planner sets aside for the spread (and a margin) before
+/// spending them; each ticket's fees are priced with the account's schedule.
 const SELL_COST_CUSHION: f64 = 0.002;
-
-/// Dollars the planner sets aside per sale for its ticket.
-const TICKET_CUSHION_USD: f64 = 10.0;
 
 /// Why a trade was made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -250,9 +250,33 @@ pub(crate) fn may_buy(
     !v.book.buy_blocked(v.w, guard, account, sec.group, v.date)
 }
 
-fn fee_estimate(v: &View<'_, '_>, account: usize, security: usize, side: Side) -> f64 {
+/// The explicit cost of one ticket trading `usd` dollars of `security` in `account` today
+/// (commission, regulatory fees and impact, not the spread), as the account's schedule
+/// prices it: in whole shares rounded up where fractions are not allowed; the schedule's
+/// flat fee when it cannot price the ticket.
+fn ticket_estimate(v: &View<'_, '_>, account: usize, security: usize, side: Side, usd: f64) -> f64 {
     let w = v.w;
-    w.schedules[w.accounts[account].schedule].fixed_cost(w.secs[security].security_type, side)
+    let sec = &w.secs[security];
+    let price = v.prices[security];
+    let schedule = w.schedules[w.accounts[account].schedule];
+    let mut quantity = usd.max(0.0) / price;
+    if !sec.fractional {
+        quantity = quantity.ceil().max(1.0);
+    }
+    let spec = crate::fees::TicketSpec {
+        trade_date: v.date,
+        side,
+        security_type: sec.security_type,
+        quantity,
+        price,
+        fractional: quantity.fract().abs() > 1e-9,
+        half_spread_bps: sec.half_spread_bps,
+        impact: sec.impact,
+    };
+    match schedule.ticket_cost(&spec, w.regulatory) {
+        Ok(c) if (c.explicit_total() + c.impact).is_finite() => c.explicit_total() + c.impact,
+        _ => schedule.fixed_cost(sec.security_type, side),
+    }
 }
 
 /// Moves household class holdings towards `targets` (dollars per class).
@@ -287,14 +311,17 @@ pub(crate) fn plan(
         }
     };
     // Sells.
-    let sell_in = |a: usize, c: usize, amount: f64, out: &mut Vec<Order>| -> f64 {
+    let raising = matches!(mode, Mode::SellOnly(..));
+    // Returns the dollars sold and the proceeds expected after each sale's ticket and
+    // spread.
+    let sell_in = |a: usize, c: usize, amount: f64, out: &mut Vec<Order>| -> (f64, f64) {
         let mut cands: Vec<usize> = (0..n)
             .filter(|&s| w.secs[s].class == c && v.book.qty[a * n + s] > 0.0)
             .filter(|&s| !w.secs[s].do_not_sell)
             .collect();
         cands.sort_by(|&x, &y| gain_frac(a, x).total_cmp(&gain_frac(a, y)).then(x.cmp(&y)));
         let mut left = amount;
-        let mut raised = 0.0;
+        let (mut raised, mut net) = (0.0, 0.0);
         for s in cands {
             if left < min_trade.min(amount) * 0.5 || left <= 0.0 {
                 break;
@@ -304,6 +331,10 @@ pub(crate) fn plan(
             let usd = left.min(held * p);
             let q = if usd >= held * p - 1e-9 {
                 held
+            } else if raising && !w.secs[s].fractional {
+                // Raising cash: whole shares enough to cover it (the simulator would
+                // otherwise round the sale down, short of the need).
+                (usd / p).ceil().min(held)
             } else {
                 usd / p
             };
@@ -320,8 +351,9 @@ pub(crate) fn plan(
             });
             left -= q * p;
             raised += q * p;
+            net += q * p * (1.0 - SELL_COST_CUSHION) - ticket_estimate(v, a, s, Side::Sell, q * p);
         }
-        raised
+        (raised, net)
     };
     match mode {
         Mode::Full => {
@@ -338,10 +370,10 @@ pub(crate) fn plan(
                     if amt < min_trade {
                         continue;
                     }
-                    let got = sell_in(a, c, amt, out);
+                    let (got, proceeds) = sell_in(a, c, amt, out);
                     h[a * k + c] -= got;
-                    // Proceeds net of the spread and a ticket's fees.
-                    free[a] += got * (1.0 - SELL_COST_CUSHION) - TICKET_CUSHION_USD;
+                    // Proceeds net of the spread and the tickets' fees.
+                    free[a] += proceeds;
                     rem -= got;
                     d[c] += got;
                 }
@@ -361,9 +393,9 @@ pub(crate) fn plan(
                     continue;
                 }
                 // A forced sale may be small, but it must cover the shortfall.
-                let got = sell_in(a, c, amt.max(min_trade.min(h[a * k + c])), out);
+                let (got, proceeds) = sell_in(a, c, amt.max(min_trade.min(h[a * k + c])), out);
                 h[a * k + c] -= got;
-                free[a] += got;
+                free[a] += proceeds;
                 left -= got;
                 d[c] += got;
             }
@@ -392,7 +424,7 @@ pub(crate) fn plan(
             else {
                 continue;
             };
-            let fee = fee_estimate(v, a, s, Side::Buy);
+            let fee = ticket_estimate(v, a, s, Side::Buy, rem.min(free[a]));
             let amt = rem.min(free[a] - fee);
             if amt < min_trade {
                 continue;
@@ -683,8 +715,17 @@ pub(crate) fn raise_cash(
         .iter()
         .map(|c| c.weight * hold.investable)
         .collect();
-    // Cover the estimated costs of the sales too.
-    let need = need * 1.002 + 10.0;
+    // Cover the sale's own costs too (its ticket, regulatory fees and impact, priced for
+    // the dearest security the account could sell, and the spread), so that a raise never
+    // leaves the account short again by its own commission.
+    let cost = |usd: f64| {
+        (0..w.n())
+            .filter(|&s| v.book.qty[account * w.n() + s] > 0.0)
+            .map(|s| ticket_estimate(v, account, s, Side::Sell, usd))
+            .fold(0.0, f64::max)
+    };
+    let first = cost(need);
+    let need = need * (1.0 + SELL_COST_CUSHION) + cost(need + first) + 1.0;
     plan(
         v,
         &hold,
@@ -768,8 +809,10 @@ fn harvest(v: &View<'_, '_>, rule: &crate::scenario::policy::TlhRule, out: &mut 
             });
             if let Some(x) = partner {
                 let px = w.secs[x].price_mult(v.prices[x]);
-                let fee = fee_estimate(v, a, s, Side::Sell) + fee_estimate(v, a, x, Side::Buy);
-                let proceeds = shares * p * (1.0 - sec.half_spread_bps / 1e4) - fee - 1.0;
+                let sold = shares * p * (1.0 - sec.half_spread_bps / 1e4);
+                let fee = ticket_estimate(v, a, s, Side::Sell, shares * p)
+                    + ticket_estimate(v, a, x, Side::Buy, sold);
+                let proceeds = sold - fee - 1.0;
                 let qx = proceeds / px;
                 let qx = if w.secs[x].fractional { qx } else { qx.floor() };
                 if qx > 0.0 {
