@@ -111,13 +111,14 @@ pub fn add_security(f: &mut ScenarioForm) {
     });
 }
 
-/// Removes account `a` and its minimum-cash rows (kept only for it). Lots go with the
-/// account; cash flows and other references to it stay and are flagged where they can be
-/// edited.
+/// Removes account `a` with everything that belongs to it alone: its lots, minimum-cash
+/// rows and cash flows (a flow left behind would attach, unnoticed, to a later account
+/// given the same id).
 pub fn remove_account(f: &mut ScenarioForm, a: usize) {
     if a < f.household.accounts.len() {
         let id = f.household.accounts.remove(a).id;
         f.target.min_cash.retain(|m| m.account != id);
+        f.cash_flows.retain(|c| c.account != id);
     }
 }
 
@@ -510,8 +511,13 @@ mod tests {
         let mut f = demo();
         let id = f.household.accounts[2].id.clone();
         assert!(f.target.min_cash.iter().any(|m| m.account == id));
+        assert!(f.cash_flows.iter().any(|c| c.account == id));
+        let others = f.cash_flows.iter().filter(|c| c.account != id).count();
         remove_account(&mut f, 2);
         assert!(!f.target.min_cash.iter().any(|m| m.account == id));
+        // Its cash flows go too (a new account with the same id would inherit them).
+        assert!(!f.cash_flows.iter().any(|c| c.account == id));
+        assert_eq!(f.cash_flows.len(), others);
         // New rows start valid: the next account or security without one.
         let mut f = demo();
         f.target.min_cash.clear();

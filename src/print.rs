@@ -79,6 +79,119 @@ pub fn describe_policy(p: &Policy) -> String {
     format!("{}; lots {}", parts.join("; "), words(p.lot_method))
 }
 
+/// Dollars as entered: cents when the amount is whole cents, else every significant
+/// digit ("$0.005"), so a printed rate is the rate charged.
+fn exact_usd(x: f64) -> String {
+    if (x * 100.0 - (x * 100.0).round()).abs() < 1e-9 {
+        return usd(x);
+    }
+    let digits = format!("{:.8}", x.abs());
+    let digits = digits.trim_end_matches('0');
+    format!("{}${digits}", if x < 0.0 { "-" } else { "" })
+}
+
+/// One commission row in words: what a ticket pays and on which sides.
+fn describe_row(r: &tollbooth_engine::fees::FeeRow) -> String {
+    use tollbooth_engine::fees::ChargedSides;
+    let mut parts = vec![exact_usd(r.flat)];
+    if r.per_share != 0.0 {
+        parts.push(format!("{}/share", exact_usd(r.per_share)));
+    }
+    if r.notional_bps != 0.0 {
+        parts.push(format!("{} bps of notional", r.notional_bps));
+    }
+    let mut out = parts.join(" + ");
+    if r.minimum > 0.0 {
+        out.push_str(&format!(", minimum {}", exact_usd(r.minimum)));
+    }
+    if let Some(m) = r.maximum {
+        out.push_str(&format!(", maximum {}", exact_usd(m)));
+    }
+    out.push_str(match r.sides {
+        ChargedSides::Both => "",
+        ChargedSides::BuysOnly => ", on purchases only",
+        ChargedSides::SellsOnly => ", on sales only",
+    });
+    out
+}
+
+/// A fee schedule in words, every row and charge as the engine applies them.
+pub fn describe_fee_schedule(f: &tollbooth_engine::fees::FeeSchedule) -> String {
+    format!(
+        "{} ({}): per ticket, ETF {}; stock {}; mutual fund {}; fractional-share surcharge {}; SEC and FINRA fees on sales {}; market impact {}; advisory fee {} bps a year.",
+        f.name,
+        f.id,
+        describe_row(&f.rows.etf),
+        describe_row(&f.rows.stock),
+        describe_row(&f.rows.mutual_fund),
+        exact_usd(f.fractional_surcharge),
+        if f.charge_regulatory { "passed through" } else { "not charged" },
+        f.impact
+            .map_or_else(|| "not modelled".to_string(), |m| format!("b = {}", m.coefficient)),
+        f.advisory_fee_bps
+    )
+}
+
+/// The dated regulatory fee tables in words.
+fn describe_regulatory(r: &tollbooth_engine::fees::RegulatoryTables) -> String {
+    let sec: Vec<String> = r
+        .sec
+        .iter()
+        .map(|x| format!("{} per $1M from {}", exact_usd(x.per_million), x.effective))
+        .collect();
+    let taf: Vec<String> = r
+        .taf
+        .iter()
+        .map(|x| {
+            format!(
+                "{}/share, at most {} a trade, from {}",
+                exact_usd(x.per_share),
+                exact_usd(x.max_per_trade),
+                x.effective
+            )
+        })
+        .collect();
+    format!(
+        "Regulatory fees (on sales, rounded up to the cent): SEC Section 31 {}; FINRA TAF {}.",
+        sec.join("; "),
+        taf.join("; ")
+    )
+}
+
+/// The do-not-buy and do-not-sell lists in words.
+fn restrictions(s: &Scenario) -> String {
+    let list = |v: &[String]| {
+        if v.is_empty() {
+            "none".to_string()
+        } else {
+            v.join(", ")
+        }
+    };
+    format!(
+        "Restrictions: never buy {}; never sell {}.",
+        list(&s.target.restrictions.do_not_buy),
+        list(&s.target.restrictions.do_not_sell)
+    )
+}
+
+/// When a cash flow happens, in words.
+fn describe_schedule(c: &tollbooth_engine::scenario::CashFlowSchedule) -> String {
+    use tollbooth_engine::scenario::CashFlowSchedule;
+    match c {
+        CashFlowSchedule::Once { date } => format!("on {date}."),
+        CashFlowSchedule::Recurring {
+            start,
+            end,
+            frequency,
+        } => format!(
+            "{} from {start}{}.",
+            words(*frequency),
+            end.map(|e| format!(" to {e}"))
+                .unwrap_or_else(|| " to the horizon".to_string())
+        ),
+    }
+}
+
 /// The metric definitions (the same words the results use).
 const DEFINITIONS: [(&str, &str); 14] = [
     ("Tickets", "One ticket per order: account, security, side and trading day."),
@@ -168,20 +281,48 @@ fn assumptions(s: &Scenario, presenting: bool, run: Option<(u64, u32, u64)>) -> 
             </tbody>
         </table>
         <h3>"Fee schedules"</h3>
-        <ul>
-            {s.fee_schedules.iter().map(|f| {
-                let r = f.rows.etf;
-                view! { <li>{format!("{}: ETF/stock ticket {} + {}/share + {} bps, minimum {}{}; advisory fee {} bps/year.",
-                    f.name, usd(r.flat), usd(r.per_share), r.notional_bps, usd(r.minimum),
-                    r.maximum.map(|x| format!(", maximum {}", usd(x))).unwrap_or_default(), f.advisory_fee_bps)}</li> }
-            }).collect_view()}
+        <ul data-testid="assumptions-fees">
+            {s.fee_schedules.iter().map(|f| view! { <li>{describe_fee_schedule(f)}</li> }).collect_view()}
         </ul>
+        <p>{describe_regulatory(&s.regulatory)}</p>
         <h3>"Accounts"</h3>
         <ul>
             {s.household.accounts.iter().enumerate().map(|(i, a)| {
                 let n = if presenting { ops::account_alias(i) } else { a.name.clone() };
-                view! { <li>{format!("{n}: {}, fee schedule {}", a.kind, a.fee_schedule)}</li> }
+                let min = s.target.min_cash_of(&a.id);
+                let min = if min > 0.0 { format!(", keeps at least {} in cash", usd(min)) } else { String::new() };
+                view! { <li>{format!("{n}: {}, fee schedule {}, cash {}{min}", a.kind, a.fee_schedule, usd(a.cash))}</li> }
             }).collect_view()}
+        </ul>
+        <h3>"Target model"</h3>
+        <table class="grid" data-testid="assumptions-target">
+            <thead><tr><th scope="col">"Asset class"</th><th scope="col" class="num">"Weight"</th><th scope="col">"Band"</th><th scope="col">"Securities"</th><th scope="col">"Preferred accounts"</th></tr></thead>
+            <tbody>
+                {s.target.classes.iter().map(|c| {
+                    let band = s.target.band_of(&c.asset_class);
+                    let band = format!("±{} {}{}", pct(band.width), words(band.kind), if c.band.is_some() { "" } else { " (default)" });
+                    let secs = std::iter::once(c.primary.clone()).chain(c.alternates.iter().cloned()).collect::<Vec<_>>().join(", ");
+                    let loc = if c.location.is_empty() { "any".to_string() } else { c.location.iter().map(|k| k.to_string()).collect::<Vec<_>>().join(", ") };
+                    view! { <tr><td>{c.asset_class.clone()}</td><td class="num">{pct(c.weight)}</td><td>{band}</td><td>{secs}</td><td>{loc}</td></tr> }
+                }).collect_view()}
+            </tbody>
+        </table>
+        <p>{restrictions(s)}</p>
+        <h3>"Cash flows"</h3>
+        <ul data-testid="assumptions-flows">
+            {if s.cash_flows.is_empty() {
+                view! { <li>"None."</li> }.into_any()
+            } else {
+                s.cash_flows.iter().map(|f| {
+                    let i = s.household.accounts.iter().position(|a| a.id == f.account);
+                    let n = match (presenting, i) {
+                        (true, Some(i)) => ops::account_alias(i),
+                        _ => f.account.clone(),
+                    };
+                    let (what, prep) = if f.amount >= 0.0 { ("Contribution", "into") } else { ("Withdrawal", "from") };
+                    view! { <li>{format!("{what} of {} {prep} {n}, {}", usd(f.amount.abs()), describe_schedule(&f.schedule))}</li> }
+                }).collect_view().into_any()
+            }}
         </ul>
         <h3>"Policies"</h3>
         <ul>
@@ -196,6 +337,44 @@ fn assumptions(s: &Scenario, presenting: bool, run: Option<(u64, u32, u64)>) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A printed schedule states every charge as the engine applies it: rates to the
+    /// digit entered, every security type's row, the sides, the fractional surcharge.
+    #[test]
+    fn fee_schedules_are_printed_as_charged() {
+        use tollbooth_engine::fees::{ChargedSides, FeePreset, FeeRow, FeeSchedule};
+        let mut f = FeeSchedule::preset(FeePreset::ZeroCommission);
+        f.name = "Custom".into();
+        f.id = "ria".into();
+        f.rows.etf = FeeRow {
+            flat: 7.95,
+            per_share: 0.005,
+            minimum: 5.0,
+            maximum: Some(25.0),
+            ..FeeRow::ZERO
+        };
+        f.fractional_surcharge = 1.0;
+        let d = describe_fee_schedule(&f);
+        assert!(
+            d.starts_with("Custom (ria): per ticket, ETF $7.95 + $0.005/share, minimum $5.00, maximum $25.00; stock $0.00;"),
+            "{d}"
+        );
+        assert!(d.contains("mutual fund $49.95, on purchases only"), "{d}");
+        assert!(d.contains("fractional-share surcharge $1.00"), "{d}");
+        assert!(
+            d.contains("SEC and FINRA fees on sales passed through"),
+            "{d}"
+        );
+        assert_eq!(f.rows.mutual_fund.sides, ChargedSides::BuysOnly);
+        assert_eq!(exact_usd(0.000195), "$0.000195");
+        assert_eq!(exact_usd(27.8), "$27.80");
+        let r = describe_regulatory(&Scenario::demo().regulatory);
+        assert!(r.contains("$20.60 per $1M from 2026-04-04"), "{r}");
+        assert!(
+            r.contains("$0.000195/share, at most $9.79 a trade, from 2026-01-01"),
+            "{r}"
+        );
+    }
 
     #[test]
     fn policies_are_described() {

@@ -1056,7 +1056,7 @@ fn TodayPanel(state: RunState) -> impl IntoView {
                                     <tr data-testid="today-totals">
                                         <th scope="row" colspan="3">{format!("Total, {} ticket(s)", t.trades.len())}</th>
                                         <td></td>
-                                        <td class="num" title="Bought less sold">{usd(buys - sells)}</td>
+                                        <td class="num" title="Traded: bought plus sold">{usd(buys + sells)}</td>
                                         <td class="num">{usd(cost)}</td>
                                         <td class="num">{usd(regulatory)}</td>
                                         <td class="num">{usd(tax)}</td>

@@ -1536,7 +1536,11 @@ impl ScenarioForm {
             if (sum - 1.0).abs() > WEIGHT_SUM_TOLERANCE {
                 v.err(
                     "target.classes",
-                    format!("the weights add up to {sum}; they must add up to 1 (100%)"),
+                    format!(
+                        "the weights add up to {} ({}%); they must add up to 1 (100%)",
+                        round_sig(sum, 10),
+                        round_sig(sum * 100.0, 10)
+                    ),
                 );
             }
         }
@@ -2245,4 +2249,14 @@ pub fn policy_form(p: &Policy) -> PolicyForm {
         }),
         lot_method: Some(p.lot_method),
     }
+}
+
+/// `x` to `digits` significant digits, printed in shortest form (no binary noise such as
+/// `1.4500000000000002` in a message).
+fn round_sig(x: f64, digits: i32) -> f64 {
+    if x == 0.0 || !x.is_finite() {
+        return x;
+    }
+    let scale = 10f64.powi(digits - 1 - x.abs().log10().floor() as i32);
+    (x * scale).round() / scale
 }

@@ -459,7 +459,26 @@ fn weights_must_sum_to_one() {
     let msg = only_error("target.classes", |f| {
         f.target.classes[0].weight = "0.35".into()
     });
-    assert!(msg.contains("add up to 0.99"), "{msg}");
+    assert!(msg.contains("add up to 0.99 (99%)"), "{msg}");
+    // No binary noise in the sum: 0.1 + 0.2 is said as 0.3, not 0.30000000000000004.
+    let mut f = demo_form();
+    let n = f.target.classes.len();
+    for (i, c) in f.target.classes.iter_mut().enumerate() {
+        c.weight = if i == 0 {
+            "0.1".into()
+        } else if i == 1 {
+            "0.2".into()
+        } else {
+            "0".into()
+        };
+    }
+    assert!(n >= 2);
+    let errs = f.validate().err().unwrap_or_default();
+    let e = errs
+        .iter()
+        .find(|e| e.path == "target.classes")
+        .expect("a sum error");
+    assert!(e.message.contains("add up to 0.3 (30%)"), "{}", e.message);
     // Within 1e-6 is accepted.
     let mut f = demo_form();
     f.target.classes[0].weight = "0.3600005".into();
