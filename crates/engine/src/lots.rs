@@ -168,6 +168,9 @@ pub struct Relieved {
     pub acquired: Date,
     /// The lot's holding-period start.
     pub holding_start: Date,
+    /// Of the shares relieved, those that had already absorbed a washed loss as
+    /// replacement shares (the lot's [`Lot::replacement_used`], pro rata).
+    pub replacement_used: f64,
 }
 
 /// The relief order of two lots for a sale on `date` at `price` (MinTax needs both).
@@ -306,13 +309,15 @@ pub fn relieve(lots: &mut Vec<Lot>, picks: &[Pick]) -> Vec<Relieved> {
         let share = if full { 1.0 } else { p.quantity / lot.quantity };
         let basis = lot.basis * share;
         let wash = lot.wash_adjustment * share;
+        let quantity = if full { lot.quantity } else { p.quantity };
         out.push(Relieved {
             lot_id: lot.id,
-            quantity: if full { lot.quantity } else { p.quantity },
+            quantity,
             basis,
             wash_adjustment: wash,
             acquired: lot.acquired,
             holding_start: lot.holding_start,
+            replacement_used: (lot.replacement_used * share).min(quantity),
         });
         if full {
             lot.quantity = 0.0;

@@ -105,8 +105,10 @@ fn replacement_larger_than_the_loss_is_split() {
     assert_eq!(plain.holding_start, d("2026-03-09"));
 }
 
+/// Shares bought in the 30 days before a loss sale replace it even when they were sold
+/// again before it: the rule asks whether identical shares were acquired in the window.
 #[test]
-fn shares_sold_again_before_the_loss_sale_are_no_replacement() {
+fn shares_sold_again_before_the_loss_sale_still_replace_it() {
     let mut l = household(LotMethod::Lifo);
     opening(&mut l, "T", 100.0, 1500.0, "2025-06-02");
     l.apply(&Trade::buy(d("2026-02-20"), "T", "XYZ", 100.0, 10.0))
@@ -114,13 +116,28 @@ fn shares_sold_again_before_the_loss_sale_are_no_replacement() {
     // LIFO sells the February lot at a gain…
     l.apply(&Trade::sell(d("2026-02-25"), "T", "XYZ", 100.0, 11.0))
         .expect("gain sale");
-    // …then the old lot at a loss: the February shares are gone, nothing replaces it.
-    l.apply(&Trade::sell(d("2026-03-02"), "T", "XYZ", 100.0, 9.0))
+    assert_abs_diff_eq!(l.sales()[0].short_term, 100.0, epsilon = 1e-9);
+    assert!(
+        !l.is_final(0, d("2026-03-20")),
+        "its shares can still replace a loss"
+    );
+    // …then the old lot at a loss: the February purchase, 10 days before, replaces it.
+    let out = l
+        .apply(&Trade::sell(d("2026-03-02"), "T", "XYZ", 100.0, 9.0))
         .expect("loss sale");
     assert_eq!(l.sales().len(), 2);
-    assert_abs_diff_eq!(l.sales()[0].short_term, 100.0, epsilon = 1e-9);
-    assert_abs_diff_eq!(l.sales()[1].short_term, -600.0, epsilon = 1e-9);
-    assert_eq!(l.sales()[1].disallowed, 0.0);
+    assert_abs_diff_eq!(l.sales()[1].disallowed, 600.0, epsilon = 1e-9);
+    assert_abs_diff_eq!(l.sales()[1].short_term, 0.0, epsilon = 1e-9);
+    // The $600 goes into the basis of the February shares, in the sale that relieved
+    // them, with the old lot's 273 days tacked on: a $500 short-term loss there.
+    let first = &l.sales()[0];
+    assert_abs_diff_eq!(first.basis, 1600.0, epsilon = 1e-9);
+    assert_abs_diff_eq!(first.short_term, -500.0, epsilon = 1e-9);
+    assert_eq!(first.lots[0].holding_start, d("2025-05-23"));
+    assert_eq!(l.washes()[out.washes.start].acquired, d("2026-02-20"));
+    // Now a loss itself, it can be washed by a purchase up to 30 days after its date.
+    assert!(!l.is_final(0, d("2026-03-27")));
+    assert!(l.is_final(0, d("2026-03-28")));
 }
 
 #[test]

@@ -24,10 +24,14 @@
 //!   pending sales first, and the earlier sale's record is adjusted retroactively. So a
 //!   sale's record is final only once a trade dated more than 30 days after it has been
 //!   applied ([`Ledger::is_final`]).
-//! - **Not its own replacement.** Lots the sale draws from (including the unsold rest of a
-//!   partly sold lot: the same purchase) do not replace it. Shares bought in the window
-//!   before the sale but already sold again before it are not replacements (only open
-//!   lots are).
+//! - **Acquired, not held.** Shares bought in the 30 days before the sale and sold again
+//!   before it still replace it (the rule asks whether identical shares were acquired in
+//!   the window): in a retirement account the loss is then lost for good; in a taxable
+//!   one the disallowed loss is added to those shares' basis in the sale that relieved
+//!   them (the replaced shares become a leg of their own, with the tacked holding period),
+//!   so that earlier sale's record changes retroactively.
+//! - **Not its own replacement.** Lots the sale draws from (including the rest of a partly
+//!   sold lot, held or sold before: the same purchase) do not replace it.
 //! - **Taxable replacement.** The disallowed loss is added to the replacement shares'
 //!   basis ([`Lot::wash_adjustment`]) and the sold lot's holding period is tacked on:
 //!   `holding_start = purchase date − (sale date − sold lot's holding_start)`. A
@@ -476,8 +480,39 @@ pub struct Ledger {
     opening_latest: Vec<Option<(Date, LotId)>>,
     sales: Vec<SaleRecord>,
     pending: Vec<usize>,
+    /// Shares bought in the last 30 days and relieved since: still acquisitions for the
+    /// wash-sale test of a later loss sale (see [`Closed`]).
+    closed: Vec<Closed>,
     washes: Vec<WashMatch>,
     permanently_disallowed: f64,
+}
+
+/// Shares that were bought and then sold (or otherwise relieved) again. A loss sale up to
+/// 30 days after their purchase is washed by them all the same: the rule asks whether
+/// substantially identical shares were *acquired* in the window, not whether they are
+/// still held.
+#[derive(Debug, Clone)]
+struct Closed {
+    /// The purchase date.
+    acquired: Date,
+    /// The lot the shares came from.
+    lot_id: LotId,
+    /// Their substantially-identical group.
+    group: usize,
+    /// The position they were held in (`account index × securities + security index`).
+    position: usize,
+    /// Shares that can still absorb a loss.
+    capacity: f64,
+    /// The taxable sale that relieved them: `(sale index, leg index)`; `None` in a
+    /// retirement account.
+    sale: Option<(usize, usize)>,
+}
+
+/// Where a replacement share is: an open lot's position, or a closed piece.
+#[derive(Debug, Clone, Copy)]
+enum Replacement {
+    Open(usize),
+    Closed(usize),
 }
 
 fn check_positive(x: f64) -> bool {
@@ -539,6 +574,7 @@ impl Ledger {
             last_date: None,
             sales: Vec::new(),
             pending: Vec::new(),
+            closed: Vec::new(),
             washes: Vec::new(),
             permanently_disallowed: 0.0,
         })
@@ -795,6 +831,7 @@ impl Ledger {
             ..TradeOutcome::default()
         };
         if !taxable {
+            self.record_closed(&relieved, trade.date, pi, group, None);
             return Ok(outcome);
         }
         let sold_q = relieved.iter().fold(0.0, |a, r| a + r.quantity);
@@ -838,13 +875,15 @@ impl Ledger {
         self.sales.push(record);
         outcome.sale = Some(s);
         if self.sales[s].lots.iter().all(|l| l.loss_per_share() <= 0.0) {
+            self.record_closed(&relieved, trade.date, pi, group, Some(s));
             return Ok(outcome);
         }
-        // Replacement shares acquired in the 30 days before (open lots of the group not
-        // drawn on by this sale), in order of acquisition.
+        // Replacement shares acquired in the 30 days before, in order of acquisition: open
+        // lots of the group not drawn on by this sale, and shares bought in the window and
+        // sold again since (not of a purchase this sale draws on).
         let sold_ids: BTreeSet<LotId> = relieved.iter().map(|r| r.lot_id).collect();
         let earliest = trade.date.add_days(-WASH_WINDOW_DAYS);
-        let mut candidates: Vec<(Date, LotId, usize)> = Vec::new();
+        let mut candidates: Vec<(Date, LotId, Replacement)> = Vec::new();
         let ns = self.symbols.len();
         for &x in &self.group_members[group] {
             for a in 0..self.account_ids.len() {
@@ -854,18 +893,31 @@ impl Ledger {
                         && !sold_ids.contains(&l.id)
                         && l.replacement_capacity() > QTY_EPS
                     {
-                        candidates.push((l.acquired, l.id, a * ns + x));
+                        candidates.push((l.acquired, l.id, Replacement::Open(a * ns + x)));
                     }
                 }
             }
         }
+        for (ci, c) in self.closed.iter().enumerate() {
+            if c.group == group
+                && c.acquired >= earliest
+                && c.acquired <= trade.date
+                && !sold_ids.contains(&c.lot_id)
+                && c.capacity > QTY_EPS
+            {
+                candidates.push((c.acquired, c.lot_id, Replacement::Closed(ci)));
+            }
+        }
         candidates.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
         for leg in 0..self.sales[s].lots.len() {
-            for (_, id, pkey) in &candidates {
+            for (_, id, source) in &candidates {
                 if self.sales[s].lots[leg].unreplaced_loss_shares() <= QTY_EPS {
                     break;
                 }
-                self.wash_into(s, leg, *pkey, *id);
+                match *source {
+                    Replacement::Open(pkey) => self.wash_into(s, leg, pkey, *id),
+                    Replacement::Closed(ci) => self.wash_into_closed(s, leg, ci),
+                };
             }
         }
         if self.sales[s]
@@ -875,7 +927,130 @@ impl Ledger {
         {
             self.pending.push(s);
         }
+        self.record_closed(&relieved, trade.date, pi, group, Some(s));
         Ok(outcome)
+    }
+
+    /// Keeps the shares a sale relieved that were bought in the last 30 days (they can
+    /// still wash a later loss sale), and forgets those bought earlier. `sale`: the
+    /// taxable sale's record (its legs are the relieved lots, in order).
+    fn record_closed(
+        &mut self,
+        relieved: &[Relieved],
+        date: Date,
+        position: usize,
+        group: usize,
+        sale: Option<usize>,
+    ) {
+        let earliest = date.add_days(-WASH_WINDOW_DAYS);
+        self.closed
+            .retain(|c| c.acquired >= earliest && c.capacity > QTY_EPS);
+        for (i, r) in relieved.iter().enumerate() {
+            let capacity = r.quantity - r.replacement_used;
+            if r.acquired >= earliest && capacity > QTY_EPS {
+                self.closed.push(Closed {
+                    acquired: r.acquired,
+                    lot_id: r.lot_id,
+                    group,
+                    position,
+                    capacity,
+                    sale: sale.map(|s| (s, i)),
+                });
+            }
+        }
+    }
+
+    /// Matches unreplaced loss shares of leg `leg` of sale `s` with the shares of closed
+    /// piece `ci` (bought in the window, sold since); returns the shares matched. In a
+    /// retirement account the loss is lost for good; in a taxable one the disallowed loss
+    /// goes into the basis of those shares in the sale that relieved them (the replaced
+    /// shares become a leg of their own, with the sold lot's holding period tacked on), so
+    /// that sale's gain falls, or its loss grows, by as much.
+    fn wash_into_closed(&mut self, s: usize, leg: usize, ci: usize) -> f64 {
+        let (loss_ps, unreplaced, sold_hs) = {
+            let l = &self.sales[s].lots[leg];
+            (
+                l.loss_per_share(),
+                l.unreplaced_loss_shares(),
+                l.holding_start,
+            )
+        };
+        let Some(c) = self.closed.get(ci).cloned() else {
+            return 0.0;
+        };
+        if loss_ps <= 0.0 || unreplaced <= QTY_EPS || c.capacity <= QTY_EPS {
+            return 0.0;
+        }
+        let mut q = unreplaced.min(c.capacity);
+        if c.capacity - q < QTY_EPS {
+            q = c.capacity;
+        }
+        let disallowed = q * loss_ps;
+        self.closed[ci].capacity = if q == c.capacity { 0.0 } else { c.capacity - q };
+        let ns = self.symbols.len();
+        let permanent = !self.account_taxable[c.position / ns];
+        let sale_date = self.sales[s].date;
+        if let (false, Some((rs, rl))) = (permanent, c.sale) {
+            let tacked = c.acquired.add_days(-sale_date.days_since(sold_hs));
+            if let Some(rec) = self.sales.get_mut(rs) {
+                let target = match rec.lots.get_mut(rl) {
+                    Some(base) if base.quantity - q < QTY_EPS => Some(rl),
+                    Some(base) => {
+                        let share = q / base.quantity;
+                        let piece = SaleLeg {
+                            quantity: q,
+                            proceeds: base.proceeds * share,
+                            basis: base.basis * share,
+                            wash_adjustment: base.wash_adjustment * share,
+                            disallowed: base.disallowed * share,
+                            permanently_disallowed: base.permanently_disallowed * share,
+                            replaced: base.replaced * share,
+                            ..base.clone()
+                        };
+                        base.quantity -= q;
+                        base.proceeds -= piece.proceeds;
+                        base.basis -= piece.basis;
+                        base.wash_adjustment -= piece.wash_adjustment;
+                        base.disallowed -= piece.disallowed;
+                        base.permanently_disallowed -= piece.permanently_disallowed;
+                        base.replaced -= piece.replaced;
+                        rec.lots.push(piece);
+                        Some(rec.lots.len() - 1)
+                    }
+                    None => None,
+                };
+                if let Some(t) = target {
+                    let date = rec.date;
+                    let l = &mut rec.lots[t];
+                    l.basis += disallowed;
+                    l.wash_adjustment += disallowed;
+                    l.holding_start = tacked;
+                    l.long_term = is_long_term(tacked, date);
+                    rec.recompute();
+                }
+            }
+        }
+        let sale = &mut self.sales[s];
+        let l = &mut sale.lots[leg];
+        l.replaced += q;
+        l.disallowed += disallowed;
+        if permanent {
+            l.permanently_disallowed += disallowed;
+            self.permanently_disallowed += disallowed;
+        }
+        sale.recompute();
+        self.washes.push(WashMatch {
+            sale: s,
+            leg,
+            replacement_lot: c.lot_id,
+            account: self.account_ids[c.position / ns].clone(),
+            symbol: self.symbols[c.position % ns].clone(),
+            acquired: c.acquired,
+            quantity: q,
+            disallowed,
+            permanent,
+        });
+        q
     }
 
     fn find_lot(&self, pi: usize, id: LotId) -> Option<&Lot> {
@@ -1031,24 +1206,42 @@ impl Ledger {
     }
 
     /// True when sale `sale` can no longer change as of `as_of`: its 30-day window has
-    /// passed (`as_of > sale date + 30 days`) or it has no unreplaced loss.
+    /// passed (`as_of > sale date + 30 days`) or it has no unreplaced loss, and every lot
+    /// it relieved was bought more than 30 days before `as_of` (until then those shares
+    /// can replace a later loss sale, which adds the disallowed loss to their basis).
     pub fn is_final(&self, sale: usize, as_of: Date) -> bool {
         self.sales.get(sale).is_none_or(|s| {
-            as_of > s.date.add_days(WASH_WINDOW_DAYS)
-                || s.lots.iter().all(|l| l.unreplaced_loss_shares() <= QTY_EPS)
+            // Its loss can be washed by a purchase up to 30 days after it, and its shares
+            // can replace a later loss sale up to 30 days after they were bought.
+            (as_of > s.date.add_days(WASH_WINDOW_DAYS)
+                || s.lots.iter().all(|l| l.unreplaced_loss_shares() <= QTY_EPS))
+                && s.lots
+                    .iter()
+                    .all(|l| as_of > l.acquired.add_days(WASH_WINDOW_DAYS))
         })
     }
 
     /// Shares of `group` that would replace a loss sold on `date` (for a wash-sale guard):
-    /// open lots in any account acquired in the 30 days up to `date` with replacement
-    /// capacity left. Lots the sale itself would draw on are counted too: subtract them
-    /// when they are the shares to be sold.
+    /// shares in any account acquired in the 30 days up to `date` with replacement
+    /// capacity left, held or sold since. Lots the sale itself would draw on are counted
+    /// too: subtract them when they are the shares to be sold.
     pub fn replacement_shares_before(&self, group: &str, date: Date) -> f64 {
         let earliest = date.add_days(-WASH_WINDOW_DAYS);
-        self.lots()
+        let in_window = |d: Date| d >= earliest && d <= date;
+        let open = self
+            .lots()
             .filter(|l| self.group_of(&l.symbol) == Some(group))
-            .filter(|l| l.acquired >= earliest && l.acquired <= date)
-            .fold(0.0, |a, l| a + l.replacement_capacity())
+            .filter(|l| in_window(l.acquired))
+            .fold(0.0, |a, l| a + l.replacement_capacity());
+        let gi = self
+            .symbols
+            .iter()
+            .position(|x| self.group_of(x) == Some(group));
+        let g = gi.map(|x| self.symbol_group[x]);
+        self.closed
+            .iter()
+            .filter(|c| Some(c.group) == g && in_window(c.acquired))
+            .fold(open, |a, c| a + c.capacity)
     }
 
     /// Loss shares of `group` sold in taxable accounts in the 30 days up to `date` that a
