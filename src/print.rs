@@ -192,17 +192,9 @@ fn describe_schedule(c: &tollbooth_engine::scenario::CashFlowSchedule) -> String
     }
 }
 
-/// The metric definitions (the same words the results use).
-const DEFINITIONS: [(&str, &str); 14] = [
-    ("Tickets", "One ticket per order: account, security, side and trading day."),
-    ("Ticket charges", "The fee schedule's flat + per-share + % of notional, within its minimum and maximum, per ticket."),
-    ("Regulatory fees", "SEC Section 31 fee on sales (proceeds × the dated rate, rounded up to the cent) and FINRA TAF per share sold, capped per trade."),
-    ("Spread and impact", "Half-spread × notional on every trade, plus market impact where the fee schedule models it and the security has an average daily dollar volume."),
-    ("Turnover", "One-way, annualized: ½ Σ|trade notional| ÷ average household value, per year."),
-    ("Tracking error", "Annualized standard deviation of the difference between the policy's and the target model's returns."),
-    ("Tax alpha", "Annualized after-tax return of the policy minus that of the baseline policy on the same paths, before and after all costs."),
-    ("Harvesting yield", "Harvested losses ÷ starting value, per year, as vendors quote it. Not tax alpha."),
-    ("Net benefit", "After-tax terminal wealth of the policy minus the baseline's, in dollars and bps per year; the break-even ticket fee is the fee at which it reaches zero."),
+/// Definitions printed after the engine's metric definitions (the same words the results
+/// table shows): the figures the results page adds.
+const DEFINITIONS: [(&str, &str); 5] = [
     ("After-tax household value (the fan chart)", AFTER_TAX_VALUE_DEFINITION),
     ("Break-even ticket fee", crate::results::BREAK_EVEN_DEFINITION),
     ("Ticket charges ÷ net new assets", "Mean ticket charges (commissions; regulatory fees are their own row) ÷ mean net new assets (contributions less withdrawals); n/a without net new assets."),
@@ -229,6 +221,7 @@ pub fn Assumptions() -> impl IntoView {
             }}
             <h2 id="definitions">"Definitions"</h2>
             <dl class="definitions">
+                {tollbooth_engine::simulate::report::definitions().into_iter().map(|d| view! { <dt>{d.label}</dt><dd>{d.definition}</dd> }).collect_view()}
                 {DEFINITIONS.iter().map(|(t, d)| view! { <dt>{*t}</dt><dd>{*d}</dd> }).collect_view()}
             </dl>
         </section>

@@ -907,7 +907,20 @@ fn ReportView(report: Report, stale: Option<&'static str>) -> impl IntoView {
         .trades
         .policies
         .iter()
-        .map(|(n, t)| format!("{n}: {}", t.len()))
+        .map(|(n, t)| {
+            let drip = t
+                .iter()
+                .filter(|r| r.reason == tollbooth_engine::simulate::Reason::DividendReinvestment)
+                .count();
+            if drip > 0 {
+                format!(
+                    "{n}: {} trades and {drip} dividend reinvestments",
+                    t.len() - drip
+                )
+            } else {
+                format!("{n}: {} trades", t.len())
+            }
+        })
         .collect::<Vec<_>>()
         .join("; ");
     let summary_csv = summary::summary_csv(&report);
@@ -1047,7 +1060,7 @@ fn TodayPanel(state: RunState) -> impl IntoView {
                                     <th scope="col" class="num">"Shares"</th><th scope="col" class="num">"Notional"</th>
                                     <th scope="col" class="num">"Ticket cost"</th>
                                     <th scope="col" class="num" title="SEC Section 31 and FINRA TAF; hover a value for the rates applied">"Of which SEC + FINRA"</th>
-                                    <th scope="col" class="num">"Tax effect"</th>
+                                    <th scope="col" class="num" title="Tax on the gain of the lots relieved at the profile's marginal rates, before selling costs (negative: a saving); the gain per lot is under Lots relieved">"Tax effect"</th>
                                     <th scope="col">"Lots relieved"</th>
                                     <th scope="col">"Reason"</th><th scope="col">"Why"</th>
                                 </tr></thead>
@@ -1183,7 +1196,7 @@ fn PathTrades(trades: TradeList) -> impl IntoView {
                     <th scope="col">"Side"</th><th scope="col" class="num">"Shares"</th>
                     <th scope="col" class="num">"Price"</th><th scope="col" class="num" title="This order's part of its ticket's commission: a second order of the same account, security, side and day adds no flat fee, so it can show $0.00.">"Commission"</th>
                     <th scope="col" class="num" title="SEC Section 31 and FINRA TAF; hover a value for the rates applied">"SEC + FINRA"</th><th scope="col" class="num">"Spread + impact"</th>
-                    <th scope="col" class="num">"Realized gain"</th><th scope="col" class="num">"Disallowed loss"</th>
+                    <th scope="col" class="num" title="The sale's recognized gain as the ledger books it: proceeds net of commission and SEC + FINRA fees, less the basis relieved, plus any disallowed loss (final: net of washes by purchases up to 30 days after the sale)">"Realized gain"</th><th scope="col" class="num" title="Loss disallowed by the wash-sale rule: added to the replacement shares' basis, or lost for good when they were bought in an IRA, Roth or 401(k)">"Disallowed loss"</th>
                     <th scope="col">"Lots relieved (shares of the purchase date)"</th>
                     <th scope="col">"Reason"</th>
                 </tr></thead>

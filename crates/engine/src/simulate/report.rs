@@ -841,7 +841,7 @@ pub fn definitions() -> Vec<MetricDef> {
         def("harvested_washed", "Harvested losses washed", "usd", "Part of the harvested losses disallowed as wash sales and added to the basis of replacement shares in a taxable account (deferred, not lost)."),
         def("harvested_lost", "Harvested losses lost for good", "usd", "Part of the harvested losses disallowed because the replacement was bought in an IRA, Roth or 401k (Rev. Rul. 2008-5): never deductible."),
         def("tax_alpha_before_costs", "Tax alpha before costs", "bps_per_year", "Annualised after-tax return of the policy minus that of the baseline on the same paths, with each policy's trading costs (commissions, regulatory fees, spread, impact) added back to its after-tax terminal wealth. Annualised return: (W_T / W_0)^(1/T) − 1, W_0 the starting household value, W_T the after-tax terminal wealth."),
-        def("tax_alpha_after_costs", "Tax alpha after costs", "bps_per_year", "Annualised after-tax return of the policy minus that of the baseline on the same paths, all costs included."),
+        def("tax_alpha_after_costs", "Tax alpha after costs", "bps_per_year", "Annualised after-tax return of the policy minus that of the baseline on the same paths, all costs included. Both policies pay costs, so it exceeds the figure before costs when the policy costs less than the baseline. It is a difference of compound annual returns; net benefit (bp/yr) is the same dollars ÷ starting value ÷ years, so the two differ."),
         def("harvesting_yield", "Harvesting yield (vendor metric)", "bps_per_year", "The figure vendors quote: gross harvested losses ÷ starting household value, per year. It is not a return: a harvested loss lowers basis and defers tax, it does not add wealth one for one."),
         def("turnover", "Turnover", "fraction_per_year", "One-way annual turnover: ½ Σ |trade notional| ÷ average household value ÷ years. Dividend reinvestments are purchases without a ticket and are not counted."),
         def("tracking_error", "Tracking error", "fraction", "Annualised standard deviation of the daily difference between the household's return (excluding flows and taxes) and the target model's return (target weights on each class's primary security), × √(business days per year)."),
@@ -852,7 +852,7 @@ pub fn definitions() -> Vec<MetricDef> {
         def("net_benefit_bps", "Net benefit vs baseline (bp/yr)", "bps_per_year", "Net benefit ÷ starting household value ÷ years, in basis points."),
         def("trade_days_per_year", "Trading days per year", "per_year", "Days with at least one trade, per year."),
         def("policy_trade_days_per_year", "Policy trading days per year", "per_year", "Days with at least one trade the policy chose — rebalancing, band breach, harvest, partner swap, signal or optimizer; not investing contributions, raising withdrawals or paying taxes — per year. The friction flag's measure: more than 4 is more often than quarterly."),
-        def("trades", "Trades", "count", "Orders executed (several orders of a day in the same account, security and side share one ticket)."),
+        def("trades", "Trades", "count", "Orders executed (several orders of a day in the same account, security and side share one ticket). Dividend reinvestments are not counted: the trade list shows them apart."),
     ]
 }
 
