@@ -56,6 +56,21 @@ fn frequencies() -> Vec<(String, String)> {
     opts(&Frequency::ALL)
 }
 
+/// A target class's asset location (its preferred account kinds, in order) as a select's
+/// value.
+fn location_field(i: usize) -> Field {
+    let p = ClassTargetP(i);
+    Field::new(
+        join(&Part::path(&p), "location"),
+        move |f| Part::get(&p, f).map(|c| ops::location_value(&c.location)),
+        move |f, v| {
+            if let Some(c) = Part::get_mut(&p, f) {
+                c.location = ops::parse_location(&v);
+            }
+        },
+    )
+}
+
 fn band_kinds() -> Vec<(String, String)> {
     opts(&[BandKind::Absolute, BandKind::Relative])
 }
@@ -383,6 +398,7 @@ pub fn TargetEditor() -> impl IntoView {
                 <thead><tr>
                     <th scope="col">"Asset class"</th><th scope="col">"Weight"</th><th scope="col">"Primary"</th>
                     <th scope="col">"Alternates"</th><th scope="col">"Own band"</th><th scope="col">"Band kind"</th><th scope="col">"Band width"</th>
+                    <th scope="col" title="Asset location: the account kinds whose cash buys this class first (and that sell it first)">"Location"</th>
                     <th scope="col"><span class="sr-only">"Actions"</span></th>
                 </tr></thead>
                 <tbody>
@@ -397,6 +413,7 @@ pub fn TargetEditor() -> impl IntoView {
                                 <td>{checkbox(fld!(ClassTargetP(i), band.enabled => bool), "Own band")}</td>
                                 <td>{select_input(fld!(ClassTargetP(i), band.fields.kind => enum), format!("{n} band kind"), Hidden, band_kinds(), Some("—"))}</td>
                                 <td>{text_input(fld!(ClassTargetP(i), band.fields.width), format!("{n} band width"), Hidden)}</td>
+                                <td>{dynamic_select(location_field(i), format!("{n} asset location"), Hidden, move |f| ops::location_options(f.target.classes.get(i).map_or(&[][..], |c| &c.location[..])))}</td>
                                 <td>{action("Remove".into(), format!("remove-target-{i}"), move |f| { if i < f.target.classes.len() { f.target.classes.remove(i); } })}</td>
                             </tr>
                         }

@@ -111,6 +111,64 @@ pub fn add_security(f: &mut ScenarioForm) {
     });
 }
 
+/// The asset-location choices offered for a target class: preferred account kinds, most
+/// preferred first (kinds not listed take what the listed ones cannot).
+pub const LOCATIONS: [&[AccountKind]; 6] = [
+    &[],
+    &[
+        AccountKind::TraditionalIra,
+        AccountKind::K401,
+        AccountKind::Taxable,
+    ],
+    &[AccountKind::RothIra, AccountKind::Taxable],
+    &[AccountKind::Taxable],
+    &[AccountKind::TraditionalIra, AccountKind::RothIra],
+    &[AccountKind::TraditionalIra],
+];
+
+/// A preference list as a select's value: the kinds' keys, comma-separated.
+pub fn location_value(location: &[AccountKind]) -> String {
+    location
+        .iter()
+        .map(|k| crate::fields::key_of(&Some(*k)))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// A select's value back to the preference list.
+pub fn parse_location(value: &str) -> Vec<AccountKind> {
+    value
+        .split(',')
+        .filter_map(crate::fields::from_key::<AccountKind>)
+        .collect()
+}
+
+/// A preference list in words: "Roth IRA, then taxable".
+pub fn location_label(location: &[AccountKind]) -> String {
+    if location.is_empty() {
+        return "Any account".to_string();
+    }
+    let words: Vec<String> = location.iter().map(|k| k.to_string()).collect();
+    let mut out = words.join(", then ");
+    if let Some(first) = out.get(..1) {
+        out = first.to_uppercase() + &out[1..];
+    }
+    out
+}
+
+/// The location options of a class: the usual choices, and its own list when it is none
+/// of them (a scenario loaded from a file).
+pub fn location_options(current: &[AccountKind]) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = LOCATIONS
+        .iter()
+        .map(|l| (location_value(l), location_label(l)))
+        .collect();
+    if !LOCATIONS.contains(&current) {
+        out.push((location_value(current), location_label(current)));
+    }
+    out
+}
+
 /// Removes account `a` with everything that belongs to it alone: its lots, minimum-cash
 /// rows and cash flows (a flow left behind would attach, unnoticed, to a later account
 /// given the same id).
@@ -526,6 +584,38 @@ mod tests {
         assert_eq!(f.target.min_cash[1].account, f.household.accounts[1].id);
         add_security_vol(&mut f);
         assert!(f.validate().is_ok(), "{:?}", f.validate().err());
+    }
+
+    #[test]
+    fn asset_location_choices_round_trip() {
+        for l in LOCATIONS {
+            assert_eq!(parse_location(&location_value(l)), l);
+        }
+        assert_eq!(
+            location_value(&[AccountKind::K401, AccountKind::Taxable]),
+            "401k,taxable"
+        );
+        assert_eq!(
+            location_label(&[AccountKind::RothIra, AccountKind::Taxable]),
+            "Roth IRA, then taxable"
+        );
+        assert_eq!(location_label(&[]), "Any account");
+        // Every class of the demo is offered its own list, and a list from a file that is
+        // no usual choice is offered as itself.
+        let s = Scenario::demo();
+        for c in &s.target.classes {
+            let o = location_options(&c.location);
+            assert!(o.iter().any(|(v, _)| *v == location_value(&c.location)));
+            assert_eq!(
+                o.len(),
+                LOCATIONS.len(),
+                "{}: {:?}",
+                c.asset_class,
+                c.location
+            );
+        }
+        let odd = [AccountKind::K401, AccountKind::RothIra];
+        assert_eq!(location_options(&odd).len(), LOCATIONS.len() + 1);
     }
 
     #[test]

@@ -295,7 +295,7 @@ fn assumptions(s: &Scenario, presenting: bool, run: Option<(u64, u32, u64)>) -> 
                     let band = s.target.band_of(&c.asset_class);
                     let band = format!("±{} {}{}", pct(band.width), words(band.kind), if c.band.is_some() { "" } else { " (default)" });
                     let secs = std::iter::once(c.primary.clone()).chain(c.alternates.iter().cloned()).collect::<Vec<_>>().join(", ");
-                    let loc = if c.location.is_empty() { "any".to_string() } else { c.location.iter().map(|k| k.to_string()).collect::<Vec<_>>().join(", ") };
+                    let loc = ops::location_label(&c.location);
                     view! { <tr><td>{c.asset_class.clone()}</td><td class="num">{pct(c.weight)}</td><td>{band}</td><td>{secs}</td><td>{loc}</td></tr> }
                 }).collect_view()}
             </tbody>

@@ -250,6 +250,13 @@ test("a bad entry of a list typed in one input is flagged next to that input", a
   await page.keyboard.press("Tab");
   assert.equal(await ws.errorFor(path), "");
   assert.notEqual(await ws.scenarioHash(), hash);
+  // Asset location is chosen per class: the demo's bonds go to tax-deferred accounts first.
+  const bonds = page.getByTestId("target-classes-4-location");
+  assert.equal(await bonds.inputValue(), "traditional_ira,401k,taxable");
+  const before = await ws.scenarioHash();
+  await bonds.selectOption("taxable");
+  assert.equal(await bonds.inputValue(), "taxable");
+  assert.notEqual(await ws.scenarioHash(), before);
   assert.deepEqual(problems, []);
   await context.close();
 });
