@@ -345,6 +345,26 @@ fn field_error(e: serde_path_to_error::Error<serde_json::Error>) -> ScenarioErro
     ScenarioError::Field { path, message }
 }
 
+/// A field path in the form's notation: `household.accounts[0].lots[0].qty`.
+fn ignored_path(p: &serde_ignored::Path<'_>) -> String {
+    use serde_ignored::Path;
+    match p {
+        Path::Root => String::new(),
+        Path::Seq { parent, index } => format!("{}[{index}]", ignored_path(parent)),
+        Path::Map { parent, key } => {
+            let head = ignored_path(parent);
+            if head.is_empty() {
+                key.clone()
+            } else {
+                format!("{head}.{key}")
+            }
+        }
+        Path::Some { parent }
+        | Path::NewtypeStruct { parent }
+        | Path::NewtypeVariant { parent } => ignored_path(parent),
+    }
+}
+
 /// FNV-1a 64-bit hash.
 fn fnv1a64(bytes: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
@@ -388,7 +408,21 @@ impl Scenario {
                 message: e.to_string(),
             })?;
         migrate(&mut v)?;
-        let s: Scenario = serde_path_to_error::deserialize(v).map_err(field_error)?;
+        // A field the scenario does not have (a misspelling such as `qty` for `quantity`)
+        // refuses the file: loading it without the field would be another scenario.
+        let mut unknown: Option<String> = None;
+        let mut note = |p: serde_ignored::Path<'_>| {
+            unknown.get_or_insert_with(|| ignored_path(&p));
+        };
+        let s: Scenario =
+            serde_path_to_error::deserialize(serde_ignored::Deserializer::new(v, &mut note))
+                .map_err(field_error)?;
+        if let Some(path) = unknown {
+            return Err(ScenarioError::Field {
+                path,
+                message: "no scenario has this field (misspelled?)".to_string(),
+            });
+        }
         // The validated scenario, not the file's: validation trims names and symbols, so a
         // restriction on " VTI" means VTI here as it does in the page.
         s.to_form().validate().map_err(ScenarioError::Invalid)

@@ -216,6 +216,23 @@ fn missing_and_malformed_fields_name_their_path() {
         e => panic!("{e:?}"),
     }
 
+    // A field no scenario has (a misspelling) refuses the file, naming it.
+    let mut v = base.clone();
+    v["household"]["accounts"][0]["lots"][0]["qty"] = serde_json::json!(100);
+    assert_eq!(
+        Scenario::from_json(&v.to_string()).unwrap_err(),
+        ScenarioError::Field {
+            path: "household.accounts[0].lots[0].qty".into(),
+            message: "no scenario has this field (misspelled?)".into()
+        }
+    );
+    let mut v = base.clone();
+    v["tax"]["ltcg"] = serde_json::json!(0.15);
+    assert!(matches!(
+        Scenario::from_json(&v.to_string()).unwrap_err(),
+        ScenarioError::Field { path, .. } if path == "tax.ltcg"
+    ));
+
     let mut v = base.clone();
     v["securities"][3]["price"] = serde_json::json!("cheap");
     assert!(matches!(
