@@ -1207,7 +1207,7 @@ fn PathTrades(trades: TradeList) -> impl IntoView {
 }
 
 /// The break-even row's definition (the header's tooltip).
-pub const BREAK_EVEN_DEFINITION: &str = "The flat ticket fee at which the policy's mean net benefit vs the baseline would be zero with its trades unchanged: today's fee plus the mean net benefit ÷ the extra tickets over the baseline. \"up to $X\": it buys more tickets than the baseline and beats it at fees up to $X (\"never\": not even at no fee); \"from $X\": it buys fewer tickets and beats the baseline at fees from $X (\"at any fee\": already at no fee). A fee-aware policy (the cost-aware optimizer) trades differently at another fee: re-run there to confirm. n/a: the baseline, or a policy with as many tickets as the baseline.";
+pub const BREAK_EVEN_DEFINITION: &str = "The flat ticket fee at which the policy's mean net benefit vs the baseline would be zero with its trades unchanged, if every ticket, in every account, paid that fee (a schedule's minimum and maximum aside): today's flat ETF fee of the taxable account plus the mean net benefit ÷ the extra tickets over the baseline. \"up to $X\": it buys more tickets than the baseline and beats it at fees up to $X (\"never\": not even at no fee); \"from $X\": it buys fewer tickets and beats the baseline at fees from $X (\"at any fee\": already at no fee). A fee-aware policy (the cost-aware optimizer) trades differently at another fee: re-run there to confirm. n/a: the baseline, or a policy with as many tickets as the baseline.";
 
 /// A break-even cell: the fee and the side of it on which the policy wins.
 pub fn break_even_text(fee: Option<f64>, wins: Option<BreakEvenSide>) -> String {
