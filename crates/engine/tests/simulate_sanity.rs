@@ -607,3 +607,52 @@ fn raising_cash_covers_its_own_ticket() {
         }
     }
 }
+
+/// The household guard blocks a harvest when the group was bought in the last 30 days,
+/// but not when that purchase is the very lot being harvested (a lot bought 20 days ago,
+/// now 8% down, sold whole: no other shares replace it).
+#[test]
+fn a_recently_bought_lot_at_a_loss_is_harvested() {
+    use tollbooth_engine::scenario::Lot;
+    let mut s = Scenario::demo();
+    let price = s
+        .securities
+        .iter()
+        .find(|x| x.symbol == "VB")
+        .unwrap()
+        .price;
+    let joint = s
+        .household
+        .accounts
+        .iter_mut()
+        .find(|a| a.id == "joint")
+        .unwrap();
+    joint.lots.push(Lot {
+        id: "L-recent".into(),
+        symbol: "VB".into(),
+        quantity: 40.0,
+        basis: 40.0 * price * 1.08,
+        acquired: s.as_of.add_days(-20),
+    });
+    let s = quiet(
+        s,
+        vec![
+            calendar("Quarterly", Frequency::Quarterly),
+            tlh("TLH", WashSaleGuard::Household),
+        ],
+    );
+    let r = simulate(&s, &opts(1, 1)).unwrap();
+    let rows = &r.trades.policies[1].1;
+    let first = rows
+        .iter()
+        .find(|t| t.reason == Reason::Harvest && t.symbol == "VB")
+        .expect("the recent VB lot is harvested");
+    assert!(
+        first.date.days_since(s.as_of) <= 7,
+        "harvested only on {}",
+        first.date
+    );
+    assert_eq!(first.account, "joint");
+    // Harvested whole, with no other purchase in the window: nothing is washed.
+    assert_eq!(first.disallowed, 0.0);
+}

@@ -1244,6 +1244,26 @@ impl Ledger {
             .fold(open, |a, c| a + c.capacity)
     }
 
+    /// Whether shares were acquired from `since` to `until` (both included) in any of
+    /// `positions` ([`Ledger::position_index`]), held or sold since, other than those of
+    /// the lots `except` (shares a sale would draw on: not their own replacement).
+    pub(crate) fn acquired_in(
+        &self,
+        positions: &[usize],
+        since: Date,
+        until: Date,
+        except: &[LotId],
+    ) -> bool {
+        let window = |d: Date| d >= since && d <= until;
+        positions.iter().any(|&p| {
+            self.position_at(p)
+                .iter()
+                .any(|l| window(l.acquired) && !except.contains(&l.id))
+        }) || self.closed.iter().any(|c| {
+            positions.contains(&c.position) && window(c.acquired) && !except.contains(&c.lot_id)
+        })
+    }
+
     /// Loss shares of `group` sold in taxable accounts in the 30 days up to `date` that a
     /// purchase on `date` would wash (for a wash-sale guard), with the loss per share of
     /// each, oldest first: `(sale index, shares, loss per share)`.

@@ -9,7 +9,7 @@ use crate::date::Date;
 use crate::fees::{TicketCost, TicketSpec};
 use crate::ledger::Realized;
 use crate::ledger::{Ledger, Trade};
-use crate::lots::QTY_EPS;
+use crate::lots::{LotId, QTY_EPS};
 use crate::scenario::policy::WashSaleGuard;
 use crate::tax::{net_year, Carryforward, HorizonTreatment};
 use crate::types::{AccountKind, LotMethod, Side};
@@ -215,6 +215,41 @@ impl Book {
                 (0..w.accounts.len()).any(|a| recent(self.last_buy[a * g + group]))
             }
         }
+    }
+
+    /// [`Book::harvest_blocked`] for a harvest that sells the lots `selling` of security
+    /// `security` in `account`: a purchase in the window that is one of those lots (their
+    /// own purchase, e.g. a lot bought 20 days ago now at a loss) does not block it; any
+    /// other acquisition of the group in the guard's scope, held or sold since, does.
+    pub fn harvest_blocked_selling(
+        &self,
+        w: &World<'_>,
+        guard: WashSaleGuard,
+        account: usize,
+        security: usize,
+        date: Date,
+        selling: &[LotId],
+    ) -> bool {
+        let group = w.secs[security].group;
+        if !self.harvest_blocked(w, guard, account, group, date) {
+            return false;
+        }
+        let n = w.n();
+        let accounts: Vec<usize> = match guard {
+            WashSaleGuard::None => return false,
+            WashSaleGuard::Account => vec![account],
+            WashSaleGuard::Household => (0..w.accounts.len()).collect(),
+        };
+        let positions: Vec<usize> = accounts
+            .iter()
+            .flat_map(|&a| {
+                (0..n)
+                    .filter(move |&s| w.secs[s].group == group)
+                    .map(move |s| self.pos[a * n + s])
+            })
+            .collect();
+        self.ledger
+            .acquired_in(&positions, date.add_days(-WINDOW), date, selling)
     }
 
     /// Starts a new day: closes yesterday's tickets.

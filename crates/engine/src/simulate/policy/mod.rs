@@ -52,7 +52,8 @@
 //!   identification and (with partner swaps) the proceeds buy the first TLH partner in
 //!   another group that is not blocked. The **wash-sale guard** `household` skips a
 //!   harvest of a group bought in the last 30 days in *any* account (IRAs and spouse
-//!   included) and blocks every purchase of a group sold at a loss in the last 30 days in
+//!   included; held or sold since) unless that purchase is one of the lots harvested (a
+//!   recent lot sold whole is not its own replacement), and blocks every purchase of a group sold at a loss in the last 30 days in
 //!   any account — rebalancing buys and dividend reinvestments included (the dividend is
 //!   paid in cash instead); `account` applies both tests to the same account only;
 //!   `none` applies neither.
@@ -764,8 +765,7 @@ fn harvest(v: &View<'_, '_>, rule: &crate::scenario::policy::TlhRule, out: &mut 
             {
                 continue;
             }
-            if bought.contains(&sec.group) || v.book.harvest_blocked(w, guard, a, sec.group, v.date)
-            {
+            if bought.contains(&sec.group) {
                 continue;
             }
             let lots = v.book.lots(w, a, s);
@@ -781,6 +781,16 @@ fn harvest(v: &View<'_, '_>, rule: &crate::scenario::policy::TlhRule, out: &mut 
             }
             if count == 0 || loss < rule.loss_threshold_usd {
                 continue;
+            }
+            // The guard: no purchase of the group in the window other than the lots sold.
+            if v.book.harvest_blocked(w, guard, a, sec.group, v.date) {
+                let selling: Vec<LotId> =
+                    lots.iter().filter(|l| candidate(l)).map(|l| l.id).collect();
+                if v.book
+                    .harvest_blocked_selling(w, guard, a, s, v.date, &selling)
+                {
+                    continue;
+                }
             }
             let partner = if rule.partner_swaps {
                 let found = sec.partners.iter().copied().find(|&x| {
