@@ -360,6 +360,18 @@ test("presentation mode masks names and enlarges the type; print shows assumptio
   await context.close();
 });
 
+test("wide editors scroll in their own box on a 1366-pixel laptop, not the page", async () => {
+  const { page, problems, context, ws } = await open();
+  await page.setViewportSize({ width: 1366, height: 768 });
+  for (const s of ["household", "securities", "target", "fees", "cash-flows", "policies"]) {
+    await ws.go(s);
+    const [scroll, client] = await page.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]);
+    assert.ok(scroll <= client, `${s}: the page is ${scroll} px wide in a ${client} px window`);
+  }
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
 test("no serious or critical accessibility violations (axe-core)", async () => {
   // CSP forbids injected scripts; this context alone bypasses it to run axe.
   const { page, problems, context, ws } = await open({ contextOptions: { bypassCSP: true } });
