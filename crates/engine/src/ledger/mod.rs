@@ -1030,6 +1030,30 @@ impl Ledger {
                 }
             }
         }
+        self.book_match(
+            s,
+            leg,
+            q,
+            disallowed,
+            permanent,
+            (c.lot_id, c.position, c.acquired),
+        );
+        q
+    }
+
+    /// Books a match of `q` loss shares of leg `leg` of sale `s` with replacement shares
+    /// (`(lot, position, purchase date)`): the leg's replaced shares and disallowed loss,
+    /// the record, and the [`WashMatch`].
+    fn book_match(
+        &mut self,
+        s: usize,
+        leg: usize,
+        q: f64,
+        disallowed: f64,
+        permanent: bool,
+        (replacement_lot, position, acquired): (LotId, usize, Date),
+    ) {
+        let ns = self.symbols.len();
         let sale = &mut self.sales[s];
         let l = &mut sale.lots[leg];
         l.replaced += q;
@@ -1042,15 +1066,14 @@ impl Ledger {
         self.washes.push(WashMatch {
             sale: s,
             leg,
-            replacement_lot: c.lot_id,
-            account: self.account_ids[c.position / ns].clone(),
-            symbol: self.symbols[c.position % ns].clone(),
-            acquired: c.acquired,
+            replacement_lot,
+            account: self.account_ids[position / ns].clone(),
+            symbol: self.symbols[position % ns].clone(),
+            acquired,
             quantity: q,
             disallowed,
             permanent,
         });
-        q
     }
 
     fn find_lot(&self, pi: usize, id: LotId) -> Option<&Lot> {
@@ -1128,26 +1151,14 @@ impl Ledger {
                 replacement_lot = piece_id;
             }
         }
-        let sale = &mut self.sales[s];
-        let l = &mut sale.lots[leg];
-        l.replaced += q;
-        l.disallowed += disallowed;
-        if permanent {
-            l.permanently_disallowed += disallowed;
-            self.permanently_disallowed += disallowed;
-        }
-        sale.recompute();
-        self.washes.push(WashMatch {
-            sale: s,
+        self.book_match(
+            s,
             leg,
-            replacement_lot,
-            account: self.account_ids[pi / ns].clone(),
-            symbol: self.symbols[pi % ns].clone(),
-            acquired,
-            quantity: q,
+            q,
             disallowed,
             permanent,
-        });
+            (replacement_lot, pi, acquired),
+        );
         q
     }
 
