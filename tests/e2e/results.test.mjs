@@ -83,9 +83,9 @@ test("a small comparison runs in workers and shows the side-by-side table", asyn
   // The totals row adds up what is traded, bought plus sold.
   const dollars = (t) => Number(t.replace(/[$,]/g, ""));
   const notionals = await page.$$eval('[data-testid="today-table"] tbody tr td:nth-child(5)', (c) => c.map((x) => x.textContent));
-  const total = await page.$eval('[data-testid="today-totals"] td:nth-child(3)', (x) => x.textContent);
+  const traded = await page.$eval('[data-testid="today-totals"] td:nth-child(3)', (x) => x.textContent);
   const sum = notionals.reduce((a, t) => a + dollars(t), 0);
-  assert.ok(Math.abs(dollars(total) - sum) <= 0.01 * notionals.length, `${total} vs ${sum}`);
+  assert.ok(Math.abs(dollars(traded) - sum) <= 0.01 * notionals.length, `${traded} vs ${sum}`);
   // The cost-aware policy gets the household optimizer's trade list.
   const costAware = await page.$$eval('[data-testid="today-policy"] option', (o) => o.map((x) => x.textContent).indexOf("Cost-aware optimizer"));
   assert.ok(costAware >= 0);

@@ -347,7 +347,7 @@ test("presentation mode masks names and enlarges the type; print shows assumptio
   // Every input that drives the numbers is printed: fee rows as charged, regulatory tables,
   // the target model, cash flows.
   assert.match(printed, /per ticket, ETF \$3\.10; stock \$3\.10;/);
-  assert.match(printed, /SEC Section 31 \$20\.60 per \$1M from 2026-04-04/);
+  assert.match(printed, /SEC Section 31 \$8\.00 per \$1M from 2023-02-27; .*\$20\.60 per \$1M from 2026-04-04/);
   assert.match(printed, /Target model/);
   assert.match(printed, /Contribution of \$[0-9,.]+ into /);
   assert.match(printed, new RegExp(await ws.scenarioHash()));
