@@ -816,7 +816,7 @@ fn PartialView(report: Report) -> impl IntoView {
         <p class="muted" data-testid="partial-meta">
             {format!("So far: means over the first {} paths. Percentile ranges, charts and the trade list follow when the run ends.", report.paths)}
         </p>
-        <div class="table-scroll">
+        <div class="table-scroll" tabindex="0" role="region" aria-label="Comparison of the policies">
             <table class="grid compare" data-testid="compare-table">
                 <thead><tr><th scope="col">"Metric"</th>{heads}</tr></thead>
                 <tbody>{body}</tbody>
@@ -940,7 +940,7 @@ fn ReportView(report: Report, stale: Option<&'static str>) -> impl IntoView {
             <code data-testid="report-hash">{report.hash_hex()}</code>
             ". Each cell: mean, and the 5th–95th percentile range over paths."
         </p>
-        <div class="table-scroll">
+        <div class="table-scroll" tabindex="0" role="region" aria-label="Comparison of the policies">
             <table class="grid compare" data-testid="compare-table">
                 <thead><tr><th scope="col">"Metric"</th>{heads}</tr></thead>
                 <tbody>{body}</tbody>
