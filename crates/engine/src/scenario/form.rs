@@ -721,20 +721,23 @@ impl V {
     }
 
     fn parse(&mut self, path: &str, s: &str) -> Option<f64> {
-        let t = s.trim();
-        if t.is_empty() {
+        let typed = s.trim();
+        if typed.is_empty() {
             self.err(path, "required: enter a number");
             return None;
         }
-        let ok_chars = t
-            .bytes()
-            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+' | b'e' | b'E'));
+        // As statements print it: a `$` and thousands separators are accepted.
+        let plain = plain_number(typed);
+        let t = plain.as_deref().unwrap_or(typed);
+        let ok_chars = plain.is_some()
+            && t.bytes()
+                .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+' | b'e' | b'E'));
         match t.parse::<f64>() {
             Ok(v) if ok_chars && v.abs() > MAX_MAGNITUDE => {
                 self.err(
                     path,
                     format!(
-                        "`{t}` is too large: numbers here must be within ±1,000,000,000,000,000"
+                        "`{typed}` is too large: numbers here must be within ±1,000,000,000,000,000"
                     ),
                 );
                 None
@@ -743,7 +746,7 @@ impl V {
             _ => {
                 self.err(
                     path,
-                    format!("`{t}` is not a number: use digits and a decimal point, e.g. 1234.56"),
+                    format!("`{typed}` is not a number: use digits and a decimal point, e.g. 1234.56 or $1,234.56"),
                 );
                 None
             }
@@ -2251,6 +2254,35 @@ pub fn policy_form(p: &Policy) -> PolicyForm {
     }
 }
 
+/// A number as typed, without its `$` and thousands separators (`-$1,234.5` → `-1234.5`);
+/// `None` when a comma is not a thousands separator (`1,5`, `12,34`), which would otherwise
+/// be read as another number.
+fn plain_number(t: &str) -> Option<String> {
+    let (sign, rest) = match t.strip_prefix('-') {
+        Some(r) => ("-", r),
+        None => ("", t.strip_prefix('+').unwrap_or(t)),
+    };
+    let rest = rest.strip_prefix('$').unwrap_or(rest);
+    let split = rest.find(['.', 'e', 'E']).unwrap_or(rest.len());
+    let (int, tail) = rest.split_at(split);
+    if tail.contains(',') {
+        return None;
+    }
+    let int = if int.contains(',') {
+        let groups: Vec<&str> = int.split(',').collect();
+        let ok = groups.first().is_some_and(|g| (1..=3).contains(&g.len()))
+            && groups[1..].iter().all(|g| g.len() == 3)
+            && groups.iter().all(|g| g.bytes().all(|b| b.is_ascii_digit()));
+        if !ok {
+            return None;
+        }
+        groups.concat()
+    } else {
+        int.to_string()
+    };
+    Some(format!("{sign}{int}{tail}"))
+}
+
 /// `x` to `digits` significant digits, printed in shortest form (no binary noise such as
 /// `1.4500000000000002` in a message).
 fn round_sig(x: f64, digits: i32) -> f64 {
@@ -2259,4 +2291,23 @@ fn round_sig(x: f64, digits: i32) -> f64 {
     }
     let scale = 10f64.powi(digits - 1 - x.abs().log10().floor() as i32);
     (x * scale).round() / scale
+}
+
+#[cfg(test)]
+mod number_tests {
+    use super::plain_number;
+
+    #[test]
+    fn dollars_and_thousands_separators_are_read_as_statements_print_them() {
+        assert_eq!(plain_number("8,000").as_deref(), Some("8000"));
+        assert_eq!(plain_number("$1,234.56").as_deref(), Some("1234.56"));
+        assert_eq!(plain_number("-$50").as_deref(), Some("-50"));
+        assert_eq!(plain_number("1e-5").as_deref(), Some("1e-5"));
+        assert_eq!(plain_number("0.05").as_deref(), Some("0.05"));
+        // A decimal comma or a stray one is not guessed at.
+        assert_eq!(plain_number("1,5"), None);
+        assert_eq!(plain_number("12,34"), None);
+        assert_eq!(plain_number("1,234,5"), None);
+        assert_eq!(plain_number("1.234,5"), None);
+    }
 }

@@ -318,7 +318,7 @@ fn bad_quantities() {
 
 #[test]
 fn bad_prices_and_numbers() {
-    for bad in ["abc", "NaN", "inf", "-1", "0", "1,000", "  "] {
+    for bad in ["abc", "NaN", "inf", "-1", "0", "1,5", "12,34", "  "] {
         only_error("securities[2].price", |f| {
             f.securities[2].price = bad.into()
         });
@@ -327,6 +327,11 @@ fn bad_prices_and_numbers() {
     let mut f = demo_form();
     f.securities[2].price = " 2.61e1 ".into();
     assert_eq!(f.validate().unwrap().securities[2].price, 26.1);
+    // Dollars as statements print them: a `$` and thousands separators.
+    f.securities[2].price = "$1,000.50".into();
+    assert_eq!(f.validate().unwrap().securities[2].price, 1000.5);
+    f.household.accounts[0].cash = "8,000".into();
+    assert_eq!(f.validate().unwrap().household.accounts[0].cash, 8000.0);
     only_error("securities[2].half_spread_bps", |f| {
         f.securities[2].half_spread_bps = "-0.1".into()
     });
