@@ -193,6 +193,40 @@ fn harvesting_yield_is_gross_harvested_losses_over_starting_value_per_year() {
     assert!(metric(&run.r, 1, "harvesting_yield") > 0.0);
 }
 
+/// Losses disallowed on all sales: the trade list's disallowed losses of every sale on the
+/// path (a sale's row carries its final disallowed loss), at least the harvested washed and
+/// lost parts.
+#[test]
+fn disallowed_losses_on_all_sales_add_up_the_trade_list() {
+    let run = demo_run();
+    for (pi, p) in run.o.policies.iter().enumerate() {
+        let name = &run.s.policies[pi].name;
+        let listed: f64 = rows(run, pi)
+            .iter()
+            .filter(|t| t.side == Side::Sell)
+            .map(|t| t.disallowed)
+            .sum();
+        assert!(
+            (listed - p.disallowed_all).abs() <= 1e-9 * listed.max(1.0),
+            "{name}: the trade list disallows {listed}, the path {}",
+            p.disallowed_all
+        );
+        assert!(
+            p.disallowed_all + 1e-9 >= p.harvest_washed + p.harvest_lost,
+            "{name}"
+        );
+        assert!(
+            rel(metric(&run.r, pi, "disallowed_all"), p.disallowed_all) < 1e-12
+                || p.disallowed_all == 0.0,
+            "{name}: disallowed_all"
+        );
+    }
+    // The check means something: the calendar's rebalancing sales (not harvests) are
+    // washed by dividend reinvestments on this path, and only this metric shows it.
+    let calendar = &run.o.policies[0];
+    assert!(calendar.disallowed_all > 0.0 && calendar.harvest_gross == 0.0);
+}
+
 /// Tax alpha: the annualised after-tax return `(W_T / W_0)^(1/T) − 1` of the policy minus
 /// the baseline's on the same path, in bps a year; before costs, each policy's trading
 /// costs (commissions, regulatory fees, spread, impact) are added back to its `W_T`.

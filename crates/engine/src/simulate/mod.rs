@@ -953,6 +953,7 @@ impl<'s> Simulation<'s> {
             let wind = book.horizon_taxes(w, end, &prices);
             let (mut gross, mut washed, mut lost) = (0.0, 0.0, 0.0);
             let sales = book.ledger.sales();
+            let disallowed_all = sales.iter().fold(0.0, |a, r| a + r.disallowed);
             for &si in &book.harvest_sales {
                 if let Some(rec) = sales.get(si) {
                     for leg in &rec.lots {
@@ -989,6 +990,7 @@ impl<'s> Simulation<'s> {
                 harvest_gross: gross,
                 harvest_washed: washed,
                 harvest_lost: lost,
+                disallowed_all,
                 start_value,
                 terminal_pretax: value,
                 after_tax: value - wind.total(),

@@ -110,6 +110,10 @@ pub struct PolicyPath {
     pub harvest_washed: f64,
     /// Of which disallowed for good (replacement in an IRA or Roth).
     pub harvest_lost: f64,
+    /// Losses disallowed by the wash-sale rule on every taxable sale (harvests, rebalancing,
+    /// cash raising), deferred or lost for good.
+    #[serde(default)]
+    pub disallowed_all: f64,
     /// Household value at the start.
     pub start_value: f64,
     /// Household value at the horizon, before taxes.
@@ -840,6 +844,7 @@ pub fn definitions() -> Vec<MetricDef> {
         def("harvested_gross", "Harvested losses (gross)", "usd", "Losses of tax-loss-harvest sales against the lots' tax basis, before the sale's own wash-sale adjustment. A loss deferred into a replacement lot by an earlier wash sale is in that lot's basis, so it counts again when the replacement is harvested; gross less washed less lost is the loss the harvests realized."),
         def("harvested_washed", "Harvested losses washed", "usd", "Part of the harvested losses disallowed as wash sales and added to the basis of replacement shares in a taxable account (deferred, not lost)."),
         def("harvested_lost", "Harvested losses lost for good", "usd", "Part of the harvested losses disallowed because the replacement was bought in an IRA, Roth or 401k (Rev. Rul. 2008-5): never deductible."),
+        def("disallowed_all", "Losses disallowed, all sales", "usd", "Losses disallowed by the wash-sale rule on every sale in a taxable account — harvests, rebalancing and cash raising alike — whether deferred into replacement shares' basis or lost for good (replacement in an IRA, Roth or 401k). The harvested rows count harvest sales only."),
         def("tax_alpha_before_costs", "Tax alpha before costs", "bps_per_year", "Annualised after-tax return of the policy minus that of the baseline on the same paths, with each policy's trading costs (commissions, regulatory fees, spread, impact) added back to its after-tax terminal wealth. Annualised return: (W_T / W_0)^(1/T) − 1, W_0 the starting household value, W_T the after-tax terminal wealth."),
         def("tax_alpha_after_costs", "Tax alpha after costs", "bps_per_year", "Annualised after-tax return of the policy minus that of the baseline on the same paths, all costs included. Both policies pay costs, so it exceeds the figure before costs when the policy costs less than the baseline. It is a difference of compound annual returns; net benefit (bp/yr) is the same dollars ÷ starting value ÷ years, so the two differ."),
         def("harvesting_yield", "Harvesting yield (vendor metric)", "bps_per_year", "The figure vendors quote: gross harvested losses ÷ starting household value, per year. It is not a return: a harvested loss lowers basis and defers tax, it does not add wealth one for one."),
@@ -878,7 +883,7 @@ fn ann(w_t: f64, w_0: f64, years: f64) -> f64 {
 }
 
 /// Number of metrics in the report (the length of [`definitions`]).
-pub const METRICS: usize = 21;
+pub const METRICS: usize = 22;
 
 /// The friction flag's trading frequency: a policy that chooses to trade on more days a
 /// year than this (quarterly) and loses to the baseline is flagged.
@@ -916,6 +921,7 @@ pub fn path_metrics(x: &PolicyPath, y: &PolicyPath, t: f64) -> [f64; METRICS] {
         x.harvest_gross,
         x.harvest_washed,
         x.harvest_lost,
+        x.disallowed_all,
         1e4 * (ann(x.after_tax + x.costs(), x.start_value, t)
             - ann(y.after_tax + y.costs(), y.start_value, t)),
         1e4 * (ann(x.after_tax, x.start_value, t) - ann(y.after_tax, y.start_value, t)),
