@@ -967,31 +967,16 @@ impl Ledger {
     /// shares become a leg of their own, with the sold lot's holding period tacked on), so
     /// that sale's gain falls, or its loss grows, by as much.
     fn wash_into_closed(&mut self, s: usize, leg: usize, ci: usize) -> f64 {
-        let (loss_ps, unreplaced, sold_hs) = {
-            let l = &self.sales[s].lots[leg];
-            (
-                l.loss_per_share(),
-                l.unreplaced_loss_shares(),
-                l.holding_start,
-            )
-        };
         let Some(c) = self.closed.get(ci).cloned() else {
             return 0.0;
         };
-        if loss_ps <= 0.0 || unreplaced <= QTY_EPS || c.capacity <= QTY_EPS {
+        let Some((q, disallowed, tacked)) = self.match_terms(s, leg, c.capacity, c.acquired) else {
             return 0.0;
-        }
-        let mut q = unreplaced.min(c.capacity);
-        if c.capacity - q < QTY_EPS {
-            q = c.capacity;
-        }
-        let disallowed = q * loss_ps;
+        };
         self.closed[ci].capacity = if q == c.capacity { 0.0 } else { c.capacity - q };
         let ns = self.symbols.len();
         let permanent = !self.account_taxable[c.position / ns];
-        let sale_date = self.sales[s].date;
         if let (false, Some((rs, rl))) = (permanent, c.sale) {
-            let tacked = c.acquired.add_days(-sale_date.days_since(sold_hs));
             if let Some(rec) = self.sales.get_mut(rs) {
                 let target = match rec.lots.get_mut(rl) {
                     Some(base) if base.quantity - q < QTY_EPS => Some(rl),
@@ -1080,47 +1065,62 @@ impl Ledger {
         self.positions.get(pi)?.iter().find(|l| l.id == id)
     }
 
+    /// What leg `leg` of sale `s` matches with `capacity` replacement shares bought on
+    /// `acquired`: the shares matched (all of the capacity when within rounding of it),
+    /// the loss they disallow, and the replacement's holding start with the sold lot's
+    /// holding period tacked on; `None` when the leg has no unreplaced loss or nothing
+    /// matches.
+    fn match_terms(
+        &self,
+        s: usize,
+        leg: usize,
+        capacity: f64,
+        acquired: Date,
+    ) -> Option<(f64, f64, Date)> {
+        let sale = &self.sales[s];
+        let l = &sale.lots[leg];
+        let (loss_ps, unreplaced) = (l.loss_per_share(), l.unreplaced_loss_shares());
+        if loss_ps <= 0.0 || unreplaced <= QTY_EPS {
+            return None;
+        }
+        let mut q = unreplaced.min(capacity);
+        if q <= QTY_EPS {
+            return None;
+        }
+        if capacity - q < QTY_EPS {
+            q = capacity;
+        }
+        let tacked = acquired.add_days(-sale.date.days_since(l.holding_start));
+        Some((q, q * loss_ps, tacked))
+    }
+
     /// Matches unreplaced loss shares of leg `leg` of sale `s` with the replacement
     /// capacity of lot `id`; returns the shares matched.
     fn wash_into(&mut self, s: usize, leg: usize, pi: usize, id: LotId) -> f64 {
-        let (loss_ps, unreplaced, sold_hs) = {
-            let l = &self.sales[s].lots[leg];
-            (
-                l.loss_per_share(),
-                l.unreplaced_loss_shares(),
-                l.holding_start,
-            )
-        };
-        if loss_ps <= 0.0 || unreplaced <= QTY_EPS {
+        let Some(pos) = self
+            .positions
+            .get(pi)
+            .and_then(|lots| lots.iter().position(|l| l.id == id))
+        else {
             return 0.0;
-        }
-        let sale_date = self.sales[s].date;
+        };
+        let (cap, acquired) = {
+            let l = &self.positions[pi][pos];
+            (l.replacement_capacity(), l.acquired)
+        };
+        let Some((q, disallowed, tacked)) = self.match_terms(s, leg, cap, acquired) else {
+            return 0.0;
+        };
         let ns = self.symbols.len();
         let permanent = !self.account_taxable[pi / ns];
         let piece_id = self.next_id;
-        let Some(lots) = self.positions.get_mut(pi) else {
-            return 0.0;
-        };
-        let Some(pos) = lots.iter().position(|l| l.id == id) else {
-            return 0.0;
-        };
-        let cap = lots[pos].replacement_capacity();
-        let mut q = unreplaced.min(cap);
-        if q <= QTY_EPS {
-            return 0.0;
-        }
-        if cap - q < QTY_EPS {
-            q = cap;
-        }
-        let disallowed = q * loss_ps;
+        let lots = &mut self.positions[pi];
         let replacement_lot;
-        let acquired = lots[pos].acquired;
         if permanent {
             lots[pos].replacement_used = (lots[pos].replacement_used + q).min(lots[pos].quantity);
             replacement_lot = id;
         } else {
             let lot = &mut lots[pos];
-            let tacked = lot.acquired.add_days(-sale_date.days_since(sold_hs));
             if lot.quantity - q < QTY_EPS {
                 lot.basis += disallowed;
                 lot.wash_adjustment += disallowed;

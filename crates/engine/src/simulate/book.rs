@@ -6,7 +6,7 @@ use super::report::{LotRelief, TradeRow};
 use super::world::World;
 use super::SimError;
 use crate::date::Date;
-use crate::fees::{TicketCost, TicketSpec};
+use crate::fees::TicketCost;
 use crate::ledger::Realized;
 use crate::ledger::{Ledger, Trade};
 use crate::lots::{LotId, QTY_EPS};
@@ -441,17 +441,7 @@ impl Book {
             None => (0.0, None),
         };
         let price_ticket = |q: f64| -> Result<(TicketCost, TicketCost), SimError> {
-            let total_q = prev_q + q;
-            let spec = TicketSpec {
-                trade_date: date,
-                side: o.side,
-                security_type: sec.security_type,
-                quantity: total_q,
-                price: p,
-                fractional: total_q.fract().abs() > 1e-9,
-                half_spread_bps: sec.half_spread_bps,
-                impact: sec.impact,
-            };
+            let spec = sec.ticket(date, o.side, prev_q + q, p);
             let cost = schedule
                 .ticket_cost(&spec, w.regulatory)
                 .map_err(|e| SimError::Fee {

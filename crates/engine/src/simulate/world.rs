@@ -3,14 +3,14 @@
 
 use super::SimError;
 use crate::date::Date;
-use crate::fees::{FeeSchedule, ImpactInputs, RegulatoryTables};
+use crate::fees::{FeeSchedule, ImpactInputs, RegulatoryTables, TicketSpec};
 use crate::ledger::{self, Ledger, OpeningLot};
 use crate::market::{AssetClass, Assumptions, MarketModel, SecuritySpec, Shocks, STEPS_PER_YEAR};
 use crate::scenario::market::Shocks as ScenarioShocks;
 use crate::scenario::policy::{Band, Frequency};
 use crate::scenario::{CashFlowSchedule, Scenario};
 use crate::tax::TaxProfile;
-use crate::types::{AccountKind, LotMethod, SecurityType};
+use crate::types::{AccountKind, LotMethod, SecurityType, Side};
 
 /// A security, resolved.
 #[derive(Debug, Clone)]
@@ -35,6 +35,21 @@ impl Sec {
     /// The price paid per share on a buy: price plus the half-spread.
     pub fn price_mult(&self, price: f64) -> f64 {
         price * (1.0 + self.half_spread_bps / 1e4)
+    }
+
+    /// A ticket of `quantity` shares of it at `price` on `date` (fractional when the
+    /// quantity is), as the fee schedules price it.
+    pub fn ticket(&self, date: Date, side: Side, quantity: f64, price: f64) -> TicketSpec {
+        TicketSpec {
+            trade_date: date,
+            side,
+            security_type: self.security_type,
+            quantity,
+            price,
+            fractional: quantity.fract().abs() > 1e-9,
+            half_spread_bps: self.half_spread_bps,
+            impact: self.impact,
+        }
     }
 }
 

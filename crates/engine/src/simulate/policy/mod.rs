@@ -161,6 +161,7 @@ pub(crate) fn due_bit(f: Frequency) -> u8 {
 }
 
 /// Household holdings by class and account, in dollars.
+#[derive(Default)]
 pub(crate) struct Holdings {
     pub k: usize,
     /// `h[a * k + class]`.
@@ -174,19 +175,8 @@ pub(crate) struct Holdings {
 }
 
 impl Holdings {
-    /// No holdings (buffers to [`Holdings::refresh`]).
-    pub fn empty() -> Holdings {
-        Holdings {
-            k: 0,
-            h: Vec::new(),
-            total: Vec::new(),
-            free: Vec::new(),
-            investable: 0.0,
-        }
-    }
-
     pub fn of(v: &View<'_, '_>) -> Holdings {
-        let mut hold = Holdings::empty();
+        let mut hold = Holdings::default();
         hold.refresh(v);
         hold
     }
@@ -264,17 +254,7 @@ fn ticket_estimate(v: &View<'_, '_>, account: usize, security: usize, side: Side
     if !sec.fractional {
         quantity = quantity.ceil().max(1.0);
     }
-    let spec = crate::fees::TicketSpec {
-        trade_date: v.date,
-        side,
-        security_type: sec.security_type,
-        quantity,
-        price,
-        fractional: quantity.fract().abs() > 1e-9,
-        half_spread_bps: sec.half_spread_bps,
-        impact: sec.impact,
-    };
-    match schedule.ticket_cost(&spec, w.regulatory) {
+    match schedule.ticket_cost(&sec.ticket(v.date, side, quantity, price), w.regulatory) {
         Ok(c) if (c.explicit_total() + c.impact).is_finite() => c.explicit_total() + c.impact,
         _ => schedule.fixed_cost(sec.security_type, side),
     }
@@ -552,7 +532,7 @@ impl PolicyState {
     pub fn new(p: &Policy) -> PolicyState {
         PolicyState {
             optimizer: p.optimizer.map(|_| optimizer::CostAware::new()),
-            hold: Holdings::empty(),
+            hold: Holdings::default(),
             weights: Vec::new(),
             targets: Vec::new(),
         }
@@ -782,15 +762,12 @@ fn harvest(v: &View<'_, '_>, rule: &crate::scenario::policy::TlhRule, out: &mut 
             if count == 0 || loss < rule.loss_threshold_usd {
                 continue;
             }
+            let selling: Vec<LotId> = lots.iter().filter(|l| candidate(l)).map(|l| l.id).collect();
             // The guard: no purchase of the group in the window other than the lots sold.
-            if v.book.harvest_blocked(w, guard, a, sec.group, v.date) {
-                let selling: Vec<LotId> =
-                    lots.iter().filter(|l| candidate(l)).map(|l| l.id).collect();
-                if v.book
-                    .harvest_blocked_selling(w, guard, a, s, v.date, &selling)
-                {
-                    continue;
-                }
+            if v.book
+                .harvest_blocked_selling(w, guard, a, s, v.date, &selling)
+            {
+                continue;
             }
             let partner = if rule.partner_swaps {
                 let found = sec.partners.iter().copied().find(|&x| {
@@ -814,7 +791,7 @@ fn harvest(v: &View<'_, '_>, rule: &crate::scenario::policy::TlhRule, out: &mut 
                 security: s,
                 side: Side::Sell,
                 quantity: shares,
-                lots: lots.iter().filter(|l| candidate(l)).map(|l| l.id).collect(),
+                lots: selling,
                 reason: Reason::Harvest,
             });
             if let Some(x) = partner {
