@@ -855,6 +855,38 @@ impl FeeSchedule {
             check_positive("impact.daily_dollar_volume", i.daily_dollar_volume)?;
         }
         self.validate()?;
+        self.price_valid_ticket(t, q, p, hs, reg)
+    }
+
+    /// [`FeeSchedule::ticket_cost`] for a schedule already validated
+    /// ([`FeeSchedule::validate`]), as the simulator's are once per run: the ticket's own
+    /// fields are still checked. The simulator prices every trade and every planned
+    /// ticket with it.
+    pub(crate) fn ticket_cost_valid(
+        &self,
+        t: &TicketSpec,
+        reg: &RegulatoryTables,
+    ) -> Result<TicketCost, FeeError> {
+        let q = check_positive("quantity", t.quantity)?;
+        let p = check_positive("price", t.price)?;
+        let hs = check_non_negative("half_spread_bps", t.half_spread_bps)?;
+        if let Some(i) = t.impact {
+            check_non_negative("impact.daily_vol", i.daily_vol)?;
+            check_positive("impact.daily_dollar_volume", i.daily_dollar_volume)?;
+        }
+        self.price_valid_ticket(t, q, p, hs, reg)
+    }
+
+    /// The ticket's cost once the schedule and the ticket's quantity `q`, price `p` and
+    /// half-spread `hs` are checked.
+    fn price_valid_ticket(
+        &self,
+        t: &TicketSpec,
+        q: f64,
+        p: f64,
+        hs: f64,
+        reg: &RegulatoryTables,
+    ) -> Result<TicketCost, FeeError> {
         let notional = q * p;
         let row = self.rows.get(t.security_type);
         let mut commission = row.commission(t.side, q, notional);

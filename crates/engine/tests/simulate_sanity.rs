@@ -335,10 +335,15 @@ fn bad_runs_are_typed_errors() {
         simulate(&t, &opts(1, 1)),
         Err(SimError::UnknownBaseline { .. })
     ));
-    let mut t = s;
+    let mut t = s.clone();
     t.household.accounts[0].fee_schedule = "missing".into();
     let e = simulate(&t, &opts(1, 1)).unwrap_err();
     assert!(e.to_string().contains("missing"), "{e}");
+    // A schedule built in code past validation is checked once, before any path runs.
+    let mut t = s;
+    t.fee_schedules[0].fractional_surcharge = f64::NAN;
+    let e = simulate(&t, &opts(1, 1)).unwrap_err();
+    assert!(matches!(e, SimError::InvalidFeeSchedule { .. }), "{e}");
 }
 
 #[test]

@@ -226,15 +226,24 @@ impl RebalanceProblem {
     /// The objective's terms at `w` (exact formula with B, F, D as given).
     pub fn terms(&self, w: &[f64], trade_tol: f64) -> Terms {
         let k = self.factor_cov.len();
-        let mut y = vec![0.0; k];
+        // The factor exposures: on the stack for the usual few factors (this runs for
+        // every candidate of every solve).
+        let mut small = [0.0; 16];
+        let mut large = Vec::new();
+        let y: &mut [f64] = if k <= small.len() {
+            &mut small[..k]
+        } else {
+            large.resize(k, 0.0);
+            &mut large
+        };
         let mut idio = 0.0;
         let mut prop = 0.0;
         let mut fees = 0.0;
         let mut n_traded = 0;
         for i in 0..self.n() {
             let d = w[i] - self.target[i];
-            for (j, yj) in y.iter_mut().enumerate() {
-                *yj += self.factor_loadings[i][j] * d;
+            for (yj, b) in y.iter_mut().zip(&self.factor_loadings[i]) {
+                *yj += b * d;
             }
             idio += self.idio_var[i] * d * d;
             let trade = (w[i] - self.current[i]).abs();
@@ -245,9 +254,9 @@ impl RebalanceProblem {
             }
         }
         let mut fac = 0.0;
-        for a in 0..k {
-            for b in 0..k {
-                fac += y[a] * self.factor_cov[a][b] * y[b];
+        for (ya, row) in y.iter().zip(&self.factor_cov) {
+            for (f, yb) in row.iter().zip(y.iter()) {
+                fac += ya * f * yb;
             }
         }
         Terms {
@@ -699,6 +708,28 @@ impl Prepared {
         )
     }
 
+    /// The dual function q(η, λ) of the fee-free problem (see [`dual`]): by weak duality
+    /// a lower bound on its optimal objective at any dual point, exact at the optimum's.
+    pub(crate) fn dual_value(&self, dual: &Dual) -> f64 {
+        let s = &self.structure;
+        let r = s.r;
+        if dual.eta.len() != r {
+            return f64::NEG_INFINITY;
+        }
+        let mut q = dual.lambda;
+        for (e, gt) in dual.eta.iter().zip(&s.gt) {
+            q += e * gt - e * e / (4.0 * s.kappa);
+        }
+        for i in 0..self.n {
+            let gi = &s.g[i * r..(i + 1) * r];
+            let si = dual.lambda + gi.iter().zip(&dual.eta).map(|(a, b)| a * b).sum::<f64>();
+            let v = self.p1_response(i).eval(si).0;
+            let d = v - self.t[i];
+            q += self.a[i] * d * d + self.c[i] * (v - self.w0[i]).abs() - si * v;
+        }
+        q
+    }
+
     /// A starting dual: factor prices at the current portfolio, λ centring the hold bands.
     pub(crate) fn default_start(&self) -> Dual {
         let s = &self.structure;
@@ -735,6 +766,8 @@ pub struct Optimizer {
     diagnostics: Vec<Diagnostic>,
     warm: Option<Dual>,
     ws: Workspace,
+    /// The responses of the last convex solve (a buffer).
+    resp: Vec<Response>,
     clarabel: Option<reference::ClarabelModel>,
     started: Option<Timer>,
 }
@@ -777,6 +810,7 @@ impl Optimizer {
             diagnostics,
             warm: None,
             ws: Workspace::default(),
+            resp: Vec::new(),
             clarabel: None,
             started: None,
         })
@@ -866,6 +900,12 @@ impl Optimizer {
         self.clarabel = None;
         self.started = None;
         Ok(())
+    }
+
+    /// A lower bound on the fee-free (convex) optimum of the loaded problem: the dual
+    /// function at `dual` (weak duality), `-∞` for a dual of another size.
+    pub(crate) fn convex_lower_bound(&self, dual: &Dual) -> f64 {
+        self.prep.dual_value(dual)
     }
 
     /// The dual of the last convex solve that ended optimal (a warm start for
@@ -990,15 +1030,21 @@ impl Optimizer {
     }
 
     fn solve_convex_active_set(&mut self) -> (Status, Vec<f64>, u64) {
-        let resp: Vec<Response> = (0..self.prep.n).map(|i| self.prep.p1_response(i)).collect();
-        let start = self
-            .warm
-            .clone()
-            .unwrap_or_else(|| self.prep.default_start());
+        // The responses' buffer is kept across solves (a policy solves thousands of times).
+        let mut resp = std::mem::take(&mut self.resp);
+        resp.clear();
+        resp.extend((0..self.prep.n).map(|i| self.prep.p1_response(i)));
+        let warm = self.warm.take();
+        let from_warm = warm.is_some();
+        let start = warm.unwrap_or_else(|| self.prep.default_start());
         let (status, w, dual, iters) = self.convex_with(&resp, &start);
+        self.resp = resp;
         if status == Status::Optimal {
             self.warm = Some(dual);
             return (status, w, iters);
+        }
+        if from_warm {
+            self.warm = Some(start);
         }
         // Fall back to the reference path.
         let (s2, w2, i2) = self.solve_convex_clarabel();
@@ -1117,6 +1163,52 @@ mod tests {
             Err(OptimizeError::DimensionMismatch { field: "lower", .. })
         ));
         assert_eq!(opt.problem(), full.problem());
+    }
+
+    /// The dual function bounds the fee-free optimum from below at any dual point (weak
+    /// duality), and meets it at the optimum's dual: the policy's no-trade screen relies
+    /// on both.
+    #[test]
+    fn the_dual_function_bounds_the_optimum_and_meets_it() {
+        let p = small();
+        let mut opt = Optimizer::new(&p, Settings::default()).unwrap();
+        let sol = opt.solve();
+        assert_eq!(sol.status, Status::Optimal);
+        let d = opt.last_dual().cloned().unwrap();
+        let at_opt = opt.convex_lower_bound(&d);
+        assert!(
+            (at_opt - sol.objective).abs() <= 1e-12 * sol.objective.abs(),
+            "{at_opt} vs {}",
+            sol.objective
+        );
+        // Any other dual point, near and far, gives a lower value.
+        let mut state = 7u64;
+        let mut next = || {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+        };
+        for scale in [1e-4, 1e-2, 1.0, 100.0] {
+            for _ in 0..50 {
+                let moved = Dual {
+                    eta: d.eta.iter().map(|e| e + scale * next()).collect(),
+                    lambda: d.lambda + scale * next(),
+                };
+                let q = opt.convex_lower_bound(&moved);
+                assert!(
+                    q <= sol.objective + 1e-15,
+                    "scale {scale}: {q} > {}",
+                    sol.objective
+                );
+            }
+        }
+        // A dual of another size bounds nothing.
+        let wrong = Dual {
+            eta: vec![0.0; d.eta.len() + 1],
+            lambda: 0.0,
+        };
+        assert_eq!(opt.convex_lower_bound(&wrong), f64::NEG_INFINITY);
     }
 
     #[test]

@@ -443,7 +443,7 @@ impl Book {
         let price_ticket = |q: f64| -> Result<(TicketCost, TicketCost), SimError> {
             let spec = sec.ticket(date, o.side, prev_q + q, p);
             let cost = schedule
-                .ticket_cost(&spec, w.regulatory)
+                .ticket_cost_valid(&spec, w.regulatory)
                 .map_err(|e| SimError::Fee {
                     account: w.accounts[a].id.clone(),
                     symbol: sec.symbol.clone(),

@@ -246,6 +246,14 @@ pub enum SimError {
         /// The fee model's error.
         source: FeeError,
     },
+    /// An account's fee schedule does not validate ([`crate::fees::FeeSchedule::validate`]).
+    #[error("fee schedule of account `{account}`: {source}")]
+    InvalidFeeSchedule {
+        /// Account id.
+        account: String,
+        /// The fee model's error.
+        source: FeeError,
+    },
     /// The household's opening lots could not be booked.
     #[error("opening lots: {source}")]
     Opening {

@@ -260,6 +260,14 @@ impl<'s> World<'s> {
             let si = match schedules.iter().position(|x| x.id == sched.id) {
                 Some(i) => i,
                 None => {
+                    // Checked once here: the book and the planner price tickets with
+                    // `ticket_cost_valid`, which trusts the schedule.
+                    sched
+                        .validate()
+                        .map_err(|source| SimError::InvalidFeeSchedule {
+                            account: acc.id.clone(),
+                            source,
+                        })?;
                     schedules.push(sched);
                     schedules.len() - 1
                 }

@@ -254,7 +254,7 @@ fn ticket_estimate(v: &View<'_, '_>, account: usize, security: usize, side: Side
     if !sec.fractional {
         quantity = quantity.ceil().max(1.0);
     }
-    match schedule.ticket_cost(&sec.ticket(v.date, side, quantity, price), w.regulatory) {
+    match schedule.ticket_cost_valid(&sec.ticket(v.date, side, quantity, price), w.regulatory) {
         Ok(c) if (c.explicit_total() + c.impact).is_finite() => c.explicit_total() + c.impact,
         _ => schedule.fixed_cost(sec.security_type, side),
     }
