@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 use tollbooth_engine::date::Date;
 use tollbooth_engine::household::todays_trades;
 use tollbooth_engine::scenario::Scenario;
-use tollbooth_engine::simulate::{six_policies, Accumulator, SimOptions, Simulation};
+use tollbooth_engine::simulate::{
+    six_policies, Accumulator, RecordedTrades, SimOptions, Simulation, TradeRow,
+};
 use tollbooth_engine::types::Side;
 
 /// The run settings the page chose (paths, years, seed override the scenario's market).
@@ -86,6 +88,40 @@ pub enum Job {
     },
 }
 
+/// The recorded path's trade list as JSON, one text per policy: ten years of one path's
+/// trades are most of a chunk's JSON, and reading them at once took 41–61 ms on the page's
+/// thread; the page reads one policy per task instead ([`decode_trade_rows`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TradesJson {
+    /// The recorded path.
+    pub path: u64,
+    /// Per policy, in scenario order, its trade rows as JSON.
+    pub policies: Vec<String>,
+}
+
+/// Reads one policy's trade rows of a [`TradesJson`].
+pub fn decode_trade_rows(json: &str) -> Result<Vec<TradeRow>, String> {
+    decode(json)
+}
+
+/// Reads a chunk's answer whole, its trade list put back into the accumulator (as the page
+/// ends up with it after reading the trades task by task).
+pub fn chunk_accumulator(result: &str, trades: Option<&TradesJson>) -> Result<Accumulator, String> {
+    let mut acc = decode_accumulator(result)?;
+    if let Some(t) = trades {
+        let policies = t
+            .policies
+            .iter()
+            .map(|j| decode_trade_rows(j))
+            .collect::<Result<Vec<_>, String>>()?;
+        acc.add_recorded(RecordedTrades {
+            path: t.path,
+            policies,
+        });
+    }
+    Ok(acc)
+}
+
 /// A worker's answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Done {
@@ -108,6 +144,9 @@ pub enum Done {
         paths: u64,
         /// The accumulator as JSON, or why the chunk failed.
         result: Result<String, String>,
+        /// The recorded path's trades when the chunk holds that path (taken out of the
+        /// accumulator: see [`TradesJson`]).
+        trades: Option<TradesJson>,
         /// Milliseconds the worker spent on the chunk (0 when not timed).
         ms: f64,
     },
@@ -227,14 +266,29 @@ pub fn job_with(cache: &mut ScenarioCache, input: Job) -> Done {
             start,
             end,
         } => {
+            let mut trades = None;
             let result = simulate_json(cache, scenario, settings, |sim| {
-                sim.run_range(start..end).map_err(|e| e.to_string())
+                let mut acc = sim.run_range(start..end).map_err(|e| e.to_string())?;
+                if let Some(r) = acc.take_recorded() {
+                    let policies = r
+                        .policies
+                        .iter()
+                        .map(serde_json::to_string)
+                        .collect::<Result<Vec<_>, _>>()
+                        .map_err(|e| e.to_string())?;
+                    trades = Some(TradesJson {
+                        path: r.path,
+                        policies,
+                    });
+                }
+                Ok(acc)
             });
             Done::Chunk {
                 run,
                 index,
                 paths: end.saturating_sub(start),
                 result,
+                trades,
                 ms: 0.0,
             }
         }
@@ -481,12 +535,19 @@ mod tests {
                 Done::Chunk {
                     result: Ok(text),
                     paths,
+                    trades,
                     ..
                 } => {
                     assert_eq!(paths, r.end - r.start);
                     // The cached scenario gives the chunk a fresh parse gives, byte for byte.
                     assert!(matches!(&fresh, Done::Chunk { result: Ok(t), .. } if *t == text));
-                    acc.merge(decode_accumulator(&text).unwrap()).unwrap();
+                    // Path 0, recorded, sends its trades apart, one text per policy.
+                    assert_eq!(trades.is_some(), r.start == 0);
+                    if let Some(t) = &trades {
+                        assert_eq!((t.path, t.policies.len()), (0, s.policies.len()));
+                    }
+                    acc.merge(chunk_accumulator(&text, trades.as_ref()).unwrap())
+                        .unwrap();
                 }
                 other => panic!("unexpected {other:?}"),
             }
@@ -519,8 +580,10 @@ mod tests {
                 end: path + 1,
             }) {
                 Done::Chunk {
-                    result: Ok(text), ..
-                } => text,
+                    result: Ok(text),
+                    trades,
+                    ..
+                } => chunk_accumulator(&text, trades.as_ref()).unwrap(),
                 other => panic!("unexpected {other:?}"),
             };
             let parts: Vec<String> = policy_parts(&s, 2)
@@ -541,7 +604,7 @@ mod tests {
                 })
                 .collect();
             let joined = join_parts(&sim, &parts).unwrap();
-            assert_eq!(joined, decode_accumulator(&whole).unwrap(), "path {path}");
+            assert_eq!(joined, whole, "path {path}");
             acc.merge(joined).unwrap();
         }
         assert_eq!(sim.report(&acc).hash_hex(), sim.run().unwrap().hash_hex());

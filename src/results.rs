@@ -7,8 +7,8 @@ use crate::charts::{Chart, ChartFigure};
 use crate::fields::{ws, Workspace};
 use crate::format::{self, usd};
 use crate::jobs::{
-    chunk_size, chunks, decode_accumulator, join_parts, warm_up_options, Done, Job, RunSettings,
-    SimWorker, TodayTrades,
+    chunk_size, chunks, decode_accumulator, decode_trade_rows, join_parts, warm_up_options, Done,
+    Job, RunSettings, SimWorker, TodayTrades, TradesJson,
 };
 use crate::ops;
 use crate::summary::{self, fmt_value};
@@ -20,7 +20,8 @@ use std::rc::Rc;
 use tollbooth_engine::scenario::Scenario;
 use tollbooth_engine::simulate::report::TradeList;
 use tollbooth_engine::simulate::{
-    policy_parts, six_policies, Accumulator, BreakEvenSide, Report, Simulation,
+    policy_parts, six_policies, Accumulator, BreakEvenSide, RecordedTrades, Report, Simulation,
+    TradeRow,
 };
 use tollbooth_engine::types::Side;
 
@@ -185,6 +186,71 @@ struct Run {
     worker_ms: f64,
     /// The first chunk, while it runs in parts on several workers.
     parts: Option<Parts>,
+    /// The recorded path's trade list while it is read, one policy per task.
+    trades: Option<PendingTrades>,
+}
+
+/// The recorded path's trades as the worker sent them (one JSON text per policy) and the
+/// policies read so far: a ten-year trade list read at once would hold the page's thread
+/// for 40–60 ms; one policy at a time, each task stays short.
+struct PendingTrades {
+    path: u64,
+    json: Vec<String>,
+    rows: Vec<Vec<TradeRow>>,
+}
+
+impl PendingTrades {
+    /// Reads the next policy's rows; `Ok(true)` once every policy is read.
+    fn read_next(&mut self) -> Result<bool, String> {
+        if let Some(j) = self.json.get(self.rows.len()) {
+            let rows = browser::timed("tollbooth:decode", || decode_trade_rows(j))?;
+            self.rows.push(rows);
+        }
+        Ok(self.rows.len() >= self.json.len())
+    }
+}
+
+/// Puts the run's trade list into its accumulator once every policy is read (reading
+/// what is left now, for the whole report at the end of a run).
+fn finish_trades(run: &mut Run, now: bool) -> Result<(), String> {
+    let Some(p) = run.trades.as_mut() else {
+        return Ok(());
+    };
+    while !p.read_next()? {
+        if !now {
+            return Ok(());
+        }
+    }
+    if let Some(p) = run.trades.take() {
+        run.gathered.add_recorded(RecordedTrades {
+            path: p.path,
+            policies: p.rows,
+        });
+    }
+    Ok(())
+}
+
+/// Reads one policy of run `id`'s trade list, then yields the page's thread before the
+/// next.
+fn read_trades(state: RunState, id: u64) {
+    let more = RUN.with(|cell| {
+        let mut guard = cell.borrow_mut();
+        let run = guard.as_mut().filter(|r| r.id == id)?;
+        match finish_trades(run, false) {
+            Ok(()) => Some(Ok(run.trades.is_some())),
+            Err(e) => Some(Err(e)),
+        }
+    });
+    match more {
+        Some(Ok(true)) => {
+            set_timeout(move || read_trades(state, id), std::time::Duration::ZERO);
+        }
+        Some(Err(e)) => {
+            state.status.set(Status::Failed(e));
+            cancel(state, false);
+        }
+        _ => {}
+    }
 }
 
 /// A one-path chunk run in parts (its policies split between workers): the first chunk of
@@ -414,6 +480,10 @@ fn send_first_in_parts(run: &mut Run, idle: &[usize]) -> Vec<usize> {
 /// The report of the paths gathered so far: while the run goes on, without the chart
 /// series (the partial view shows means only); complete, the whole report.
 fn partial_report(run: &mut Run, complete: bool) -> Result<Report, String> {
+    if complete {
+        // The trade list is usually read long before the last chunk; if not, now.
+        finish_trades(run, true)?;
+    }
     let sim = Simulation::new(&run.scenario, &run.settings.options()).map_err(|e| e.to_string())?;
     Ok(if complete {
         sim.report(&run.gathered)
@@ -445,6 +515,7 @@ fn start(state: RunState, scenario: Scenario, settings: RunSettings) {
         last_partial: 0.0,
         worker_ms: 0.0,
         parts: None,
+        trades: None,
     };
     // Idle workers start now; a worker still busy with a cancelled run's chunk picks up
     // this run's next chunk as soon as it answers.
@@ -498,8 +569,9 @@ fn on_output(state: RunState, worker: usize, out: Done) {
             result,
             ms,
             paths,
+            trades,
             ..
-        } => (run, Arrived::Chunk(result, ms, paths)),
+        } => (run, Arrived::Chunk(result, ms, paths, trades)),
         Done::Part {
             run, result, ms, ..
         } => (run, Arrived::Part(result, ms)),
@@ -519,13 +591,27 @@ fn on_output(state: RunState, worker: usize, out: Done) {
             return None;
         }
         let (acc, paths, ms) = match arrived {
-            Arrived::Chunk(result, ms, paths) => (
-                browser::timed("tollbooth:decode", || {
-                    result.and_then(|j| decode_accumulator(&j))
-                }),
-                paths,
-                ms,
-            ),
+            Arrived::Chunk(result, ms, paths, trades) => {
+                // The recorded path's trades are read in tasks of their own (the lowest
+                // recorded path's, as a merge keeps).
+                if let Some(t) = trades {
+                    if run.trades.as_ref().is_none_or(|p| t.path < p.path) {
+                        run.trades = Some(PendingTrades {
+                            path: t.path,
+                            json: t.policies,
+                            rows: Vec::new(),
+                        });
+                        set_timeout(move || read_trades(state, id), std::time::Duration::ZERO);
+                    }
+                }
+                (
+                    browser::timed("tollbooth:decode", || {
+                        result.and_then(|j| decode_accumulator(&j))
+                    }),
+                    paths,
+                    ms,
+                )
+            }
             Arrived::Part(result, ms) => {
                 let Some(parts) = run.parts.as_mut() else {
                     // Not expected: the worker is free for the run's next chunk.
@@ -600,8 +686,9 @@ fn on_output(state: RunState, worker: usize, out: Done) {
 
 /// What a worker sent back for the current run.
 enum Arrived {
-    /// A chunk's accumulator (JSON), the worker's milliseconds and the chunk's paths.
-    Chunk(Result<String, String>, f64, u64),
+    /// A chunk's accumulator (JSON), the worker's milliseconds, the chunk's paths and the
+    /// recorded path's trades if the chunk holds it.
+    Chunk(Result<String, String>, f64, u64, Option<TradesJson>),
     /// A part of the first chunk (JSON) and the worker's milliseconds.
     Part(Result<String, String>, f64),
 }

@@ -64,14 +64,14 @@ fn scenario_hash_is_identical_to_native() {
 /// natively as `DEMO_REPORT_HASH_8_PATHS_2_YEARS` in
 /// `crates/engine/tests/simulate_repro.rs` (the app's native test
 /// `jobs::tests::pinned_report_hash_matches_the_engine` keeps the two equal).
-const DEMO_REPORT_HASH_8_PATHS_2_YEARS: &str = "f91227ad8f0d828b";
+const DEMO_REPORT_HASH_8_PATHS_2_YEARS: &str = "e6e62db5166cb0b2";
 
 /// The simulator runs in the browser bit-identically to native, and chunks run as the
 /// workers run them (JSON across the boundary), merged in any order, give the same hash.
 #[wasm_bindgen_test]
 fn simulation_report_hash_is_identical_to_native_however_split() {
     use tollbooth_app::jobs::{
-        chunks, decode_accumulator, job, job_with, Done, Job, RunSettings, ScenarioCache,
+        chunk_accumulator, chunks, job, job_with, Done, Job, RunSettings, ScenarioCache,
     };
     use tollbooth_engine::scenario::Scenario;
     use tollbooth_engine::simulate::{Accumulator, Simulation};
@@ -109,12 +109,15 @@ fn simulation_report_hash_is_identical_to_native_however_split() {
                 job_with(&mut cache, chunk)
             };
             let Done::Chunk {
-                result: Ok(text), ..
+                result: Ok(text),
+                trades,
+                ..
             } = out
             else {
                 panic!("chunk {index} failed: {out:?}");
             };
-            acc.merge(decode_accumulator(&text).unwrap()).unwrap();
+            acc.merge(chunk_accumulator(&text, trades.as_ref()).unwrap())
+                .unwrap();
         }
         assert_eq!(
             sim.report(&acc).hash_hex(),

@@ -284,6 +284,39 @@ fn json_round_trips_bit_for_bit() {
     }
 }
 
+/// The recorded path's trades can travel apart from the aggregates (a page reads them in
+/// tasks of their own) and be put back: the report is the same; of two recorded paths the
+/// lower is kept, whichever comes first.
+#[test]
+fn recorded_trades_travel_apart_and_come_back() {
+    let s = Scenario::demo();
+    let sim = Simulation::new(&s, &options()).unwrap();
+    let acc = sim.run_range(0..3).unwrap();
+    let whole = sim.report(&acc).hash_hex();
+    let mut apart = acc.clone();
+    let trades = apart.take_recorded().expect("path 0 is recorded");
+    assert_eq!(trades.path, 0);
+    assert!(!trades.policies[0].is_empty());
+    assert_eq!(apart.recorded_path(), None);
+    assert_ne!(sim.report(&apart).hash_hex(), whole);
+    let json = serde_json::to_string(&trades.policies[0]).unwrap();
+    let mut back = trades.clone();
+    back.policies[0] = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, trades);
+    // A higher path's trades do not replace a lower path's, in either order.
+    let mut later = trades.clone();
+    later.path = 7;
+    let mut a = apart.clone();
+    a.add_recorded(later.clone());
+    a.add_recorded(back.clone());
+    let mut b = apart;
+    b.add_recorded(back);
+    b.add_recorded(later);
+    assert_eq!(a, b);
+    assert_eq!(a, acc);
+    assert_eq!(sim.report(&a).hash_hex(), whole);
+}
+
 /// Memory is hard-bounded: past the cap every sketch holds at most
 /// [`SKETCH_MAX_BUCKETS`] buckets, so the serialized accumulator stays under a ceiling set
 /// by the limit alone (each bucket `[key,count],` at most 24 bytes of JSON, plus the exact

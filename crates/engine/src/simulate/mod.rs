@@ -136,7 +136,7 @@ mod world;
 pub use policy::{Order, Reason};
 pub use report::{
     break_even, AccumulateError, Accumulator, BreakEvenSide, MetricDef, PathOutcome, PathPart,
-    PolicyPath, PolicyReport, Report, Shape, Stat, TradeRow, FRICTION_TRADE_DAYS,
+    PolicyPath, PolicyReport, RecordedTrades, Report, Shape, Stat, TradeRow, FRICTION_TRADE_DAYS,
 };
 
 use crate::date::Date;

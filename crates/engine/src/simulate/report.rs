@@ -346,11 +346,14 @@ impl PolicyAgg {
     }
 }
 
-/// The recorded path's trades.
+/// The recorded path's trades ([`SimOptions::record_path`](super::SimOptions)), as an
+/// accumulator keeps them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct Recorded {
-    path: u64,
-    policies: Vec<Vec<TradeRow>>,
+pub struct RecordedTrades {
+    /// The path.
+    pub path: u64,
+    /// Per policy, in scenario order, its trade rows in execution order.
+    pub policies: Vec<Vec<TradeRow>>,
 }
 
 /// Paths reduced so far, as they stream; merge partial accumulators in any order.
@@ -382,7 +385,7 @@ pub struct Accumulator {
     /// Per policy.
     policies: Vec<PolicyAgg>,
     /// The recorded path's trades (the lowest path index holding trades).
-    recorded: Option<Recorded>,
+    recorded: Option<RecordedTrades>,
 }
 
 impl Accumulator {
@@ -450,7 +453,7 @@ impl Accumulator {
         }
         self.paths += 1;
         if let Some(trades) = o.trades {
-            self.record(Recorded {
+            self.record(RecordedTrades {
                 path: o.path,
                 policies: trades,
             });
@@ -458,7 +461,7 @@ impl Accumulator {
         Ok(())
     }
 
-    fn record(&mut self, r: Recorded) {
+    fn record(&mut self, r: RecordedTrades) {
         if self.recorded.as_ref().is_none_or(|old| r.path < old.path) {
             self.recorded = Some(r);
         }
@@ -515,6 +518,19 @@ impl Accumulator {
     /// True when no path was gathered.
     pub fn is_empty(&self) -> bool {
         self.paths == 0
+    }
+
+    /// Takes the recorded path's trades out, to carry or read them apart from the
+    /// aggregates (a ten-year trade list is most of a chunk's JSON);
+    /// [`Accumulator::add_recorded`] puts them back.
+    pub fn take_recorded(&mut self) -> Option<RecordedTrades> {
+        self.recorded.take()
+    }
+
+    /// Adds a recorded path's trades: of two recorded paths the lower is kept, as in
+    /// [`Accumulator::merge`].
+    pub fn add_recorded(&mut self, r: RecordedTrades) {
+        self.record(r);
     }
 
     /// The path whose trades are kept, if it was gathered.
