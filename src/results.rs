@@ -544,7 +544,14 @@ fn start(state: RunState, scenario: Scenario, settings: RunSettings) {
 /// in their workers and are ignored.
 fn cancel(state: RunState, mark: bool) {
     let old = RUN.with(|r| r.borrow_mut().take());
-    if old.is_some() && mark {
+    if let (Some(mut run), true) = (old, mark) {
+        // The figures stay as they are, with the trade list if its reading had begun
+        // (it is read in tasks of its own and would otherwise be left out).
+        if run.trades.is_some() && finish_trades(&mut run, true).is_ok() {
+            if let Ok(r) = partial_report(&mut run, false) {
+                state.report.set(Some(r));
+            }
+        }
         state.status.set(Status::Cancelled);
     }
 }
@@ -595,7 +602,9 @@ fn on_output(state: RunState, worker: usize, out: Done) {
                 // The recorded path's trades are read in tasks of their own (the lowest
                 // recorded path's, as a merge keeps).
                 if let Some(t) = trades {
-                    if run.trades.as_ref().is_none_or(|p| t.path < p.path) {
+                    let lower = run.trades.as_ref().is_none_or(|p| t.path < p.path)
+                        && run.gathered.recorded_path().is_none_or(|p| t.path < p);
+                    if lower {
                         run.trades = Some(PendingTrades {
                             path: t.path,
                             json: t.policies,

@@ -315,6 +315,13 @@ fn recorded_trades_travel_apart_and_come_back() {
     assert_eq!(a, b);
     assert_eq!(a, acc);
     assert_eq!(sim.report(&a).hash_hex(), whole);
+    // Trades added before any path (an empty accumulator) survive the first merge.
+    let mut early = Accumulator::new();
+    early.add_recorded(trades);
+    let mut rest = acc.clone();
+    rest.take_recorded();
+    early.merge(rest).unwrap();
+    assert_eq!(early, acc);
 }
 
 /// Memory is hard-bounded: past the cap every sketch holds at most

@@ -214,18 +214,22 @@ impl Structure {
     /// Gradient of q at the responses `w`: (−η/(2κ) − Gᵀ(w − t), 1 − Σw).
     fn gradient(&self, eta: &[f64], w: &[f64], grad: &mut [f64]) {
         let r = self.r;
-        for j in 0..r {
-            grad[j] = -eta[j] / (2.0 * self.kappa) + self.gt[j];
+        let (rows, budget) = grad.split_at_mut(r);
+        for ((gj, e), gt) in rows.iter_mut().zip(eta).zip(&self.gt) {
+            *gj = -e / (2.0 * self.kappa) + gt;
         }
         let mut sum = 0.0;
-        for (i, &wi) in w.iter().enumerate() {
-            let gi = &self.g[i * r..(i + 1) * r];
-            for j in 0..r {
-                grad[j] -= gi[j] * wi;
+        if r > 0 {
+            for (gi, &wi) in self.g.chunks_exact(r).zip(w) {
+                for (gj, g) in rows.iter_mut().zip(gi) {
+                    *gj -= g * wi;
+                }
+                sum += wi;
             }
-            sum += wi;
+        } else {
+            sum = w.iter().fold(0.0, |a, &wi| a + wi);
         }
-        grad[r] = 1.0 - sum;
+        budget[0] = 1.0 - sum;
     }
 
     /// Maximise q from `start` with the given responses.
@@ -263,7 +267,7 @@ impl Structure {
                 ws.slope[i] = sl;
             }
             self.gradient(&dual.eta, &ws.w, &mut ws.grad);
-            residual = ws.grad.iter().fold(0.0f64, |a, g| a.max(g.abs()));
+            residual = max_abs(&ws.grad);
             if residual <= tol {
                 converged = true;
                 break;
@@ -323,7 +327,7 @@ impl Structure {
                 ws.w_full[i] = resp[i].eval(ws.s_full[i]).0;
             }
             self.gradient(&ws.eta_full, &ws.w_full, &mut ws.grad_full);
-            let full = ws.grad_full.iter().fold(0.0f64, |a, g| a.max(g.abs()));
+            let full = max_abs(&ws.grad_full);
             if full <= tol {
                 dual.eta.copy_from_slice(&ws.eta_full);
                 dual.lambda = lambda_full;
@@ -388,6 +392,18 @@ impl Structure {
             residual,
         }
     }
+}
+
+/// The largest absolute entry; infinite when an entry is NaN (so that a NaN gradient never
+/// reads as converged).
+fn max_abs(v: &[f64]) -> f64 {
+    v.iter().fold(0.0f64, |a, g| {
+        if g.is_nan() {
+            f64::INFINITY
+        } else {
+            a.max(g.abs())
+        }
+    })
 }
 
 /// Root of the decreasing piecewise-linear `f` on α > 0 (f(0) = f0 > 0), with breakpoints
@@ -482,6 +498,14 @@ mod tests {
         assert_eq!(r.eval(5.0).0, 0.5);
         assert_eq!(r.eval(-5.0).0, 0.0);
         assert!((r.eval(0.0).0 - (0.2 + 0.1 / 2.0)).abs() < 1e-15);
+    }
+
+    #[test]
+    fn a_nan_residual_is_never_small() {
+        assert_eq!(max_abs(&[1e-20, f64::NAN, 0.0]), f64::INFINITY);
+        assert_eq!(max_abs(&[f64::NAN]), f64::INFINITY);
+        assert_eq!(max_abs(&[-3.0, 2.0]), 3.0);
+        assert_eq!(max_abs(&[]), 0.0);
     }
 
     #[test]

@@ -493,7 +493,12 @@ impl Accumulator {
             return Ok(());
         };
         let Some(ours) = self.shape else {
+            // Trades added to a shapeless accumulator ([`Accumulator::add_recorded`]) stay.
+            let kept = self.recorded.take();
             *self = other;
+            if let Some(r) = kept {
+                self.record(r);
+            }
             return Ok(());
         };
         if ours != theirs {
