@@ -723,6 +723,19 @@ fn check_finite(field: &'static str, value: f64) -> Result<f64, FeeError> {
     }
 }
 
+/// A ticket's own fields checked: its quantity, price and half-spread (returned) and any
+/// market-impact inputs.
+fn check_ticket(t: &TicketSpec) -> Result<(f64, f64, f64), FeeError> {
+    let q = check_positive("quantity", t.quantity)?;
+    let p = check_positive("price", t.price)?;
+    let hs = check_non_negative("half_spread_bps", t.half_spread_bps)?;
+    if let Some(i) = t.impact {
+        check_non_negative("impact.daily_vol", i.daily_vol)?;
+        check_positive("impact.daily_dollar_volume", i.daily_dollar_volume)?;
+    }
+    Ok((q, p, hs))
+}
+
 fn check_positive(field: &'static str, value: f64) -> Result<f64, FeeError> {
     check_finite(field, value)?;
     if value > 0.0 {
@@ -847,15 +860,9 @@ impl FeeSchedule {
         t: &TicketSpec,
         reg: &RegulatoryTables,
     ) -> Result<TicketCost, FeeError> {
-        let q = check_positive("quantity", t.quantity)?;
-        let p = check_positive("price", t.price)?;
-        let hs = check_non_negative("half_spread_bps", t.half_spread_bps)?;
-        if let Some(i) = t.impact {
-            check_non_negative("impact.daily_vol", i.daily_vol)?;
-            check_positive("impact.daily_dollar_volume", i.daily_dollar_volume)?;
-        }
+        let checked = check_ticket(t)?;
         self.validate()?;
-        self.price_valid_ticket(t, q, p, hs, reg)
+        self.price_checked(t, checked, reg)
     }
 
     /// [`FeeSchedule::ticket_cost`] for a schedule already validated
@@ -867,24 +874,16 @@ impl FeeSchedule {
         t: &TicketSpec,
         reg: &RegulatoryTables,
     ) -> Result<TicketCost, FeeError> {
-        let q = check_positive("quantity", t.quantity)?;
-        let p = check_positive("price", t.price)?;
-        let hs = check_non_negative("half_spread_bps", t.half_spread_bps)?;
-        if let Some(i) = t.impact {
-            check_non_negative("impact.daily_vol", i.daily_vol)?;
-            check_positive("impact.daily_dollar_volume", i.daily_dollar_volume)?;
-        }
-        self.price_valid_ticket(t, q, p, hs, reg)
+        let checked = check_ticket(t)?;
+        self.price_checked(t, checked, reg)
     }
 
-    /// The ticket's cost once the schedule and the ticket's quantity `q`, price `p` and
-    /// half-spread `hs` are checked.
-    fn price_valid_ticket(
+    /// The ticket's cost once the schedule and the ticket ([`check_ticket`]: its quantity,
+    /// price and half-spread) are checked.
+    fn price_checked(
         &self,
         t: &TicketSpec,
-        q: f64,
-        p: f64,
-        hs: f64,
+        (q, p, hs): (f64, f64, f64),
         reg: &RegulatoryTables,
     ) -> Result<TicketCost, FeeError> {
         let notional = q * p;
