@@ -485,6 +485,32 @@ fn specific_lot_is_simulated_as_minimum_tax_and_said() {
         .any(|a| a.starts_with("Specific-lot identification (Specific)")));
 }
 
+/// A policy that harvests without the household wash-sale guard is named in the
+/// assumptions with the guard's reach; the household guard adds no note.
+#[test]
+fn harvesting_without_the_household_guard_is_noted() {
+    let note = |s: &Scenario| {
+        simulate(s, &opts(1, 1))
+            .unwrap()
+            .assumptions
+            .into_iter()
+            .find(|a| a.starts_with("Harvesting without the household wash-sale guard"))
+    };
+    let demo = Scenario::demo();
+    assert!(demo.policies.iter().any(|p| p
+        .tlh
+        .is_some_and(|t| t.wash_sale_guard == WashSaleGuard::Household)));
+    assert_eq!(note(&demo), None);
+    let mut s = demo;
+    let i = s.policies.iter().position(|p| p.tlh.is_some()).unwrap();
+    if let Some(t) = s.policies[i].tlh.as_mut() {
+        t.wash_sale_guard = WashSaleGuard::None;
+    }
+    let name = s.policies[i].name.clone();
+    let text = note(&s).expect("a note");
+    assert!(text.contains(&format!("{name}: no guard")), "{text}");
+}
+
 /// Market impact reaches the simulation: with the schedules modelling it and volumes on
 /// the securities, the same trades cost more spread and impact; without volumes, nothing
 /// changes.

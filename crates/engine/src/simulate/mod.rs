@@ -621,6 +621,26 @@ impl<'s> Simulation<'s> {
                 specific.join(", ")
             ));
         }
+        // Harvesting without the household guard: the rule still applies, so the losses
+        // its own repurchases wash are disallowed; say so next to the figures.
+        let unguarded: Vec<String> = s
+            .policies
+            .iter()
+            .filter_map(|p| {
+                let reach = match p.tlh?.wash_sale_guard {
+                    WashSaleGuard::Household => return None,
+                    WashSaleGuard::Account => "same account only",
+                    WashSaleGuard::None => "no guard",
+                };
+                Some(format!("{}: {reach}", p.name))
+            })
+            .collect();
+        if !unguarded.is_empty() {
+            v.push(format!(
+                "Harvesting without the household wash-sale guard ({}): a purchase of the same or a substantially identical security within 30 days of a harvest — by the policy, a dividend reinvestment or another account, IRAs included — still washes the harvested loss; the ledger disallows it (Harvested losses washed / lost for good), and a harvest can swap back and forth between partners.",
+                unguarded.join("; ")
+            ));
+        }
         v
     }
 
