@@ -34,6 +34,16 @@ pub fn now_label() -> String {
     )
 }
 
+/// Today's local date.
+pub fn today() -> Option<tollbooth_engine::date::Date> {
+    let d = js_sys::Date::new_0();
+    tollbooth_engine::date::Date::from_ymd(
+        d.get_full_year() as i32,
+        d.get_month() + 1,
+        d.get_date(),
+    )
+}
+
 /// The URL fragment, with its `#` (empty when none).
 pub fn fragment() -> String {
     window()

@@ -189,6 +189,19 @@ fn indices(
 /// Scenario name and date, members, accounts.
 #[component]
 pub fn HouseholdEditor() -> impl IntoView {
+    let ws = ws();
+    // A date after today is valid (a plan for a coming date) but usually a typo: say so.
+    let future = move || {
+        let as_of: tollbooth_engine::date::Date = ws.form.with(|f| f.as_of.trim().parse().ok())?;
+        let today = crate::browser::today()?;
+        (as_of > today).then(|| {
+            view! {
+                <p class="muted" role="note" data-testid="as-of-future">
+                    {format!("{as_of} is after today ({today}): the holdings, prices and first trades are dated in the future.")}
+                </p>
+            }
+        })
+    };
     view! {
         <section class="card editor" aria-labelledby="household-edit-h">
             <h2 id="household-edit-h">"Household"</h2>
@@ -196,6 +209,7 @@ pub fn HouseholdEditor() -> impl IntoView {
                 {text_input(fld!(Root(), name), "Scenario name", Shown)}
                 {date_input(fld!(Root(), as_of), "Holdings and prices as of", Shown)}
             </div>
+            {future}
             <h3>"Members"</h3>
             <p class="muted">"Spouses count together for wash sales."</p>
             {list_error("household.members")}

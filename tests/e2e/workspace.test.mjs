@@ -257,6 +257,13 @@ test("a bad entry of a list typed in one input is flagged next to that input", a
   await bonds.selectOption("taxable");
   assert.equal(await bonds.inputValue(), "taxable");
   assert.notEqual(await ws.scenarioHash(), before);
+  // A date after today is valid (a plan for a coming date) but usually a typo: it is flagged.
+  await ws.go("household");
+  assert.equal(await page.getByTestId("as-of-future").count(), 0);
+  await ws.fill("as_of", "2099-01-05");
+  await page.keyboard.press("Tab");
+  assert.match(await page.getByTestId("as-of-future").textContent(), /^2099-01-05 is after today \(\d{4}-\d{2}-\d{2}\)/);
+  assert.equal(await ws.errorFor("as_of"), "");
   assert.deepEqual(problems, []);
   await context.close();
 });
