@@ -203,11 +203,16 @@ pub(crate) struct Workspace {
 }
 
 impl Structure {
-    fn prices(&self, dual: &Dual, s: &mut [f64]) {
-        let r = self.r;
+    /// Name `i`'s price sᵢ = gᵢᵀη + λ.
+    #[inline]
+    pub(crate) fn price(&self, i: usize, eta: &[f64], lambda: f64) -> f64 {
+        let gi = &self.g[i * self.r..(i + 1) * self.r];
+        lambda + gi.iter().zip(eta).map(|(a, b)| a * b).sum::<f64>()
+    }
+
+    fn prices(&self, eta: &[f64], lambda: f64, s: &mut [f64]) {
         for (i, si) in s.iter_mut().enumerate() {
-            let gi = &self.g[i * r..(i + 1) * r];
-            *si = dual.lambda + gi.iter().zip(&dual.eta).map(|(a, b)| a * b).sum::<f64>();
+            *si = self.price(i, eta, lambda);
         }
     }
 
@@ -260,7 +265,7 @@ impl Structure {
         let mut converged = false;
         let mut residual: f64;
         loop {
-            self.prices(&dual, &mut ws.s);
+            self.prices(&dual.eta, dual.lambda, &mut ws.s);
             for i in 0..n {
                 let (wi, sl) = resp[i].eval(ws.s[i]);
                 ws.w[i] = wi;
@@ -320,10 +325,8 @@ impl Structure {
                 ws.eta_full[j] = dual.eta[j] + ws.d[j];
             }
             let lambda_full = dual.lambda + ws.d[r];
+            self.prices(&ws.eta_full, lambda_full, &mut ws.s_full);
             for i in 0..n {
-                let gi = &self.g[i * r..(i + 1) * r];
-                ws.s_full[i] =
-                    lambda_full + gi.iter().zip(&ws.eta_full).map(|(a, b)| a * b).sum::<f64>();
                 ws.w_full[i] = resp[i].eval(ws.s_full[i]).0;
             }
             self.gradient(&ws.eta_full, &ws.w_full, &mut ws.grad_full);

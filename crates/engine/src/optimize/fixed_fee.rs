@@ -55,7 +55,8 @@ impl Ord for Node {
 }
 
 impl Prepared {
-    fn phi(&self, i: usize, v: f64) -> f64 {
+    /// Name `i`'s own part of the objective at weight `v`: κDᵢ(v − tᵢ)² + cᵢ|v − w0ᵢ|.
+    pub(super) fn phi(&self, i: usize, v: f64) -> f64 {
         let d = v - self.t[i];
         self.a[i] * d * d + self.c[i] * (v - self.w0[i]).abs()
     }
@@ -126,14 +127,8 @@ impl Prepared {
     }
 
     fn prices(&self, dual: &Dual) -> Vec<f64> {
-        let r = self.structure.r;
         (0..self.n)
-            .map(|i| {
-                dual.lambda
-                    + (0..r)
-                        .map(|j| self.structure.g[i * r + j] * dual.eta[j])
-                        .sum::<f64>()
-            })
+            .map(|i| self.structure.price(i, &dual.eta, dual.lambda))
             .collect()
     }
 

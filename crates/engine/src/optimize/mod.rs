@@ -712,8 +712,7 @@ impl Prepared {
     /// a lower bound on its optimal objective at any dual point, exact at the optimum's.
     pub(crate) fn dual_value(&self, dual: &Dual) -> f64 {
         let s = &self.structure;
-        let r = s.r;
-        if dual.eta.len() != r {
+        if dual.eta.len() != s.r {
             return f64::NEG_INFINITY;
         }
         let mut q = dual.lambda;
@@ -721,11 +720,9 @@ impl Prepared {
             q += e * gt - e * e / (4.0 * s.kappa);
         }
         for i in 0..self.n {
-            let gi = &s.g[i * r..(i + 1) * r];
-            let si = dual.lambda + gi.iter().zip(&dual.eta).map(|(a, b)| a * b).sum::<f64>();
+            let si = s.price(i, &dual.eta, dual.lambda);
             let v = self.p1_response(i).eval(si).0;
-            let d = v - self.t[i];
-            q += self.a[i] * d * d + self.c[i] * (v - self.w0[i]).abs() - si * v;
+            q += self.phi(i, v) - si * v;
         }
         q
     }

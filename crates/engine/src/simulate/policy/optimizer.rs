@@ -213,16 +213,15 @@ impl CostAware {
             Some(opt) => {
                 // Start from the last check day's relaxed dual: the problem moved by a
                 // week.
-                let prev = self.relaxed_dual.take();
-                opt.update_from(convex, prev.clone()).ok()?;
-                if let Some(d) = prev {
+                opt.update_from(convex, self.relaxed_dual.take()).ok()?;
+                if let Some(d) = opt.last_dual() {
                     // Weak duality: the dual function at last week's dual bounds this
                     // week's fee-free optimum from below, so `hold` less it bounds the
                     // fee-free gain from above. When that does not cover a ticket (with a
                     // margin far above rounding) the solve below would end on holding:
                     // it is skipped, and the next check day starts from the same dual.
-                    if fixed > 0.0 && hold - opt.convex_lower_bound(&d) <= fixed * (1.0 - 1e-6) {
-                        self.relaxed_dual = Some(d);
+                    if fixed > 0.0 && hold - opt.convex_lower_bound(d) <= fixed * (1.0 - 1e-6) {
+                        self.relaxed_dual = Some(d.clone());
                         return None;
                     }
                 }
