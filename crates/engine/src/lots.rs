@@ -27,6 +27,7 @@ use crate::date::Date;
 use crate::types::LotMethod;
 use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
+use std::sync::Arc;
 
 /// Quantities with magnitude below this are zero.
 pub const QTY_EPS: f64 = 1e-9;
@@ -44,10 +45,11 @@ pub type LotId = u64;
 pub struct Lot {
     /// Unique id (a lot split by a wash-sale adjustment gives its piece a new id).
     pub id: LotId,
-    /// The account holding the lot.
-    pub account: String,
-    /// The security's symbol.
-    pub symbol: String,
+    /// The account holding the lot (shared with the ledger's other lots of the account:
+    /// a purchase copies a pointer, not the name).
+    pub account: Arc<str>,
+    /// The security's symbol (shared likewise).
+    pub symbol: Arc<str>,
     /// Shares held (fractional allowed), always `> 0` for an open lot.
     pub quantity: f64,
     /// Total cost basis in dollars, including any wash-sale adjustment and buy fees.

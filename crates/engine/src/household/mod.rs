@@ -484,7 +484,7 @@ fn by_rules(s: &Scenario, policy: &Policy, as_of: Date) -> HouseholdSolution {
         + state
             .ledger
             .lots()
-            .map(|l| l.quantity * state.prices.get(&l.symbol).copied().unwrap_or(0.0))
+            .map(|l| l.quantity * state.prices.get(&*l.symbol).copied().unwrap_or(0.0))
             .sum::<f64>();
     let rows = match crate::simulate::rule_trades(s, policy, as_of) {
         Ok(rows) => rows,
@@ -957,7 +957,7 @@ impl Model {
         }
         for lot in state.ledger.lots() {
             let i = *sec_index
-                .get(lot.symbol.as_str())
+                .get(&*lot.symbol)
                 .ok_or_else(|| format!("lot of unknown security {}", lot.symbol))?;
             secs[i].h0 += lot.quantity * secs[i].price;
         }
@@ -1017,7 +1017,7 @@ impl Model {
         for lot in state.ledger.lots() {
             if lot.acquired >= window_start && lot.acquired <= as_of {
                 if let Some(g) = state.ledger.group_of(&lot.symbol) {
-                    bought.insert((g.to_string(), lot.account.clone()));
+                    bought.insert((g.to_string(), lot.account.to_string()));
                 }
             }
         }
@@ -1037,8 +1037,8 @@ impl Model {
                 + state
                     .ledger
                     .lots()
-                    .filter(|l| l.account == a.id)
-                    .map(|l| l.quantity * secs[sec_index[&l.symbol]].price)
+                    .filter(|l| *l.account == *a.id)
+                    .map(|l| l.quantity * secs[sec_index[&*l.symbol]].price)
                     .sum::<f64>();
             for (si, x) in secs.iter().enumerate() {
                 let buy = a
@@ -2886,8 +2886,8 @@ mod tests {
         state
             .ledger
             .open_lot(OpeningLot {
-                account: lot.account.clone(),
-                symbol: lot.symbol.clone(),
+                account: lot.account.to_string(),
+                symbol: lot.symbol.to_string(),
                 quantity: 1.0,
                 basis: 1.0,
                 acquired: s.as_of.add_days(-400),

@@ -145,8 +145,8 @@ impl LedgerReport {
             lots: sorted_lots(ledger)
                 .into_iter()
                 .map(|l| LotSummary {
-                    account: l.account.clone(),
-                    symbol: l.symbol.clone(),
+                    account: l.account.to_string(),
+                    symbol: l.symbol.to_string(),
                     quantity: clean(l.quantity),
                     basis: clean(l.basis),
                     holding_start: l.holding_start,

@@ -86,6 +86,7 @@ use crate::lots::{
 use crate::types::{AccountKind, LotMethod, Side};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 /// The wash-sale window: days before and after a loss sale.
 pub const WASH_WINDOW_DAYS: i32 = 30;
@@ -460,12 +461,12 @@ pub struct Ledger {
     accounts: BTreeMap<String, Account>,
     securities: BTreeMap<String, Security>,
     method: LotMethod,
-    /// Account ids in order: an account's index.
-    account_ids: Vec<String>,
+    /// Account ids in order: an account's index (shared with the account's lots).
+    account_ids: Vec<Arc<str>>,
     /// Whether each account (by index) is taxable.
     account_taxable: Vec<bool>,
-    /// Symbols in order: a security's index.
-    symbols: Vec<String>,
+    /// Symbols in order: a security's index (shared with the security's lots).
+    symbols: Vec<Arc<str>>,
     /// Each security's group index (groups numbered in name order).
     symbol_group: Vec<usize>,
     /// Each group's securities (indices, in symbol order).
@@ -543,12 +544,12 @@ impl Ledger {
             groups.insert(s.group.clone());
             secs.insert(s.symbol.clone(), s);
         }
-        let account_ids: Vec<String> = acc.keys().cloned().collect();
+        let account_ids: Vec<Arc<str>> = acc.keys().map(|k| Arc::from(k.as_str())).collect();
         let account_taxable = acc
             .values()
             .map(|a: &Account| a.kind.is_taxable())
             .collect();
-        let symbols: Vec<String> = secs.keys().cloned().collect();
+        let symbols: Vec<Arc<str>> = secs.keys().map(|k| Arc::from(k.as_str())).collect();
         let group_index = |g: &str| groups.iter().position(|x| x == g).unwrap_or(0);
         let symbol_group: Vec<usize> = secs
             .values()
@@ -582,13 +583,13 @@ impl Ledger {
 
     fn account_index(&self, id: &str) -> Result<usize, LedgerError> {
         self.account_ids
-            .binary_search_by(|x| x.as_str().cmp(id))
+            .binary_search_by(|x| (**x).cmp(id))
             .map_err(|_| LedgerError::UnknownAccount { account: id.into() })
     }
 
     fn symbol_index(&self, symbol: &str) -> Result<usize, LedgerError> {
         self.symbols
-            .binary_search_by(|x| x.as_str().cmp(symbol))
+            .binary_search_by(|x| (**x).cmp(symbol))
             .map_err(|_| LedgerError::UnknownSymbol {
                 symbol: symbol.into(),
             })
@@ -646,8 +647,8 @@ impl Ledger {
         let pi = a * self.symbols.len() + x;
         self.positions[pi].push(Lot {
             id,
-            account: lot.account,
-            symbol: lot.symbol,
+            account: self.account_ids[a].clone(),
+            symbol: self.symbols[x].clone(),
             quantity: lot.quantity,
             basis: lot.basis,
             acquired: lot.acquired,
@@ -742,8 +743,8 @@ impl Ledger {
         let id = self.new_id();
         self.positions[pi].push(Lot {
             id,
-            account: trade.account.clone(),
-            symbol: trade.symbol.clone(),
+            account: self.account_ids[pi / self.symbols.len()].clone(),
+            symbol: self.symbols[pi % self.symbols.len()].clone(),
             quantity: trade.quantity,
             basis: trade.quantity * trade.price + trade.fee,
             acquired: trade.date,
@@ -1052,8 +1053,8 @@ impl Ledger {
             sale: s,
             leg,
             replacement_lot,
-            account: self.account_ids[position / ns].clone(),
-            symbol: self.symbols[position % ns].clone(),
+            account: self.account_ids[position / ns].to_string(),
+            symbol: self.symbols[position % ns].to_string(),
             acquired,
             quantity: q,
             disallowed,
@@ -1322,17 +1323,17 @@ impl Ledger {
         for lot in self.lots() {
             if !self
                 .accounts
-                .get(&lot.account)
+                .get(&*lot.account)
                 .is_some_and(|a| a.kind.is_taxable())
             {
                 continue;
             }
             let price = prices
-                .get(&lot.symbol)
+                .get(&*lot.symbol)
                 .copied()
                 .filter(|p| check_positive(*p))
                 .ok_or_else(|| LedgerError::MissingPrice {
-                    symbol: lot.symbol.clone(),
+                    symbol: lot.symbol.to_string(),
                 })?;
             let gain = lot.quantity * price - lot.basis;
             if lot.is_long_term_on(date) {
@@ -1373,10 +1374,7 @@ mod tests {
             l.apply(&Trade::buy(d("2024-01-02"), account, symbol, 1.0, 10.0))
                 .expect("buy");
         }
-        let order: Vec<(&str, &str)> = l
-            .lots()
-            .map(|x| (x.account.as_str(), x.symbol.as_str()))
-            .collect();
+        let order: Vec<(&str, &str)> = l.lots().map(|x| (&*x.account, &*x.symbol)).collect();
         assert_eq!(
             order,
             [("T1", "MM"), ("T1", "ZZ"), ("T2", "AA"), ("T2", "ZZ")]

@@ -125,8 +125,8 @@ impl Book {
         };
         for lot in b.ledger.lots() {
             if let (Some(a), Some(s)) = (
-                w.accounts.iter().position(|x| x.id == lot.account),
-                w.secs.iter().position(|x| x.symbol == lot.symbol),
+                w.accounts.iter().position(|x| *x.id == *lot.account),
+                w.secs.iter().position(|x| *x.symbol == *lot.symbol),
             ) {
                 let g = w.secs[s].group;
                 let slot = &mut b.last_buy[a * w.n_groups + g];
@@ -275,8 +275,8 @@ impl Book {
         v
     }
 
-    /// Applies one day's price returns (already net of expense ratios) to the holdings:
-    /// records the price gain. `growth[s]` is `P_t / P_{t−1}`.
+    /// Applies one day's price moves (already net of expense ratios) to the holdings:
+    /// records the price gain `Σ q·(P_t − P_{t−1})` and the cash interest.
     pub fn mark(&mut self, w: &World<'_>, prev_prices: &[f64], prices: &[f64]) {
         let n = w.n();
         let mut g = 0.0;
@@ -288,6 +288,12 @@ impl Book {
                 }
             }
         }
+        self.mark_gain(w, g);
+    }
+
+    /// [`Book::mark`] with the price gain `g` already summed by the caller (in the same
+    /// order, over the same holdings): records it and the cash interest.
+    pub fn mark_gain(&mut self, w: &World<'_>, g: f64) {
         self.totals.price_gain += g;
         if w.cash_rate != 0.0 {
             for c in &mut self.cash {

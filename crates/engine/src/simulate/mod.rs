@@ -410,6 +410,9 @@ struct Track {
     flows_today: f64,
     taxes_today: f64,
     last_fee_date: Option<Date>,
+    /// Tomorrow's price gain on today's closing holdings, summed by today's measures
+    /// (tomorrow's prices are known a day ahead): tomorrow's mark needs no pass of its own.
+    gain_next: f64,
 }
 
 impl<'s> Simulation<'s> {
@@ -777,6 +780,8 @@ impl<'s> Simulation<'s> {
         let mut class_val = vec![0.0; k];
         let (mut cur_r, mut cur_d) = (vec![0.0; n], vec![0.0; n]);
         let (mut next_r, mut next_d) = (vec![0.0; n], vec![0.0; n]);
+        // Tomorrow's price move `P_{t+1} − P_t`, computed as tomorrow's update computes it.
+        let mut dp_next = vec![0.0; n];
         let mut mpath = w.model.path(self.seed, path);
         match mpath.next_step() {
             Some(st) => {
@@ -802,6 +807,11 @@ impl<'s> Simulation<'s> {
             prev_prices.copy_from_slice(&prices);
             for j in 0..n {
                 prices[j] *= (1.0 + cur_r[j]) * w.secs[j].er_factor;
+            }
+            if has_next {
+                for j in 0..n {
+                    dp_next[j] = prices[j] * ((1.0 + next_r[j]) * w.secs[j].er_factor) - prices[j];
+                }
             }
             let mut bench = 0.0;
             for c in &w.classes {
@@ -830,7 +840,11 @@ impl<'s> Simulation<'s> {
                 let book = &mut books[pi];
                 let tr = &mut tracks[pi];
                 book.begin_day(date);
-                book.mark(w, &prev_prices, &prices);
+                if i == 0 {
+                    book.mark(w, &prev_prices, &prices);
+                } else {
+                    book.mark_gain(w, tr.gain_next);
+                }
                 inflow.iter_mut().for_each(|x| *x = false);
                 if dividend_day {
                     book.dividends(
@@ -920,7 +934,8 @@ impl<'s> Simulation<'s> {
                 class_val.iter_mut().for_each(|x| *x = 0.0);
                 let mut value = 0.0;
                 let mut min_cash_total = 0.0;
-                let (px, class) = (&prices[..n], &w.sec_class[..n]);
+                let mut gain_next = 0.0;
+                let (px, dp, class) = (&prices[..n], &dp_next[..n], &w.sec_class[..n]);
                 for a in 0..m {
                     value += book.cash[a];
                     min_cash_total += w.accounts[a].min_cash;
@@ -931,9 +946,11 @@ impl<'s> Simulation<'s> {
                             let x = q * px[j];
                             value += x;
                             class_val[class[j]] += x;
+                            gain_next += q * dp[j];
                         }
                     }
                 }
+                tr.gain_next = gain_next;
                 let investable = value - min_cash_total;
                 let mut drift = 0.0f64;
                 if investable > 0.0 {

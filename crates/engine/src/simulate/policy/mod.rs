@@ -198,10 +198,13 @@ impl Holdings {
             let qty = &v.book.qty[a * n..(a + 1) * n];
             let ha = &mut self.h[a * k..(a + 1) * k];
             for s in 0..n {
-                let x = qty[s] * prices[s];
-                let c = class[s];
-                ha[c] += x;
-                self.total[c] += x;
+                // Most positions are empty: adding their zero would change nothing.
+                if qty[s] != 0.0 {
+                    let x = qty[s] * prices[s];
+                    let c = class[s];
+                    ha[c] += x;
+                    self.total[c] += x;
+                }
             }
             self.free[a] = v.book.cash[a] - w.accounts[a].min_cash;
         }
