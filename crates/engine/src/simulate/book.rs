@@ -53,8 +53,12 @@ pub(crate) struct Book {
     pos: Vec<usize>,
     /// The trade being booked (its id strings keep their capacity from trade to trade).
     scratch: Trade,
-    /// Shares, `account * n + security`.
+    /// Shares, `account * n + security` (written through [`Book::set_qty`] only, which
+    /// keeps `held` in step).
     pub qty: Vec<f64>,
+    /// The indices of `qty` that are not zero, ascending: the daily passes over the
+    /// holdings skip the empty positions (most of them) without testing each.
+    pub held: Vec<usize>,
     /// Cost basis of each position (taxable accounts), kept in step with the ledger.
     pub basis: Vec<f64>,
     /// Highest basis per share among each position's lots (taxable accounts).
@@ -106,6 +110,7 @@ impl Book {
             pos,
             scratch: Trade::buy(w.start, "", "", 0.0, 0.0),
             qty: w.qty0.clone(),
+            held: (0..m * n).filter(|&i| w.qty0[i] != 0.0).collect(),
             basis: vec![0.0; m * n],
             max_bps: vec![0.0; m * n],
             cash: w.accounts.iter().map(|a| a.cash0).collect(),
@@ -143,6 +148,21 @@ impl Book {
             }
         }
         Ok(b)
+    }
+
+    /// Sets the shares of position `idx`, keeping `held` in step.
+    fn set_qty(&mut self, idx: usize, q: f64) {
+        let (was, is) = (self.qty[idx] != 0.0, q != 0.0);
+        self.qty[idx] = q;
+        if was != is {
+            match self.held.binary_search(&idx) {
+                Ok(p) if !is => {
+                    self.held.remove(p);
+                }
+                Err(p) if is => self.held.insert(p, idx),
+                _ => {}
+            }
+        }
     }
 
     /// The open lots of account `a`'s position in security `s`, in booking order.
@@ -360,7 +380,7 @@ impl Book {
                     self.ledger
                         .apply_at(t, self.pos[a * n + s])
                         .map_err(|e| SimError::ledger(w, a, s, date, e))?;
-                    self.qty[a * n + s] += shares;
+                    self.set_qty(a * n + s, self.qty[a * n + s] + shares);
                     self.cash[a] += amount - shares * prices[s] - spread;
                     self.totals.spread += spread;
                     self.last_buy[a * w.n_groups + sec.group] = Some(date);
@@ -510,11 +530,11 @@ impl Book {
         match o.side {
             Side::Sell => {
                 self.cash[a] += notional - fee;
-                self.qty[idx] = if q == held { 0.0 } else { held - q };
+                self.set_qty(idx, if q == held { 0.0 } else { held - q });
             }
             Side::Buy => {
                 self.cash[a] -= notional + fee;
-                self.qty[idx] += q;
+                self.set_qty(idx, self.qty[idx] + q);
                 self.last_buy[a * w.n_groups + sec.group] = Some(date);
             }
         }

@@ -936,18 +936,26 @@ impl<'s> Simulation<'s> {
                 let mut min_cash_total = 0.0;
                 let mut gain_next = 0.0;
                 let (px, dp, class) = (&prices[..n], &dp_next[..n], &w.sec_class[..n]);
+                debug_assert!(
+                    book.held
+                        .iter()
+                        .copied()
+                        .eq((0..m * n).filter(|&i| book.qty[i] != 0.0)),
+                    "the held positions are out of step with the shares"
+                );
+                // The non-empty positions, account by account (in the order of `qty`).
+                let mut held = book.held.iter().peekable();
                 for a in 0..m {
                     value += book.cash[a];
                     min_cash_total += w.accounts[a].min_cash;
                     tr.min_cash = tr.min_cash.min(book.cash[a]);
-                    for (j, &q) in book.qty[a * n..(a + 1) * n].iter().enumerate() {
-                        if q != 0.0 {
-                            tr.min_shares = tr.min_shares.min(q);
-                            let x = q * px[j];
-                            value += x;
-                            class_val[class[j]] += x;
-                            gain_next += q * dp[j];
-                        }
+                    while let Some(&idx) = held.next_if(|&&idx| idx < (a + 1) * n) {
+                        let (q, j) = (book.qty[idx], idx - a * n);
+                        tr.min_shares = tr.min_shares.min(q);
+                        let x = q * px[j];
+                        value += x;
+                        class_val[class[j]] += x;
+                        gain_next += q * dp[j];
                     }
                 }
                 tr.gain_next = gain_next;
