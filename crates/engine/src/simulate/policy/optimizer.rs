@@ -24,15 +24,15 @@
 //!
 //! The fixed fees are handled by greedy elimination over exact convex solves (see
 //! `greedy_drop`), run only when the screens say a trade can pay — the fee-free gain
-//! covers one ticket, and either two tickets or a one-class trade of the free cash
-//! (`a_trade_can_pay`; on the six-policy scenario this skips about half of the greedy
-//! runs, each of which would have ended on holding). The first screen needs no solve on
-//! most check days: the dual function at the last check day's dual is a lower bound on
-//! today's fee-free optimum (weak duality), so when holding beats that bound by less than
-//! a ticket the solve is skipped (about 4 check days in 10 on the six-policy scenario,
-//! 8 in 10 of those that would have ended on holding). The optimizer's exact
-//! branch-and-bound costs about 50× more per decision here and, with class-level
-//! fees of a few dollars against a household, changes few decisions.
+//! covers one ticket, and either three tickets, or a one-class trade of the free cash, or
+//! (when it covers two) a two-class trade, each priced exactly (`a_trade_can_pay`: when
+//! it says no, the greedy would have ended on holding). The screens need no solve on most
+//! check days: the dual function at the last check day's dual is a lower bound on today's
+//! fee-free optimum (weak duality), and it stands in for the optimum (on the six-policy
+//! scenario 95 fee-free solves a path remain of the 427 check days that reach them, 8 in
+//! 10 of them followed by a greedy elimination, 1 in 20 of which ends on holding). The
+//! optimizer's exact branch-and-bound costs about 50× more per decision here and, with
+//! class-level fees of a few dollars against a household, changes few decisions.
 //!
 //! Each convex solve starts from a nearby dual: the fee-free solve from the last check
 //! day's, each greedy candidate from its incumbent's. The optimum is the same up to
@@ -211,6 +211,7 @@ impl CostAware {
         if self.work.sigma.is_empty() {
             self.work.sigma = risk_matrix(convex);
         }
+        let sigma = &self.work.sigma;
         let hold = convex.terms(&current, TRADE_TOL).objective();
         // Cheaper screen first: the convex optimum's objective is ≥ 0 (PSD risk plus
         // non-negative costs), so the gain is at most `hold`; when `hold` does not cover a
@@ -227,11 +228,18 @@ impl CostAware {
                     // Weak duality: the dual function at last week's dual bounds this
                     // week's fee-free optimum from below, so `hold` less it bounds the
                     // fee-free gain from above. When that does not cover a ticket (with a
-                    // margin far above rounding) the solve below would end on holding:
-                    // it is skipped, and the next check day starts from the same dual.
-                    if fixed > 0.0 && hold - opt.convex_lower_bound(d) <= fixed * (1.0 - 1e-6) {
-                        self.relaxed_dual = Some(d.clone());
-                        return None;
+                    // margin far above rounding), or cannot pay for two while no one-class
+                    // trade pays for its own (`a_trade_can_pay` with the bound for the
+                    // optimum), the solve and the screens below would end on holding: the
+                    // solve is skipped, and the next check day starts from the same dual.
+                    if fixed > 0.0 {
+                        let bound = opt.convex_lower_bound(d);
+                        if hold - bound <= fixed * (1.0 - 1e-6)
+                            || !a_trade_can_pay(fixed, convex, sigma, &current, hold, bound)
+                        {
+                            self.relaxed_dual = Some(d.clone());
+                            return None;
+                        }
                     }
                 }
                 opt
@@ -248,7 +256,8 @@ impl CostAware {
         if hold - relaxed.objective <= fixed {
             return None;
         }
-        if fixed > 0.0 && !a_trade_can_pay(fixed, convex, &current, hold, relaxed.objective) {
+        if fixed > 0.0 && !a_trade_can_pay(fixed, convex, sigma, &current, hold, relaxed.objective)
+        {
             return None;
         }
         let w_best = if fixed > 0.0 {
@@ -270,23 +279,28 @@ impl CostAware {
 }
 
 /// Whether some trade can beat holding once its tickets are paid (when not, the greedy
-/// elimination would end on holding: it is not run).
+/// elimination would end on holding: it is not run). `relaxed` is the fee-free optimum or
+/// a lower bound on it (a `false` then holds all the more for the optimum); `sigma` is the
+/// problem's risk matrix ([`risk_matrix`]).
 ///
-/// A trade moves either two names or more — its fee-inclusive objective is then at least
-/// the fee-free optimum `relaxed` plus two tickets — or exactly one: the free cash (the
-/// budget's gap `1 − Σ current`) into or out of one class, a single point per class,
-/// priced here exactly. A trade that moves no name beyond the trade tolerance is dropped
-/// by the minimum trade anyway. The comparisons keep a margin of a thousandth of a
-/// ticket, far above the solver's accuracy, so that only clear cases are decided here.
+/// A trade moving three names or more has a fee-inclusive objective of at least the
+/// fee-free optimum `relaxed` plus three tickets. One moving exactly one name puts the
+/// free cash (the budget's gap `1 − Σ current`) into or takes it out of that class, a
+/// single point per class, priced here exactly; one moving exactly two is bounded below
+/// exactly by [`a_pair_can_pay`] (asked only when two tickets could pay). A trade that
+/// moves no name beyond the trade tolerance is dropped by the minimum trade anyway. The
+/// comparisons keep a margin of a thousandth of a ticket, far above the solver's accuracy,
+/// so that only clear cases are decided here.
 fn a_trade_can_pay(
     fixed: f64,
     convex: &RebalanceProblem,
+    sigma: &[f64],
     current: &[f64],
     hold: f64,
     relaxed: f64,
 ) -> bool {
     let margin = 1e-3 * fixed;
-    if hold > relaxed + 2.0 * fixed - margin {
+    if hold > relaxed + 3.0 * fixed - margin {
         return true;
     }
     let gap = 1.0 - current.iter().sum::<f64>();
@@ -303,7 +317,107 @@ fn a_trade_can_pay(
             return true;
         }
     }
+    hold > relaxed + 2.0 * fixed - margin
+        && a_pair_can_pay(fixed, convex, sigma, current, hold + margin)
+}
+
+/// Whether a trade moving exactly two names could come in under `beat` once its two
+/// tickets are paid: [`pair_minimum`] plus two tickets is a floor under every trade of
+/// the pair.
+fn a_pair_can_pay(
+    fixed: f64,
+    convex: &RebalanceProblem,
+    sigma: &[f64],
+    current: &[f64],
+    beat: f64,
+) -> bool {
+    let n = current.len();
+    if sigma.len() != n * n {
+        return true;
+    }
+    let pairs = PairTerms::new(convex, sigma, current);
+    for a in 0..n {
+        for b in a + 1..n {
+            // (A NaN minimum decides nothing: the pair could pay.)
+            match pairs.minimum(a, b) {
+                Some(m) if m.is_nan() || m + 2.0 * fixed < beat => return true,
+                _ => {}
+            }
+        }
+    }
     false
+}
+
+/// The shared terms of [`PairTerms::minimum`]: `d₀ = current − target`, `Σ d₀`, `d₀ᵀ Σ d₀`.
+struct PairTerms<'a> {
+    convex: &'a RebalanceProblem,
+    sigma: &'a [f64],
+    current: &'a [f64],
+    gap: f64,
+    s0: Vec<f64>,
+    q0: f64,
+}
+
+impl<'a> PairTerms<'a> {
+    fn new(convex: &'a RebalanceProblem, sigma: &'a [f64], current: &'a [f64]) -> Self {
+        let n = current.len();
+        let d0: Vec<f64> = current
+            .iter()
+            .zip(&convex.target)
+            .map(|(c, t)| c - t)
+            .collect();
+        let s0: Vec<f64> = (0..n)
+            .map(|a| (0..n).map(|j| sigma[a * n + j] * d0[j]).sum::<f64>())
+            .collect();
+        let q0 = d0.iter().zip(&s0).map(|(d, s)| d * s).sum();
+        PairTerms {
+            convex,
+            sigma,
+            current,
+            gap: 1.0 - current.iter().sum::<f64>(),
+            s0,
+            q0,
+        }
+    }
+
+    /// The least fee-free objective over the portfolios that move only names `a` and `b`
+    /// (`None` when the bounds leave none). With every other name held, the budget leaves
+    /// one free variable, `a`'s move `x` (`b` moves `gap − x`), along which the objective
+    /// is `κ (d₁ + x u)ᵀ Σ (d₁ + x u) + c_a |x| + c_b |gap − x|` with `d₁ = d₀ + gap·e_b`,
+    /// `u = e_a − e_b`: a convex quadratic with two kinks, minimised exactly (the minimiser
+    /// is an end, a kink, or a stationary point of one of the pieces).
+    fn minimum(&self, a: usize, b: usize) -> Option<f64> {
+        let (p, sigma, current, gap) = (self.convex, self.sigma, self.current, self.gap);
+        let n = current.len();
+        let (saa, sbb, sab) = (sigma[a * n + a], sigma[b * n + b], sigma[a * n + b]);
+        let uu = saa + sbb - 2.0 * sab;
+        let ud1 = (self.s0[a] + gap * sab) - (self.s0[b] + gap * sbb);
+        let d1d1 = self.q0 + 2.0 * gap * self.s0[b] + gap * gap * sbb;
+        let (ca, cb, kappa) = (p.cost[a], p.cost[b], p.kappa);
+        let h = |x: f64| {
+            kappa * (d1d1 + 2.0 * x * ud1 + x * x * uu) + ca * x.abs() + cb * (gap - x).abs()
+        };
+        let lo = (p.lower[a] - current[a]).max(current[b] + gap - p.upper[b]);
+        let hi = (p.upper[a] - current[a]).min(current[b] + gap - p.lower[b]);
+        if lo.is_nan() || hi.is_nan() || lo > hi {
+            return None;
+        }
+        let mut best = h(lo).min(h(hi));
+        for x in [0.0, gap] {
+            if (lo..=hi).contains(&x) {
+                best = best.min(h(x));
+            }
+        }
+        if uu > 0.0 {
+            for (sa, sb) in [(1.0, 1.0), (1.0, -1.0), (-1.0, 1.0), (-1.0, -1.0)] {
+                let x = -(2.0 * kappa * ud1 + ca * sa - cb * sb) / (2.0 * kappa * uu);
+                if x.is_finite() {
+                    best = best.min(h(x.clamp(lo, hi)));
+                }
+            }
+        }
+        Some(best)
+    }
 }
 
 /// The fee-inclusive objective from a fee-free problem's terms: the same risk and cost, and
@@ -677,7 +791,16 @@ mod tests {
                 continue;
             }
             cases += 1;
-            let can_pay = a_trade_can_pay(fixed, &p, &p.current, hold, relaxed.objective);
+            let sigma = risk_matrix(&p);
+            let can_pay = a_trade_can_pay(fixed, &p, &sigma, &p.current, hold, relaxed.objective);
+            // The policy's pre-solve screen passes a lower bound on the optimum (the dual
+            // function at last week's dual): a `false` there must hold for the optimum too.
+            let bound = relaxed.objective - fixed * next();
+            let can_pay_bound = a_trade_can_pay(fixed, &p, &sigma, &p.current, hold, bound);
+            assert!(
+                can_pay_bound || !can_pay,
+                "case {case}: the screen says no with a lower bound but yes with the optimum"
+            );
             let greedy = greedy_drop(
                 fixed,
                 &p,
@@ -687,6 +810,12 @@ mod tests {
                 &mut opt,
                 &mut Greedy::default(),
             );
+            if !can_pay_bound {
+                assert_eq!(
+                    greedy, p.current,
+                    "case {case}: the bound's screen skipped a trade"
+                );
+            }
             if !can_pay {
                 screened += 1;
                 assert_eq!(
@@ -755,5 +884,41 @@ mod tests {
             strong * 4 >= checked,
             "the floor is tight in {strong} of {checked}"
         );
+    }
+
+    /// The pair minimum is the exact optimum of the problem with every other name held
+    /// (checked against the solver), so a floor built on it never rules out a paying trade.
+    #[test]
+    fn the_pair_minimum_is_the_held_problems_optimum() {
+        let mut next = stream(31);
+        let mut checked = 0;
+        for case in 0..60 {
+            let p = problem(&mut next, 3 + case % 6);
+            let k = p.n();
+            let sigma = risk_matrix(&p);
+            let pairs = PairTerms::new(&p, &sigma, &p.current);
+            let mut opt = Optimizer::new(&p, Settings::default()).expect("solver");
+            for a in 0..k {
+                for b in a + 1..k {
+                    let (mut lo, mut up) = (p.current.clone(), p.current.clone());
+                    for x in [a, b] {
+                        lo[x] = p.lower[x];
+                        up[x] = p.upper[x];
+                    }
+                    opt.update_bounds_from(&lo, &up, None).expect("bounds");
+                    let sol = opt.solve();
+                    let exact = pairs.minimum(a, b).expect("a feasible pair");
+                    assert_eq!(sol.status, Status::Optimal, "case {case}, pair ({a}, {b})");
+                    let solved = sol.terms.risk + sol.terms.proportional_cost;
+                    assert!(
+                        (exact - solved).abs() <= 1e-12 * (1.0 + solved.abs())
+                            && exact <= solved + 1e-15,
+                        "case {case}, pair ({a}, {b}): minimum {exact:e}, solver {solved:e}"
+                    );
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked >= 500, "only {checked} pairs checked");
     }
 }
