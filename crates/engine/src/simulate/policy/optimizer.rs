@@ -305,39 +305,31 @@ fn a_trade_can_pay(
     if hold > relaxed + 3.0 * fixed - margin {
         return true;
     }
-    let gap = 1.0 - current.iter().sum::<f64>();
-    let mut w = current.to_vec();
-    for i in 0..current.len() {
-        let wi = current[i] + gap;
-        if wi < convex.lower[i] || wi > convex.upper[i] {
-            continue;
-        }
-        w[i] = wi;
-        let t = convex.terms(&w, TRADE_TOL);
-        w[i] = current[i];
-        if hold > with_tickets(&t, fixed) - margin {
-            return true;
-        }
-    }
-    hold > relaxed + 2.0 * fixed - margin
-        && a_pair_can_pay(fixed, convex, sigma, current, hold + margin)
-}
-
-/// Whether a trade moving exactly two names could come in under `beat` once its two
-/// tickets are paid: [`pair_minimum`] plus two tickets is a floor under every trade of
-/// the pair.
-fn a_pair_can_pay(
-    fixed: f64,
-    convex: &RebalanceProblem,
-    sigma: &[f64],
-    current: &[f64],
-    beat: f64,
-) -> bool {
     let n = current.len();
     if sigma.len() != n * n {
         return true;
     }
     let pairs = PairTerms::new(convex, sigma, current);
+    for i in 0..n {
+        if let Some(v) = pairs.single(i) {
+            let tickets = if pairs.gap.abs() > TRADE_TOL {
+                fixed
+            } else {
+                0.0
+            };
+            if hold > v + tickets - margin {
+                return true;
+            }
+        }
+    }
+    hold > relaxed + 2.0 * fixed - margin && a_pair_can_pay(fixed, &pairs, hold + margin)
+}
+
+/// Whether a trade moving exactly two names could come in under `beat` once its two
+/// tickets are paid: [`PairTerms::minimum`] plus two tickets is a floor under every trade
+/// of the pair.
+fn a_pair_can_pay(fixed: f64, pairs: &PairTerms<'_>, beat: f64) -> bool {
+    let n = pairs.current.len();
     for a in 0..n {
         for b in a + 1..n {
             // (A NaN minimum decides nothing: the pair could pay.)
@@ -380,6 +372,21 @@ impl<'a> PairTerms<'a> {
             s0,
             q0,
         }
+    }
+
+    /// The fee-free objective of the portfolio that moves name `i` alone — by the budget's
+    /// gap, the free cash in or out — or `None` when its bounds forbid it:
+    /// `κ (d₀ + gap·e_i)ᵀ Σ (d₀ + gap·e_i) + c_i |gap|`.
+    fn single(&self, i: usize) -> Option<f64> {
+        let (p, gap) = (self.convex, self.gap);
+        let n = self.current.len();
+        let wi = self.current[i] + gap;
+        if wi < p.lower[i] || wi > p.upper[i] {
+            return None;
+        }
+        let sii = self.sigma[i * n + i];
+        let risk = p.kappa * (self.q0 + 2.0 * gap * self.s0[i] + gap * gap * sii);
+        Some(risk + p.cost[i] * gap.abs())
     }
 
     /// The least fee-free objective over the portfolios that move only names `a` and `b`,
@@ -946,7 +953,8 @@ mod tests {
     }
 
     /// The pair minimum is the exact optimum of the problem with every other name held
-    /// (checked against the solver), so a floor built on it never rules out a paying trade.
+    /// (checked against the solver), so a floor built on it never rules out a paying trade;
+    /// a single name's objective is the terms' at its point.
     #[test]
     fn the_pair_minimum_is_the_held_problems_optimum() {
         let mut next = stream(31);
@@ -957,6 +965,18 @@ mod tests {
             let sigma = risk_matrix(&p);
             let pairs = PairTerms::new(&p, &sigma, &p.current);
             let mut opt = Optimizer::new(&p, Settings::default()).expect("solver");
+            // One name alone takes the free cash: its objective is the terms' at that point.
+            for i in 0..k {
+                let mut w = p.current.clone();
+                w[i] += pairs.gap;
+                let t = p.terms(&w, TRADE_TOL);
+                let direct = t.risk + t.proportional_cost;
+                let single = pairs.single(i).expect("within the bounds");
+                assert!(
+                    (single - direct).abs() <= 1e-12 * direct.abs(),
+                    "case {case}, name {i}: {single:e} vs {direct:e}"
+                );
+            }
             for a in 0..k {
                 for b in a + 1..k {
                     let (mut lo, mut up) = (p.current.clone(), p.current.clone());
