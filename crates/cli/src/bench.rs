@@ -737,7 +737,7 @@ fn p2(opts: &Options) -> anyhow::Result<Section> {
     };
     let med_speedup = median(&speedups);
     let mut summary_text = format!(
-        "P2: worst gap {}, mean |gap| {} over {} instances; median speed-up vs SCIP {}",
+        "P2: worst gap above the proven optimum {} (negative: below it by rounding), mean |gap| {} over {} instances; median speed-up vs SCIP {}",
         fmt_err(worst),
         fmt_err(mean_abs),
         gaps.len(),
