@@ -1016,14 +1016,15 @@ impl FeeSchedule {
     }
 }
 
-/// The market-impact cost `b·σ·x^{3/2}/V^{1/2}` of `notional` dollars (uses `libm` so the
-/// result is bit-identical natively and in WebAssembly).
+/// The market-impact cost `b·σ·x^{3/2}/V^{1/2}` of `notional` dollars (uses `libm` and the
+/// correctly rounded square root, so the result is bit-identical natively and in
+/// WebAssembly).
 pub fn impact_cost(coefficient: f64, inputs: ImpactInputs, notional: f64) -> f64 {
     if inputs.daily_dollar_volume <= 0.0 || notional <= 0.0 {
         return 0.0;
     }
     let x = notional.abs();
-    (coefficient * inputs.daily_vol * libm::pow(x, 1.5) / libm::sqrt(inputs.daily_dollar_volume))
+    (coefficient * inputs.daily_vol * libm::pow(x, 1.5) / f64::sqrt(inputs.daily_dollar_volume))
         .max(0.0)
 }
 

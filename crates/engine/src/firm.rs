@@ -906,7 +906,7 @@ impl<'c> FirmGenerator<'c> {
                     let t = age / 365.25;
                     let growth = libm::exp(
                         (class.mu - 0.5 * class.sigma * class.sigma) * t
-                            + class.sigma * libm::sqrt(t) * z,
+                            + class.sigma * f64::sqrt(t) * z,
                     );
                     lot_no += 1;
                     lots.push(Lot {

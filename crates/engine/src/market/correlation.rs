@@ -209,7 +209,7 @@ fn higham(a: &DMatrix<f64>) -> Option<(DMatrix<f64>, usize)> {
 fn eigen_clip(a: &DMatrix<f64>) -> DMatrix<f64> {
     let k = a.nrows();
     let x = project_psd(a, EIG_FLOOR);
-    let d: Vec<f64> = (0..k).map(|i| 1.0 / libm::sqrt(x[(i, i)])).collect();
+    let d: Vec<f64> = (0..k).map(|i| 1.0 / f64::sqrt(x[(i, i)])).collect();
     DMatrix::from_fn(k, k, |i, j| {
         if i == j {
             1.0
@@ -233,7 +233,7 @@ fn factorize(a: &DMatrix<f64>) -> Option<Vec<f64>> {
             DMatrix::from_fn(k, k, |i, j| {
                 let mut s = 0.0;
                 for m in 0..k {
-                    s += v[(i, m)] * libm::sqrt(eig.eigenvalues[m].max(0.0)) * v[(j, m)];
+                    s += v[(i, m)] * f64::sqrt(eig.eigenvalues[m].max(0.0)) * v[(j, m)];
                 }
                 s
             })

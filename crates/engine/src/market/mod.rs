@@ -52,9 +52,10 @@
 //! **Random numbers.** Path `p` of seed `s` draws from ChaCha8 keyed by a SplitMix64
 //! expansion of `s`, on stream `p`: paths are independent of each other and of how they are
 //! split between workers. Normals come from the Marsaglia polar method and gamma variates
-//! from Marsaglia–Tsang, with `libm` for every transcendental function, so a path is
-//! bit-identical natively and in WebAssembly. [`fingerprint`] hashes a path's bits to check
-//! that.
+//! from Marsaglia–Tsang, with `libm` for every transcendental function and the correctly
+//! rounded `f64::sqrt` for square roots (IEEE 754 fixes its bits; in WebAssembly it is one
+//! instruction, where `libm`'s is a software loop), so a path is bit-identical natively
+//! and in WebAssembly. [`fingerprint`] hashes a path's bits to check that.
 //!
 //! # Usage
 //!

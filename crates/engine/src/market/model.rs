@@ -202,7 +202,7 @@ impl MarketModel {
             .collect();
 
         let yearly = STEPS_PER_YEAR;
-        let sqrt_a = libm::sqrt(yearly);
+        let sqrt_a = f64::sqrt(yearly);
         let class_drift = a
             .classes
             .iter()
@@ -233,8 +233,8 @@ impl MarketModel {
                         s.idiosyncratic_vol * s.idiosyncratic_vol,
                     );
                     let cov = valid.matrix[ci][cj] * si * sj;
-                    let big = libm::sqrt((si * si + vi) * (sj * sj + vj));
-                    let small = libm::sqrt(vi * vj);
+                    let big = f64::sqrt((si * si + vi) * (sj * sj + vj));
+                    let small = f64::sqrt(vi * vj);
                     let q = if small > 0.0 {
                         ((rho * big - cov) / small).clamp(0.0, 1.0)
                     } else {
@@ -257,7 +257,7 @@ impl MarketModel {
                     } else {
                         0.0
                     };
-                    followers.push((j, p, loading, libm::sqrt(1.0 - q * q) * own));
+                    followers.push((j, p, loading, f64::sqrt(1.0 - q * q) * own));
                     idio_root[j] = (p, loading, (1.0 - q * q) * vj);
                 }
             }
@@ -493,7 +493,7 @@ impl MarketPath for PathIter<'_> {
             *z = self.variates.normal();
         }
         if let Some(dof) = m.t_dof {
-            let w = libm::sqrt((dof - 2.0) / self.variates.chi_square(dof));
+            let w = f64::sqrt((dof - 2.0) / self.variates.chi_square(dof));
             for z in self.z.iter_mut() {
                 *z *= w;
             }

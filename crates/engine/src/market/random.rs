@@ -1,6 +1,6 @@
 //! Portable random variates: uniform, normal (Marsaglia polar), gamma (Marsaglia–Tsang),
-//! chi-square. Only `libm` is used for transcendental functions, so the same seed gives
-//! the same bits on every platform.
+//! chi-square. Only `libm` is used for transcendental functions and square roots are the
+//! correctly rounded `f64::sqrt`, so the same seed gives the same bits on every platform.
 
 use rand_chacha::rand_core::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -55,7 +55,7 @@ impl Variates {
             let v = 2.0 * self.uniform() - 1.0;
             let s = u * u + v * v;
             if s > 0.0 && s < 1.0 {
-                let m = libm::sqrt(-2.0 * libm::log(s) / s);
+                let m = f64::sqrt(-2.0 * libm::log(s) / s);
                 self.spare = Some(v * m);
                 return u * m;
             }
@@ -76,7 +76,7 @@ impl Variates {
             return g * libm::pow(u, 1.0 / shape);
         }
         let d = shape - 1.0 / 3.0;
-        let c = 1.0 / libm::sqrt(9.0 * d);
+        let c = 1.0 / f64::sqrt(9.0 * d);
         loop {
             let (x, v) = loop {
                 let x = self.normal();

@@ -325,9 +325,9 @@ pub fn symmetric_eigen(m: &[Vec<f64>]) -> (Vec<f64>, Vec<Vec<f64>>) {
                     continue;
                 }
                 let theta = (a[q][q] - a[p][p]) / (2.0 * apq);
-                let t = theta.signum() / (theta.abs() + libm::sqrt(theta * theta + 1.0));
+                let t = theta.signum() / (theta.abs() + f64::sqrt(theta * theta + 1.0));
                 let t = if theta == 0.0 { 1.0 } else { t };
-                let c = 1.0 / libm::sqrt(t * t + 1.0);
+                let c = 1.0 / f64::sqrt(t * t + 1.0);
                 let s = t * c;
                 for k in 0..n {
                     let akp = a[k][p];
@@ -426,7 +426,7 @@ pub fn nearest_correlation(m: &[Vec<f64>]) -> Vec<Vec<f64>> {
         }
     }
     let x = clip_eigen(&y, 1e-8);
-    let d: Vec<f64> = (0..n).map(|i| libm::sqrt(x[i][i])).collect();
+    let d: Vec<f64> = (0..n).map(|i| f64::sqrt(x[i][i])).collect();
     (0..n)
         .map(|i| {
             (0..n)

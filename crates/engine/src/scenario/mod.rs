@@ -393,7 +393,7 @@ impl Scenario {
         let idio = self.market.idiosyncratic_vol_of(&security.symbol);
         let annual_var = class.volatility * class.volatility + idio * idio;
         Some(crate::fees::ImpactInputs {
-            daily_vol: libm::sqrt(annual_var / crate::market::STEPS_PER_YEAR),
+            daily_vol: f64::sqrt(annual_var / crate::market::STEPS_PER_YEAR),
             daily_dollar_volume: volume,
         })
     }

@@ -353,7 +353,7 @@ impl SignalFeed {
             let v = 2.0 * self.uniform() - 1.0;
             let s = u * u + v * v;
             if s > 0.0 && s < 1.0 {
-                let f = libm::sqrt(-2.0 * libm::log(s) / s);
+                let f = f64::sqrt(-2.0 * libm::log(s) / s);
                 self.spare = Some(v * f);
                 return u * f;
             }
@@ -363,7 +363,7 @@ impl SignalFeed {
     /// Today's signal per class into `out`, from the standardised next-day class returns
     /// `z` (`None` on the last day: noise only).
     pub fn next(&mut self, z: Option<&[f64]>, out: &mut [f64]) {
-        let noise = libm::sqrt((1.0 - self.ic * self.ic).max(0.0));
+        let noise = f64::sqrt((1.0 - self.ic * self.ic).max(0.0));
         for (k, o) in out.iter_mut().enumerate() {
             let e = self.normal();
             let zk = z.and_then(|z| z.get(k)).copied().unwrap_or(0.0);
@@ -951,7 +951,10 @@ impl<'s> Simulation<'s> {
                     tr.min_cash = tr.min_cash.min(book.cash[a]);
                     while let Some(&idx) = held.next_if(|&&idx| idx < (a + 1) * n) {
                         let (q, j) = (book.qty[idx], idx - a * n);
-                        tr.min_shares = tr.min_shares.min(q);
+                        // (A comparison, not `f64::min`: in WebAssembly that is a call.)
+                        if q < tr.min_shares {
+                            tr.min_shares = q;
+                        }
                         let x = q * px[j];
                         value += x;
                         class_val[class[j]] += x;
@@ -1018,7 +1021,7 @@ impl<'s> Simulation<'s> {
             }
             let t = book.totals;
             let te = if tr.days > 1.0 {
-                libm::sqrt(tr.te_m2 / (tr.days - 1.0) * STEPS_PER_YEAR)
+                f64::sqrt(tr.te_m2 / (tr.days - 1.0) * STEPS_PER_YEAR)
             } else {
                 0.0
             };

@@ -340,7 +340,7 @@ impl<'s> World<'s> {
             })
             .collect();
         for (k, c) in classes.iter_mut().enumerate() {
-            c.daily_vol = libm::sqrt(class_cov[k][k].max(0.0) / a);
+            c.daily_vol = f64::sqrt(class_cov[k][k].max(0.0) / a);
         }
 
         // Cash flows by step.
