@@ -601,8 +601,10 @@ fn on_output(state: RunState, worker: usize, out: Done) {
             Arrived::Chunk(result, ms, paths, trades) => {
                 // The worker gets its next chunk before this one is read: it computes while
                 // the page decodes and merges (a 10–15 ms task it would otherwise idle
-                // through, a tenth of a chunk's time).
-                send_next(run, worker);
+                // through, a tenth of a chunk's time). A failed chunk stops the run instead.
+                if result.is_ok() {
+                    send_next(run, worker);
+                }
                 // The recorded path's trades are read in tasks of their own (the lowest
                 // recorded path's, as a merge keeps).
                 if let Some(t) = trades {

@@ -73,6 +73,9 @@ pub struct CostAware {
     convex: Option<RebalanceProblem>,
     /// The greedy elimination's buffers.
     work: Greedy,
+    /// The class problem's risk matrix ([`risk_matrix`]), computed with the problem (its
+    /// covariance never changes).
+    sigma: Vec<f64>,
     /// The solver, built on the first check day and updated with each day's problem (the
     /// factor decomposition of `F` is computed once).
     solver: Option<Optimizer>,
@@ -88,6 +91,7 @@ impl CostAware {
             settings,
             convex: None,
             work: Greedy::default(),
+            sigma: Vec::new(),
             solver: None,
             relaxed_dual: None,
         }
@@ -210,10 +214,10 @@ impl CostAware {
             .upper
             .extend(upper.iter().zip(&current).map(|(u, c)| u.max(*c)));
         let convex = &*convex;
-        if self.work.sigma.is_empty() {
-            self.work.sigma = risk_matrix(convex);
+        if self.sigma.is_empty() {
+            self.sigma = risk_matrix(convex);
         }
-        let sigma = &self.work.sigma;
+        let sigma = &self.sigma;
         let hold = convex.terms(&current, TRADE_TOL).objective();
         // Cheaper screen first: the convex optimum's objective is ≥ 0 (PSD risk plus
         // non-negative costs), so the gain is at most `hold`; when `hold` does not cover a
@@ -255,15 +259,29 @@ impl CostAware {
         if matches!(relaxed.status, Status::Infeasible | Status::NumericalError) {
             return None;
         }
-        if hold - relaxed.objective <= fixed {
+        // The screens take the solve's objective for the optimum: only an exact one (a
+        // solve stopped early has an objective above the optimum, and the greedy decides).
+        let exact = relaxed.status == Status::Optimal;
+        if exact && hold - relaxed.objective <= fixed {
             return None;
         }
-        if fixed > 0.0 && !a_trade_can_pay(fixed, convex, sigma, &current, hold, relaxed.objective)
+        if exact
+            && fixed > 0.0
+            && !a_trade_can_pay(fixed, convex, sigma, &current, hold, relaxed.objective)
         {
             return None;
         }
         let w_best = if fixed > 0.0 {
-            greedy_drop(fixed, convex, &current, hold, relaxed, p1, &mut self.work)
+            greedy_drop(
+                fixed,
+                convex,
+                sigma,
+                &current,
+                hold,
+                relaxed,
+                p1,
+                &mut self.work,
+            )
         } else {
             relaxed.w
         };
@@ -302,7 +320,8 @@ fn a_trade_can_pay(
     relaxed: f64,
 ) -> bool {
     let margin = 1e-3 * fixed;
-    if hold > relaxed + 3.0 * fixed - margin {
+    // (A NaN decides nothing: a trade could pay.)
+    if relaxed.is_nan() || hold.is_nan() || hold > relaxed + 3.0 * fixed - margin {
         return true;
     }
     let n = current.len();
@@ -310,15 +329,13 @@ fn a_trade_can_pay(
         return true;
     }
     let pairs = PairTerms::new(convex, sigma, current);
-    for i in 0..n {
-        if let Some(v) = pairs.single(i) {
-            let tickets = if pairs.gap.abs() > TRADE_TOL {
-                fixed
-            } else {
-                0.0
-            };
-            if hold > v + tickets - margin {
-                return true;
+    // With no free cash to place (within the trade tolerance) one name cannot move alone.
+    if pairs.gap.abs() > TRADE_TOL {
+        for i in 0..n {
+            if let Some(v) = pairs.single(i) {
+                if v.is_nan() || hold > v + fixed - margin {
+                    return true;
+                }
             }
         }
     }
@@ -390,7 +407,8 @@ impl<'a> PairTerms<'a> {
     }
 
     /// The least fee-free objective over the portfolios that move only names `a` and `b`,
-    /// with `a`'s move that attains it (`None` when the bounds leave none). With every other name held, the budget leaves
+    /// with `a`'s move that attains it (`None` when the bounds leave none; both `NaN` when
+    /// no minimum is claimed: a side without a bound and no curvature). With every other name held, the budget leaves
     /// one free variable, `a`'s move `x` (`b` moves `gap − x`), along which the objective
     /// is `κ (d₁ + x u)ᵀ Σ (d₁ + x u) + c_a |x| + c_b |gap − x|` with `d₁ = d₀ + gap·e_b`,
     /// `u = e_a − e_b`: a convex quadratic with two kinks, minimised exactly (the minimiser
@@ -411,13 +429,21 @@ impl<'a> PairTerms<'a> {
         if lo.is_nan() || hi.is_nan() || lo > hi {
             return None;
         }
-        let mut best = (lo, h(lo));
+        // On an unbounded side the minimum is attained only with curvature; without it
+        // nothing is claimed (`NaN`: the callers solve, or count the pair as paying).
+        if uu.is_nan() || uu <= 0.0 && (lo.is_infinite() || hi.is_infinite()) {
+            return Some((f64::NAN, f64::NAN));
+        }
+        let mut best = (f64::NAN, f64::INFINITY);
         let mut consider = |x: f64| {
-            let v = h(x);
-            if v < best.1 {
-                best = (x, v);
+            if x.is_finite() {
+                let v = h(x);
+                if v < best.1 {
+                    best = (x, v);
+                }
             }
         };
+        consider(lo);
         consider(hi);
         for x in [0.0, gap] {
             if (lo..=hi).contains(&x) {
@@ -431,6 +457,9 @@ impl<'a> PairTerms<'a> {
                     consider(x.clamp(lo, hi));
                 }
             }
+        }
+        if best.0.is_nan() {
+            return Some((f64::NAN, f64::NAN));
         }
         Some(best)
     }
@@ -459,9 +488,6 @@ struct Greedy {
     /// A candidate's bounds.
     lower: Vec<f64>,
     upper: Vec<f64>,
-    /// The risk matrix `Σ = B F Bᵀ + D` of the class problem (row-major), which every
-    /// candidate shares.
-    sigma: Vec<f64>,
     /// Scratch for [`risk_floor`].
     scratch: Vec<f64>,
     /// Candidates solved, ruled out by [`risk_floor`], and priced in closed form
@@ -630,9 +656,11 @@ struct Winner {
 /// more tracking than its ticket saves), so when that floor already misses the value to
 /// beat (by a thousandth of a ticket, far above the solver's accuracy) the candidate is
 /// ruled out unsolved. The elimination's result is the same with or without the floor.
+#[allow(clippy::too_many_arguments)]
 fn greedy_drop(
     fixed: f64,
     convex: &RebalanceProblem,
+    sigma: &[f64],
     current: &[f64],
     hold: f64,
     start: Solution,
@@ -647,13 +675,9 @@ fn greedy_drop(
     // The incumbent's fee-free objective, when it is an exact optimum (else no floor).
     let mut best_convex = (start.status == Status::Optimal).then(|| convex_part(&start.terms));
     let mut best_w = start.w;
-    if work.sigma.len() != k * k {
-        work.sigma = risk_matrix(convex);
-    }
     let Greedy {
         lower,
         upper,
-        sigma,
         scratch,
         solved,
         pruned,
@@ -696,9 +720,12 @@ fn greedy_drop(
                         .contains(&(current[j] + pairs.gap))
                         .then(|| pairs.portfolio(j, j, 0.0)),
                 ),
-                (Some(a), Some(b), None) => {
-                    Some(pairs.minimum(a, b).map(|(x, _)| pairs.portfolio(a, b, x)))
-                }
+                (Some(a), Some(b), None) => match pairs.minimum(a, b) {
+                    None => Some(None),
+                    Some((x, _)) if x.is_finite() => Some(Some(pairs.portfolio(a, b, x))),
+                    // No minimum claimed (a side without a bound): the solver decides.
+                    Some(_) => None,
+                },
                 _ => None,
             };
             if let Some(w) = few {
@@ -870,6 +897,7 @@ mod tests {
             let greedy = greedy_drop(
                 fixed,
                 &p,
+                &sigma,
                 &p.current,
                 hold,
                 relaxed,
@@ -1018,7 +1046,10 @@ mod tests {
             if fixed.is_nan() || fixed <= 0.0 {
                 continue;
             }
-            let w_fast = greedy_drop(fixed, &p, &p.current, hold, relaxed, &mut opt, &mut fast);
+            let sigma = risk_matrix(&p);
+            let w_fast = greedy_drop(
+                fixed, &p, &sigma, &p.current, hold, relaxed, &mut opt, &mut fast,
+            );
             // The reference from a fresh solver (the same warm starts).
             let mut opt = Optimizer::new(&p, Settings::default()).expect("solver");
             let relaxed = opt.solve();
@@ -1029,6 +1060,7 @@ mod tests {
             let w_ref = greedy_drop(
                 fixed,
                 &p,
+                &sigma,
                 &p.current,
                 hold,
                 relaxed,
@@ -1065,5 +1097,32 @@ mod tests {
             fast.pruned,
             fast.closed
         );
+    }
+
+    /// Without bounds the pair minimum is still exact where the objective curves, and is
+    /// not claimed where it does not (perfectly correlated classes: the pair's own risk is
+    /// flat, and its cost alone bounds nothing); a NaN decides nothing in the screen.
+    #[test]
+    fn the_pair_minimum_claims_nothing_it_cannot_prove() {
+        let mut next = stream(5);
+        let mut p = problem(&mut next, 4);
+        p.lower = vec![f64::NEG_INFINITY; 4];
+        p.upper = vec![f64::INFINITY; 4];
+        let sigma = risk_matrix(&p);
+        let pairs = PairTerms::new(&p, &sigma, &p.current);
+        let (x, v) = pairs.minimum(0, 1).expect("feasible");
+        assert!(x.is_finite() && v.is_finite(), "({x}, {v})");
+        // Classes 0 and 1 identical: moving one against the other changes no risk.
+        let mut flat = sigma.clone();
+        for j in 0..4 {
+            flat[j] = sigma[4 + j];
+            flat[j * 4] = sigma[j * 4 + 1];
+        }
+        flat[0] = sigma[5];
+        let pairs = PairTerms::new(&p, &flat, &p.current);
+        let (x, v) = pairs.minimum(0, 1).expect("feasible");
+        assert!(x.is_nan() && v.is_nan(), "claimed ({x}, {v})");
+        assert!(a_pair_can_pay(1.0, &pairs, f64::NEG_INFINITY));
+        assert!(a_trade_can_pay(1e-6, &p, &sigma, &p.current, 1.0, f64::NAN));
     }
 }
