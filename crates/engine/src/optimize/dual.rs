@@ -448,6 +448,17 @@ fn line_root(alphas: &mut [f64], f: impl Fn(f64) -> f64, f0: f64) -> Option<f64>
 
 /// Solve H x = b for symmetric positive definite H (lower triangle filled), m × m.
 fn cholesky_solve(h: &mut [f64], m: usize, b: &[f64], x: &mut [f64]) -> bool {
+    if !cholesky_factor(h, m) {
+        return false;
+    }
+    cholesky_substitute(h, m, b, x);
+    true
+}
+
+/// Cholesky factorisation, in place, of the symmetric positive definite `m × m` matrix
+/// whose lower triangle is in `h` (row-major): its lower triangle becomes `L` with
+/// `L Lᵀ = H`. `false` when the matrix is not positive definite.
+pub(crate) fn cholesky_factor(h: &mut [f64], m: usize) -> bool {
     for j in 0..m {
         let (top, rest) = h.split_at_mut((j + 1) * m);
         let rj = &mut top[j * m..];
@@ -469,22 +480,26 @@ fn cholesky_solve(h: &mut [f64], m: usize, b: &[f64], x: &mut [f64]) -> bool {
             ri[j] = v / d;
         }
     }
+    true
+}
+
+/// Solves `L Lᵀ x = b` with the factor `l` from [`cholesky_factor`].
+pub(crate) fn cholesky_substitute(l: &[f64], m: usize, b: &[f64], x: &mut [f64]) {
     for i in 0..m {
-        let ri = &h[i * m..i * m + i];
+        let ri = &l[i * m..i * m + i];
         let mut v = b[i];
         for (a, xk) in ri.iter().zip(&x[..i]) {
             v -= a * xk;
         }
-        x[i] = v / h[i * m + i];
+        x[i] = v / l[i * m + i];
     }
     for i in (0..m).rev() {
         let mut v = x[i];
         for k in i + 1..m {
-            v -= h[k * m + i] * x[k];
+            v -= l[k * m + i] * x[k];
         }
-        x[i] = v / h[i * m + i];
+        x[i] = v / l[i * m + i];
     }
-    true
 }
 
 #[cfg(test)]

@@ -61,7 +61,7 @@ pub(crate) use reference::clarabel_settings;
 
 use nalgebra::{DMatrix, SymmetricEigen};
 
-pub(crate) use dual::Dual;
+pub(crate) use dual::{cholesky_factor, cholesky_substitute, Dual};
 use dual::{Response, Structure, Workspace};
 
 /// Errors for bad input. An infeasible or unconverged solve is a [`Status`], not an error.

@@ -54,7 +54,10 @@
 //! `targets` call.
 
 use super::{Holdings, View};
-use crate::optimize::{Dual, Optimizer, RebalanceProblem, Settings, Solution, Status, Terms};
+use crate::optimize::{
+    cholesky_factor, cholesky_substitute, Dual, Optimizer, RebalanceProblem, Settings, Solution,
+    Status, Terms,
+};
 use crate::scenario::policy::CostAwareRule;
 use crate::types::Side;
 
@@ -544,9 +547,11 @@ fn risk_floor(
         return None;
     }
     scratch.clear();
-    scratch.resize(n + nf * nf + 2 * nf, 0.0);
+    scratch.resize(n + nf * nf + 4 * nf, 0.0);
     let (d, rest) = scratch.split_at_mut(n);
     let (a, rest) = rest.split_at_mut(nf * nf);
+    let (rhs_u, rest) = rest.split_at_mut(nf);
+    let (rhs_v, rest) = rest.split_at_mut(nf);
     let (u, v) = rest.split_at_mut(nf);
     let mut held_sum = 0.0;
     for j in 0..n {
@@ -555,7 +560,7 @@ fn risk_floor(
             held_sum += d[j];
         }
     }
-    // A = Σ_FF (lower triangle), u = −Σ_FH d_H (the right-hand side), v = 1.
+    // A = Σ_FF (lower triangle); the right-hand sides Σ_FH d_H and 1 (u, v solve them).
     for (p, &fp) in f_idx.iter().enumerate() {
         for (q, &fq) in f_idx.iter().enumerate().take(p + 1) {
             a[p * nf + q] = sigma[fp * n + fq];
@@ -566,14 +571,14 @@ fn risk_floor(
                 b += sigma[fp * n + j] * d[j];
             }
         }
-        u[p] = b;
-        v[p] = 1.0;
+        rhs_u[p] = b;
+        rhs_v[p] = 1.0;
     }
-    if !cholesky_in_place(a, nf) {
+    if !cholesky_factor(a, nf) {
         return None;
     }
-    cholesky_apply(a, nf, u);
-    cholesky_apply(a, nf, v);
+    cholesky_substitute(a, nf, rhs_u, u);
+    cholesky_substitute(a, nf, rhs_v, v);
     // d_F = −u − μ v with 1ᵀd_F = −Σ d_H.
     let (su, sv) = (u.iter().sum::<f64>(), v.iter().sum::<f64>());
     if sv.is_nan() || sv <= 0.0 {
@@ -589,48 +594,6 @@ fn risk_floor(
         q += d[i] * row.iter().zip(d.iter()).map(|(s, dj)| s * dj).sum::<f64>();
     }
     q.is_finite().then_some(kappa * q.max(0.0))
-}
-
-/// Cholesky factorisation of the symmetric `m × m` matrix whose lower triangle is in `h`
-/// (row-major), in place; `false` when it is not positive definite.
-fn cholesky_in_place(h: &mut [f64], m: usize) -> bool {
-    for j in 0..m {
-        let mut dj = h[j * m + j];
-        for k in 0..j {
-            dj -= h[j * m + k] * h[j * m + k];
-        }
-        if dj.is_nan() || dj <= 0.0 || dj.is_infinite() {
-            return false;
-        }
-        let dj = dj.sqrt();
-        h[j * m + j] = dj;
-        for i in j + 1..m {
-            let mut x = h[i * m + j];
-            for k in 0..j {
-                x -= h[i * m + k] * h[j * m + k];
-            }
-            h[i * m + j] = x / dj;
-        }
-    }
-    true
-}
-
-/// Solves `L Lᵀ y = b` in place with the factor from [`cholesky_in_place`].
-fn cholesky_apply(l: &[f64], m: usize, b: &mut [f64]) {
-    for i in 0..m {
-        let mut x = b[i];
-        for k in 0..i {
-            x -= l[i * m + k] * b[k];
-        }
-        b[i] = x / l[i * m + i];
-    }
-    for i in (0..m).rev() {
-        let mut x = b[i];
-        for k in i + 1..m {
-            x -= l[k * m + i] * b[k];
-        }
-        b[i] = x / l[i * m + i];
-    }
 }
 
 /// The best candidate of a round of the greedy elimination.
