@@ -43,6 +43,7 @@ pub mod household;
 pub mod ledger;
 pub mod lots;
 pub mod market;
+mod num;
 pub mod optimize;
 pub mod scenario;
 pub mod simulate;

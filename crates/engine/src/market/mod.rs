@@ -50,7 +50,8 @@
 //! achieved correlation next to the requested one.
 //!
 //! **Random numbers.** Path `p` of seed `s` draws from ChaCha8 keyed by a SplitMix64
-//! expansion of `s`, on stream `p`: paths are independent of each other and of how they are
+//! expansion of `s`, on stream `p` (the stream of `rand_chacha`'s `ChaCha8Rng`, computed
+//! four blocks at a time in SIMD lanes): paths are independent of each other and of how they are
 //! split between workers. Normals come from the Marsaglia polar method and gamma variates
 //! from Marsaglia–Tsang, with `libm` for every transcendental function and the correctly
 //! rounded `f64::sqrt` for square roots (IEEE 754 fixes its bits; in WebAssembly it is one
@@ -78,6 +79,7 @@
 //! ```
 
 mod assumptions;
+mod chacha;
 mod correlation;
 mod ledoit_wolf;
 mod model;

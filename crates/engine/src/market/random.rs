@@ -2,8 +2,7 @@
 //! chi-square. Only `libm` is used for transcendental functions and square roots are the
 //! correctly rounded `f64::sqrt`, so the same seed gives the same bits on every platform.
 
-use rand_chacha::rand_core::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+use super::chacha::ChaCha8;
 
 /// SplitMix64 step (Steele, Lea, Flood 2014): expands a 64-bit seed into key words.
 fn splitmix64(state: &mut u64) -> u64 {
@@ -16,25 +15,23 @@ fn splitmix64(state: &mut u64) -> u64 {
 
 /// The generator of path `stream` under `seed`: ChaCha8 keyed by the SplitMix64
 /// expansion of `seed` (little-endian words), on ChaCha stream (nonce) `stream`.
-pub(crate) fn path_rng(seed: u64, stream: u64) -> ChaCha8Rng {
+pub(crate) fn path_rng(seed: u64, stream: u64) -> ChaCha8 {
     let mut key = [0u8; 32];
     let mut state = seed;
     for chunk in key.chunks_exact_mut(8) {
         chunk.copy_from_slice(&splitmix64(&mut state).to_le_bytes());
     }
-    let mut rng = ChaCha8Rng::from_seed(key);
-    rng.set_stream(stream);
-    rng
+    ChaCha8::new(key, stream)
 }
 
 /// A stream of variates over one generator, caching the polar method's second normal.
 pub(crate) struct Variates {
-    rng: ChaCha8Rng,
+    rng: ChaCha8,
     spare: Option<f64>,
 }
 
 impl Variates {
-    pub(crate) fn new(rng: ChaCha8Rng) -> Variates {
+    pub(crate) fn new(rng: ChaCha8) -> Variates {
         Variates { rng, spare: None }
     }
 

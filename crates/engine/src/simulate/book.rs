@@ -176,7 +176,7 @@ impl Book {
         let (mut basis, mut max) = (0.0, 0.0f64);
         for l in self.lots(w, a, s) {
             basis += l.basis;
-            max = max.max(l.basis_per_share());
+            max = crate::num::max(max, l.basis_per_share());
         }
         self.basis[idx] = basis;
         self.max_bps[idx] = max;

@@ -948,10 +948,9 @@ impl<'s> Simulation<'s> {
                 for a in 0..m {
                     value += book.cash[a];
                     min_cash_total += w.accounts[a].min_cash;
-                    tr.min_cash = tr.min_cash.min(book.cash[a]);
+                    tr.min_cash = crate::num::min(tr.min_cash, book.cash[a]);
                     while let Some(&idx) = held.next_if(|&&idx| idx < (a + 1) * n) {
                         let (q, j) = (book.qty[idx], idx - a * n);
-                        // (A comparison, not `f64::min`: in WebAssembly that is a call.)
                         if q < tr.min_shares {
                             tr.min_shares = q;
                         }
@@ -966,11 +965,12 @@ impl<'s> Simulation<'s> {
                 let mut drift = 0.0f64;
                 if investable > 0.0 {
                     for (c, cl) in w.classes.iter().enumerate() {
-                        drift = drift.max((class_val[c] / investable - cl.weight).abs());
+                        drift =
+                            crate::num::max(drift, (class_val[c] / investable - cl.weight).abs());
                     }
                 }
                 tr.drift_sum += drift;
-                tr.drift_max = tr.drift_max.max(drift);
+                tr.drift_max = crate::num::max(tr.drift_max, drift);
                 if tr.prev_value > 0.0 {
                     let r = (value + tr.taxes_today - tr.flows_today) / tr.prev_value - 1.0;
                     let d = r - bench;
