@@ -114,8 +114,16 @@ try {
   // The page's own User Timing measures: building a report from the paths gathered so far
   // and reading a worker's chunk, on the page's thread.
   result.page_thread_ms = await page.evaluate(() => {
-    const max = (name) => Math.max(0, ...performance.getEntriesByName(name).map((m) => m.duration));
-    return { report_max: Math.round(max("tollbooth:report")), decode_max: Math.round(max("tollbooth:decode")) };
+    const all = (name) => performance.getEntriesByName(name).map((m) => m.duration);
+    const max = (name) => Math.max(0, ...all(name));
+    const sum = (name) => all(name).reduce((a, b) => a + b, 0);
+    return {
+      report_max: Math.round(max("tollbooth:report")),
+      decode_max: Math.round(max("tollbooth:decode")),
+      report_total: Math.round(sum("tollbooth:report")),
+      decode_total: Math.round(sum("tollbooth:decode")),
+      reports: all("tollbooth:report").length,
+    };
   });
   result.problems = session.problems;
 } finally {
@@ -168,6 +176,10 @@ row("wasm / native", result.wasm_native_ratio.toFixed(2));
 row("main-thread tasks over 50 ms, running", `${result.long_tasks.over_50ms} (longest ${result.long_tasks.max_ms} ms)`);
 row("main-thread tasks over 50 ms, at end", `${result.long_tasks.at_end} (longest ${result.long_tasks.at_end_max_ms} ms)`);
 row("longest report build / chunk read", `${result.page_thread_ms.report_max} ms / ${result.page_thread_ms.decode_max} ms`);
+row(
+  "page thread: reports / chunk reads",
+  `${result.page_thread_ms.report_total} ms (${result.page_thread_ms.reports}) / ${result.page_thread_ms.decode_total} ms`,
+);
 if (result.problems.length) {
   console.error("problems:", result.problems);
   process.exitCode = 1;
