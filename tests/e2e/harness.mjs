@@ -16,10 +16,12 @@ export const CHROMIUM_ARGS = [
   "--no-first-run",
 ];
 
+// `EXTRA_CHROMIUM_ARGS` (space-separated) adds flags for an experiment, e.g. V8's
+// `--js-flags=...` in the in-browser benchmark.
 export async function launch() {
   return chromium.launch({
     executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-    args: CHROMIUM_ARGS,
+    args: [...CHROMIUM_ARGS, ...(process.env.EXTRA_CHROMIUM_ARGS ?? "").split(" ").filter(Boolean)],
   });
 }
 

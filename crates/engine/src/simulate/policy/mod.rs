@@ -194,18 +194,16 @@ impl Holdings {
         self.free.resize(m, 0.0);
         let prices = &v.prices[..n];
         let class = &w.sec_class[..n];
+        // The non-empty positions, in the order of `qty` (adding an empty one's zero would
+        // change nothing).
+        for &idx in &v.book.held {
+            let (a, s) = (idx / n, idx % n);
+            let x = v.book.qty[idx] * prices[s];
+            let c = class[s];
+            self.h[a * k + c] += x;
+            self.total[c] += x;
+        }
         for a in 0..m {
-            let qty = &v.book.qty[a * n..(a + 1) * n];
-            let ha = &mut self.h[a * k..(a + 1) * k];
-            for s in 0..n {
-                // Most positions are empty: adding their zero would change nothing.
-                if qty[s] != 0.0 {
-                    let x = qty[s] * prices[s];
-                    let c = class[s];
-                    ha[c] += x;
-                    self.total[c] += x;
-                }
-            }
             self.free[a] = v.book.cash[a] - w.accounts[a].min_cash;
         }
         self.investable = self.total.iter().sum::<f64>() + self.free.iter().sum::<f64>();
