@@ -870,7 +870,7 @@ fn RunProgress(state: RunState) -> impl IntoView {
                 format!("Simulating: {done} of {total} paths done (in Web Workers).")
             }
             Status::Done(ms, w, per_path) => format!(
-                "Done: {total} paths in {:.1} s on {w} worker(s); {per_path:.0} ms per path in one worker.",
+                "Done: {total} paths in {:.1} s on {w} worker(s); {per_path:.1} ms per path in one worker.",
                 ms / 1000.0
             ),
             Status::Cancelled => format!(

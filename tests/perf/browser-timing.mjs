@@ -94,7 +94,7 @@ try {
   result.total_ms = Date.now() - t0;
   const status = await results.status();
   result.status = status;
-  result.wasm_ms_per_path = Number(status.match(/; (\d+) ms per path in one worker/)[1]);
+  result.wasm_ms_per_path = Number(status.match(/; ([\d.]+) ms per path in one worker/)[1]);
   // Long tasks while paths were coming in, and at the end: from the task that reads the
   // last chunk (the page marks `tollbooth:last-chunk` in it) on, the whole report and the
   // charts are built once.

@@ -91,7 +91,14 @@ impl Lot {
 /// True when shares whose holding period starts on `holding_start` are long-term if sold
 /// on `sale_date`: `sale_date > holding_start.add_years(1)`.
 pub fn is_long_term(holding_start: Date, sale_date: Date) -> bool {
-    sale_date > holding_start.add_years(1)
+    // A year after any date is 365 or 366 days later (29 February → 28 February: 365), so
+    // only a sale exactly 366 days on needs the calendar (a sale picks lots by this test
+    // for every open lot: most of a busy book's calendar arithmetic).
+    match sale_date.days_since(holding_start) {
+        ..=365 => false,
+        366 => sale_date > holding_start.add_years(1),
+        _ => true,
+    }
 }
 
 /// Why lots cannot be relieved.
@@ -451,6 +458,25 @@ mod tests {
         let p = select_lots(&lots, 25.0 + 1e-10, &LotMethod::Fifo.into(), date, 1.0).unwrap();
         relieve(&mut lots, &p);
         assert!(lots.is_empty());
+    }
+
+    #[test]
+    fn long_term_test_is_the_calendar_rule() {
+        // Every start day from 1999 to 2102 (leap days, the 2100 non-leap year), sales
+        // around a year on.
+        let first = d("1999-01-01");
+        for k in 0..(104 * 366) {
+            let start = first.add_days(k);
+            let year_on = start.add_years(1);
+            for off in 355..375 {
+                let sale = start.add_days(off);
+                assert_eq!(
+                    is_long_term(start, sale),
+                    sale > year_on,
+                    "{start} sold {sale}"
+                );
+            }
+        }
     }
 
     #[test]
