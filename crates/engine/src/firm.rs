@@ -731,7 +731,7 @@ impl Draws {
         self.0.uniform()
     }
 
-    /// Standard normal (Marsaglia polar).
+    /// Standard normal (the ziggurat of [`Variates::normal`]).
     fn normal(&mut self) -> f64 {
         self.0.normal()
     }

@@ -52,8 +52,9 @@
 //! **Random numbers.** Path `p` of seed `s` draws from ChaCha8 keyed by a SplitMix64
 //! expansion of `s`, on stream `p` (the stream of `rand_chacha`'s `ChaCha8Rng`, computed
 //! four blocks at a time in SIMD lanes): paths are independent of each other and of how they are
-//! split between workers. Normals come from the Marsaglia polar method and gamma variates
-//! from Marsaglia–Tsang, with `libm` for every transcendental function and the correctly
+//! split between workers. Normals come from Marsaglia and Tsang's ziggurat (256 layers,
+//! one 64-bit draw per normal nearly always; its tables computed with `libm`) and gamma
+//! variates from Marsaglia–Tsang, with `libm` for every transcendental function and the correctly
 //! rounded `f64::sqrt` for square roots (IEEE 754 fixes its bits; in WebAssembly it is one
 //! instruction, where `libm`'s is a software loop), so a path is bit-identical natively
 //! and in WebAssembly. [`fingerprint`] hashes a path's bits to check that.
