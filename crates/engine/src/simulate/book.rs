@@ -182,6 +182,31 @@ impl Book {
         self.max_bps[idx] = max;
     }
 
+    /// The cached basis of a taxable position after a purchase: when the purchase washed
+    /// no loss, its lot is the position's last and no other lot changed, so the lot is
+    /// added to the cache (the same sum, in the same order, as [`Book::refresh`]'s);
+    /// otherwise the position is recomputed.
+    fn refresh_after_buy(&mut self, w: &World<'_>, a: usize, s: usize, no_wash: bool) {
+        let idx = a * w.n() + s;
+        match self.lots(w, a, s).last() {
+            Some(l) if no_wash => {
+                let (basis, bps) = (l.basis, l.basis_per_share());
+                self.basis[idx] += basis;
+                self.max_bps[idx] = crate::num::max(self.max_bps[idx], bps);
+                debug_assert!(
+                    {
+                        let (b, m) = (self.basis[idx], self.max_bps[idx]);
+                        self.refresh(w, a, s);
+                        b.to_bits() == self.basis[idx].to_bits()
+                            && m.to_bits() == self.max_bps[idx].to_bits()
+                    },
+                    "the basis cache after a purchase differs from a recomputation"
+                );
+            }
+            _ => self.refresh(w, a, s),
+        }
+    }
+
     fn refresh_group(&mut self, w: &World<'_>, group: usize) {
         for a in 0..w.accounts.len() {
             if !w.accounts[a].kind.is_taxable() {
@@ -377,7 +402,8 @@ impl Book {
                     t.fee = spread;
                     t.method = None;
                     t.lots.clear();
-                    self.ledger
+                    let outcome = self
+                        .ledger
                         .apply_at(t, self.pos[a * n + s])
                         .map_err(|e| SimError::ledger(w, a, s, date, e))?;
                     self.set_qty(a * n + s, self.qty[a * n + s] + shares);
@@ -404,7 +430,7 @@ impl Book {
                         });
                     }
                     if w.accounts[a].kind.is_taxable() {
-                        self.refresh(w, a, s);
+                        self.refresh_after_buy(w, a, s, outcome.washes.is_empty());
                     }
                 } else {
                     self.cash[a] += amount;
