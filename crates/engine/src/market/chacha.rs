@@ -135,9 +135,10 @@ mod simd {
 #[cfg(target_arch = "x86_64")]
 mod sse2 {
     use core::arch::x86_64::{
-        __m128i, _mm_add_epi32, _mm_or_si128, _mm_set1_epi32, _mm_set_epi32, _mm_shufflehi_epi16,
-        _mm_shufflelo_epi16, _mm_slli_epi32, _mm_srli_epi32, _mm_storeu_si128, _mm_unpackhi_epi32,
-        _mm_unpackhi_epi64, _mm_unpacklo_epi32, _mm_unpacklo_epi64, _mm_xor_si128,
+        __m128i, _mm_add_epi32, _mm_cvtsi32_si128, _mm_or_si128, _mm_set1_epi32, _mm_set_epi32,
+        _mm_shufflehi_epi16, _mm_shufflelo_epi16, _mm_sll_epi32, _mm_srl_epi32, _mm_storeu_si128,
+        _mm_unpackhi_epi32, _mm_unpackhi_epi64, _mm_unpacklo_epi32, _mm_unpacklo_epi64,
+        _mm_xor_si128,
     };
 
     impl super::Lanes for __m128i {
@@ -177,9 +178,12 @@ mod sse2 {
                     16 => _mm_shufflehi_epi16::<0b10_11_00_01>(
                         _mm_shufflelo_epi16::<0b10_11_00_01>(self),
                     ),
-                    12 => _mm_or_si128(_mm_slli_epi32::<12>(self), _mm_srli_epi32::<20>(self)),
-                    8 => _mm_or_si128(_mm_slli_epi32::<8>(self), _mm_srli_epi32::<24>(self)),
-                    _ => _mm_or_si128(_mm_slli_epi32::<7>(self), _mm_srli_epi32::<25>(self)),
+                    // Any other count: shifts by a count register (an immediate shift
+                    // would need `32 − N` as a const argument).
+                    _ => _mm_or_si128(
+                        _mm_sll_epi32(self, _mm_cvtsi32_si128(N as i32)),
+                        _mm_srl_epi32(self, _mm_cvtsi32_si128(32 - N as i32)),
+                    ),
                 }
             }
         }
