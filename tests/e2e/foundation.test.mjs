@@ -83,3 +83,23 @@ test("every request the page made was a same-origin asset under the sub-path", a
   assert.ok(paths.length > 0);
   for (const p of paths) assert.ok(p.startsWith("/tools/tollbooth/"), p);
 });
+
+test("a browser without WebAssembly SIMD is told so, and the app does not start", async () => {
+  const context = await browser.newContext();
+  // As such a browser answers the page's probe module.
+  await context.addInitScript(() => {
+    WebAssembly.validate = () => false;
+  });
+  const { page, problems, requested } = await openApp(browser, server, { context });
+  const alert = page.getByTestId("boot-error");
+  await alert.waitFor();
+  assert.match(await alert.textContent(), /needs a browser with WebAssembly SIMD/);
+  await page.waitForLoadState("networkidle");
+  // The app's module was never run: no workspace, no Web Workers (their WebAssembly was
+  // never asked for; the page's own is only preloaded by the HTML).
+  assert.equal(await page.locator("main").count(), 0);
+  assert.equal(await page.evaluate(() => document.documentElement.dataset.workers ?? null), null);
+  assert.ok(!requested.includes("worker_bg.wasm"), requested.join());
+  assert.deepEqual(problems, []);
+  await context.close();
+});
