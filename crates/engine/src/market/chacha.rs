@@ -357,6 +357,22 @@ mod tests {
         }
     }
 
+    #[test]
+    fn portable_lanes_compute_the_same_blocks() {
+        let key: [u32; 8] = std::array::from_fn(|i| 0x9e37_79b9u32.wrapping_mul(i as u32 + 1));
+        for (counter, stream) in [
+            (0, 0),
+            (5, 7),
+            (u64::from(u32::MAX) - 2, 1),
+            (u64::MAX - 1, 3),
+        ] {
+            let (mut fast, mut portable) = ([0u32; WORDS], [0u32; WORDS]);
+            blocks::<V>(&key, counter, stream, &mut fast);
+            blocks::<[u32; 4]>(&key, counter, stream, &mut portable);
+            assert_eq!(fast, portable, "counter {counter}, stream {stream}");
+        }
+    }
+
     /// RFC 7539's block test vector, at 8 rounds: the quarter round's rotations and the
     /// state's layout, independently of `rand_chacha`.
     #[test]
