@@ -173,13 +173,17 @@ impl Book {
     /// Recomputes the cached basis of a taxable position from the ledger.
     fn refresh(&mut self, w: &World<'_>, a: usize, s: usize) {
         let idx = a * w.n() + s;
+        (self.basis[idx], self.max_bps[idx]) = self.recomputed_basis(w, a, s);
+    }
+
+    /// A taxable position's basis and highest basis per share, from its lots.
+    fn recomputed_basis(&self, w: &World<'_>, a: usize, s: usize) -> (f64, f64) {
         let (mut basis, mut max) = (0.0, 0.0f64);
         for l in self.lots(w, a, s) {
             basis += l.basis;
             max = crate::num::max(max, l.basis_per_share());
         }
-        self.basis[idx] = basis;
-        self.max_bps[idx] = max;
+        (basis, max)
     }
 
     /// The cached basis of a taxable position after a purchase: when the purchase washed
@@ -195,8 +199,7 @@ impl Book {
                 self.max_bps[idx] = crate::num::max(self.max_bps[idx], bps);
                 debug_assert!(
                     {
-                        let (b, m) = (self.basis[idx], self.max_bps[idx]);
-                        self.refresh(w, a, s);
+                        let (b, m) = self.recomputed_basis(w, a, s);
                         b.to_bits() == self.basis[idx].to_bits()
                             && m.to_bits() == self.max_bps[idx].to_bits()
                     },

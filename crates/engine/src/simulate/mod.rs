@@ -951,9 +951,7 @@ impl<'s> Simulation<'s> {
                     tr.min_cash = crate::num::min(tr.min_cash, book.cash[a]);
                     while let Some(&idx) = held.next_if(|&&idx| idx < (a + 1) * n) {
                         let (q, j) = (book.qty[idx], idx - a * n);
-                        if q < tr.min_shares {
-                            tr.min_shares = q;
-                        }
+                        tr.min_shares = crate::num::min(tr.min_shares, q);
                         let x = q * px[j];
                         value += x;
                         class_val[class[j]] += x;
