@@ -79,6 +79,7 @@
 //! assert!((cost.total() - approx).abs() < 0.02);
 //! ```
 use crate::date::Date;
+use crate::num;
 use crate::types::{SecurityType, Side};
 use serde::{Deserialize, Serialize};
 
@@ -182,7 +183,7 @@ impl std::fmt::Display for RegulatoryFee {
 /// Rounds a dollar amount to 10⁻⁹ dollars, removing float noise below a nano-dollar.
 fn denoise_cents(dollars: f64) -> f64 {
     // Work in cents: 1e-9 dollars = 1e-7 cents.
-    (dollars * 100.0 * 1e7).round() / 1e7
+    num::round(dollars * 100.0 * 1e7) / 1e7
 }
 
 /// Rounds a non-negative dollar amount up to the next cent. Float noise below 10⁻⁹
@@ -194,7 +195,7 @@ pub fn ceil_to_cent(dollars: f64) -> f64 {
 /// Rounds a non-negative dollar amount to the nearest cent (half a cent rounds up),
 /// after removing float noise below 10⁻⁹ dollars.
 pub fn round_to_cent(dollars: f64) -> f64 {
-    denoise_cents(dollars).round() / 100.0
+    num::round(denoise_cents(dollars)) / 100.0
 }
 
 // ---------------------------------------------------------------------------------------
@@ -372,14 +373,17 @@ impl RegulatoryTables {
     /// the row applied.
     pub fn sec_fee(&self, date: Date, proceeds: f64) -> Result<(f64, SecRate), FeeError> {
         let r = self.sec_rate(date)?;
-        Ok((ceil_to_cent((proceeds * r.per_million / 1e6).max(0.0)), r))
+        Ok((
+            ceil_to_cent(num::max(proceeds * r.per_million / 1e6, 0.0)),
+            r,
+        ))
     }
 
     /// The FINRA TAF on `shares` shares sold on `date`, capped and rounded up to the
     /// cent, with the row applied.
     pub fn taf_fee(&self, date: Date, shares: f64) -> Result<(f64, TafRate), FeeError> {
         let r = self.taf_rate(date)?;
-        let raw = (shares * r.per_share).min(r.max_per_trade).max(0.0);
+        let raw = num::max(num::min(shares * r.per_share, r.max_per_trade), 0.0);
         Ok((ceil_to_cent(raw), r))
     }
 }
@@ -457,11 +461,12 @@ impl FeeRow {
             return 0.0;
         }
         let raw = self.flat + self.per_share * shares + self.notional_bps / 1e4 * notional;
-        let mut c = raw.max(self.minimum);
+        // (`num` comparisons: every simulated ticket is priced here.)
+        let mut c = num::max(raw, self.minimum);
         if let Some(max) = self.maximum {
-            c = c.min(max);
+            c = num::min(c, max);
         }
-        round_to_cent(c.max(0.0))
+        round_to_cent(num::max(c, 0.0))
     }
 }
 

@@ -1,4 +1,4 @@
-//! `f64` maximum and minimum as comparisons.
+//! `f64` maximum, minimum and rounding as comparisons.
 //!
 //! `f64::max` and `f64::min` return the other operand when one is NaN, which WebAssembly's
 //! `f64.max`/`f64.min` do not (they return NaN), so in WebAssembly each is a call to
@@ -24,6 +24,23 @@ pub(crate) fn min(a: f64, b: f64) -> f64 {
         a
     } else {
         b
+    }
+}
+
+/// `x` rounded to the nearest integer, half-way cases away from zero (as `f64::round`).
+///
+/// WebAssembly's `f64.nearest` rounds half-way cases to even, so `f64::round` is a call to
+/// `round` there. This is the same function from `trunc` (an instruction everywhere):
+/// `x − trunc(x)` is exact (the fraction of a number below 2⁵² has fewer significant bits
+/// than the number), and so is adding ±1 to an integer below 2⁵³; from 2⁵² up every `f64`
+/// is an integer and the fraction is 0. NaN and infinities come back unchanged.
+#[inline(always)]
+pub(crate) fn round(x: f64) -> f64 {
+    let t = x.trunc();
+    if (x - t).abs() >= 0.5 {
+        t + 1f64.copysign(x)
+    } else {
+        t
     }
 }
 
@@ -56,6 +73,49 @@ mod tests {
                     "min({a}, {b})"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn round_agrees_with_the_standard_method() {
+        let mut xs = vec![
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            0.0,
+            -0.0,
+            0.5,
+            -0.5,
+            1.5,
+            2.5,
+            -2.5,
+            0.499_999_999_999_999_94,
+            -0.499_999_999_999_999_94,
+            4_503_599_627_370_495.5,
+            4_503_599_627_370_496.0,
+            9_007_199_254_740_993.0,
+            f64::MAX,
+            f64::MIN_POSITIVE,
+            5e-324,
+            1.0 - f64::EPSILON / 2.0,
+        ];
+        // Every exponent, through the bits of a simple generator.
+        let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+        for _ in 0..200_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            xs.push(f64::from_bits(state));
+            // Near half-way points and small magnitudes, where rounding is decided.
+            let h = (state % 2_000_001) as f64 / 1000.0 - 1000.0;
+            xs.extend([h + 0.5, h - 0.5, (h + 0.5).next_up(), (h + 0.5).next_down()]);
+        }
+        for &x in &xs {
+            let (ours, std) = (round(x), x.round());
+            assert!(
+                ours.to_bits() == std.to_bits() || (ours.is_nan() && std.is_nan()),
+                "round({x:e}) = {ours:e}, std {std:e}"
+            );
         }
     }
 }

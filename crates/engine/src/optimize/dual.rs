@@ -404,7 +404,7 @@ fn max_abs(v: &[f64]) -> f64 {
         if g.is_nan() {
             f64::INFINITY
         } else {
-            a.max(g.abs())
+            crate::num::max(a, g.abs())
         }
     })
 }

@@ -59,6 +59,10 @@ pub(crate) struct Book {
     /// The indices of `qty` that are not zero, ascending: the daily passes over the
     /// holdings skip the empty positions (most of them) without testing each.
     pub held: Vec<usize>,
+    /// Whether some position's shares changed since the flag was last taken (set by
+    /// [`Book::set_qty`]; true for the opening holdings): the day's smallest position is
+    /// looked for only then.
+    pub shares_changed: bool,
     /// Cost basis of each position (taxable accounts), kept in step with the ledger.
     pub basis: Vec<f64>,
     /// Highest basis per share among each position's lots (taxable accounts).
@@ -111,6 +115,7 @@ impl Book {
             scratch: Trade::buy(w.start, "", "", 0.0, 0.0),
             qty: w.qty0.clone(),
             held: (0..m * n).filter(|&i| w.qty0[i] != 0.0).collect(),
+            shares_changed: true,
             basis: vec![0.0; m * n],
             max_bps: vec![0.0; m * n],
             cash: w.accounts.iter().map(|a| a.cash0).collect(),
@@ -154,6 +159,7 @@ impl Book {
     fn set_qty(&mut self, idx: usize, q: f64) {
         let (was, is) = (self.qty[idx] != 0.0, q != 0.0);
         self.qty[idx] = q;
+        self.shares_changed = true;
         if was != is {
             match self.held.binary_search(&idx) {
                 Ok(p) if !is => {

@@ -943,6 +943,12 @@ impl<'s> Simulation<'s> {
                         .eq((0..m * n).filter(|&i| book.qty[i] != 0.0)),
                     "the held positions are out of step with the shares"
                 );
+                // The smallest position of the day changes only with the shares.
+                if std::mem::take(&mut book.shares_changed) {
+                    for &idx in &book.held {
+                        tr.min_shares = crate::num::min(tr.min_shares, book.qty[idx]);
+                    }
+                }
                 // The non-empty positions, account by account (in the order of `qty`).
                 let mut held = book.held.iter().peekable();
                 for a in 0..m {
@@ -951,7 +957,6 @@ impl<'s> Simulation<'s> {
                     tr.min_cash = crate::num::min(tr.min_cash, book.cash[a]);
                     while let Some(&idx) = held.next_if(|&&idx| idx < (a + 1) * n) {
                         let (q, j) = (book.qty[idx], idx - a * n);
-                        tr.min_shares = crate::num::min(tr.min_shares, q);
                         let x = q * px[j];
                         value += x;
                         class_val[class[j]] += x;
