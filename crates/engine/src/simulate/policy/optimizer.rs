@@ -228,6 +228,13 @@ impl CostAware {
         if hold <= fixed * (1.0 - 1e-9) {
             return None;
         }
+        let decision = Decision {
+            fixed,
+            convex,
+            sigma,
+            current: &current,
+            hold,
+        };
         let p1 = match &mut self.solver {
             Some(opt) => {
                 // Start from the last check day's relaxed dual: the problem moved by a
@@ -244,7 +251,7 @@ impl CostAware {
                     if fixed > 0.0 {
                         let bound = opt.convex_lower_bound(d);
                         if hold - bound <= fixed * (1.0 - 1e-6)
-                            || !a_trade_can_pay(fixed, convex, sigma, &current, hold, bound)
+                            || !a_trade_can_pay(&decision, bound)
                         {
                             self.relaxed_dual = Some(d.clone());
                             return None;
@@ -268,23 +275,11 @@ impl CostAware {
         if exact && hold - relaxed.objective <= fixed {
             return None;
         }
-        if exact
-            && fixed > 0.0
-            && !a_trade_can_pay(fixed, convex, sigma, &current, hold, relaxed.objective)
-        {
+        if exact && fixed > 0.0 && !a_trade_can_pay(&decision, relaxed.objective) {
             return None;
         }
         let w_best = if fixed > 0.0 {
-            greedy_drop(
-                fixed,
-                convex,
-                sigma,
-                &current,
-                hold,
-                relaxed,
-                p1,
-                &mut self.work,
-            )
+            greedy_drop(&decision, relaxed, p1, &mut self.work)
         } else {
             relaxed.w
         };
@@ -301,6 +296,21 @@ impl CostAware {
     }
 }
 
+/// One fixed-fee decision, as the screen and the greedy elimination see it.
+#[derive(Clone, Copy)]
+struct Decision<'a> {
+    /// A ticket's charge, as a fraction of the investable value.
+    fixed: f64,
+    /// The fee-free problem (the greedy's candidates differ from it only in their bounds).
+    convex: &'a RebalanceProblem,
+    /// Its risk matrix ([`risk_matrix`]).
+    sigma: &'a [f64],
+    /// The weights held now.
+    current: &'a [f64],
+    /// The objective of holding them (no trade, no ticket).
+    hold: f64,
+}
+
 /// Whether some trade can beat holding once its tickets are paid (when not, the greedy
 /// elimination would end on holding: it is not run). `relaxed` is the fee-free optimum or
 /// a lower bound on it (a `false` then holds all the more for the optimum); `sigma` is the
@@ -314,14 +324,14 @@ impl CostAware {
 /// moves no name beyond the trade tolerance is dropped by the minimum trade anyway. The
 /// comparisons keep a margin of a thousandth of a ticket, far above the solver's accuracy,
 /// so that only clear cases are decided here.
-fn a_trade_can_pay(
-    fixed: f64,
-    convex: &RebalanceProblem,
-    sigma: &[f64],
-    current: &[f64],
-    hold: f64,
-    relaxed: f64,
-) -> bool {
+fn a_trade_can_pay(d: &Decision<'_>, relaxed: f64) -> bool {
+    let Decision {
+        fixed,
+        convex,
+        sigma,
+        current,
+        hold,
+    } = *d;
     let margin = 1e-3 * fixed;
     // (A NaN decides nothing: a trade could pay.)
     if relaxed.is_nan() || hold.is_nan() || hold > relaxed + 3.0 * fixed - margin {
@@ -619,17 +629,19 @@ struct Winner {
 /// more tracking than its ticket saves), so when that floor already misses the value to
 /// beat (by a thousandth of a ticket, far above the solver's accuracy) the candidate is
 /// ruled out unsolved. The elimination's result is the same with or without the floor.
-#[allow(clippy::too_many_arguments)]
 fn greedy_drop(
-    fixed: f64,
-    convex: &RebalanceProblem,
-    sigma: &[f64],
-    current: &[f64],
-    hold: f64,
+    d: &Decision<'_>,
     start: Solution,
     opt: &mut Optimizer,
     work: &mut Greedy,
 ) -> Vec<f64> {
+    let Decision {
+        fixed,
+        convex,
+        sigma,
+        current,
+        hold,
+    } = *d;
     let tol = TRADE_TOL;
     let total = |t: &Terms| with_tickets(t, fixed);
     let convex_part = |t: &Terms| t.risk + t.proportional_cost;
@@ -848,25 +860,23 @@ mod tests {
             }
             cases += 1;
             let sigma = risk_matrix(&p);
-            let can_pay = a_trade_can_pay(fixed, &p, &sigma, &p.current, hold, relaxed.objective);
+            let decision = Decision {
+                fixed,
+                convex: &p,
+                sigma: &sigma,
+                current: &p.current,
+                hold,
+            };
+            let can_pay = a_trade_can_pay(&decision, relaxed.objective);
             // The policy's pre-solve screen passes a lower bound on the optimum (the dual
             // function at last week's dual): a `false` there must hold for the optimum too.
             let bound = relaxed.objective - fixed * next();
-            let can_pay_bound = a_trade_can_pay(fixed, &p, &sigma, &p.current, hold, bound);
+            let can_pay_bound = a_trade_can_pay(&decision, bound);
             assert!(
                 can_pay_bound || !can_pay,
                 "case {case}: the screen says no with a lower bound but yes with the optimum"
             );
-            let greedy = greedy_drop(
-                fixed,
-                &p,
-                &sigma,
-                &p.current,
-                hold,
-                relaxed,
-                &mut opt,
-                &mut Greedy::default(),
-            );
+            let greedy = greedy_drop(&decision, relaxed, &mut opt, &mut Greedy::default());
             if !can_pay_bound {
                 assert_eq!(
                     greedy, p.current,
@@ -1010,9 +1020,14 @@ mod tests {
                 continue;
             }
             let sigma = risk_matrix(&p);
-            let w_fast = greedy_drop(
-                fixed, &p, &sigma, &p.current, hold, relaxed, &mut opt, &mut fast,
-            );
+            let decision = Decision {
+                fixed,
+                convex: &p,
+                sigma: &sigma,
+                current: &p.current,
+                hold,
+            };
+            let w_fast = greedy_drop(&decision, relaxed, &mut opt, &mut fast);
             // The reference from a fresh solver (the same warm starts).
             let mut opt = Optimizer::new(&p, Settings::default()).expect("solver");
             let relaxed = opt.solve();
@@ -1020,16 +1035,7 @@ mod tests {
                 solve_all: true,
                 ..Greedy::default()
             };
-            let w_ref = greedy_drop(
-                fixed,
-                &p,
-                &sigma,
-                &p.current,
-                hold,
-                relaxed,
-                &mut opt,
-                &mut reference,
-            );
+            let w_ref = greedy_drop(&decision, relaxed, &mut opt, &mut reference);
             let names = |w: &[f64]| -> Vec<bool> {
                 w.iter()
                     .zip(&p.current)
@@ -1086,6 +1092,13 @@ mod tests {
         let (x, v) = pairs.minimum(0, 1).expect("feasible");
         assert!(x.is_nan() && v.is_nan(), "claimed ({x}, {v})");
         assert!(a_pair_can_pay(1.0, &pairs, f64::NEG_INFINITY));
-        assert!(a_trade_can_pay(1e-6, &p, &sigma, &p.current, 1.0, f64::NAN));
+        let decision = Decision {
+            fixed: 1e-6,
+            convex: &p,
+            sigma: &sigma,
+            current: &p.current,
+            hold: 1.0,
+        };
+        assert!(a_trade_can_pay(&decision, f64::NAN));
     }
 }
