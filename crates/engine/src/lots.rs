@@ -37,6 +37,15 @@ pub fn is_zero(q: f64) -> bool {
     q.abs() < QTY_EPS
 }
 
+/// How far a request may exceed, or fall short of, the shares held and still mean all of
+/// them: [`QTY_EPS`], or 10⁻¹¹ of the holding when that is more. A running total of the
+/// shares kept elsewhere (the simulator's books) drifts from the sum of the lots by
+/// rounding, about 10⁻¹⁴ of the holding: for a position of tens of thousands of shares
+/// that is more than [`QTY_EPS`].
+pub fn all_shares_tolerance(held: f64) -> f64 {
+    QTY_EPS.max(held.abs() * 1e-11)
+}
+
 /// A lot's identifier, unique within a [`crate::ledger::Ledger`].
 pub type LotId = u64;
 
@@ -240,7 +249,8 @@ fn order(method: LotMethod, a: &OrderKey, b: &OrderKey) -> Ordering {
 /// at `price` relieves. `lots` are the open lots of one position (one account, one
 /// security). Nothing is modified: apply the picks with [`relieve`].
 ///
-/// A request that exceeds the shares held by less than [`QTY_EPS`] takes everything.
+/// A request within [`all_shares_tolerance`] of the shares held (above or below) takes
+/// everything.
 pub fn select_lots(
     lots: &[Lot],
     quantity: f64,
@@ -278,13 +288,18 @@ pub fn select_lots(
         keyed.into_iter().map(|(_, i)| i).collect()
     };
     let available = ordered.iter().fold(0.0, |a, &i| a + lots[i].quantity);
-    if quantity > available + QTY_EPS {
+    let tolerance = all_shares_tolerance(available);
+    if quantity > available + tolerance {
         return Err(LotError::Shortfall {
             requested: quantity,
             available,
         });
     }
-    let mut remaining = quantity;
+    let mut remaining = if (quantity - available).abs() <= tolerance {
+        available
+    } else {
+        quantity
+    };
     let mut picks = Vec::new();
     for i in ordered {
         if is_zero(remaining) {

@@ -315,3 +315,120 @@ fn wash_guard_queries() {
     assert!(l.pending_losses("G", d("2026-04-02")).is_empty());
     assert!(l.pending_losses("H", d("2026-03-10")).is_empty());
 }
+
+/// One order that sells an old loss lot and part of a recent purchase: the rest of the
+/// recent purchase, still held, replaces shares of the old lot (a different purchase), as
+/// it would if the two lots had been sold in two orders; the recent purchase's own leg is
+/// not replaced by its own shares.
+#[test]
+fn rest_of_a_recent_purchase_replaces_the_other_legs_of_its_sale() {
+    let mut l = household(LotMethod::Fifo);
+    opening(&mut l, "T", 100.0, 2000.0, "2024-01-02");
+    l.apply(&Trade::buy(d("2025-03-03"), "T", "XYZ", 100.0, 10.0))
+        .expect("buy");
+    let out = l
+        .apply(&Trade::sell(d("2025-03-10"), "T", "XYZ", 150.0, 9.0))
+        .expect("sell");
+    let rec = &l.sales()[out.sale.expect("sale")];
+    // Old leg: 100 shares at a loss of 11 each, 50 of them replaced.
+    assert_abs_diff_eq!(rec.disallowed, 550.0, epsilon = 1e-9);
+    assert_abs_diff_eq!(rec.long_term, -550.0, epsilon = 1e-9);
+    // Recent leg: 50 shares at a loss of 1 each, not replaced by its own purchase.
+    assert_abs_diff_eq!(rec.short_term, -50.0, epsilon = 1e-9);
+    let rest = l.position("T", "XYZ");
+    assert_eq!(rest.len(), 1);
+    assert_abs_diff_eq!(rest[0].quantity, 50.0, epsilon = 1e-9);
+    assert_abs_diff_eq!(rest[0].basis, 500.0 + 550.0, epsilon = 1e-9);
+    // The old lot's 433 days tacked on: 2025-03-03 − 433 days.
+    assert_eq!(rest[0].holding_start, d("2023-12-26"));
+
+    // The same trades in two orders the same day: the same tax and the same lot left.
+    let mut two = household(LotMethod::Fifo);
+    opening(&mut two, "T", 100.0, 2000.0, "2024-01-02");
+    two.apply(&Trade::buy(d("2025-03-03"), "T", "XYZ", 100.0, 10.0))
+        .expect("buy");
+    for q in [100.0, 50.0] {
+        two.apply(&Trade::sell(d("2025-03-10"), "T", "XYZ", q, 9.0))
+            .expect("sell");
+    }
+    let recognized =
+        |l: &Ledger| -> f64 { l.sales().iter().map(|r| r.short_term + r.long_term).sum() };
+    assert_abs_diff_eq!(recognized(&two), recognized(&l), epsilon = 1e-9);
+    assert_abs_diff_eq!(two.position("T", "XYZ")[0].basis, 1050.0, epsilon = 1e-9);
+}
+
+/// A piece split off a purchase by a wash keeps its purchase: selling it at a loss is not
+/// washed by the rest of the same purchase.
+#[test]
+fn a_piece_split_by_a_wash_is_not_replaced_by_its_own_purchase() {
+    let mut l = household(LotMethod::Hifo);
+    opening(&mut l, "T", 50.0, 1000.0, "2024-12-31");
+    l.apply(&Trade::buy(d("2025-03-03"), "T", "XYZ", 100.0, 10.0))
+        .expect("buy");
+    // The opening lot at a loss of 600, washed into 50 of the 100 new shares: they split
+    // off as a piece with basis 500 + 600.
+    let first = l
+        .apply(&Trade::sell(d("2025-03-05"), "T", "XYZ", 50.0, 8.0))
+        .expect("sell");
+    assert_abs_diff_eq!(
+        l.sales()[first.sale.expect("sale")].disallowed,
+        600.0,
+        epsilon = 1e-9
+    );
+    // HIFO sells the piece (basis 1,100) at 9: a loss of 650, recognized.
+    let second = l
+        .apply(&Trade::sell(d("2025-03-10"), "T", "XYZ", 50.0, 9.0))
+        .expect("sell");
+    let rec = &l.sales()[second.sale.expect("sale")];
+    assert_abs_diff_eq!(rec.basis, 1100.0, epsilon = 1e-9);
+    assert_abs_diff_eq!(rec.disallowed, 0.0, epsilon = 1e-9);
+    assert_abs_diff_eq!(rec.short_term, -650.0, epsilon = 1e-9);
+    let rest = l.position("T", "XYZ");
+    assert_abs_diff_eq!(rest[0].basis, 500.0, epsilon = 1e-9);
+    assert_eq!(rest[0].holding_start, d("2025-03-03"));
+}
+
+/// A sale at a gain that a later wash turns into a loss (its shares replaced an older
+/// loss lot sold after it) is then a loss sale like any other: a purchase in the 30 days
+/// after it washes it.
+#[test]
+fn a_gain_turned_loss_by_a_wash_is_washed_by_a_later_purchase() {
+    let mut l = household(LotMethod::Lifo);
+    opening(&mut l, "T", 100.0, 2000.0, "2024-01-02");
+    l.apply(&Trade::buy(d("2025-03-03"), "T", "XYZ", 100.0, 10.0))
+        .expect("buy B");
+    // B sold at 11: a gain of 100.
+    let b = l
+        .apply(&Trade::sell(d("2025-03-05"), "T", "XYZ", 100.0, 11.0))
+        .expect("sell B")
+        .sale
+        .expect("sale");
+    assert_abs_diff_eq!(l.sales()[b].short_term, 100.0, epsilon = 1e-9);
+    // The old lot sold at 10, a loss of 1,000 replaced by B (bought 4 days before):
+    // B's sale basis becomes 2,000, a loss of 900.
+    l.apply(&Trade::sell(d("2025-03-07"), "T", "XYZ", 100.0, 10.0))
+        .expect("sell old");
+    assert_abs_diff_eq!(l.sales()[b].basis, 2000.0, epsilon = 1e-9);
+    // C, bought 7 days after B's sale, washes that loss.
+    l.apply(&Trade::buy(d("2025-03-12"), "T", "XYZ", 100.0, 10.0))
+        .expect("buy C");
+    let rec = &l.sales()[b];
+    assert_abs_diff_eq!(rec.disallowed, 900.0, epsilon = 1e-9);
+    assert_abs_diff_eq!(rec.short_term + rec.long_term, 0.0, epsilon = 1e-9);
+    let c = l.position("T", "XYZ");
+    assert_abs_diff_eq!(c[0].basis, 1000.0 + 900.0, epsilon = 1e-9);
+    // B's tacked holding period (from 2024-01-02, 428 days to B's sale) carried on.
+    assert_eq!(c[0].holding_start, d("2024-01-05"));
+}
+
+/// An amount too large to represent is refused before anything is booked.
+#[test]
+fn an_amount_too_large_to_book_is_refused() {
+    let mut l = household(LotMethod::Fifo);
+    let err = l
+        .apply(&Trade::buy(d("2025-03-03"), "T", "XYZ", 1e200, 1e200))
+        .expect_err("too large");
+    assert!(matches!(err, LedgerError::AmountTooLarge { .. }), "{err}");
+    assert!(err.to_string().contains("1e200 shares"), "{err}");
+    assert!(l.position("T", "XYZ").is_empty());
+}

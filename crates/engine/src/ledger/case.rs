@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 /// An account as a case file writes it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CaseAccount {
     /// Unique id.
     pub id: String,
@@ -30,6 +31,7 @@ pub struct CaseAccount {
 
 /// An opening lot as a case file writes it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CaseLot {
     /// Account id.
     pub account: String,
@@ -48,6 +50,7 @@ pub struct CaseLot {
 
 /// A ledger case file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LedgerCase {
     /// Case name (not used by the replay).
     #[serde(default)]

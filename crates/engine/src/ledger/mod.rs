@@ -108,6 +108,7 @@ pub struct Account {
 
 /// A security and its substantially-identical group.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Security {
     /// Unique symbol.
     pub symbol: String,
@@ -136,6 +137,7 @@ pub struct OpeningLot {
 
 /// A buy or a sell.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Trade {
     /// Trade date.
     pub date: Date,
@@ -372,8 +374,10 @@ pub enum LedgerError {
         /// The symbol.
         symbol: String,
     },
-    /// A quantity is not a positive finite number.
-    #[error("quantity {quantity} is not a positive finite number of shares")]
+    /// A quantity is not a positive finite number of shares of at least 10⁻⁹.
+    #[error(
+        "quantity {quantity} is not a positive finite number of shares (at least 0.000000001)"
+    )]
     InvalidQuantity {
         /// The value.
         quantity: f64,
@@ -388,6 +392,16 @@ pub enum LedgerError {
     #[error("fee {fee} is not a finite amount ≥ 0")]
     InvalidFee {
         /// The value.
+        fee: f64,
+    },
+    /// A trade's amount (shares × price, plus the fee) is too large to represent.
+    #[error("{quantity:e} shares at {price:e} (with the fee): the amount is too large to book")]
+    AmountTooLarge {
+        /// The shares.
+        quantity: f64,
+        /// The price.
+        price: f64,
+        /// The fee.
         fee: f64,
     },
     /// An opening lot's basis is negative or not finite.
@@ -474,6 +488,10 @@ pub struct Ledger {
     /// Open lots by position, `account index × securities + security index`, each in
     /// booking order: iteration order is that of `(account id, symbol)`.
     positions: Vec<Vec<Lot>>,
+    /// The purchase each piece split off a lot by a wash came from (`piece → purchase`;
+    /// a lot not listed is its own purchase): shares of one purchase are not their own
+    /// replacement, whatever their ids.
+    purchase_of: BTreeMap<LotId, LotId>,
     next_id: LotId,
     trades: usize,
     last_date: Option<Date>,
@@ -570,6 +588,7 @@ impl Ledger {
             symbols,
             symbol_group,
             group_members,
+            purchase_of: BTreeMap::new(),
             next_id: 0,
             trades: 0,
             last_date: None,
@@ -607,6 +626,11 @@ impl Ledger {
     /// booking order; empty for an index out of range.
     pub(crate) fn position_at(&self, index: usize) -> &[Lot] {
         self.positions.get(index).map_or(&[], Vec::as_slice)
+    }
+
+    /// The purchase lot `id`'s shares came from (itself, unless split off by a wash).
+    fn purchase(&self, id: LotId) -> LotId {
+        self.purchase_of.get(&id).copied().unwrap_or(id)
     }
 
     fn new_id(&mut self) -> LotId {
@@ -709,6 +733,13 @@ impl Ledger {
         }
         if !(trade.fee.is_finite() && trade.fee >= 0.0) {
             return Err(LedgerError::InvalidFee { fee: trade.fee });
+        }
+        if !(trade.quantity * trade.price + trade.fee).is_finite() {
+            return Err(LedgerError::AmountTooLarge {
+                quantity: trade.quantity,
+                price: trade.price,
+                fee: trade.fee,
+            });
         }
         if let Some(previous) = self.last_date {
             if trade.date < previous {
@@ -880,9 +911,11 @@ impl Ledger {
             return Ok(outcome);
         }
         // Replacement shares acquired in the 30 days before, in order of acquisition: open
-        // lots of the group not drawn on by this sale, and shares bought in the window and
-        // sold again since (not of a purchase this sale draws on).
-        let sold_ids: BTreeSet<LotId> = relieved.iter().map(|r| r.lot_id).collect();
+        // lots of the group (the rest of a lot this sale draws on among them), and shares
+        // bought in the window and sold again since. Each leg is matched with those of
+        // other purchases only: shares are not their own replacement, but the rest of a
+        // recent purchase replaces the other legs of a sale that drew on part of it, as it
+        // would if the legs had been sold one order at a time.
         let earliest = trade.date.add_days(-WASH_WINDOW_DAYS);
         let mut candidates: Vec<(Date, LotId, Replacement)> = Vec::new();
         let ns = self.symbols.len();
@@ -891,7 +924,6 @@ impl Ledger {
                 for l in &self.positions[a * ns + x] {
                     if l.acquired >= earliest
                         && l.acquired <= trade.date
-                        && !sold_ids.contains(&l.id)
                         && l.replacement_capacity() > QTY_EPS
                     {
                         candidates.push((l.acquired, l.id, Replacement::Open(a * ns + x)));
@@ -903,7 +935,6 @@ impl Ledger {
             if c.group == group
                 && c.acquired >= earliest
                 && c.acquired <= trade.date
-                && !sold_ids.contains(&c.lot_id)
                 && c.capacity > QTY_EPS
             {
                 candidates.push((c.acquired, c.lot_id, Replacement::Closed(ci)));
@@ -911,9 +942,13 @@ impl Ledger {
         }
         candidates.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
         for leg in 0..self.sales[s].lots.len() {
+            let own = self.purchase(self.sales[s].lots[leg].lot_id);
             for (_, id, source) in &candidates {
                 if self.sales[s].lots[leg].unreplaced_loss_shares() <= QTY_EPS {
                     break;
+                }
+                if self.purchase(*id) == own {
+                    continue;
                 }
                 match *source {
                     Replacement::Open(pkey) => self.wash_into(s, leg, pkey, *id),
@@ -977,6 +1012,9 @@ impl Ledger {
         self.closed[ci].capacity = if q == c.capacity { 0.0 } else { c.capacity - q };
         let ns = self.symbols.len();
         let permanent = !self.account_taxable[c.position / ns];
+        // A sale whose leg this turns into a loss (or leaves with loss shares unmatched)
+        // waits, as any loss sale, for purchases in the 30 days after it.
+        let mut now_pending = None;
         if let (false, Some((rs, rl))) = (permanent, c.sale) {
             if let Some(rec) = self.sales.get_mut(rs) {
                 let target = match rec.lots.get_mut(rl) {
@@ -1012,8 +1050,17 @@ impl Ledger {
                     l.wash_adjustment += disallowed;
                     l.holding_start = tacked;
                     l.long_term = is_long_term(tacked, date);
+                    if l.unreplaced_loss_shares() > QTY_EPS {
+                        now_pending = Some(rs);
+                    }
                     rec.recompute();
                 }
+            }
+        }
+        // (`pending` is in sale order, oldest first.)
+        if let Some(rs) = now_pending {
+            if let Err(at) = self.pending.binary_search(&rs) {
+                self.pending.insert(at, rs);
             }
         }
         self.book_match(
@@ -1149,6 +1196,8 @@ impl Ledger {
                 };
                 lots.insert(pos + 1, piece);
                 self.next_id += 1;
+                let purchase = self.purchase_of.get(&id).copied().unwrap_or(id);
+                self.purchase_of.insert(piece_id, purchase);
                 replacement_lot = piece_id;
             }
         }

@@ -477,7 +477,7 @@ impl Book {
                 if held <= QTY_EPS {
                     return Ok(0.0);
                 }
-                if q >= held - 1e-9 {
+                if q >= held - crate::lots::all_shares_tolerance(held) {
                     q = held;
                 } else if !sec.fractional && !specific {
                     q = q.floor();
