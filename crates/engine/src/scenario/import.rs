@@ -9,9 +9,11 @@
 //! recognises the usual header names.
 //!
 //! Values are read leniently where exports differ and strictly where a guess could be
-//! wrong: money and share counts may carry `$`, thousands separators and spaces;
-//! dates are `YYYY-MM-DD` or `MM/DD/YYYY` (US order, as US custodians export them);
-//! anything else is a row error, never a guess.
+//! wrong: money and share counts may carry `$`, thousands separators and spaces, but a
+//! comma is only ever a thousands separator in groups of three (`1,234.56`; `1,5` is
+//! refused as ambiguous, see [`parse_amount`]); dates are `YYYY-MM-DD` or `MM/DD/YYYY`
+//! (US order, as US custodians export them); a row must have exactly as many cells as
+//! the header; anything else is a row error, never a guess.
 //!
 //! The import is all-or-nothing: [`import_lots`] returns a new [`ScenarioForm`] with the
 //! lots added (or each named account's lots replaced), or every problem found, each an
@@ -392,6 +394,7 @@ pub struct CsvTable {
     /// Header cells (trimmed).
     pub headers: Vec<String>,
     /// Data rows: `(row number, cells)`, the header being row 1; blank rows are dropped.
+    /// A row may have more or fewer cells than the header: reading lots refuses it.
     pub rows: Vec<(usize, Vec<String>)>,
 }
 
@@ -548,6 +551,9 @@ pub fn import_lots(
 }
 
 /// Reads every data row with a mapping: symbols, accounts, numbers and dates.
+///
+/// A row with more or fewer cells than the header is an error naming the row, never
+/// padded or cut (a shifted cell could be read as a wrong but valid value).
 pub fn parse_rows(
     form: &ScenarioForm,
     table: &CsvTable,
@@ -561,6 +567,13 @@ pub fn parse_rows(
 }
 
 /// The good rows and the errors of the bad ones (`Err`: the options themselves are wrong).
+///
+/// Cells are found by position, so a row must have exactly as many cells as the header;
+/// any other row is an error and none of its cells is read. Neither a short row nor a
+/// long one is padded or cut: a missing cell in the middle would shift the ones after
+/// it, and an unquoted thousands separator (`10,$3,100.00`) splits one value in two, so
+/// either could be read as a wrong but valid lot. An empty cell is written as nothing
+/// between two commas.
 #[allow(clippy::type_complexity)]
 fn read_rows(
     form: &ScenarioForm,
@@ -593,6 +606,14 @@ fn read_rows(
     let mut seen_ids: BTreeMap<String, usize> = BTreeMap::new();
     for (row, cells) in &table.rows {
         let row = *row;
+        if cells.len() != table.headers.len() {
+            errors.push(ImportError::new(
+                row,
+                None,
+                width_problem(cells, table.headers.len()),
+            ));
+            continue;
+        }
         let cell = |f: Field| -> Option<(&str, &str)> {
             col(f).map(|(i, h)| (cells.get(i).map_or("", String::as_str), h))
         };
@@ -819,6 +840,38 @@ fn place(
     })
 }
 
+/// Why a row has `cells.len()` cells where the header has `width`, with the likely fix.
+/// For a long row the hint quotes the first run of cells that reads as one number when
+/// joined by commas (`$3` and `100.00` → `"$3,100.00"`).
+fn width_problem(cells: &[String], width: usize) -> String {
+    let n = cells.len();
+    if n < width {
+        return format!(
+            "{n} cells but the header has {width}: every row needs a cell for each column \
+             (leave a value out as an empty cell, e.g. `VTI,10,,2020-01-02`)"
+        );
+    }
+    let joined = (0..n).find_map(|i| {
+        let mut run = cells[i].clone();
+        for next in &cells[i + 1..] {
+            let longer = format!("{run},{next}");
+            if parse_amount(&longer).is_err() {
+                break;
+            }
+            run = longer;
+        }
+        (run.len() > cells[i].len()).then_some(run)
+    });
+    let hint = if cells[width..].iter().all(String::is_empty) {
+        "a trailing comma? remove it, or quote any value that contains a comma".to_string()
+    } else if let Some(j) = joined {
+        format!("an unquoted comma in a number? quote the field: \"{j}\"")
+    } else {
+        "an unquoted comma in a value? quote the field, e.g. \"$3,100.00\"".to_string()
+    };
+    format!("{n} cells but the header has {width} ({hint})")
+}
+
 /// `household.accounts[A].lots[K].FIELD` → `(A, K, FIELD)`.
 fn lot_path(path: &str) -> Option<(usize, usize, &str)> {
     let rest = path.strip_prefix("household.accounts[")?;
@@ -846,27 +899,85 @@ fn find_account(form: &ScenarioForm, v: &str) -> Option<usize> {
 
 /// A dollar amount or share count as exports write them: `$1,234.56`, `1 200`, `-5`.
 /// Parentheses (accounting negatives) are read as negative.
+///
+/// A comma is read only as a thousands separator in the standard grouping: one to three
+/// digits (not starting with `0`), then groups of exactly three, all before any decimal
+/// point (`1,234`, `1,234.56`, `$12,345,678.9`, `(1,234.50)`). Any other comma (`1,5`,
+/// `1.234,56`, `12,34`, `1,2345`) is refused as ambiguous, never guessed: in much of
+/// the world it is a decimal comma (the form's own number parser refuses it too).
 pub fn parse_amount(text: &str) -> Result<f64, String> {
     let t = text.trim();
     let (neg, inner) = match t.strip_prefix('(').and_then(|x| x.strip_suffix(')')) {
         Some(x) => (true, x),
         None => (false, t),
     };
+    let not_a_number =
+        || format!("`{t}` is not a number (expected e.g. 1234.56, 1,234.56 or $1,234.56)");
     let cleaned: String = inner
         .chars()
-        .filter(|c| !matches!(c, '$' | ',' | ' ' | '\u{a0}'))
+        .filter(|c| !matches!(c, '$' | ' ' | '\u{a0}'))
         .collect();
-    let ok = !cleaned.is_empty()
+    let chars_ok = !cleaned.is_empty()
         && cleaned
             .bytes()
-            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+'))
-        && cleaned.bytes().filter(|&b| b == b'.').count() <= 1;
-    match cleaned.parse::<f64>() {
-        Ok(v) if ok && v.is_finite() => Ok(if neg { -v } else { v }),
-        _ => Err(format!(
-            "`{t}` is not a number (expected e.g. 1234.56, 1,234.56 or $1,234.56)"
-        )),
+            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b',' | b'-' | b'+'));
+    if !chars_ok {
+        return Err(not_a_number());
     }
+    let plain = if cleaned.contains(',') {
+        match ungroup(&cleaned) {
+            Some(p) => p,
+            None => {
+                return Err(match decimal_comma_reading(&cleaned, neg) {
+                    Some(d) => format!(
+                        "`{t}` is ambiguous: write {d} if the comma is a decimal point (a \
+                         comma may only separate thousands, as in 1,234.56)"
+                    ),
+                    None => not_a_number(),
+                })
+            }
+        }
+    } else {
+        cleaned
+    };
+    let one_point = plain.bytes().filter(|&b| b == b'.').count() <= 1;
+    match plain.parse::<f64>() {
+        Ok(v) if one_point && v.is_finite() => Ok(if neg { -v } else { v }),
+        _ => Err(not_a_number()),
+    }
+}
+
+/// `s` without its commas, when they are standard thousands separators: an optional
+/// sign, one to three digits not starting with `0`, then `,` and exactly three digits,
+/// repeated, all before any `.` (`-1,234.5` → `-1234.5`). `None` for any other comma.
+fn ungroup(s: &str) -> Option<String> {
+    let body = s.strip_prefix(['-', '+']).unwrap_or(s);
+    let sign = &s[..s.len() - body.len()];
+    let (int, frac) = body.split_at(body.find('.').unwrap_or(body.len()));
+    let digits = |g: &str| g.bytes().all(|b| b.is_ascii_digit());
+    let mut groups = int.split(',');
+    let first = groups.next()?;
+    let ok = (1..=3).contains(&first.len())
+        && digits(first)
+        && !first.starts_with('0')
+        && groups.all(|g| g.len() == 3 && digits(g))
+        && !frac.contains(',');
+    ok.then(|| format!("{sign}{}{frac}", int.replace(',', "")))
+}
+
+/// The number `s` (digits, signs, points, commas) would be if its last comma were a
+/// decimal point and its points thousands separators (`1.234,56` → `1234.56`), for the
+/// error message; `None` if that is not a number either.
+fn decimal_comma_reading(s: &str, neg: bool) -> Option<String> {
+    let no_points = s.replace('.', "");
+    let (int, frac) = no_points.rsplit_once(',')?;
+    let d = format!(
+        "{}{}.{frac}",
+        if neg { "-" } else { "" },
+        int.replace(',', "")
+    );
+    d.parse::<f64>().ok().filter(|v| v.is_finite())?;
+    Some(d)
 }
 
 /// A date as `YYYY-MM-DD` or `MM/DD/YYYY` (also `M/D/YYYY`).

@@ -262,13 +262,121 @@ fn malformed_and_empty_files() {
     let errors = import_lots(&demo(), csv, &auto(ImportMode::Add)).unwrap_err();
     assert_eq!(errors.len(), 1);
     assert_eq!(errors[0].row, 3);
-    // Short rows: the missing cells are empty.
+    // Short rows are refused whole, not padded: a left-out cell would shift the others.
     let short = "symbol,quantity,cost_basis,acquired,account\nVTI,1\n";
     let errors = import_lots(&demo(), short, &auto(ImportMode::Add)).unwrap_err();
-    let messages: Vec<&str> = errors.iter().map(|e| e.message.as_str()).collect();
-    assert_eq!(messages.len(), 3, "{messages:?}");
-    assert!(messages[..2].iter().all(|m| m.contains("empty")));
-    assert!(messages[2].contains("no account"));
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].row, 2);
+    assert!(errors[0]
+        .message
+        .starts_with("2 cells but the header has 5: every row needs a cell"));
+}
+
+/// Regression: `.flexible(true)` and positional cells read an unquoted thousands
+/// separator as a valid lot with basis `$3`, dropping the `100.00`.
+#[test]
+fn row_with_an_extra_cell_is_an_error_naming_the_row() {
+    let csv = "account,symbol,acquired,quantity,cost_basis\n\
+               joint,VTI,2020-01-02,10,\"$3,100.00\"\n\
+               joint,VTI,2020-01-02,10,$3,100.00\n\
+               joint,BND,2020-01-02,5,500\n";
+    let form = demo();
+    let errors = import_lots(&form, csv, &auto(ImportMode::Add)).unwrap_err();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(
+        errors[0].to_string(),
+        "row 3: 6 cells but the header has 5 (an unquoted comma in a number? quote the \
+         field: \"$3,100.00\")"
+    );
+    assert_eq!(form, demo());
+    // The same through `parse_rows`, and the well-formed rows alone import.
+    let table = read_table(csv).unwrap();
+    let mapping = resolve_mapping(&table, &MappingChoice::Auto).unwrap();
+    let errors = parse_rows(&form, &table, &mapping, &auto(ImportMode::Add)).unwrap_err();
+    assert_eq!(errors.iter().map(|e| e.row).collect::<Vec<_>>(), vec![3]);
+    let fixed = csv.replace(",$3,100.00\n", ",\"$3,100.00\"\n");
+    let done = import_lots(&form, &fixed, &auto(ImportMode::Add)).unwrap();
+    assert_eq!(done.imported, 3);
+    assert_eq!(lots_of(&done.form, "joint")[14].basis, "3100");
+}
+
+#[test]
+fn width_errors_hint_at_the_cause() {
+    let header = "symbol,quantity,cost_basis,acquired,account,lot_id\n";
+    // A trailing comma where the last value was meant to be empty.
+    let trailing = format!("{header}VTI,10,3100,2020-01-02,joint,,\n");
+    let e = &import_lots(&demo(), &trailing, &auto(ImportMode::Add)).unwrap_err()[0];
+    assert!(e
+        .message
+        .contains("7 cells but the header has 6 (a trailing comma?"));
+    // A split number spanning three cells is quoted whole.
+    let split = format!("{header}VTI,10,$12,345,678.90,2020-01-02,joint,L1\n");
+    let e = &import_lots(&demo(), &split, &auto(ImportMode::Add)).unwrap_err()[0];
+    assert!(
+        e.message.contains("quote the field: \"$12,345,678.90\""),
+        "{e}"
+    );
+    // No number to blame: a generic example.
+    let text = format!("{header}VTI,10,3100,2020-01-02,joint,L1,note\n");
+    let e = &import_lots(&demo(), &text, &auto(ImportMode::Add)).unwrap_err()[0];
+    assert!(e.message.contains("e.g. \"$3,100.00\""), "{e}");
+}
+
+/// Regression: every comma was deleted, so `1,5` read as 15 and `1.234,56` as 1.23456.
+#[test]
+fn decimal_commas_are_refused_as_ambiguous() {
+    for (text, decimal) in [
+        ("1,5", "1.5"),
+        ("1.234,56", "1234.56"),
+        ("12,34", "12.34"),
+        ("1,2345", "1.2345"),
+        ("$1.234.567,89", "1234567.89"),
+        ("0,500", "0.500"),
+        ("(1,5)", "-1.5"),
+        ("1 234,56", "1234.56"),
+    ] {
+        let m = parse_amount(text).unwrap_err();
+        assert_eq!(
+            m,
+            format!(
+                "`{text}` is ambiguous: write {decimal} if the comma is a decimal point (a \
+                 comma may only separate thousands, as in 1,234.56)"
+            )
+        );
+    }
+    for text in [",123", "1,,234", "1,234,5", "1,234.5,6", "1,a"] {
+        assert!(parse_amount(text).is_err(), "{text}");
+    }
+    // Through an import: the row and column are named, nothing is imported.
+    let csv = "symbol,quantity,cost_basis,acquired,account\nVTI,\"1,5\",300,2020-01-02,joint\n";
+    let errors = import_lots(&demo(), csv, &auto(ImportMode::Add)).unwrap_err();
+    assert_eq!(errors.len(), 1);
+    assert_eq!(
+        (errors[0].row, errors[0].column.as_deref()),
+        (2, Some("quantity"))
+    );
+    assert!(errors[0].message.contains("ambiguous: write 1.5"));
+}
+
+#[test]
+fn standard_thousands_separators_are_read() {
+    for (text, value) in [
+        ("1,234", 1234.0),
+        ("1,234.56", 1234.56),
+        ("$12,345", 12345.0),
+        ("$12,345,678.9", 12345678.9),
+        ("(1,234.50)", -1234.5),
+        ("-$1,234", -1234.0),
+        ("$-1,234", -1234.0),
+        ("+1,000", 1000.0),
+        ("$ 1,234.56", 1234.56),
+        ("999,999.", 999999.0),
+        ("1234.5", 1234.5),
+        ("0.5", 0.5),
+        ("0", 0.0),
+    ] {
+        assert_eq!(parse_amount(text), Ok(value), "{text}");
+    }
 }
 
 #[test]
