@@ -185,7 +185,22 @@ pub fn parse_line(line: u64, text: &str) -> Result<FirmHousehold, FirmError> {
         .get("id")
         .and_then(serde_json::Value::as_str)
         .map(str::to_string);
-    let h: FirmHousehold = serde_path_to_error::deserialize(v).map_err(|e| {
+    // A field no household has (a misspelling) refuses the line, as in a scenario file.
+    let mut unknown: Option<String> = None;
+    let mut note = |p: serde_ignored::Path<'_>| {
+        unknown.get_or_insert_with(|| crate::scenario::ignored_path(&p));
+    };
+    let parsed: Result<FirmHousehold, _> =
+        serde_path_to_error::deserialize(serde_ignored::Deserializer::new(v, &mut note));
+    if let (Ok(_), Some(path)) = (&parsed, unknown) {
+        return Err(FirmError::Field {
+            line,
+            id,
+            path,
+            message: "no household has this field (misspelled?)".to_string(),
+        });
+    }
+    let h: FirmHousehold = parsed.map_err(|e| {
         let mut path = e.path().to_string();
         let mut message = e.inner().to_string();
         // serde names the struct that lacks a field; name the field itself.
@@ -1081,6 +1096,26 @@ mod tests {
         let h = parse_line(4, &v.to_string()).unwrap();
         let msg = h.scenario(&config, 4).unwrap_err().to_string();
         assert!(msg.contains("min_cash[0].account"), "{msg}");
+
+        // A misspelled field anywhere in the line refuses it: in a lot, and in a cash
+        // flow's schedule (an internally tagged enum).
+        let mut v = serde_json::to_value(gen.household(0)).unwrap();
+        v["household"]["accounts"][0]["lots"][0]["cost_basis_per_share"] = 1.0.into();
+        let msg = parse_line(7, &v.to_string()).unwrap_err().to_string();
+        assert_eq!(
+            msg,
+            "line 7 (household `HH-00001`): household.accounts[0].lots[0].cost_basis_per_share: \
+             no household has this field (misspelled?)"
+        );
+        let mut v = serde_json::to_value(gen.household(0)).unwrap();
+        v["cash_flows"] = serde_json::json!([{"account": "joint", "amount": 100.0,
+            "schedule": {"kind": "recurring", "start": "2027-01-04", "end_date": "2028-01-03",
+                         "frequency": "monthly"}}]);
+        let msg = parse_line(8, &v.to_string()).unwrap_err().to_string();
+        assert!(
+            msg.contains("cash_flows[0].schedule") && msg.contains("end_date"),
+            "{msg}"
+        );
 
         let e = parse_line(5, "{\"id\": \"x\", ").unwrap_err();
         assert!(matches!(e, FirmError::Syntax { line: 5, .. }), "{e}");

@@ -37,9 +37,10 @@ pub struct AssetClassAssumption {
     pub as_of: String,
 }
 
-/// The distribution of the daily shocks.
+/// The distribution of the daily shocks. (Internally tagged: it refuses unknown fields
+/// itself, as [`super::CashFlowSchedule`] does.)
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Shocks {
     /// Gaussian shocks.
     Normal,

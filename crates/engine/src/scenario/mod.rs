@@ -152,9 +152,10 @@ pub struct Security {
     pub daily_dollar_volume: Option<f64>,
 }
 
-/// When a cash flow happens.
+/// When a cash flow happens. (An internally tagged enum is read from a buffer that
+/// `serde_ignored` does not see into, so it refuses unknown fields itself.)
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum CashFlowSchedule {
     /// Once, on a date.
     Once {
@@ -346,7 +347,7 @@ fn field_error(e: serde_path_to_error::Error<serde_json::Error>) -> ScenarioErro
 }
 
 /// A field path in the form's notation: `household.accounts[0].lots[0].qty`.
-fn ignored_path(p: &serde_ignored::Path<'_>) -> String {
+pub(crate) fn ignored_path(p: &serde_ignored::Path<'_>) -> String {
     use serde_ignored::Path;
     match p {
         Path::Root => String::new(),

@@ -226,6 +226,22 @@ fn missing_and_malformed_fields_name_their_path() {
             message: "no scenario has this field (misspelled?)".into()
         }
     );
+    // Also inside the internally tagged enums (a cash flow's schedule, the shocks).
+    let mut v = base.clone();
+    v["cash_flows"][0]["schedule"]["end_date"] = serde_json::json!("2027-03-01");
+    match Scenario::from_json(&v.to_string()).unwrap_err() {
+        ScenarioError::Field { path, message } => {
+            assert_eq!(path, "cash_flows[0].schedule");
+            assert!(message.contains("unknown field `end_date`"), "{message}");
+        }
+        e => panic!("{e:?}"),
+    }
+    let mut v = base.clone();
+    v["market"]["shocks"]["dof_typo"] = serde_json::json!(5);
+    assert!(matches!(
+        Scenario::from_json(&v.to_string()).unwrap_err(),
+        ScenarioError::Field { path, .. } if path == "market.shocks"
+    ));
     let mut v = base.clone();
     v["tax"]["ltcg"] = serde_json::json!(0.15);
     assert!(matches!(
