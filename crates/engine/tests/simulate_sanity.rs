@@ -714,3 +714,45 @@ fn a_large_household_sells_whole_positions() {
         r.err().map(|e| e.to_string()).unwrap_or_default()
     );
 }
+
+/// A cash flow after the horizon is named in the report as not simulated, and a
+/// withdrawal larger than its account is limited to the account's value, which the report
+/// says next to the amounts.
+#[test]
+fn flows_that_cannot_happen_in_full_are_reported() {
+    use tollbooth_engine::scenario::{CashFlow, CashFlowSchedule};
+    let mut s = Scenario::demo();
+    let at = |d: &str| -> Date { d.parse().unwrap() };
+    s.cash_flows.push(CashFlow {
+        account: "joint".into(),
+        amount: -5_000.0,
+        schedule: CashFlowSchedule::Once {
+            date: at("2099-01-02"),
+        },
+    });
+    let r = simulate(&s, &opts(2, 2)).unwrap();
+    let i = s.cash_flows.len() - 1;
+    assert!(
+        r.assumptions.iter().any(|a| a.starts_with("Not simulated")
+            && a.contains(&format!("cash_flows[{i}] (joint, 2099-01-02)"))),
+        "{:#?}",
+        r.assumptions
+    );
+    assert!(!r.assumptions.iter().any(|a| a.starts_with("Withdrawals")));
+
+    s.cash_flows.pop();
+    s.cash_flows.push(CashFlow {
+        account: "roth_sam".into(),
+        amount: -1e9,
+        schedule: CashFlowSchedule::Once {
+            date: at("2027-06-01"),
+        },
+    });
+    let r = simulate(&s, &opts(2, 2)).unwrap();
+    let note = r
+        .assumptions
+        .iter()
+        .find(|a| a.starts_with("Withdrawals were not always met in full"))
+        .expect("the shortfall is reported");
+    assert!(note.contains(&s.policies[0].name), "{note}");
+}

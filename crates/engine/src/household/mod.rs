@@ -2637,7 +2637,8 @@ fn snap(q: f64, raw: f64) -> f64 {
     }
 }
 
-fn money(x: f64) -> String {
+/// Dollars to the cent with thousands separators (`$1,234.50`, `−$3.00`).
+pub(crate) fn money(x: f64) -> String {
     let cents = (x.abs() * 100.0).round() as u64;
     let (d, c) = (cents / 100, cents % 100);
     let mut s = d.to_string();

@@ -562,6 +562,7 @@ impl<'s> Simulation<'s> {
             head,
             with_series,
             years_span: w.years,
+            requested_flows: w.flows.iter().fold(0.0, |a, f| a + f.2),
             _p: std::marker::PhantomData,
         };
         report::build(inputs, acc)
@@ -607,6 +608,25 @@ impl<'s> Simulation<'s> {
             ),
             "Break-even ticket fee: analytic (net benefit is linear in a flat per-ticket fee when trades do not change); a first-order estimate for the cost-aware optimizer, whose trades depend on the fee.".to_string(),
         ];
+        if !w.flows_beyond.is_empty() {
+            let named: Vec<String> = w
+                .flows_beyond
+                .iter()
+                .map(|&i| {
+                    let cf = &s.cash_flows[i];
+                    let first = match cf.schedule {
+                        crate::scenario::CashFlowSchedule::Once { date } => date,
+                        crate::scenario::CashFlowSchedule::Recurring { start, .. } => start,
+                    };
+                    format!("cash_flows[{i}] ({}, {first})", cf.account)
+                })
+                .collect();
+            v.push(format!(
+                "Not simulated, dated after the horizon's last business day ({}): {}.",
+                w.dates.last().copied().unwrap_or(w.start),
+                named.join(", ")
+            ));
+        }
         if let Some(r) = w.model.repair() {
             v.push(format!(
                 "The correlation matrix was repaired to the nearest valid one: {r:?}."

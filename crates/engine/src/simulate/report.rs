@@ -893,6 +893,9 @@ pub(crate) struct ReportInputs<'a> {
     pub with_series: bool,
     /// The horizon in years as the per-year metrics divide by it (days ÷ 365.2425).
     pub years_span: f64,
+    /// The scenario's cash flows in the horizon, summed (a path pays out less when a
+    /// withdrawal exceeds what its account holds).
+    pub requested_flows: f64,
     pub _p: std::marker::PhantomData<&'a ()>,
 }
 
@@ -985,6 +988,7 @@ pub(crate) fn build(inp: ReportInputs<'_>, acc: &Accumulator) -> Report {
     let zero = ExactSum::default();
     let no_values = Distribution::default();
     let mean = |s: &ExactSum| s.value() / n;
+    let mut short_flows: Vec<String> = Vec::new();
     for p in 0..np {
         let agg = acc.policies.get(p).unwrap_or(&empty);
         let metrics: Vec<MetricValue> = defs
@@ -1019,6 +1023,16 @@ pub(crate) fn build(inp: ReportInputs<'_>, acc: &Accumulator) -> Report {
         };
         let fees = mean(&agg.fees);
         let nna = mean(&agg.flows);
+        // Withdrawals are limited to the account's value: say when some were not met.
+        if paths > 0 && nna > inp.requested_flows + 0.005_f64.max(1e-9 * inp.requested_flows.abs())
+        {
+            short_flows.push(format!(
+                "{}: net flows of {} on average against {} scheduled",
+                inp.names[p],
+                crate::household::money(nna),
+                crate::household::money(inp.requested_flows)
+            ));
+        }
         report.policies.push(PolicyReport {
             name: inp.names[p].clone(),
             baseline: p == b,
@@ -1077,6 +1091,12 @@ pub(crate) fn build(inp: ReportInputs<'_>, acc: &Accumulator) -> Report {
     }
     if inp.with_series {
         report.series.dates = inp.month_dates;
+    }
+    if !short_flows.is_empty() {
+        report.assumptions.push(format!(
+            "Withdrawals were not always met in full (a withdrawal is limited to its account's value that day) — {}.",
+            short_flows.join("; ")
+        ));
     }
     report.definitions = defs;
     if let Some(r) = &acc.recorded {

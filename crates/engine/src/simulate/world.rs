@@ -99,6 +99,9 @@ pub(crate) struct World<'s> {
     pub start: Date,
     /// Cash flows by step: `(step, account, amount)`, sorted by step.
     pub flows: Vec<(usize, usize, f64)>,
+    /// The scenario's cash flows (indices) dated after the horizon's last business day:
+    /// never simulated.
+    pub flows_beyond: Vec<usize>,
     /// Daily return on cash.
     pub cash_rate: f64,
     pub reinvest: bool,
@@ -347,12 +350,19 @@ impl<'s> World<'s> {
         let acct_index = |id: &str| accounts.iter().position(|x: &Acct| x.id == id);
         let mut flows = Vec::new();
         let last = dates.last().copied().unwrap_or(s.as_of);
+        let mut flows_beyond = Vec::new();
         for (i, cf) in s.cash_flows.iter().enumerate() {
             let ai = acct_index(&cf.account).ok_or_else(|| SimError::UnknownAccount {
                 field: format!("cash_flows[{i}].account"),
                 account: cf.account.clone(),
             })?;
             match cf.schedule {
+                CashFlowSchedule::Once { date: first }
+                | CashFlowSchedule::Recurring { start: first, .. }
+                    if first > last =>
+                {
+                    flows_beyond.push(i);
+                }
                 CashFlowSchedule::Once { date } => {
                     if date > s.as_of {
                         if let Some(st) = step_of(&dates, date) {
@@ -506,6 +516,7 @@ impl<'s> World<'s> {
             start: s.as_of,
             dates,
             flows,
+            flows_beyond,
             cash_rate: libm::pow(1.0 + s.market.cash_yield, 1.0 / a) - 1.0,
             reinvest: matches!(
                 s.market.dividends,
