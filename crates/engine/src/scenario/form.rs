@@ -1130,7 +1130,7 @@ impl ScenarioForm {
             }
         }
 
-        let idiosyncratic_vol = m
+        let idiosyncratic_vol: Vec<SecurityVol> = m
             .idiosyncratic_vol
             .iter()
             .enumerate()
@@ -1142,6 +1142,16 @@ impl ScenarioForm {
                 }
             })
             .collect();
+        // A security listed twice would have one of its two figures ignored.
+        v.unique(
+            idiosyncratic_vol.iter().enumerate().map(|(i, s)| {
+                (
+                    format!("market.idiosyncratic_vol[{i}].symbol"),
+                    s.symbol.as_str(),
+                )
+            }),
+            "security",
+        );
         let shocks = match v.pick("market.shocks.kind", m.shocks.kind, ShockKind::Normal) {
             ShockKind::Normal => Shocks::Normal,
             ShockKind::StudentT => Shocks::StudentT {
@@ -1563,7 +1573,15 @@ impl ScenarioForm {
                     amount: v.num(&format!("{p}.amount"), &m.amount, R::NonNeg),
                 }
             })
-            .collect();
+            .collect::<Vec<_>>();
+        // An account listed twice would have one of its two minimums ignored.
+        v.unique(
+            min_cash
+                .iter()
+                .enumerate()
+                .map(|(i, m)| (format!("target.min_cash[{i}].account"), m.account.as_str())),
+            "account",
+        );
         let mut list = |name: &str, syms: &[String]| -> Vec<String> {
             syms.iter()
                 .enumerate()
@@ -1903,6 +1921,13 @@ fn lot(v: &mut V, p: &str, l: &LotForm, as_of: Option<Date>, securities: &[Secur
         v.err(format!("{p}.symbol"), unknown_security(&symbol));
     }
     let quantity = v.num(&format!("{p}.quantity"), &l.quantity, R::Pos);
+    // The ledger counts fewer shares than this as none.
+    if quantity > 0.0 && quantity < crate::lots::QTY_EPS {
+        v.err(
+            format!("{p}.quantity"),
+            "is below the smallest quantity the ledger books (0.000000001 shares)",
+        );
+    }
     if let Some(s) = sec {
         if !s.fractional_allowed && quantity.fract() != 0.0 {
             v.err(

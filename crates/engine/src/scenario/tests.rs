@@ -1,4 +1,4 @@
-use super::form::{ShockKind, Toggle};
+use super::form::{SecurityVolForm, ShockKind, Toggle};
 use super::market::{default_assumptions, default_correlation};
 use super::*;
 use crate::fees::FeePreset;
@@ -467,8 +467,8 @@ fn duplicate_ids() {
     );
     only_error("household.accounts[1].id", |f| {
         f.household.accounts[1].id = "joint".into();
-        // Keep the references unambiguous: only the duplicate is wrong.
-        f.target.min_cash[1].account = "joint".into();
+        // Keep the references valid: only the duplicate is wrong.
+        f.target.min_cash.remove(1);
     });
     only_error("securities[1].symbol", |f| {
         f.securities[1].symbol = "VTI".into();
@@ -477,7 +477,7 @@ fn duplicate_ids() {
         f.securities[0].partners = vec!["SCHB".into()];
         f.household.accounts[0].lots[4].symbol = "VTI".into();
         f.target.classes[0].alternates = vec!["SCHB".into()];
-        f.market.idiosyncratic_vol[1].symbol = "VTI".into();
+        f.market.idiosyncratic_vol.remove(1);
     });
     only_error("household.members[1].id", |f| {
         f.household.members[1].id = "alex".into();
@@ -977,4 +977,29 @@ fn sizes_and_magnitudes_are_bounded() {
     let mut f = demo_form();
     f.household.accounts[0].cash = "1e15".into();
     assert!(f.validate().is_ok());
+}
+
+#[test]
+fn a_setting_listed_twice_and_a_quantity_below_the_ledgers_are_refused() {
+    let msg = only_error("target.min_cash[1].account", |f| {
+        f.target.min_cash[1].account = f.target.min_cash[0].account.clone();
+    });
+    assert!(msg.starts_with("duplicate account"), "{msg}");
+    let msg = only_error("market.idiosyncratic_vol[1].symbol", |f| {
+        f.market.idiosyncratic_vol = vec![
+            SecurityVolForm {
+                symbol: "VTI".into(),
+                vol: "0.02".into(),
+            },
+            SecurityVolForm {
+                symbol: "VTI".into(),
+                vol: "0.05".into(),
+            },
+        ];
+    });
+    assert!(msg.starts_with("duplicate security `VTI`"), "{msg}");
+    let msg = only_error("household.accounts[0].lots[0].quantity", |f| {
+        f.household.accounts[0].lots[0].quantity = "0.0000000001".into();
+    });
+    assert!(msg.contains("smallest quantity"), "{msg}");
 }
