@@ -22,6 +22,9 @@ enum Preview {
         detected: Option<ImportPreset>,
         rows: usize,
         sample: Vec<Vec<(Field, String)>>,
+        /// Rows whose cell count differs from the header's (the import refuses them): the
+        /// first few row numbers, and how many.
+        misshapen: (Vec<usize>, usize),
     },
 }
 
@@ -47,6 +50,9 @@ fn preview(text: &str, choice: &MappingChoice) -> Preview {
                     )
                 })
                 .collect();
+            let width = table.headers.len();
+            // Cells are found by position: a row of another width would show shifted
+            // values, so its cells are left blank (the import names it).
             let sample = table
                 .rows
                 .iter()
@@ -54,16 +60,26 @@ fn preview(text: &str, choice: &MappingChoice) -> Preview {
                 .map(|(_, cells)| {
                     cols.iter()
                         .map(|&(f, c)| {
-                            (f, c.and_then(|c| cells.get(c)).cloned().unwrap_or_default())
+                            let cell = c
+                                .filter(|_| cells.len() == width)
+                                .and_then(|c| cells.get(c));
+                            (f, cell.cloned().unwrap_or_default())
                         })
                         .collect()
                 })
+                .collect();
+            let bad: Vec<usize> = table
+                .rows
+                .iter()
+                .filter(|(_, cells)| cells.len() != width)
+                .map(|(row, _)| *row)
                 .collect();
             Preview::Mapped {
                 detected: ColumnMapping::detect_preset(&table.headers),
                 mapping,
                 rows: table.rows.len(),
                 sample,
+                misshapen: (bad.iter().copied().take(5).collect(), bad.len()),
             }
         }
     }
@@ -234,12 +250,21 @@ pub fn ImportPanel() -> impl IntoView {
                 Preview::Problems(errors) => view! {
                     <div data-testid="import-preview-problems">{error_list(errors)}</div>
                 }.into_any(),
-                Preview::Mapped { mapping, detected, rows, sample } => view! {
+                Preview::Mapped { mapping, detected, rows, sample, misshapen: (first_bad, n_bad) } => view! {
                     <div data-testid="import-preview">
                         <p>
                             {format!("{rows} row(s) to import. ")}
                             {detected.map(|p| format!("The header matches the {} layout.", p.name()))}
                         </p>
+                        {(n_bad > 0).then(|| view! {
+                            <p class="field-error" data-testid="import-preview-misshapen">
+                                {format!(
+                                    "{n_bad} row(s) have a different number of cells than the header ({}{}): an unquoted comma in a number? They are left blank below, and the import refuses them.",
+                                    first_bad.iter().map(|r| format!("row {r}")).collect::<Vec<_>>().join(", "),
+                                    if n_bad > first_bad.len() { ", …" } else { "" }
+                                )}
+                            </p>
+                        })}
                         <table class="grid">
                             <caption class="caption-left">"Column mapping and the first rows"</caption>
                             <thead>

@@ -100,6 +100,14 @@ test("a bad CSV lists its row errors and changes nothing", async () => {
   assert.match(await ws.text("import-errors"), /Nothing was imported: 5 problem/);
   assert.equal(await ws.scenarioHash(), hash);
   assert.deepEqual(await ws.lotsPerAccount(), { joint: 13, ira_alex: 5, roth_sam: 4 });
+  // An unquoted thousands separator splits a value in two: the preview shows that row
+  // blank and says why, and the import names the row instead of reading $3.
+  await ws.importCsv("symbol,quantity,cost_basis,acquired,account\nVTI,10,$3,100.00,2020-01-15,joint\n");
+  assert.match(await ws.text("import-preview-misshapen"), /^1 row\(s\) have a different number of cells than the header \(row 2\)/);
+  const shifted = await ws.importErrors();
+  assert.deepEqual(shifted.map((e) => e.row), [2]);
+  assert.match(shifted[0].message, /6 cells but the header has 5/);
+  assert.equal(await ws.scenarioHash(), hash);
   // A preset that does not fit the header says which column is missing.
   await ws.go("import");
   await ws.page.getByTestId("import-preset").selectOption("fidelity_like");
