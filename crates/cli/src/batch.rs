@@ -22,11 +22,13 @@
 //! in parallel; at most a few per thread are in flight or waiting to be written, so memory
 //! does not grow with the size of the firm.
 //!
-//! A bad line (malformed JSON, a missing or invalid field, a duplicate id) does not stop
-//! the batch: it is reported on stderr with its line number, household and field, written
-//! to the output as `{"status": "error", "error": ...}`, counted in the summary's
+//! A bad line (not UTF-8, malformed JSON, a missing or invalid field, a duplicate id) does
+//! not stop the batch: it is reported on stderr with its line number, household and field,
+//! written to the output as `{"status": "error", "error": ...}`, counted in the summary's
 //! `households_failed`, and the command exits with status 1 at the end. `--fail-fast` stops
-//! at the first bad line instead.
+//! at the first bad line instead. An error reading the input itself still stops the batch.
+//! When the reader of the output closes it (`tollbooth batch … | head`), the batch stops
+//! quietly with status 0 and writes no summary (it would be partial).
 //!
 //! Defaults: `--paths 20`, not the scenario's paths (usually 500, meant for one household
 //! in a meeting). A household-path of 10 years costs about 40 ms of one core for the
@@ -37,6 +39,8 @@
 //! so the firm totals compare the policies on equal terms. `--years` and `--seed` default
 //! to the scenario's; `--threads` to the machine's cores.
 
+use crate::output;
+use crate::simulate::{all_cores, paths_arg, threads_arg, years_arg};
 use anyhow::{bail, Context};
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufWriter, Write};
@@ -61,8 +65,8 @@ Writes one NDJSON line per household (stdout or --out) and the firm summary CSV 
 A bad line is reported (line, household, field), skipped and counted; the exit status is 1
 if any household failed (--fail-fast: stop at the first).
 
-  --paths N      Monte Carlo paths per household (default 20)
-  --years Y      horizon in years (default: the scenario's)
+  --paths N      Monte Carlo paths per household (default 20, at most 1000000)
+  --years Y      horizon in years (default: the scenario's, at most 100)
   --seed S       market seed, the same for every household (default: the scenario's)
   --threads T    households simulated in parallel (default: the machine's cores)
 
@@ -109,12 +113,30 @@ fn load_config(file: Option<&str>, preset: Option<&str>) -> anyhow::Result<Optio
     })
 }
 
-fn create(path: &str) -> anyhow::Result<Box<dyn Write + Send>> {
-    if path == "-" {
-        return Ok(Box::new(BufWriter::new(std::io::stdout())));
+/// Where the NDJSON goes: standard output (`-`) or a file, created up front so a bad path
+/// is reported before any work. [`Sink::writer`] opens it on the thread that writes.
+enum Sink {
+    Stdout,
+    File(std::fs::File),
+}
+
+impl Sink {
+    fn create(path: &str) -> anyhow::Result<Sink> {
+        if path == "-" {
+            return Ok(Sink::Stdout);
+        }
+        let f = std::fs::File::create(path).with_context(|| format!("creating {path}"))?;
+        Ok(Sink::File(f))
     }
-    let f = std::fs::File::create(path).with_context(|| format!("creating {path}"))?;
-    Ok(Box::new(BufWriter::new(f)))
+
+    /// A buffered writer; standard output stays locked while it lives. Write its errors
+    /// through [`output::check`] so a closed pipe ends the run quietly.
+    fn writer(self) -> Box<dyn Write> {
+        match self {
+            Sink::Stdout => Box::new(BufWriter::new(std::io::stdout().lock())),
+            Sink::File(f) => Box::new(BufWriter::new(f)),
+        }
+    }
 }
 
 /// Run the subcommand.
@@ -141,16 +163,13 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             "--preset" => preset = Some(value(&mut it, a)?),
             "--out" => out = value(&mut it, a)?,
             "--summary" => summary_path = Some(value(&mut it, a)?),
-            "--paths" => options.paths = Some(number(value(&mut it, a)?, a)?),
-            "--years" => options.years = Some(number(value(&mut it, a)?, a)?),
+            "--paths" => options.paths = Some(paths_arg(value(&mut it, a)?, a)?),
+            "--years" => options.years = Some(years_arg(value(&mut it, a)?, a)?),
             "--seed" => options.seed = Some(number(value(&mut it, a)?, a)?),
-            "--threads" => threads = Some(crate::simulate::threads_arg(value(&mut it, a)?, a)?),
+            "--threads" => threads = Some(threads_arg(value(&mut it, a)?, a)?),
             "--fail-fast" => fail_fast = true,
             "--quiet" | "-q" => quiet = true,
-            "--help" | "-h" => {
-                println!("{USAGE}");
-                return Ok(());
-            }
+            "--help" | "-h" => return output::println(USAGE),
             "-" => set_input(&mut input, "-")?,
             s if s.starts_with('-') => bail!("unknown option `{s}`\n{USAGE}"),
             s => set_input(&mut input, s)?,
@@ -161,14 +180,14 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     })?;
     // Check the options against the configuration once, before reading any household.
     Simulation::new(&config, &options).context("cannot simulate this configuration")?;
-    let threads = threads.unwrap_or_else(crate::simulate::all_cores);
+    let threads = threads.unwrap_or_else(all_cores);
     let reader: Box<dyn BufRead> = match input.unwrap_or("-") {
         "-" => Box::new(std::io::BufReader::new(std::io::stdin())),
         path => Box::new(std::io::BufReader::new(
             std::fs::File::open(path).with_context(|| format!("opening {path}"))?,
         )),
     };
-    let writer = create(out)?;
+    let sink = Sink::create(out)?;
     let settings = Settings {
         config: &config,
         options: &options,
@@ -177,7 +196,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         quiet,
     };
     let started = Instant::now();
-    let summary = run_batch(&settings, reader, writer)?;
+    let summary = run_batch(&settings, reader, sink)?;
     if let Some(path) = summary_path {
         std::fs::write(path, summary.to_csv()).with_context(|| format!("writing {path}"))?;
     }
@@ -245,12 +264,40 @@ fn process(config: &Scenario, options: &SimOptions, line: u64, text: &str) -> Ho
     }
 }
 
+/// The error record of line `line`, whose `bytes` are not UTF-8 (e.g. a name saved in
+/// Windows-1252): the first bad byte and its column (1-based, in characters), with the
+/// household id when it can be read.
+fn not_utf8(line: u64, bytes: &[u8], e: std::str::Utf8Error) -> HouseholdLine {
+    // The prefix is valid UTF-8 by construction: nothing in it is replaced.
+    let column = String::from_utf8_lossy(&bytes[..e.valid_up_to()])
+        .chars()
+        .count()
+        + 1;
+    let byte = bytes[e.valid_up_to()];
+    // The id, if the line is JSON once the bad bytes are replaced.
+    let id = serde_json::from_str::<serde_json::Value>(&String::from_utf8_lossy(bytes))
+        .ok()
+        .and_then(|v| v.get("id")?.as_str().map(str::to_string));
+    let household = id
+        .as_deref()
+        .map(|id| format!(" (household `{id}`)"))
+        .unwrap_or_default();
+    HouseholdLine::failed(
+        id.as_deref(),
+        line,
+        format!(
+            "line {line}{household}: not UTF-8 (byte 0x{byte:02X} at column {column}): \
+             save the file as UTF-8"
+        ),
+    )
+}
+
 /// Reads lines, simulates them on a pool of `threads`, writes them in input order and adds
 /// them up. At most `threads × WINDOW_PER_THREAD` households are held at once.
 fn run_batch(
     s: &Settings<'_>,
     mut reader: Box<dyn BufRead>,
-    writer: Box<dyn Write + Send>,
+    sink: Sink,
 ) -> anyhow::Result<FirmSummary> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(s.threads)
@@ -270,39 +317,49 @@ fn run_batch(
         // The writer: puts lines back in input order, writes and adds them, and hands a
         // permit back for every line written.
         let writer_thread = scope.spawn(move || -> anyhow::Result<FirmSummary> {
-            let result = write_in_order(s, done_rx, writer, &permit_tx);
+            let result = write_in_order(s, done_rx, sink.writer(), &permit_tx);
             stopped.store(true, std::sync::atomic::Ordering::Relaxed);
             result
         });
-        // The reader: one task per non-blank line, once a permit is free.
+        // The reader: one task per non-blank line, once a permit is free. Lines are read as
+        // bytes: a line that is not UTF-8 is that line's error, not the end of the batch.
         let read = pool.in_place_scope(|tasks| -> anyhow::Result<()> {
-            let mut text = String::new();
+            let mut bytes = Vec::new();
             let mut line_no = 0u64;
             let mut seq = 0u64;
             loop {
-                text.clear();
+                bytes.clear();
                 let n = reader
-                    .read_line(&mut text)
+                    .read_until(b'\n', &mut bytes)
                     .with_context(|| format!("reading line {}", line_no + 1))?;
                 if n == 0 {
                     return Ok(());
                 }
                 line_no += 1;
-                if text.trim().is_empty() {
+                let text = std::str::from_utf8(&bytes);
+                if text.is_ok_and(|t| t.trim().is_empty()) {
                     continue;
                 }
                 if permit_rx.recv().is_err() || stopped.load(std::sync::atomic::Ordering::Relaxed) {
                     // The writer stopped (an error, or --fail-fast).
                     return Ok(());
                 }
-                let done = done_tx.clone();
-                let body = std::mem::take(&mut text);
                 let (this, line) = (seq, line_no);
                 seq += 1;
-                tasks.spawn(move |_| {
-                    let result = process(config, options, line, &body);
-                    let _ = done.send((this, result));
-                });
+                match text {
+                    Ok(body) => {
+                        let body = body.to_string();
+                        let done = done_tx.clone();
+                        tasks.spawn(move |_| {
+                            let result = process(config, options, line, &body);
+                            let _ = done.send((this, result));
+                        });
+                    }
+                    // Nothing to simulate: straight to the writer, in its place.
+                    Err(e) => {
+                        let _ = done_tx.send((this, not_utf8(line, &bytes, e)));
+                    }
+                }
             }
         });
         drop(done_tx);
@@ -319,7 +376,7 @@ fn run_batch(
 fn write_in_order(
     s: &Settings<'_>,
     done_rx: mpsc::Receiver<(u64, HouseholdLine)>,
-    mut writer: Box<dyn Write + Send>,
+    mut writer: Box<dyn Write>,
     permit_tx: &mpsc::SyncSender<()>,
 ) -> anyhow::Result<FirmSummary> {
     let mut summary = FirmSummary::new(s.config);
@@ -349,11 +406,14 @@ fn write_in_order(
                     bail!("stopped at the first bad line (--fail-fast)");
                 }
             }
-            serde_json::to_writer(&mut writer, &line).context("writing the output")?;
-            writer.write_all(b"\n").context("writing the output")?;
+            let mut bytes = serde_json::to_vec(&line).context("serializing a household")?;
+            bytes.push(b'\n');
             // Line by line: the output can be followed (`tail -f`), and an interrupted run
             // keeps every household finished so far.
-            writer.flush().context("writing the output")?;
+            output::check(
+                writer.write_all(&bytes).and_then(|()| writer.flush()),
+                "writing the output",
+            )?;
             summary.add(&line)?;
             let n = summary.households + summary.households_failed;
             if !s.quiet && n.is_multiple_of(100) {
@@ -367,7 +427,7 @@ fn write_in_order(
             let _ = permit_tx.try_send(());
         }
     }
-    writer.flush().context("writing the output")?;
+    output::check(writer.flush(), "writing the output")?;
     Ok(summary)
 }
 
@@ -385,20 +445,17 @@ fn generate(args: &[String]) -> anyhow::Result<()> {
             "--config" => config_file = Some(value(&mut it, a)?),
             "--preset" => preset = Some(value(&mut it, a)?),
             "--out" => out = value(&mut it, a)?,
-            "--help" | "-h" => {
-                println!("{USAGE}");
-                return Ok(());
-            }
+            "--help" | "-h" => return output::println(USAGE),
             s => bail!("unexpected `{s}`\n{USAGE}"),
         }
     }
     let config = load_config(config_file, preset)?.unwrap_or_else(Scenario::demo);
     let gen = FirmGenerator::new(&config, seed)?;
-    let mut w = create(out)?;
+    let mut w = Sink::create(out)?.writer();
     for h in gen.households(households) {
-        serde_json::to_writer(&mut w, &h).context("writing the households")?;
-        w.write_all(b"\n").context("writing the households")?;
+        let mut bytes = serde_json::to_vec(&h).context("serializing a household")?;
+        bytes.push(b'\n');
+        output::check(w.write_all(&bytes), "writing the households")?;
     }
-    w.flush().context("writing the households")?;
-    Ok(())
+    output::check(w.flush(), "writing the households")
 }

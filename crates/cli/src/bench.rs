@@ -27,6 +27,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use crate::output;
 use anyhow::{bail, Context};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -99,20 +100,14 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
                 json!({ "rows": s.rows, "summary": s.summary, "summary_text": s.summary_text }),
             );
         }
-        println!("{}", serde_json::to_string_pretty(&Value::Object(out))?);
+        output::println(&serde_json::to_string_pretty(&Value::Object(out))?)
     } else {
-        let mut first = true;
-        for s in &sections {
-            if !first {
-                println!();
-            }
-            first = false;
-            println!("{}", s.title);
-            print!("{}", s.table.render());
-            println!("{}", s.summary_text);
-        }
+        let text: Vec<String> = sections
+            .iter()
+            .map(|s| format!("{}\n{}{}\n", s.title, s.table.render(), s.summary_text))
+            .collect();
+        output::print(&text.join("\n"))
     }
-    Ok(())
 }
 
 #[derive(Debug, Clone)]

@@ -4,8 +4,8 @@
 //! instead: every sale with the lots it relieved, every open lot, every wash-sale match.
 //! `FILE` may be `-` for standard input.
 
+use crate::output;
 use anyhow::{bail, Context};
-use std::io::Write;
 use tollbooth_engine::ledger::{LedgerCase, LedgerReport};
 
 const USAGE: &str = "usage: tollbooth ledger FILE.json [--detail]";
@@ -17,10 +17,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     for a in args {
         match a.as_str() {
             "--detail" => detail = true,
-            "--help" | "-h" => {
-                println!("{USAGE}");
-                return Ok(());
-            }
+            "--help" | "-h" => return output::println(USAGE),
             s if s.starts_with('-') && s != "-" => bail!("unknown option `{s}`\n{USAGE}"),
             s if path.is_none() => path = Some(s.to_string()),
             _ => bail!("{USAGE}"),
@@ -35,12 +32,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         std::fs::read_to_string(&path).with_context(|| format!("cannot read `{path}`"))?
     };
     let report = replay_text(&text, detail).with_context(|| path.clone())?;
-    let mut out = std::io::stdout().lock();
-    match writeln!(out, "{report}") {
-        // A closed pipe (`tollbooth ledger f.json | head`) is not an error.
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        r => r.context("cannot write the report"),
-    }
+    output::println(&report)
 }
 
 /// Parses a case (errors name the JSON path) and replays it; returns pretty JSON.

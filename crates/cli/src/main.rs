@@ -12,12 +12,12 @@
 mod batch;
 mod bench;
 mod ledger;
-
-use std::process::ExitCode;
-
+mod output;
 mod simulate;
 mod solve;
 mod trades;
+
+use std::process::ExitCode;
 
 const USAGE: &str = "usage: tollbooth <command> [args]
 
@@ -46,18 +46,12 @@ fn main() -> ExitCode {
     };
     let rest = &args[1..];
     let result = match cmd.as_str() {
-        "--version" | "-V" | "version" => {
-            println!(
-                "tollbooth {} (engine {})",
-                env!("CARGO_PKG_VERSION"),
-                tollbooth_engine::VERSION
-            );
-            return ExitCode::SUCCESS;
-        }
-        "--help" | "-h" | "help" => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
+        "--version" | "-V" | "version" => output::println(&format!(
+            "tollbooth {} (engine {})",
+            env!("CARGO_PKG_VERSION"),
+            tollbooth_engine::VERSION
+        )),
+        "--help" | "-h" | "help" => output::println(USAGE),
         "ledger" => ledger::run(rest),
         "solve" => solve::run(rest),
         "bench" => bench::run(rest),
@@ -71,9 +65,61 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader closed stdout (`tollbooth … | head`): a quiet, successful end.
+        Err(e) if output::is_closed(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("tollbooth: {e:#}");
+            eprintln!("tollbooth: {}", describe(&e));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The error and its causes, `: `-separated, each cause left out when the text before it
+/// already ends with it (the engine's errors spell out their source in their message).
+fn describe(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if out.ends_with(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::describe;
+
+    #[test]
+    fn a_cause_already_in_the_message_is_not_repeated() {
+        #[derive(Debug)]
+        struct Inner;
+        impl std::fmt::Display for Inner {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("only 3 held")
+            }
+        }
+        impl std::error::Error for Inner {}
+        #[derive(Debug)]
+        struct Outer(Inner);
+        impl std::fmt::Display for Outer {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "ledger, VTI: {}", self.0)
+            }
+        }
+        impl std::error::Error for Outer {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let e = anyhow::Error::new(Outer(Inner)).context("simulation failed");
+        assert_eq!(describe(&e), "simulation failed: ledger, VTI: only 3 held");
+        let plain = anyhow::anyhow!("disk full").context("writing the output");
+        assert_eq!(describe(&plain), "writing the output: disk full");
     }
 }

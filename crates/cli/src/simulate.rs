@@ -2,12 +2,15 @@
 //! [--trades-csv FILE]`: simulate a scenario's policies and print the report as JSON.
 //!
 //! `--threads T` (default: every core) runs the paths on T threads, in contiguous chunks
-//! merged in order: the report is bit-identical for any T.
+//! merged in order: the report is bit-identical for any T. `--paths` and `--years` stop
+//! where the scenario file's `market.paths` and `market.horizon_years` do
+//! ([`MAX_PATHS`], [`MAX_YEARS`]).
 //!
 //! `--preset household|zero_fee|seed_firm|six_policies` simulates a built-in preset instead of a file.
 //! The report carries the engine version, the scenario's hash and the seed, and its own
 //! hash (`report_hash`) so a run can be checked against another machine or the browser.
 
+use crate::output;
 use anyhow::{bail, Context};
 use rayon::prelude::*;
 use tollbooth_engine::scenario::Scenario;
@@ -32,6 +35,37 @@ pub fn threads_arg(s: &str, flag: &str) -> anyhow::Result<usize> {
         Ok(t) if (1..=MAX_THREADS).contains(&t) => Ok(t),
         _ => bail!("`{flag}` must be a whole number from 1 to {MAX_THREADS}, got `{s}`"),
     }
+}
+
+/// Most paths `--paths` accepts: the scenario file's cap on `market.paths`.
+pub const MAX_PATHS: u64 = tollbooth_engine::scenario::form::MAX_PATHS;
+
+/// Most years `--years` accepts: the scenario file's cap on `market.horizon_years`.
+pub const MAX_YEARS: u32 = tollbooth_engine::scenario::form::MAX_HORIZON_YEARS;
+
+/// Parses a `--paths` value: a whole number up to [`MAX_PATHS`] (0 is left to the
+/// engine, which names the lower bound).
+pub fn paths_arg(s: &str, flag: &str) -> anyhow::Result<u64> {
+    at_most(number(s, flag)?, MAX_PATHS, s, flag, "paths")
+}
+
+/// Parses a `--years` value: a whole number up to [`MAX_YEARS`] (0 is left to the
+/// engine, which names the lower bound).
+pub fn years_arg(s: &str, flag: &str) -> anyhow::Result<u32> {
+    at_most(number(s, flag)?, MAX_YEARS, s, flag, "years")
+}
+
+fn at_most<T: PartialOrd + std::fmt::Display>(
+    v: T,
+    max: T,
+    s: &str,
+    flag: &str,
+    unit: &str,
+) -> anyhow::Result<T> {
+    if v > max {
+        bail!("`{flag} {s}` is above the limit of {max} {unit} (the most a scenario file allows)");
+    }
+    Ok(v)
 }
 
 /// Runs every path of `sim` on `threads` threads (path chunks on a rayon pool, each
@@ -86,16 +120,13 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
-            "--paths" => options.paths = Some(number(value(&mut it, a)?, a)?),
+            "--paths" => options.paths = Some(paths_arg(value(&mut it, a)?, a)?),
             "--seed" => options.seed = Some(number(value(&mut it, a)?, a)?),
-            "--years" => options.years = Some(number(value(&mut it, a)?, a)?),
+            "--years" => options.years = Some(years_arg(value(&mut it, a)?, a)?),
             "--threads" => threads = threads_arg(value(&mut it, a)?, a)?,
             "--trades-csv" => csv = Some(value(&mut it, a)?),
             "--preset" => preset = Some(value(&mut it, a)?),
-            "--help" | "-h" => {
-                println!("{USAGE}");
-                return Ok(());
-            }
+            "--help" | "-h" => return output::println(USAGE),
             s if s.starts_with('-') => bail!("unknown option `{s}`\n{USAGE}"),
             s => {
                 if file.replace(s).is_some() {
@@ -129,6 +160,28 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     if let Some(obj) = json.as_object_mut() {
         obj.insert("report_hash".into(), report.hash_hex().into());
     }
-    println!("{}", serde_json::to_string_pretty(&json)?);
-    Ok(())
+    output::println(&serde_json::to_string_pretty(&json)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_and_years_stop_at_the_scenario_file_limits() {
+        assert_eq!(paths_arg("1000000", "--paths").unwrap(), MAX_PATHS);
+        assert_eq!(years_arg("100", "--years").unwrap(), MAX_YEARS);
+        let e = paths_arg("1000001", "--paths").unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "`--paths 1000001` is above the limit of 1000000 paths (the most a scenario file allows)"
+        );
+        let e = years_arg("101", "--years").unwrap_err().to_string();
+        assert!(
+            e.contains("`--years 101`") && e.contains("limit of 100 years"),
+            "{e}"
+        );
+        // Zero is the engine's to refuse, with its own message.
+        assert_eq!(paths_arg("0", "--paths").unwrap(), 0);
+    }
 }

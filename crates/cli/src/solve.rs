@@ -10,6 +10,7 @@
 
 use std::time::Instant;
 
+use crate::output;
 use anyhow::{bail, Context};
 use serde_json::json;
 use tollbooth_engine::backtest::{run_calendar, run_spo, P3Instance};
@@ -95,8 +96,7 @@ fn solve_rebalance(inst: &ReferenceInstance) -> anyhow::Result<()> {
         "n_traded": sol.n_traded,
         "solve_seconds": secs,
     });
-    println!("{}", serde_json::to_string(&out)?);
-    Ok(())
+    output::println(&serde_json::to_string(&out)?)
 }
 
 fn backtest(inst: &P3Instance, policy: &str) -> anyhow::Result<()> {
@@ -115,6 +115,5 @@ fn backtest(inst: &P3Instance, policy: &str) -> anyhow::Result<()> {
         "tracking_error_annualized": result.tracking_error_annualized,
         "wall_seconds": secs,
     });
-    println!("{}", serde_json::to_string(&out)?);
-    Ok(())
+    output::println(&serde_json::to_string(&out)?)
 }

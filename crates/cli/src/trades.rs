@@ -8,6 +8,7 @@
 //! cost-aware policy is used (its first policy when none is cost-aware); without
 //! `--as-of`, the scenario's date.
 
+use crate::output;
 use anyhow::{bail, Context};
 use serde_json::json;
 use tollbooth_engine::date::Date;
@@ -79,7 +80,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         );
     }
     if csv {
-        print!("{}", to_csv(&sol)?);
+        output::print(&to_csv(&sol)?)
     } else {
         let out = json!({
             "policy": policy.name,
@@ -95,9 +96,8 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             "messages": sol.messages,
             "trades": sol.trades,
         });
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        output::println(&serde_json::to_string_pretty(&out)?)
     }
-    Ok(())
 }
 
 /// NaN (an infeasible solve) as JSON null.

@@ -322,3 +322,102 @@ fn the_configuration_is_required_and_checked() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("at least 1"));
 }
+
+/// Regression: one line that is not UTF-8 (a name saved in Windows-1252) aborted the whole
+/// batch ("stream did not contain valid UTF-8"): later lines were never simulated and no
+/// summary was written. It is now that line's error record, like any other bad line.
+#[test]
+fn a_line_that_is_not_utf8_is_reported_and_the_batch_goes_on() {
+    let firm = generate(3, 4);
+    let lines_in: Vec<&str> = firm.lines().collect();
+    let name = "HH-00002 member 1";
+    let at = lines_in[1].find(name).expect("a member name");
+    let mut input = Vec::new();
+    input.extend_from_slice(lines_in[0].as_bytes());
+    input.push(b'\n');
+    // "Renée" in Windows-1252: é is the single byte 0xE9.
+    input.extend_from_slice(&lines_in[1].as_bytes()[..at]);
+    input.extend_from_slice(b"Ren\xE9e");
+    input.extend_from_slice(&lines_in[1].as_bytes()[at + name.len()..]);
+    input.push(b'\n');
+    input.extend_from_slice(lines_in[2].as_bytes());
+    input.push(b'\n');
+    let dir = temp_dir("not-utf8");
+    let file = dir.join("firm.ndjson");
+    std::fs::write(&file, &input).expect("write the firm");
+    let summary = dir.join("summary.csv");
+    let _ = std::fs::remove_file(&summary);
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "batch",
+            "--preset",
+            "household",
+            s(&file),
+            "--paths",
+            "1",
+            "--years",
+            "1",
+            "--threads",
+            "2",
+        ];
+        args.extend_from_slice(extra);
+        tollbooth(&args)
+    };
+
+    let out = run(&["--summary", s(&summary)]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    // The column counts characters; everything before the bad byte is ASCII here.
+    let message = format!(
+        "line 2 (household `HH-00002`): not UTF-8 (byte 0xE9 at column {}): save the file as UTF-8",
+        at + "Ren".len() + 1
+    );
+    assert!(stderr.contains(&message), "{stderr}");
+    assert!(stderr.contains("1 of 3 households failed"), "{stderr}");
+    let got = lines(&out.stdout);
+    let status: Vec<(&str, u64)> = got
+        .iter()
+        .map(|l| {
+            (
+                l["status"].as_str().expect("status"),
+                l["line"].as_u64().expect("line"),
+            )
+        })
+        .collect();
+    assert_eq!(status, [("ok", 1), ("error", 2), ("ok", 3)]);
+    assert_eq!(got[1]["id"], "HH-00002");
+    assert_eq!(got[1]["error"], message.as_str());
+    let rows = csv_rows(&std::fs::read_to_string(&summary).expect("the summary is written"));
+    assert!(!rows.is_empty());
+    for row in &rows {
+        assert_eq!(cell(row, "households"), "2");
+        assert_eq!(cell(row, "households_failed"), "1");
+    }
+
+    // --fail-fast stops there.
+    let out = run(&["--fail-fast"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("--fail-fast"), "{stderr}");
+    let status: Vec<String> = lines(&out.stdout)
+        .iter()
+        .map(|l| format!("{} {}", l["line"], l["status"].as_str().expect("status")))
+        .collect();
+    assert_eq!(status, ["1 ok"]);
+}
+
+/// Regression: `--paths` had no upper bound and `--years 101` ran, although a scenario
+/// file allows at most 1,000,000 paths and 100 years.
+#[test]
+fn paths_and_years_above_the_scenario_file_limits_are_refused() {
+    for (flag, value, limit) in [
+        ("--paths", "1000001", "limit of 1000000 paths"),
+        ("--years", "101", "limit of 100 years"),
+    ] {
+        let out = tollbooth_stdin(&["batch", "--preset", "household", flag, value], b"");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains(&format!("`{flag} {value}`")), "{stderr}");
+        assert!(stderr.contains(limit), "{stderr}");
+    }
+}

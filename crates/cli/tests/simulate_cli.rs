@@ -142,3 +142,24 @@ fn the_report_is_the_same_on_any_thread_count() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("from 1 to 256"));
 }
+
+/// Regression: `--paths` had no upper bound and `--years 101` ran, although a scenario
+/// file allows at most 1,000,000 paths and 100 years.
+#[test]
+fn paths_and_years_above_the_scenario_file_limits_are_refused() {
+    for (args, needle) in [
+        (
+            ["--paths", "1000001"],
+            "`--paths 1000001` is above the limit of 1000000 paths",
+        ),
+        (
+            ["--years", "101"],
+            "`--years 101` is above the limit of 100 years",
+        ),
+    ] {
+        let out = tollbooth(&["simulate", &household_file(), args[0], args[1]]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains(needle), "{stderr}");
+    }
+}

@@ -54,6 +54,10 @@ pub const MAX_CLASSES: usize = 50;
 pub const MAX_LOTS: usize = 100_000;
 /// Most cash-flow entries a scenario may list.
 pub const MAX_CASH_FLOWS: usize = 1_000;
+/// Most Monte Carlo paths a scenario may ask for (`market.paths`).
+pub const MAX_PATHS: u64 = 1_000_000;
+/// Longest horizon a scenario may ask for, in years (`market.horizon_years`).
+pub const MAX_HORIZON_YEARS: u32 = 100;
 /// Largest magnitude a number in the form may have: far above any household's dollars,
 /// shares or prices, and small enough that sums and products of them stay finite.
 pub const MAX_MAGNITUDE: f64 = 1e15;
@@ -1183,8 +1187,13 @@ impl ScenarioForm {
                 R::Unit,
             ),
             cash_yield: v.num("market.cash_yield", &m.cash_yield, R::Signed),
-            horizon_years: v.whole("market.horizon_years", &m.horizon_years, 1, 100) as u32,
-            paths: v.whole("market.paths", &m.paths, 1, 1_000_000) as u32,
+            horizon_years: v.whole(
+                "market.horizon_years",
+                &m.horizon_years,
+                1,
+                MAX_HORIZON_YEARS.into(),
+            ) as u32,
+            paths: v.whole("market.paths", &m.paths, 1, MAX_PATHS) as u32,
             seed: v.whole("market.seed", &m.seed, 0, u64::MAX),
             shocks,
             dividends: v.pick("market.dividends", m.dividends, DividendTreatment::Reinvest),
