@@ -262,8 +262,31 @@ pub enum ScenarioError {
         message: String,
     },
     /// The values are well-formed but invalid (same checks as the form).
-    #[error("the scenario has {} problem(s); first: {}", .0.len(), .0.first().map(|e| e.to_string()).unwrap_or_default())]
+    #[error("{}", problems_text(.0))]
     Invalid(Vec<FieldError>),
+}
+
+/// Most problems [`ScenarioError::Invalid`]'s message lists (the rest are counted).
+const PROBLEMS_LISTED: usize = 10;
+
+/// "the scenario has N problem(s): path: message; …" with the first [`PROBLEMS_LISTED`].
+fn problems_text(errs: &[FieldError]) -> String {
+    let listed: Vec<String> = errs
+        .iter()
+        .take(PROBLEMS_LISTED)
+        .map(ToString::to_string)
+        .collect();
+    let more = errs.len().saturating_sub(PROBLEMS_LISTED);
+    format!(
+        "the scenario has {} problem(s): {}{}",
+        errs.len(),
+        listed.join("; "),
+        if more > 0 {
+            format!("; and {more} more")
+        } else {
+            String::new()
+        }
+    )
 }
 
 /// A migration from schema `n` to `n + 1`, editing the JSON in place.

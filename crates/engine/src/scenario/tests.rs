@@ -1003,3 +1003,23 @@ fn a_setting_listed_twice_and_a_quantity_below_the_ledgers_are_refused() {
     });
     assert!(msg.contains("smallest quantity"), "{msg}");
 }
+
+#[test]
+fn an_invalid_scenario_lists_its_first_ten_problems() {
+    let errs: Vec<FieldError> = (0..12)
+        .map(|i| FieldError {
+            path: format!("securities[{i}].price"),
+            message: "must be greater than 0".into(),
+        })
+        .collect();
+    let msg = ScenarioError::Invalid(errs).to_string();
+    assert!(
+        msg.starts_with("the scenario has 12 problem(s): securities[0].price: must be greater than 0; securities[1].price"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("securities[9].price") && !msg.contains("securities[10]"),
+        "{msg}"
+    );
+    assert!(msg.ends_with("; and 2 more"), "{msg}");
+}
