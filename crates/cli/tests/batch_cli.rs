@@ -71,6 +71,18 @@ fn lines(out: &[u8]) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// Each output line's `(status, line)`.
+fn statuses(got: &[serde_json::Value]) -> Vec<(&str, u64)> {
+    got.iter()
+        .map(|l| {
+            (
+                l["status"].as_str().expect("status"),
+                l["line"].as_u64().expect("line"),
+            )
+        })
+        .collect()
+}
+
 /// The summary CSV as rows of (column → cell).
 fn csv_rows(text: &str) -> Vec<Vec<(String, String)>> {
     let mut it = text.lines();
@@ -260,15 +272,7 @@ fn bad_lines_are_reported_skipped_and_fail_the_run() {
     );
     assert!(stderr.contains("3 of 5 households failed"), "{stderr}");
     let got = lines(&out.stdout);
-    let status: Vec<(&str, u64)> = got
-        .iter()
-        .map(|l| {
-            (
-                l["status"].as_str().expect("status"),
-                l["line"].as_u64().expect("line"),
-            )
-        })
-        .collect();
+    let status = statuses(&got);
     assert_eq!(
         status,
         [
@@ -375,15 +379,7 @@ fn a_line_that_is_not_utf8_is_reported_and_the_batch_goes_on() {
     assert!(stderr.contains(&message), "{stderr}");
     assert!(stderr.contains("1 of 3 households failed"), "{stderr}");
     let got = lines(&out.stdout);
-    let status: Vec<(&str, u64)> = got
-        .iter()
-        .map(|l| {
-            (
-                l["status"].as_str().expect("status"),
-                l["line"].as_u64().expect("line"),
-            )
-        })
-        .collect();
+    let status = statuses(&got);
     assert_eq!(status, [("ok", 1), ("error", 2), ("ok", 3)]);
     assert_eq!(got[1]["id"], "HH-00002");
     assert_eq!(got[1]["error"], message.as_str());
