@@ -144,6 +144,27 @@ fn policy_options(f: &ScenarioForm) -> Vec<(String, String)> {
 
 /// A small button that edits the form. Row buttons share a visible label ("Delete"), so
 /// the test id's words name the row for assistive technology.
+/// An action button that is disabled, with `why` as its title, while `possible` is false
+/// (an "Add" with nothing left to add).
+fn action_if(
+    label: String,
+    test_id: String,
+    possible: impl Fn(&ScenarioForm) -> bool + Send + Sync + 'static,
+    why: &'static str,
+    edit: impl Fn(&mut ScenarioForm) + 'static,
+) -> impl IntoView {
+    let ws = ws();
+    let aria = row_label(&label, &test_id);
+    let blocked = Memo::new(move |_| !ws.form.with(|f| possible(f)));
+    view! {
+        <button type="button" class="small" data-testid=test_id aria-label=aria
+            prop:disabled=blocked title=move || blocked.get().then_some(why)
+            on:click=move |_| ws.form.update(|f| edit(f))>
+            {label}
+        </button>
+    }
+}
+
 fn action(
     label: String,
     test_id: String,
@@ -463,7 +484,8 @@ pub fn TargetEditor() -> impl IntoView {
                     } />
                 </tbody>
             </table>
-            {action("Add minimum cash".into(), "add-min-cash".into(), ops::add_min_cash)}
+            {action_if("Add minimum cash".into(), "add-min-cash".into(),
+                |f| ops::next_min_cash_account(f).is_some(), "Every account has a row", ops::add_min_cash)}
         </section>
     }
 }
@@ -754,7 +776,8 @@ pub fn MarketEditor() -> impl IntoView {
                     } />
                 </tbody>
             </table>
-            {action("Add security volatility".into(), "add-security-vol".into(), ops::add_security_vol)}
+            {action_if("Add security volatility".into(), "add-security-vol".into(),
+                |f| ops::next_security_vol(f).is_some(), "Every security has a row", ops::add_security_vol)}
         </section>
     }
 }

@@ -191,32 +191,42 @@ pub fn remove_security(f: &mut ScenarioForm, i: usize) {
 
 /// Adds a minimum-cash row for the first account without one (else the first account).
 pub fn add_min_cash(f: &mut ScenarioForm) {
-    let taken = |id: &str| f.target.min_cash.iter().any(|m| m.account == id);
-    let account = f
-        .household
-        .accounts
-        .iter()
-        .find(|a| !taken(&a.id))
-        .or(f.household.accounts.first())
-        .map(|a| a.id.clone())
-        .unwrap_or_default();
+    // An account listed twice is refused, so only an account without a row is offered.
+    let Some(account) = next_min_cash_account(f) else {
+        return;
+    };
     f.target.min_cash.push(MinCashForm {
         account,
         amount: "0".into(),
     });
 }
 
-/// Adds an idiosyncratic-volatility row for the first security without one, at the
-/// default volatility.
-pub fn add_security_vol(f: &mut ScenarioForm) {
+/// The first account without a minimum-cash row (`None`: every account has one).
+pub fn next_min_cash_account(f: &ScenarioForm) -> Option<String> {
+    let taken = |id: &str| f.target.min_cash.iter().any(|m| m.account == id);
+    f.household
+        .accounts
+        .iter()
+        .find(|a| !taken(&a.id))
+        .map(|a| a.id.clone())
+}
+
+/// The first security without an idiosyncratic-volatility row (`None`: every one has).
+pub fn next_security_vol(f: &ScenarioForm) -> Option<String> {
     let taken = |s: &str| f.market.idiosyncratic_vol.iter().any(|v| v.symbol == s);
-    let symbol = f
-        .securities
+    f.securities
         .iter()
         .find(|x| !taken(&x.symbol))
-        .or(f.securities.first())
         .map(|x| x.symbol.clone())
-        .unwrap_or_default();
+}
+
+/// Adds an idiosyncratic-volatility row for the first security without one, at the
+/// default volatility; nothing when every security has one (a security listed twice is
+/// refused).
+pub fn add_security_vol(f: &mut ScenarioForm) {
+    let Some(symbol) = next_security_vol(f) else {
+        return;
+    };
     f.market.idiosyncratic_vol.push(SecurityVolForm {
         symbol,
         vol: f.market.default_idiosyncratic_vol.clone(),
@@ -576,13 +586,28 @@ mod tests {
         // Its cash flows go too (a new account with the same id would inherit them).
         assert!(!f.cash_flows.iter().any(|c| c.account == id));
         assert_eq!(f.cash_flows.len(), others);
-        // New rows start valid: the next account or security without one.
+        // New rows start valid: the next account or security without one; none when
+        // every one has a row (it would be listed twice).
         let mut f = demo();
         f.target.min_cash.clear();
         add_min_cash(&mut f);
         add_min_cash(&mut f);
         assert_eq!(f.target.min_cash[1].account, f.household.accounts[1].id);
+        add_min_cash(&mut f);
+        assert_eq!(next_min_cash_account(&f), None);
+        add_min_cash(&mut f);
+        assert_eq!(f.target.min_cash.len(), f.household.accounts.len());
+        let rows = f.market.idiosyncratic_vol.len();
+        assert_eq!(next_security_vol(&f), None);
         add_security_vol(&mut f);
+        assert_eq!(f.market.idiosyncratic_vol.len(), rows);
+        let gone = f.market.idiosyncratic_vol.remove(3).symbol;
+        assert_eq!(next_security_vol(&f), Some(gone.clone()));
+        add_security_vol(&mut f);
+        assert_eq!(
+            f.market.idiosyncratic_vol.last().map(|v| &v.symbol),
+            Some(&gone)
+        );
         assert!(f.validate().is_ok(), "{:?}", f.validate().err());
     }
 
