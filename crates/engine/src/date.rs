@@ -14,10 +14,36 @@ pub struct Date(i32);
 
 /// Why a string is not a date.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{input}` is not a date: use YYYY-MM-DD (for example 2026-03-02)")]
+#[error("`{input}` {}", self.problem.text())]
 pub struct DateParseError {
     /// The text that failed to parse.
     pub input: String,
+    /// What is wrong with it.
+    pub problem: DateProblem,
+}
+
+/// What is wrong with a string that is not a date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DateProblem {
+    /// Not written `YYYY-MM-DD`.
+    Format,
+    /// Year 0: the calendar starts at year 1.
+    YearZero,
+    /// The month is not 1–12.
+    Month,
+    /// The month has no such day (e.g. 2025-02-29).
+    Day,
+}
+
+impl DateProblem {
+    fn text(self) -> &'static str {
+        match self {
+            DateProblem::Format => "is not a date: use YYYY-MM-DD (for example 2026-03-02)",
+            DateProblem::YearZero => "is not a date: years run from 0001 to 9999",
+            DateProblem::Month => "is not a date: the month must be 01 to 12",
+            DateProblem::Day => "is not a date: that month has no such day",
+        }
+    }
 }
 
 impl Date {
@@ -216,23 +242,30 @@ impl FromStr for Date {
     type Err = DateParseError;
 
     fn from_str(s: &str) -> Result<Date, DateParseError> {
-        let err = || DateParseError {
+        let err = |problem| DateParseError {
             input: s.to_string(),
+            problem,
         };
         let t = s.trim();
         let b = t.as_bytes();
         if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
-            return Err(err());
+            return Err(err(DateProblem::Format));
         }
         let num = |r: std::ops::Range<usize>| -> Result<u32, DateParseError> {
             let part = &t[r];
             if !part.bytes().all(|c| c.is_ascii_digit()) {
-                return Err(err());
+                return Err(err(DateProblem::Format));
             }
-            part.parse::<u32>().map_err(|_| err())
+            part.parse::<u32>().map_err(|_| err(DateProblem::Format))
         };
         let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-        Date::from_ymd(y as i32, m, d).ok_or_else(err)
+        if y == 0 {
+            return Err(err(DateProblem::YearZero));
+        }
+        if !(1..=12).contains(&m) {
+            return Err(err(DateProblem::Month));
+        }
+        Date::from_ymd(y as i32, m, d).ok_or_else(|| err(DateProblem::Day))
     }
 }
 
@@ -286,6 +319,17 @@ mod tests {
         ] {
             assert!(bad.parse::<Date>().is_err(), "{bad}");
         }
+        // The message says what is wrong.
+        let problem = |t: &str| t.parse::<Date>().map(|_| ()).unwrap_err().problem;
+        assert_eq!(problem("2026/01/01"), DateProblem::Format);
+        assert_eq!(problem("99999-01-01"), DateProblem::Format);
+        assert_eq!(problem("0000-01-01"), DateProblem::YearZero);
+        assert_eq!(problem("2026-13-01"), DateProblem::Month);
+        assert_eq!(problem("2025-02-29"), DateProblem::Day);
+        assert_eq!(
+            "0000-01-01".parse::<Date>().unwrap_err().to_string(),
+            "`0000-01-01` is not a date: years run from 0001 to 9999"
+        );
     }
 
     #[test]

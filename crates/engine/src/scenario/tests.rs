@@ -362,6 +362,10 @@ fn bad_dates() {
     let msg = only_error(p, |f| {
         f.household.accounts[2].lots[3].acquired = "2026-02-30".into()
     });
+    assert!(msg.contains("that month has no such day"), "{msg}");
+    let msg = only_error(p, |f| {
+        f.household.accounts[2].lots[3].acquired = "30/02/2026".into()
+    });
     assert!(msg.contains("YYYY-MM-DD"), "{msg}");
     let msg = only_error(p, |f| {
         f.household.accounts[2].lots[3].acquired = "2026-11-21".into()
