@@ -58,6 +58,19 @@ pub const MAX_CASH_FLOWS: usize = 1_000;
 pub const MAX_PATHS: u64 = 1_000_000;
 /// Longest horizon a scenario may ask for, in years (`market.horizon_years`).
 pub const MAX_HORIZON_YEARS: u32 = 100;
+/// Most characters of a typed value a message quotes (the rest is elided).
+const QUOTED_CHARS: usize = 24;
+
+/// `typed`, or its first [`QUOTED_CHARS`] characters and `…` when it is longer.
+fn quoted(typed: &str) -> String {
+    if typed.chars().count() > QUOTED_CHARS {
+        let head: String = typed.chars().take(QUOTED_CHARS).collect();
+        format!("{head}…")
+    } else {
+        typed.to_string()
+    }
+}
+
 /// Largest magnitude a number in the form may have: far above any household's dollars,
 /// shares or prices, and small enough that sums and products of them stay finite.
 pub const MAX_MAGNITUDE: f64 = 1e15;
@@ -738,10 +751,16 @@ impl V {
                 .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+' | b'e' | b'E'));
         match t.parse::<f64>() {
             Ok(v) if ok_chars && v.abs() > MAX_MAGNITUDE => {
+                // (A number loaded from a file is written out in full: 1e300 has 301 digits.)
+                let shown = if typed.chars().count() > QUOTED_CHARS {
+                    format!("{v:e}")
+                } else {
+                    typed.to_string()
+                };
                 self.err(
                     path,
                     format!(
-                        "`{typed}` is too large: numbers here must be within ±1,000,000,000,000,000"
+                        "`{shown}` is too large: numbers here must be within ±1,000,000,000,000,000"
                     ),
                 );
                 None
@@ -750,7 +769,7 @@ impl V {
             _ => {
                 self.err(
                     path,
-                    format!("`{typed}` is not a number: use digits and a decimal point, e.g. 1234.56 or $1,234.56"),
+                    format!("`{}` is not a number: use digits and a decimal point, e.g. 1234.56 or $1,234.56", quoted(typed)),
                 );
                 None
             }

@@ -1027,3 +1027,21 @@ fn an_invalid_scenario_lists_its_first_ten_problems() {
     );
     assert!(msg.ends_with("; and 2 more"), "{msg}");
 }
+
+#[test]
+fn a_long_number_is_quoted_short() {
+    let msg = only_error("household.accounts[0].lots[0].quantity", |f| {
+        f.household.accounts[0].lots[0].quantity = format!("{}", 1e300);
+    });
+    assert_eq!(
+        msg,
+        "`1e300` is too large: numbers here must be within ±1,000,000,000,000,000"
+    );
+    let msg = only_error("household.accounts[0].lots[0].quantity", |f| {
+        f.household.accounts[0].lots[0].quantity = "12x".repeat(1000);
+    });
+    assert!(
+        msg.starts_with("`12x12x12x12x12x12x12x12x…` is not a number"),
+        "{msg}"
+    );
+}
