@@ -186,21 +186,16 @@ pub fn parse_line(line: u64, text: &str) -> Result<FirmHousehold, FirmError> {
         .and_then(serde_json::Value::as_str)
         .map(str::to_string);
     // A field no household has (a misspelling) refuses the line, as in a scenario file.
-    let mut unknown: Option<String> = None;
-    let mut note = |p: serde_ignored::Path<'_>| {
-        unknown.get_or_insert_with(|| crate::scenario::ignored_path(&p));
-    };
-    let parsed: Result<FirmHousehold, _> =
-        serde_path_to_error::deserialize(serde_ignored::Deserializer::new(v, &mut note));
-    if let (Ok(_), Some(path)) = (&parsed, unknown) {
+    let parsed = crate::scenario::from_value_strict::<FirmHousehold>(v);
+    if let Ok((_, Some(path))) = &parsed {
         return Err(FirmError::Field {
             line,
             id,
-            path,
+            path: path.clone(),
             message: "no household has this field (misspelled?)".to_string(),
         });
     }
-    let h: FirmHousehold = parsed.map_err(|e| {
+    let (h, _) = parsed.map_err(|e| {
         let mut path = e.path().to_string();
         let mut message = e.inner().to_string();
         // serde names the struct that lacks a field; name the field itself.

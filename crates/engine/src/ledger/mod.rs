@@ -1162,6 +1162,7 @@ impl Ledger {
         let ns = self.symbols.len();
         let permanent = !self.account_taxable[pi / ns];
         let piece_id = self.next_id;
+        let purchase = self.purchase(id);
         let lots = &mut self.positions[pi];
         let replacement_lot;
         if permanent {
@@ -1196,7 +1197,6 @@ impl Ledger {
                 };
                 lots.insert(pos + 1, piece);
                 self.next_id += 1;
-                let purchase = self.purchase_of.get(&id).copied().unwrap_or(id);
                 self.purchase_of.insert(piece_id, purchase);
                 replacement_lot = piece_id;
             }

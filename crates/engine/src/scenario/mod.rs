@@ -370,7 +370,20 @@ fn field_error(e: serde_path_to_error::Error<serde_json::Error>) -> ScenarioErro
 }
 
 /// A field path in the form's notation: `household.accounts[0].lots[0].qty`.
-pub(crate) fn ignored_path(p: &serde_ignored::Path<'_>) -> String {
+/// `v` read as a `T` (a type error names its field's path), with the path of the first
+/// field `T` does not have, if any: files refuse such a field (a misspelling) by name.
+pub(crate) fn from_value_strict<T: serde::de::DeserializeOwned>(
+    v: serde_json::Value,
+) -> Result<(T, Option<String>), serde_path_to_error::Error<serde_json::Error>> {
+    let mut unknown: Option<String> = None;
+    let mut note = |p: serde_ignored::Path<'_>| {
+        unknown.get_or_insert_with(|| ignored_path(&p));
+    };
+    let t = serde_path_to_error::deserialize(serde_ignored::Deserializer::new(v, &mut note))?;
+    Ok((t, unknown))
+}
+
+fn ignored_path(p: &serde_ignored::Path<'_>) -> String {
     use serde_ignored::Path;
     match p {
         Path::Root => String::new(),
@@ -434,13 +447,7 @@ impl Scenario {
         migrate(&mut v)?;
         // A field the scenario does not have (a misspelling such as `qty` for `quantity`)
         // refuses the file: loading it without the field would be another scenario.
-        let mut unknown: Option<String> = None;
-        let mut note = |p: serde_ignored::Path<'_>| {
-            unknown.get_or_insert_with(|| ignored_path(&p));
-        };
-        let s: Scenario =
-            serde_path_to_error::deserialize(serde_ignored::Deserializer::new(v, &mut note))
-                .map_err(field_error)?;
+        let (s, unknown): (Scenario, _) = from_value_strict(v).map_err(field_error)?;
         if let Some(path) = unknown {
             return Err(ScenarioError::Field {
                 path,
