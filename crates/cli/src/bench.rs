@@ -440,6 +440,8 @@ fn p1(opts: &Options) -> anyhow::Result<Section> {
         };
         let inst: ReferenceInstance = serde_json::from_str(&text)
             .with_context(|| format!("{}: not a valid P1 instance", path.display()))?;
+        inst.check()
+            .with_context(|| format!("{}: not a valid P1 instance", path.display()))?;
         let id = inst.id.clone();
         let problem = inst.to_problem();
         let n = problem.n();
@@ -654,6 +656,8 @@ fn p2(opts: &Options) -> anyhow::Result<Section> {
             continue;
         };
         let inst: ReferenceInstance = serde_json::from_str(&text)
+            .with_context(|| format!("{}: not a valid P2 instance", path.display()))?;
+        inst.check()
             .with_context(|| format!("{}: not a valid P2 instance", path.display()))?;
         let id = inst.id.clone();
         let regime = serde_json::from_str::<P2Regime>(&text)

@@ -55,6 +55,8 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             }
             let inst: ReferenceInstance = serde_json::from_value(raw)
                 .with_context(|| format!("{file}: not a valid {kind} instance"))?;
+            inst.check()
+                .with_context(|| format!("{file}: not a valid {kind} instance"))?;
             solve_rebalance(&inst)
         }
         "P3" => {

@@ -112,3 +112,42 @@ fn p3_needs_a_known_policy() {
         assert!(out.stdout.is_empty());
     }
 }
+
+#[test]
+fn a_malformed_instance_is_refused_in_the_files_words() {
+    let file: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(bench("p1/p1_n005_s0.json")).unwrap())
+            .unwrap();
+    let dir = std::env::temp_dir().join(format!("tollbooth-solve-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (name, edit, msg) in [
+        (
+            "short_w0",
+            (|f: &mut serde_json::Value| {
+                f["w0"].as_array_mut().unwrap().pop();
+            }) as fn(&mut serde_json::Value),
+            "`w0` has 4 entries, expected 5",
+        ),
+        (
+            "short_warm_start",
+            |f: &mut serde_json::Value| {
+                f["warm_start_w0"][2].as_array_mut().unwrap().pop();
+            },
+            "`warm_start_w0[2]` has 4 weights, expected 5",
+        ),
+    ] {
+        let mut f = file.clone();
+        edit(&mut f);
+        let path = dir.join(format!("{name}.json"));
+        std::fs::write(&path, f.to_string()).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_tollbooth"))
+            .args(["solve", path.to_str().unwrap()])
+            .output()
+            .expect("run tollbooth");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{name}");
+        assert!(err.contains(msg), "{name}: {err}");
+        assert!(out.stdout.is_empty(), "{name}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -44,6 +44,30 @@ pub(crate) fn round(x: f64) -> f64 {
     }
 }
 
+/// An `f64` for a message: as Rust prints it when that is short, in scientific notation
+/// when the decimal text would be long (a subnormal such as 5e-324 is 327 characters in
+/// decimal, 1e300 is 301).
+pub(crate) struct Shown(pub f64);
+
+/// The longest decimal text shown as is.
+const SHOWN_CHARS: usize = 24;
+
+impl std::fmt::Display for Shown {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let text = self.0.to_string();
+        if text.len() > SHOWN_CHARS {
+            write!(f, "{:e}", self.0)
+        } else {
+            f.write_str(&text)
+        }
+    }
+}
+
+/// [`Shown`] of a field, for `thiserror` format arguments.
+pub(crate) fn shown(v: &f64) -> Shown {
+    Shown(*v)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

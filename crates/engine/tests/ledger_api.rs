@@ -432,3 +432,29 @@ fn an_amount_too_large_to_book_is_refused() {
     assert!(err.to_string().contains("1e200 shares"), "{err}");
     assert!(l.position("T", "XYZ").is_empty());
 }
+
+/// Messages quote extreme values briefly: a subnormal is 5e-324, not 327 digits.
+#[test]
+fn messages_quote_extreme_values_briefly() {
+    let mut l = household(LotMethod::Fifo);
+    let err = l
+        .apply(&Trade::buy(d("2025-03-03"), "T", "XYZ", 5e-324, 10.0))
+        .expect_err("too small");
+    assert_eq!(
+        err.to_string(),
+        "quantity 5e-324 is not a positive finite number of shares (at least 0.000000001)"
+    );
+    let err = l
+        .apply(&Trade::buy(d("2025-03-03"), "T", "XYZ", 10.0, -1e300))
+        .expect_err("negative price");
+    assert_eq!(
+        err.to_string(),
+        "price -1e300 is not a positive finite number"
+    );
+    l.apply(&Trade::buy(d("2025-03-03"), "T", "XYZ", 10.0, 2.5))
+        .expect("buy");
+    let err = l
+        .apply(&Trade::sell(d("2025-03-04"), "T", "XYZ", 1e30, 2.5))
+        .expect_err("more than held");
+    assert!(err.to_string().contains("sells 1e30 XYZ"), "{err}");
+}

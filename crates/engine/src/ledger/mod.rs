@@ -376,20 +376,21 @@ pub enum LedgerError {
     },
     /// A quantity is not a positive finite number of shares of at least 10⁻⁹.
     #[error(
-        "quantity {quantity} is not a positive finite number of shares (at least 0.000000001)"
+        "quantity {} is not a positive finite number of shares (at least 0.000000001)",
+        crate::num::shown(.quantity)
     )]
     InvalidQuantity {
         /// The value.
         quantity: f64,
     },
     /// A price is not a positive finite number.
-    #[error("price {price} is not a positive finite number")]
+    #[error("price {} is not a positive finite number", crate::num::shown(.price))]
     InvalidPrice {
         /// The value.
         price: f64,
     },
     /// A fee is negative or not finite.
-    #[error("fee {fee} is not a finite amount ≥ 0")]
+    #[error("fee {} is not a finite amount ≥ 0", crate::num::shown(.fee))]
     InvalidFee {
         /// The value.
         fee: f64,
@@ -405,7 +406,7 @@ pub enum LedgerError {
         fee: f64,
     },
     /// An opening lot's basis is negative or not finite.
-    #[error("basis {basis} is not a finite amount ≥ 0")]
+    #[error("basis {} is not a finite amount ≥ 0", crate::num::shown(.basis))]
     InvalidBasis {
         /// The value.
         basis: f64,
@@ -440,7 +441,11 @@ pub enum LedgerError {
         date: Date,
     },
     /// A sale asks for more shares than the position holds.
-    #[error("sells {requested} {symbol} in account {account} but only {available} are held")]
+    #[error(
+        "sells {} {symbol} in account {account} but only {} are held",
+        crate::num::shown(.requested),
+        crate::num::shown(.available)
+    )]
     Shortfall {
         /// Account id.
         account: String,

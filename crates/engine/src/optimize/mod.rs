@@ -151,6 +151,26 @@ pub enum OptimizeError {
         /// Upper bound.
         upper: f64,
     },
+    /// A reference instance's `warm_start_w0[index]` has the wrong number of weights.
+    #[error("`warm_start_w0[{index}]` has {found} weights, expected {expected}")]
+    WarmStartLength {
+        /// Which warm start.
+        index: usize,
+        /// The number of names.
+        expected: usize,
+        /// The number of weights found.
+        found: usize,
+    },
+    /// A reference instance's warm-start weight is NaN or infinite.
+    #[error("`warm_start_w0[{start}][{index}]` is not finite ({value})")]
+    WarmStartNonFinite {
+        /// Which warm start.
+        start: usize,
+        /// The name's index.
+        index: usize,
+        /// The value.
+        value: f64,
+    },
     /// A setting is out of range.
     #[error("setting `{name}` = {value} is out of range")]
     BadSetting {
