@@ -952,9 +952,6 @@ impl<'s> Simulation<'s> {
                 )?;
                 // Measures.
                 class_val.iter_mut().for_each(|x| *x = 0.0);
-                let mut value = 0.0;
-                let mut min_cash_total = 0.0;
-                let mut gain_next = 0.0;
                 let (px, dp, class) = (&prices[..n], &dp_next[..n], &w.sec_class[..n]);
                 debug_assert!(
                     book.held
@@ -969,20 +966,13 @@ impl<'s> Simulation<'s> {
                         tr.min_shares = crate::num::min(tr.min_shares, book.qty[idx]);
                     }
                 }
-                // The non-empty positions, account by account (in the order of `qty`).
-                let mut held = book.held.iter().peekable();
-                for a in 0..m {
-                    value += book.cash[a];
-                    min_cash_total += w.accounts[a].min_cash;
-                    tr.min_cash = crate::num::min(tr.min_cash, book.cash[a]);
-                    while let Some(&idx) = held.next_if(|&&idx| idx < (a + 1) * n) {
-                        let (q, j) = (book.qty[idx], idx - a * n);
-                        let x = q * px[j];
-                        value += x;
-                        class_val[class[j]] += x;
-                        gain_next += q * dp[j];
-                    }
-                }
+                let DayValue {
+                    value,
+                    min_cash_total,
+                    gain_next,
+                    min_cash,
+                } = measure_day(w, book, px, dp, class, &mut class_val);
+                tr.min_cash = crate::num::min(tr.min_cash, min_cash);
                 tr.gain_next = gain_next;
                 let investable = value - min_cash_total;
                 let mut drift = 0.0f64;
@@ -1104,6 +1094,55 @@ impl<'s> Simulation<'s> {
             }
         }
         Ok((out, trades))
+    }
+}
+
+/// A day's valuation of one book (see [`measure_day`]).
+struct DayValue {
+    /// Cash plus positions at today's prices, summed account by account.
+    value: f64,
+    /// The accounts' minimum cash, summed.
+    min_cash_total: f64,
+    /// Tomorrow's price gain on today's shares.
+    gain_next: f64,
+    /// The smallest account cash today.
+    min_cash: f64,
+}
+
+/// Values `book` at today's prices `px`: its total, each class's value into `class_val`
+/// (zeroed by the caller) and tomorrow's gain `Σ q·dp`. Positions are visited account by
+/// account in the order of `qty`, each account's cash first. Kept out of line: inlined
+/// into the day loop, its sums were spilled to the stack.
+#[inline(never)]
+fn measure_day(
+    w: &World<'_>,
+    book: &Book,
+    px: &[f64],
+    dp: &[f64],
+    class: &[usize],
+    class_val: &mut [f64],
+) -> DayValue {
+    let n = px.len();
+    let (mut value, mut min_cash_total, mut gain_next) = (0.0, 0.0, 0.0);
+    let mut min_cash = f64::INFINITY;
+    let mut held = book.held.iter().peekable();
+    for (a, acct) in w.accounts.iter().enumerate() {
+        value += book.cash[a];
+        min_cash_total += acct.min_cash;
+        min_cash = crate::num::min(min_cash, book.cash[a]);
+        while let Some(&idx) = held.next_if(|&&idx| idx < (a + 1) * n) {
+            let (q, j) = (book.qty[idx], idx - a * n);
+            let x = q * px[j];
+            value += x;
+            class_val[class[j]] += x;
+            gain_next += q * dp[j];
+        }
+    }
+    DayValue {
+        value,
+        min_cash_total,
+        gain_next,
+        min_cash,
     }
 }
 
