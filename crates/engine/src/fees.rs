@@ -180,22 +180,33 @@ impl std::fmt::Display for RegulatoryFee {
 // Rounding
 // ---------------------------------------------------------------------------------------
 
-/// Rounds a dollar amount to 10⁻⁹ dollars, removing float noise below a nano-dollar.
-fn denoise_cents(dollars: f64) -> f64 {
-    // Work in cents: 1e-9 dollars = 1e-7 cents.
-    num::round(dollars * 100.0 * 1e7) / 1e7
+/// Float noise, relative to an amount: the few roundings of `shares × price × rate` put
+/// an amount within a few units in the last place of its exact value; 64 of them is
+/// far above that and far below any real difference (a billionth of a cent on $1M).
+const NOISE: f64 = 64.0 * f64::EPSILON;
+
+/// `cents`, or `to` when `cents` is within float noise of it.
+fn snapped(cents: f64, to: f64) -> f64 {
+    if (cents - to).abs() <= NOISE * cents.abs() {
+        to
+    } else {
+        cents
+    }
 }
 
-/// Rounds a non-negative dollar amount up to the next cent. Float noise below 10⁻⁹
-/// dollars is removed first, so `0.21` stays `0.21` and `0.206` becomes `0.21`.
+/// Rounds a non-negative dollar amount up to the next cent. An amount within float noise
+/// of a whole cent is that cent, so `0.1 + 0.2` stays `0.30`, while `0.206` and
+/// `0.20000000007` (a real excess, however small) become `0.21`.
 pub fn ceil_to_cent(dollars: f64) -> f64 {
-    denoise_cents(dollars).ceil() / 100.0
+    let cents = dollars * 100.0;
+    snapped(cents, num::round(cents)).ceil() / 100.0
 }
 
-/// Rounds a non-negative dollar amount to the nearest cent (half a cent rounds up),
-/// after removing float noise below 10⁻⁹ dollars.
+/// Rounds a non-negative dollar amount to the nearest cent, half a cent up; an amount
+/// within float noise of a half cent (`0.525` is stored as 0.52499…) is a half cent.
 pub fn round_to_cent(dollars: f64) -> f64 {
-    num::round(denoise_cents(dollars)) / 100.0
+    let cents = dollars * 100.0;
+    num::round(snapped(cents, cents.floor() + 0.5)) / 100.0
 }
 
 // ---------------------------------------------------------------------------------------
@@ -894,8 +905,9 @@ impl FeeSchedule {
         let notional = q * p;
         let row = self.rows.get(t.security_type);
         let mut commission = row.commission(t.side, q, notional);
-        if t.fractional {
-            commission += self.fractional_surcharge;
+        if t.fractional && self.fractional_surcharge > 0.0 {
+            // (A surcharge may be entered in fractions of a cent; the bill is in cents.)
+            commission = round_to_cent(commission + self.fractional_surcharge);
         }
         let mut cost = TicketCost {
             commission,
@@ -1068,6 +1080,12 @@ mod tests {
         assert_eq!(ceil_to_cent(0.000_000_01), 0.01);
         assert_eq!(round_to_cent(0.525), 0.53);
         assert_eq!(round_to_cent(0.524), 0.52);
+        // A real excess over a cent, however small, is rounded up; noise is not.
+        assert_eq!(ceil_to_cent(0.200_000_000_07), 0.21);
+        assert_eq!(ceil_to_cent(217_855.41 * 20.61 / 1e6), 4.50);
+        assert_eq!(ceil_to_cent(1_000_000.0 * 20.60 / 1e6), 20.60);
+        assert_eq!(round_to_cent(0.004_999_999_99), 0.0);
+        assert_eq!(round_to_cent(1.005), 1.01);
     }
 
     #[test]
@@ -1241,6 +1259,26 @@ mod tests {
         t.fractional = false;
         let c = s.ticket_cost(&t, &RegulatoryTables::default()).unwrap();
         assert_eq!(c.commission, 3.10);
+    }
+
+    #[test]
+    fn a_commission_with_a_sub_cent_surcharge_is_billed_in_cents() {
+        let mut s = FeeSchedule::preset(FeePreset::ZeroCommission);
+        s.rows.etf.per_share = 0.005;
+        s.fractional_surcharge = 0.005;
+        let mut t = sell("2026-06-01", SecurityType::Etf, 1.5, 100.0);
+        t.fractional = true;
+        // 1.5 × $0.005 = $0.0075 → $0.01; plus $0.005 → $0.015 → $0.02.
+        let c = s.ticket_cost(&t, &RegulatoryTables::default()).unwrap();
+        assert_eq!(c.commission, 0.02);
+    }
+
+    #[test]
+    fn a_regulatory_fee_a_hair_over_a_cent_is_rounded_up() {
+        // 1,025.641026 shares × $0.000195 = $0.20000000007: the next cent.
+        let reg = RegulatoryTables::default();
+        let (taf, _) = reg.taf_fee(d("2026-06-01"), 1_025.641_026).unwrap();
+        assert_eq!(taf, 0.21);
     }
 
     #[test]
