@@ -73,7 +73,7 @@
 //!
 //! // The optimizer's view of the same sale.
 //! let terms = schedule
-//!     .linear_terms(SecurityType::Etf, Side::Sell, 1.0, ticket.trade_date, &tables)
+//!     .linear_terms(SecurityType::Etf, Side::Sell, false, 1.0, ticket.trade_date, &tables)
 //!     .unwrap();
 //! let approx = terms.fixed + terms.per_dollar * 10_000.0 + terms.per_share * 100.0;
 //! assert!((cost.total() - approx).abs() < 0.02);
@@ -942,21 +942,29 @@ impl FeeSchedule {
         Ok(cost)
     }
 
-    /// Optimizer face: the cost per ticket — the row's flat charge when the row applies to
-    /// `side`, else 0.
+    /// Optimizer face: what a ticket costs before its size — when the row applies to
+    /// `side`, its flat charge or, when larger, its minimum (within its maximum); plus the
+    /// fractional surcharge for a `fractional` order.
     ///
     /// Approximations, all made explicit so the optimizer and the simulator can be
-    /// reconciled: the minimum and maximum clamps are ignored (exact whenever they do not
-    /// bind); the fractional surcharge is not included (add
-    /// [`FeeSchedule::fractional_surcharge`] for fractional orders); commission rounding
-    /// to the cent is ignored.
-    pub fn fixed_cost(&self, security_type: SecurityType, side: Side) -> f64 {
+    /// reconciled: with the linear terms ([`FeeSchedule::proportional_rate`],
+    /// [`FeeSchedule::per_share_rate`]) added on top, a ticket is priced exactly when no
+    /// clamp binds; when the minimum binds for small tickets, larger ones are overstated
+    /// by at most the minimum less the flat charge (the optimizer errs towards not
+    /// trading); the maximum is otherwise ignored, as is rounding to the cent.
+    pub fn fixed_cost(&self, security_type: SecurityType, side: Side, fractional: bool) -> f64 {
         let row = self.rows.get(security_type);
+        let mut cost = 0.0;
         if row.sides.covers(side) {
-            row.flat
-        } else {
-            0.0
+            cost = row.flat.max(row.minimum);
+            if let Some(max) = row.maximum {
+                cost = cost.min(max);
+            }
         }
+        if fractional {
+            cost += self.fractional_surcharge;
+        }
+        cost
     }
 
     /// Optimizer face: the cost per dollar traded that is linear in the notional — the
@@ -1010,17 +1018,19 @@ impl FeeSchedule {
         Ok(rate)
     }
 
-    /// All three optimizer terms at once.
+    /// All three optimizer terms at once (`fractional`: whether the order will be in
+    /// fractions of a share, see [`FeeSchedule::fixed_cost`]).
     pub fn linear_terms(
         &self,
         security_type: SecurityType,
         side: Side,
+        fractional: bool,
         half_spread_bps: f64,
         date: Date,
         reg: &RegulatoryTables,
     ) -> Result<LinearCostTerms, FeeError> {
         Ok(LinearCostTerms {
-            fixed: self.fixed_cost(security_type, side),
+            fixed: self.fixed_cost(security_type, side, fractional),
             per_dollar: self.proportional_rate(security_type, side, half_spread_bps, date, reg)?,
             per_share: self.per_share_rate(security_type, side, date, reg)?,
         })
@@ -1445,7 +1455,7 @@ mod tests {
                 impact: None,
             };
             let exact = s.ticket_cost(&t, &reg).unwrap().total();
-            let lin = s.linear_terms(SecurityType::Etf, side, hs, date, &reg).unwrap();
+            let lin = s.linear_terms(SecurityType::Etf, side, false, hs, date, &reg).unwrap();
             let approx = lin.fixed + lin.per_dollar * q * p + lin.per_share * q;
             let diff = exact - approx;
             prop_assert!((-0.005 - 1e-9..=0.025 + 1e-9).contains(&diff), "diff {diff}");

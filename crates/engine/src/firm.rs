@@ -423,7 +423,7 @@ impl HouseholdLine {
                 lots: accounts.iter().map(|a| a.lots.len() as u64).sum(),
                 flat_ticket_fee: fee_account
                     .and_then(|a| scenario.fee_schedule(&a.fee_schedule))
-                    .map_or(0.0, |f| f.fixed_cost(SecurityType::Etf, Side::Buy)),
+                    .map_or(0.0, |f| f.fixed_cost(SecurityType::Etf, Side::Buy, false)),
                 engine_version: report.engine_version.clone(),
                 scenario_hash: report.scenario_hash.clone(),
                 report_hash: report.hash_hex(),

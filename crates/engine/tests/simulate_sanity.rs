@@ -756,3 +756,50 @@ fn flows_that_cannot_happen_in_full_are_reported() {
         .expect("the shortfall is reported");
     assert!(note.contains(&s.policies[0].name), "{note}");
 }
+
+/// The cost-aware optimizer sees what a ticket costs before its size whatever makes it up:
+/// a $50 minimum (no flat fee) or a $50 fractional surcharge holds it back as a $50 flat
+/// fee does, where a free ticket lets it trade freely.
+#[test]
+fn the_cost_aware_optimizer_prices_minimums_and_surcharges_as_tickets() {
+    let cost_aware = tollbooth_engine::simulate::six_policies()
+        .policies
+        .into_iter()
+        .find(|p| p.optimizer.is_some())
+        .expect("a cost-aware policy");
+    let tickets = |set: &dyn Fn(&mut tollbooth_engine::fees::FeeSchedule)| {
+        let mut s = quiet(
+            Scenario::demo(),
+            vec![Policy::buy_and_hold("Hold"), cost_aware.clone()],
+        );
+        for f in &mut s.fee_schedules {
+            for t in tollbooth_engine::types::SecurityType::ALL {
+                let row = f.rows.get_mut(t);
+                row.flat = 0.0;
+                row.minimum = 0.0;
+            }
+            f.fractional_surcharge = 0.0;
+            set(f);
+        }
+        let r = simulate(&s, &opts(4, 3)).unwrap();
+        r.policies[1].metric("tickets").unwrap().mean
+    };
+    let free = tickets(&|_| {});
+    let flat = tickets(&|f| {
+        for t in tollbooth_engine::types::SecurityType::ALL {
+            f.rows.get_mut(t).flat = 50.0;
+        }
+    });
+    let minimum = tickets(&|f| {
+        for t in tollbooth_engine::types::SecurityType::ALL {
+            f.rows.get_mut(t).minimum = 50.0;
+        }
+    });
+    let surcharge = tickets(&|f| f.fractional_surcharge = 50.0);
+    assert!(flat < free / 2.0, "flat {flat}, free {free}");
+    assert!(minimum <= flat * 1.25, "minimum {minimum}, flat {flat}");
+    assert!(
+        surcharge <= flat * 1.25,
+        "surcharge {surcharge}, flat {flat}"
+    );
+}

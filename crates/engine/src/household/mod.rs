@@ -35,8 +35,9 @@
 //!   has a negative slope (the harvested loss's value) when tax-loss harvesting is on, and
 //!   slope 0 when it is off. Rates are marginal rates applied flat (no netting across the
 //!   year; see [`crate::tax`] for the year's exact netting).
-//! - **Fees** come from the account's [`FeeSchedule`]: the flat charge per ticket
-//!   ([`FeeSchedule::fixed_cost`]) is the fixed fee, [`FeeSchedule::linear_terms`] the
+//! - **Fees** come from the account's [`FeeSchedule`]: the charge per ticket before its
+//!   size ([`FeeSchedule::fixed_cost`]: the flat fee or the minimum, and the fractional
+//!   surcharge for a security traded in fractions) is the fixed fee, [`FeeSchedule::linear_terms`] the
 //!   proportional part. Every proposed trade's fees are then priced by
 //!   [`FeeSchedule::ticket_cost`], the simulator's function, so the two never disagree.
 //!   Market impact (for a security with an average daily dollar volume, under a schedule
@@ -543,7 +544,10 @@ fn by_rules(s: &Scenario, policy: &Policy, as_of: Date) -> HouseholdSolution {
             Ok(f) => f,
             Err(e) => return fail(msg_fee(e)),
         };
-        terms.add_ticket(&fees, schedule.fixed_cost(sec.security_type, row.side));
+        terms.add_ticket(
+            &fees,
+            schedule.fixed_cost(sec.security_type, row.side, spec.fractional),
+        );
         let taxable = acct.kind.is_taxable();
         let mut tax_effect = 0.0;
         let lots: Vec<RelievedLot> = row
@@ -1043,7 +1047,14 @@ impl Model {
             for (si, x) in secs.iter().enumerate() {
                 let buy = a
                     .schedule
-                    .linear_terms(x.stype, Side::Buy, x.half_spread_bps, as_of, &s.regulatory)
+                    .linear_terms(
+                        x.stype,
+                        Side::Buy,
+                        x.fractional,
+                        x.half_spread_bps,
+                        as_of,
+                        &s.regulatory,
+                    )
                     .map_err(msg_fee)?;
                 let allowed = !dnb.contains(&x.symbol)
                     && !in_scope(&pending, &x.group, &a.id)
@@ -1081,7 +1092,14 @@ impl Model {
                 }
                 let sell = a
                     .schedule
-                    .linear_terms(x.stype, Side::Sell, x.half_spread_bps, as_of, &s.regulatory)
+                    .linear_terms(
+                        x.stype,
+                        Side::Sell,
+                        x.fractional,
+                        x.half_spread_bps,
+                        as_of,
+                        &s.regulatory,
+                    )
                     .map_err(msg_fee)?;
                 let t_index = tickets.len();
                 let seg0 = segs.len();
@@ -2470,7 +2488,10 @@ impl Model {
                     return HouseholdSolution::failed(HouseholdStatus::InvalidInput, msg_fee(e))
                 }
             };
-            terms.add_ticket(&fees, acct.schedule.fixed_cost(sec.stype, t.side));
+            terms.add_ticket(
+                &fees,
+                acct.schedule.fixed_cost(sec.stype, t.side, spec.fractional),
+            );
             let (lots, tax_effect) = if t.side == Side::Sell {
                 self.relieve(t, o.shares, cfg, state)
             } else {

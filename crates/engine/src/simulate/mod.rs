@@ -530,7 +530,7 @@ impl<'s> Simulation<'s> {
             .tax_account
             .or(if w.accounts.is_empty() { None } else { Some(0) })
             .map_or(0.0, |a| {
-                w.schedules[w.accounts[a].schedule].fixed_cost(SecurityType::Etf, Side::Buy)
+                w.schedules[w.accounts[a].schedule].fixed_cost(SecurityType::Etf, Side::Buy, false)
             });
         let head = Report {
             engine_version: crate::VERSION.to_string(),

@@ -257,7 +257,7 @@ fn ticket_estimate(v: &View<'_, '_>, account: usize, security: usize, side: Side
     }
     match schedule.ticket_cost_valid(&sec.ticket(v.date, side, quantity, price), w.regulatory) {
         Ok(c) if (c.explicit_total() + c.impact).is_finite() => c.explicit_total() + c.impact,
-        _ => schedule.fixed_cost(sec.security_type, side),
+        _ => schedule.fixed_cost(sec.security_type, side, sec.fractional),
     }
 }
 

@@ -116,11 +116,13 @@ impl CostAware {
         let n = w.n();
         let current: Vec<f64> = hold.total.iter().map(|x| x / inv).collect();
         let target: Vec<f64> = w.classes.iter().map(|c| c.weight).collect();
-        let acct = w.tax_account.unwrap_or(0);
-        let sched = w.schedules[w.accounts.get(acct)?.schedule];
+        let m = w.accounts.len();
         let tax = &w.tax;
         let mut cost = vec![0.0; k];
         let mut upper = vec![f64::INFINITY; k];
+        // Each class's ticket before its size, as its accounts' schedules price it.
+        let mut class_fixed: Vec<Option<f64>> = vec![None; k];
+        let mut by_schedule = vec![0.0; w.schedules.len()];
         for c in 0..k {
             let Some(s) = w.classes[c].bench else {
                 upper[c] = current[c];
@@ -135,15 +137,39 @@ impl CostAware {
             } else {
                 Side::Buy
             };
-            let mut ck = sched
-                .proportional_rate(
-                    sec.security_type,
-                    side,
-                    sec.half_spread_bps,
-                    v.date,
-                    w.regulatory,
-                )
-                .unwrap_or(sec.half_spread_bps / 1e4);
+            // The accounts' schedules, weighted by the class's holdings in each account
+            // (every account alike where the class is held nowhere); a schedule that
+            // prices the whole class gets weight 1 exactly.
+            by_schedule.iter_mut().for_each(|x| *x = 0.0);
+            let held: f64 = (0..m).map(|a| hold.h[a * k + c]).sum();
+            for a in 0..m {
+                by_schedule[w.accounts[a].schedule] +=
+                    if held > 0.0 { hold.h[a * k + c] } else { 1.0 };
+            }
+            let total = if held > 0.0 { held } else { m as f64 };
+            let (mut ck, mut fixed_c) = (0.0, 0.0);
+            for (si, &x) in by_schedule.iter().enumerate() {
+                if x == 0.0 {
+                    continue;
+                }
+                let share = x / total;
+                let sched = w.schedules[si];
+                let per_dollar = sched
+                    .proportional_rate(
+                        sec.security_type,
+                        side,
+                        sec.half_spread_bps,
+                        v.date,
+                        w.regulatory,
+                    )
+                    .unwrap_or(sec.half_spread_bps / 1e4);
+                let per_share = sched
+                    .per_share_rate(sec.security_type, side, v.date, w.regulatory)
+                    .unwrap_or(0.0);
+                ck += share * (per_dollar + per_share / v.prices[s]);
+                fixed_c += share * sched.fixed_cost(sec.security_type, side, sec.fractional);
+            }
+            class_fixed[c] = Some(fixed_c);
             if rule.taxes_in_objective && side == Side::Sell {
                 let over = hold.total[c] - target[c] * inv;
                 let deferred: f64 = (0..w.accounts.len())
@@ -174,8 +200,7 @@ impl CostAware {
             cost[c] = ck;
         }
         let fixed = if rule.tickets_in_objective {
-            let s = w.classes.iter().find_map(|c| c.bench).unwrap_or(0);
-            sched.fixed_cost(w.secs[s].security_type, Side::Buy) / inv
+            one_ticket(&class_fixed, &hold.total) / inv
         } else {
             0.0
         };
@@ -293,6 +318,33 @@ impl CostAware {
             return None;
         }
         Some(out)
+    }
+}
+
+/// The one charge per ticket the fixed-fee problem takes (its screens and greedy price
+/// every class's ticket alike): the classes' charge when they agree, else their average
+/// weighted by the household's holdings of each (alike when it holds none). `None` marks
+/// a class that cannot trade.
+fn one_ticket(class_fixed: &[Option<f64>], held: &[f64]) -> f64 {
+    let mut known = class_fixed.iter().flatten();
+    let Some(&first) = known.next() else {
+        return 0.0;
+    };
+    if known.all(|&f| f == first) {
+        return first;
+    }
+    let pairs = || {
+        class_fixed
+            .iter()
+            .zip(held)
+            .filter_map(|(f, &h)| f.map(|f| (f, h)))
+    };
+    let total: f64 = pairs().map(|(_, h)| h.max(0.0)).sum();
+    if total > 0.0 {
+        pairs().map(|(f, h)| f * h.max(0.0)).sum::<f64>() / total
+    } else {
+        let count = pairs().count() as f64;
+        pairs().map(|(f, _)| f).sum::<f64>() / count
     }
 }
 
