@@ -479,6 +479,22 @@ impl FeeRow {
         }
         round_to_cent(num::max(c, 0.0))
     }
+
+    /// How a ticket's commission moves with the row's flat fee: `Some(f)` when, at any
+    /// flat fee `F ≥ f`, the commission is `F − f` dollars more than at `f` (the maximum
+    /// aside) — `f` is the flat fee, or where the minimum binds the flat fee at which the
+    /// commission would leave the minimum; `None` when it does not move (the row does not
+    /// charge `side`, or the maximum binds). Rounding to the cent is ignored.
+    pub fn flat_kink(&self, side: Side, shares: f64, notional: f64) -> Option<f64> {
+        if !self.sides.covers(side) {
+            return None;
+        }
+        let variable = self.per_share * shares + self.notional_bps / 1e4 * notional;
+        if self.maximum.is_some_and(|max| self.flat + variable >= max) {
+            return None;
+        }
+        Some(self.flat.max(self.minimum - variable))
+    }
 }
 
 /// Commission rows by security type.
@@ -1269,6 +1285,27 @@ mod tests {
         t.fractional = false;
         let c = s.ticket_cost(&t, &RegulatoryTables::default()).unwrap();
         assert_eq!(c.commission, 3.10);
+    }
+
+    #[test]
+    fn the_flat_kink_is_where_the_commission_starts_moving_with_the_flat_fee() {
+        let mut row = FeeSchedule::preset(FeePreset::FlatClearing).rows.etf;
+        row.flat = 3.10;
+        assert_eq!(row.flat_kink(Side::Buy, 100.0, 10_000.0), Some(3.10));
+        // A $5 minimum over $0.02/share: 100 shares pay the minimum until the flat fee
+        // passes $3; 1,000 shares ($20 variable) are above it already.
+        row.flat = 0.0;
+        row.per_share = 0.02;
+        row.minimum = 5.0;
+        assert_eq!(row.flat_kink(Side::Buy, 100.0, 10_000.0), Some(3.0));
+        assert_eq!(row.flat_kink(Side::Buy, 1_000.0, 100_000.0), Some(0.0));
+        // At the maximum it does not move; a side the row does not charge never does.
+        row.maximum = Some(10.0);
+        assert_eq!(row.flat_kink(Side::Buy, 1_000.0, 100_000.0), None);
+        row.maximum = None;
+        row.sides = ChargedSides::SellsOnly;
+        assert_eq!(row.flat_kink(Side::Buy, 100.0, 10_000.0), None);
+        assert_eq!(row.flat_kink(Side::Sell, 100.0, 10_000.0), Some(3.0));
     }
 
     #[test]

@@ -58,7 +58,7 @@ use crate::scenario::{
     Account, CashFlow, CashFlowSchedule, FieldError, Household, Lot, Member, Scenario,
 };
 use crate::simulate::{Report, SimOptions};
-use crate::types::{AccountKind, SecurityType, Side};
+use crate::types::AccountKind;
 use serde::{Deserialize, Serialize};
 
 /// Why a household line could not be used. Every variant names the line (1-based).
@@ -324,6 +324,13 @@ pub struct PolicyLine {
     /// The side of the break-even fee on which the policy beats the baseline.
     #[serde(default)]
     pub break_even_wins: Option<crate::simulate::BreakEvenSide>,
+    /// [`crate::simulate::PolicyReport::flat_slope`] (what the firm's break-even is
+    /// computed from, with `flat_offset`).
+    #[serde(default)]
+    pub flat_slope: f64,
+    /// [`crate::simulate::PolicyReport::flat_offset`].
+    #[serde(default)]
+    pub flat_offset: f64,
     /// Trades more often than quarterly with a negative mean net benefit.
     pub friction_flag: bool,
 }
@@ -354,9 +361,6 @@ pub struct HouseholdResult {
     pub accounts: u64,
     /// Tax lots.
     pub lots: u64,
-    /// The flat ETF ticket fee of the taxable account's schedule (the fee the break-even
-    /// figures are measured from), dollars.
-    pub flat_ticket_fee: f64,
     /// Engine version.
     pub engine_version: String,
     /// The household scenario's hash ([`Scenario::hash_hex`]).
@@ -404,14 +408,12 @@ impl HouseholdLine {
                 tracking_error: mean(p, "tracking_error"),
                 break_even_ticket_fee: p.break_even_ticket_fee,
                 break_even_wins: p.break_even_wins,
+                flat_slope: p.flat_slope,
+                flat_offset: p.flat_offset,
                 friction_flag: p.friction_flag,
             })
             .collect();
         let accounts = &scenario.household.accounts;
-        let fee_account = accounts
-            .iter()
-            .find(|a| a.kind.is_taxable())
-            .or(accounts.first());
         HouseholdLine {
             id: id.to_string(),
             line,
@@ -421,9 +423,6 @@ impl HouseholdLine {
                 start_value: cents(scenario.household_value()),
                 accounts: accounts.len() as u64,
                 lots: accounts.iter().map(|a| a.lots.len() as u64).sum(),
-                flat_ticket_fee: fee_account
-                    .and_then(|a| scenario.fee_schedule(&a.fee_schedule))
-                    .map_or(0.0, |f| f.fixed_cost(SecurityType::Etf, Side::Buy, false)),
                 engine_version: report.engine_version.clone(),
                 scenario_hash: report.scenario_hash.clone(),
                 report_hash: report.hash_hex(),
@@ -460,6 +459,12 @@ pub struct PolicyTotals {
     pub households_friction_flag: u64,
     /// Σ tickets.
     pub tickets: f64,
+    /// Σ flat slopes ([`PolicyLine::flat_slope`]).
+    #[serde(default)]
+    pub flat_slope: f64,
+    /// Σ flat offsets.
+    #[serde(default)]
+    pub flat_offset: f64,
     /// Σ ticket charges.
     pub ticket_charges: f64,
     /// Σ regulatory fees.
@@ -499,10 +504,6 @@ pub struct FirmSummary {
     pub start_value: f64,
     /// Horizon in years (of the first simulated household).
     pub horizon_years: u32,
-    /// The flat ETF ticket fee, when every household has the same; `None` otherwise.
-    pub flat_ticket_fee: Option<f64>,
-    /// False once two households had different flat ticket fees.
-    pub common_flat_fee: bool,
     /// Per policy, in the configuration's order.
     pub policies: Vec<PolicyTotals>,
 }
@@ -515,8 +516,6 @@ impl FirmSummary {
             households_failed: 0,
             start_value: 0.0,
             horizon_years: 0,
-            flat_ticket_fee: None,
-            common_flat_fee: true,
             policies: config
                 .policies
                 .iter()
@@ -552,9 +551,6 @@ impl FirmSummary {
         }
         if self.households == 0 {
             self.horizon_years = r.horizon_years;
-            self.flat_ticket_fee = Some(r.flat_ticket_fee);
-        } else if self.flat_ticket_fee != Some(r.flat_ticket_fee) {
-            self.common_flat_fee = false;
         }
         self.households += 1;
         let v = r.start_value;
@@ -563,6 +559,8 @@ impl FirmSummary {
             t.households_beating_baseline += u64::from(!p.baseline && p.net_benefit_usd > 0.0);
             t.households_friction_flag += u64::from(p.friction_flag);
             t.tickets += p.tickets;
+            t.flat_slope += p.flat_slope;
+            t.flat_offset += p.flat_offset;
             t.ticket_charges += p.ticket_charges;
             t.regulatory_fees += p.regulatory_fees;
             t.spread_impact += p.spread_impact;
@@ -594,11 +592,11 @@ tax_alpha_after_costs_bps,turnover,tracking_error,break_even_ticket_fee,break_ev
     /// `_vs_baseline` columns the policy's total minus the baseline's; `net_benefit_bps` is the firm's net
     /// benefit ÷ the firm's starting value ÷ years; tax alpha, turnover and tracking error
     /// are averages weighted by starting household value; `break_even_ticket_fee` is the
-    /// flat ticket fee at which the firm's net benefit is zero, `F + Σ net ÷ Σ extra
-    /// tickets`, and `break_even_wins` the side of it on which the policy beats the
-    /// baseline (`below` when it buys more tickets, `above` when fewer; both empty for the
-    /// baseline, when the policy buys as many tickets as the baseline, or when households
-    /// pay different flat fees). Numbers are written in full
+    /// flat ticket fee at which the firm's net benefit is zero,
+    /// [`crate::simulate::break_even`] of the firm's sums, and `break_even_wins` the side
+    /// of it on which the policy beats the baseline (`below` when it buys more tickets
+    /// that pay a flat fee, `above` when fewer; both empty for the baseline and when the
+    /// policy buys as many such tickets as the baseline). Numbers are written in full
     /// (shortest round-trip) precision.
     pub fn to_csv(&self) -> String {
         let mut out = String::from(Self::CSV_HEADER);
@@ -629,10 +627,12 @@ tax_alpha_after_costs_bps,turnover,tracking_error,break_even_ticket_fee,break_ev
             } else {
                 String::new()
             };
-            let break_even = match (base, self.flat_ticket_fee) {
-                (Some(b), Some(f)) if self.common_flat_fee && !t.baseline => {
-                    crate::simulate::break_even(f, t.net_benefit_usd, t.tickets - b.tickets)
-                }
+            let break_even = match base {
+                Some(b) if !t.baseline => crate::simulate::break_even(
+                    t.net_benefit_usd,
+                    t.flat_slope - b.flat_slope,
+                    t.flat_offset - b.flat_offset,
+                ),
                 _ => None,
             };
             let (break_even, wins) = match break_even {

@@ -803,3 +803,120 @@ fn the_cost_aware_optimizer_prices_minimums_and_surcharges_as_tickets() {
         "surcharge {surcharge}, flat {flat}"
     );
 }
+
+/// The break-even fee is where the net benefit crosses zero when the schedule's flat fee
+/// is set to it, whatever the schedule charges: only sales (buys are free), or a minimum
+/// with no flat fee. Re-run there, the net benefit is close to zero (trades move a little
+/// with the fee: cash, compounding), and on the winning side of it the policy wins.
+#[test]
+fn re_run_at_the_break_even_fee_the_net_benefit_is_about_zero() {
+    use tollbooth_engine::fees::ChargedSides;
+    use tollbooth_engine::types::SecurityType;
+    let demo = Scenario::demo();
+    let base = quiet(demo.clone(), demo.policies[..2].to_vec());
+    let with = |set: &dyn Fn(&mut tollbooth_engine::fees::FeeRow)| {
+        let mut s = base.clone();
+        for f in &mut s.fee_schedules {
+            for t in SecurityType::ALL {
+                set(f.rows.get_mut(t));
+            }
+        }
+        s
+    };
+    let net_at = |s: &Scenario| {
+        let r = simulate(s, &opts(12, 3)).unwrap();
+        let p = &r.policies[1];
+        (
+            p.metric("net_benefit_usd").unwrap().mean,
+            p.break_even_ticket_fee,
+            p.break_even_wins,
+        )
+    };
+    type Row = tollbooth_engine::fees::FeeRow;
+    type Set = fn(&mut Row, f64);
+    let cases: [(&str, Set); 2] = [
+        ("sells only", |r: &mut Row, fee: f64| {
+            r.flat = fee;
+            r.minimum = 0.0;
+            r.sides = ChargedSides::SellsOnly;
+        }),
+        ("$5 minimum", |r: &mut Row, fee: f64| {
+            r.flat = fee;
+            r.minimum = 5.0;
+            r.per_share = 0.005;
+        }),
+    ];
+    for (what, set) in cases {
+        let today = if what == "sells only" { 3.10 } else { 0.0 };
+        let (net, fee, wins) = net_at(&with(&|r| set(r, today)));
+        let fee = fee.unwrap_or_else(|| panic!("{what}: no break-even"));
+        assert!(
+            fee > today,
+            "{what}: break-even {fee} at {today} with net {net}"
+        );
+        let (at, _, _) = net_at(&with(&|r| set(r, fee)));
+        assert!(
+            at.abs() < 0.1 * net.abs(),
+            "{what}: net {net} at ${today}, {at} at the break-even ${fee}"
+        );
+        let winning = match wins {
+            Some(BreakEvenSide::Below) => fee * 0.5,
+            _ => fee * 1.5,
+        };
+        let (there, _, _) = net_at(&with(&|r| set(r, winning)));
+        assert!(
+            there > 0.0,
+            "{what}: {there} at ${winning} (break-even ${fee})"
+        );
+    }
+}
+
+/// Without a taxable account nothing is realized: a loss carry-forward brought in saves
+/// tax outside the portfolio, in no year (it was counted in the horizon's year only).
+#[test]
+fn without_a_taxable_account_a_carry_forward_changes_nothing() {
+    let mut s = quiet(Scenario::demo(), Scenario::demo().policies[..1].to_vec());
+    for a in &mut s.household.accounts {
+        if a.kind.is_taxable() {
+            a.kind = tollbooth_engine::types::AccountKind::TraditionalIra;
+            a.joint = false;
+        }
+    }
+    let run = |carry: f64| {
+        let mut s = s.clone();
+        s.tax.carryforward_in.short_term = carry;
+        let r = simulate(&s, &opts(2, 3)).unwrap();
+        let p = &r.policies[0];
+        (
+            p.metric("taxes_paid").unwrap().mean,
+            p.metric("after_tax_wealth").unwrap().mean,
+        )
+    };
+    let (taxes, wealth) = run(20_000.0);
+    assert_eq!(taxes, 0.0);
+    assert_eq!(wealth, run(0.0).1);
+}
+
+/// A household that starts with nothing has no ratio to its starting value: the report
+/// says so next to the zeros.
+#[test]
+fn a_household_starting_at_zero_is_told_its_ratios_are_undefined() {
+    let mut s = Scenario::demo();
+    for a in &mut s.household.accounts {
+        a.lots.clear();
+        a.cash = 0.0;
+    }
+    let r = simulate(&s, &opts(1, 1)).unwrap();
+    assert!(
+        r.assumptions
+            .iter()
+            .any(|a| a.starts_with("The household starts with no value")),
+        "{:?}",
+        r.assumptions
+    );
+    let r = simulate(&Scenario::demo(), &opts(1, 1)).unwrap();
+    assert!(!r
+        .assumptions
+        .iter()
+        .any(|a| a.starts_with("The household starts with no value")));
+}

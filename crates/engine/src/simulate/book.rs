@@ -22,6 +22,8 @@ struct OpenTicket {
     side: Side,
     quantity: f64,
     cost: TicketCost,
+    /// Where its commission starts moving with the flat fee ([`crate::fees::FeeRow::flat_kink`]).
+    kink: Option<f64>,
 }
 
 /// Running totals of one path (dollars unless stated).
@@ -43,6 +45,12 @@ pub(crate) struct Totals {
     pub trade_days: f64,
     /// Days with a trade the policy chose (not a cash flow's or a tax payment's).
     pub policy_trade_days: f64,
+    /// What a dollar more on the flat fee costs after tax, summed over the tickets whose
+    /// commission moves with it ([`crate::fees::FeeRow::flat_kink`]): each weighs
+    /// [`after_tax_share`] of its account and side.
+    pub flat_slope: f64,
+    /// Σ of those tickets' weights × kinks (the flat fee each pays at the margin).
+    pub flat_offset: f64,
 }
 
 /// The books.
@@ -574,10 +582,17 @@ impl Book {
             }
         }
         // Tickets and costs.
-        match open {
+        let ticket_q = prev_q + q;
+        let kink = schedule
+            .rows
+            .get(sec.security_type)
+            .flat_kink(o.side, ticket_q, ticket_q * p);
+        let was = match open {
             Some(i) => {
-                self.tickets[i].quantity += q;
-                self.tickets[i].cost = cost;
+                let t = &mut self.tickets[i];
+                t.quantity += q;
+                t.cost = cost;
+                std::mem::replace(&mut t.kink, kink)
             }
             None => {
                 self.tickets.push(OpenTicket {
@@ -586,8 +601,22 @@ impl Book {
                     side: o.side,
                     quantity: q,
                     cost,
+                    kink,
                 });
                 self.totals.tickets += 1.0;
+                None
+            }
+        };
+        if was != kink {
+            let share = after_tax_share(w, a, o.side) * growth_to_horizon(w, date);
+            let t = &mut self.totals;
+            if let Some(f) = was {
+                t.flat_slope -= share;
+                t.flat_offset -= share * f;
+            }
+            if let Some(f) = kink {
+                t.flat_slope += share;
+                t.flat_offset += share * f;
             }
         }
         if !self.traded_today {
@@ -784,6 +813,14 @@ impl Book {
                 deferred += v * w.tax.deferred_rate();
             }
         }
+        if w.tax_account.is_none() {
+            // No taxable account: nothing is realized, and a carry-forward's ordinary
+            // offset saves tax outside the portfolio, as `settle_year` leaves it.
+            return WindUp {
+                deferred,
+                ..WindUp::default()
+            };
+        }
         WindUp {
             unsettled,
             this_year,
@@ -826,6 +863,35 @@ impl Book {
 /// `date` ([`crate::lots::is_long_term`]: `date > start + 1 year`) exactly when its holding
 /// start is before it, since `start + 1 year` is non-decreasing in `start`. One comparison
 /// per lot instead of a calendar computation.
+/// What a dollar of commission on a ticket of account `a` costs in after-tax wealth: in a
+/// taxable account, a sale's commission lowers its gain (or deepens its loss) and a
+/// purchase's joins the lot's basis, deducted when it is sold (at the horizon too when the
+/// household liquidates; never under hold, with the step-up), both at the long-term rate
+/// (the short-term rate, for the sales that are short-term, is not distinguished); in a
+/// traditional IRA or 401k it lowers a value taxed at the deferred rate; in a Roth it is a
+/// dollar. What the dollar would have grown to is [`growth_to_horizon`].
+pub(crate) fn after_tax_share(w: &World<'_>, a: usize, side: Side) -> f64 {
+    match w.accounts[a].kind {
+        AccountKind::TraditionalIra | AccountKind::K401 => 1.0 - w.tax.deferred_rate(),
+        k if k.is_taxable() => {
+            if side == Side::Buy && w.tax.horizon == HorizonTreatment::Hold {
+                1.0
+            } else {
+                1.0 - w.tax.long_term_rate()
+            }
+        }
+        _ => 1.0,
+    }
+}
+
+/// What a dollar paid on `date` would have grown to by the horizon at the target model's
+/// expected return ([`World::expected_growth`]).
+pub(crate) fn growth_to_horizon(w: &World<'_>, date: Date) -> f64 {
+    let end = w.dates.last().copied().unwrap_or(date);
+    let years = f64::from(end.days_since(date).max(0)) / 365.2425;
+    libm::pow(1.0 + w.expected_growth.max(-0.99), years)
+}
+
 fn long_term_cutoff(date: Date) -> Date {
     let mut c = date.add_years(-1);
     while crate::lots::is_long_term(c, date) {

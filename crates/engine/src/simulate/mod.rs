@@ -148,7 +148,7 @@ use crate::scenario::policy::{
     ThresholdRule, TlhRule, WashSaleGuard,
 };
 use crate::scenario::Scenario;
-use crate::types::{LotMethod, SecurityType, Side};
+use crate::types::LotMethod;
 use book::Book;
 use policy::{Stage, View};
 use world::World;
@@ -526,12 +526,6 @@ impl<'s> Simulation<'s> {
     fn build_report(&self, acc: &Accumulator, with_series: bool) -> Report {
         let w = &self.world;
         let s = w.scenario;
-        let flat_fee = w
-            .tax_account
-            .or(if w.accounts.is_empty() { None } else { Some(0) })
-            .map_or(0.0, |a| {
-                w.schedules[w.accounts[a].schedule].fixed_cost(SecurityType::Etf, Side::Buy, false)
-            });
         let head = Report {
             engine_version: crate::VERSION.to_string(),
             scenario_hash: s.hash_hex(),
@@ -557,7 +551,6 @@ impl<'s> Simulation<'s> {
         let inputs = report::ReportInputs {
             names: s.policies.iter().map(|p| p.name.clone()).collect(),
             baseline: self.baseline,
-            flat_fee,
             month_dates: self.month_ends.iter().map(|&i| w.dates[i]).collect(),
             head,
             with_series,
@@ -587,7 +580,11 @@ impl<'s> Simulation<'s> {
             ),
             format!("Capital-market assumptions: {}.", s.market.correlation_source),
             "Trades execute at the day's close; every trade pays its security's half-spread; one ticket per (account, security, side, day).".to_string(),
-            "Taxes: realized gains netted per calendar year with carry-forwards and the ordinary-income offset, paid from the taxable account once the year's wash-sale windows have closed; dividends and interest are not taxed in the model.".to_string(),
+            if w.tax_account.is_some() {
+                "Taxes: realized gains netted per calendar year with carry-forwards and the ordinary-income offset, paid from the taxable account once the year's wash-sale windows have closed; dividends and interest are not taxed in the model.".to_string()
+            } else {
+                "Taxes: no taxable account, so no gains are realized; a loss carry-forward's ordinary-income offset saves tax outside the portfolio and is not counted.".to_string()
+            },
             format!(
                 "Horizon: {}; traditional IRA / 401k taxed at {:.1}% on exit; Roth untaxed.",
                 match w.tax.horizon {
@@ -606,8 +603,14 @@ impl<'s> Simulation<'s> {
                 acc.worst_relative_error(),
                 acc.shape().map_or(stats::SKETCH_MAX_BUCKETS, |s| s.max_buckets),
             ),
-            "Break-even ticket fee: analytic (net benefit is linear in a flat per-ticket fee when trades do not change); a first-order estimate for the cost-aware optimizer, whose trades depend on the fee.".to_string(),
+            format!(
+                "Break-even ticket fee: analytic, with the trades unchanged; each extra ticket's fee counted after its tax deduction and grown at the target model's expected return ({:.2}% a year) to the horizon. A first-order estimate for policies whose trades depend on the fee (the cost-aware optimizer).",
+                100.0 * w.expected_growth
+            ),
         ];
+        if s.household_value() <= 0.0 {
+            v.push("The household starts with no value: tax alpha, harvesting yield and the net benefit in bps a year (ratios to the starting value) are not defined and show 0.".to_string());
+        }
         if !w.flows_beyond.is_empty() {
             let named: Vec<String> = w
                 .flows_beyond
@@ -1044,6 +1047,8 @@ impl<'s> Simulation<'s> {
                 trades: t.trades,
                 trade_days: t.trade_days,
                 policy_trade_days: t.policy_trade_days,
+                flat_slope: t.flat_slope,
+                flat_offset: t.flat_offset,
                 commission: t.commission,
                 regulatory: t.regulatory,
                 spread: t.spread,

@@ -80,6 +80,14 @@ pub struct PolicyPath {
     /// partner swap, signal or optimizer; not a cash flow's or a tax payment's).
     #[serde(default)]
     pub policy_trade_days: f64,
+    /// The after-tax cost at the horizon of a dollar more on the flat fee: Σ over the
+    /// tickets whose commission moves with it ([`crate::fees::FeeRow::flat_kink`]) of
+    /// each one's weight (see [`PolicyReport::break_even_ticket_fee`]).
+    #[serde(default)]
+    pub flat_slope: f64,
+    /// Σ of those tickets' weights × kinks (the flat fee each pays at the margin).
+    #[serde(default)]
+    pub flat_offset: f64,
     /// Commissions, dollars.
     pub commission: f64,
     /// SEC and FINRA fees.
@@ -287,8 +295,18 @@ struct MetricAgg {
 struct PolicyAgg {
     /// Per metric, in [`definitions`] order.
     metrics: Vec<MetricAgg>,
-    /// Σ (tickets − baseline's tickets).
-    extra_tickets: ExactSum,
+    /// Σ [`PolicyPath::flat_slope`].
+    #[serde(default)]
+    flat_slope: ExactSum,
+    /// Σ [`PolicyPath::flat_offset`].
+    #[serde(default)]
+    flat_offset: ExactSum,
+    /// Σ (flat slope − baseline's), see [`PolicyPath::flat_slope`].
+    #[serde(default)]
+    extra_flat_slope: ExactSum,
+    /// Σ (flat offset − baseline's), see [`PolicyPath::flat_offset`].
+    #[serde(default)]
+    extra_flat_offset: ExactSum,
     /// Σ commissions (ticket charges).
     fees: ExactSum,
     /// Σ net contributions.
@@ -328,7 +346,10 @@ impl PolicyAgg {
             a.sum.merge(&b.sum);
             a.dist.merge(&b.dist, cap);
         }
-        self.extra_tickets.merge(&o.extra_tickets);
+        self.flat_slope.merge(&o.flat_slope);
+        self.flat_offset.merge(&o.flat_offset);
+        self.extra_flat_slope.merge(&o.extra_flat_slope);
+        self.extra_flat_offset.merge(&o.extra_flat_offset);
         self.fees.merge(&o.fees);
         self.flows.merge(&o.flows);
         for (a, b) in self.monthly_tickets.iter_mut().zip(&o.monthly_tickets) {
@@ -440,7 +461,10 @@ impl Accumulator {
                 m.sum.add(v);
                 m.dist.add(v, cap);
             }
-            agg.extra_tickets.add(x.tickets - base.tickets);
+            agg.flat_slope.add(x.flat_slope);
+            agg.flat_offset.add(x.flat_offset);
+            agg.extra_flat_slope.add(x.flat_slope - base.flat_slope);
+            agg.extra_flat_offset.add(x.flat_offset - base.flat_offset);
             agg.fees.add(x.commission);
             agg.flows.add(x.flows);
             let at = |v: &Vec<f64>, m: usize| v.get(m).copied().unwrap_or(0.0);
@@ -653,14 +677,18 @@ pub enum BreakEvenSide {
     Above,
 }
 
-/// The break-even ticket fee `F* = F + net / extra` and the side of it on which the policy
-/// wins, from today's flat fee `F`, the net benefit and the extra tickets over the
-/// baseline; `None` when the tickets are the same (or a figure is not finite).
-pub fn break_even(flat_fee: f64, net: f64, extra_tickets: f64) -> Option<(f64, BreakEvenSide)> {
+/// The break-even ticket fee and the side of it on which the policy wins, from the net
+/// benefit vs the baseline and, over the baseline's, the extra (weighted) tickets whose
+/// commission moves with the flat fee and the extra (weighted) sum of their kinks
+/// ([`crate::fees::FeeRow::flat_kink`]): at a flat fee `F` on every such ticket, the net
+/// benefit is `net − (F·extra − kinks)`, zero at `F* = (net + kinks) / extra` (today's
+/// flat fee plus `net / extra` when every such ticket pays it). `None` when the policy has
+/// as many such tickets as the baseline (or a figure is not finite).
+pub fn break_even(net: f64, extra_tickets: f64, extra_kinks: f64) -> Option<(f64, BreakEvenSide)> {
     if extra_tickets == 0.0 || !extra_tickets.is_finite() {
         return None;
     }
-    let fee = flat_fee + net / extra_tickets;
+    let fee = (net + extra_kinks) / extra_tickets;
     let side = if extra_tickets > 0.0 {
         BreakEvenSide::Below
     } else {
@@ -679,12 +707,14 @@ pub struct PolicyReport {
     /// Every metric, in [`Report::definitions`] order.
     pub metrics: Vec<MetricValue>,
     /// The flat fee per ticket at which the policy's mean net benefit vs the baseline is
-    /// zero: `F* = F + mean(net benefit) / mean(extra tickets)`, with `F` the taxable
-    /// account's current flat ETF ticket. Analytic: with the same trades, the net benefit
-    /// falls by one dollar per extra ticket for every dollar added to the flat fee (the
-    /// small effect of fees on basis and on compounding is ignored). Which side of `F*`
-    /// the policy wins on is [`PolicyReport::break_even_wins`]. `None` for the baseline and
-    /// when the policy buys as many tickets as the baseline (the fee does not move the
+    /// zero, the trades unchanged: [`break_even`] of the mean net benefit and of the
+    /// tickets whose commission moves with the flat fee, each weighed by what a dollar of
+    /// it costs in after-tax wealth at the horizon (its tax deduction, and its growth at
+    /// the target model's expected return; `book::after_tax_share`,
+    /// `book::growth_to_horizon`). A ticket at its schedule's minimum moves once the fee
+    /// passes its kink, one at the maximum does not move. Which side of it the policy wins
+    /// on is [`PolicyReport::break_even_wins`]. `None` for the baseline and when the
+    /// policy has as many such tickets as the baseline (the fee does not move the
     /// difference).
     pub break_even_ticket_fee: Option<f64>,
     /// Where the policy beats the baseline: [`BreakEvenSide::Below`] the break-even fee
@@ -693,6 +723,15 @@ pub struct PolicyReport {
     /// fee). `None` with no break-even fee.
     #[serde(default)]
     pub break_even_wins: Option<BreakEvenSide>,
+    /// Mean (per path) after-tax cost at the horizon of a dollar more on the flat fee:
+    /// the tickets whose commission moves with it ([`crate::fees::FeeRow::flat_kink`]),
+    /// each weighed as [`PolicyReport::break_even_ticket_fee`] says; with
+    /// [`PolicyReport::flat_offset`], what a firm's break-even fee is computed from.
+    #[serde(default)]
+    pub flat_slope: f64,
+    /// Mean Σ of those tickets' weights × kinks (the flat fee each pays at the margin).
+    #[serde(default)]
+    pub flat_offset: f64,
     /// Mean ticket charges (commissions; regulatory fees are a separate metric) ÷ mean net
     /// new assets (`None` without net new assets).
     pub ticket_charges_to_nna: Option<f64>,
@@ -886,7 +925,6 @@ pub fn definitions() -> Vec<MetricDef> {
 pub(crate) struct ReportInputs<'a> {
     pub names: Vec<String>,
     pub baseline: usize,
-    pub flat_fee: f64,
     pub month_dates: Vec<Date>,
     pub head: Report,
     /// Whether to build the month-end series (percentile fans, cumulative costs).
@@ -1015,9 +1053,10 @@ pub(crate) fn build(inp: ReportInputs<'_>, acc: &Accumulator) -> Report {
             .collect();
         let net = mean(agg.metrics.get(net_k).map_or(&zero, |m| &m.sum));
         let trade_days = mean(agg.metrics.get(days_k).map_or(&zero, |m| &m.sum));
-        let extra_tickets = mean(&agg.extra_tickets);
+        let (extra_tickets, extra_kinks) =
+            (mean(&agg.extra_flat_slope), mean(&agg.extra_flat_offset));
         let break_even = if p != b {
-            break_even(inp.flat_fee, net, extra_tickets)
+            break_even(net, extra_tickets, extra_kinks)
         } else {
             None
         };
@@ -1039,6 +1078,8 @@ pub(crate) fn build(inp: ReportInputs<'_>, acc: &Accumulator) -> Report {
             metrics,
             break_even_ticket_fee: break_even.map(|x| x.0),
             break_even_wins: break_even.map(|x| x.1),
+            flat_slope: mean(&agg.flat_slope),
+            flat_offset: mean(&agg.flat_offset),
             ticket_charges_to_nna: (nna > 0.0).then(|| fees / nna),
             friction_flag: more_often_than_quarterly(
                 trade_days,
@@ -1119,23 +1160,27 @@ mod tests {
     /// tickets wins below it, one buying fewer wins above it; equal tickets have none.
     #[test]
     fn break_even_fee_and_side() {
-        // 47 fewer tickets and $8,366 behind at $3.10: it wins from about $181.
-        let (fee, side) = break_even(3.10, -8366.0, -47.0).unwrap();
+        // Every ticket at $3.10: 47 fewer and $8,366 behind, it wins from about $181.
+        let (fee, side) = break_even(-8366.0, -47.0, -47.0 * 3.10).unwrap();
         assert_eq!(side, BreakEvenSide::Above);
-        assert!((fee - (3.10 + 8366.0 / 47.0)).abs() < 1e-12);
+        assert!((fee - (3.10 + 8366.0 / 47.0)).abs() < 1e-9);
         // The net benefit at fee G is net − (G − F) · extra: zero at the break-even.
         let at = |g: f64, net: f64, extra: f64| net - (g - 3.10) * extra;
         assert!(at(fee, -8366.0, -47.0).abs() < 1e-9);
         assert!(at(fee + 1.0, -8366.0, -47.0) > 0.0);
         // 100 more tickets and $500 ahead: it wins up to $8.10.
-        let (fee, side) = break_even(3.10, 500.0, 100.0).unwrap();
+        let (fee, side) = break_even(500.0, 100.0, 310.0).unwrap();
         assert_eq!(side, BreakEvenSide::Below);
         assert!((fee - 8.10).abs() < 1e-12);
         assert!(at(fee - 1.0, 500.0, 100.0) > 0.0);
         // Behind with more tickets: below zero (no fee makes it win).
-        assert!(break_even(3.10, -1000.0, 100.0).unwrap().0 < 0.0);
-        assert_eq!(break_even(3.10, 123.0, 0.0), None);
-        assert_eq!(break_even(3.10, f64::NAN, 1.0), None);
+        assert!(break_even(-1000.0, 100.0, 310.0).unwrap().0 < 0.0);
+        assert_eq!(break_even(123.0, 0.0, 0.0), None);
+        assert_eq!(break_even(f64::NAN, 1.0, 3.10), None);
+        // Kinks that differ (a minimum binding on some tickets): each ticket moves from
+        // its own kink, so 10 extra tickets at kinks summing to $40 and $60 ahead break
+        // even where 10·F − 40 = 60.
+        assert_eq!(break_even(60.0, 10.0, 40.0).unwrap().0, 10.0);
     }
 
     #[test]

@@ -104,6 +104,9 @@ pub(crate) struct World<'s> {
     pub flows_beyond: Vec<usize>,
     /// Daily return on cash.
     pub cash_rate: f64,
+    /// The target model's expected annual total return (Σ target weight × the class's
+    /// expected return): what a dollar paid in fees would have grown at.
+    pub expected_growth: f64,
     pub reinvest: bool,
     /// The ledger with every opening lot, per lot method (cloned per path).
     pub ledgers: Vec<(LotMethod, Ledger)>,
@@ -498,6 +501,13 @@ impl<'s> World<'s> {
             })
             .collect();
         let year = dates.iter().map(|d| d.year()).collect();
+        let expected_growth = classes
+            .iter()
+            .map(|c| {
+                let mu = s.market.classes.iter().find(|m| m.name == c.name);
+                c.weight * mu.map_or(0.0, |m| m.expected_return)
+            })
+            .sum();
         Ok(World {
             due,
             year,
@@ -518,6 +528,7 @@ impl<'s> World<'s> {
             flows,
             flows_beyond,
             cash_rate: libm::pow(1.0 + s.market.cash_yield, 1.0 / a) - 1.0,
+            expected_growth,
             reinvest: matches!(
                 s.market.dividends,
                 crate::scenario::market::DividendTreatment::Reinvest
