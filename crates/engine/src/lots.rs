@@ -32,6 +32,12 @@ use std::sync::Arc;
 /// Quantities with magnitude below this are zero.
 pub const QTY_EPS: f64 = 1e-9;
 
+/// True when `q` shares are an order in fractions of a share: more than [`QTY_EPS`] from
+/// the nearest whole number (9.9999999999 shares, rounding noise of 10, are whole).
+pub fn is_fractional(q: f64) -> bool {
+    (q - crate::num::round(q)).abs() > QTY_EPS
+}
+
 /// True when `q` counts as zero shares (`|q| < QTY_EPS`).
 pub fn is_zero(q: f64) -> bool {
     q.abs() < QTY_EPS
@@ -359,6 +365,15 @@ pub fn relieve(lots: &mut Vec<Lot>, picks: &[Pick]) -> Vec<Relieved> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fractional_means_away_from_a_whole_number() {
+        assert!(!is_fractional(10.0));
+        assert!(!is_fractional(9.999_999_999_9));
+        assert!(!is_fractional(10.000_000_000_1));
+        assert!(is_fractional(9.5));
+        assert!(is_fractional(0.001));
+    }
 
     fn d(s: &str) -> Date {
         s.parse().unwrap()

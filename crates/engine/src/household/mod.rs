@@ -536,7 +536,7 @@ fn by_rules(s: &Scenario, policy: &Policy, as_of: Date) -> HouseholdSolution {
             security_type: sec.security_type,
             quantity,
             price: row.price,
-            fractional: quantity.fract().abs() > 1e-9,
+            fractional: crate::lots::is_fractional(quantity),
             half_spread_bps: sec.half_spread_bps,
             impact: s.impact_inputs(sec),
         };
@@ -2478,7 +2478,7 @@ impl Model {
                 security_type: sec.stype,
                 quantity: o.shares,
                 price: sec.price,
-                fractional: o.shares.fract().abs() > 1e-9,
+                fractional: crate::lots::is_fractional(o.shares),
                 half_spread_bps: sec.half_spread_bps,
                 impact: sec.impact,
             };
@@ -2582,7 +2582,7 @@ impl Model {
                 security_type: sec.stype,
                 quantity: o.shares,
                 price: sec.price,
-                fractional: o.shares.fract().abs() > 1e-9,
+                fractional: crate::lots::is_fractional(o.shares),
                 half_spread_bps: sec.half_spread_bps,
                 impact: sec.impact,
             };

@@ -24,6 +24,8 @@ struct OpenTicket {
     cost: TicketCost,
     /// Where its commission starts moving with the flat fee ([`crate::fees::FeeRow::flat_kink`]).
     kink: Option<f64>,
+    /// Whether it was billed as fractional (it stays so for the day).
+    fractional: bool,
 }
 
 /// Running totals of one path (dollars unless stated).
@@ -505,12 +507,18 @@ impl Book {
             .tickets
             .iter()
             .position(|t| t.account == a && t.security == s && t.side == o.side);
-        let (prev_q, prev_cost) = match open {
-            Some(i) => (self.tickets[i].quantity, Some(self.tickets[i].cost)),
-            None => (0.0, None),
+        let (prev_q, prev_cost, prev_fractional) = match open {
+            Some(i) => {
+                let t = &self.tickets[i];
+                (t.quantity, Some(t.cost), t.fractional)
+            }
+            None => (0.0, None, false),
         };
         let price_ticket = |q: f64| -> Result<(TicketCost, TicketCost), SimError> {
-            let spec = sec.ticket(date, o.side, prev_q + q, p);
+            let mut spec = sec.ticket(date, o.side, prev_q + q, p);
+            // A ticket billed a fractional surcharge keeps it when a later order of the day
+            // makes its shares whole (the surcharge is not refunded).
+            spec.fractional |= prev_fractional;
             let cost = schedule
                 .ticket_cost_valid(&spec, w.regulatory)
                 .map_err(|e| SimError::Fee {
@@ -587,11 +595,13 @@ impl Book {
             .rows
             .get(sec.security_type)
             .flat_kink(o.side, ticket_q, ticket_q * p);
+        let fractional = prev_fractional || crate::lots::is_fractional(ticket_q);
         let was = match open {
             Some(i) => {
                 let t = &mut self.tickets[i];
                 t.quantity += q;
                 t.cost = cost;
+                t.fractional = fractional;
                 std::mem::replace(&mut t.kink, kink)
             }
             None => {
@@ -602,6 +612,7 @@ impl Book {
                     quantity: q,
                     cost,
                     kink,
+                    fractional,
                 });
                 self.totals.tickets += 1.0;
                 None

@@ -46,7 +46,7 @@ impl Sec {
             security_type: self.security_type,
             quantity,
             price,
-            fractional: quantity.fract().abs() > 1e-9,
+            fractional: crate::lots::is_fractional(quantity),
             half_spread_bps: self.half_spread_bps,
             impact: self.impact,
         }
