@@ -920,3 +920,29 @@ fn a_household_starting_at_zero_is_told_its_ratios_are_undefined() {
         .iter()
         .any(|a| a.starts_with("The household starts with no value")));
 }
+
+/// Restoring an account's minimum cash sells enough to pay the sale's own ticket: with a
+/// sell ticket dearer than the $50 threshold, each day's small sale used to pay only for
+/// itself, leaving the account short again the next day (a sale a day for months).
+#[test]
+fn restoring_minimum_cash_pays_for_its_own_ticket() {
+    use tollbooth_engine::fees::ChargedSides;
+    use tollbooth_engine::types::SecurityType;
+    let demo = Scenario::demo();
+    let base = quiet(demo.clone(), demo.policies[..1].to_vec());
+    let tickets = |fee: f64| {
+        let mut s = base.clone();
+        for f in &mut s.fee_schedules {
+            for t in SecurityType::ALL {
+                let r = f.rows.get_mut(t);
+                r.flat = fee;
+                r.minimum = 0.0;
+                r.sides = ChargedSides::SellsOnly;
+            }
+        }
+        let r = simulate(&s, &opts(3, 3)).unwrap();
+        r.policies[0].metric("tickets").unwrap().mean
+    };
+    let (cheap, dear) = (tickets(50.0), tickets(60.0));
+    assert!(dear <= cheap + 2.0, "{dear} tickets at $60, {cheap} at $50");
+}

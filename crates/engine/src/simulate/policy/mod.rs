@@ -575,7 +575,7 @@ pub(crate) fn decide(
                 st.targets
                     .extend(w.classes.iter().map(|c| c.weight * hd.investable));
                 let mode = if free < 0.0 {
-                    Mode::SellOnly(a, -free)
+                    Mode::SellOnly(a, covering_its_costs(v, a, -free))
                 } else {
                     Mode::BuyOnly(a)
                 };
@@ -679,6 +679,23 @@ pub(crate) fn decide(
 
 /// Sells in `account` until its cash is back to its minimum (a withdrawal or a tax bill
 /// left it short): the most overweight classes first.
+/// The dollars to sell in `account` to raise `need` once the sale's own costs are paid
+/// (its ticket, regulatory fees and impact, priced for the dearest security the account
+/// could sell, and the spread), so that a raise never leaves the account short again by
+/// its own commission — which, with a ticket dearer than the shortfall, would repeat
+/// every day.
+fn covering_its_costs(v: &View<'_, '_>, account: usize, need: f64) -> f64 {
+    let w = v.w;
+    let cost = |usd: f64| {
+        (0..w.n())
+            .filter(|&s| v.book.qty[account * w.n() + s] > 0.0)
+            .map(|s| ticket_estimate(v, account, s, Side::Sell, usd))
+            .fold(0.0, f64::max)
+    };
+    let first = cost(need);
+    need * (1.0 + SELL_COST_CUSHION) + cost(need + first) + 1.0
+}
+
 pub(crate) fn raise_cash(
     v: &View<'_, '_>,
     p: &Policy,
@@ -697,22 +714,11 @@ pub(crate) fn raise_cash(
         .iter()
         .map(|c| c.weight * hold.investable)
         .collect();
-    // Cover the sale's own costs too (its ticket, regulatory fees and impact, priced for
-    // the dearest security the account could sell, and the spread), so that a raise never
-    // leaves the account short again by its own commission.
-    let cost = |usd: f64| {
-        (0..w.n())
-            .filter(|&s| v.book.qty[account * w.n() + s] > 0.0)
-            .map(|s| ticket_estimate(v, account, s, Side::Sell, usd))
-            .fold(0.0, f64::max)
-    };
-    let first = cost(need);
-    let need = need * (1.0 + SELL_COST_CUSHION) + cost(need + first) + 1.0;
     plan(
         v,
         &hold,
         &targets,
-        Mode::SellOnly(account, need),
+        Mode::SellOnly(account, covering_its_costs(v, account, need)),
         reason,
         0.0,
         guard_of(p),
