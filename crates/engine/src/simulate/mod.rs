@@ -409,6 +409,8 @@ struct Track {
     min_shares: f64,
     flows_today: f64,
     taxes_today: f64,
+    /// Advisory fees charged today (added back to the day's return, like taxes).
+    advisory_today: f64,
     last_fee_date: Option<Date>,
     /// Tomorrow's price gain on today's closing holdings, summed by today's measures
     /// (tomorrow's prices are known a day ahead): tomorrow's mark needs no pass of its own.
@@ -893,6 +895,7 @@ impl<'s> Simulation<'s> {
                 }
                 tr.taxes_today = book.totals.taxes_cash - taxes_before;
                 // Advisory fees, quarterly.
+                tr.advisory_today = 0.0;
                 if w.due[i] & policy::due_bit(Frequency::Quarterly) != 0 || i + 1 == n_steps {
                     let since = tr.last_fee_date.unwrap_or(w.start);
                     let days = date.days_since(since).max(0) as u32;
@@ -906,6 +909,7 @@ impl<'s> Simulation<'s> {
                             let fee = sched.advisory_fee(value.max(0.0), days);
                             book.cash[a] -= fee;
                             book.totals.advisory += fee;
+                            tr.advisory_today += fee;
                         }
                     }
                     tr.last_fee_date = Some(date);
@@ -988,7 +992,9 @@ impl<'s> Simulation<'s> {
                 tr.drift_sum += drift;
                 tr.drift_max = crate::num::max(tr.drift_max, drift);
                 if tr.prev_value > 0.0 {
-                    let r = (value + tr.taxes_today - tr.flows_today) / tr.prev_value - 1.0;
+                    let r = (value + tr.taxes_today + tr.advisory_today - tr.flows_today)
+                        / tr.prev_value
+                        - 1.0;
                     let d = r - bench;
                     tr.days += 1.0;
                     let delta = d - tr.te_mean;
