@@ -87,6 +87,15 @@ fn demo_policies_are_proven_within_half_a_percent() {
             sol.lower_bound
         );
         assert!(sol.solves < 3000, "{name}: {} solves", sol.solves);
+        // The reported terms add up to the objective, up to rounding to shares and cents
+        // (the asset-location penalty of the purchases included).
+        let total = sol.terms.total();
+        assert!(
+            (total - sol.objective).abs() <= 0.01 * sol.objective.abs().max(1.0) + 0.05,
+            "{name}: terms {total} vs objective {} ({:?})",
+            sol.objective,
+            sol.terms
+        );
     }
 }
 

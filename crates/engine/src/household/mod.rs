@@ -208,7 +208,9 @@ pub struct ProposedTrade {
     /// Risk cost removed by this trade, $/yr-equivalent: the risk term of the whole
     /// trade list without this trade minus with it (negative: the trade adds risk).
     pub risk_reduction: f64,
-    /// Tax of the lots relieved at the profile's marginal rates (negative: a saving).
+    /// Tax of the sale at the profile's marginal rates (negative: a saving). The policy's
+    /// rules: of the gain the ledger recognizes (proceeds net of the ticket's costs, a
+    /// washed loss disallowed); the optimizer: of the lots' gains as it relieves them.
     pub tax_effect: f64,
     /// The ticket's itemised costs ([`FeeSchedule::ticket_cost`]).
     pub fees: TicketCost,
@@ -238,6 +240,10 @@ pub struct ObjectiveTerms {
     pub tax: f64,
     /// Value of realized losses at the marginal rates (≥ 0).
     pub harvest_value: f64,
+    /// Asset-location penalty of the purchases: each dollar bought in an account kind
+    /// below the class's preferred one costs [`HouseholdSettings::location_bps`] per rank.
+    #[serde(default)]
+    pub location: f64,
 }
 
 impl ObjectiveTerms {
@@ -262,7 +268,7 @@ impl ObjectiveTerms {
         }
     }
 
-    /// risk + costs + tax − harvest value: the value the optimizer minimises when taxes
+    /// risk + costs + tax + location − harvest value: the value the optimizer minimises when taxes
     /// and tickets are in the objective, plus the market impact it prices but does not
     /// optimise (0 without daily volumes).
     pub fn total(&self) -> f64 {
@@ -273,6 +279,7 @@ impl ObjectiveTerms {
             + self.ticket_fees
             + self.regulatory
             + self.tax
+            + self.location
             - self.harvest_value
     }
 }
@@ -501,6 +508,9 @@ fn by_rules(s: &Scenario, policy: &Policy, as_of: Date) -> HouseholdSolution {
             Some((t, q)) => {
                 *q += r.quantity;
                 t.lots.extend(r.lots);
+                t.realized_gain += r.realized_gain;
+                t.realized_long_term += r.realized_long_term;
+                t.disallowed += r.disallowed;
             }
             None => {
                 let q = r.quantity;
@@ -549,7 +559,14 @@ fn by_rules(s: &Scenario, policy: &Policy, as_of: Date) -> HouseholdSolution {
             schedule.fixed_cost(sec.security_type, row.side, spec.fractional),
         );
         let taxable = acct.kind.is_taxable();
-        let mut tax_effect = 0.0;
+        // The tax as the ledger recognizes the sale: proceeds net of its costs, a loss
+        // washed by a purchase of the day (or an earlier one) disallowed.
+        let tax_effect = if taxable {
+            let long = row.realized_long_term;
+            (row.realized_gain - long) * s.tax.short_term_rate() + long * s.tax.long_term_rate()
+        } else {
+            0.0
+        };
         let lots: Vec<RelievedLot> = row
             .lots
             .iter()
@@ -560,12 +577,6 @@ fn by_rules(s: &Scenario, policy: &Policy, as_of: Date) -> HouseholdSolution {
                 } else {
                     0.0
                 };
-                let rate = if long_term {
-                    s.tax.long_term_rate()
-                } else {
-                    s.tax.short_term_rate()
-                };
-                tax_effect += rate * gain;
                 RelievedLot {
                     lot_id: l.lot,
                     label: labels
@@ -2498,8 +2509,11 @@ impl Model {
                 (Vec::new(), 0.0)
             };
             terms.add_tax(tax_effect);
-            let mut h_without = h_after.clone();
             let n = o.shares * sec.price;
+            if t.side == Side::Buy {
+                terms.location += self.location_cost[o.ticket] * n;
+            }
+            let mut h_without = h_after.clone();
             h_without[t.sec] -= if t.side == Side::Buy { n } else { -n };
             let risk_reduction = self.risk(&h_without) - risk_after;
             let realized: f64 = lots.iter().map(|l| l.gain).sum();

@@ -444,6 +444,7 @@ impl Book {
                             rates: String::new(),
                             spread,
                             realized_gain: 0.0,
+                            realized_long_term: 0.0,
                             disallowed: 0.0,
                             reason: Reason::DividendReinvestment,
                         });
@@ -646,11 +647,12 @@ impl Book {
         t.impact += inc.impact;
         t.notional += notional;
         // Tax effects and guards.
-        let mut gain = 0.0;
+        let (mut gain, mut long_term) = (0.0, 0.0);
         let mut disallowed = 0.0;
         if let Some(si) = outcome.sale {
             if let Some(rec) = self.ledger.sales().get(si) {
                 gain = rec.short_term + rec.long_term;
+                long_term = rec.long_term;
                 disallowed = rec.disallowed;
                 if rec.lots.iter().any(|l| l.economic_gain() < -1e-9) {
                     self.last_loss_sale[a * w.n_groups + sec.group] = Some(date);
@@ -692,6 +694,7 @@ impl Book {
                 rates: cost.rates_applied(),
                 spread: inc.spread + inc.impact,
                 realized_gain: gain,
+                realized_long_term: long_term,
                 disallowed,
                 reason: o.reason,
             });
@@ -708,6 +711,7 @@ impl Book {
         for (row, sale) in rows.iter_mut().zip(&self.row_sales) {
             if let Some(rec) = sale.and_then(|si| sales.get(si)) {
                 row.realized_gain = rec.short_term + rec.long_term;
+                row.realized_long_term = rec.long_term;
                 row.disallowed = rec.disallowed;
             }
         }

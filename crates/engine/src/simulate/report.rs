@@ -60,6 +60,9 @@ pub struct TradeRow {
     /// Realized gain recognized by a taxable sale, net of any loss washed by a purchase
     /// within 30 days before or after it (final: as of the end of the path).
     pub realized_gain: f64,
+    /// The long-term part of `realized_gain` (the rest is short-term).
+    #[serde(default)]
+    pub realized_long_term: f64,
     /// Loss of the sale disallowed as a wash sale (deferred into replacement lots or lost
     /// for good), as of the end of the path.
     pub disallowed: f64,

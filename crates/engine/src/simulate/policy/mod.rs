@@ -302,6 +302,12 @@ pub(crate) fn plan(
             .filter(|&s| !w.secs[s].do_not_sell)
             .collect();
         cands.sort_by(|&x, &y| gain_frac(a, x).total_cmp(&gain_frac(a, y)).then(x.cmp(&y)));
+        // Under the wash-sale guard, a group bought in the window (in its scope) sells only
+        // its lots at a gain or even, the least gain first: a loss would be washed.
+        let guarded = |s: usize| {
+            w.accounts[a].kind.is_taxable()
+                && v.book.harvest_blocked(w, guard, a, w.secs[s].group, v.date)
+        };
         let mut left = amount;
         let (mut raised, mut net) = (0.0, 0.0);
         for s in cands {
@@ -309,18 +315,48 @@ pub(crate) fn plan(
                 break;
             }
             let p = v.prices[s];
-            let held = v.book.qty[a * n + s];
+            let mut held = v.book.qty[a * n + s];
+            let mut lots: Vec<crate::lots::LotId> = Vec::new();
+            if guarded(s) {
+                let mut open: Vec<&crate::lots::Lot> = v
+                    .book
+                    .lots(w, a, s)
+                    .iter()
+                    .filter(|l| l.basis <= l.quantity * p)
+                    .collect();
+                open.sort_by(|x, y| {
+                    (y.basis / y.quantity)
+                        .total_cmp(&(x.basis / x.quantity))
+                        .then(x.id.cmp(&y.id))
+                });
+                let gain_shares = open.iter().fold(0.0, |q, l| q + l.quantity);
+                if gain_shares < held - crate::lots::all_shares_tolerance(held) {
+                    held = gain_shares;
+                    lots = open.iter().map(|l| l.id).collect();
+                }
+                if held <= crate::lots::QTY_EPS {
+                    continue;
+                }
+            }
             let usd = left.min(held * p);
             let q = if usd >= held * p - 1e-9 {
                 held
-            } else if raising && !w.secs[s].fractional {
+            } else if w.secs[s].fractional {
+                usd / p
+            } else if raising {
                 // Raising cash: whole shares enough to cover it (the simulator would
                 // otherwise round the sale down, short of the need).
                 (usd / p).ceil().min(held)
             } else {
-                usd / p
+                // Whole shares, as the simulator will sell them: the buys are sized on
+                // these proceeds.
+                (usd / p).floor()
             };
-            if q * p < min_trade.min(held * p) {
+            if q <= 0.0 || q * p < min_trade.min(held * p) {
+                continue;
+            }
+            // Gain lots left too small to pay for their own ticket are not worth selling.
+            if !lots.is_empty() && q * p <= ticket_estimate(v, a, s, Side::Sell, q * p) {
                 continue;
             }
             out.push(Order {
@@ -328,7 +364,7 @@ pub(crate) fn plan(
                 security: s,
                 side: Side::Sell,
                 quantity: q,
-                lots: Vec::new(),
+                lots,
                 reason,
             });
             left -= q * p;
@@ -425,7 +461,8 @@ pub(crate) fn plan(
                 lots: Vec::new(),
                 reason,
             });
-            free[a] -= q * p + fee;
+            // (The purchase pays its half-spread too: `amt` covered it.)
+            free[a] -= q * p * (1.0 + w.secs[s].half_spread_bps / 1e4) + fee;
             rem -= q * p;
         }
     }
