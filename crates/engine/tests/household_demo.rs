@@ -430,3 +430,58 @@ fn realistic_household_is_proven_within_half_a_percent() {
         check_budgets(&s, &sol);
     }
 }
+
+/// A selling-only account whose minimum binds: rounding its sale to shares and its SEC fee
+/// up to the cent left it a cent short, and with no purchase to trim the whole household
+/// was refused. The repair sells a little more.
+#[test]
+fn a_cent_short_after_rounding_sells_a_little_more() {
+    let mut s = demo();
+    s.target.restrictions.do_not_buy = s.securities.iter().map(|x| x.symbol.clone()).collect();
+    let roth = s
+        .target
+        .min_cash
+        .iter_mut()
+        .find(|m| m.account == "roth_sam")
+        .expect("roth_sam has a minimum");
+    roth.amount = 5000.0;
+    let sol = solve(&s, &policy(&s, CALENDAR));
+    check_budgets(&s, &sol);
+    assert!(sol.trades.iter().any(|t| t.account == "roth_sam"));
+}
+
+/// An account whose minimum cash no sale can restore (an empty account, or one whose
+/// holdings may not be sold) is reported as such, not as a solver failure.
+#[test]
+fn a_minimum_cash_out_of_reach_is_named() {
+    let mut s = demo();
+    s.target.restrictions.do_not_sell = s
+        .household
+        .accounts
+        .iter()
+        .find(|a| a.id == "roth_sam")
+        .unwrap()
+        .lots
+        .iter()
+        .map(|l| l.symbol.clone())
+        .collect();
+    s.target
+        .min_cash
+        .iter_mut()
+        .find(|m| m.account == "roth_sam")
+        .unwrap()
+        .amount = 3000.0;
+    let sol = optimize(&s, &policy(&s, CALENDAR));
+    assert_eq!(
+        sol.status,
+        HouseholdStatus::Infeasible,
+        "{:?}",
+        sol.messages
+    );
+    assert!(
+        sol.messages[0].contains("account roth_sam holds $1800.00")
+            && sol.messages[0].contains("$1200.00 short"),
+        "{:?}",
+        sol.messages
+    );
+}

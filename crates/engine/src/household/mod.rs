@@ -836,6 +836,9 @@ struct Model {
     guard: WashSaleGuard,
     tlh: bool,
     location_cost: Vec<f64>,
+    /// Per account: its cash less its minimum plus the proceeds (after linear costs) of
+    /// everything it may sell; negative when the minimum is out of reach.
+    cash_room: Vec<f64>,
     messages: Vec<String>,
     /// The largest trade ($) of each ticket in any trade list better than the incumbent
     /// that bound tightening has proven (starts at the ticket's cap).
@@ -1167,6 +1170,7 @@ impl Model {
         }
         // Tight buy caps: a purchase can spend no more than the account's cash above its
         // minimum plus the proceeds of everything it may sell (fees only lower that).
+        let mut cash_room = Vec::with_capacity(accts.len());
         for (ai, acct) in accts.iter().enumerate() {
             let proceeds: f64 = tickets
                 .iter()
@@ -1180,6 +1184,7 @@ impl Model {
                             .sum::<f64>()
                 })
                 .sum();
+            cash_room.push(acct.cash - acct.min_cash + proceeds);
             let avail = (acct.cash - acct.min_cash + proceeds).max(0.0);
             for t in tickets
                 .iter_mut()
@@ -1229,6 +1234,7 @@ impl Model {
             guard,
             tlh,
             location_cost,
+            cash_room,
             messages,
             tcap: Vec::new(),
             groups: Vec::new(),
@@ -1443,6 +1449,30 @@ impl Model {
         cache: &mut Option<Qp>,
         built: &mut bool,
     ) -> HouseholdSolution {
+        // An account whose minimum cash no sale can restore: say so (the solver would only
+        // report that it stopped).
+        let out_of_reach: Vec<String> = self
+            .accts
+            .iter()
+            .zip(&self.cash_room)
+            .filter(|(_, &room)| room < -0.005)
+            .map(|(a, &room)| {
+                format!(
+                    "account {} holds ${:.2} of cash against a minimum of ${:.2}, and selling \
+                     everything it may sell would leave it ${:.2} short",
+                    a.id, a.cash, a.min_cash, -room
+                )
+            })
+            .collect();
+        if !out_of_reach.is_empty() {
+            return HouseholdSolution::failed(
+                HouseholdStatus::Infeasible,
+                format!(
+                    "the minimum cash cannot be met: {}",
+                    out_of_reach.join("; ")
+                ),
+            );
+        }
         let data = self.qp_data();
         self.tcap = self.tickets.iter().map(|t| t.cap).collect();
         self.make_groups();
@@ -2353,6 +2383,9 @@ struct Order {
     shares: f64,
 }
 
+/// At most this many sales are grown to repair a rounding shortfall.
+const MAX_REPAIRS: usize = 16;
+
 impl Model {
     fn report(
         &self,
@@ -2412,6 +2445,7 @@ impl Model {
         }
         // Repair budgets.
         let mut messages = self.messages.clone();
+        let mut repairs = 0;
         loop {
             let mut short = None;
             for (ai, a) in self.accts.iter().enumerate() {
@@ -2436,11 +2470,18 @@ impl Model {
                 })
                 .map(|(i, _)| i);
             let Some(oi) = buy else {
+                // No purchase to trim: sell a little more (rounding a sale down to shares,
+                // or the fees' cents, can leave a selling-only account a cent short).
+                if repairs < MAX_REPAIRS && self.grow_a_sale(&mut orders, ai, shortfall, cfg) {
+                    repairs += 1;
+                    continue;
+                }
                 return HouseholdSolution::failed(
                     HouseholdStatus::Infeasible,
                     format!(
-                        "account {}: rounding to whole shares leaves the cash ${shortfall:.2} \
-                         below its minimum and no purchase is left to trim",
+                        "account {}: rounding the trades to shares and cents leaves the cash \
+                         ${shortfall:.2} below its minimum, with no purchase left to trim and \
+                         no more shares it may sell",
                         self.accts[ai].id
                     ),
                 );
@@ -2578,6 +2619,39 @@ impl Model {
             solves: 0,
             household_value: self.v,
         }
+    }
+
+    /// Sells more of one of account `ai`'s sales to raise `shortfall` after costs (the
+    /// smallest step of shares that covers it, a cent more, within the shares the sale may
+    /// take). False when no sale of the account has shares left to sell.
+    fn grow_a_sale(&self, orders: &mut [Order], ai: usize, shortfall: f64, cfg: &Config) -> bool {
+        for o in orders.iter_mut() {
+            let t = &self.tickets[o.ticket];
+            if t.acct != ai || t.side != Side::Sell {
+                continue;
+            }
+            let sec = &self.secs[t.sec];
+            let may: f64 = self.segs[t.segs.clone()]
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| cfg.seg[t.segs.start + i])
+                .map(|(_, sg)| sg.shares)
+                .sum();
+            let room = may - o.shares;
+            let per_share = sec.price * (1.0 - t.unit_cost).max(1e-6);
+            let want = (shortfall + 0.01) / per_share;
+            let step = if sec.fractional {
+                (want * 1e4).ceil() / 1e4
+            } else {
+                want.ceil()
+            };
+            if room <= 1e-9 {
+                continue;
+            }
+            o.shares += step.min(room);
+            return true;
+        }
+        false
     }
 
     /// Cash change of account `ai` from the orders, with every ticket priced by the fee
