@@ -485,3 +485,39 @@ fn a_minimum_cash_out_of_reach_is_named() {
         sol.messages
     );
 }
+
+/// Without a wash-sale guard the optimizer may sell a loss and buy the group back in the
+/// same list: the tax it reports is what the ledger books for the list (the washed loss
+/// saves nothing), not each lot's gross loss at the marginal rate.
+#[test]
+fn the_reported_tax_is_what_the_ledger_books() {
+    use tollbooth_engine::scenario::policy::{Frequency, TlhRule, WashSaleGuard};
+    let s = demo();
+    let mut p = policy(&s, "Cost-aware optimizer");
+    p.tlh = Some(TlhRule {
+        check: Frequency::Daily,
+        loss_threshold_pct: 0.03,
+        loss_threshold_usd: 500.0,
+        partner_swaps: true,
+        wash_sale_guard: WashSaleGuard::None,
+    });
+    let sol = solve(&s, &p);
+    let rate = |long: bool| {
+        if long {
+            s.tax.long_term_rate()
+        } else {
+            s.tax.short_term_rate()
+        }
+    };
+    let gross: f64 = sol
+        .trades
+        .iter()
+        .filter(|t| t.side == Side::Sell && t.account == "joint")
+        .flat_map(|t| &t.lots)
+        .map(|l| l.gain * rate(l.long_term))
+        .sum();
+    let booked: f64 = sol.trades.iter().map(|t| t.tax_effect).sum();
+    // Some of the list's losses are washed by its own purchases: less is saved.
+    assert!(booked > gross + 100.0, "booked {booked}, lots {gross}");
+    assert!((sol.terms.tax - sol.terms.harvest_value - booked).abs() < 1e-6);
+}

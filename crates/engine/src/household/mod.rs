@@ -2608,6 +2608,23 @@ impl Model {
         if trades.is_empty() {
             messages.push("no trade pays for its costs".to_string());
         }
+        // Report the tax the ledger books for the list — its sales net of their costs, a
+        // loss washed by a purchase of the list (or an earlier one) disallowed — where the
+        // optimizer priced each lot's gain at the marginal rate without washes.
+        match booked_taxes(scenario, state, self.as_of, &trades) {
+            Ok(booked) => {
+                terms.tax = 0.0;
+                terms.harvest_value = 0.0;
+                for (t, tax) in trades.iter_mut().zip(booked) {
+                    t.tax_effect = tax;
+                    terms.add_tax(tax);
+                }
+            }
+            Err(e) => messages.push(format!(
+                "the trade list could not be booked in the ledger ({e}); tax effects are the \
+                 optimizer's estimates"
+            )),
+        }
         HouseholdSolution {
             status: HouseholdStatus::Optimal,
             messages,
@@ -2734,6 +2751,53 @@ impl Model {
         }
         (out, tax)
     }
+}
+
+/// The tax of each trade of `trades` as the ledger books the list on `as_of` (sales first,
+/// each relieving the lots it names, then purchases; every ticket's costs as its fee), at
+/// the profile's marginal rates: 0 for a purchase and for a sale outside a taxable
+/// account.
+fn booked_taxes(
+    scenario: &Scenario,
+    state: &HouseholdState,
+    as_of: Date,
+    trades: &[ProposedTrade],
+) -> Result<Vec<f64>, LedgerError> {
+    let mut ledger = state.ledger.clone();
+    let mut sale_of = vec![None; trades.len()];
+    for side in [Side::Sell, Side::Buy] {
+        for (i, t) in trades.iter().enumerate().filter(|(_, t)| t.side == side) {
+            let mut trade = ledger::Trade {
+                fee: t.fees.total(),
+                ..ledger::Trade::buy(as_of, &t.account, &t.symbol, t.quantity, t.price)
+            };
+            trade.side = side;
+            if side == Side::Sell && !t.lots.is_empty() {
+                trade.method = Some(LotMethod::SpecificLot);
+                trade.lots = t.lots.iter().map(|l| l.lot_id).collect();
+            }
+            sale_of[i] = ledger.apply(&trade)?.sale;
+        }
+    }
+    let sales = ledger.sales();
+    Ok(trades
+        .iter()
+        .zip(sale_of)
+        .map(|(t, sale)| {
+            let taxable = scenario
+                .household
+                .accounts
+                .iter()
+                .any(|a| a.id == t.account && a.kind.is_taxable());
+            match sale.and_then(|i| sales.get(i)) {
+                Some(rec) if taxable => {
+                    rec.short_term * scenario.tax.short_term_rate()
+                        + rec.long_term * scenario.tax.long_term_rate()
+                }
+                _ => 0.0,
+            }
+        })
+        .collect())
 }
 
 /// A fractional quantity within a thousandth of a share of a whole number becomes that
