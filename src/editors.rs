@@ -698,7 +698,7 @@ pub fn MarketEditor() -> impl IntoView {
     view! {
         <section class="card editor" aria-labelledby="market-h">
             <h2 id="market-h">"Market assumptions"</h2>
-            <p class="muted">"Annual expected return, volatility and dividend yield per asset class (fractions). Monte Carlo: daily steps on business days."</p>
+            <p class="muted">"Annual expected return (arithmetic), volatility (standard deviation of the annual return) and dividend yield per asset class, as fractions. Monte Carlo: lognormal daily steps on business days. The TLH partner correlation is the one asked of each security and its class's benchmark; the report states the correlations achieved."</p>
             {list_error("market.classes")}
             <div class="scroll">
             <table class="grid edit" data-testid="market-table">

@@ -806,8 +806,10 @@ fn the_cost_aware_optimizer_prices_minimums_and_surcharges_as_tickets() {
 
 /// The break-even fee is where the net benefit crosses zero when the schedule's flat fee
 /// is set to it, whatever the schedule charges: only sales (buys are free), or a minimum
-/// with no flat fee. Re-run there, the net benefit is close to zero (trades move a little
-/// with the fee: cash, compounding), and on the winning side of it the policy wins.
+/// with no flat fee. Re-run there, the net benefit is within a fifth of its size at
+/// today's fee (trades move with the fee: cash raised net of fees, compounding; a wrong
+/// count of the tickets that pay the fee left two thirds of it), and on the winning side
+/// of it the policy wins.
 #[test]
 fn re_run_at_the_break_even_fee_the_net_benefit_is_about_zero() {
     use tollbooth_engine::fees::ChargedSides;
@@ -856,7 +858,7 @@ fn re_run_at_the_break_even_fee_the_net_benefit_is_about_zero() {
         );
         let (at, _, _) = net_at(&with(&|r| set(r, fee)));
         assert!(
-            at.abs() < 0.1 * net.abs(),
+            at.abs() < 0.2 * net.abs(),
             "{what}: net {net} at ${today}, {at} at the break-even ${fee}"
         );
         let winning = match wins {
@@ -966,4 +968,22 @@ fn advisory_fees_do_not_count_as_tracking_error() {
         (with - none).abs() < 0.000_5,
         "{with} with a 1% fee, {none} without"
     );
+}
+
+/// The report states the partner correlations the model achieves, not only the one asked
+/// for: the classes tie some pairs tighter, two alternates of one benchmark share only
+/// part of their noise.
+#[test]
+fn the_report_states_the_partner_correlations_achieved() {
+    let r = simulate(&Scenario::demo(), &opts(1, 1)).unwrap();
+    let line = &r.assumptions[0];
+    let range = line
+        .split("TLH partners correlate at ")
+        .nth(1)
+        .and_then(|x| x.split(' ').next())
+        .unwrap_or_else(|| panic!("{line}"));
+    let (lo, hi) = range.split_once('–').unwrap_or_else(|| panic!("{line}"));
+    let (lo, hi): (f64, f64) = (lo.parse().unwrap(), hi.parse().unwrap());
+    assert!(lo < 0.99 && 0.99 < hi, "{line}");
+    assert!(line.contains("(requested 0.99;"), "{line}");
 }

@@ -4,7 +4,8 @@
 //! # Model
 //!
 //! Asset class `c` has an expected annual (arithmetic, total) return `μ_c`, an annual
-//! volatility `σ_c` and a correlation matrix `R` between classes. Security `j` belongs to
+//! volatility `σ_c` (the standard deviation of its annual simple return, as capital-market
+//! assumptions state it) and a correlation matrix `R` between classes. Security `j` belongs to
 //! class `c(j)`, has an annual idiosyncratic volatility `s_j` against its class and a
 //! dividend yield `δ_j`. Steps are the business days ([`Date::is_business_day`]) strictly
 //! after the start date up to the start date plus the horizon: the NYSE's sessions. A year
@@ -15,13 +16,15 @@
 //! Cholesky factor of `R` (`L Lᵀ = R`):
 //!
 //! ```text
-//! x_c   = (ln(1+μ_c) − σ_c²/2)/A + σ_c/√A · (L z)_c                 class log return
+//! x_c   = (ln(1+μ_c) − ς_c²/2)/A + ς_c/√A · (L z)_c                 class log return
 //! r_j   = x_c(j) − (s_j²/2 + δ̃_j)/A + e_j,   e_j ~ N(0, s_j²/A)     security log price return
 //! R_j   = exp(r_j) − 1                                               simple price return (Step::returns)
 //! ```
 //!
-//! `ln(1+μ)` makes `E[exp(Σ x over a year)] = 1 + μ`: the expected annual total return is
-//! exactly `μ`. The idiosyncratic part has zero mean in simple terms (the `−s_j²/2`), so
+//! with `ς_c² = ln(1 + σ_c²/(1+μ_c)²)` ([`log_volatility`]): a lognormal annual growth
+//! with mean `1+μ_c` and standard deviation `σ_c` (16 % becomes a log volatility of 14.9 %
+//! at `μ` = 6.7 %). `ln(1+μ)` makes `E[exp(Σ x over a year)] = 1 + μ`: the expected
+//! annual total return is exactly `μ`. The idiosyncratic part has zero mean in simple terms (the `−s_j²/2`), so
 //! every security of a class has the class's expected return. Dividends are paid in cash
 //! quarterly, `δ_j/4` per dollar of value on the last business day of March, June,
 //! September and December ([`Step::dividends`]); the price drift gives up the equivalent
@@ -30,7 +33,7 @@
 //! simulator decides.
 //!
 //! **Shocks.** [`Shocks::Normal`] draws `z` from independent standard normals. For
-//! [`Shocks::StudentT`] with `ν > 2` degrees of freedom the class shocks are multivariate
+//! [`Shocks::StudentT`] with `ν ≥ 4` degrees of freedom ([`MIN_STUDENT_T_DOF`]) the class shocks are multivariate
 //! Student-t scaled to unit variance: `z = n·√((ν−2)/χ²_ν)` with one `χ²_ν` draw per day
 //! shared by all classes (a market-wide fat-tail day), so the correlation stays `R`.
 //! Idiosyncratic shocks stay normal.
@@ -94,11 +97,20 @@ pub use assumptions::{
 pub use correlation::{validate_correlation, Repair, RepairMethod, ValidCorrelation};
 pub use ledoit_wolf::ledoit_wolf;
 pub use model::{
-    fingerprint, reference_market, MarketModel, PartnerNote, PathIter, STEPS_PER_YEAR,
+    fingerprint, reference_market, MarketModel, PartnerNote, PathIter, MIN_STUDENT_T_DOF,
+    STEPS_PER_YEAR,
 };
 pub use replay::{ReplayMarket, ReplayPath};
 
 use crate::date::Date;
+
+/// The annual log-return volatility `ς` of a lognormal annual growth with mean `1 + μ`
+/// and standard deviation `σ` (the stated volatility of simple returns):
+/// `ς² = ln(1 + σ²/(1+μ)²)`. 0 for `σ` = 0.
+pub fn log_volatility(expected_return: f64, volatility: f64) -> f64 {
+    let g = 1.0 + expected_return;
+    f64::sqrt(libm::log1p(volatility * volatility / (g * g)))
+}
 
 /// One business day of a path: the simple price return and the dividend cash of every
 /// security from the previous business day's close to this day's close.

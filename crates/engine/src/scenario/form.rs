@@ -1182,8 +1182,8 @@ impl ScenarioForm {
                     "market.shocks.dof",
                     &m.shocks.dof,
                     R::Range {
-                        lo: 2.0,
-                        lo_incl: false,
+                        lo: crate::market::MIN_STUDENT_T_DOF,
+                        lo_incl: true,
                         hi: 1e6,
                         hi_incl: true,
                     },
@@ -1205,7 +1205,16 @@ impl ScenarioForm {
                 &m.partner_correlation,
                 R::Unit,
             ),
-            cash_yield: v.num("market.cash_yield", &m.cash_yield, R::Signed),
+            cash_yield: v.num(
+                "market.cash_yield",
+                &m.cash_yield,
+                R::Range {
+                    lo: -1.0,
+                    lo_incl: false,
+                    hi: 1.0,
+                    hi_incl: true,
+                },
+            ),
             horizon_years: v.whole(
                 "market.horizon_years",
                 &m.horizon_years,

@@ -84,7 +84,10 @@ pub struct MarketAssumptions {
     pub idiosyncratic_vol: Vec<SecurityVol>,
     /// Idiosyncratic volatility of a security not listed (annual).
     pub default_idiosyncratic_vol: f64,
-    /// Correlation of the idiosyncratic returns of TLH partners (default 0.99).
+    /// Requested correlation of the daily log returns of a security and its class's
+    /// benchmark when they are TLH partners (default 0.99): the model gives the follower
+    /// the share of the benchmark's idiosyncratic noise that achieves it, within reach
+    /// (the report states the correlations achieved).
     pub partner_correlation: f64,
     /// Annual return on cash balances.
     pub cash_yield: f64,

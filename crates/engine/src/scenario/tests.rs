@@ -887,8 +887,12 @@ fn the_forms_market_bounds_are_the_models() {
     };
     accepted(&|f| student(f, "1000000"));
     let msg = only_error("market.shocks.dof", |f| student(f, "1000001"));
-    assert_eq!(msg, "must be above 2 and at most 1000000");
-    only_error("market.shocks.dof", |f| student(f, "2"));
+    assert_eq!(msg, "must be at least 4 and at most 1000000");
+    only_error("market.shocks.dof", |f| student(f, "3.9"));
+    accepted(&|f| student(f, "4"));
+    // Cash cannot yield −100 % (it would vanish on the first day).
+    let msg = only_error("market.cash_yield", |f| f.market.cash_yield = "-1".into());
+    assert_eq!(msg, "must be above -1 and at most 1");
 }
 
 /// The simulation sells from the scenario date on, so each regulatory table needs a rate

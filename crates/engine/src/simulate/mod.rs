@@ -568,7 +568,7 @@ impl<'s> Simulation<'s> {
         let s = w.scenario;
         let mut v = vec![
             format!(
-                "{} paths of {} business days from {} (seed {}), {} shocks; partners correlate at {}.",
+                "{} paths of {} business days from {} (seed {}), {} shocks; {}.",
                 self.paths,
                 w.dates.len(),
                 w.start,
@@ -578,7 +578,7 @@ impl<'s> Simulation<'s> {
                     crate::scenario::market::Shocks::StudentT { dof } =>
                         format!("Student-t ({dof} d.o.f.)"),
                 },
-                s.market.partner_correlation
+                partner_correlations(w)
             ),
             format!("Capital-market assumptions: {}.", s.market.correlation_source),
             "Trades execute at the day's close; every trade pays its security's half-spread; one ticket per (account, security, side, day).".to_string(),
@@ -1154,6 +1154,36 @@ fn measure_day(
         min_cash_total,
         gain_next,
         min_cash,
+    }
+}
+
+/// The correlations of the TLH partner pairs as the market model achieves them (the
+/// classes can tie two partners tighter than requested, and two alternates of one
+/// benchmark share only part of their noise), next to the requested one.
+fn partner_correlations(w: &World<'_>) -> String {
+    let requested = w.scenario.market.partner_correlation;
+    let cov = w.model.covariance();
+    let index = |sym: &str| w.secs.iter().position(|x| x.symbol == sym);
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for (i, x) in w.secs.iter().enumerate() {
+        let Some(sec) = w.scenario.securities.iter().find(|s| s.symbol == x.symbol) else {
+            continue;
+        };
+        for j in sec.partners.iter().filter_map(|p| index(p)) {
+            let d = cov[i][i] * cov[j][j];
+            if d > 0.0 {
+                let r = cov[i][j] / f64::sqrt(d);
+                lo = lo.min(r);
+                hi = hi.max(r);
+            }
+        }
+    }
+    if lo > hi {
+        format!("TLH partners would correlate at {requested} (no partners are listed)")
+    } else if hi - lo < 5e-5 {
+        format!("TLH partners correlate at {lo:.4} (requested {requested})")
+    } else {
+        format!("TLH partners correlate at {lo:.4}–{hi:.4} (requested {requested}; the classes tie some tighter, and two alternates of one benchmark share only part of their noise)")
     }
 }
 

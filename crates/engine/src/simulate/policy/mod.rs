@@ -314,6 +314,10 @@ pub(crate) fn plan(
             if left < min_trade.min(amount) * 0.5 || left <= 0.0 {
                 break;
             }
+            if raising && raised > 0.0 {
+                // A second sale raising cash pays its own ticket too.
+                left += ticket_estimate(v, a, s, Side::Sell, left);
+            }
             let p = v.prices[s];
             let mut held = v.book.qty[a * n + s];
             let mut lots: Vec<crate::lots::LotId> = Vec::new();
@@ -355,8 +359,10 @@ pub(crate) fn plan(
             if q <= 0.0 || q * p < min_trade.min(held * p) {
                 continue;
             }
-            // Gain lots left too small to pay for their own ticket are not worth selling.
-            if !lots.is_empty() && q * p <= ticket_estimate(v, a, s, Side::Sell, q * p) {
+            // A sale that does not pay for its own ticket raises no cash, and gain lots
+            // that small are not worth selling.
+            if (raising || !lots.is_empty()) && q * p <= ticket_estimate(v, a, s, Side::Sell, q * p)
+            {
                 continue;
             }
             out.push(Order {
@@ -402,11 +408,21 @@ pub(crate) fn plan(
             // Most overweight first.
             classes.sort_by(|&x, &y| d[x].total_cmp(&d[y]).then(x.cmp(&y)));
             let mut left = amount;
+            let first = out.len();
             for c in classes {
                 if left <= 0.0 {
                     break;
                 }
-                let amt = left.min(h[a * k + c]);
+                // `amount` covers one ticket; a further sale must pay its own.
+                let own = if out.len() > first {
+                    (0..n)
+                        .filter(|&s| w.secs[s].class == c && v.book.qty[a * n + s] > 0.0)
+                        .map(|s| ticket_estimate(v, a, s, Side::Sell, left))
+                        .fold(0.0, f64::max)
+                } else {
+                    0.0
+                };
+                let amt = (left + own).min(h[a * k + c]);
                 if amt <= 0.0 {
                     continue;
                 }
