@@ -34,7 +34,6 @@
 //! - Roth IRA: untaxed.
 
 use crate::ledger::Realized;
-use crate::types::AccountKind;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -357,37 +356,6 @@ pub fn net_years(profile: &TaxProfile, by_year: &BTreeMap<i32, Realized>) -> Vec
     out
 }
 
-/// After-tax value of one account at the horizon.
-///
-/// `unrealized` is the account's unrealized gain by character (used only for a taxable
-/// account under [`HorizonTreatment::Liquidate`], netted with `carry_in` as one more year;
-/// the result may exceed `value` when the liquidation realizes a deductible loss).
-pub fn after_tax_value(
-    profile: &TaxProfile,
-    kind: AccountKind,
-    value: f64,
-    unrealized: Realized,
-    carry_in: Carryforward,
-) -> f64 {
-    match kind {
-        AccountKind::Taxable => match profile.horizon {
-            HorizonTreatment::Liquidate => value - net_year(profile, unrealized, carry_in).tax,
-            HorizonTreatment::Hold => value,
-        },
-        AccountKind::TraditionalIra | AccountKind::K401 => value * (1.0 - profile.deferred_rate()),
-        AccountKind::RothIra => value,
-    }
-}
-
-/// Tax due on liquidating the taxable accounts together (one netting of their combined
-/// unrealized gains with `carry_in`); 0 under [`HorizonTreatment::Hold`].
-pub fn liquidation_tax(profile: &TaxProfile, unrealized: Realized, carry_in: Carryforward) -> f64 {
-    match profile.horizon {
-        HorizonTreatment::Liquidate => net_year(profile, unrealized, carry_in).tax,
-        HorizonTreatment::Hold => 0.0,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -464,33 +432,6 @@ mod tests {
         assert_eq!(ys[1].0, 2027);
         assert_eq!(ys[1].1.ordinary_offset, 3000.0);
         assert_eq!(ys[2].1.carryforward_out.short_term, 1000.0);
-    }
-
-    #[test]
-    fn after_tax_by_account_kind() {
-        let mut p = profile();
-        let g = r(0.0, 10_000.0);
-        let none = Carryforward::default();
-        assert_abs_diff_eq!(
-            after_tax_value(&p, AccountKind::Taxable, 50_000.0, g, none),
-            50_000.0 - 10_000.0 * 0.238,
-            epsilon = 1e-9
-        );
-        assert_abs_diff_eq!(
-            after_tax_value(&p, AccountKind::TraditionalIra, 50_000.0, g, none),
-            50_000.0 * (1.0 - 0.37),
-            epsilon = 1e-9
-        );
-        assert_eq!(
-            after_tax_value(&p, AccountKind::RothIra, 50_000.0, g, none),
-            50_000.0
-        );
-        p.horizon = HorizonTreatment::Hold;
-        assert_eq!(
-            after_tax_value(&p, AccountKind::Taxable, 50_000.0, g, none),
-            50_000.0
-        );
-        assert_eq!(liquidation_tax(&p, g, none), 0.0);
     }
 
     #[test]

@@ -2416,12 +2416,7 @@ impl Model {
                     q
                 }
                 Side::Sell => {
-                    let held: f64 = self.segs[t.segs.clone()]
-                        .iter()
-                        .enumerate()
-                        .filter(|(i, _)| cfg.seg[t.segs.start + i])
-                        .map(|(_, s)| s.shares)
-                        .sum();
+                    let held = self.sellable(t, cfg);
                     let all: f64 = self.segs[t.segs.clone()].iter().map(|s| s.shares).sum();
                     if raw >= held - 1e-6 * held.max(1.0) || (held - raw) * sec.price < 1.0 {
                         held
@@ -2638,6 +2633,16 @@ impl Model {
         }
     }
 
+    /// The shares sale ticket `t` may take: those of its lots open under `cfg`.
+    fn sellable(&self, t: &Ticket, cfg: &Config) -> f64 {
+        self.segs[t.segs.clone()]
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| cfg.seg[t.segs.start + i])
+            .map(|(_, sg)| sg.shares)
+            .sum()
+    }
+
     /// Sells more of one of account `ai`'s sales to raise `shortfall` after costs (the
     /// smallest step of shares that covers it, a cent more, within the shares the sale may
     /// take). False when no sale of the account has shares left to sell.
@@ -2648,13 +2653,7 @@ impl Model {
                 continue;
             }
             let sec = &self.secs[t.sec];
-            let may: f64 = self.segs[t.segs.clone()]
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| cfg.seg[t.segs.start + i])
-                .map(|(_, sg)| sg.shares)
-                .sum();
-            let room = may - o.shares;
+            let room = self.sellable(t, cfg) - o.shares;
             let per_share = sec.price * (1.0 - t.unit_cost).max(1e-6);
             let want = (shortfall + 0.01) / per_share;
             let step = if sec.fractional {
