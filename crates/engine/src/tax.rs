@@ -62,6 +62,10 @@ pub enum FilingStatus {
     HeadOfHousehold,
 }
 
+/// The most a married person filing separately may offset against ordinary income a
+/// year (IRC §1211(b)).
+pub const SEPARATE_OFFSET_CAP: f64 = 1_500.0;
+
 /// How holdings are valued at the horizon.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
@@ -211,10 +215,17 @@ pub enum TaxError {
         /// The value.
         value: f64,
     },
+    /// Married filing separately with an ordinary offset above $1,500 (IRC §1211(b)).
+    #[error(
+        "ordinary_offset_cap: {0} is above $1,500, the most a married person filing \
+         separately may offset (IRC §1211(b))"
+    )]
+    SeparateOffset(f64),
 }
 
 impl TaxProfile {
-    /// Checks rates (in `[0, 1)`, and their sums below 1) and amounts (finite, `≥ 0`).
+    /// Checks rates (in `[0, 1)`, and their sums below 1), amounts (finite, `≥ 0`) and the
+    /// ordinary offset of a married person filing separately (at most $1,500).
     pub fn validate(&self) -> Result<(), TaxError> {
         for (field, value) in [
             ("ordinary_rate", self.ordinary_rate),
@@ -242,6 +253,11 @@ impl TaxProfile {
             if !(value.is_finite() && value >= 0.0) {
                 return Err(TaxError::Amount { field, value });
             }
+        }
+        if self.filing_status == FilingStatus::MarriedFilingSeparately
+            && self.ordinary_offset_cap > SEPARATE_OFFSET_CAP
+        {
+            return Err(TaxError::SeparateOffset(self.ordinary_offset_cap));
         }
         Ok(())
     }
@@ -451,6 +467,17 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn filing_separately_offsets_at_most_1500() {
+        let mut p = TaxProfile {
+            filing_status: FilingStatus::MarriedFilingSeparately,
+            ..TaxProfile::default()
+        };
+        assert_eq!(p.validate(), Err(TaxError::SeparateOffset(3000.0)));
+        p.ordinary_offset_cap = 1500.0;
+        assert_eq!(p.validate(), Ok(()));
     }
 
     #[test]

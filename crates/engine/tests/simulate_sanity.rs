@@ -987,3 +987,15 @@ fn the_report_states_the_partner_correlations_achieved() {
     assert!(lo < 0.99 && 0.99 < hi, "{line}");
     assert!(line.contains("(requested 0.99;"), "{line}");
 }
+
+/// A scenario built in code is checked like one read from a file: married filing
+/// separately offsets at most $1,500 a year (it ran with $3,000).
+#[test]
+fn a_code_built_scenario_filing_separately_is_refused_above_1500() {
+    let mut s = Scenario::demo();
+    s.tax.filing_status = tollbooth_engine::tax::FilingStatus::MarriedFilingSeparately;
+    s.tax.ordinary_offset_cap = 3000.0;
+    assert!(matches!(simulate(&s, &opts(1, 1)), Err(SimError::Tax(_))));
+    s.tax.ordinary_offset_cap = 1500.0;
+    assert!(simulate(&s, &opts(1, 1)).is_ok());
+}

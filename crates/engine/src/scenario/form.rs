@@ -1698,7 +1698,7 @@ impl ScenarioForm {
 
     fn tax_(&self, v: &mut V) -> TaxProfile {
         /// The ordinary-income offset cap of a married person filing separately.
-        const MFS_OFFSET_CAP: f64 = 1_500.0;
+        const MFS_OFFSET_CAP: f64 = crate::tax::SEPARATE_OFFSET_CAP;
         let t = &self.tax;
         let errors_before = v.errs.len();
         let profile = TaxProfile {
@@ -1755,6 +1755,11 @@ impl ScenarioForm {
                     crate::tax::TaxError::Amount { field, .. } => {
                         (field, "must be a finite amount of 0 or more".to_string())
                     }
+                    // (Reported above, with the field's own check.)
+                    crate::tax::TaxError::SeparateOffset(_) => (
+                        "ordinary_offset_cap",
+                        format!("at most {MFS_OFFSET_CAP} when married filing separately"),
+                    ),
                 };
                 let path = match field {
                     "carryforward_in.short_term" => "carryforward_in_st",

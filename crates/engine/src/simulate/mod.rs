@@ -254,6 +254,9 @@ pub enum SimError {
         /// The fee model's error.
         source: FeeError,
     },
+    /// The tax profile is invalid.
+    #[error("tax profile: {0}")]
+    Tax(#[from] crate::tax::TaxError),
     /// The household's opening lots could not be booked.
     #[error("opening lots: {source}")]
     Opening {

@@ -501,6 +501,9 @@ impl<'s> World<'s> {
             })
             .collect();
         let year = dates.iter().map(|d| d.year()).collect();
+        // (A scenario from a file is checked by its form; one built in code is checked
+        // here, once.)
+        tax_profile(s).validate()?;
         let expected_growth = classes
             .iter()
             .map(|c| {
