@@ -622,13 +622,17 @@ impl Book {
         if was != kink {
             let share = after_tax_share(w, a, o.side) * growth_to_horizon(w, date);
             let t = &mut self.totals;
-            if let Some(f) = was {
-                t.flat_slope -= share;
-                t.flat_offset -= share * f;
-            }
-            if let Some(f) = kink {
-                t.flat_slope += share;
-                t.flat_offset += share * f;
+            match (was, kink) {
+                (None, Some(f)) => {
+                    t.flat_slope += share;
+                    t.flat_offset += share * f;
+                }
+                (Some(f), None) => {
+                    t.flat_slope -= share;
+                    t.flat_offset -= share * f;
+                }
+                (Some(old), Some(new)) => t.flat_offset += share * (new - old),
+                (None, None) => {}
             }
         }
         if !self.traded_today {

@@ -688,7 +688,8 @@ pub enum BreakEvenSide {
 /// flat fee plus `net / extra` when every such ticket pays it). `None` when the policy has
 /// as many such tickets as the baseline (or a figure is not finite).
 pub fn break_even(net: f64, extra_tickets: f64, extra_kinks: f64) -> Option<(f64, BreakEvenSide)> {
-    if extra_tickets == 0.0 || !extra_tickets.is_finite() {
+    // (Weighted tickets are sums of fractions: the same tickets can differ by rounding.)
+    if extra_tickets.is_nan() || extra_tickets.abs() <= 1e-9 {
         return None;
     }
     let fee = (net + extra_kinks) / extra_tickets;
@@ -1179,6 +1180,7 @@ mod tests {
         // Behind with more tickets: below zero (no fee makes it win).
         assert!(break_even(-1000.0, 100.0, 310.0).unwrap().0 < 0.0);
         assert_eq!(break_even(123.0, 0.0, 0.0), None);
+        assert_eq!(break_even(123.0, 4e-16, 0.0), None);
         assert_eq!(break_even(f64::NAN, 1.0, 3.10), None);
         // Kinks that differ (a minimum binding on some tickets): each ticket moves from
         // its own kink, so 10 extra tickets at kinks summing to $40 and $60 ahead break
