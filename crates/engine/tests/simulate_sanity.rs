@@ -999,3 +999,17 @@ fn a_code_built_scenario_filing_separately_is_refused_above_1500() {
     s.tax.ordinary_offset_cap = 1500.0;
     assert!(simulate(&s, &opts(1, 1)).is_ok());
 }
+
+/// A policy that trades exactly as the baseline has no break-even fee (its tickets'
+/// after-tax weights cancel), whatever the rounding of their sums.
+#[test]
+fn a_copy_of_the_baseline_has_no_break_even() {
+    let demo = Scenario::demo();
+    let mut copy = demo.policies[1].clone();
+    copy.name = "Copy".into();
+    let s = quiet(demo.clone(), vec![demo.policies[1].clone(), copy]);
+    let r = simulate(&s, &opts(3, 2)).unwrap();
+    let p = &r.policies[1];
+    assert_eq!(p.metric("net_benefit_usd").unwrap().mean, 0.0);
+    assert_eq!((p.break_even_ticket_fee, p.break_even_wins), (None, None));
+}
