@@ -1034,7 +1034,7 @@ fn ReportView(report: Report, stale: Option<&'static str>) -> impl IntoView {
     let shared = report.clone();
     view! {
         {stale.map(|why| view! {
-            <p class="notice problem" data-testid="results-stale">{why}</p>
+            <p class="notice problem prints" data-testid="results-stale">{why}" A printout's assumptions describe the scenario as it is now."</p>
         })}
         <p class="muted" data-testid="report-meta">
             {format!("{} paths × {} years from {}, seed {}, engine {}, scenario ", report.paths, report.horizon_years, report.start, report.seed, report.engine_version)}

@@ -228,6 +228,10 @@ test("a quick scenario recomputes by itself as the advisor edits", async () => {
   await page.getByTestId("results-stale").waitFor();
   await page.waitForTimeout(1500);
   assert.equal(await page.getByTestId("results-stale").count(), 1);
+  // A printout of stale figures says so (other notices are not printed).
+  await page.emulateMedia({ media: "print" });
+  assert.ok(await page.getByTestId("results-stale").isVisible());
+  await page.emulateMedia({ media: "screen" });
   // While the scenario has a problem, the figures on screen say they are from before it.
   await ws.go("fees");
   await ws.fill("fee_schedules[0].rows.etf.flat", "-1");

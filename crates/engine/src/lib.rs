@@ -54,13 +54,29 @@ pub mod types;
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// A CSV text cell (RFC 4180): quoted, with its quotes doubled, when it holds a comma, a
-/// quote or a line break; as is otherwise. Every CSV the engine and the app write (trade
-/// lists, summaries, the firm summary) quotes its text cells with this.
+/// quote or a line break; as is otherwise. Text that a spreadsheet would read as a formula
+/// (starting with `=`, `+`, `-`, `@`, a tab or a carriage return: a policy named
+/// `=HYPERLINK(…)` in a scenario file) is prefixed with `'`, which spreadsheets show as
+/// text. Every CSV the engine and the app write (trade lists, summaries, the firm summary)
+/// quotes its text cells with this.
+///
+/// ```
+/// use tollbooth_engine::csv_text;
+/// assert_eq!(csv_text("TLH, daily"), "\"TLH, daily\"");
+/// assert_eq!(csv_text("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+/// assert_eq!(csv_text("@SUM(A1)"), "'@SUM(A1)");
+/// ```
 pub fn csv_text(s: &str) -> String {
+    let formula = s.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    let s = if formula {
+        std::borrow::Cow::Owned(format!("'{s}"))
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    };
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
-        s.to_string()
+        s.into_owned()
     }
 }
 
