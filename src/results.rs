@@ -51,6 +51,8 @@ pub struct RunState {
     total: RwSignal<u64>,
     report: RwSignal<Option<Report>>,
     today: RwSignal<Option<Result<TodayTrades, String>>>,
+    /// The hash of the scenario today's trades were asked for.
+    today_hash: RwSignal<Option<String>>,
     today_busy: RwSignal<bool>,
     /// The policy chosen for today's trades (kept while the advisor moves between
     /// sections, as the answer on screen is).
@@ -81,6 +83,7 @@ impl RunState {
             total: RwSignal::new(0),
             report: RwSignal::new(None),
             today: RwSignal::new(None),
+            today_hash: RwSignal::new(None),
             today_busy: RwSignal::new(false),
             today_policy: RwSignal::new(0),
             paths: RwSignal::new(paths.to_string()),
@@ -767,6 +770,7 @@ fn ask_today(state: RunState, scenario: &Scenario, policy: usize) {
     let id = next_id();
     TODAY_ASKED.with(|t| t.set(id));
     state.today_busy.set(true);
+    state.today_hash.set(Some(scenario.hash_hex()));
     POOL.with(|p| {
         if let Some(pool) = p.borrow().as_ref() {
             pool.today.send(Job::Today {
@@ -855,7 +859,7 @@ pub fn Results() -> impl IntoView {
                 }
             }}
             {move || (!running()).then(|| path_trades.get().map(|trades| view! { <PathTrades trades /> }))}
-            <TodayPanel state />
+            <TodayPanel state hash />
         </section>
     }
 }
@@ -1082,9 +1086,12 @@ fn ReportView(report: Report, stale: Option<&'static str>) -> impl IntoView {
 }
 
 #[component]
-fn TodayPanel(state: RunState) -> impl IntoView {
+fn TodayPanel(state: RunState, hash: Memo<Option<String>>) -> impl IntoView {
     let ws = ws();
     let policy = state.today_policy;
+    // An answer for another scenario is marked as such; a policy index past the current
+    // scenario's list falls back to its first policy.
+    let stale = move || state.today.with(|t| t.is_some()) && state.today_hash.get() != hash.get();
     let names = Memo::new(move |_| {
         ws.checked.with(|c| {
             c.as_ref()
@@ -1096,6 +1103,12 @@ fn TodayPanel(state: RunState) -> impl IntoView {
                 })
                 .unwrap_or_default()
         })
+    });
+    Effect::new(move |_| {
+        let n = names.with(Vec::len);
+        if policy.get_untracked() >= n && n > 0 {
+            policy.set(0);
+        }
     });
     let ask = move |_| {
         if let Some(s) = ws.checked.with_untracked(|c| c.as_ref().ok().cloned()) {
@@ -1118,6 +1131,11 @@ fn TodayPanel(state: RunState) -> impl IntoView {
             <button type="button" data-testid="today-run" on:click=ask
                 prop:disabled=move || state.today_busy.get()>"What would it trade today?"</button>
         </div>
+        {move || stale().then(|| view! {
+            <p class="notice problem prints" data-testid="today-stale">
+                "The scenario has changed since these trades were worked out: ask again to update them."
+            </p>
+        })}
         {move || state.today.get().map(|r| match r {
             Err(e) => view! { <p class="field-error" role="alert">{e}</p> }.into_any(),
             Ok(t) => {

@@ -220,12 +220,20 @@ test("a quick scenario recomputes by itself as the advisor edits", async () => {
     { timeout: 120_000 },
   );
   assert.equal(await page.getByTestId("results-stale").count(), 0);
+  // Today's trades of this scenario are current.
+  await page.getByTestId("today-run").click();
+  await page.getByTestId("today-status").waitFor({ timeout: 60_000 });
+  assert.equal(await page.getByTestId("today-stale").count(), 0);
   // Switched off, an edit leaves the figures as they are (marked stale).
   await page.getByTestId("auto-run").uncheck();
   await ws.go("fees");
   await ws.fill("fee_schedules[0].rows.etf.flat", "4.95");
   await ws.go("overview");
   await page.getByTestId("results-stale").waitFor();
+  // So are today's trades, until they are asked for again.
+  await page.getByTestId("today-stale").waitFor();
+  await page.getByTestId("today-run").click();
+  await page.waitForFunction(() => !document.querySelector('[data-testid="today-stale"]'), null, { timeout: 60_000 });
   await page.waitForTimeout(1500);
   assert.equal(await page.getByTestId("results-stale").count(), 1);
   // A printout of stale figures says so (other notices are not printed).
