@@ -278,6 +278,9 @@ fn ProblemCount(section: RwSignal<Section>) -> impl IntoView {
             let list = errors.get();
             if list.is_empty() {
                 view! { <span class="status ok" data-testid="problem-count">"Scenario valid"</span> }.into_any()
+            } else if ws.presenting.get() {
+                // The list names the client's accounts: only the count is shown.
+                view! { <span class="status problem" data-testid="problem-count">{format!("{} problem(s)", list.len())}</span> }.into_any()
             } else {
                 view! {
                     <details class="problems">
@@ -600,7 +603,15 @@ fn TicketPreview() -> impl IntoView {
                 .enumerate()
                 .map(|(i, a)| (a.id.clone(), account_label(presenting, i, &a.name)))
                 .collect(),
-            Err(_) => prev.cloned().unwrap_or_default(),
+            // (Names kept from before are masked when presenting.)
+            Err(_) => prev
+                .map(|v| {
+                    v.iter()
+                        .enumerate()
+                        .map(|(i, (id, name))| (id.clone(), account_label(presenting, i, name)))
+                        .collect()
+                })
+                .unwrap_or_default(),
         })
     });
     let symbols = Memo::new(move |prev: Option<&Vec<String>>| {

@@ -858,7 +858,16 @@ pub fn Results() -> impl IntoView {
                     view! { <ReportView report=r stale /> }.into_any()
                 }
             }}
-            {move || (!running()).then(|| path_trades.get().map(|trades| view! { <PathTrades trades /> }))}
+            {move || (!running()).then(|| path_trades.get().map(|trades| {
+                // Presentation mode masks names from the scenario on screen: rows of another
+                // (or of none valid) cannot be masked, so they are not shown.
+                let current = move || {
+                    let report = state.report.with(|r| r.as_ref().map(|r| r.scenario_hash.clone()));
+                    report.is_some() && report == hash.get()
+                };
+                let hidden = Signal::derive(move || ws.presenting.get() && !current());
+                view! { <PathTrades trades hidden /> }
+            }))}
             <TodayPanel state hash />
         </section>
     }
@@ -1136,7 +1145,10 @@ fn TodayPanel(state: RunState, hash: Memo<Option<String>>) -> impl IntoView {
                 "The scenario has changed since these trades were worked out: ask again to update them."
             </p>
         })}
-        {move || state.today.get().map(|r| match r {
+        {move || (ws.presenting.get() && (stale() || hash.get().is_none()) && state.today.with(|t| t.is_some())).then(|| view! {
+            <p class="muted" data-testid="today-hidden">"Hidden in presentation mode: these trades are of another scenario, whose names cannot be masked."</p>
+        })}
+        {move || (!(ws.presenting.get() && (stale() || hash.get().is_none()))).then(|| state.today.get().map(|r| match r {
             Err(e) => view! { <p class="field-error" role="alert">{e}</p> }.into_any(),
             Ok(t) => {
                 let csv = summary::today_csv(&t);
@@ -1204,7 +1216,7 @@ fn TodayPanel(state: RunState, hash: Memo<Option<String>>) -> impl IntoView {
                     }>"Export today's trades (CSV)"</button>
                 }.into_any()
             }
-        })}
+        }))}
     }
 }
 
@@ -1214,7 +1226,7 @@ const TRADES_PAGE: usize = 50;
 /// The recorded path's trades, one policy at a time, a page at a time (the CSV export
 /// has them all).
 #[component]
-fn PathTrades(trades: TradeList) -> impl IntoView {
+fn PathTrades(trades: TradeList, hidden: Signal<bool>) -> impl IntoView {
     let policy = RwSignal::new(0usize);
     let page = RwSignal::new(0usize);
     let path = trades.path;
@@ -1309,7 +1321,10 @@ fn PathTrades(trades: TradeList) -> impl IntoView {
                 on:click=move |_| page.update(|p| *p += 1)>"Next"</button>
             <span class="muted" role="status" data-testid="path-trades-shown">{shown}</span>
         </div>
-        <div class="table-scroll" tabindex="0" role="region" aria-label="Trades on one path">
+        {move || hidden.get().then(|| view! {
+            <p class="muted" data-testid="path-trades-hidden">"Hidden in presentation mode: these trades are of another scenario, whose names cannot be masked."</p>
+        })}
+        <div class="table-scroll" tabindex="0" role="region" aria-label="Trades on one path" class:hidden=move || hidden.get()>
             <table class="grid trades" data-testid="path-trades">
                 <thead><tr>
                     <th scope="col">"Date"</th><th scope="col">"Account"</th><th scope="col">"Security"</th>

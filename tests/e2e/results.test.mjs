@@ -232,6 +232,13 @@ test("a quick scenario recomputes by itself as the advisor edits", async () => {
   await page.getByTestId("results-stale").waitFor();
   // So are today's trades, until they are asked for again.
   await page.getByTestId("today-stale").waitFor();
+  // Presenting, rows of another scenario cannot be masked from this one: not shown.
+  await page.getByTestId("presentation-toggle").click();
+  await page.getByTestId("today-hidden").waitFor();
+  assert.equal(await page.getByTestId("today-table").count(), 0);
+  assert.ok(await page.getByTestId("path-trades-hidden").isVisible());
+  assert.ok(!(await page.getByTestId("path-trades").isVisible()));
+  await page.getByTestId("presentation-toggle").click();
   await page.getByTestId("today-run").click();
   await page.waitForFunction(() => !document.querySelector('[data-testid="today-stale"]'), null, { timeout: 60_000 });
   await page.waitForTimeout(1500);
