@@ -102,18 +102,33 @@ impl Section {
 fn start_in_browser() -> persist::Start {
     let stored = browser::load(persist::STORAGE_KEY);
     let fragment = browser::fragment();
-    let start = persist::start(&fragment, stored.as_deref());
+    let mut start = persist::start(&fragment, stored.as_deref());
+    let link = persist::decode_share(&fragment).is_some();
     if start.keep_previous {
-        if let Some(old) = stored {
-            let why = if persist::decode_share(&fragment).is_some() {
+        if let Some(old) = stored.clone() {
+            let why = if link {
                 "replaced by a shared link"
             } else {
                 "could not be opened"
             };
-            keep_earlier(old, why);
+            let (_, kept) = keep_earlier(old, why);
+            if !kept && link {
+                // The work open before cannot be kept: it stays open, the link is not.
+                start = persist::start("", stored.as_deref());
+                start.notice = Some(persist::Notice::problem(
+                    "The shared link was not opened: the browser's storage is full, so the work \
+                     open before could not be kept under “Earlier work”. Save it as a file (or \
+                     forget some earlier work) and open the link again.",
+                ));
+            } else if !kept {
+                start.notice = Some(persist::Notice::problem(
+                    "The saved work could not be opened, and the browser's storage is full: no \
+                     copy of it could be kept. Showing the demo household.",
+                ));
+            }
         }
     }
-    if persist::decode_share(&fragment).is_some() {
+    if link {
         // The link has been read; a reload now restores the autosaved work.
         browser::set_fragment("");
     }
@@ -135,15 +150,36 @@ fn keep_earlier(record: String, why: &str) -> (Vec<persist::Kept>, bool) {
 }
 
 /// Stores the earlier work, dropping the oldest entries while the browser refuses it;
-/// false when not even the newest fits.
+/// false, with the stored list left as it was, when not even the newest fits.
 fn store_kept(list: &mut Vec<persist::Kept>) -> bool {
-    while !list.is_empty() {
-        if browser::store(persist::PREVIOUS_KEY, &persist::encode_kept(list)) {
+    if list.is_empty() {
+        return browser::store(persist::PREVIOUS_KEY, &persist::encode_kept(list));
+    }
+    let mut trial = list.clone();
+    while !trial.is_empty() {
+        if browser::store(persist::PREVIOUS_KEY, &persist::encode_kept(&trial)) {
+            *list = trial;
             return true;
         }
-        list.pop();
+        trial.pop();
     }
-    browser::store(persist::PREVIOUS_KEY, &persist::encode_kept(list));
+    false
+}
+
+/// Autosaves the form; when the browser refuses, frees the earlier work's oldest entries
+/// and tries again. False when it still cannot be saved.
+fn autosave(text: &str) -> bool {
+    if browser::store(persist::STORAGE_KEY, text) {
+        return true;
+    }
+    let mut list = persist::decode_kept(browser::load(persist::PREVIOUS_KEY).as_deref());
+    while !list.is_empty() {
+        list.pop();
+        browser::store(persist::PREVIOUS_KEY, &persist::encode_kept(&list));
+        if browser::store(persist::STORAGE_KEY, text) {
+            return true;
+        }
+    }
     false
 }
 
@@ -170,10 +206,12 @@ pub fn App() -> impl IntoView {
         },
         std::time::Duration::ZERO,
     );
-    // Autosave: effects only push state out.
+    // Autosave: effects only push state out. A refusal (storage full or switched off) is
+    // said on the page until a save succeeds again.
+    let unsaved = RwSignal::new(false);
     Effect::new(move |_| {
         let text = ws.form.with(persist::encode_saved);
-        browser::store(persist::STORAGE_KEY, &text);
+        unsaved.set(!autosave(&text));
     });
     let section = RwSignal::new(Section::Overview);
     let hash = Memo::new(move |_| ws.checked.with(|c| c.as_ref().ok().map(Scenario::hash_hex)));
@@ -193,6 +231,11 @@ pub fn App() -> impl IntoView {
                     </button>
                 </div>
             </header>
+            {move || unsaved.get().then(|| view! {
+                <p class="notice problem" role="alert" data-testid="autosave-failed">
+                    "This browser is not saving your work (its storage is full or switched off): save it as a JSON file before closing the page."
+                </p>
+            })}
             <NoticeBanner />
             <div class="layout">
                 <nav class="sections" aria-label="Scenario sections">
@@ -409,16 +452,20 @@ fn FilesPanel() -> impl IntoView {
     ));
     // Opens `form` in place of the current work, which goes to the earlier work first.
     // The text to append to the message: empty, or why the old work could not be kept.
-    let replace = move |form: ScenarioForm, why: &str| -> &'static str {
+    // (When the current work cannot be kept, nothing is replaced.)
+    let replace = move |form: ScenarioForm, why: &str| -> Result<&'static str, Notice> {
         let current = ws.form.with_untracked(persist::encode_saved);
         let (list, stored) = keep_earlier(current, why);
+        if !stored {
+            return Err(Notice::problem(
+                "The browser's storage is full: the work open now could not be kept under \
+                 “Earlier work”, so it was not replaced. Save it as a file (or forget some \
+                 earlier work) and try again.",
+            ));
+        }
         kept.set(list);
         ws.form.set(form);
-        if stored {
-            " The work open before is under “Earlier work”."
-        } else {
-            " The browser's storage is full: the work open before could not be kept."
-        }
+        Ok(" The work open before is under “Earlier work”.")
     };
     let save = move |_| {
         let r = ws.checked.with_untracked(|c| match c {
@@ -442,14 +489,14 @@ fn FilesPanel() -> impl IntoView {
                     .map_err(|e| e.to_string())
                     .and_then(|t| Scenario::from_json(&t).map_err(|e| e.to_string()));
                 match result {
-                    Ok(s) => {
-                        let kept_note =
-                            replace(s.to_form(), &format!("replaced by the file {name}"));
-                        message.set(Some(Notice::info(format!(
-                            "Loaded “{}” from {name}.{kept_note}",
-                            s.name
-                        ))));
-                    }
+                    Ok(s) => message.set(Some(
+                        match replace(s.to_form(), &format!("replaced by the file {name}")) {
+                            Ok(kept_note) => {
+                                Notice::info(format!("Loaded “{}” from {name}.{kept_note}", s.name))
+                            }
+                            Err(refused) => refused,
+                        },
+                    )),
                     Err(e) => message.set(Some(Notice::problem(format!(
                         "{name} was not loaded; the current scenario is unchanged. {e}"
                     )))),
@@ -478,14 +525,17 @@ fn FilesPanel() -> impl IntoView {
     let load_example = move |_| {
         let id = example.get_untracked();
         if let Some(p) = simulate::presets().into_iter().find(|p| p.id == id) {
-            let kept_note = replace(
+            let outcome = replace(
                 p.scenario.to_form(),
                 &format!("replaced by the example “{}”", p.name),
             );
-            message.set(Some(Notice::info(format!(
-                "Started over from the example “{}”: {}{kept_note}",
-                p.name, p.description
-            ))));
+            message.set(Some(match outcome {
+                Ok(kept_note) => Notice::info(format!(
+                    "Started over from the example “{}”: {}{kept_note}",
+                    p.name, p.description
+                )),
+                Err(refused) => refused,
+            }));
         }
     };
     let restore = move |i: usize| {
@@ -493,18 +543,21 @@ fn FilesPanel() -> impl IntoView {
             return;
         };
         match persist::decode_saved(&entry.record) {
-            Ok(form) => {
-                let kept_note = replace(form, &format!("replaced by restoring “{}”", entry.name));
-                // The restored entry is open now: it leaves the list.
-                let mut list = kept.get_untracked();
-                list.retain(|k| k.record != entry.record);
-                store_kept(&mut list);
-                kept.set(list);
-                message.set(Some(Notice::info(format!(
-                    "Restored “{}”.{kept_note}",
-                    entry.name
-                ))));
-            }
+            Ok(form) => match replace(form, &format!("replaced by restoring “{}”", entry.name))
+            {
+                Ok(kept_note) => {
+                    // The restored entry is open now: it leaves the list.
+                    let mut list = kept.get_untracked();
+                    list.retain(|k| k.record != entry.record);
+                    store_kept(&mut list);
+                    kept.set(list);
+                    message.set(Some(Notice::info(format!(
+                        "Restored “{}”.{kept_note}",
+                        entry.name
+                    ))));
+                }
+                Err(refused) => message.set(Some(refused)),
+            },
             Err(e) => message.set(Some(Notice::problem(format!(
                 "“{}” cannot be restored ({e}); the current scenario is unchanged.",
                 entry.name

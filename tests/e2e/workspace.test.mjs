@@ -185,6 +185,39 @@ test("damaged saved work keeps the demo, says so, and keeps a copy", async () =>
   await context.close();
 });
 
+test("a full storage is said on the page, and work it cannot keep is not replaced", async () => {
+  const { page, problems, context, ws } = await open();
+  await ws.go("household");
+  await ws.fill("name", "Typed before the storage filled");
+  const mine = await ws.scenarioHash();
+  // The browser refuses every write from now on (its quota is used up).
+  await page.evaluate(() => {
+    window.__setItem = Storage.prototype.setItem;
+    Storage.prototype.setItem = () => {
+      throw new DOMException("quota", "QuotaExceededError");
+    };
+  });
+  await ws.fill("name", "Typed after");
+  await page.getByTestId("autosave-failed").waitFor();
+  const typed = await ws.scenarioHash();
+  assert.notEqual(typed, mine);
+  // An example would replace work that cannot be kept: it is not opened.
+  await ws.go("files");
+  await page.getByTestId("load-example").click();
+  await page.getByTestId("files-message").getByText("storage is full").waitFor();
+  assert.match(await ws.text("files-message"), /was not replaced/);
+  assert.equal(await ws.scenarioHash(), typed);
+  // Once the browser saves again, the notice goes.
+  await page.evaluate(() => {
+    Storage.prototype.setItem = window.__setItem;
+  });
+  await ws.go("household");
+  await ws.fill("name", "Typed once it saves");
+  await page.waitForFunction(() => !document.querySelector('[data-testid="autosave-failed"]'));
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
 test("JSON files: a bad file names the field and changes nothing; a good one loads", async () => {
   const { page, problems, context, ws } = await open();
   const hash = await ws.scenarioHash();
