@@ -548,10 +548,12 @@ fn start(state: RunState, scenario: Scenario, settings: RunSettings) {
 fn cancel(state: RunState, mark: bool) {
     let old = RUN.with(|r| r.borrow_mut().take());
     if let (Some(mut run), true) = (old, mark) {
-        // The figures stay as they are, with the trade list if its reading had begun
-        // (it is read in tasks of its own and would otherwise be left out).
-        if run.trades.is_some() && finish_trades(&mut run, true).is_ok() {
-            if let Ok(r) = partial_report(&mut run, false) {
+        // The figures become the whole report of the paths gathered (the table on screen
+        // may be a partial of fewer, published at most once a second), with the trade list
+        // if its reading had begun; the count follows the report.
+        if !run.gathered.is_empty() {
+            if let Ok(r) = partial_report(&mut run, true) {
+                state.done.set(r.paths);
                 state.report.set(Some(r));
             }
         }
