@@ -51,6 +51,13 @@ pub fn fragment() -> String {
         .unwrap_or_default()
 }
 
+/// Reloads the page (from the browser's cache when it can).
+pub fn reload() {
+    if let Some(w) = window() {
+        let _ = w.location().reload();
+    }
+}
+
 /// Replaces the fragment without a reload or a request (empty: removes it).
 pub fn set_fragment(fragment: &str) {
     let Some(w) = window() else { return };

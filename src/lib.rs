@@ -213,6 +213,13 @@ pub fn App() -> impl IntoView {
         let text = ws.form.with(persist::encode_saved);
         unsaved.set(!autosave(&text));
     });
+    // A share link pasted into this tab changes only the fragment: it opens as at
+    // start-up (the work open now is kept first), by a reload.
+    let _ = window_event_listener(leptos::ev::hashchange, move |_| {
+        if persist::decode_share(&browser::fragment()).is_some() {
+            browser::reload();
+        }
+    });
     let section = RwSignal::new(Section::Overview);
     let hash = Memo::new(move |_| ws.checked.with(|c| c.as_ref().ok().map(Scenario::hash_hex)));
     view! {

@@ -31,7 +31,7 @@ export async function startBundle() {
 
 /**
  * Opens the app in a fresh page (of a fresh context unless `context` is given) and watches
- * it. Returns { page, context, problems, requested, markLoaded, reload }.
+ * it. Returns { page, context, problems, requested, markLoaded, reload, reloadBy }.
  * `problems` collects: requests to other origins or to files that are not in dist/,
  * any request at all after markLoaded() (the Web Workers start while the page loads),
  * console errors and page errors. `requested` lists the bundle files fetched.
@@ -64,6 +64,15 @@ export async function openApp(browser, server, { path = "", viewport, context: g
   });
   page.on("pageerror", (err) => problems.push(`page error: ${err.message}`));
   await page.goto(server.url + path);
+  /** Runs `action`, after which the page loads again, and waits until it is ready. */
+  async function reloadBy(action) {
+    loaded = false;
+    await Promise.all([page.waitForEvent("load"), action()]);
+    await page.getByTestId("ticket-total").or(page.getByTestId("summary-invalid")).first().waitFor({ timeout: 30_000 });
+    await page.waitForFunction(() => document.documentElement.dataset.workers === "ready", null, { timeout: 60_000 });
+    await page.waitForLoadState("networkidle");
+    loaded = true;
+  }
   return {
     page,
     context,
@@ -76,13 +85,7 @@ export async function openApp(browser, server, { path = "", viewport, context: g
       loaded = true;
     },
     /** Reloads the page (its own requests are allowed) and marks it loaded again. */
-    async reload() {
-      loaded = false;
-      await page.reload();
-      await page.getByTestId("ticket-total").or(page.getByTestId("summary-invalid")).first().waitFor({ timeout: 30_000 });
-      await page.waitForFunction(() => document.documentElement.dataset.workers === "ready", null, { timeout: 60_000 });
-      await page.waitForLoadState("networkidle");
-      loaded = true;
-    },
+    reload: () => reloadBy(() => page.reload()),
+    reloadBy,
   };
 }
