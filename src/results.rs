@@ -1103,6 +1103,9 @@ fn TodayPanel(state: RunState, hash: Memo<Option<String>>) -> impl IntoView {
     // An answer for another scenario is marked as such; a policy index past the current
     // scenario's list falls back to its first policy.
     let stale = move || state.today.with(|t| t.is_some()) && state.today_hash.get() != hash.get();
+    // Presenting, names are masked from the scenario on screen: an answer of another (or
+    // of none valid) cannot be.
+    let hidden = move || ws.presenting.get() && (stale() || hash.get().is_none());
     let names = Memo::new(move |_| {
         ws.checked.with(|c| {
             c.as_ref()
@@ -1147,10 +1150,10 @@ fn TodayPanel(state: RunState, hash: Memo<Option<String>>) -> impl IntoView {
                 "The scenario has changed since these trades were worked out: ask again to update them."
             </p>
         })}
-        {move || (ws.presenting.get() && (stale() || hash.get().is_none()) && state.today.with(|t| t.is_some())).then(|| view! {
+        {move || (hidden() && state.today.with(|t| t.is_some())).then(|| view! {
             <p class="muted" data-testid="today-hidden">"Hidden in presentation mode: these trades are of another scenario, whose names cannot be masked."</p>
         })}
-        {move || (!(ws.presenting.get() && (stale() || hash.get().is_none()))).then(|| state.today.get().map(|r| match r {
+        {move || (!hidden()).then(|| state.today.get().map(|r| match r {
             Err(e) => view! { <p class="field-error" role="alert">{e}</p> }.into_any(),
             Ok(t) => {
                 let csv = summary::today_csv(&t);

@@ -208,9 +208,10 @@ pub struct ProposedTrade {
     /// Risk cost removed by this trade, $/yr-equivalent: the risk term of the whole
     /// trade list without this trade minus with it (negative: the trade adds risk).
     pub risk_reduction: f64,
-    /// Tax of the sale at the profile's marginal rates (negative: a saving). The policy's
-    /// rules: of the gain the ledger recognizes (proceeds net of the ticket's costs, a
-    /// washed loss disallowed); the optimizer: of the lots' gains as it relieves them.
+    /// Tax of the sale at the profile's marginal rates (negative: a saving), of the gain
+    /// the ledger recognizes for the whole trade list (proceeds net of the ticket's costs,
+    /// a loss washed by a purchase disallowed); the optimizer's own estimate when the list
+    /// cannot be booked (a message says so).
     pub tax_effect: f64,
     /// The ticket's itemised costs ([`FeeSchedule::ticket_cost`]).
     pub fees: TicketCost,
@@ -1184,8 +1185,9 @@ impl Model {
                             .sum::<f64>()
                 })
                 .sum();
-            cash_room.push(acct.cash - acct.min_cash + proceeds);
-            let avail = (acct.cash - acct.min_cash + proceeds).max(0.0);
+            let room = acct.cash - acct.min_cash + proceeds;
+            cash_room.push(room);
+            let avail = room.max(0.0);
             for t in tickets
                 .iter_mut()
                 .filter(|t| t.acct == ai && t.side == Side::Buy)

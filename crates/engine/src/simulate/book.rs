@@ -878,10 +878,6 @@ impl Book {
     }
 }
 
-/// The first holding start that is *not* long-term on `date`: a lot is long-term on
-/// `date` ([`crate::lots::is_long_term`]: `date > start + 1 year`) exactly when its holding
-/// start is before it, since `start + 1 year` is non-decreasing in `start`. One comparison
-/// per lot instead of a calendar computation.
 /// What a dollar of commission on a ticket of account `a` costs in after-tax wealth: in a
 /// taxable account, a sale's commission lowers its gain (or deepens its loss) and a
 /// purchase's joins the lot's basis, deducted when it is sold (at the horizon too when the
@@ -911,6 +907,10 @@ pub(crate) fn growth_to_horizon(w: &World<'_>, date: Date) -> f64 {
     libm::pow(1.0 + w.expected_growth.max(-0.99), years)
 }
 
+/// The first holding start that is *not* long-term on `date`: a lot is long-term on
+/// `date` ([`crate::lots::is_long_term`]: `date > start + 1 year`) exactly when its holding
+/// start is before it, since `start + 1 year` is non-decreasing in `start`. One comparison
+/// per lot instead of a calendar computation.
 fn long_term_cutoff(date: Date) -> Date {
     let mut c = date.add_years(-1);
     while crate::lots::is_long_term(c, date) {

@@ -818,6 +818,8 @@ impl<'s> Simulation<'s> {
             }
             None => return Err(SimError::NoYears),
         }
+        // The accounts' minimum cash, summed (in account order, as the day's value is).
+        let min_cash_total: f64 = w.accounts.iter().map(|a| a.min_cash).sum();
         let mut flow_i = 0usize;
         let mut month_i = 0usize;
         let n_steps = w.dates.len();
@@ -978,7 +980,6 @@ impl<'s> Simulation<'s> {
                 }
                 let DayValue {
                     value,
-                    min_cash_total,
                     gain_next,
                     min_cash,
                 } = measure_day(w, book, px, dp, class, &mut class_val);
@@ -1115,8 +1116,6 @@ impl<'s> Simulation<'s> {
 struct DayValue {
     /// Cash plus positions at today's prices, summed account by account.
     value: f64,
-    /// The accounts' minimum cash, summed.
-    min_cash_total: f64,
     /// Tomorrow's price gain on today's shares.
     gain_next: f64,
     /// The smallest account cash today.
@@ -1137,12 +1136,11 @@ fn measure_day(
     class_val: &mut [f64],
 ) -> DayValue {
     let n = px.len();
-    let (mut value, mut min_cash_total, mut gain_next) = (0.0, 0.0, 0.0);
+    let (mut value, mut gain_next) = (0.0, 0.0);
     let mut min_cash = f64::INFINITY;
     let mut held = book.held.iter().peekable();
-    for (a, acct) in w.accounts.iter().enumerate() {
+    for a in 0..w.accounts.len() {
         value += book.cash[a];
-        min_cash_total += acct.min_cash;
         min_cash = crate::num::min(min_cash, book.cash[a]);
         while let Some(&idx) = held.next_if(|&&idx| idx < (a + 1) * n) {
             let (q, j) = (book.qty[idx], idx - a * n);
@@ -1154,7 +1152,6 @@ fn measure_day(
     }
     DayValue {
         value,
-        min_cash_total,
         gain_next,
         min_cash,
     }

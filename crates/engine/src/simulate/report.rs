@@ -304,12 +304,6 @@ struct PolicyAgg {
     /// Σ [`PolicyPath::flat_offset`].
     #[serde(default)]
     flat_offset: ExactSum,
-    /// Σ (flat slope − baseline's), see [`PolicyPath::flat_slope`].
-    #[serde(default)]
-    extra_flat_slope: ExactSum,
-    /// Σ (flat offset − baseline's), see [`PolicyPath::flat_offset`].
-    #[serde(default)]
-    extra_flat_offset: ExactSum,
     /// Σ commissions (ticket charges).
     fees: ExactSum,
     /// Σ net contributions.
@@ -351,8 +345,6 @@ impl PolicyAgg {
         }
         self.flat_slope.merge(&o.flat_slope);
         self.flat_offset.merge(&o.flat_offset);
-        self.extra_flat_slope.merge(&o.extra_flat_slope);
-        self.extra_flat_offset.merge(&o.extra_flat_offset);
         self.fees.merge(&o.fees);
         self.flows.merge(&o.flows);
         for (a, b) in self.monthly_tickets.iter_mut().zip(&o.monthly_tickets) {
@@ -466,8 +458,6 @@ impl Accumulator {
             }
             agg.flat_slope.add(x.flat_slope);
             agg.flat_offset.add(x.flat_offset);
-            agg.extra_flat_slope.add(x.flat_slope - base.flat_slope);
-            agg.extra_flat_offset.add(x.flat_offset - base.flat_offset);
             agg.fees.add(x.commission);
             agg.flows.add(x.flows);
             let at = |v: &Vec<f64>, m: usize| v.get(m).copied().unwrap_or(0.0);
@@ -1057,8 +1047,13 @@ pub(crate) fn build(inp: ReportInputs<'_>, acc: &Accumulator) -> Report {
             .collect();
         let net = mean(agg.metrics.get(net_k).map_or(&zero, |m| &m.sum));
         let trade_days = mean(agg.metrics.get(days_k).map_or(&zero, |m| &m.sum));
-        let (extra_tickets, extra_kinks) =
-            (mean(&agg.extra_flat_slope), mean(&agg.extra_flat_offset));
+        // Over the baseline's, as the firm summary takes them (exact sums: the difference
+        // of the means is the mean of the differences).
+        let base = acc.policies.get(b).unwrap_or(&empty);
+        let (extra_tickets, extra_kinks) = (
+            mean(&agg.flat_slope) - mean(&base.flat_slope),
+            mean(&agg.flat_offset) - mean(&base.flat_offset),
+        );
         let break_even = if p != b {
             break_even(net, extra_tickets, extra_kinks)
         } else {

@@ -730,8 +730,6 @@ pub(crate) fn decide(
     }
 }
 
-/// Sells in `account` until its cash is back to its minimum (a withdrawal or a tax bill
-/// left it short): the most overweight classes first.
 /// The dollars to sell in `account` to raise `need` once the sale's own costs are paid
 /// (its ticket, regulatory fees and impact, priced for the dearest security the account
 /// could sell, and the spread), so that a raise never leaves the account short again by
@@ -749,6 +747,8 @@ fn covering_its_costs(v: &View<'_, '_>, account: usize, need: f64) -> f64 {
     need * (1.0 + SELL_COST_CUSHION) + cost(need + first) + 1.0
 }
 
+/// Sells in `account` until its cash is back to its minimum (a withdrawal or a tax bill
+/// left it short): the most overweight classes first.
 pub(crate) fn raise_cash(
     v: &View<'_, '_>,
     p: &Policy,
