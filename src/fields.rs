@@ -340,7 +340,10 @@ pub fn text_input(field: Field, label: impl Into<String>, style: LabelStyle) -> 
     text_like(field, label.into(), style, "text", false)
 }
 
-/// A text input committed on change (for comma-separated lists, whose text is rewritten).
+/// A text input for a comma-separated list. The form takes each keystroke (so the
+/// autosave has it even if the page is reloaded while the field has the focus), but the
+/// field shows the text as typed until it loses the focus, and only then the list as the
+/// form writes it (`a,b` becomes `a, b`; empty entries go).
 pub fn list_input(field: Field, label: impl Into<String>, style: LabelStyle) -> AnyView {
     text_like(field, label.into(), style, "text", true)
 }
@@ -363,14 +366,25 @@ fn text_like(
     let p1 = path.clone();
     let write = move |ev: leptos::ev::Event| f2.set(ws, event_target_value(&ev));
     let input = if on_change {
+        // The text being typed, while the field has the focus.
+        let typed = RwSignal::new(None::<String>);
+        let f3 = field.clone();
         view! {
             <input
                 type=kind
                 data-testid=test_id(&path)
                 aria-describedby=format!("err-{}", test_id(&path))
-                prop:value=move || f1.get(ws)
+                prop:value=move || typed.get().unwrap_or_else(|| f1.get(ws))
                 aria-invalid=move || ws.field_error(&p1).is_some().to_string()
-                on:change=write
+                on:input=move |ev| {
+                    let v = event_target_value(&ev);
+                    typed.set(Some(v.clone()));
+                    f3.set(ws, v);
+                }
+                on:change=move |ev| {
+                    typed.set(None);
+                    write(ev);
+                }
             />
         }
         .into_any()

@@ -93,16 +93,51 @@ enum Outcome {
     Failed(Vec<ImportError>),
 }
 
+/// What the panel holds while the advisor works elsewhere: the pasted text, the choices
+/// and the last outcome stay as they were when they come back (in memory only, for the
+/// page's session). Created once by the app and provided as context.
+#[derive(Clone, Copy)]
+pub struct ImportDraft {
+    text: RwSignal<String>,
+    preset: RwSignal<String>,
+    mode: RwSignal<ImportMode>,
+    account: RwSignal<String>,
+    outcome: RwSignal<Outcome>,
+    custom: RwSignal<ColumnMapping>,
+}
+
+impl ImportDraft {
+    /// An empty draft: no text, the layout detected, existing lots replaced.
+    pub fn new() -> ImportDraft {
+        ImportDraft {
+            text: RwSignal::new(String::new()),
+            preset: RwSignal::new(String::from("auto")),
+            mode: RwSignal::new(ImportMode::Replace),
+            account: RwSignal::new(String::new()),
+            outcome: RwSignal::new(Outcome::None),
+            custom: RwSignal::new(ColumnMapping::default()),
+        }
+    }
+}
+
+impl Default for ImportDraft {
+    fn default() -> Self {
+        ImportDraft::new()
+    }
+}
+
 /// The panel.
 #[component]
 pub fn ImportPanel() -> impl IntoView {
     let ws = ws();
-    let text = RwSignal::new(String::new());
-    let preset = RwSignal::new(String::from("auto"));
-    let mode = RwSignal::new(ImportMode::Replace);
-    let account = RwSignal::new(String::new());
-    let outcome = RwSignal::new(Outcome::None);
-    let custom = RwSignal::new(ColumnMapping::default());
+    let ImportDraft {
+        text,
+        preset,
+        mode,
+        account,
+        outcome,
+        custom,
+    } = use_context::<ImportDraft>().unwrap_or_default();
     let headers =
         Memo::new(move |_| text.with(|t| read_table(t).map(|t| t.headers).unwrap_or_default()));
     let choice = Memo::new(move |_| match preset.get().as_str() {
@@ -179,16 +214,16 @@ pub fn ImportPanel() -> impl IntoView {
                 <label class="field">
                     <span class="label-text">"Column layout"</span>
                     <select data-testid="import-preset" on:change=choose_layout>
-                        <option value="auto" selected>"Detect from the header"</option>
-                        {ImportPreset::ALL.iter().map(|p| view! { <option value=p.key()>{p.name()}</option> }).collect_view()}
-                        <option value="custom">"Choose the columns myself"</option>
+                        <option value="auto" prop:selected=preset.get_untracked() == "auto">"Detect from the header"</option>
+                        {ImportPreset::ALL.iter().map(|p| view! { <option value=p.key() prop:selected=preset.get_untracked() == p.key()>{p.name()}</option> }).collect_view()}
+                        <option value="custom" prop:selected=preset.get_untracked() == "custom">"Choose the columns myself"</option>
                     </select>
                 </label>
                 <label class="field">
                     <span class="label-text">"Existing lots"</span>
                     <select data-testid="import-mode" on:change=move |ev| mode.set(if event_target_value(&ev) == "add" { ImportMode::Add } else { ImportMode::Replace })>
-                        <option value="replace" selected>"Replace the lots of each account in the file"</option>
-                        <option value="add">"Keep them and add the file's lots"</option>
+                        <option value="replace" prop:selected=mode.get_untracked() == ImportMode::Replace>"Replace the lots of each account in the file"</option>
+                        <option value="add" prop:selected=mode.get_untracked() == ImportMode::Add>"Keep them and add the file's lots"</option>
                     </select>
                 </label>
                 <label class="field">

@@ -1,8 +1,8 @@
 //! The work that runs off the main thread: simulation chunks and today's trades.
 //!
-//! [`job`] is a plain function (tested natively); [`SimWorker`] wraps it as a
-//! `gloo-worker` Web Worker (registered by `src/bin/worker.rs`). Payloads cross the
-//! worker boundary as JSON text: `serde_json` with `float_roundtrip` restores every
+//! [`job`] is a plain function (tested natively); [`crate::workers::serve`] answers it
+//! in a Web Worker (started by `src/bin/worker.rs`). Results cross the worker boundary
+//! as JSON text: `serde_json` with `float_roundtrip` restores every
 //! `f64` bit for bit, so accumulators merged on the main thread give the same report as
 //! a single-threaded run.
 
@@ -453,42 +453,6 @@ pub fn chunk_size(paths: u64, workers: u64) -> u64 {
     // 15 ms for six). Each chunk costs its worker a setup and its JSON (0.5–0.7 ms a path
     // in chunks of three), so long runs take the largest chunks.
     (paths / (4 * workers.max(1))).clamp(2, 6)
-}
-
-/// The Web Worker that runs [`job`]s (keeping the last scenario it parsed).
-pub struct SimWorker {
-    cache: ScenarioCache,
-}
-
-impl gloo_worker::Worker for SimWorker {
-    type Message = ();
-    type Input = Job;
-    type Output = Done;
-
-    fn create(_scope: &gloo_worker::WorkerScope<Self>) -> Self {
-        SimWorker {
-            cache: ScenarioCache::default(),
-        }
-    }
-
-    fn update(&mut self, _scope: &gloo_worker::WorkerScope<Self>, _msg: ()) {}
-
-    fn received(
-        &mut self,
-        scope: &gloo_worker::WorkerScope<Self>,
-        msg: Job,
-        id: gloo_worker::HandlerId,
-    ) {
-        let t0 = js_sys::Date::now();
-        let mut out = job_with(&mut self.cache, msg);
-        match &mut out {
-            Done::Chunk { ms, .. } | Done::Part { ms, .. } | Done::Warm { ms, .. } => {
-                *ms = js_sys::Date::now() - t0
-            }
-            _ => {}
-        }
-        scope.respond(id, out);
-    }
 }
 
 #[cfg(test)]

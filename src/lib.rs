@@ -25,6 +25,7 @@ pub mod persist;
 mod print;
 mod results;
 pub mod summary;
+pub mod workers;
 
 use fields::{ws, Workspace};
 pub use format::usd;
@@ -196,6 +197,8 @@ pub fn App() -> impl IntoView {
     });
     let run_state = results::RunState::new(paths, years);
     provide_context(run_state);
+    // The CSV import's text and choices outlive the section (see `ImportDraft`).
+    provide_context(import_ui::ImportDraft::new());
     results::watch_inputs(ws, run_state);
     // The Web Workers start right after the first render, while the page is still
     // loading: a comparison then makes no request (and works offline).

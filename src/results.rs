@@ -8,11 +8,11 @@ use crate::fields::{ws, Workspace};
 use crate::format::{self, usd};
 use crate::jobs::{
     chunk_size, chunks, decode_accumulator, decode_trade_rows, join_parts, warm_up_options, Done,
-    Job, RunSettings, SimWorker, TodayTrades, TradesJson,
+    Job, RunSettings, TodayTrades, TradesJson,
 };
 use crate::ops;
 use crate::summary::{self, fmt_value};
-use gloo_worker::{Spawnable, WorkerBridge};
+use crate::workers::{Bridge, Failure};
 use leptos::prelude::*;
 use std::cell::RefCell;
 use std::ops::Range;
@@ -269,14 +269,27 @@ struct Parts {
 
 /// The page's Web Workers, started once at load: `navigator.hardwareConcurrency`
 /// simulation workers plus one for today's trades. Starting them at load means a
-/// comparison makes no request, so the page also works offline once loaded.
+/// comparison makes no request, so the page also works offline once loaded. A worker that
+/// fails is replaced by a fresh one ([`worker_failed`]); `None` marks a slot left empty
+/// because its worker never loaded.
 struct Pool {
-    sims: Vec<WorkerBridge<SimWorker>>,
-    /// Whether each simulation worker has a chunk out (possibly of a cancelled run).
-    busy: Vec<bool>,
-    today: WorkerBridge<SimWorker>,
+    sims: Vec<Option<Bridge>>,
+    /// The run whose chunk each simulation worker has out (possibly a cancelled run's).
+    busy: Vec<Option<u64>>,
+    today: Option<Bridge>,
     /// Workers that answered their first ping.
     ready: usize,
+    /// Why the workers cannot run, once a worker has failed to load.
+    broken: Option<String>,
+}
+
+/// One of the pool's workers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Slot {
+    /// Simulation worker `i`.
+    Sim(usize),
+    /// The worker for today's trades.
+    Today,
 }
 
 thread_local! {
@@ -303,12 +316,34 @@ fn worker_count() -> usize {
     (n as usize).clamp(1, 8)
 }
 
-fn spawn(callback: impl 'static + Fn(Done)) -> WorkerBridge<SimWorker> {
-    SimWorker::spawner()
-        .callback(callback)
-        .with_loader(true)
-        .as_module(false)
-        .spawn(WORKER_LOADER)
+/// Starts the worker for `slot`. Its failure is handled in a task of its own (the bridge
+/// reporting it cannot be dropped from its own listener).
+fn spawn(state: RunState, slot: Slot) -> Result<Bridge, String> {
+    Bridge::spawn(
+        WORKER_LOADER,
+        move |out| match slot {
+            Slot::Sim(i) => on_output(state, i, out),
+            Slot::Today => on_today(state, out),
+        },
+        move |f| {
+            set_timeout(
+                move || worker_failed(state, slot, f),
+                std::time::Duration::ZERO,
+            )
+        },
+    )
+}
+
+/// An answer of the worker for today's trades.
+fn on_today(state: RunState, out: Done) {
+    match out {
+        Done::Today { run, result } if TODAY_ASKED.with(|t| t.get()) == run => {
+            state.today.set(Some(result));
+            state.today_busy.set(false);
+        }
+        Done::Ready => worker_ready(),
+        _ => {}
+    }
 }
 
 /// Starts the worker pool (once; later calls do nothing). The workers fetch their script
@@ -318,33 +353,40 @@ pub fn start_workers(state: RunState) {
         return;
     }
     let n = worker_count();
-    let sims: Vec<_> = (0..n)
-        .map(|i| spawn(move |out| on_output(state, i, out)))
-        .collect();
-    let today = spawn(move |out| match out {
-        Done::Today { run, result } if TODAY_ASKED.with(|t| t.get()) == run => {
-            state.today.set(Some(result));
-            state.today_busy.set(false);
+    let mut broken = None;
+    let mut started = |slot| match spawn(state, slot) {
+        Ok(b) => Some(b),
+        Err(e) => {
+            broken.get_or_insert(e);
+            None
         }
-        Done::Ready => worker_ready(),
-        _ => {}
-    });
-    for b in sims.iter().chain(std::iter::once(&today)) {
-        b.send(Job::Ping);
+    };
+    let sims: Vec<Option<Bridge>> = (0..n).map(|i| started(Slot::Sim(i))).collect();
+    let today = started(Slot::Today);
+    for b in sims.iter().chain(std::iter::once(&today)).flatten() {
+        b.send(&Job::Ping);
     }
     // Each simulation worker runs a short path once it has answered, and the page reads
     // worker 0's when idle (`warm_page`), so the first comparison runs in compiled,
     // optimised code on both sides (a chunk sent meanwhile waits behind the warm-up).
-    for b in &sims {
-        b.send(Job::Warm);
+    for b in sims.iter().flatten() {
+        b.send(&Job::Warm);
     }
-    browser::set_root_attribute("data-workers", "starting");
+    browser::set_root_attribute(
+        "data-workers",
+        if broken.is_some() {
+            "failed"
+        } else {
+            "starting"
+        },
+    );
     POOL.with(|p| {
         *p.borrow_mut() = Some(Pool {
             sims,
-            busy: vec![false; n],
+            busy: vec![None; n],
             today,
             ready: 0,
+            broken,
         })
     });
 }
@@ -360,6 +402,86 @@ fn worker_ready() {
             }
         }
     });
+}
+
+/// A worker failed (see [`crate::workers`]): it is terminated and, if it had loaded,
+/// replaced by a fresh one (a worker that never loaded leaves its slot empty: another
+/// would not load either). A comparison that had a chunk on it stops with the reason, as
+/// does a request for today's trades it was answering, or a comparison no worker is left
+/// to run.
+fn worker_failed(state: RunState, slot: Slot, f: Failure) {
+    let what = if f.loaded {
+        format!("a simulation worker stopped ({})", f.message)
+    } else {
+        format!(
+            "the simulation workers could not load ({}); reload the page",
+            f.message
+        )
+    };
+    let Some((lost_run, alive)) = POOL.with(|p| {
+        let mut guard = p.borrow_mut();
+        let pool = guard.as_mut()?;
+        let fresh = if f.loaded {
+            pool.ready = pool.ready.saturating_sub(1);
+            match spawn(state, slot) {
+                Ok(b) => {
+                    b.send(&Job::Ping);
+                    Some(b)
+                }
+                Err(e) => {
+                    pool.broken.get_or_insert(e);
+                    None
+                }
+            }
+        } else {
+            pool.broken.get_or_insert(what.clone());
+            None
+        };
+        browser::set_root_attribute(
+            "data-workers",
+            if pool.broken.is_some() {
+                "failed"
+            } else {
+                "starting"
+            },
+        );
+        // Dropping the old bridge terminates its worker.
+        let lost_run = match slot {
+            Slot::Sim(i) => {
+                if let Some(s) = pool.sims.get_mut(i) {
+                    *s = fresh;
+                }
+                pool.busy.get_mut(i).and_then(Option::take)
+            }
+            Slot::Today => {
+                pool.today = fresh;
+                None
+            }
+        };
+        Some((lost_run, pool.sims.iter().any(Option::is_some)))
+    }) else {
+        return;
+    };
+    if slot == Slot::Today && state.today_busy.get_untracked() {
+        state.today.set(Some(Err(format!(
+            "{what}. The worker has been restarted: ask again."
+        ))));
+        state.today_busy.set(false);
+    }
+    let current = RUN.with(|r| r.borrow().as_ref().map(|r| r.id));
+    let Some(id) = current else {
+        return;
+    };
+    if lost_run == Some(id) {
+        state.status.set(Status::Failed(format!(
+            "{what} while running paths of this comparison. The worker has been \
+             restarted: compare again."
+        )));
+        cancel(state, false);
+    } else if !alive {
+        state.status.set(Status::Failed(what));
+        cancel(state, false);
+    }
 }
 
 thread_local! {
@@ -403,19 +525,21 @@ fn plan(paths: u64, workers: usize) -> Vec<Range<u64>> {
     v
 }
 
-/// Sends `job` to simulation worker `worker` and marks it busy; false when there is no
-/// such worker.
-fn send_job(worker: usize, job: Job) -> bool {
+/// Sends run `run`'s `job` to simulation worker `worker` and marks it busy with the run;
+/// false when there is no such worker or it has failed.
+fn send_job(worker: usize, run: u64, job: Job) -> bool {
     POOL.with(|p| {
         let mut guard = p.borrow_mut();
         let Some(pool) = guard.as_mut() else {
             return false;
         };
-        let (Some(b), Some(busy)) = (pool.sims.get(worker), pool.busy.get_mut(worker)) else {
+        let (Some(Some(b)), Some(busy)) = (pool.sims.get(worker), pool.busy.get_mut(worker)) else {
             return false;
         };
-        b.send(job);
-        *busy = true;
+        if !b.send(&job) {
+            return false;
+        }
+        *busy = Some(run);
         true
     })
 }
@@ -435,7 +559,7 @@ fn send_next(run: &mut Run, worker: usize) {
         start: r.start,
         end: r.end,
     };
-    if send_job(worker, job) {
+    if send_job(worker, run.id, job) {
         run.next += 1;
     }
 }
@@ -463,7 +587,7 @@ fn send_first_in_parts(run: &mut Run, idle: &[usize]) -> Vec<usize> {
             path: first.start,
             policies,
         };
-        if send_job(worker, job) {
+        if send_job(worker, run.id, job) {
             used.push(worker);
         }
     }
@@ -499,6 +623,16 @@ fn partial_report(run: &mut Run, complete: bool) -> Result<Report, String> {
 fn start(state: RunState, scenario: Scenario, settings: RunSettings) {
     cancel(state, false);
     start_workers(state);
+    let broken = POOL.with(|p| {
+        p.borrow()
+            .as_ref()
+            .filter(|p| p.sims.iter().all(Option::is_none))
+            .map(|p| p.broken.clone().unwrap_or_default())
+    });
+    if let Some(why) = broken {
+        state.status.set(Status::Failed(why));
+        return;
+    }
     let workers = POOL.with(|p| p.borrow().as_ref().map_or(1, |p| p.sims.len()));
     let plan = plan(settings.paths, workers);
     let mut run = Run {
@@ -524,11 +658,8 @@ fn start(state: RunState, scenario: Scenario, settings: RunSettings) {
     // this run's next chunk as soon as it answers.
     let idle: Vec<usize> = POOL.with(|p| {
         p.borrow().as_ref().map_or(Vec::new(), |p| {
-            p.busy
-                .iter()
-                .enumerate()
-                .filter(|(_, b)| !**b)
-                .map(|(i, _)| i)
+            (0..p.sims.len())
+                .filter(|&i| p.sims[i].is_some() && p.busy[i].is_none())
                 .collect()
         })
     });
@@ -564,6 +695,19 @@ fn cancel(state: RunState, mark: bool) {
 fn on_output(state: RunState, worker: usize, out: Done) {
     if out == Done::Ready {
         worker_ready();
+        // A replacement for a failed worker joins the run in flight.
+        let idle = POOL.with(|p| {
+            p.borrow()
+                .as_ref()
+                .is_some_and(|p| p.busy.get(worker).is_some_and(Option::is_none))
+        });
+        if idle {
+            RUN.with(|cell| {
+                if let Some(run) = cell.borrow_mut().as_mut() {
+                    send_next(run, worker);
+                }
+            });
+        }
         return;
     }
     if let Done::Warm {
@@ -591,7 +735,7 @@ fn on_output(state: RunState, worker: usize, out: Done) {
     };
     POOL.with(|p| {
         if let Some(b) = p.borrow_mut().as_mut().and_then(|p| p.busy.get_mut(worker)) {
-            *b = false;
+            *b = None;
         }
     });
     let next = RUN.with(|cell| {
@@ -773,16 +917,32 @@ fn ask_today(state: RunState, scenario: &Scenario, policy: usize) {
     TODAY_ASKED.with(|t| t.set(id));
     state.today_busy.set(true);
     state.today_hash.set(Some(scenario.hash_hex()));
-    POOL.with(|p| {
-        if let Some(pool) = p.borrow().as_ref() {
-            pool.today.send(Job::Today {
-                run: id,
-                scenario: scenario.to_json_pretty(),
-                policy,
-                as_of: scenario.as_of.to_string(),
-            });
-        }
+    let sent = POOL.with(|p| {
+        let guard = p.borrow();
+        let Some(pool) = guard.as_ref() else {
+            return Err(String::new());
+        };
+        let Some(b) = pool.today.as_ref() else {
+            return Err(pool.broken.clone().unwrap_or_default());
+        };
+        b.send(&Job::Today {
+            run: id,
+            scenario: scenario.to_json_pretty(),
+            policy,
+            as_of: scenario.as_of.to_string(),
+        })
+        .then_some(())
+        .ok_or_else(String::new)
     });
+    if let Err(why) = sent {
+        let why = if why.is_empty() {
+            "the worker for today's trades is not running; reload the page".to_string()
+        } else {
+            why
+        };
+        state.today.set(Some(Err(why)));
+        state.today_busy.set(false);
+    }
 }
 
 fn whole(text: &str, lo: u64, hi: u64) -> Result<u64, String> {
@@ -1154,7 +1314,7 @@ fn TodayPanel(state: RunState, hash: Memo<Option<String>>) -> impl IntoView {
             <p class="muted" data-testid="today-hidden">"Hidden in presentation mode: these trades are of another scenario, whose names cannot be masked."</p>
         })}
         {move || (!hidden()).then(|| state.today.get().map(|r| match r {
-            Err(e) => view! { <p class="field-error" role="alert">{e}</p> }.into_any(),
+            Err(e) => view! { <p class="field-error" role="alert" data-testid="today-error">{e}</p> }.into_any(),
             Ok(t) => {
                 let csv = summary::today_csv(&t);
                 let empty = t.trades.is_empty();

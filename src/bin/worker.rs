@@ -2,9 +2,7 @@
 
 #[cfg(target_arch = "wasm32")]
 fn main() {
-    console_error_panic_hook::set_once();
-    use gloo_worker::Registrable;
-    tollbooth_app::jobs::SimWorker::registrar().register();
+    tollbooth_app::workers::serve();
 }
 
 #[cfg(not(target_arch = "wasm32"))]

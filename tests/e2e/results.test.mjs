@@ -204,6 +204,84 @@ test("a long comparison shows partial results and can be cancelled", async () =>
   await context.close();
 });
 
+test("a worker that fails mid-run stops the comparison with the reason, and a fresh worker runs the next", async () => {
+  const { page, problems, context, results } = await open();
+  // Each worker counts the jobs it receives: the simulation workers are those that get
+  // chunks (today's worker gets none during a comparison).
+  const workers = page.workers();
+  assert.equal(workers.length, 3, "two simulation workers and today's");
+  for (const w of workers) {
+    await w.evaluate(() => {
+      const answer = self.onmessage;
+      self.jobs = 0;
+      self.onmessage = (e) => {
+        self.jobs += 1;
+        return answer.call(self, e);
+      };
+    });
+  }
+  await results.setRun({ paths: 2000, years: 10 });
+  await results.compare();
+  await page.getByTestId("compare-table").waitFor({ timeout: 60_000 });
+  // One simulation worker's script throws on its next job, as a trapped WebAssembly
+  // instance (a panic, memory exhausted) does: the page must not wait for its chunk.
+  let broken = 0;
+  for (const w of workers) {
+    broken += await w.evaluate(() => {
+      if (self.jobs === 0) return 0;
+      self.onmessage = () => {
+        throw new Error("simulated failure");
+      };
+      return 1;
+    });
+    if (broken) break;
+  }
+  assert.equal(broken, 1);
+  await results.waitStatus(/^The comparison stopped: a simulation worker stopped \(.*simulated failure\) while running paths of this comparison\. The worker has been restarted: compare again\.$/, 60_000);
+  const { done } = await results.progress();
+  assert.ok(done < 2000, `stopped at ${done} paths`);
+  await page.waitForTimeout(1000);
+  assert.equal((await results.progress()).done, done, "nothing is counted after the failure");
+  // The replacement has loaded (the failed worker was terminated): a new comparison
+  // completes, on both workers, with the same numbers as ever.
+  await page.waitForFunction(() => document.documentElement.dataset.workers === "ready", null, { timeout: 60_000 });
+  assert.equal(page.workers().length, 3, "the failed worker was replaced, not added to");
+  await results.setRun({ paths: 8, years: 2 });
+  await results.compare();
+  await results.waitStatus(/^Done: 8 paths/, 120_000);
+  assert.equal(await results.reportHash(), DEMO_REPORT_HASH_8_PATHS_2_YEARS);
+  // The replacement loaded its script and WebAssembly again (a request after load).
+  assert.deepEqual(
+    problems.filter((p) => !/request after load: GET .*\/(worker\.js|worker_bg\.wasm|worker_loader\.js)$/.test(p)),
+    [],
+  );
+  await context.close();
+});
+
+test("workers that cannot load say so: a comparison or today's trades fail with the reason", async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  // The workers' WebAssembly is unreachable (a proxy, a broken deployment).
+  await context.route("**/worker_bg.wasm", (route) => route.fulfill({ status: 404, body: "" }));
+  const session = await openApp(browser, server, { context });
+  const { page } = session;
+  const ws = new Workspace(page);
+  await ws.ready();
+  await page.waitForFunction(() => document.documentElement.dataset.workers === "failed", null, { timeout: 60_000 });
+  const results = new Results(page);
+  await results.setRun({ paths: 8, years: 2 });
+  await results.compare();
+  await results.waitStatus(/^The comparison stopped: the simulation workers could not load \(.+\); reload the page$/);
+  await page.getByTestId("today-run").click();
+  assert.match(await page.getByTestId("today-error").textContent(), /could not load .*reload the page/);
+  assert.equal(await page.getByTestId("today-run").isDisabled(), false, "today's button is usable again");
+  // Nothing but the failed load itself went wrong on the page.
+  assert.deepEqual(
+    session.problems.filter((p) => !/worker_bg\.wasm|WebAssembly|wasm_bindgen|Uncaught|404/.test(p)),
+    [],
+  );
+  await context.close();
+});
+
 test("a quick scenario recomputes by itself as the advisor edits", async () => {
   const { page, problems, context, results, ws } = await open();
   await results.setRun({ paths: 4, years: 1 });

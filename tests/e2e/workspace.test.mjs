@@ -114,6 +114,14 @@ test("a bad CSV lists its row errors and changes nothing", async () => {
   await ws.page.getByTestId("import-text").fill(HOUSEHOLD_CSV);
   await ws.page.getByTestId("import-preview-problems").getByText("Cost Basis Total").first().waitFor();
   assert.equal(await ws.page.getByTestId("import-run").isDisabled(), true);
+  // Leaving the section to look something up keeps the pasted text and the choices.
+  await ws.page.getByTestId("import-mode").selectOption("add");
+  await ws.go("lots");
+  await ws.go("import");
+  assert.equal(await ws.page.getByTestId("import-text").inputValue(), HOUSEHOLD_CSV);
+  assert.equal(await ws.page.getByTestId("import-preset").inputValue(), "fidelity_like");
+  assert.equal(await ws.page.getByTestId("import-mode").inputValue(), "add");
+  await ws.page.getByTestId("import-preview-problems").getByText("Cost Basis Total").first().waitFor();
   assert.deepEqual(problems, []);
   await context.close();
 });
@@ -279,7 +287,7 @@ test("a share link carries the scenario and opens it in another browser", async 
 });
 
 test("a bad entry of a list typed in one input is flagged next to that input", async () => {
-  const { page, problems, context, ws } = await open();
+  const { page, problems, context, ws, reload } = await open();
   const hash = await ws.scenarioHash();
   await ws.go("target");
   const path = "target.restrictions.do_not_buy";
@@ -291,6 +299,16 @@ test("a bad entry of a list typed in one input is flagged next to that input", a
   await page.keyboard.press("Tab");
   assert.equal(await ws.errorFor(path), "");
   assert.notEqual(await ws.scenarioHash(), hash);
+  // While typing, the text stays as typed; reloaded before leaving the field, the list is
+  // kept (each keystroke reaches the autosave), written as the form writes lists.
+  const list = page.getByTestId("target-restrictions-do_not_buy");
+  await list.fill("");
+  await list.pressSequentially("VTI,VB,");
+  assert.equal(await list.inputValue(), "VTI,VB,");
+  await reload();
+  await ws.ready();
+  await ws.go("target");
+  assert.equal(await list.inputValue(), "VTI, VB");
   // Asset location is chosen per class: the demo's bonds go to tax-deferred accounts first.
   const bonds = page.getByTestId("target-classes-4-location");
   assert.equal(await bonds.inputValue(), "traditional_ira,401k,taxable");

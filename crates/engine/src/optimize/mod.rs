@@ -290,24 +290,13 @@ impl RebalanceProblem {
     fn validate(&self) -> Result<(), OptimizeError> {
         let n = self.n();
         let k = self.factor_cov.len();
-        let check_len = |field, v: usize| {
-            if v == n {
-                Ok(())
-            } else {
-                Err(OptimizeError::DimensionMismatch {
-                    field,
-                    expected: n,
-                    found: v,
-                })
-            }
-        };
-        check_len("factor_loadings", self.factor_loadings.len())?;
-        check_len("idio_var", self.idio_var.len())?;
-        check_len("current", self.current.len())?;
-        check_len("cost", self.cost.len())?;
-        check_len("fixed_fee", self.fixed_fee.len())?;
-        check_len("lower", self.lower.len())?;
-        check_len("upper", self.upper.len())?;
+        if self.factor_loadings.len() != n {
+            return Err(OptimizeError::DimensionMismatch {
+                field: "factor_loadings",
+                expected: n,
+                found: self.factor_loadings.len(),
+            });
+        }
         for (i, row) in self.factor_loadings.iter().enumerate() {
             if row.len() != k {
                 return Err(OptimizeError::DimensionMismatch {
@@ -336,8 +325,35 @@ impl RebalanceProblem {
                 }
             }
         }
-        finite("idio_var", 0, &self.idio_var)?;
         finite("target", 0, &self.target)?;
+        if !(self.kappa > 0.0 && self.kappa.is_finite()) {
+            return Err(OptimizeError::BadKappa(self.kappa));
+        }
+        self.validate_per_name()
+    }
+
+    /// The per-name part of [`RebalanceProblem::validate`] (lengths, finiteness, signs and
+    /// bounds of everything but the factor model, target and κ): all a problem needs
+    /// when its factor model, target and κ equal a validated problem's.
+    fn validate_per_name(&self) -> Result<(), OptimizeError> {
+        let n = self.n();
+        for (field, v) in [
+            ("idio_var", self.idio_var.len()),
+            ("current", self.current.len()),
+            ("cost", self.cost.len()),
+            ("fixed_fee", self.fixed_fee.len()),
+            ("lower", self.lower.len()),
+            ("upper", self.upper.len()),
+        ] {
+            if v != n {
+                return Err(OptimizeError::DimensionMismatch {
+                    field,
+                    expected: n,
+                    found: v,
+                });
+            }
+        }
+        finite("idio_var", 0, &self.idio_var)?;
         finite("current", 0, &self.current)?;
         finite("cost", 0, &self.cost)?;
         finite("fixed_fee", 0, &self.fixed_fee)?;
@@ -347,9 +363,6 @@ impl RebalanceProblem {
             if value <= 0.0 {
                 return Err(OptimizeError::IdioVarNotPositive { index, value });
             }
-        }
-        if !(self.kappa > 0.0 && self.kappa.is_finite()) {
-            return Err(OptimizeError::BadKappa(self.kappa));
         }
         check_bounds(&self.lower, &self.upper, &self.current)
     }
@@ -858,7 +871,8 @@ impl Optimizer {
             *self = Optimizer::new(problem, self.settings.clone())?;
             return Ok(());
         }
-        problem.validate()?;
+        // The factor model, target and κ equal this solver's, validated when it was built.
+        problem.validate_per_name()?;
         let prep = &mut self.prep;
         prep.a.clear();
         prep.a

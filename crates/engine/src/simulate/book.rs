@@ -63,6 +63,9 @@ pub(crate) struct Book {
     pos: Vec<usize>,
     /// The trade being booked (its id strings keep their capacity from trade to trade).
     scratch: Trade,
+    /// Today's [`growth_to_horizon`] once a ticket has needed it (`None` at the start of
+    /// each day): one power a day instead of one per ticket.
+    growth_today: Option<f64>,
     /// Shares, `account * n + security` (written through [`Book::set_qty`] only, which
     /// keeps `held` in step).
     pub qty: Vec<f64>,
@@ -123,6 +126,7 @@ impl Book {
             ledger,
             pos,
             scratch: Trade::buy(w.start, "", "", 0.0, 0.0),
+            growth_today: None,
             qty: w.qty0.clone(),
             held: (0..m * n).filter(|&i| w.qty0[i] != 0.0).collect(),
             shares_changed: true,
@@ -321,6 +325,7 @@ impl Book {
         if self.today != Some(date) {
             self.tickets.clear();
             self.today = Some(date);
+            self.growth_today = None;
             self.traded_today = false;
             self.chose_today = false;
         }
@@ -620,7 +625,10 @@ impl Book {
             }
         };
         if was != kink {
-            let share = after_tax_share(w, a, o.side) * growth_to_horizon(w, date);
+            let growth = *self
+                .growth_today
+                .get_or_insert_with(|| growth_to_horizon(w, date));
+            let share = after_tax_share(w, a, o.side) * growth;
             let t = &mut self.totals;
             match (was, kink) {
                 (None, Some(f)) => {

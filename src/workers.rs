@@ -1,0 +1,215 @@
+//! Both ends of a Web Worker that runs [`Job`]s: the page's [`Bridge`] and the worker's
+//! [`serve`]. Messages cross as bincode bytes.
+//!
+//! A worker can fail: its WebAssembly traps (a panic in the engine, memory exhausted) or
+//! never loads. The page must hear of it, or a run waits forever for a chunk that will not
+//! come. A panic is reported with its message ([`Reply::Crashed`], posted by the panic hook
+//! just before the trap); any other failure reaches the page as the worker's `error` event
+//! (the loader, `assets/worker_loader.js`, rethrows a failed load so that it does). The
+//! bridge reports the first failure only, with whether the worker had loaded, and the
+//! page terminates the worker: an instance that trapped is never used again.
+
+use crate::jobs::{job_with, Done, Job, ScenarioCache};
+use serde::{Deserialize, Serialize};
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{DedicatedWorkerGlobalScope, ErrorEvent, MessageEvent};
+
+/// A message from a worker to the page.
+#[derive(Debug, Serialize, Deserialize)]
+enum Reply {
+    /// The worker's script and WebAssembly are loaded and it listens for jobs.
+    Loaded,
+    /// A job's answer.
+    Done(Done),
+    /// The worker panicked (the panic's message); it traps next.
+    Crashed(String),
+}
+
+/// Why a worker stopped.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    /// What the browser or the panic said.
+    pub message: String,
+    /// Whether the worker had loaded (a worker that never did will not load on a retry).
+    pub loaded: bool,
+}
+
+/// The page's end of one worker: jobs sent before the worker has loaded wait in a queue
+/// (a message posted earlier would reach no listener).
+pub struct Bridge {
+    worker: web_sys::Worker,
+    shared: Rc<Shared>,
+    _on_message: Closure<dyn Fn(MessageEvent)>,
+    _on_error: Closure<dyn Fn(ErrorEvent)>,
+}
+
+/// What the bridge and its event listeners share.
+struct Shared {
+    /// Messages waiting for the worker to load (`None` once it has).
+    queue: RefCell<Option<Vec<js_sys::Uint8Array>>>,
+    /// Set by the first failure: later events (the trap after a panic's report, the
+    /// answers of a worker being terminated) are ignored.
+    failed: Cell<bool>,
+}
+
+impl Bridge {
+    /// Starts the worker at `path` (a classic script). `on_done` receives each answer;
+    /// `on_failed` the first failure, after which the bridge sends and reports nothing
+    /// (drop it, which terminates the worker, and start another). Neither callback may drop
+    /// this bridge: defer that to a later task.
+    pub fn spawn(
+        path: &str,
+        on_done: impl Fn(Done) + 'static,
+        on_failed: impl Fn(Failure) + 'static,
+    ) -> Result<Bridge, String> {
+        let worker = web_sys::Worker::new(path)
+            .map_err(|e| format!("a Web Worker could not be created ({})", js_text(&e)))?;
+        let shared = Rc::new(Shared {
+            queue: RefCell::new(Some(Vec::new())),
+            failed: Cell::new(false),
+        });
+        let on_failed = Rc::new(on_failed);
+        let fail = {
+            let shared = Rc::clone(&shared);
+            let on_failed = Rc::clone(&on_failed);
+            move |message: String| {
+                if !shared.failed.replace(true) {
+                    let loaded = shared.queue.borrow().is_none();
+                    on_failed(Failure { message, loaded });
+                }
+            }
+        };
+        let on_message = {
+            let worker = worker.clone();
+            let shared = Rc::clone(&shared);
+            let fail = fail.clone();
+            Closure::<dyn Fn(MessageEvent)>::new(move |e: MessageEvent| {
+                if shared.failed.get() {
+                    return;
+                }
+                let bytes = js_sys::Uint8Array::new(&e.data()).to_vec();
+                match bincode::deserialize::<Reply>(&bytes) {
+                    Ok(Reply::Loaded) => {
+                        let waiting = shared.queue.borrow_mut().take().unwrap_or_default();
+                        for m in waiting {
+                            if let Err(e) = worker.post_message(&m) {
+                                fail(format!(
+                                    "a message could not be sent to it ({})",
+                                    js_text(&e)
+                                ));
+                                return;
+                            }
+                        }
+                    }
+                    Ok(Reply::Done(d)) => on_done(d),
+                    Ok(Reply::Crashed(m)) => fail(m),
+                    Err(e) => fail(format!("its answer could not be read ({e})")),
+                }
+            })
+        };
+        let on_error = {
+            let fail = fail.clone();
+            Closure::<dyn Fn(ErrorEvent)>::new(move |e: ErrorEvent| {
+                // Handled here: the browser need not report it again as the page's error.
+                e.prevent_default();
+                let text = e.message();
+                fail(if text.is_empty() {
+                    "it stopped without a message".into()
+                } else {
+                    text
+                });
+            })
+        };
+        worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+        Ok(Bridge {
+            worker,
+            shared,
+            _on_message: on_message,
+            _on_error: on_error,
+        })
+    }
+
+    /// Sends `job` (queued until the worker has loaded). False when the worker has failed
+    /// or the message could not be posted.
+    pub fn send(&self, job: &Job) -> bool {
+        if self.shared.failed.get() {
+            return false;
+        }
+        let Ok(bytes) = bincode::serialize(job) else {
+            return false;
+        };
+        let message = js_sys::Uint8Array::from(bytes.as_slice());
+        if let Some(queue) = self.shared.queue.borrow_mut().as_mut() {
+            queue.push(message);
+            return true;
+        }
+        self.worker.post_message(&message).is_ok()
+    }
+}
+
+impl Drop for Bridge {
+    /// Terminates the worker (a busy one stops at once) and detaches the listeners first,
+    /// so that no event reaches a dropped closure.
+    fn drop(&mut self) {
+        self.shared.failed.set(true);
+        self.worker.set_onmessage(None);
+        self.worker.set_onerror(None);
+        self.worker.terminate();
+    }
+}
+
+/// A JavaScript error's text.
+fn js_text(e: &JsValue) -> String {
+    e.as_string()
+        .or_else(|| {
+            e.dyn_ref::<js_sys::Error>()
+                .map(|e| String::from(e.message()))
+        })
+        .unwrap_or_else(|| format!("{e:?}"))
+}
+
+/// The worker's end: answers each job with [`job_with`] (keeping the last scenario
+/// parsed), timing the simulations, and reports a panic before the trap. Called once by
+/// the worker's `main`.
+pub fn serve() {
+    let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
+    std::panic::set_hook(Box::new(|info| {
+        console_error_panic_hook::hook(info);
+        post(&Reply::Crashed(info.to_string()));
+    }));
+    let cache = RefCell::new(ScenarioCache::default());
+    let on_message = Closure::<dyn Fn(MessageEvent)>::new(move |e: MessageEvent| {
+        let bytes = js_sys::Uint8Array::new(&e.data()).to_vec();
+        let reply = match bincode::deserialize::<Job>(&bytes) {
+            Ok(job) => {
+                let t0 = js_sys::Date::now();
+                let mut out = job_with(&mut cache.borrow_mut(), job);
+                if let Done::Chunk { ms, .. } | Done::Part { ms, .. } | Done::Warm { ms, .. } =
+                    &mut out
+                {
+                    *ms = js_sys::Date::now() - t0;
+                }
+                Reply::Done(out)
+            }
+            Err(e) => Reply::Crashed(format!("a message from the page could not be read ({e})")),
+        };
+        post(&reply);
+    });
+    scope.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    // The listener lives as long as the worker.
+    on_message.forget();
+    post(&Reply::Loaded);
+}
+
+/// Posts `reply` to the page (from the worker).
+fn post(reply: &Reply) {
+    let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
+    if let Ok(bytes) = bincode::serialize(reply) {
+        // A message that cannot be posted leaves nothing to report it through.
+        let _ = scope.post_message(&js_sys::Uint8Array::from(bytes.as_slice()));
+    }
+}
