@@ -212,9 +212,51 @@ pub fn App() -> impl IntoView {
     // Autosave: effects only push state out. A refusal (storage full or switched off) is
     // said on the page until a save succeeds again.
     let unsaved = RwSignal::new(false);
+    // The text this tab saved last, and whether another tab has saved over it since.
+    let mine = StoredValue::new(String::new());
+    let overwritten = StoredValue::new(false);
     Effect::new(move |_| {
         let text = ws.form.with(persist::encode_saved);
-        unsaved.set(!autosave(&text));
+        let saved = autosave(&text);
+        unsaved.set(!saved);
+        if saved {
+            mine.set_value(text);
+            overwritten.set_value(false);
+        }
+    });
+    // The browser's tabs share local storage: another tab of the page autosaving its own
+    // work replaces this one's saved copy (a reload here would open the other tab's work).
+    // This tab's work is kept under "Earlier work", once until it is saved again, and the
+    // advisor is told; the next change here saves it again. Removed by another tab (its
+    // storage cleared), it is saved again at once.
+    let _ = window_event_listener(leptos::ev::storage, move |e| {
+        if e.key().is_some_and(|k| k != persist::STORAGE_KEY) {
+            return;
+        }
+        match e.new_value() {
+            None => {
+                let text = mine.get_value();
+                if !text.is_empty() {
+                    unsaved.set(!autosave(&text));
+                }
+            }
+            Some(v) if mine.with_value(|m| *m == v) || overwritten.get_value() => {}
+            Some(_) => {
+                overwritten.set_value(true);
+                let current = ws.form.with_untracked(persist::encode_saved);
+                let (_, kept) = keep_earlier(current, "kept when another tab saved over it");
+                ws.notice.set(Some(Notice::problem(if kept {
+                    "Another Tollbooth tab in this browser has saved its own work over this \
+                     tab's. This tab's work is still open here and is kept under “Earlier work” \
+                     (Files); your next change here saves it again."
+                } else {
+                    "Another Tollbooth tab in this browser has saved its own work over this \
+                     tab's, and the browser's storage is full: this tab's work could not be kept \
+                     under “Earlier work”. Save it as a file; your next change here saves it \
+                     again."
+                })));
+            }
+        }
     });
     // A share link pasted into this tab changes only the fragment: it opens as at
     // start-up (the work open now is kept first), by a reload.

@@ -3,7 +3,7 @@
 //!
 //! A worker can fail: its WebAssembly traps (a panic in the engine, memory exhausted) or
 //! never loads. The page must hear of it, or a run waits forever for a chunk that will not
-//! come. A panic is reported with its message ([`Reply::Crashed`], posted by the panic hook
+//! come. A panic is reported with its message (a `Crashed` reply, posted by the panic hook
 //! just before the trap); any other failure reaches the page as the worker's `error` event
 //! (the loader, `assets/worker_loader.js`, rethrows a failed load so that it does). The
 //! bridge reports the first failure only, with whether the worker had loaded, and the

@@ -165,6 +165,35 @@ test("loading the $45 trade-away preset reprices the ticket, and a reload restor
   await context.close();
 });
 
+test("two tabs: work saved over by another tab is kept under Earlier work and said", async () => {
+  const a = await open();
+  const b = await open({ context: a.context });
+  await a.ws.go("household");
+  await a.ws.fill("name", "Tab A household");
+  // Tab B, told of A's save, keeps its own work (still the demo) and says so.
+  await b.page.getByTestId("notice").getByText(/Another Tollbooth tab in this browser has saved its own work over this tab's/).waitFor();
+  assert.notEqual(await b.ws.text("household-title"), "Tab A household", "B's work stays open");
+  const keptByB = await b.page.evaluate(() => JSON.parse(localStorage.getItem("tollbooth.scenario.v1.previous")).kept);
+  assert.equal(keptByB.length, 1);
+  assert.match(keptByB[0].why, /^kept when another tab saved over it/);
+  // Further saves by A do not keep B's work again; an edit in B saves B's work and it is
+  // A's turn to keep its own.
+  await a.ws.fill("name", "Tab A household, renamed");
+  await b.ws.go("household");
+  await b.ws.fill("name", "Tab B household");
+  await a.page.getByTestId("notice").getByText(/Another Tollbooth tab/).waitFor();
+  const kept = await a.page.evaluate(() => JSON.parse(localStorage.getItem("tollbooth.scenario.v1.previous")).kept);
+  assert.deepEqual(
+    kept.map((k) => k.name),
+    ["Tab A household, renamed", keptByB[0].name],
+  );
+  const saved = await a.page.evaluate(() => JSON.parse(localStorage.getItem("tollbooth.scenario.v1")).form.name);
+  assert.equal(saved, "Tab B household");
+  assert.deepEqual(a.problems, []);
+  assert.deepEqual(b.problems, []);
+  await a.context.close();
+});
+
 test("damaged saved work keeps the demo, says so, and keeps a copy", async () => {
   const context = await browser.newContext();
   await context.addInitScript(() => {
