@@ -168,21 +168,29 @@ fn store_kept(list: &mut Vec<persist::Kept>) -> bool {
 }
 
 /// Autosaves the form; when the browser refuses, frees the earlier work's oldest entries
-/// and tries again. False when it still cannot be saved.
-fn autosave(text: &str) -> bool {
+/// and tries again. Whether it was saved, and whether earlier work was given up.
+fn autosave(text: &str) -> (bool, bool) {
     if browser::store(persist::STORAGE_KEY, text) {
-        return true;
+        return (true, false);
     }
     let mut list = persist::decode_kept(browser::load(persist::PREVIOUS_KEY).as_deref());
+    let mut freed = false;
     while !list.is_empty() {
         list.pop();
+        freed = true;
         browser::store(persist::PREVIOUS_KEY, &persist::encode_kept(&list));
         if browser::store(persist::STORAGE_KEY, text) {
-            return true;
+            return (true, true);
         }
     }
-    false
+    (false, freed)
 }
+
+/// Bumped when the page changes the stored earlier work outside the Files section (the
+/// autosave freeing room, work kept when another tab saved over it): the section reads the
+/// list again.
+#[derive(Clone, Copy)]
+struct EarlierWork(RwSignal<u64>);
 
 /// The whole page.
 #[component]
@@ -215,9 +223,14 @@ pub fn App() -> impl IntoView {
     // The text this tab saved last, and whether another tab has saved over it since.
     let mine = StoredValue::new(String::new());
     let overwritten = StoredValue::new(false);
+    let earlier = EarlierWork(RwSignal::new(0));
+    provide_context(earlier);
     Effect::new(move |_| {
         let text = ws.form.with(persist::encode_saved);
-        let saved = autosave(&text);
+        let (saved, freed) = autosave(&text);
+        if freed {
+            earlier.0.update(|v| *v += 1);
+        }
         unsaved.set(!saved);
         if saved {
             mine.set_value(text);
@@ -237,7 +250,7 @@ pub fn App() -> impl IntoView {
             None => {
                 let text = mine.get_value();
                 if !text.is_empty() {
-                    unsaved.set(!autosave(&text));
+                    unsaved.set(!autosave(&text).0);
                 }
             }
             Some(v) if mine.with_value(|m| *m == v) || overwritten.get_value() => {}
@@ -245,6 +258,7 @@ pub fn App() -> impl IntoView {
                 overwritten.set_value(true);
                 let current = ws.form.with_untracked(persist::encode_saved);
                 let (_, kept) = keep_earlier(current, "kept when another tab saved over it");
+                earlier.0.update(|v| *v += 1);
                 ws.notice.set(Some(Notice::problem(if kept {
                     "Another Tollbooth tab in this browser has saved its own work over this \
                      tab's. This tab's work is still open here and is kept under “Earlier work” \
@@ -499,9 +513,23 @@ fn FilesPanel() -> impl IntoView {
     let ws = ws();
     let message = RwSignal::new(None::<Notice>);
     let link = RwSignal::new(String::new());
-    let kept = RwSignal::new(persist::decode_kept(
-        browser::load(persist::PREVIOUS_KEY).as_deref(),
-    ));
+    let read_kept = || persist::decode_kept(browser::load(persist::PREVIOUS_KEY).as_deref());
+    let kept = RwSignal::new(read_kept());
+    // Read again when the page changed the list elsewhere, or another tab did.
+    if let Some(EarlierWork(changed)) = use_context::<EarlierWork>() {
+        Effect::new(move |first: Option<()>| {
+            changed.track();
+            if first.is_some() {
+                kept.set(read_kept());
+            }
+        });
+    }
+    let listener = window_event_listener(leptos::ev::storage, move |e| {
+        if e.key().is_none_or(|k| k == persist::PREVIOUS_KEY) {
+            kept.set(read_kept());
+        }
+    });
+    on_cleanup(move || listener.remove());
     // Opens `form` in place of the current work, which goes to the earlier work first.
     // The text to append to the message: empty, or why the old work could not be kept.
     // (When the current work cannot be kept, nothing is replaced.)

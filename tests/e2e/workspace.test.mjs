@@ -168,10 +168,17 @@ test("loading the $45 trade-away preset reprices the ticket, and a reload restor
 test("two tabs: work saved over by another tab is kept under Earlier work and said", async () => {
   const a = await open();
   const b = await open({ context: a.context });
+  // B shows its Earlier work (none yet) while A edits.
+  await b.ws.go("files");
+  assert.equal(await b.page.getByTestId("earlier-entry").count(), 0);
   await a.ws.go("household");
   await a.ws.fill("name", "Tab A household");
   // Tab B, told of A's save, keeps its own work (still the demo) and says so.
   await b.page.getByTestId("notice").getByText(/Another Tollbooth tab in this browser has saved its own work over this tab's/).waitFor();
+  // The list on screen shows what B kept.
+  await b.page.getByTestId("earlier-entry").first().waitFor();
+  assert.equal(await b.page.getByTestId("earlier-entry").count(), 1);
+  await b.ws.go("overview");
   assert.notEqual(await b.ws.text("household-title"), "Tab A household", "B's work stays open");
   const keptByB = await b.page.evaluate(() => JSON.parse(localStorage.getItem("tollbooth.scenario.v1.previous")).kept);
   assert.equal(keptByB.length, 1);
@@ -182,6 +189,11 @@ test("two tabs: work saved over by another tab is kept under Earlier work and sa
   await b.ws.go("household");
   await b.ws.fill("name", "Tab B household");
   await a.page.getByTestId("notice").getByText(/Another Tollbooth tab/).waitFor();
+  // What A kept shows in B's list too (written by another tab).
+  await b.ws.go("files");
+  assert.equal(await b.page.getByTestId("earlier-entry").count(), 2);
+  await a.ws.go("files");
+  assert.equal(await a.page.getByTestId("earlier-entry").count(), 2);
   const kept = await a.page.evaluate(() => JSON.parse(localStorage.getItem("tollbooth.scenario.v1.previous")).kept);
   assert.deepEqual(
     kept.map((k) => k.name),
@@ -189,6 +201,9 @@ test("two tabs: work saved over by another tab is kept under Earlier work and sa
   );
   const saved = await a.page.evaluate(() => JSON.parse(localStorage.getItem("tollbooth.scenario.v1")).form.name);
   assert.equal(saved, "Tab B household");
+  // An entry forgotten in A leaves B's list on screen too.
+  await a.page.getByTestId("earlier-forget").first().click();
+  await b.page.waitForFunction(() => document.querySelectorAll('[data-testid="earlier-entry"]').length === 1);
   assert.deepEqual(a.problems, []);
   assert.deepEqual(b.problems, []);
   await a.context.close();
