@@ -269,18 +269,19 @@ struct Parts {
 
 /// The page's Web Workers, started once at load: `navigator.hardwareConcurrency`
 /// simulation workers plus one for today's trades. Starting them at load means a
-/// comparison makes no request, so the page also works offline once loaded. A worker that
-/// fails is replaced by a fresh one ([`worker_failed`]); `None` marks a slot left empty
-/// because its worker never loaded.
+/// comparison makes no request, so the page also works offline once loaded. `None` marks
+/// the slot of a worker that failed ([`worker_failed`]) or could not be created.
 struct Pool {
     sims: Vec<Option<Bridge>>,
     /// The run whose chunk each simulation worker has out (possibly a cancelled run's).
     busy: Vec<Option<u64>>,
     today: Option<Bridge>,
+    /// The worker answering the latest request for today's trades.
+    today_on: Option<Slot>,
     /// Workers that answered their first ping.
     ready: usize,
-    /// Why the workers cannot run, once a worker has failed to load.
-    broken: Option<String>,
+    /// The latest worker failure.
+    failure: Option<Failure>,
 }
 
 /// One of the pool's workers.
@@ -353,11 +354,14 @@ pub fn start_workers(state: RunState) {
         return;
     }
     let n = worker_count();
-    let mut broken = None;
+    let mut failure = None;
     let mut started = |slot| match spawn(state, slot) {
         Ok(b) => Some(b),
-        Err(e) => {
-            broken.get_or_insert(e);
+        Err(message) => {
+            failure.get_or_insert(Failure {
+                message,
+                loaded: false,
+            });
             None
         }
     };
@@ -374,7 +378,7 @@ pub fn start_workers(state: RunState) {
     }
     browser::set_root_attribute(
         "data-workers",
-        if broken.is_some() {
+        if sims.iter().all(Option::is_none) {
             "failed"
         } else {
             "starting"
@@ -385,8 +389,9 @@ pub fn start_workers(state: RunState) {
             sims,
             busy: vec![None; n],
             today,
+            today_on: None,
             ready: 0,
-            broken,
+            failure,
         })
     });
 }
@@ -404,83 +409,101 @@ fn worker_ready() {
     });
 }
 
-/// A worker failed (see [`crate::workers`]): it is terminated and, if it had loaded,
-/// replaced by a fresh one (a worker that never loaded leaves its slot empty: another
-/// would not load either). A comparison that had a chunk on it stops with the reason, as
-/// does a request for today's trades it was answering, or a comparison no worker is left
-/// to run.
+/// A worker failed (see [`crate::workers`]): it is terminated and its slot left empty.
+/// No replacement is started: it would fetch the worker's files again, and once loaded the
+/// page makes no request. Comparisons go on with the simulation workers left (today's
+/// trades move to one of them when their own worker is gone). A comparison that had a
+/// chunk on the failed worker stops with the reason (the chunk is not run again elsewhere:
+/// a chunk that made the engine panic would do so there too), as does a request for
+/// today's trades the worker was answering; with no simulation worker left, the page asks
+/// for a reload.
 fn worker_failed(state: RunState, slot: Slot, f: Failure) {
-    let what = if f.loaded {
-        format!("a simulation worker stopped ({})", f.message)
-    } else {
-        format!(
-            "the simulation workers could not load ({}); reload the page",
-            f.message
-        )
+    let which = match slot {
+        Slot::Sim(_) => "a simulation worker",
+        Slot::Today => "the worker for today's trades",
     };
-    let Some((lost_run, alive)) = POOL.with(|p| {
+    let what = if f.loaded {
+        format!("{which} stopped ({})", f.message)
+    } else {
+        format!("{which} could not load ({})", f.message)
+    };
+    let Some((lost_run, lost_today, left)) = POOL.with(|p| {
         let mut guard = p.borrow_mut();
         let pool = guard.as_mut()?;
-        let fresh = if f.loaded {
+        if f.loaded {
             pool.ready = pool.ready.saturating_sub(1);
-            match spawn(state, slot) {
-                Ok(b) => {
-                    b.send(&Job::Ping);
-                    Some(b)
-                }
-                Err(e) => {
-                    pool.broken.get_or_insert(e);
-                    None
-                }
-            }
-        } else {
-            pool.broken.get_or_insert(what.clone());
-            None
-        };
-        browser::set_root_attribute(
-            "data-workers",
-            if pool.broken.is_some() {
-                "failed"
-            } else {
-                "starting"
-            },
-        );
-        // Dropping the old bridge terminates its worker.
+        }
+        // Dropping the bridge terminates its worker.
         let lost_run = match slot {
             Slot::Sim(i) => {
                 if let Some(s) = pool.sims.get_mut(i) {
-                    *s = fresh;
+                    *s = None;
                 }
                 pool.busy.get_mut(i).and_then(Option::take)
             }
             Slot::Today => {
-                pool.today = fresh;
+                pool.today = None;
                 None
             }
         };
-        Some((lost_run, pool.sims.iter().any(Option::is_some)))
+        let lost_today = pool.today_on == Some(slot);
+        let left = pool.sims.iter().flatten().count();
+        pool.failure = Some(f.clone());
+        if left == 0 {
+            browser::set_root_attribute("data-workers", "failed");
+        }
+        Some((lost_run, lost_today, left))
     }) else {
         return;
     };
-    if slot == Slot::Today && state.today_busy.get_untracked() {
-        state.today.set(Some(Err(format!(
-            "{what}. The worker has been restarted: ask again."
-        ))));
+    let after = if left == 0 {
+        "No simulation worker is left: reload the page.".to_string()
+    } else {
+        format!("The page goes on with {left} worker(s); reload it to start all again.")
+    };
+    if lost_today && state.today_busy.get_untracked() {
+        let again = if left == 0 {
+            after.clone()
+        } else {
+            "Ask again: a simulation worker answers now.".to_string()
+        };
+        state.today.set(Some(Err(sentence(&format!(
+            "{what} while working them out. {again}"
+        )))));
         state.today_busy.set(false);
     }
     let current = RUN.with(|r| r.borrow().as_ref().map(|r| r.id));
     let Some(id) = current else {
         return;
     };
-    if lost_run == Some(id) {
+    if lost_run == Some(id) || left == 0 {
         state.status.set(Status::Failed(format!(
-            "{what} while running paths of this comparison. The worker has been \
-             restarted: compare again."
+            "{what} while running paths of this comparison. {after}"
         )));
         cancel(state, false);
-    } else if !alive {
-        state.status.set(Status::Failed(what));
-        cancel(state, false);
+    }
+}
+
+/// `text` with its first letter capitalised (a message shown on its own).
+fn sentence(text: &str) -> String {
+    let mut c = text.chars();
+    c.next()
+        .map_or_else(String::new, |f| f.to_uppercase().chain(c).collect())
+}
+
+/// Why no simulation worker is running (`failure`: the last one's), for a comparison
+/// asked for then.
+fn none_left(failure: Option<&Failure>) -> String {
+    match failure {
+        Some(f) if !f.loaded => format!(
+            "the simulation workers could not load ({}). Reload the page.",
+            f.message
+        ),
+        Some(f) => format!(
+            "the simulation workers have stopped (the last: {}). Reload the page.",
+            f.message
+        ),
+        None => "the simulation workers could not be started. Reload the page.".into(),
     }
 }
 
@@ -623,17 +646,17 @@ fn partial_report(run: &mut Run, complete: bool) -> Result<Report, String> {
 fn start(state: RunState, scenario: Scenario, settings: RunSettings) {
     cancel(state, false);
     start_workers(state);
-    let broken = POOL.with(|p| {
-        p.borrow()
-            .as_ref()
-            .filter(|p| p.sims.iter().all(Option::is_none))
-            .map(|p| p.broken.clone().unwrap_or_default())
+    let (workers, failure) = POOL.with(|p| {
+        p.borrow().as_ref().map_or((0, None), |p| {
+            (p.sims.iter().flatten().count(), p.failure.clone())
+        })
     });
-    if let Some(why) = broken {
-        state.status.set(Status::Failed(why));
+    if workers == 0 {
+        state
+            .status
+            .set(Status::Failed(none_left(failure.as_ref())));
         return;
     }
-    let workers = POOL.with(|p| p.borrow().as_ref().map_or(1, |p| p.sims.len()));
     let plan = plan(settings.paths, workers);
     let mut run = Run {
         id: next_id(),
@@ -731,6 +754,8 @@ fn on_output(state: RunState, worker: usize, out: Done) {
         Done::Part {
             run, result, ms, ..
         } => (run, Arrived::Part(result, ms)),
+        // Today's trades, asked of this worker when their own is gone.
+        today @ Done::Today { .. } => return on_today(state, today),
         _ => return,
     };
     POOL.with(|p| {
@@ -895,7 +920,11 @@ fn publish(state: RunState, id: u64) {
             }
         }
         if complete {
-            let workers = POOL.with(|p| p.borrow().as_ref().map_or(0, |p| p.sims.len()));
+            let workers = POOL.with(|p| {
+                p.borrow()
+                    .as_ref()
+                    .map_or(0, |p| p.sims.iter().flatten().count())
+            });
             state.status.set(Status::Done(
                 now() - run.started,
                 workers,
@@ -918,29 +947,32 @@ fn ask_today(state: RunState, scenario: &Scenario, policy: usize) {
     state.today_busy.set(true);
     state.today_hash.set(Some(scenario.hash_hex()));
     let sent = POOL.with(|p| {
-        let guard = p.borrow();
-        let Some(pool) = guard.as_ref() else {
-            return Err(String::new());
+        let mut guard = p.borrow_mut();
+        let pool = guard.as_mut()?;
+        // Today's own worker, or, when it is gone, a simulation worker.
+        let (slot, bridge) = match pool.today.as_ref() {
+            Some(b) => (Slot::Today, b),
+            None => pool
+                .sims
+                .iter()
+                .enumerate()
+                .find_map(|(i, b)| Some((Slot::Sim(i), b.as_ref()?)))?,
         };
-        let Some(b) = pool.today.as_ref() else {
-            return Err(pool.broken.clone().unwrap_or_default());
-        };
-        b.send(&Job::Today {
+        let job = Job::Today {
             run: id,
             scenario: scenario.to_json_pretty(),
             policy,
             as_of: scenario.as_of.to_string(),
-        })
-        .then_some(())
-        .ok_or_else(String::new)
-    });
-    if let Err(why) = sent {
-        let why = if why.is_empty() {
-            "the worker for today's trades is not running; reload the page".to_string()
-        } else {
-            why
         };
-        state.today.set(Some(Err(why)));
+        bridge.send(&job).then_some(())?;
+        pool.today_on = Some(slot);
+        Some(())
+    });
+    if sent.is_none() {
+        let failure = POOL.with(|p| p.borrow().as_ref().and_then(|p| p.failure.clone()));
+        state
+            .today
+            .set(Some(Err(sentence(&none_left(failure.as_ref())))));
         state.today_busy.set(false);
     }
 }

@@ -58,8 +58,8 @@ struct Shared {
 impl Bridge {
     /// Starts the worker at `path` (a classic script). `on_done` receives each answer;
     /// `on_failed` the first failure, after which the bridge sends and reports nothing
-    /// (drop it, which terminates the worker, and start another). Neither callback may drop
-    /// this bridge: defer that to a later task.
+    /// (drop it: that terminates the worker). Neither callback may drop this bridge: defer
+    /// that to a later task.
     pub fn spawn(
         path: &str,
         on_done: impl Fn(Done) + 'static,
