@@ -718,19 +718,6 @@ fn cancel(state: RunState, mark: bool) {
 fn on_output(state: RunState, worker: usize, out: Done) {
     if out == Done::Ready {
         worker_ready();
-        // A replacement for a failed worker joins the run in flight.
-        let idle = POOL.with(|p| {
-            p.borrow()
-                .as_ref()
-                .is_some_and(|p| p.busy.get(worker).is_some_and(Option::is_none))
-        });
-        if idle {
-            RUN.with(|cell| {
-                if let Some(run) = cell.borrow_mut().as_mut() {
-                    send_next(run, worker);
-                }
-            });
-        }
         return;
     }
     if let Done::Warm {
