@@ -21,6 +21,20 @@ pub fn store(key: &str, value: &str) -> bool {
     storage().is_some_and(|s| s.set_item(key, value).is_ok())
 }
 
+fn session() -> Option<web_sys::Storage> {
+    window()?.session_storage().ok().flatten()
+}
+
+/// A session-storage item (this tab's, kept across reloads).
+pub fn session_load(key: &str) -> Option<String> {
+    session()?.get_item(key).ok().flatten()
+}
+
+/// Stores a session-storage item; false when the browser refused.
+pub fn session_store(key: &str, value: &str) -> bool {
+    session().is_some_and(|s| s.set_item(key, value).is_ok())
+}
+
 /// The local date and time to the minute, `2026-11-23 14:05`.
 pub fn now_label() -> String {
     let d = js_sys::Date::new_0();

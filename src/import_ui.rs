@@ -94,8 +94,9 @@ enum Outcome {
 }
 
 /// What the panel holds while the advisor works elsewhere: the pasted text, the choices
-/// and the last outcome stay as they were when they come back (in memory only, for the
-/// page's session). Created once by the app and provided as context.
+/// and the last outcome stay as they were when they come back. The text and the choices
+/// are also kept in the tab's session storage ([`DRAFT_KEY`]), so a reload does not lose
+/// them either; closing the tab does. Created once by the app and provided as context.
 #[derive(Clone, Copy)]
 pub struct ImportDraft {
     text: RwSignal<String>,
@@ -106,7 +107,50 @@ pub struct ImportDraft {
     custom: RwSignal<ColumnMapping>,
 }
 
+/// The session-storage key of the import's text and choices.
+pub const DRAFT_KEY: &str = "tollbooth.import.v1";
+
+/// The stored form of a draft.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Stored {
+    text: String,
+    preset: String,
+    mode: ImportMode,
+    account: String,
+    custom: ColumnMapping,
+}
+
 impl ImportDraft {
+    /// The draft this tab kept (an empty one when none, or when it cannot be read), saved
+    /// again on every change.
+    pub fn kept_in_tab() -> ImportDraft {
+        let d = ImportDraft::new();
+        if let Some(s) =
+            browser::session_load(DRAFT_KEY).and_then(|t| serde_json::from_str::<Stored>(&t).ok())
+        {
+            d.text.set(s.text);
+            d.preset.set(s.preset);
+            d.mode.set(s.mode);
+            d.account.set(s.account);
+            d.custom.set(s.custom);
+        }
+        Effect::new(move |_| {
+            let stored = Stored {
+                text: d.text.get(),
+                preset: d.preset.get(),
+                mode: d.mode.get(),
+                account: d.account.get(),
+                custom: d.custom.get(),
+            };
+            // A refusal (a file too large for the tab's storage) loses the draft on a
+            // reload only; the panel keeps it meanwhile.
+            if let Ok(json) = serde_json::to_string(&stored) {
+                browser::session_store(DRAFT_KEY, &json);
+            }
+        });
+        d
+    }
+
     /// An empty draft: no text, the layout detected, existing lots replaced.
     pub fn new() -> ImportDraft {
         ImportDraft {

@@ -206,7 +206,7 @@ pub fn App() -> impl IntoView {
     let run_state = results::RunState::new(paths, years);
     provide_context(run_state);
     // The CSV import's text and choices outlive the section (see `ImportDraft`).
-    provide_context(import_ui::ImportDraft::new());
+    provide_context(import_ui::ImportDraft::kept_in_tab());
     results::watch_inputs(ws, run_state);
     // The Web Workers start right after the first render, while the page is still
     // loading: a comparison then makes no request (and works offline).
