@@ -203,7 +203,7 @@ pub fn App() -> impl IntoView {
             (u64::from(s.market.paths), s.market.horizon_years)
         })
     });
-    let run_state = results::RunState::new(paths, years);
+    let run_state = results::RunState::kept_in_tab(paths, years);
     provide_context(run_state);
     // The CSV import's text and choices outlive the section (see `ImportDraft`).
     provide_context(import_ui::ImportDraft::kept_in_tab());

@@ -93,6 +93,31 @@ impl RunState {
         }
     }
 
+    /// [`RunState::new`], with the run settings this tab kept if any (paths and years as
+    /// typed, whether quick runs recompute), saved again on every change: a reload keeps
+    /// them ([`RUN_KEY`], session storage).
+    pub fn kept_in_tab(paths: u64, years: u32) -> RunState {
+        let state = RunState::new(paths, years);
+        if let Some(k) =
+            browser::session_load(RUN_KEY).and_then(|t| serde_json::from_str::<KeptRun>(&t).ok())
+        {
+            state.paths.set(k.paths);
+            state.years.set(k.years);
+            state.auto.set(k.auto);
+        }
+        Effect::new(move |_| {
+            let k = KeptRun {
+                paths: state.paths.get(),
+                years: state.years.get(),
+                auto: state.auto.get(),
+            };
+            if let Ok(json) = serde_json::to_string(&k) {
+                browser::session_store(RUN_KEY, &json);
+            }
+        });
+        state
+    }
+
     fn paths_ok(&self) -> Result<u64, String> {
         self.paths.with(|t| whole(t, 1, 100_000))
     }
@@ -100,6 +125,17 @@ impl RunState {
     fn years_ok(&self) -> Result<u64, String> {
         self.years.with(|t| whole(t, 1, 50))
     }
+}
+
+/// The session-storage key of the run settings.
+pub const RUN_KEY: &str = "tollbooth.run.v1";
+
+/// The stored run settings.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct KeptRun {
+    paths: String,
+    years: String,
+    auto: bool,
 }
 
 impl Default for RunState {

@@ -287,6 +287,18 @@ test("workers that cannot load say so: a comparison or today's trades fail with 
   await context.close();
 });
 
+test("the run settings as typed survive a reload of the tab", async () => {
+  const { page, problems, context, results, reload } = await open();
+  await page.getByTestId("auto-run").uncheck();
+  await results.setRun({ paths: 1234, years: 7 });
+  await reload();
+  assert.equal(await page.getByTestId("run-paths").inputValue(), "1234");
+  assert.equal(await page.getByTestId("run-years").inputValue(), "7");
+  assert.equal(await page.getByTestId("auto-run").isChecked(), false);
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
 test("a quick scenario recomputes by itself as the advisor edits", async () => {
   const { page, problems, context, results, ws } = await open();
   await results.setRun({ paths: 4, years: 1 });
