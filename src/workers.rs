@@ -213,3 +213,125 @@ fn post(reply: &Reply) {
         let _ = scope.post_message(&js_sys::Uint8Array::from(bytes.as_slice()));
     }
 }
+
+#[cfg(all(test, target_arch = "wasm32"))]
+mod tests {
+    //! The bridge against real workers in the browser (`cargo test --target
+    //! wasm32-unknown-unknown`): small scripts that speak the protocol by hand.
+    use super::*;
+    use wasm_bindgen_test::*;
+
+    wasm_bindgen_test_configure!(run_in_browser);
+
+    /// A message's bytes as a JavaScript array literal.
+    fn bytes(reply: &Reply) -> String {
+        format!("{:?}", bincode::serialize(reply).unwrap())
+    }
+
+    /// A worker running `script`, from a `blob:` URL.
+    fn script_url(script: &str) -> String {
+        let parts = js_sys::Array::of1(&JsValue::from_str(script));
+        let options = web_sys::BlobPropertyBag::new();
+        options.set_type("text/javascript");
+        let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options).unwrap();
+        web_sys::Url::create_object_url_with_blob(&blob).unwrap()
+    }
+
+    async fn sleep(ms: i32) {
+        let p = js_sys::Promise::new(&mut |resolve, _| {
+            web_sys::window()
+                .unwrap()
+                .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms)
+                .unwrap();
+        });
+        wasm_bindgen_futures::JsFuture::from(p).await.unwrap();
+    }
+
+    /// Waits up to five seconds for `cell` to be filled.
+    async fn wait<T: Clone>(cell: &Rc<RefCell<Option<T>>>) -> T {
+        for _ in 0..100 {
+            if let Some(v) = cell.borrow().clone() {
+                return v;
+            }
+            sleep(50).await;
+        }
+        panic!("nothing arrived");
+    }
+
+    /// What a test bridge received.
+    type Slot<T> = Rc<RefCell<Option<T>>>;
+
+    /// A bridge to `script` that records its answers and its failure.
+    fn bridge(script: &str) -> (Bridge, Slot<Done>, Slot<Failure>) {
+        let (done, failed) = (Rc::new(RefCell::new(None)), Rc::new(RefCell::new(None)));
+        let (d, f) = (Rc::clone(&done), Rc::clone(&failed));
+        let b = Bridge::spawn(
+            &script_url(script),
+            move |out| *d.borrow_mut() = Some(out),
+            move |failure| {
+                assert!(f.borrow().is_none(), "a failure is reported once");
+                *f.borrow_mut() = Some(failure);
+            },
+        )
+        .unwrap();
+        (b, done, failed)
+    }
+
+    #[wasm_bindgen_test]
+    async fn jobs_sent_before_the_worker_loads_wait_for_it() {
+        // The worker listens only after a while, as one loading its WebAssembly does: a
+        // message posted before would be lost.
+        let script = format!(
+            "setTimeout(() => {{ onmessage = () => postMessage(new Uint8Array({})); \
+             postMessage(new Uint8Array({})); }}, 100);",
+            bytes(&Reply::Done(Done::Ready)),
+            bytes(&Reply::Loaded)
+        );
+        let (b, done, failed) = bridge(&script);
+        assert!(b.send(&Job::Ping));
+        assert_eq!(wait(&done).await, Done::Ready);
+        assert!(failed.borrow().is_none());
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_panic_is_reported_with_its_message() {
+        let script = format!(
+            "postMessage(new Uint8Array({}));",
+            bytes(&Reply::Crashed("panicked at engine.rs: boom".into()))
+        );
+        let (b, _, failed) = bridge(&script);
+        let f = wait(&failed).await;
+        assert_eq!(f.message, "panicked at engine.rs: boom");
+        assert!(!f.loaded);
+        assert!(!b.send(&Job::Ping), "a failed worker takes no job");
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_worker_that_throws_fails_once_with_the_error() {
+        // Loaded, then every job throws (as a trapped instance does); the second job is
+        // not even sent.
+        let script = format!(
+            "postMessage(new Uint8Array({})); onmessage = () => {{ throw new Error('trap'); }};",
+            bytes(&Reply::Loaded)
+        );
+        let (b, done, failed) = bridge(&script);
+        sleep(200).await;
+        assert!(b.send(&Job::Ping));
+        let f = wait(&failed).await;
+        assert!(f.message.contains("trap"), "{}", f.message);
+        assert!(f.loaded);
+        assert!(!b.send(&Job::Ping));
+        assert!(done.borrow().is_none());
+    }
+
+    #[wasm_bindgen_test]
+    async fn an_answer_that_cannot_be_read_is_a_failure() {
+        let (_b, _, failed) = bridge("postMessage('not bytes');");
+        let f = wait(&failed).await;
+        assert!(
+            f.message.starts_with("its answer could not be read"),
+            "{}",
+            f.message
+        );
+    }
+}
