@@ -35,6 +35,27 @@ pub fn session_store(key: &str, value: &str) -> bool {
     session().is_some_and(|s| s.set_item(key, value).is_ok())
 }
 
+/// This tab's id (random, kept in session storage: the same across reloads of the tab).
+pub fn tab_id() -> String {
+    const KEY: &str = "tollbooth.tab.v1";
+    if let Some(id) = session_load(KEY).filter(|id| !id.is_empty()) {
+        return id;
+    }
+    let id = format!(
+        "{:013x}",
+        (js_sys::Math::random() * (1u64 << 52) as f64) as u64
+    );
+    session_store(KEY, &id);
+    id
+}
+
+/// Removes a session-storage item.
+pub fn session_remove(key: &str) {
+    if let Some(s) = session() {
+        let _ = s.remove_item(key);
+    }
+}
+
 /// The local date and time to the minute, `2026-11-23 14:05`.
 pub fn now_label() -> String {
     let d = js_sys::Date::new_0();

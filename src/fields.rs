@@ -358,15 +358,16 @@ fn text_like(
     label: String,
     style: LabelStyle,
     kind: &'static str,
-    on_change: bool,
+    as_list: bool,
 ) -> AnyView {
     let ws = ws();
     let path = field.path.clone();
     let (f1, f2) = (field.clone(), field.clone());
     let p1 = path.clone();
     let write = move |ev: leptos::ev::Event| f2.set(ws, event_target_value(&ev));
-    let input = if on_change {
-        // The text being typed, while the field has the focus.
+    let input = if as_list {
+        // The text being typed, while the field has the focus (`change` would not clear
+        // it when the text ends as it began, nor wait for the focus to go on Enter).
         let typed = RwSignal::new(None::<String>);
         let f3 = field.clone();
         view! {
@@ -381,10 +382,7 @@ fn text_like(
                     typed.set(Some(v.clone()));
                     f3.set(ws, v);
                 }
-                on:change=move |ev| {
-                    typed.set(None);
-                    write(ev);
-                }
+                on:blur=move |_| typed.set(None)
             />
         }
         .into_any()

@@ -143,9 +143,12 @@ impl ImportDraft {
                 custom: d.custom.get(),
             };
             // A refusal (a file too large for the tab's storage) loses the draft on a
-            // reload only; the panel keeps it meanwhile.
-            if let Ok(json) = serde_json::to_string(&stored) {
-                browser::session_store(DRAFT_KEY, &json);
+            // reload only (the panel keeps it meanwhile): an older draft is not left to
+            // come back instead.
+            let saved = serde_json::to_string(&stored)
+                .is_ok_and(|json| browser::session_store(DRAFT_KEY, &json));
+            if !saved {
+                browser::session_remove(DRAFT_KEY);
             }
         });
         d
@@ -197,12 +200,26 @@ pub fn ImportPanel() -> impl IntoView {
         preset.set(v);
     };
     let shown = Memo::new(move |_| text.with(|t| preview(t, &choice.get())));
+    // The account chosen for rows without one, if the scenario still has it (the draft
+    // outlives the section and reloads, the account may not): else none, as the select
+    // then shows.
+    let chosen_account = move || {
+        Some(account.get_untracked()).filter(|a| {
+            !a.is_empty()
+                && ws
+                    .form
+                    .with_untracked(|f| f.household.accounts.iter().any(|x| &x.id == a))
+        })
+    };
+    if chosen_account().is_none() {
+        account.set(String::new());
+    }
 
     let run = move |_| {
         let options = ImportOptions {
             mapping: choice.get_untracked(),
             mode: mode.get_untracked(),
-            default_account: Some(account.get_untracked()).filter(|a| !a.is_empty()),
+            default_account: chosen_account(),
         };
         let result =
             text.with_untracked(|t| ws.form.with_untracked(|f| import_lots(f, t, &options)));

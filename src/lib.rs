@@ -198,12 +198,7 @@ pub fn App() -> impl IntoView {
     let start = start_in_browser();
     let ws = Workspace::new(start.form, start.notice);
     provide_context(ws);
-    let (paths, years) = ws.checked.with_untracked(|c| {
-        c.as_ref().map_or((500, 10), |s| {
-            (u64::from(s.market.paths), s.market.horizon_years)
-        })
-    });
-    let run_state = results::RunState::kept_in_tab(paths, years);
+    let run_state = results::RunState::kept_in_tab(ws);
     provide_context(run_state);
     // The CSV import's text and choices outlive the section (see `ImportDraft`).
     provide_context(import_ui::ImportDraft::kept_in_tab());
@@ -239,8 +234,9 @@ pub fn App() -> impl IntoView {
     });
     // The browser's tabs share local storage: another tab of the page autosaving its own
     // work replaces this one's saved copy (a reload here would open the other tab's work).
-    // This tab's work is kept under "Earlier work", once until it is saved again, and the
-    // advisor is told; the next change here saves it again. Removed by another tab (its
+    // This tab's work is kept under "Earlier work" (one entry per tab, replaced each time),
+    // once until it is saved again, and the advisor is told; the next change here saves it
+    // again. Removed by another tab (its
     // storage cleared), it is saved again at once.
     let _ = window_event_listener(leptos::ev::storage, move |e| {
         if e.key().is_some_and(|k| k != persist::STORAGE_KEY) {
@@ -257,7 +253,18 @@ pub fn App() -> impl IntoView {
             Some(_) => {
                 overwritten.set_value(true);
                 let current = ws.form.with_untracked(persist::encode_saved);
-                let (_, kept) = keep_earlier(current, "kept when another tab saved over it");
+                let mut list =
+                    persist::decode_kept(browser::load(persist::PREVIOUS_KEY).as_deref());
+                persist::keep_for_tab(
+                    &mut list,
+                    current,
+                    format!(
+                        "kept when another tab saved over it, {}",
+                        browser::now_label()
+                    ),
+                    &browser::tab_id(),
+                );
+                let kept = store_kept(&mut list);
                 earlier.0.update(|v| *v += 1);
                 ws.notice.set(Some(Notice::problem(if kept {
                     "Another Tollbooth tab in this browser has saved its own work over this \

@@ -89,6 +89,9 @@ pub struct Kept {
     pub why: String,
     /// Its stored record (see [`encode_saved`]), exactly as it was.
     pub record: String,
+    /// The tab that kept it when another tab saved over its work (see [`keep_for_tab`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tab: Option<String>,
 }
 
 /// The stored list of kept work, newest first.
@@ -127,7 +130,12 @@ fn kept_entry(record: String, why: String) -> Kept {
         Ok(f) => f.name,
         Err(e) => format!("unreadable saved work: {e}"),
     };
-    Kept { name, why, record }
+    Kept {
+        name,
+        why,
+        record,
+        tab: None,
+    }
 }
 
 /// Puts `record` at the head of `list`, saying `why` it was replaced. The same record
@@ -137,6 +145,17 @@ pub fn keep(list: &mut Vec<Kept>, record: String, why: String) {
     list.retain(|k| k.record != record);
     list.insert(0, kept_entry(record, why));
     list.truncate(KEEP_LIMIT);
+}
+
+/// [`keep`] for the work of tab `tab` that another tab saved over: it replaces what that
+/// tab kept so before, so two tabs edited in turn keep one entry each instead of pushing
+/// older work out of the list.
+pub fn keep_for_tab(list: &mut Vec<Kept>, record: String, why: String, tab: &str) {
+    list.retain(|k| k.tab.as_deref() != Some(tab));
+    keep(list, record, why);
+    if let Some(k) = list.first_mut() {
+        k.tab = Some(tab.to_string());
+    }
 }
 
 /// The URL fragment (without `#`) that carries a scenario: `s=` + URL-safe base64 of its
@@ -339,6 +358,42 @@ mod tests {
         );
         assert!(decode_kept(None).is_empty());
         assert!(decode_kept(Some("")).is_empty());
+    }
+
+    #[test]
+    fn a_tab_keeps_one_entry_for_work_saved_over_by_another() {
+        let rec = |name: &str| {
+            let mut f = Scenario::demo().to_form();
+            f.name = name.into();
+            encode_saved(&f)
+        };
+        let mut list = Vec::new();
+        keep(
+            &mut list,
+            rec("linked over"),
+            "replaced by a shared link".into(),
+        );
+        for i in 0..2 * KEEP_LIMIT {
+            let (tab, name) = if i % 2 == 0 {
+                ("a", format!("A {i}"))
+            } else {
+                ("b", format!("B {i}"))
+            };
+            keep_for_tab(
+                &mut list,
+                rec(&name),
+                "kept when another tab saved over it".into(),
+                tab,
+            );
+        }
+        let names: Vec<&str> = list.iter().map(|k| k.name.as_str()).collect();
+        assert_eq!(names, ["B 15", "A 14", "linked over"]);
+        assert_eq!(list[0].tab.as_deref(), Some("b"));
+        assert_eq!(list[2].tab, None);
+        // The tab survives the stored text; entries without one read as before.
+        let back = decode_kept(Some(&encode_kept(&list)));
+        assert_eq!(back, list);
+        assert!(!encode_kept(&list[2..]).contains("\"tab\""));
     }
 
     #[test]

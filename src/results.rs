@@ -93,16 +93,30 @@ impl RunState {
         }
     }
 
-    /// [`RunState::new`], with the run settings this tab kept if any (paths and years as
-    /// typed, whether quick runs recompute), saved again on every change: a reload keeps
-    /// them ([`RUN_KEY`], session storage).
-    pub fn kept_in_tab(paths: u64, years: u32) -> RunState {
+    /// The run state of `ws`'s scenario (its paths and horizon; 500 × 10 while it is
+    /// invalid), with the run settings this tab kept if any, saved again on every change
+    /// ([`RUN_KEY`], session storage): a reload keeps the paths and years as typed while the
+    /// scenario's own are those they were typed over (a reload that opens another
+    /// scenario, from a link or another tab's autosave, takes that scenario's), and
+    /// whether quick runs recompute.
+    pub fn kept_in_tab(ws: Workspace) -> RunState {
+        let scenario_run = move || {
+            ws.checked.with(|c| {
+                c.as_ref()
+                    .ok()
+                    .map(|s| (u64::from(s.market.paths), s.market.horizon_years))
+            })
+        };
+        let own = untrack(scenario_run);
+        let (paths, years) = own.unwrap_or((500, 10));
         let state = RunState::new(paths, years);
         if let Some(k) =
             browser::session_load(RUN_KEY).and_then(|t| serde_json::from_str::<KeptRun>(&t).ok())
         {
-            state.paths.set(k.paths);
-            state.years.set(k.years);
+            if own.is_some() && k.scenario == own {
+                state.paths.set(k.paths);
+                state.years.set(k.years);
+            }
             state.auto.set(k.auto);
         }
         Effect::new(move |_| {
@@ -110,6 +124,7 @@ impl RunState {
                 paths: state.paths.get(),
                 years: state.years.get(),
                 auto: state.auto.get(),
+                scenario: scenario_run(),
             };
             if let Ok(json) = serde_json::to_string(&k) {
                 browser::session_store(RUN_KEY, &json);
@@ -136,6 +151,8 @@ struct KeptRun {
     paths: String,
     years: String,
     auto: bool,
+    /// The scenario's own paths and horizon then.
+    scenario: Option<(u64, u32)>,
 }
 
 impl Default for RunState {
@@ -314,8 +331,10 @@ struct Pool {
     today: Option<Bridge>,
     /// The worker answering the latest request for today's trades.
     today_on: Option<Slot>,
-    /// Workers that answered their first ping.
-    ready: usize,
+    /// The simulation workers that answered their first ping, by slot.
+    ready: Vec<bool>,
+    /// Whether today's worker has.
+    today_ready: bool,
     /// The latest worker failure.
     failure: Option<Failure>,
 }
@@ -378,7 +397,7 @@ fn on_today(state: RunState, out: Done) {
             state.today.set(Some(result));
             state.today_busy.set(false);
         }
-        Done::Ready => worker_ready(),
+        Done::Ready => worker_ready(Slot::Today),
         _ => {}
     }
 }
@@ -412,35 +431,51 @@ pub fn start_workers(state: RunState) {
     for b in sims.iter().flatten() {
         b.send(&Job::Warm);
     }
-    browser::set_root_attribute(
-        "data-workers",
-        if sims.iter().all(Option::is_none) {
-            "failed"
-        } else {
-            "starting"
-        },
-    );
-    POOL.with(|p| {
-        *p.borrow_mut() = Some(Pool {
-            sims,
-            busy: vec![None; n],
-            today,
-            today_on: None,
-            ready: 0,
-            failure,
-        })
-    });
+    let pool = Pool {
+        sims,
+        busy: vec![None; n],
+        today,
+        today_on: None,
+        ready: vec![false; n],
+        today_ready: false,
+        failure,
+    };
+    pool.show_state();
+    POOL.with(|p| *p.borrow_mut() = Some(pool));
 }
 
-/// Counts a worker that has loaded; once all have, `<html data-workers="ready">` says so
-/// (the page then needs no further request).
-fn worker_ready() {
+impl Pool {
+    /// `<html data-workers>`: "ready" once every worker running has loaded (the page then
+    /// needs no further request), "failed" when no simulation worker is left, "starting"
+    /// before.
+    fn show_state(&self) {
+        let live = self.sims.iter().zip(&self.ready);
+        let state = if self.sims.iter().all(Option::is_none) {
+            "failed"
+        } else if live.clone().all(|(b, r)| b.is_none() || *r)
+            && (self.today.is_none() || self.today_ready)
+        {
+            "ready"
+        } else {
+            "starting"
+        };
+        browser::set_root_attribute("data-workers", state);
+    }
+}
+
+/// Marks the worker of `slot` loaded.
+fn worker_ready(slot: Slot) {
     POOL.with(|p| {
         if let Some(pool) = p.borrow_mut().as_mut() {
-            pool.ready += 1;
-            if pool.ready == pool.sims.len() + 1 {
-                browser::set_root_attribute("data-workers", "ready");
+            match slot {
+                Slot::Sim(i) => {
+                    if let Some(r) = pool.ready.get_mut(i) {
+                        *r = true;
+                    }
+                }
+                Slot::Today => pool.today_ready = true,
             }
+            pool.show_state();
         }
     });
 }
@@ -466,9 +501,6 @@ fn worker_failed(state: RunState, slot: Slot, f: Failure) {
     let Some((lost_run, lost_today, left)) = POOL.with(|p| {
         let mut guard = p.borrow_mut();
         let pool = guard.as_mut()?;
-        if f.loaded {
-            pool.ready = pool.ready.saturating_sub(1);
-        }
         // Dropping the bridge terminates its worker.
         let lost_run = match slot {
             Slot::Sim(i) => {
@@ -485,9 +517,7 @@ fn worker_failed(state: RunState, slot: Slot, f: Failure) {
         let lost_today = pool.today_on == Some(slot);
         let left = pool.sims.iter().flatten().count();
         pool.failure = Some(f.clone());
-        if left == 0 {
-            browser::set_root_attribute("data-workers", "failed");
-        }
+        pool.show_state();
         Some((lost_run, lost_today, left))
     }) else {
         return;
@@ -753,7 +783,7 @@ fn cancel(state: RunState, mark: bool) {
 
 fn on_output(state: RunState, worker: usize, out: Done) {
     if out == Done::Ready {
-        worker_ready();
+        worker_ready(Slot::Sim(worker));
         return;
     }
     if let Done::Warm {
@@ -972,22 +1002,23 @@ fn ask_today(state: RunState, scenario: &Scenario, policy: usize) {
     let sent = POOL.with(|p| {
         let mut guard = p.borrow_mut();
         let pool = guard.as_mut()?;
-        // Today's own worker, or, when it is gone, a simulation worker.
-        let (slot, bridge) = match pool.today.as_ref() {
-            Some(b) => (Slot::Today, b),
-            None => pool
-                .sims
-                .iter()
-                .enumerate()
-                .find_map(|(i, b)| Some((Slot::Sim(i), b.as_ref()?)))?,
-        };
+        // Today's own worker, or, when it is gone (or has just failed, before the page
+        // has dropped it), a simulation worker.
         let job = Job::Today {
             run: id,
             scenario: scenario.to_json_pretty(),
             policy,
             as_of: scenario.as_of.to_string(),
         };
-        bridge.send(&job).then_some(())?;
+        let candidates = std::iter::once((Slot::Today, pool.today.as_ref())).chain(
+            pool.sims
+                .iter()
+                .enumerate()
+                .map(|(i, b)| (Slot::Sim(i), b.as_ref())),
+        );
+        let (slot, _) = candidates
+            .filter_map(|(slot, b)| Some((slot, b?)))
+            .find(|(_, b)| b.send(&job))?;
         pool.today_on = Some(slot);
         Some(())
     });

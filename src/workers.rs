@@ -43,7 +43,7 @@ pub struct Bridge {
     worker: web_sys::Worker,
     shared: Rc<Shared>,
     _on_message: Closure<dyn Fn(MessageEvent)>,
-    _on_error: Closure<dyn Fn(ErrorEvent)>,
+    _on_error: Closure<dyn Fn(web_sys::Event)>,
 }
 
 /// What the bridge and its event listeners share.
@@ -112,15 +112,24 @@ impl Bridge {
         };
         let on_error = {
             let fail = fail.clone();
-            Closure::<dyn Fn(ErrorEvent)>::new(move |e: ErrorEvent| {
+            let shared = Rc::clone(&shared);
+            // An uncaught error in the worker is an `ErrorEvent`; a script that cannot be
+            // fetched fires a plain `Event`, without a message.
+            Closure::<dyn Fn(web_sys::Event)>::new(move |e: web_sys::Event| {
                 // Handled here: the browser need not report it again as the page's error.
                 e.prevent_default();
-                let text = e.message();
-                fail(if text.is_empty() {
-                    "it stopped without a message".into()
-                } else {
-                    text
-                });
+                let text = e
+                    .dyn_ref::<ErrorEvent>()
+                    .map(ErrorEvent::message)
+                    .filter(|t| !t.is_empty());
+                let loaded = shared.queue.borrow().is_none();
+                fail(text.unwrap_or_else(|| {
+                    if loaded {
+                        "it stopped without a message".into()
+                    } else {
+                        "its script could not be loaded".into()
+                    }
+                }));
             })
         };
         worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
@@ -322,6 +331,23 @@ mod tests {
         assert!(f.loaded);
         assert!(!b.send(&Job::Ping));
         assert!(done.borrow().is_none());
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_script_that_cannot_be_fetched_is_a_failure() {
+        let url = script_url("postMessage(0);");
+        web_sys::Url::revoke_object_url(&url).unwrap();
+        let (done, failed) = (Rc::new(RefCell::new(None)), Rc::new(RefCell::new(None)));
+        let f = Rc::clone(&failed);
+        let _b = Bridge::spawn(
+            &url,
+            move |out| *done.borrow_mut() = Some(out),
+            move |failure| *f.borrow_mut() = Some(failure),
+        )
+        .unwrap();
+        let f = wait(&failed).await;
+        assert_eq!(f.message, "its script could not be loaded");
+        assert!(!f.loaded);
     }
 
     #[wasm_bindgen_test]

@@ -295,6 +295,16 @@ test("the run settings as typed survive a reload of the tab", async () => {
   assert.equal(await page.getByTestId("run-paths").inputValue(), "1234");
   assert.equal(await page.getByTestId("run-years").inputValue(), "7");
   assert.equal(await page.getByTestId("auto-run").isChecked(), false);
+  // A reload that opens another scenario (here: another tab's autosave, with 2,000 paths)
+  // takes that scenario's settings, not those typed over this one's.
+  await page.evaluate(() => {
+    const saved = JSON.parse(localStorage.getItem("tollbooth.scenario.v1"));
+    saved.form.market.paths = "2000";
+    localStorage.setItem("tollbooth.scenario.v1", JSON.stringify(saved));
+  });
+  await reload();
+  assert.equal(await page.getByTestId("run-paths").inputValue(), "2000");
+  assert.equal(await page.getByTestId("auto-run").isChecked(), false);
   assert.deepEqual(problems, []);
   await context.close();
 });
