@@ -25,35 +25,39 @@ fn session() -> Option<web_sys::Storage> {
     window()?.session_storage().ok().flatten()
 }
 
-/// A session-storage item (this tab's, kept across reloads).
-pub fn session_load(key: &str) -> Option<String> {
-    session()?.get_item(key).ok().flatten()
+/// A value this tab kept in session storage (as JSON; kept across reloads of the tab, not
+/// shared with other tabs), if there is one that reads as `T`.
+pub fn session_get<T: serde::de::DeserializeOwned>(key: &str) -> Option<T> {
+    let text = session()?.get_item(key).ok().flatten()?;
+    serde_json::from_str(&text).ok()
 }
 
-/// Stores a session-storage item; false when the browser refused.
-pub fn session_store(key: &str, value: &str) -> bool {
-    session().is_some_and(|s| s.set_item(key, value).is_ok())
+/// Keeps `value` in session storage as JSON. When the browser refuses (its quota), the
+/// value kept before is removed, so that a reload does not bring it back instead; false
+/// then.
+pub fn session_put<T: serde::Serialize>(key: &str, value: &T) -> bool {
+    let Some(s) = session() else {
+        return false;
+    };
+    let saved = serde_json::to_string(value).is_ok_and(|json| s.set_item(key, &json).is_ok());
+    if !saved {
+        let _ = s.remove_item(key);
+    }
+    saved
 }
 
 /// This tab's id (random, kept in session storage: the same across reloads of the tab).
 pub fn tab_id() -> String {
     const KEY: &str = "tollbooth.tab.v1";
-    if let Some(id) = session_load(KEY).filter(|id| !id.is_empty()) {
+    if let Some(id) = session_get::<String>(KEY).filter(|id| !id.is_empty()) {
         return id;
     }
     let id = format!(
         "{:013x}",
         (js_sys::Math::random() * (1u64 << 52) as f64) as u64
     );
-    session_store(KEY, &id);
+    session_put(KEY, &id);
     id
-}
-
-/// Removes a session-storage item.
-pub fn session_remove(key: &str) {
-    if let Some(s) = session() {
-        let _ = s.remove_item(key);
-    }
 }
 
 /// The local date and time to the minute, `2026-11-23 14:05`.

@@ -125,9 +125,7 @@ impl ImportDraft {
     /// again on every change.
     pub fn kept_in_tab() -> ImportDraft {
         let d = ImportDraft::new();
-        if let Some(s) =
-            browser::session_load(DRAFT_KEY).and_then(|t| serde_json::from_str::<Stored>(&t).ok())
-        {
+        if let Some(s) = browser::session_get::<Stored>(DRAFT_KEY) {
             d.text.set(s.text);
             d.preset.set(s.preset);
             d.mode.set(s.mode);
@@ -143,13 +141,8 @@ impl ImportDraft {
                 custom: d.custom.get(),
             };
             // A refusal (a file too large for the tab's storage) loses the draft on a
-            // reload only (the panel keeps it meanwhile): an older draft is not left to
-            // come back instead.
-            let saved = serde_json::to_string(&stored)
-                .is_ok_and(|json| browser::session_store(DRAFT_KEY, &json));
-            if !saved {
-                browser::session_remove(DRAFT_KEY);
-            }
+            // reload only; the panel keeps it meanwhile.
+            browser::session_put(DRAFT_KEY, &stored);
         });
         d
     }

@@ -324,13 +324,15 @@ mod tests {
         assert_eq!(form.baseline, "Quarterly");
     }
 
+    /// The stored record of the demo renamed `name`.
+    fn named(name: &str) -> String {
+        let mut f = Scenario::demo().to_form();
+        f.name = name.into();
+        encode_saved(&f)
+    }
+
     #[test]
     fn kept_work_is_newest_first_bounded_and_without_repeats() {
-        let named = |name: &str| {
-            let mut f = Scenario::demo().to_form();
-            f.name = name.into();
-            encode_saved(&f)
-        };
         let mut list = Vec::new();
         keep(
             &mut list,
@@ -362,15 +364,10 @@ mod tests {
 
     #[test]
     fn a_tab_keeps_one_entry_for_work_saved_over_by_another() {
-        let rec = |name: &str| {
-            let mut f = Scenario::demo().to_form();
-            f.name = name.into();
-            encode_saved(&f)
-        };
         let mut list = Vec::new();
         keep(
             &mut list,
-            rec("linked over"),
+            named("linked over"),
             "replaced by a shared link".into(),
         );
         for i in 0..2 * KEEP_LIMIT {
@@ -381,7 +378,7 @@ mod tests {
             };
             keep_for_tab(
                 &mut list,
-                rec(&name),
+                named(&name),
                 "kept when another tab saved over it".into(),
                 tab,
             );

@@ -110,9 +110,7 @@ impl RunState {
         let own = untrack(scenario_run);
         let (paths, years) = own.unwrap_or((500, 10));
         let state = RunState::new(paths, years);
-        if let Some(k) =
-            browser::session_load(RUN_KEY).and_then(|t| serde_json::from_str::<KeptRun>(&t).ok())
-        {
+        if let Some(k) = browser::session_get::<KeptRun>(RUN_KEY) {
             if own.is_some() && k.scenario == own {
                 state.paths.set(k.paths);
                 state.years.set(k.years);
@@ -126,9 +124,7 @@ impl RunState {
                 auto: state.auto.get(),
                 scenario: scenario_run(),
             };
-            if let Ok(json) = serde_json::to_string(&k) {
-                browser::session_store(RUN_KEY, &json);
-            }
+            browser::session_put(RUN_KEY, &k);
         });
         state
     }
