@@ -264,27 +264,35 @@ test("a worker that fails stops the comparison it was running with the reason; t
 });
 
 test("workers that cannot load say so: a comparison or today's trades fail with the reason", async () => {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  // The workers' WebAssembly is unreachable (a proxy, a broken deployment).
-  await context.route("**/worker_bg.wasm", (route) => route.fulfill({ status: 404, body: "" }));
-  const session = await openApp(browser, server, { context });
-  const { page } = session;
-  const ws = new Workspace(page);
-  await ws.ready();
-  await page.waitForFunction(() => document.documentElement.dataset.workers === "failed", null, { timeout: 60_000 });
-  const results = new Results(page);
-  await results.setRun({ paths: 8, years: 2 });
-  await results.compare();
-  await results.waitStatus(/^The comparison stopped: the simulation workers could not load \(.+\)\. Reload the page\.$/);
-  await page.getByTestId("today-run").click();
-  assert.match(await page.getByTestId("today-error").textContent(), /^The simulation workers could not load \(.+\)\. Reload the page\.$/);
-  assert.equal(await page.getByTestId("today-run").isDisabled(), false, "today's button is usable again");
-  // Nothing but the failed load itself went wrong on the page.
-  assert.deepEqual(
-    session.problems.filter((p) => !/worker_bg\.wasm|WebAssembly|wasm_bindgen|Uncaught|404/.test(p)),
-    [],
-  );
-  await context.close();
+  // The workers' WebAssembly, or their script, is unreachable (a proxy, a broken
+  // deployment): the first fails inside the loader, the second fires a plain error event.
+  for (const [file, reason] of [
+    ["worker_bg.wasm", /failed to fetch Wasm: 404/],
+    ["worker_loader.js", /its script could not be loaded/],
+  ]) {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    await context.route(`**/${file}`, (route) => route.fulfill({ status: 404, body: "" }));
+    const session = await openApp(browser, server, { context });
+    const { page } = session;
+    const ws = new Workspace(page);
+    await ws.ready();
+    await page.waitForFunction(() => document.documentElement.dataset.workers === "failed", null, { timeout: 60_000 });
+    const results = new Results(page);
+    await results.setRun({ paths: 8, years: 2 });
+    await results.compare();
+    await results.waitStatus(/^The comparison stopped: the simulation workers could not load \(.+\)\. Reload the page\.$/);
+    assert.match(await results.status(), reason);
+    await page.getByTestId("today-run").click();
+    assert.match(await page.getByTestId("today-error").textContent(), /^The simulation workers could not load \(.+\)\. Reload the page\.$/);
+    assert.equal(await page.getByTestId("today-run").isDisabled(), false, "today's button is usable again");
+    // Nothing but the failed load itself went wrong on the page.
+    assert.deepEqual(
+      session.problems.filter((p) => !/worker_bg\.wasm|worker_loader\.js|WebAssembly|wasm_bindgen|Uncaught|404/.test(p)),
+      [],
+      file,
+    );
+    await context.close();
+  }
 });
 
 test("the run settings as typed survive a reload of the tab", async () => {
