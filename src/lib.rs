@@ -136,11 +136,16 @@ fn start_in_browser() -> persist::Start {
     start
 }
 
+/// The earlier work stored in this browser.
+fn stored_kept() -> Vec<persist::Kept> {
+    persist::decode_kept(browser::load(persist::PREVIOUS_KEY).as_deref())
+}
+
 /// Keeps the stored `record` at the head of the earlier work in local storage, saying
 /// `why` it was replaced, and returns the list and whether the record could be stored
 /// (when the browser's storage is full the oldest entries go first).
 fn keep_earlier(record: String, why: &str) -> (Vec<persist::Kept>, bool) {
-    let mut list = persist::decode_kept(browser::load(persist::PREVIOUS_KEY).as_deref());
+    let mut list = stored_kept();
     persist::keep(
         &mut list,
         record,
@@ -173,7 +178,7 @@ fn autosave(text: &str) -> (bool, bool) {
     if browser::store(persist::STORAGE_KEY, text) {
         return (true, false);
     }
-    let mut list = persist::decode_kept(browser::load(persist::PREVIOUS_KEY).as_deref());
+    let mut list = stored_kept();
     let mut freed = false;
     while !list.is_empty() {
         list.pop();
@@ -186,9 +191,9 @@ fn autosave(text: &str) -> (bool, bool) {
     (false, freed)
 }
 
-/// Bumped when the page changes the stored earlier work outside the Files section (the
-/// autosave freeing room, work kept when another tab saved over it): the section reads the
-/// list again.
+/// Bumped when the stored earlier work changes outside the Files section (the autosave
+/// freeing room, work kept when another tab saved over it, another tab's change): the
+/// section reads the list again.
 #[derive(Clone, Copy)]
 struct EarlierWork(RwSignal<u64>);
 
@@ -236,10 +241,14 @@ pub fn App() -> impl IntoView {
     // work replaces this one's saved copy (a reload here would open the other tab's work).
     // This tab's work is kept under "Earlier work" (one entry per tab, replaced each time),
     // once until it is saved again, and the advisor is told; the next change here saves it
-    // again. Removed by another tab (its
-    // storage cleared), it is saved again at once.
+    // again. Removed by another tab (its storage cleared), it is saved again at once. A
+    // change to the earlier work by another tab reaches the Files section's list.
     let _ = window_event_listener(leptos::ev::storage, move |e| {
-        if e.key().is_some_and(|k| k != persist::STORAGE_KEY) {
+        let key = e.key();
+        if key.as_deref().is_none_or(|k| k == persist::PREVIOUS_KEY) {
+            earlier.0.update(|v| *v += 1);
+        }
+        if key.is_some_and(|k| k != persist::STORAGE_KEY) {
             return;
         }
         match e.new_value() {
@@ -253,8 +262,7 @@ pub fn App() -> impl IntoView {
             Some(_) => {
                 overwritten.set_value(true);
                 let current = ws.form.with_untracked(persist::encode_saved);
-                let mut list =
-                    persist::decode_kept(browser::load(persist::PREVIOUS_KEY).as_deref());
+                let mut list = stored_kept();
                 persist::keep_for_tab(
                     &mut list,
                     current,
@@ -520,23 +528,16 @@ fn FilesPanel() -> impl IntoView {
     let ws = ws();
     let message = RwSignal::new(None::<Notice>);
     let link = RwSignal::new(String::new());
-    let read_kept = || persist::decode_kept(browser::load(persist::PREVIOUS_KEY).as_deref());
-    let kept = RwSignal::new(read_kept());
+    let kept = RwSignal::new(stored_kept());
     // Read again when the page changed the list elsewhere, or another tab did.
     if let Some(EarlierWork(changed)) = use_context::<EarlierWork>() {
         Effect::new(move |first: Option<()>| {
             changed.track();
             if first.is_some() {
-                kept.set(read_kept());
+                kept.set(stored_kept());
             }
         });
     }
-    let listener = window_event_listener(leptos::ev::storage, move |e| {
-        if e.key().is_none_or(|k| k == persist::PREVIOUS_KEY) {
-            kept.set(read_kept());
-        }
-    });
-    on_cleanup(move || listener.remove());
     // Opens `form` in place of the current work, which goes to the earlier work first.
     // The text to append to the message: empty, or why the old work could not be kept.
     // (When the current work cannot be kept, nothing is replaced.)

@@ -441,12 +441,17 @@ pub fn start_workers(state: RunState) {
 }
 
 impl Pool {
+    /// The simulation workers running.
+    fn live(&self) -> usize {
+        self.sims.iter().flatten().count()
+    }
+
     /// `<html data-workers>`: "ready" once every worker running has loaded (the page then
     /// needs no further request), "failed" when no simulation worker is left, "starting"
     /// before.
     fn show_state(&self) {
         let live = self.sims.iter().zip(&self.ready);
-        let state = if self.sims.iter().all(Option::is_none) {
+        let state = if self.live() == 0 {
             "failed"
         } else if live.clone().all(|(b, r)| b.is_none() || *r)
             && (self.today.is_none() || self.today_ready)
@@ -511,7 +516,7 @@ fn worker_failed(state: RunState, slot: Slot, f: Failure) {
             }
         };
         let lost_today = pool.today_on == Some(slot);
-        let left = pool.sims.iter().flatten().count();
+        let left = pool.live();
         pool.failure = Some(f.clone());
         pool.show_state();
         Some((lost_run, lost_today, left))
@@ -709,9 +714,9 @@ fn start(state: RunState, scenario: Scenario, settings: RunSettings) {
     cancel(state, false);
     start_workers(state);
     let (workers, failure) = POOL.with(|p| {
-        p.borrow().as_ref().map_or((0, None), |p| {
-            (p.sims.iter().flatten().count(), p.failure.clone())
-        })
+        p.borrow()
+            .as_ref()
+            .map_or((0, None), |p| (p.live(), p.failure.clone()))
     });
     if workers == 0 {
         state
@@ -969,11 +974,7 @@ fn publish(state: RunState, id: u64) {
             }
         }
         if complete {
-            let workers = POOL.with(|p| {
-                p.borrow()
-                    .as_ref()
-                    .map_or(0, |p| p.sims.iter().flatten().count())
-            });
+            let workers = POOL.with(|p| p.borrow().as_ref().map_or(0, Pool::live));
             state.status.set(Status::Done(
                 now() - run.started,
                 workers,
