@@ -240,6 +240,9 @@ struct Run {
     parts: Option<Parts>,
     /// The recorded path's trade list while it is read, one policy per task.
     trades: Option<PendingTrades>,
+    /// Jobs of workers that failed to load before starting them: the next idle worker
+    /// takes them before any new chunk.
+    handed_on: Vec<Job>,
 }
 
 /// The recorded path's trades as the worker sent them (one JSON text per policy) and the
@@ -322,8 +325,9 @@ struct Parts {
 /// the slot of a worker that failed ([`worker_failed`]) or could not be created.
 struct Pool {
     sims: Vec<Option<Bridge>>,
-    /// The run whose chunk each simulation worker has out (possibly a cancelled run's).
-    busy: Vec<Option<u64>>,
+    /// The job each simulation worker has out, with its run (possibly a cancelled run's):
+    /// kept so that a worker that fails to load hands it on ([`worker_failed`]).
+    busy: Vec<Option<(u64, Job)>>,
     today: Option<Bridge>,
     /// The worker answering the latest request for today's trades.
     today_on: Option<Slot>,
@@ -371,8 +375,13 @@ fn worker_count() -> usize {
 /// Starts the worker for `slot`. Its failure is handled in a task of its own (the bridge
 /// reporting it cannot be dropped from its own listener).
 fn spawn(state: RunState, slot: Slot) -> Result<Bridge, String> {
+    let name = match slot {
+        Slot::Sim(i) => format!("tollbooth-simulation-{i}"),
+        Slot::Today => "tollbooth-today".to_string(),
+    };
     Bridge::spawn(
         WORKER_LOADER,
+        &name,
         move |out| match slot {
             Slot::Sim(i) => on_output(state, i, out),
             Slot::Today => on_today(state, out),
@@ -543,12 +552,42 @@ fn worker_failed(state: RunState, slot: Slot, f: Failure) {
     let Some(id) = current else {
         return;
     };
-    if lost_run == Some(id) || left == 0 {
-        state.status.set(Status::Failed(format!(
-            "{what} while running paths of this comparison. {after}"
-        )));
-        cancel(state, false);
+    match lost_run {
+        // A worker that never loaded never started its job: the others take it over.
+        Some((run, job)) if run == id && !f.loaded && left > 0 => {
+            let idle = idle_workers();
+            RUN.with(|r| {
+                if let Some(run) = r.borrow_mut().as_mut() {
+                    run.handed_on.push(job);
+                    for w in idle {
+                        send_next(run, w);
+                    }
+                }
+            });
+        }
+        Some((run, _)) if run == id => fail_run(state, &what, &after),
+        _ if left == 0 => fail_run(state, &what, &after),
+        _ => {}
     }
+}
+
+/// Stops the current comparison because a worker failed.
+fn fail_run(state: RunState, what: &str, after: &str) {
+    state.status.set(Status::Failed(format!(
+        "{what} while running paths of this comparison. {after}"
+    )));
+    cancel(state, false);
+}
+
+/// The live simulation workers with no job out.
+fn idle_workers() -> Vec<usize> {
+    POOL.with(|p| {
+        p.borrow().as_ref().map_or(Vec::new(), |p| {
+            (0..p.sims.len())
+                .filter(|&i| p.sims[i].is_some() && p.busy[i].is_none())
+                .collect()
+        })
+    })
 }
 
 /// `text` with its first letter capitalised (a message shown on its own).
@@ -629,13 +668,19 @@ fn send_job(worker: usize, run: u64, job: Job) -> bool {
         if !b.send(&job) {
             return false;
         }
-        *busy = Some(run);
+        *busy = Some((run, job));
         true
     })
 }
 
 /// Gives worker `worker` the run's next chunk, if any is left.
 fn send_next(run: &mut Run, worker: usize) {
+    if let Some(job) = run.handed_on.pop() {
+        if !send_job(worker, run.id, job.clone()) {
+            run.handed_on.push(job);
+        }
+        return;
+    }
     if run.next >= run.chunks.len() {
         return;
     }
@@ -743,16 +788,11 @@ fn start(state: RunState, scenario: Scenario, settings: RunSettings) {
         worker_ms: 0.0,
         parts: None,
         trades: None,
+        handed_on: Vec::new(),
     };
     // Idle workers start now; a worker still busy with a cancelled run's chunk picks up
     // this run's next chunk as soon as it answers.
-    let idle: Vec<usize> = POOL.with(|p| {
-        p.borrow().as_ref().map_or(Vec::new(), |p| {
-            (0..p.sims.len())
-                .filter(|&i| p.sims[i].is_some() && p.busy[i].is_none())
-                .collect()
-        })
-    });
+    let idle = idle_workers();
     let used = send_first_in_parts(&mut run, &idle);
     for w in idle.into_iter().filter(|w| !used.contains(w)) {
         send_next(&mut run, w);

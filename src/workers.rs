@@ -56,16 +56,20 @@ struct Shared {
 }
 
 impl Bridge {
-    /// Starts the worker at `path` (a classic script). `on_done` receives each answer;
+    /// Starts the worker at `path` (a classic script), named `name` (the name the browser's
+    /// developer tools show, and the worker's `self.name`). `on_done` receives each answer;
     /// `on_failed` the first failure, after which the bridge sends and reports nothing
     /// (drop it: that terminates the worker). Neither callback may drop this bridge: defer
     /// that to a later task.
     pub fn spawn(
         path: &str,
+        name: &str,
         on_done: impl Fn(Done) + 'static,
         on_failed: impl Fn(Failure) + 'static,
     ) -> Result<Bridge, String> {
-        let worker = web_sys::Worker::new(path)
+        let options = web_sys::WorkerOptions::new();
+        options.set_name(name);
+        let worker = web_sys::Worker::new_with_options(path, &options)
             .map_err(|e| format!("a Web Worker could not be created ({})", js_text(&e)))?;
         let shared = Rc::new(Shared {
             queue: RefCell::new(Some(Vec::new())),
@@ -276,6 +280,7 @@ mod tests {
         let (d, f) = (Rc::clone(&done), Rc::clone(&failed));
         let b = Bridge::spawn(
             &script_url(script),
+            "test",
             move |out| *d.borrow_mut() = Some(out),
             move |failure| {
                 assert!(f.borrow().is_none(), "a failure is reported once");

@@ -295,6 +295,54 @@ test("workers that cannot load say so: a comparison or today's trades fail with 
   }
 });
 
+test("a job queued on a worker that then fails to load is run by another: the comparison completes", async () => {
+  // Simulation worker 1 (by its name) holds its load until the test lets it fail, so the
+  // comparison's first jobs are queued on it, unstarted, when its load fails.
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  await context.route("**/worker_loader.js", async (route) => {
+    const loader = await (await route.fetch()).text();
+    const body = `if (self.name === "tollbooth-simulation-1") {
+      const wait = setInterval(() => {
+        if (self.fail) {
+          clearInterval(wait);
+          throw new Error("simulated load failure");
+        }
+      }, 20);
+    } else {
+      ${loader}
+    }`;
+    await route.fulfill({ status: 200, contentType: "text/javascript", body });
+  });
+  const session = await openApp(browser, server, { context });
+  const { page } = session;
+  await new Workspace(page).ready();
+  const results = new Results(page);
+  const named = async () =>
+    Promise.all(page.workers().map(async (w) => [await w.evaluate(() => self.name), w]));
+  let held;
+  for (let i = 0; i < 100 && !held; i += 1) {
+    held = (await named()).find(([name]) => name === "tollbooth-simulation-1")?.[1];
+    if (!held) await page.waitForTimeout(50);
+  }
+  assert.ok(held, `workers: ${(await named()).map(([n]) => n)}`);
+  await results.setRun({ paths: 8, years: 2 });
+  await results.compare();
+  assert.match(await results.status(), /^Simulating: \d+ of 8 paths/);
+  assert.equal(await page.evaluate(() => document.documentElement.dataset.workers), "starting");
+  await held.evaluate(() => {
+    self.fail = true;
+  });
+  await results.waitStatus(/^Done: 8 paths/, 120_000);
+  assert.equal(await results.reportHash(), DEMO_REPORT_HASH_8_PATHS_2_YEARS);
+  assert.equal(page.workers().length, 2, "the failed worker was terminated, and none started");
+  assert.equal(await page.evaluate(() => document.documentElement.dataset.workers), "ready");
+  assert.deepEqual(
+    session.problems.filter((p) => !/simulated load failure|Uncaught/.test(p)),
+    [],
+  );
+  await context.close();
+});
+
 test("the run settings as typed survive a reload of the tab", async () => {
   const { page, problems, context, results, reload } = await open();
   await page.getByTestId("auto-run").uncheck();
