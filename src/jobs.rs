@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 use tollbooth_engine::date::Date;
-use tollbooth_engine::household::todays_trades;
+use tollbooth_engine::household::{todays_trades, YearTaxChange};
 use tollbooth_engine::scenario::Scenario;
 use tollbooth_engine::simulate::{
     six_policies, Accumulator, RecordedTrades, SimOptions, Simulation, TradeRow,
@@ -213,6 +213,9 @@ pub struct TodayTrades {
     pub messages: Vec<String>,
     /// The tickets.
     pub trades: Vec<TodayRow>,
+    /// What the list does to this year's tax once netted (the rows' tax effects are at the
+    /// marginal rates, each sale on its own).
+    pub year_tax: YearTaxChange,
 }
 
 fn snake<T: Serialize>(v: &T) -> String {
@@ -372,6 +375,7 @@ fn today(scenario: &str, policy: usize, as_of: &str) -> Result<TodayTrades, Stri
         .ok_or_else(|| format!("policy {policy} does not exist"))?;
     let sol = todays_trades(&s, p, date);
     Ok(TodayTrades {
+        year_tax: sol.year_tax(&s.tax),
         policy: p.name.clone(),
         as_of: date.to_string(),
         status: snake(&sol.status),

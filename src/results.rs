@@ -1444,7 +1444,8 @@ fn TodayPanel(state: RunState, hash: Memo<Option<String>>) -> impl IntoView {
                 let sum = |f: &dyn Fn(&crate::jobs::TodayRow) -> f64| t.trades.iter().map(f).sum::<f64>();
                 let buys = sum(&|x| if x.side == "buy" { x.notional } else { 0.0 });
                 let sells = sum(&|x| if x.side == "sell" { x.notional } else { 0.0 });
-                let (cost, regulatory, tax) = (sum(&|x| x.cost), sum(&|x| x.regulatory), sum(&|x| x.tax_effect));
+                let (cost, regulatory) = (sum(&|x| x.cost), sum(&|x| x.regulatory));
+                let year = t.year_tax;
                 // Presentation mode masks the client's names on screen (not in the export).
                 let mask = ws.presenting.get().then(|| ws.checked.with(|c| c.as_ref().ok().cloned())).flatten();
                 let shown = |text: &str| mask.as_ref().map_or_else(|| text.to_string(), |s| ops::mask_names(s, text));
@@ -1480,7 +1481,7 @@ fn TodayPanel(state: RunState, hash: Memo<Option<String>>) -> impl IntoView {
                                     <th scope="col" class="num">"Shares"</th><th scope="col" class="num">"Notional"</th>
                                     <th scope="col" class="num">"Ticket cost"</th>
                                     <th scope="col" class="num" title="SEC Section 31 and FINRA TAF; hover a value for the rates applied">"Of which SEC + FINRA"</th>
-                                    <th scope="col" class="num" title="Tax on the gain of the lots relieved at the profile's marginal rates, before selling costs (negative: a saving); the gain per lot is under Lots relieved">"Tax effect"</th>
+                                    <th scope="col" class="num" title="The sale's gain as the ledger recognizes it (proceeds net of the ticket's costs, a loss washed by a purchase disallowed) at the profile's marginal rates, as if the year's other gains absorbed it (negative: a saving). The total nets the list for the year">"Tax effect"</th>
                                     <th scope="col">"Lots relieved"</th>
                                     <th scope="col">"Reason"</th><th scope="col">"Why"</th>
                                 </tr></thead>
@@ -1492,9 +1493,18 @@ fn TodayPanel(state: RunState, hash: Memo<Option<String>>) -> impl IntoView {
                                         <td class="num" title="Traded: bought plus sold">{usd(buys + sells)}</td>
                                         <td class="num">{usd(cost)}</td>
                                         <td class="num">{usd(regulatory)}</td>
-                                        <td class="num">{usd(tax)}</td>
+                                        <td class="num" data-testid="today-year-tax"
+                                            title="This year's tax with the list minus without it: its gains and losses netted with each other and the loss carried in; a net loss offsets ordinary income up to the yearly limit, the rest carries forward">{usd(year.tax)}</td>
                                         <td colspan="3" class="muted">{format!("bought {}, sold {}", usd(buys), usd(sells))}</td>
                                     </tr>
+                                    {(year.carried_forward > 0.005).then(|| view! {
+                                        <tr data-testid="today-carried">
+                                            <td colspan="11" class="muted">{format!(
+                                                "This year's tax is netted: {} of the list's loss is over the yearly limit on offsetting ordinary income and carries forward to later years.",
+                                                usd(year.carried_forward)
+                                            )}</td>
+                                        </tr>
+                                    })}
                                 </tfoot>
                             </table>
                         </div>

@@ -327,6 +327,7 @@ mod tests {
             as_of: "2026-01-05".into(),
             status: "optimal".into(),
             messages: vec![],
+            year_tax: Default::default(),
             trades: vec![TodayRow {
                 account: "joint".into(),
                 symbol: "VTI".into(),

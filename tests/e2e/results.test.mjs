@@ -86,6 +86,14 @@ test("a small comparison runs in workers and shows the side-by-side table", asyn
   const traded = await page.$eval('[data-testid="today-totals"] td:nth-child(3)', (x) => x.textContent);
   const sum = notionals.reduce((a, t) => a + dollars(t), 0);
   assert.ok(Math.abs(dollars(traded) - sum) <= 0.01 * notionals.length, `${traded} vs ${sum}`);
+  // Daily TLH harvests more loss than the yearly limit: the total nets the year, the rest
+  // of the loss carries forward.
+  const tlh = await page.$$eval('[data-testid="today-policy"] option', (o) => o.map((x) => x.textContent).indexOf("Daily TLH (household guard)"));
+  await page.getByTestId("today-policy").selectOption(String(tlh));
+  await page.getByTestId("today-run").click();
+  await page.getByTestId("today-carried").waitFor({ timeout: 60_000 });
+  assert.match(await page.getByTestId("today-year-tax").textContent(), /^−\$1,110\.00$/);
+  assert.match(await page.getByTestId("today-carried").textContent(), /\$4,291\.62 of the list's loss .* carries forward/);
   // The cost-aware policy gets the household optimizer's trade list.
   const costAware = await page.$$eval('[data-testid="today-policy"] option', (o) => o.map((x) => x.textContent).indexOf("Cost-aware optimizer"));
   assert.ok(costAware >= 0);

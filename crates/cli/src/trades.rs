@@ -93,6 +93,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             "tickets": sol.tickets(),
             "solves": sol.solves,
             "terms": sol.terms,
+            "year_tax": sol.year_tax(&scenario.tax),
             "messages": sol.messages,
             "trades": sol.trades,
         });

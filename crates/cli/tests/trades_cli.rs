@@ -42,6 +42,17 @@ fn prints_todays_trades_as_json_and_csv() {
         (&"joint".into(), &"VTEB".into())
     );
     assert!(harvest["tax_effect"].as_f64().unwrap() < 0.0);
+    // Netted for the year, the harvest saves the $3,000 limit's worth at the ordinary
+    // rates (37 %) and carries the rest of its loss forward.
+    let year = &v["year_tax"];
+    assert!(
+        (year["tax"].as_f64().unwrap() + 1_110.0).abs() < 1e-9,
+        "{year}"
+    );
+    assert!(
+        year["carried_forward"].as_f64().unwrap() > 1_000.0,
+        "{year}"
+    );
     for lot in harvest["lots"].as_array().unwrap() {
         assert!(!lot["label"].as_str().unwrap().starts_with('#'), "{lot}");
     }

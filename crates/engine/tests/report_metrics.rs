@@ -227,9 +227,75 @@ fn disallowed_losses_on_all_sales_add_up_the_trade_list() {
     assert!(calendar.disallowed_all > 0.0 && calendar.harvest_gross == 0.0);
 }
 
-/// Tax alpha: the annualised after-tax return `(W_T / W_0)^(1/T) − 1` of the policy minus
-/// the baseline's on the same path, in bps a year; before costs, each policy's trading
-/// costs (commissions, regulatory fees, spread, impact) are added back to its `W_T`.
+/// The demo's cash flows as `(years after the scenario date, amount)`: each on its date's
+/// business day or the next, within the horizon (all contributions, so paid in full).
+fn demo_flows(s: &Scenario, end: Date) -> Vec<(f64, f64)> {
+    use tollbooth_engine::scenario::CashFlowSchedule;
+    let on_business_day = |d: Date| {
+        if d.is_business_day() {
+            d
+        } else {
+            d.next_business_day()
+        }
+    };
+    let mut out = Vec::new();
+    for cf in &s.cash_flows {
+        assert!(cf.amount > 0.0, "a contribution");
+        let dates: Vec<Date> = match cf.schedule {
+            CashFlowSchedule::Once { date } => vec![date],
+            CashFlowSchedule::Recurring {
+                start,
+                end: None,
+                frequency: Frequency::Monthly,
+            } => {
+                let (y, m, d) = start.ymd();
+                (0..36)
+                    .map(|k| {
+                        let m0 = m - 1 + k;
+                        Date::from_ymd(y + (m0 / 12) as i32, m0 % 12 + 1, d).unwrap()
+                    })
+                    .collect()
+            }
+            ref other => panic!("the demo's flows changed: {other:?}"),
+        };
+        for d in dates.into_iter().map(on_business_day) {
+            if d > s.as_of && d <= end {
+                out.push((f64::from(d.days_since(s.as_of)) / 365.2425, cf.amount));
+            }
+        }
+    }
+    assert!(out.len() > 20, "{out:?}");
+    out
+}
+
+/// The rate r with `w0 (1+r)^T + Σ F (1+r)^(T−t) = w`, by bisection.
+fn irr(w0: f64, flows: &[(f64, f64)], w: f64, t: f64) -> f64 {
+    let g = |r: f64| {
+        w0 * (1.0 + r).powf(t)
+            + flows
+                .iter()
+                .map(|&(ti, f)| f * (1.0 + r).powf(t - ti))
+                .sum::<f64>()
+            - w
+    };
+    let (mut lo, mut hi) = (-0.5, 1.0);
+    assert!(g(lo) < 0.0 && g(hi) > 0.0);
+    for _ in 0..200 {
+        let mid = 0.5 * (lo + hi);
+        if g(mid) > 0.0 {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    0.5 * (lo + hi)
+}
+
+/// Tax alpha: the annualised after-tax money-weighted return of the policy minus the
+/// baseline's on the same path, in bps a year — the rate that grows the starting value and
+/// each contribution from its date to the after-tax terminal wealth, so contributions are
+/// not counted as return; before costs, each policy's trading costs (commissions,
+/// regulatory fees, spread, impact) are added back to its `W_T`.
 #[test]
 fn tax_alpha_is_the_annualised_after_tax_return_difference_before_and_after_costs() {
     let run = demo_run();
@@ -241,13 +307,21 @@ fn tax_alpha_is_the_annualised_after_tax_return_difference_before_and_after_cost
         .iter()
         .position(|p| p.name == run.s.baseline)
         .unwrap();
-    let ann = |w: f64| (w / w0).powf(1.0 / t) - 1.0;
+    let flows = demo_flows(&run.s, r.end);
+    let ann = |w: f64| irr(w0, &flows, w, t);
     let wealth = |pi: usize| metric(r, pi, "after_tax_wealth");
     let costs = |pi: usize| {
         metric(r, pi, "ticket_charges")
             + metric(r, pi, "regulatory_fees")
             + metric(r, pi, "spread_impact")
     };
+    // The compound rate (W_T / W_0)^(1/T) − 1 would count the contributions as return.
+    let compound = (wealth(b) / w0).powf(1.0 / t) - 1.0;
+    assert!(
+        compound > ann(wealth(b)) + 0.01,
+        "{compound} vs {}",
+        ann(wealth(b))
+    );
     for (pi, p) in run.o.policies.iter().enumerate() {
         let name = &run.s.policies[pi].name;
         // The costs are the trade list's, and the wealth the path's.

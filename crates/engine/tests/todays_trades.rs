@@ -194,6 +194,63 @@ fn a_washed_harvest_saves_only_what_the_ledger_recognizes() {
     assert!(washed > 0, "no washed harvest: {:?}", sol.trades);
 }
 
+/// A harvest larger than the yearly limit saves this year only the limit's worth at the
+/// ordinary rates, the rest carrying forward — not its loss at the marginal rates — and
+/// a loss carried in absorbs the limit first; the sentence states the recognized loss.
+#[test]
+fn todays_harvest_is_netted_for_the_year() {
+    let mut s = Scenario::demo();
+    let p = s.policy("Daily TLH (household guard)").unwrap().clone();
+    let sol = todays_trades(&s, &p, s.as_of);
+    let sells: Vec<_> = sol
+        .trades
+        .iter()
+        .filter(|t| t.realized_short_term + t.realized_long_term != 0.0)
+        .collect();
+    assert!(!sells.is_empty(), "no taxable sale: {:?}", sol.trades);
+    let loss: f64 = -sells
+        .iter()
+        .map(|t| t.realized_short_term + t.realized_long_term)
+        .sum::<f64>();
+    let marginal: f64 = sells.iter().map(|t| t.tax_effect).sum();
+    assert!(loss > 3_000.0, "a loss over the limit: {loss}");
+    let year = sol.year_tax(&s.tax);
+    let cap = s.tax.ordinary_offset_cap;
+    assert!(
+        (year.tax + cap * s.tax.offset_rate()).abs() < 1e-9,
+        "{year:?}"
+    );
+    assert!(
+        (year.carried_forward - (loss - cap)).abs() < 1e-9,
+        "{year:?}"
+    );
+    assert!(marginal < year.tax - 100.0, "{marginal} vs {year:?}");
+    for t in &sells {
+        // The recognized loss in dollars and cents (`−$7,291.62`).
+        let cents = format!("{:.2}", -(t.realized_short_term + t.realized_long_term));
+        let (whole, frac) = cents.split_once('.').unwrap();
+        let mut grouped = String::new();
+        for (i, c) in whole.chars().enumerate() {
+            if i > 0 && (whole.len() - i) % 3 == 0 {
+                grouped.push(',');
+            }
+            grouped.push(c);
+        }
+        let recognized = format!("realizes −${grouped}.{frac}");
+        assert!(
+            t.explanation.contains(&recognized),
+            "{recognized}: {}",
+            t.explanation
+        );
+    }
+    // A loss carried in already uses the limit: the harvest saves nothing this year and
+    // carries all of its loss forward.
+    s.tax.carryforward_in.long_term = 10_000.0;
+    let year = todays_trades(&s, &p, s.as_of).year_tax(&s.tax);
+    assert!(year.tax.abs() < 1e-9, "{year:?}");
+    assert!((year.carried_forward - loss).abs() < 1e-6, "{year:?}");
+}
+
 /// Each account's cash after today's trades and every ticket's costs.
 fn cash_after(s: &Scenario, sol: &HouseholdSolution) -> Vec<(String, f64, f64)> {
     s.household

@@ -116,7 +116,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::date::Date;
 use crate::fees::{FeeSchedule, ImpactInputs, TicketCost, TicketSpec};
-use crate::ledger::{self, Ledger, LedgerError, OpeningLot};
+use crate::ledger::{self, Ledger, LedgerError, OpeningLot, Realized};
 use crate::lots::LotId;
 use crate::scenario::market::{nearest_correlation, symmetric_eigen};
 use crate::scenario::policy::WashSaleGuard;
@@ -213,6 +213,13 @@ pub struct ProposedTrade {
     /// a loss washed by a purchase disallowed); the optimizer's own estimate when the list
     /// cannot be booked (a message says so).
     pub tax_effect: f64,
+    /// Of the sale's recognized gain in a taxable account (negative: a loss), the
+    /// short-term part (0 for a buy or another kind of account).
+    #[serde(default)]
+    pub realized_short_term: f64,
+    /// The long-term part.
+    #[serde(default)]
+    pub realized_long_term: f64,
     /// The ticket's itemised costs ([`FeeSchedule::ticket_cost`]).
     pub fees: TicketCost,
     /// Lots relieved by a sale, in relief order (empty for buys).
@@ -327,7 +334,39 @@ pub struct HouseholdSolution {
     pub household_value: f64,
 }
 
+/// What a trade list does to this year's tax once the year is netted ([`crate::tax`]):
+/// its sales' gains and losses offset one another and the loss carried in, a net loss
+/// offsets ordinary income up to the cap, and the rest carries forward. The per-trade
+/// [`ProposedTrade::tax_effect`]s add up to more than this when the list's net loss
+/// exceeds the cap.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct YearTaxChange {
+    /// This year's tax with the list minus without it (negative: a saving), the list's
+    /// sales being the year's only ones.
+    pub tax: f64,
+    /// The loss the list adds to what the year carries forward (`≥ 0`).
+    pub carried_forward: f64,
+}
+
 impl HouseholdSolution {
+    /// The list's effect on this year's tax under `profile` (its carry-in included).
+    pub fn year_tax(&self, profile: &crate::tax::TaxProfile) -> YearTaxChange {
+        let realized = self
+            .trades
+            .iter()
+            .fold(Realized::default(), |r, t| Realized {
+                short_term: r.short_term + t.realized_short_term,
+                long_term: r.long_term + t.realized_long_term,
+            });
+        let carry_in = profile.carryforward_in;
+        let with = crate::tax::net_year(profile, realized, carry_in);
+        let without = crate::tax::net_year(profile, Realized::default(), carry_in);
+        YearTaxChange {
+            tax: with.tax - without.tax,
+            carried_forward: with.carryforward_out.total() - without.carryforward_out.total(),
+        }
+    }
+
     fn failed(status: HouseholdStatus, message: String) -> Self {
         HouseholdSolution {
             status,
@@ -562,12 +601,13 @@ fn by_rules(s: &Scenario, policy: &Policy, as_of: Date) -> HouseholdSolution {
         let taxable = acct.kind.is_taxable();
         // The tax as the ledger recognizes the sale: proceeds net of its costs, a loss
         // washed by a purchase of the day (or an earlier one) disallowed.
-        let tax_effect = if taxable {
+        let (short, long) = if taxable {
             let long = row.realized_long_term;
-            (row.realized_gain - long) * s.tax.short_term_rate() + long * s.tax.long_term_rate()
+            (row.realized_gain - long, long)
         } else {
-            0.0
+            (0.0, 0.0)
         };
+        let tax_effect = short * s.tax.short_term_rate() + long * s.tax.long_term_rate();
         let lots: Vec<RelievedLot> = row
             .lots
             .iter()
@@ -614,6 +654,8 @@ fn by_rules(s: &Scenario, policy: &Policy, as_of: Date) -> HouseholdSolution {
             explanation: String::new(),
             risk_reduction: f64::NAN,
             tax_effect,
+            realized_short_term: short,
+            realized_long_term: long,
             fees,
             lots,
         };
@@ -771,7 +813,6 @@ struct Sec {
 #[derive(Debug, Clone)]
 struct Acct {
     id: String,
-    name: String,
     kind: AccountKind,
     cash: f64,
     min_cash: f64,
@@ -967,7 +1008,6 @@ impl Model {
             }
             accts.push(Acct {
                 id: a.id.clone(),
-                name: a.name.clone(),
                 kind: a.kind,
                 cash,
                 min_cash: s.target.min_cash_of(&a.id),
@@ -2569,6 +2609,8 @@ impl Model {
                 explanation: String::new(),
                 risk_reduction,
                 tax_effect,
+                realized_short_term: 0.0,
+                realized_long_term: 0.0,
                 fees,
                 lots,
             };
@@ -2598,7 +2640,6 @@ impl Model {
             } else {
                 ReasonCode::Drift
             };
-            trade.explanation = explain(&trade, &acct.name, &risk_phrase(&trade));
             trades.push(trade);
         }
         trades.sort_by(ticket_order);
@@ -2612,15 +2653,44 @@ impl Model {
             Ok(booked) => {
                 terms.tax = 0.0;
                 terms.harvest_value = 0.0;
-                for (t, tax) in trades.iter_mut().zip(booked) {
+                for (t, (tax, realized)) in trades.iter_mut().zip(booked) {
                     t.tax_effect = tax;
+                    t.realized_short_term = realized.short_term;
+                    t.realized_long_term = realized.long_term;
                     terms.add_tax(tax);
                 }
             }
-            Err(e) => messages.push(format!(
-                "the trade list could not be booked in the ledger ({e}); tax effects are the \
-                 optimizer's estimates"
-            )),
+            Err(e) => {
+                // The year's netting then works from the lots' gains before costs.
+                for t in trades.iter_mut() {
+                    let taxable = scenario
+                        .household
+                        .accounts
+                        .iter()
+                        .any(|a| a.id == t.account && a.kind.is_taxable());
+                    for l in t.lots.iter().filter(|_| taxable) {
+                        if l.long_term {
+                            t.realized_long_term += l.gain;
+                        } else {
+                            t.realized_short_term += l.gain;
+                        }
+                    }
+                }
+                messages.push(format!(
+                    "the trade list could not be booked in the ledger ({e}); tax effects are \
+                     the optimizer's estimates"
+                ))
+            }
+        }
+        // Explained once the tax is known, so the sentence says what the columns show.
+        for t in trades.iter_mut() {
+            let name = scenario
+                .household
+                .accounts
+                .iter()
+                .find(|a| a.id == t.account && !a.name.is_empty())
+                .map_or(t.account.as_str(), |a| a.name.as_str());
+            t.explanation = explain(t, name, &risk_phrase(t));
         }
         HouseholdSolution {
             status: HouseholdStatus::Optimal,
@@ -2763,7 +2833,7 @@ fn booked_taxes(
     state: &HouseholdState,
     as_of: Date,
     trades: &[ProposedTrade],
-) -> Result<Vec<f64>, LedgerError> {
+) -> Result<Vec<(f64, Realized)>, LedgerError> {
     let mut ledger = state.ledger.clone();
     let mut sale_of = vec![None; trades.len()];
     for side in [Side::Sell, Side::Buy] {
@@ -2791,11 +2861,15 @@ fn booked_taxes(
                 .iter()
                 .any(|a| a.id == t.account && a.kind.is_taxable());
             match sale.and_then(|i| sales.get(i)) {
-                Some(rec) if taxable => {
+                Some(rec) if taxable => (
                     rec.short_term * scenario.tax.short_term_rate()
-                        + rec.long_term * scenario.tax.long_term_rate()
-                }
-                _ => 0.0,
+                        + rec.long_term * scenario.tax.long_term_rate(),
+                    Realized {
+                        short_term: rec.short_term,
+                        long_term: rec.long_term,
+                    },
+                ),
+                _ => (0.0, Realized::default()),
             }
         })
         .collect())
@@ -2881,10 +2955,10 @@ fn explain(t: &ProposedTrade, account_name: &str, why: &str) -> String {
         shares_text(t.quantity),
         t.symbol
     );
-    let realized: f64 = t.lots.iter().map(|l| l.gain).sum();
-    if t.side == Side::Sell && !t.lots.is_empty() && realized.abs() >= 0.005 {
-        let st: f64 = t.lots.iter().filter(|l| !l.long_term).map(|l| l.gain).sum();
-        let character = if st.abs() >= (realized - st).abs() {
+    let (st, lt) = (t.realized_short_term, t.realized_long_term);
+    let realized = st + lt;
+    if t.side == Side::Sell && realized.abs() >= 0.005 {
+        let character = if st.abs() >= lt.abs() {
             "short-term"
         } else {
             "long-term"
@@ -2892,9 +2966,12 @@ fn explain(t: &ProposedTrade, account_name: &str, why: &str) -> String {
         let kind = if realized < 0.0 { "loss" } else { "gain" };
         s += &format!(", realizes {} {character} {kind}", money(realized));
         if t.tax_effect < 0.0 {
-            s += &format!(" (saves {} tax)", money(-t.tax_effect));
+            s += &format!(
+                " (worth {} of tax at the marginal rates)",
+                money(-t.tax_effect)
+            );
         } else {
-            s += &format!(" (costs {} tax)", money(t.tax_effect));
+            s += &format!(" (taxed {} at the marginal rates)", money(t.tax_effect));
         }
     }
     s += &format!(

@@ -603,7 +603,8 @@ impl<'s> Simulation<'s> {
                 if w.reinvest { "reinvested (a purchase for wash sales)" } else { "paid in cash" },
                 100.0 * s.market.cash_yield
             ),
-            "Tax alpha: annualised after-tax return minus the baseline's on the same paths. Harvesting yield is the vendors' figure (harvested losses ÷ starting value per year), not a return.".to_string(),
+            "Tax alpha: annualised after-tax money-weighted return (cash flows are not return) minus the baseline's on the same paths. Harvesting yield is the vendors' figure (harvested losses ÷ starting value per year), not a return.".to_string(),
+            tax_profile_note(&w.tax),
             stats::percentile_note(
                 acc.worst_relative_error(),
                 acc.shape().map_or(stats::SKETCH_MAX_BUCKETS, |s| s.max_buckets),
@@ -614,7 +615,11 @@ impl<'s> Simulation<'s> {
             ),
         ];
         if s.household_value() <= 0.0 {
-            v.push("The household starts with no value: tax alpha, harvesting yield and the net benefit in bps a year (ratios to the starting value) are not defined and show 0.".to_string());
+            v.push(if s.cash_flows.is_empty() {
+                "The household starts with no value: tax alpha, harvesting yield and the net benefit in bps a year (ratios to the starting value) are not defined and show 0.".to_string()
+            } else {
+                "The household starts with no value: harvesting yield and the net benefit in bps a year (ratios to the starting value) are not defined and show 0; tax alpha is the money-weighted return of the cash flows.".to_string()
+            });
         }
         if !w.flows_beyond.is_empty() {
             let named: Vec<String> = w
@@ -822,6 +827,9 @@ impl<'s> Simulation<'s> {
         let min_cash_total: f64 = w.accounts.iter().map(|a| a.min_cash).sum();
         let mut flow_i = 0usize;
         let mut month_i = 0usize;
+        // Each policy's cash flows as paid, `(years after the start, amount)`, for its
+        // money-weighted return.
+        let mut paid: Vec<Vec<(f64, f64)>> = vec![Vec::new(); np];
         let n_steps = w.dates.len();
         for i in 0..n_steps {
             let has_next = match mpath.next_step() {
@@ -935,6 +943,10 @@ impl<'s> Simulation<'s> {
                     book.cash[a] += actual;
                     book.totals.flows += actual;
                     tr.flows_today += actual;
+                }
+                if !todays_flows.is_empty() && tr.flows_today != 0.0 {
+                    let t = f64::from(date.days_since(s.as_of)) / 365.2425;
+                    paid[pi].push((t, tr.flows_today));
                 }
                 // The policy's stages.
                 let sig: &[f64] = if let (Some(t), Some(feed)) = (pol.tactical, feeds[pi].as_mut())
@@ -1052,6 +1064,9 @@ impl<'s> Simulation<'s> {
                 0.0
             };
             let [mv, mt, mf, ma] = std::mem::take(&mut monthly[pi]);
+            let after_tax = value - wind.total();
+            let annual =
+                |w_t: f64| report::money_weighted_return(start_value, &paid[pi], w_t, w.years);
             out.push(report::PolicyPath {
                 tickets: t.tickets,
                 trades: t.trades,
@@ -1077,7 +1092,7 @@ impl<'s> Simulation<'s> {
                 disallowed_all,
                 start_value,
                 terminal_pretax: value,
-                after_tax: value - wind.total(),
+                after_tax,
                 last_year_tax: wind.this_year,
                 liquidation_tax: wind.liquidation,
                 deferred_tax: wind.deferred,
@@ -1099,6 +1114,10 @@ impl<'s> Simulation<'s> {
                 } else {
                     0.0
                 },
+                annual_return: annual(after_tax),
+                annual_return_before_costs: annual(
+                    after_tax + t.commission + t.regulatory + t.spread + t.impact,
+                ),
                 monthly_value: mv,
                 monthly_tickets: mt,
                 monthly_fees: mf,
@@ -1110,6 +1129,36 @@ impl<'s> Simulation<'s> {
         }
         Ok((out, trades))
     }
+}
+
+/// The tax profile in one sentence for the assumptions: filing status, the rates as
+/// applied, the yearly limit on offsetting ordinary income and the loss carried in.
+fn tax_profile_note(t: &crate::tax::TaxProfile) -> String {
+    use crate::tax::FilingStatus;
+    let status = match t.filing_status {
+        FilingStatus::Single => "single",
+        FilingStatus::MarriedFilingJointly => "married filing jointly",
+        FilingStatus::MarriedFilingSeparately => "married filing separately",
+        FilingStatus::HeadOfHousehold => "head of household",
+    };
+    let pct = |x: f64| format!("{:.1}%", 100.0 * x);
+    let carried = if t.carryforward_in.total() > 0.0 {
+        format!(
+            "a loss carried in of {} short-term and {} long-term",
+            crate::household::money(t.carryforward_in.short_term),
+            crate::household::money(t.carryforward_in.long_term)
+        )
+    } else {
+        "no loss carried in".to_string()
+    };
+    format!(
+        "Tax profile: {status}; short-term gains taxed at {}, long-term at {} (federal, state{}), losses offset ordinary income at {} up to {} a year; {carried}.",
+        pct(t.short_term_rate()),
+        pct(t.long_term_rate()),
+        if t.niit { " and the 3.8% NIIT" } else { "" },
+        pct(t.offset_rate()),
+        crate::household::money(t.ordinary_offset_cap),
+    )
 }
 
 /// A day's valuation of one book (see [`measure_day`]).

@@ -149,6 +149,13 @@ pub struct PolicyPath {
     pub min_cash: f64,
     /// Lowest share balance of any position on any day (books check).
     pub min_shares: f64,
+    /// The annualised after-tax money-weighted return ([`money_weighted_return`] of the
+    /// starting value, the cash flows as paid and [`PolicyPath::after_tax`]).
+    #[serde(default)]
+    pub annual_return: f64,
+    /// The same with the policy's trading costs added back to the terminal wealth.
+    #[serde(default)]
+    pub annual_return_before_costs: f64,
     /// Month-end household value (pre-tax).
     pub monthly_value: Vec<f64>,
     /// Month-end cumulative tickets.
@@ -899,7 +906,7 @@ pub fn definitions() -> Vec<MetricDef> {
         def("harvested_washed", "Harvested losses washed", "usd", "Part of the harvested losses disallowed as wash sales and added to the basis of replacement shares in a taxable account (deferred, not lost)."),
         def("harvested_lost", "Harvested losses lost for good", "usd", "Part of the harvested losses disallowed because the replacement was bought in an IRA, Roth or 401k (Rev. Rul. 2008-5): never deductible."),
         def("disallowed_all", "Losses disallowed, all sales", "usd", "Losses disallowed by the wash-sale rule on every sale in a taxable account — harvests, rebalancing and cash raising alike — whether deferred into replacement shares' basis or lost for good (replacement in an IRA, Roth or 401k). The harvested rows count harvest sales only."),
-        def("tax_alpha_before_costs", "Tax alpha before costs", "bps_per_year", "Annualised after-tax return of the policy minus that of the baseline on the same paths, with each policy's trading costs (commissions, regulatory fees, spread, impact) added back to its after-tax terminal wealth. Annualised return: (W_T / W_0)^(1/T) − 1, W_0 the starting household value, W_T the after-tax terminal wealth."),
+        def("tax_alpha_before_costs", "Tax alpha before costs", "bps_per_year", "Annualised after-tax return of the policy minus that of the baseline on the same paths, with each policy's trading costs (commissions, regulatory fees, spread, impact) added back to its after-tax terminal wealth. Annualised return: the money-weighted return r with W_0 (1+r)^T + Σ F_i (1+r)^(T − t_i) = W_T, W_0 the starting household value, F_i the cash flows as paid (contributions positive) at t_i years, W_T the after-tax terminal wealth; without cash flows, (W_T / W_0)^(1/T) − 1. Contributions are not counted as return."),
         def("tax_alpha_after_costs", "Tax alpha after costs", "bps_per_year", "Annualised after-tax return of the policy minus that of the baseline on the same paths, all costs included. Both policies pay costs, so it exceeds the figure before costs when the policy costs less than the baseline. It is a difference of compound annual returns; net benefit (bp/yr) is the same dollars ÷ starting value ÷ years, so the two differ."),
         def("harvesting_yield", "Harvesting yield (vendor metric)", "bps_per_year", "The figure vendors quote: gross harvested losses ÷ starting household value, per year. It is not a return: a harvested loss lowers basis and defers tax, it does not add wealth one for one."),
         def("turnover", "Turnover", "fraction_per_year", "One-way annual turnover: ½ Σ |trade notional| ÷ average household value ÷ years. Dividend reinvestments are purchases without a ticket and are not counted."),
@@ -936,6 +943,64 @@ fn ann(w_t: f64, w_0: f64, years: f64) -> f64 {
         return 0.0;
     }
     libm::pow(w_t / w_0, 1.0 / years) - 1.0
+}
+
+/// The annualised money-weighted return (internal rate of return) of a household that
+/// starts with `w_0`, receives the cash flows `flows` (`(years after the start, amount)`,
+/// contributions positive, withdrawals negative) and ends with `w_t` after `years`: the
+/// rate `r` at which `w_0 (1+r)^T + Σ F_i (1+r)^(T − t_i) = w_t`. Without flows it is the
+/// compound annual return `(w_t / w_0)^(1/T) − 1`, so contributions are not counted as
+/// return. 0 when no rate between −99 % and +1,000 % a year solves it (nothing invested,
+/// nothing left), as the report's assumptions say.
+pub fn money_weighted_return(w_0: f64, flows: &[(f64, f64)], w_t: f64, years: f64) -> f64 {
+    if flows.is_empty() {
+        return ann(w_t, w_0, years);
+    }
+    if years <= 0.0 || !(w_0.is_finite() && w_t.is_finite()) {
+        return 0.0;
+    }
+    // g(r) = value at the horizon of what went in, less what came out; its root.
+    let g = |r: f64| -> (f64, f64) {
+        let l = libm::log1p(r);
+        let (mut v, mut dv) = (0.0, 0.0);
+        for &(t, f) in std::iter::once(&(0.0, w_0)).chain(flows) {
+            let x = years - t;
+            let grown = f * libm::exp(x * l);
+            v += grown;
+            dv += x * grown / (1.0 + r);
+        }
+        (v - w_t, dv)
+    };
+    let (mut lo, mut hi) = (-0.99, 10.0);
+    let (g_lo, g_hi) = (g(lo).0, g(hi).0);
+    if !(g_lo.is_finite() && g_hi.is_finite()) || g_lo.signum() == g_hi.signum() {
+        return 0.0;
+    }
+    let rising = g_hi > 0.0;
+    let scale = w_t.abs().max(w_0.abs()).max(1.0);
+    let mut r = ann(w_t, w_0, years).clamp(lo, hi);
+    for _ in 0..200 {
+        let (v, dv) = g(r);
+        if v.abs() <= 1e-10 * scale {
+            return r;
+        }
+        if (v > 0.0) == rising {
+            hi = r;
+        } else {
+            lo = r;
+        }
+        // A Newton step, or the bracket's midpoint when the step leaves it.
+        let step = r - v / dv;
+        r = if dv != 0.0 && step > lo && step < hi {
+            step
+        } else {
+            0.5 * (lo + hi)
+        };
+        if hi - lo <= 1e-15 {
+            break;
+        }
+    }
+    r
 }
 
 /// Number of metrics in the report (the length of [`definitions`]).
@@ -978,9 +1043,8 @@ pub fn path_metrics(x: &PolicyPath, y: &PolicyPath, t: f64) -> [f64; METRICS] {
         x.harvest_washed,
         x.harvest_lost,
         x.disallowed_all,
-        1e4 * (ann(x.after_tax + x.costs(), x.start_value, t)
-            - ann(y.after_tax + y.costs(), y.start_value, t)),
-        1e4 * (ann(x.after_tax, x.start_value, t) - ann(y.after_tax, y.start_value, t)),
+        1e4 * (x.annual_return_before_costs - y.annual_return_before_costs),
+        1e4 * (x.annual_return - y.annual_return),
         per_start_year(x.harvest_gross),
         if x.avg_value > 0.0 && t > 0.0 {
             0.5 * x.notional / x.avg_value / t
@@ -1154,6 +1218,40 @@ pub(crate) fn build(inp: ReportInputs<'_>, acc: &Accumulator) -> Report {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Contributions are not return: the money-weighted return is the rate that grows
+    /// the start and every flow to the terminal wealth; without flows, the compound rate.
+    #[test]
+    fn money_weighted_return_counts_flows_as_money_in() {
+        let grow = |x: f64, t: f64, r: f64| x * (1.0f64 + r).powf(t);
+        // No flows: exactly the compound annual return.
+        assert_eq!(
+            money_weighted_return(100.0, &[], 121.0, 2.0),
+            ann(121.0, 100.0, 2.0)
+        );
+        // Contributions at 10 % a year: 10 %, where the compound formula reads 84 %.
+        let flows = [(0.25, 50.0), (0.5, 100.0), (1.5, 25.0)];
+        let w_t = grow(100.0, 2.0, 0.1)
+            + flows
+                .iter()
+                .map(|&(t, f)| grow(f, 2.0 - t, 0.1))
+                .sum::<f64>();
+        let r = money_weighted_return(100.0, &flows, w_t, 2.0);
+        assert!((r - 0.1).abs() < 1e-10, "{r}");
+        assert!(ann(w_t, 100.0, 2.0) > 0.3);
+        // A withdrawal, and a loss.
+        let flows = [(1.0, -40.0)];
+        let w_t = grow(100.0, 3.0, -0.05) + grow(-40.0, 2.0, -0.05);
+        let r = money_weighted_return(100.0, &flows, w_t, 3.0);
+        assert!((r + 0.05).abs() < 1e-10, "{r}");
+        // Nothing at the start, contributions only: still defined.
+        let flows = [(0.0, 1_000.0), (0.5, 1_000.0)];
+        let w_t = grow(1_000.0, 1.0, 0.07) + grow(1_000.0, 0.5, 0.07);
+        let r = money_weighted_return(0.0, &flows, w_t, 1.0);
+        assert!((r - 0.07).abs() < 1e-10, "{r}");
+        // Nothing invested and nothing left: no rate solves it.
+        assert_eq!(money_weighted_return(0.0, &[(0.5, -10.0)], 0.0, 1.0), 0.0);
+    }
 
     /// The break-even fee zeroes the net benefit on either side: a policy buying more
     /// tickets wins below it, one buying fewer wins above it; equal tickets have none.
