@@ -17,6 +17,7 @@ use leptos::prelude::*;
 use std::cell::RefCell;
 use std::ops::Range;
 use std::rc::Rc;
+use tollbooth_engine::scenario::form::plain_number;
 use tollbooth_engine::scenario::Scenario;
 use tollbooth_engine::simulate::report::TradeList;
 use tollbooth_engine::simulate::{
@@ -1068,8 +1069,17 @@ fn ask_today(state: RunState, scenario: &Scenario, policy: usize) {
     }
 }
 
+/// A whole number from `lo` to `hi` typed by the user (the paths and years settings), or a
+/// message saying what is wrong with it. Commas are read by the scenario form's rule
+/// ([`plain_number`]): `1,000` is a thousand, while `1,0` is refused rather than read as 10.
 fn whole(text: &str, lo: u64, hi: u64) -> Result<u64, String> {
-    match text.trim().replace(',', "").parse::<u64>() {
+    let typed = text.trim();
+    let Some(t) = plain_number(typed) else {
+        return Err(format!(
+            "a whole number from {lo} to {hi}: a comma may only separate thousands (1,000)"
+        ));
+    };
+    match t.parse::<u64>() {
         Ok(v) if (lo..=hi).contains(&v) => Ok(v),
         _ => Err(format!("a whole number from {lo} to {hi}")),
     }
@@ -1686,5 +1696,18 @@ mod tests {
         assert!(!is_quick(500, 10, 3));
         assert!(!is_quick(u64::MAX, 2, 2));
         assert!(whole("0", 1, 5).is_err());
+    }
+
+    #[test]
+    fn a_paths_or_years_comma_that_is_not_a_thousands_separator_is_refused_not_dropped() {
+        // "1,0" was read as 10 and "1,2,3" as 123.
+        assert_eq!(whole("1,250", 1, 5000), Ok(1250));
+        for typed in ["1,0", "1,2,3", "12,5"] {
+            let err = whole(typed, 1, 5000).unwrap_err();
+            assert!(
+                err.contains("comma may only separate thousands"),
+                "{typed}: {err}"
+            );
+        }
     }
 }
