@@ -57,8 +57,10 @@ pub struct TradeRow {
     pub rates: String,
     /// Half-spread and impact cost.
     pub spread: f64,
-    /// Realized gain recognized by a taxable sale, net of any loss washed by a purchase
-    /// within 30 days before or after it (final: as of the end of the path).
+    /// Realized gain recognized by a taxable sale: proceeds at the mid price net of all the
+    /// order's costs (commission, regulatory fees, spread and impact), less the basis
+    /// relieved, plus any loss washed by a purchase within 30 days before or after it
+    /// (final: as of the end of the path).
     pub realized_gain: f64,
     /// The long-term part of `realized_gain` (the rest is short-term).
     #[serde(default)]
