@@ -203,6 +203,9 @@ pub struct TodayRow {
 /// The household's trades today under one policy.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TodayTrades {
+    /// The scenario the trades were worked out for, and the engine that did (boxed: the
+    /// worker's replies stay small).
+    pub provenance: Box<tollbooth_engine::Provenance>,
     /// The policy.
     pub policy: String,
     /// The trade date.
@@ -376,6 +379,7 @@ fn today(scenario: &str, policy: usize, as_of: &str) -> Result<TodayTrades, Stri
     let sol = todays_trades(&s, p, date);
     Ok(TodayTrades {
         year_tax: sol.year_tax(&s.tax),
+        provenance: Box::new(tollbooth_engine::Provenance::of_scenario(&s)),
         policy: p.name.clone(),
         as_of: date.to_string(),
         status: snake(&sol.status),

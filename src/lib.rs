@@ -9,6 +9,7 @@
 use leptos::prelude::*;
 use tollbooth_engine::date::Date;
 use tollbooth_engine::fees::TicketCost;
+use tollbooth_engine::scenario::form::plain_number;
 use tollbooth_engine::scenario::{Order, Scenario, ScenarioForm};
 use tollbooth_engine::simulate;
 use tollbooth_engine::types::Side;
@@ -943,12 +944,21 @@ fn TicketBreakdown(cost: TicketCost) -> impl IntoView {
 }
 
 /// A share quantity typed by the user, or a message saying what is wrong with it.
+///
+/// Commas are read by the scenario form's rule ([`plain_number`]): `1,250` is 1250 shares,
+/// while `12,5` is refused rather than guessed to be 125 or 12.5.
 fn parse_quantity(text: &str) -> Result<f64, String> {
-    let t = text.trim().replace(',', "");
+    let typed = text.trim();
+    let Some(t) = plain_number(typed) else {
+        return Err(format!(
+            "“{typed}” is not a number of shares: a comma may only separate thousands \
+             (1,250); write a fraction with a decimal point (12.5)."
+        ));
+    };
     match t.parse::<f64>() {
         Ok(q) if q.is_finite() && q > 0.0 => Ok(q),
         Ok(_) => Err("Shares must be a positive number.".into()),
-        Err(_) => Err(format!("“{}” is not a number of shares.", text.trim())),
+        Err(_) => Err(format!("“{typed}” is not a number of shares.")),
     }
 }
 
@@ -959,7 +969,19 @@ mod tests {
     #[test]
     fn quantities() {
         assert_eq!(parse_quantity(" 1,200 "), Ok(1200.0));
+        assert_eq!(parse_quantity("1,250"), Ok(1250.0));
+        assert_eq!(parse_quantity("12.5"), Ok(12.5));
         assert!(parse_quantity("0").is_err());
         assert!(parse_quantity("abc").unwrap_err().contains("abc"));
+    }
+
+    #[test]
+    fn a_comma_that_is_not_a_thousands_separator_is_refused_not_dropped() {
+        // "12,5" was read as 125 shares and "1,2,3" as 123.
+        for typed in ["12,5", "1,2,3", "1,25", "1.250,5"] {
+            let err = parse_quantity(typed).unwrap_err();
+            assert!(err.contains(typed), "{err}");
+            assert!(err.contains("comma may only separate thousands"), "{err}");
+        }
     }
 }

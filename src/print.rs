@@ -23,26 +23,51 @@ fn words<T: serde::Serialize>(v: T) -> String {
     }
 }
 
-/// A one-line description of a policy's rules.
+/// Where a band rule trades a breached class back to, in words: `trade_to` is a fraction
+/// of the band's half-width from target (0: back to target, 0.5: to half the band).
+fn trade_back(trade_to: f64) -> String {
+    let near = |x: f64| (trade_to - x).abs() < 1e-12;
+    if near(0.0) {
+        "traded back to target".into()
+    } else if near(0.5) {
+        "traded back to half the band".into()
+    } else if near(1.0) {
+        "traded back to the band's edge".into()
+    } else {
+        format!("traded back to {} of the band from target", pct(trade_to))
+    }
+}
+
+/// A one-line description of a policy's rules, in an advisor's words: every setting that
+/// changes the results is stated, so two policies that trade differently never read alike.
 pub fn describe_policy(p: &Policy) -> String {
-    let f = |x: tollbooth_engine::scenario::policy::Frequency| {
-        crate::fields::key_of(&Some(x)).replace('_', " ")
+    use tollbooth_engine::scenario::policy::{Band, BandKind, Frequency};
+    let f = |x: Frequency| crate::fields::key_of(&Some(x)).replace('_', " ");
+    let band = |b: Band| match b.kind {
+        BandKind::Absolute => format!(
+            "band ±{} points of weight",
+            pct(b.width).trim_end_matches('%')
+        ),
+        BandKind::Relative => format!("band ±{} of each class's target", pct(b.width)),
     };
     let mut parts = Vec::new();
     if let Some(c) = p.calendar {
         parts.push(format!("calendar {}", f(c.frequency)));
     }
     if let Some(t) = p.threshold {
-        let band = t.band.map_or("the target model's bands".to_string(), |b| {
-            format!("band {} {}", b.width, words(b.kind))
-        });
-        parts.push(format!("threshold, {band}, checked {}", f(t.check)));
+        let band = t.band.map_or("the target model's bands".to_string(), band);
+        parts.push(format!(
+            "threshold, {band}, checked {}, {}",
+            f(t.check),
+            trade_back(t.trade_to)
+        ));
     }
     if let Some(o) = p.opportunistic {
         parts.push(format!(
-            "opportunistic {} relative band, checked {}",
+            "opportunistic {} relative band, checked {}, {}",
             pct(o.relative_band),
-            f(o.check)
+            f(o.check),
+            trade_back(o.trade_to)
         ));
     }
     if let Some(t) = p.tlh {
@@ -61,14 +86,21 @@ pub fn describe_policy(p: &Policy) -> String {
     }
     if let Some(t) = p.tactical {
         parts.push(format!(
-            "tactical overlay IC {} max tilt {}",
+            "tactical overlay IC {} max tilt {}, refreshed {}",
             t.information_coefficient,
-            pct(t.max_tilt)
+            pct(t.max_tilt),
+            f(t.frequency)
         ));
     }
     if let Some(o) = p.optimizer {
+        let weighs = match (o.tickets_in_objective, o.taxes_in_objective) {
+            (true, true) => "weighs flat ticket fees and taxes on gains",
+            (true, false) => "weighs flat ticket fees, not taxes",
+            (false, true) => "weighs taxes on gains, not flat ticket fees",
+            (false, false) => "weighs neither flat ticket fees nor taxes",
+        };
         parts.push(format!(
-            "cost-aware optimizer {} (min trade {})",
+            "cost-aware optimizer {} (min trade {}; {weighs})",
             f(o.check),
             usd(o.min_trade_usd)
         ));
@@ -76,6 +108,14 @@ pub fn describe_policy(p: &Policy) -> String {
     if parts.is_empty() {
         parts.push("buy and hold".into());
     }
+    parts.push(
+        if p.cash_flow_first {
+            "contributions and withdrawals rebalance as they arrive (buying underweight, selling overweight classes)"
+        } else {
+            "contributions wait in cash until a rule trades"
+        }
+        .into(),
+    );
     format!("{}; lots {}", parts.join("; "), words(p.lot_method))
 }
 
@@ -384,7 +424,81 @@ mod tests {
         );
         assert_eq!(
             describe_policy(&Policy::buy_and_hold("x")),
-            "buy and hold; lots FIFO"
+            "buy and hold; contributions wait in cash until a rule trades; lots FIFO"
+        );
+    }
+
+    /// Two policies that trade differently never print alike: every setting that changes
+    /// the results is in the description.
+    #[test]
+    fn policies_that_differ_in_any_result_changing_setting_print_differently() {
+        use tollbooth_engine::scenario::policy::{
+            CostAwareRule, Frequency, OpportunisticRule, TacticalOverlay, ThresholdRule,
+        };
+        let threshold = |trade_to: f64| Policy {
+            threshold: Some(ThresholdRule {
+                band: None,
+                check: Frequency::Daily,
+                trade_to,
+            }),
+            ..Policy::buy_and_hold("band")
+        };
+        let (to_target, to_half) = (threshold(0.0), threshold(0.5));
+        assert_ne!(describe_policy(&to_target), describe_policy(&to_half));
+        assert!(describe_policy(&to_target).contains("traded back to target"));
+        assert!(describe_policy(&to_half).contains("traded back to half the band"));
+        assert!(describe_policy(&threshold(0.25)).contains("25.00% of the band"));
+        // Daryanani's opportunistic rule: back to half the band, not to target.
+        let opportunistic = |trade_to: f64| Policy {
+            opportunistic: Some(OpportunisticRule {
+                trade_to,
+                ..OpportunisticRule::default()
+            }),
+            ..Policy::buy_and_hold("opportunistic")
+        };
+        let d = describe_policy(&opportunistic(0.5));
+        assert!(d.contains("traded back to half the band"), "{d}");
+        assert_ne!(d, describe_policy(&opportunistic(0.0)));
+        // Cash flows put to work, or left in cash.
+        let mut flows = to_target.clone();
+        flows.cash_flow_first = true;
+        assert_ne!(describe_policy(&flows), describe_policy(&to_target));
+        assert!(describe_policy(&flows).contains("contributions and withdrawals rebalance"));
+        // The tactical overlay's refresh and the optimizer's objective.
+        let tactical = |frequency| Policy {
+            tactical: Some(TacticalOverlay {
+                frequency,
+                ..TacticalOverlay::default()
+            }),
+            ..Policy::buy_and_hold("tactical")
+        };
+        assert_ne!(
+            describe_policy(&tactical(Frequency::Daily)),
+            describe_policy(&tactical(Frequency::Monthly))
+        );
+        assert!(describe_policy(&tactical(Frequency::Monthly)).contains("refreshed monthly"));
+        let optimizer = |tickets, taxes| Policy {
+            optimizer: Some(CostAwareRule {
+                check: Frequency::Weekly,
+                min_trade_usd: 2500.0,
+                tickets_in_objective: tickets,
+                taxes_in_objective: taxes,
+            }),
+            ..Policy::buy_and_hold("optimizer")
+        };
+        let all: Vec<String> = [(true, true), (true, false), (false, true), (false, false)]
+            .into_iter()
+            .map(|(a, b)| describe_policy(&optimizer(a, b)))
+            .collect();
+        for (i, a) in all.iter().enumerate() {
+            for b in &all[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
+        assert!(
+            all[0].contains("weighs flat ticket fees and taxes on gains"),
+            "{}",
+            all[0]
         );
     }
 }

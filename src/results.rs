@@ -17,6 +17,7 @@ use leptos::prelude::*;
 use std::cell::RefCell;
 use std::ops::Range;
 use std::rc::Rc;
+use tollbooth_engine::scenario::form::plain_number;
 use tollbooth_engine::scenario::Scenario;
 use tollbooth_engine::simulate::report::TradeList;
 use tollbooth_engine::simulate::{
@@ -1068,8 +1069,17 @@ fn ask_today(state: RunState, scenario: &Scenario, policy: usize) {
     }
 }
 
+/// A whole number from `lo` to `hi` typed by the user (the paths and years settings), or a
+/// message saying what is wrong with it. Commas are read by the scenario form's rule
+/// ([`plain_number`]): `1,000` is a thousand, while `1,0` is refused rather than read as 10.
 fn whole(text: &str, lo: u64, hi: u64) -> Result<u64, String> {
-    match text.trim().replace(',', "").parse::<u64>() {
+    let typed = text.trim();
+    let Some(t) = plain_number(typed) else {
+        return Err(format!(
+            "a whole number from {lo} to {hi}: a comma may only separate thousands (1,000)"
+        ));
+    };
+    match t.parse::<u64>() {
         Ok(v) if (lo..=hi).contains(&v) => Ok(v),
         _ => Err(format!("a whole number from {lo} to {hi}")),
     }
@@ -1629,7 +1639,7 @@ fn PathTrades(trades: TradeList, hidden: Signal<bool>) -> impl IntoView {
                     <th scope="col">"Side"</th><th scope="col" class="num">"Shares"</th>
                     <th scope="col" class="num">"Price"</th><th scope="col" class="num" title="This order's part of its ticket's commission: a second order of the same account, security, side and day adds no flat fee, so it can show $0.00.">"Commission"</th>
                     <th scope="col" class="num" title="SEC Section 31 and FINRA TAF; hover a value for the rates applied">"SEC + FINRA"</th><th scope="col" class="num">"Spread + impact"</th>
-                    <th scope="col" class="num" title="The sale's recognized gain as the ledger books it: proceeds net of commission and SEC + FINRA fees, less the basis relieved, plus any disallowed loss (final: net of washes by purchases up to 30 days after the sale)">"Realized gain"</th><th scope="col" class="num" title="Loss disallowed by the wash-sale rule: added to the replacement shares' basis, or lost for good when they were bought in an IRA, Roth or 401(k)">"Disallowed loss"</th>
+                    <th scope="col" class="num" title=REALIZED_GAIN_DEFINITION>"Realized gain"</th><th scope="col" class="num" title="Loss disallowed by the wash-sale rule: added to the replacement shares' basis, or lost for good when they were bought in an IRA, Roth or 401(k)">"Disallowed loss"</th>
                     <th scope="col">"Lots relieved (shares of the purchase date)"</th>
                     <th scope="col">"Reason"</th>
                 </tr></thead>
@@ -1638,6 +1648,11 @@ fn PathTrades(trades: TradeList, hidden: Signal<bool>) -> impl IntoView {
         </div>
     }
 }
+
+/// The trade list's realized gain (the column's tooltip), as the engine books a sale: its
+/// proceeds at the mid price net of the whole cost the order incurred, spread and impact
+/// included, less the basis relieved (a purchase's basis carries its costs the same way).
+pub const REALIZED_GAIN_DEFINITION: &str = "The sale's recognized gain as the ledger books it: proceeds at the mid price net of all of this order's trading costs (commission, SEC + FINRA fees, half-spread and market impact), less the basis relieved (which includes what its purchases cost the same way), plus any disallowed loss (final: net of washes by purchases up to 30 days after the sale)";
 
 /// The break-even row's definition (the header's tooltip).
 pub const BREAK_EVEN_DEFINITION: &str = "The flat ticket fee at which the policy's mean net benefit vs the baseline would be zero with its trades unchanged, if every ticket that pays a flat fee today paid that fee instead (a side the schedule does not charge stays free; a ticket at the schedule's minimum starts paying more once the fee passes its minimum, one at its maximum does not move). Each extra ticket counts at what a dollar of fee costs in after-tax wealth at the horizon: less its tax deduction (a taxable account's gain is lower; a traditional IRA's value is taxed), plus the growth it forgoes at the target model's expected return. \"up to $X\": it buys more such tickets than the baseline and beats it at fees up to $X (\"never\": not even at no fee); \"from $X\": it buys fewer and beats the baseline at fees from $X (\"at any fee\": already at no fee). A policy that reacts to fees (the cost-aware optimizer; cash raised net of fees) trades differently at another fee: re-run there to confirm. n/a: the baseline, or a policy with as many such tickets as the baseline.";
@@ -1696,5 +1711,27 @@ mod tests {
         assert!(!is_quick(500, 10, 3));
         assert!(!is_quick(u64::MAX, 2, 2));
         assert!(whole("0", 1, 5).is_err());
+    }
+
+    #[test]
+    fn the_realized_gain_tooltip_names_every_cost_the_engine_nets_from_proceeds() {
+        // The engine nets the order's whole incurred cost (`TicketCost::total`) from a
+        // sale's proceeds, spread and impact included, not only the billed fees.
+        for cost in ["commission", "SEC + FINRA", "spread", "market impact"] {
+            assert!(REALIZED_GAIN_DEFINITION.contains(cost), "{cost}");
+        }
+    }
+
+    #[test]
+    fn a_paths_or_years_comma_that_is_not_a_thousands_separator_is_refused_not_dropped() {
+        // "1,0" was read as 10 and "1,2,3" as 123.
+        assert_eq!(whole("1,250", 1, 5000), Ok(1250));
+        for typed in ["1,0", "1,2,3", "12,5"] {
+            let err = whole(typed, 1, 5000).unwrap_err();
+            assert!(
+                err.contains("comma may only separate thousands"),
+                "{typed}: {err}"
+            );
+        }
     }
 }

@@ -144,18 +144,10 @@ fn num(x: f64) -> String {
 
 /// The summary as CSV: one line per (metric, policy) with mean, median, p5 and p95, then
 /// the break-even ticket fee and the side of it the policy wins on, ticket charges ÷ net
-/// new assets and the friction flag per policy; a header states the run.
+/// new assets and the friction flag per policy; the report's provenance line
+/// ([`tollbooth_engine::Provenance::csv_line`]) states the run.
 pub fn summary_csv(report: &Report) -> String {
-    let mut out = format!(
-        "# scenario,{},hash,{},seed,{},paths,{},years,{},engine,{},report,{}\n",
-        csv_text(&report.scenario_name),
-        report.scenario_hash,
-        report.seed,
-        report.paths,
-        report.horizon_years,
-        report.engine_version,
-        report.hash_hex()
-    );
+    let mut out = report.provenance().csv_line();
     out.push_str("metric,label,unit,policy,mean,median,p5,p95\n");
     for r in rows(report) {
         for (p, s) in report.policies.iter().zip(&r.cells) {
@@ -207,9 +199,11 @@ pub fn summary_csv(report: &Report) -> String {
     out
 }
 
-/// Today's trades as CSV.
+/// Today's trades as CSV: the provenance line of the scenario they were worked out for
+/// ([`tollbooth_engine::Provenance::csv_line`]), a header, then one line per ticket.
 pub fn today_csv(t: &TodayTrades) -> String {
-    let mut out = String::from(
+    let mut out = t.provenance.csv_line();
+    out.push_str(
         "policy,as_of,account,symbol,side,quantity,price,notional,ticket_cost,regulatory,rates_applied,lots,tax_effect,reason,explanation\n",
     );
     for r in &t.trades {
@@ -241,6 +235,7 @@ mod tests {
     use crate::jobs::TodayRow;
     use tollbooth_engine::scenario::Scenario;
     use tollbooth_engine::simulate::{simulate, SimOptions};
+    use tollbooth_engine::Provenance;
 
     fn small() -> Report {
         simulate(
@@ -321,8 +316,54 @@ mod tests {
     }
 
     #[test]
+    fn exports_open_with_the_provenance_line_of_what_they_were_computed_from() {
+        let r = small();
+        let line = format!(
+            "# scenario,{},hash,{},seed,{},paths,2,years,1,engine,{},report,{}",
+            csv_text(&r.scenario_name),
+            r.scenario_hash,
+            r.seed,
+            tollbooth_engine::VERSION,
+            r.hash_hex()
+        );
+        for (csv, header) in [
+            (summary_csv(&r), "metric,"),
+            (r.trades_csv(), "policy,date,"),
+        ] {
+            let mut lines = csv.lines();
+            assert_eq!(lines.next(), Some(line.as_str()));
+            assert!(lines.next().unwrap().starts_with(header), "{csv}");
+        }
+        // Today's trades: the scenario they were worked out for, with no run.
+        let s = Scenario::demo();
+        let t = TodayTrades {
+            provenance: Box::new(Provenance::of_scenario(&s)),
+            policy: "Quarterly".into(),
+            as_of: s.as_of.to_string(),
+            status: "optimal".into(),
+            messages: vec![],
+            year_tax: Default::default(),
+            trades: vec![],
+        };
+        let csv = today_csv(&t);
+        let mut lines = csv.lines();
+        assert_eq!(
+            lines.next().unwrap(),
+            format!(
+                "# scenario,{},hash,{},seed,{},engine,{}",
+                csv_text(&s.name),
+                s.hash_hex(),
+                s.market.seed,
+                tollbooth_engine::VERSION
+            )
+        );
+        assert!(lines.next().unwrap().starts_with("policy,as_of,account,"));
+    }
+
+    #[test]
     fn today_csv_quotes_text() {
         let t = TodayTrades {
+            provenance: Box::new(Provenance::of_scenario(&Scenario::demo())),
             policy: "A, \"quoted\"".into(),
             as_of: "2026-01-05".into(),
             status: "optimal".into(),
@@ -346,7 +387,7 @@ mod tests {
         };
         let csv = today_csv(&t);
         assert_eq!(
-            csv.lines().nth(1).unwrap(),
+            csv.lines().nth(2).unwrap(),
             "\"A, \"\"quoted\"\"\",2026-01-05,joint,VTI,sell,10,300,3000.00,3.80,0.07,\"SEC $20.60 per $1M (from 2026-04-04); TAF $0.000195/share, cap $9.79 (from 2026-01-01)\",L1: 10 sh (short-term),-120.46,harvest,\"Harvests a loss, then buys the partner\""
         );
     }

@@ -116,17 +116,21 @@ test("a small comparison runs in workers and shows the side-by-side table", asyn
   assert.ok(lines[0].includes(DEMO_REPORT_HASH_8_PATHS_2_YEARS));
   assert.ok(lines.some((l) => l.startsWith("tickets,Tickets,count,")));
   const trades = await results.download("export-trades");
-  assert.match(trades.text, /^policy,date,account,symbol,side,quantity,price,lots,/);
-  assert.ok(trades.text.trim().split("\n").length > 1, "the recorded path has trades");
+  // The same provenance line as the summary's (engine, scenario hash, seed, report hash),
+  // then the header.
+  const tradeLines = trades.text.trim().split("\n");
+  assert.equal(tradeLines[0], lines[0]);
+  assert.match(tradeLines[1], /^policy,date,account,symbol,side,quantity,price,lots,/);
+  assert.ok(tradeLines.length > 2, "the recorded path has trades");
 
   // The recorded path's trades, a page at a time, per policy.
   const shown = await page.getByTestId("path-trades-shown").textContent();
   const total = Number(shown.match(/of (\d+) on path 0/)[1]);
-  const csvRows = trades.text.trim().split("\n").length - 1;
+  const csvRows = tradeLines.length - 2;
   // The first cell is the policy's name, quoted only when it holds a comma or a quote.
   const policyOf = (l) => (l.startsWith('"') ? l.slice(1, l.indexOf('",')).replaceAll('""', '"') : l.slice(0, l.indexOf(",")));
   const firstPolicy = cols[0].replace(/ baseline$/, "");
-  const firstPolicyRows = trades.text.trim().split("\n").slice(1).filter((l) => policyOf(l) === firstPolicy).length;
+  const firstPolicyRows = tradeLines.slice(2).filter((l) => policyOf(l) === firstPolicy).length;
   assert.equal(total, firstPolicyRows, "the table lists the first policy's trades of the CSV");
   assert.equal(await page.locator('[data-testid="path-trades"] tbody tr').count(), Math.min(total, 50));
   let seen = 0;

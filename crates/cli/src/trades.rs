@@ -4,7 +4,9 @@
 //! Prints one JSON object: the policy, the trade date, the optimizer's status, objective,
 //! lower bound and gap, the objective's terms, messages, and the trades (reason,
 //! explanation, itemised fees, lots relieved). `--csv` prints the trade list as CSV
-//! instead (one header line, one line per ticket). Without `--policy` the scenario's first
+//! instead: the scenario's provenance line ([`Provenance::csv_line`]: its name, hash and
+//! seed, and the engine version, as the page's export of today's trades opens), one header
+//! line, one line per ticket. Without `--policy` the scenario's first
 //! cost-aware policy is used (its first policy when none is cost-aware); without
 //! `--as-of`, the scenario's date.
 
@@ -14,6 +16,7 @@ use serde_json::json;
 use tollbooth_engine::date::Date;
 use tollbooth_engine::household::{todays_trades, HouseholdSolution, HouseholdStatus};
 use tollbooth_engine::scenario::Scenario;
+use tollbooth_engine::Provenance;
 
 const USAGE: &str =
     "usage: tollbooth trades SCENARIO.json [--policy NAME] [--as-of YYYY-MM-DD] [--csv]";
@@ -80,7 +83,9 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         );
     }
     if csv {
-        output::print(&to_csv(&sol)?)
+        let mut out = Provenance::of_scenario(&scenario).csv_line();
+        out += &to_csv(&sol)?;
+        output::print(&out)
     } else {
         let out = json!({
             "policy": policy.name,

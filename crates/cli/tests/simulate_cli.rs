@@ -77,7 +77,21 @@ fn simulates_a_preset_and_writes_the_trade_list() {
         String::from_utf8_lossy(&out.stderr)
     );
     let text = std::fs::read_to_string(&csv).unwrap();
-    assert!(text.starts_with("policy,date,account"));
+    // The printed report's provenance line, then the header.
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON report");
+    let mut lines = text.lines();
+    let first = lines.next().unwrap();
+    assert!(first.starts_with("# scenario,"), "{first}");
+    let s = |k: &str| r[k].to_string().trim_matches('"').to_string();
+    let want = format!(
+        ",hash,{},seed,{},paths,1,years,1,engine,{},report,{}",
+        s("scenario_hash"),
+        s("seed"),
+        s("engine_version"),
+        s("report_hash")
+    );
+    assert!(first.ends_with(&want), "{first} vs {want}");
+    assert!(lines.next().unwrap().starts_with("policy,date,account"));
     assert!(text.lines().count() > 10);
     std::fs::remove_dir_all(&dir).ok();
 }

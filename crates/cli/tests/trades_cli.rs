@@ -88,6 +88,16 @@ fn prints_todays_trades_as_json_and_csv() {
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     let mut lines = text.lines();
+    // What the trades were worked out from, as the page's export says it.
+    let scenario =
+        tollbooth_engine::scenario::Scenario::from_json(&std::fs::read_to_string(DEMO).unwrap())
+            .unwrap();
+    assert_eq!(
+        lines.next().unwrap(),
+        tollbooth_engine::Provenance::of_scenario(&scenario)
+            .csv_line()
+            .trim_end()
+    );
     assert_eq!(
         lines.next().unwrap(),
         "account,symbol,side,quantity,price,notional,commission,regulatory,spread,tax_effect,reason,explanation"

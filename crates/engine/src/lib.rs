@@ -80,6 +80,95 @@ pub fn csv_text(s: &str) -> String {
     }
 }
 
+/// What an export was computed from: the engine version, the scenario's hash and the seed
+/// (the SPEC's provenance of a report), written as the first line of every CSV the engine
+/// and the app export ([`Provenance::csv_line`]).
+///
+/// A simulation's export also names its paths, years and report hash
+/// ([`crate::simulate::report::Report::provenance`]); an export worked out from the
+/// scenario alone (today's trades) has no `run` ([`Provenance::of_scenario`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Provenance {
+    /// The scenario's name.
+    pub scenario_name: String,
+    /// The scenario's hash ([`scenario::Scenario::hash_hex`]).
+    pub scenario_hash: String,
+    /// The random seed (the scenario's `market.seed` unless a run chose another).
+    pub seed: u64,
+    /// A simulation's paths, years and report hash; `None` for an export of the scenario
+    /// alone.
+    pub run: Option<RunProvenance>,
+    /// The engine's version ([`VERSION`]).
+    pub engine_version: String,
+}
+
+/// The part of a [`Provenance`] that only a simulation has.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RunProvenance {
+    /// Paths simulated.
+    pub paths: u64,
+    /// Horizon in years.
+    pub years: u32,
+    /// The report's hash ([`simulate::report::Report::hash_hex`]).
+    pub report_hash: String,
+}
+
+impl Provenance {
+    /// The provenance of an export worked out from `scenario` alone by this engine: its
+    /// name, hash and seed, and [`VERSION`].
+    pub fn of_scenario(scenario: &scenario::Scenario) -> Provenance {
+        Provenance {
+            scenario_name: scenario.name.clone(),
+            scenario_hash: scenario.hash_hex(),
+            seed: scenario.market.seed,
+            run: None,
+            engine_version: VERSION.to_string(),
+        }
+    }
+
+    /// The CSV comment line that opens an export, newline included: `# ` then `key,value`
+    /// pairs — `scenario`, `hash`, `seed`, then for a simulation `paths`, `years`, then
+    /// `engine`, then for a simulation `report` (the scenario's name quoted by
+    /// [`csv_text`]). A reader skips the line as a comment or reads the pairs.
+    ///
+    /// ```
+    /// use tollbooth_engine::{Provenance, RunProvenance};
+    /// let mut p = Provenance {
+    ///     scenario_name: "Rivera, 2026".into(),
+    ///     scenario_hash: "0123456789abcdef".into(),
+    ///     seed: 42,
+    ///     run: None,
+    ///     engine_version: "1.2.3".into(),
+    /// };
+    /// assert_eq!(
+    ///     p.csv_line(),
+    ///     "# scenario,\"Rivera, 2026\",hash,0123456789abcdef,seed,42,engine,1.2.3\n"
+    /// );
+    /// p.run = Some(RunProvenance { paths: 500, years: 10, report_hash: "fedcba9876543210".into() });
+    /// assert_eq!(
+    ///     p.csv_line(),
+    ///     "# scenario,\"Rivera, 2026\",hash,0123456789abcdef,seed,42,paths,500,years,10,engine,1.2.3,report,fedcba9876543210\n"
+    /// );
+    /// ```
+    pub fn csv_line(&self) -> String {
+        let mut out = format!(
+            "# scenario,{},hash,{},seed,{}",
+            csv_text(&self.scenario_name),
+            self.scenario_hash,
+            self.seed
+        );
+        if let Some(r) = &self.run {
+            out.push_str(&format!(",paths,{},years,{}", r.paths, r.years));
+        }
+        out.push_str(&format!(",engine,{}", self.engine_version));
+        if let Some(r) = &self.run {
+            out.push_str(&format!(",report,{}", r.report_hash));
+        }
+        out.push('\n');
+        out
+    }
+}
+
 /// A CSV number cell with `places` decimals: a value that rounds to zero is written
 /// unsigned (`0.00`, never `-0.00`, which a residual of −3e-14 from adding up a fully
 /// washed sale would otherwise print); a non-finite value is an empty cell.

@@ -185,3 +185,41 @@ fn after_tax_is_below_pretax_with_gains_and_deferred_balances() {
         }
     }
 }
+
+#[test]
+fn a_sales_realized_gain_is_its_proceeds_net_of_every_cost_less_the_basis_relieved() {
+    use tollbooth_engine::types::Side;
+    let s = Scenario::demo();
+    let mut sells = 0;
+    let mut with_spread = 0;
+    for p in &s.policies {
+        let rows = tollbooth_engine::simulate::rule_trades(&s, p, s.as_of).unwrap();
+        for r in rows.iter().filter(|r| r.side == Side::Sell) {
+            let taxable = s.account(&r.account).unwrap().kind.is_taxable();
+            if !taxable {
+                continue;
+            }
+            sells += 1;
+            if r.spread > 0.0 {
+                with_spread += 1;
+            }
+            // Proceeds at the mid price, net of commission, SEC + FINRA fees, the half-spread
+            // and market impact; a loss disallowed as a wash sale is not recognized.
+            let proceeds = r.quantity * r.price - r.commission - r.regulatory - r.spread;
+            let basis: f64 = r.lots.iter().map(|l| l.basis).sum();
+            let want = proceeds - basis + r.disallowed;
+            assert!(
+                (r.realized_gain - want).abs() < 1e-6 * want.abs().max(1.0),
+                "{} {} {}: realized {} vs {want}",
+                p.name,
+                r.account,
+                r.symbol,
+                r.realized_gain
+            );
+        }
+    }
+    assert!(
+        sells > 0 && with_spread > 0,
+        "{sells} sales, {with_spread} with a spread"
+    );
+}

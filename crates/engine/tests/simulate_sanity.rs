@@ -358,7 +358,34 @@ fn metric_definitions_cover_every_metric() {
     }
     // November 2026 (partial) to November 2027 (the horizon).
     assert_eq!(r.series.dates.len(), 13);
-    assert!(r.trades_csv().lines().count() > 1);
+    assert!(r.trades_csv().lines().count() > 2);
+}
+
+/// The trade list carries what it was computed from, as the summary does: the engine
+/// version, the scenario's hash and the seed (with the paths, years and report hash).
+#[test]
+fn the_trade_list_csv_opens_with_the_reports_provenance() {
+    let r = simulate(&Scenario::demo(), &opts(1, 1)).unwrap();
+    let csv = r.trades_csv();
+    let mut lines = csv.lines();
+    let first = lines.next().unwrap();
+    assert_eq!(first, r.provenance().csv_line().trim_end());
+    assert!(
+        first.starts_with(&format!(
+            "# scenario,{},hash,{},seed,{},",
+            r.scenario_name, r.scenario_hash, r.seed
+        )),
+        "{first}"
+    );
+    assert!(
+        first.contains(&format!(",engine,{},", tollbooth_engine::VERSION)),
+        "{first}"
+    );
+    assert!(
+        first.ends_with(&format!(",report,{}", r.hash_hex())),
+        "{first}"
+    );
+    assert!(lines.next().unwrap().starts_with("policy,date,account,"));
 }
 
 /// The trade list's CSV quotes its text cells: an account id with a comma stays one cell.
@@ -369,7 +396,9 @@ fn trades_csv_quotes_text_cells() {
     *name = "Quarterly, \"house\" view".into();
     rows[0].account = "Smith, joint".into();
     let csv = r.trades_csv();
-    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let mut reader = csv::ReaderBuilder::new()
+        .comment(Some(b'#'))
+        .from_reader(csv.as_bytes());
     let header = reader.headers().unwrap().len();
     let records: Vec<csv::StringRecord> = reader.records().map(|x| x.unwrap()).collect();
     assert!(records.iter().all(|x| x.len() == header));

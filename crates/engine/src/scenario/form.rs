@@ -12,8 +12,9 @@
 //! sum to 1, the number of policies, an inconsistent correlation matrix) name the list.
 //!
 //! Numbers are parsed strictly: digits, an optional sign, a decimal point and an
-//! exponent. Thousands separators are rejected rather than guessed (`1,5` means 1.5 in
-//! much of the world). Rates are fractions: `0.24` means 24%.
+//! exponent, plus a `$` and thousands separators as statements print them (`$1,234.56`).
+//! A comma that is not a thousands separator is rejected rather than guessed (`1,5` means
+//! 1.5 in much of the world): see [`plain_number`]. Rates are fractions: `0.24` means 24%.
 
 use super::market::{
     check_correlation, AssetClassAssumption, CorrelationIssue, DividendTreatment,
@@ -2324,7 +2325,20 @@ pub fn policy_form(p: &Policy) -> PolicyForm {
 /// A number as typed, without its `$` and thousands separators (`-$1,234.5` → `-1234.5`);
 /// `None` when a comma is not a thousands separator (`1,5`, `12,34`), which would otherwise
 /// be read as another number.
-fn plain_number(t: &str) -> Option<String> {
+///
+/// A thousands separator is a comma between groups of digits before the decimal point: one
+/// to three digits, then groups of exactly three (`1,250`, `12,000,000`). Anything else
+/// left in the text (letters, a second point) is kept for the caller's own parse to refuse.
+/// This is the one rule for every number typed into Tollbooth, in the scenario form and in
+/// the page's other inputs.
+///
+/// ```
+/// use tollbooth_engine::scenario::form::plain_number;
+/// assert_eq!(plain_number("1,250").as_deref(), Some("1250"));
+/// assert_eq!(plain_number("$1,234.5").as_deref(), Some("1234.5"));
+/// assert_eq!(plain_number("12,5"), None);
+/// ```
+pub fn plain_number(t: &str) -> Option<String> {
     let (sign, rest) = match t.strip_prefix('-') {
         Some(r) => ("-", r),
         None => ("", t.strip_prefix('+').unwrap_or(t)),

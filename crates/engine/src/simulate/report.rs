@@ -57,8 +57,10 @@ pub struct TradeRow {
     pub rates: String,
     /// Half-spread and impact cost.
     pub spread: f64,
-    /// Realized gain recognized by a taxable sale, net of any loss washed by a purchase
-    /// within 30 days before or after it (final: as of the end of the path).
+    /// Realized gain recognized by a taxable sale: proceeds at the mid price net of all the
+    /// order's costs (commission, regulatory fees, spread and impact), less the basis
+    /// relieved, plus any loss washed by a purchase within 30 days before or after it
+    /// (final: as of the end of the path).
     pub realized_gain: f64,
     /// The long-term part of `realized_gain` (the rest is short-term).
     #[serde(default)]
@@ -848,9 +850,28 @@ impl Report {
         self.policies.iter().find(|p| p.name == name)
     }
 
-    /// The recorded trades as CSV (one row per trade, lots joined by `;`).
+    /// What the report was computed from: the scenario's name, hash and seed, the paths,
+    /// years and this report's hash, and the engine version.
+    pub fn provenance(&self) -> crate::Provenance {
+        crate::Provenance {
+            scenario_name: self.scenario_name.clone(),
+            scenario_hash: self.scenario_hash.clone(),
+            seed: self.seed,
+            run: Some(crate::RunProvenance {
+                paths: self.paths,
+                years: self.horizon_years,
+                report_hash: self.hash_hex(),
+            }),
+            engine_version: self.engine_version.clone(),
+        }
+    }
+
+    /// The recorded trades as CSV: the report's provenance line
+    /// ([`crate::Provenance::csv_line`]), a header, then one row per trade (lots joined
+    /// by `;`).
     pub fn trades_csv(&self) -> String {
-        let mut out = String::from(
+        let mut out = self.provenance().csv_line();
+        out.push_str(
             "policy,date,account,symbol,side,quantity,price,lots,commission,regulatory,rates_applied,spread_and_impact,realized_gain,disallowed,reason\n",
         );
         for (name, rows) in &self.trades.policies {
