@@ -285,9 +285,9 @@ fn assumptions(s: &Scenario, presenting: bool, run: Option<(u64, u32, u64)>) -> 
         </p>
         <p>
             {format!(
-                "Tax: federal ordinary {}, long-term gains {}, NIIT {}, state {}; losses offset up to {} of ordinary income a year; at the horizon: {}.",
-                pct(t.ordinary_rate), pct(t.ltcg_rate), if t.niit { "on" } else { "off" }, pct(t.state_rate),
-                usd(t.ordinary_offset_cap), words(t.horizon)
+                "Tax: {}; federal ordinary {}, long-term gains {}, NIIT {}, state {}; losses offset up to {} of ordinary income a year; loss carried in: {} short-term, {} long-term; at the horizon: {}.",
+                words(t.filing_status), pct(t.ordinary_rate), pct(t.ltcg_rate), if t.niit { "on" } else { "off" }, pct(t.state_rate),
+                usd(t.ordinary_offset_cap), usd(t.carryforward_in.short_term), usd(t.carryforward_in.long_term), words(t.horizon)
             )}
         </p>
         <p data-testid="assumptions-market">

@@ -476,6 +476,7 @@ test("presentation mode masks names and enlarges the type; print shows assumptio
   assert.match(printed, /per ticket, ETF \$3\.10; stock \$3\.10;/);
   assert.match(printed, /SEC Section 31 \$8\.00 per \$1M from 2023-02-27; .*\$20\.60 per \$1M from 2026-04-04/);
   assert.match(printed, /Target model/);
+  assert.match(printed, /Tax: married filing jointly; .* loss carried in: \$0\.00 short-term, \$0\.00 long-term;/);
   assert.match(printed, /Contribution of \$[0-9,.]+ into /);
   assert.match(printed, new RegExp(await ws.scenarioHash()));
   await page.screenshot({ path: "docs/screenshots/print.png", fullPage: true });
