@@ -51,6 +51,7 @@ use tollbooth_engine::firm::{
 };
 use tollbooth_engine::scenario::Scenario;
 use tollbooth_engine::simulate::{presets, SimOptions, Simulation, SEED_FIRM_HOUSEHOLDS};
+use tollbooth_engine::{Provenance, RunProvenance};
 
 const USAGE: &str =
     "usage: tollbooth batch (--config SCENARIO.json | --preset ID) [HOUSEHOLDS.ndjson | -]
@@ -198,7 +199,17 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     let started = Instant::now();
     let summary = run_batch(&settings, reader, sink)?;
     if let Some(path) = summary_path {
-        std::fs::write(path, summary.to_csv()).with_context(|| format!("writing {path}"))?;
+        let provenance = Provenance {
+            seed: options.seed.unwrap_or(config.market.seed),
+            run: Some(RunProvenance {
+                paths: options.paths.unwrap_or(DEFAULT_PATHS),
+                years: summary.horizon_years,
+                report_hash: None,
+            }),
+            ..Provenance::of_scenario(&config)
+        };
+        std::fs::write(path, summary.to_csv_with(&provenance))
+            .with_context(|| format!("writing {path}"))?;
     }
     let total = summary.households + summary.households_failed;
     if !quiet {

@@ -85,7 +85,7 @@ fn statuses(got: &[serde_json::Value]) -> Vec<(&str, u64)> {
 
 /// The summary CSV as rows of (column → cell).
 fn csv_rows(text: &str) -> Vec<Vec<(String, String)>> {
-    let mut it = text.lines();
+    let mut it = text.lines().filter(|l| !l.starts_with('#'));
     let header: Vec<String> = it
         .next()
         .expect("header")
@@ -172,6 +172,12 @@ fn a_firm_of_five_households_adds_up_and_does_not_depend_on_threads() {
     // The households differ.
     assert_ne!(households[0]["start_value"], households[1]["start_value"]);
 
+    // The summary opens with the run's provenance: the configuration, seed, paths, years.
+    let first = csv.lines().next().expect("a first line");
+    assert!(
+        first.starts_with("# scenario,") && first.contains(",paths,2,years,1,engine,"),
+        "{first}"
+    );
     let rows = csv_rows(&csv);
     assert_eq!(rows.len(), 3);
     let total = |k: usize, key: &str| -> f64 {

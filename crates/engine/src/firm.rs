@@ -599,7 +599,18 @@ tax_alpha_after_costs_bps,turnover,tracking_error,break_even_ticket_fee,break_ev
     /// policy buys as many such tickets as the baseline). Numbers are written in full
     /// (shortest round-trip) precision.
     pub fn to_csv(&self) -> String {
-        let mut out = String::from(Self::CSV_HEADER);
+        self.csv(None)
+    }
+
+    /// [`FirmSummary::to_csv`] opened by the run's provenance line
+    /// ([`crate::Provenance::csv_line`]: the configuration, the seed, paths and years).
+    pub fn to_csv_with(&self, provenance: &crate::Provenance) -> String {
+        self.csv(Some(provenance))
+    }
+
+    fn csv(&self, provenance: Option<&crate::Provenance>) -> String {
+        let mut out = provenance.map_or_else(String::new, crate::Provenance::csv_line);
+        out.push_str(Self::CSV_HEADER);
         out.push('\n');
         let base = self.policies.iter().find(|p| p.baseline);
         let costs = |t: &PolicyTotals| t.ticket_charges + t.regulatory_fees + t.spread_impact;

@@ -109,8 +109,9 @@ pub struct RunProvenance {
     pub paths: u64,
     /// Horizon in years.
     pub years: u32,
-    /// The report's hash ([`simulate::report::Report::hash_hex`]).
-    pub report_hash: String,
+    /// The report's hash ([`simulate::report::Report::hash_hex`]); none for a firm's
+    /// summary, whose households each have their own.
+    pub report_hash: Option<String>,
 }
 
 impl Provenance {
@@ -128,7 +129,7 @@ impl Provenance {
 
     /// The CSV comment line that opens an export, newline included: `# ` then `key,value`
     /// pairs — `scenario`, `hash`, `seed`, then for a simulation `paths`, `years`, then
-    /// `engine`, then for a simulation `report` (the scenario's name quoted by
+    /// `engine`, then for a simulation with one report `report` (the scenario's name quoted by
     /// [`csv_text`]). A reader skips the line as a comment or reads the pairs.
     ///
     /// ```
@@ -144,7 +145,7 @@ impl Provenance {
     ///     p.csv_line(),
     ///     "# scenario,\"Rivera, 2026\",hash,0123456789abcdef,seed,42,engine,1.2.3\n"
     /// );
-    /// p.run = Some(RunProvenance { paths: 500, years: 10, report_hash: "fedcba9876543210".into() });
+    /// p.run = Some(RunProvenance { paths: 500, years: 10, report_hash: Some("fedcba9876543210".into()) });
     /// assert_eq!(
     ///     p.csv_line(),
     ///     "# scenario,\"Rivera, 2026\",hash,0123456789abcdef,seed,42,paths,500,years,10,engine,1.2.3,report,fedcba9876543210\n"
@@ -161,8 +162,8 @@ impl Provenance {
             out.push_str(&format!(",paths,{},years,{}", r.paths, r.years));
         }
         out.push_str(&format!(",engine,{}", self.engine_version));
-        if let Some(r) = &self.run {
-            out.push_str(&format!(",report,{}", r.report_hash));
+        if let Some(h) = self.run.as_ref().and_then(|r| r.report_hash.as_ref()) {
+            out.push_str(&format!(",report,{h}"));
         }
         out.push('\n');
         out

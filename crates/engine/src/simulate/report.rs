@@ -860,7 +860,7 @@ impl Report {
             run: Some(crate::RunProvenance {
                 paths: self.paths,
                 years: self.horizon_years,
-                report_hash: self.hash_hex(),
+                report_hash: Some(self.hash_hex()),
             }),
             engine_version: self.engine_version.clone(),
         }
