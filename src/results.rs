@@ -1266,7 +1266,7 @@ fn ReportView(report: Report, stale: Option<&'static str>) -> impl IntoView {
                 .iter()
                 .enumerate()
                 .map(|(i, s)| {
-                    let best = r.best == Some(i);
+                    let best = r.best.contains(&i);
                     view! {
                         <td class="num" class:best=best>
                             <span class="mean">{fmt_value(&r.unit, s.mean)}</span>
@@ -1317,20 +1317,7 @@ fn ReportView(report: Report, stale: Option<&'static str>) -> impl IntoView {
         .trades
         .policies
         .iter()
-        .map(|(n, t)| {
-            let drip = t
-                .iter()
-                .filter(|r| r.reason == tollbooth_engine::simulate::Reason::DividendReinvestment)
-                .count();
-            if drip > 0 {
-                format!(
-                    "{n}: {} trades and {drip} dividend reinvestments",
-                    t.len() - drip
-                )
-            } else {
-                format!("{n}: {} trades", t.len())
-            }
-        })
+        .map(|(n, t)| format!("{n}: {}", trade_count(t)))
         .collect::<Vec<_>>()
         .join("; ");
     let summary_csv = summary::summary_csv(&report);
@@ -1489,7 +1476,7 @@ fn TodayPanel(state: RunState, hash: Memo<Option<String>>) -> impl IntoView {
                                 <thead><tr>
                                     <th scope="col">"Account"</th><th scope="col">"Security"</th><th scope="col">"Side"</th>
                                     <th scope="col" class="num">"Shares"</th><th scope="col" class="num">"Notional"</th>
-                                    <th scope="col" class="num">"Ticket cost"</th>
+                                    <th scope="col" class="num" title="Everything the ticket costs: commission, SEC + FINRA fees, half-spread and market impact">"Trading cost"</th>
                                     <th scope="col" class="num" title="SEC Section 31 and FINRA TAF; hover a value for the rates applied">"Of which SEC + FINRA"</th>
                                     <th scope="col" class="num" title="The sale's gain as the ledger recognizes it (proceeds net of the ticket's costs, a loss washed by a purchase disallowed) at the profile's marginal rates, as if the year's other gains absorbed it (negative: a saving). The total nets the list for the year">"Tax effect"</th>
                                     <th scope="col">"Lots relieved"</th>
@@ -1533,6 +1520,23 @@ const TRADES_PAGE: usize = 50;
 
 /// The recorded path's trades, one policy at a time, a page at a time (the CSV export
 /// has them all).
+/// A policy's orders on the recorded path, counted as the report counts trades: "151
+/// trades and 293 dividend reinvestments" (reinvestments are orders, not trades).
+fn trade_count(rows: &[TradeRow]) -> String {
+    let drip = rows
+        .iter()
+        .filter(|r| r.reason == tollbooth_engine::simulate::Reason::DividendReinvestment)
+        .count();
+    if drip > 0 {
+        format!(
+            "{} trades and {drip} dividend reinvestments",
+            rows.len() - drip
+        )
+    } else {
+        format!("{} trades", rows.len())
+    }
+}
+
 #[component]
 fn PathTrades(trades: TradeList, hidden: Signal<bool>) -> impl IntoView {
     let policy = RwSignal::new(0usize);
@@ -1545,7 +1549,7 @@ fn PathTrades(trades: TradeList, hidden: Signal<bool>) -> impl IntoView {
             .enumerate()
             .map(|(i, (n, rows))| {
                 view! {
-                    <option value=i.to_string()>{format!("{n} ({} trades)", rows.len())}</option>
+                    <option value=i.to_string()>{format!("{n} ({})", trade_count(rows))}</option>
                 }
             })
             .collect_view()
@@ -1608,7 +1612,15 @@ fn PathTrades(trades: TradeList, hidden: Signal<bool>) -> impl IntoView {
         if n == 0 {
             "No trades on this path.".to_string()
         } else {
-            format!("Trades {} to {last} of {n} on path {path}.", first + 1)
+            let of = trades.with_value(|t| {
+                t.policies
+                    .get(policy.get())
+                    .map_or_else(String::new, |(_, rows)| trade_count(rows))
+            });
+            format!(
+                "Orders {} to {last} of {n} on path {path} ({of}).",
+                first + 1
+            )
         }
     };
     view! {

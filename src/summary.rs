@@ -73,8 +73,9 @@ pub struct Row {
     pub definition: String,
     /// Per policy (report order).
     pub cells: Vec<Stat>,
-    /// Index of the best policy, when the metric has a direction and the values differ.
-    pub best: Option<usize>,
+    /// Indices of the best policies (every one tied at the best), when the metric has a
+    /// direction and the values differ.
+    pub best: Vec<usize>,
 }
 
 /// The rows of the summary table, in the report's definition order.
@@ -108,30 +109,26 @@ pub fn rows(report: &Report) -> Vec<Row> {
         .collect()
 }
 
-/// The index of the best value (first on ties), or `None` when all are equal, any is not
-/// finite, or the metric has no direction.
-pub fn best(values: &[f64], dir: Better) -> Option<usize> {
+/// The indices of the best values (all of those tied at the best, within a display's
+/// precision), or none when all are equal, any is not finite, or the metric has no
+/// direction.
+pub fn best(values: &[f64], dir: Better) -> Vec<usize> {
     if dir == Better::Neither || values.len() < 2 || values.iter().any(|v| !v.is_finite()) {
-        return None;
+        return Vec::new();
     }
-    let first = values[0];
     // Differences below a display's precision are not a winner.
     let scale = values.iter().fold(0.0f64, |m, v| m.max(v.abs())).max(1.0);
-    if values.iter().all(|v| (v - first).abs() <= 1e-9 * scale) {
-        return None;
+    let same = |a: f64, b: f64| (a - b).abs() <= 1e-9 * scale;
+    if values.iter().all(|&v| same(v, values[0])) {
+        return Vec::new();
     }
-    let mut b = 0;
-    for (i, &v) in values.iter().enumerate().skip(1) {
-        let improves = match dir {
-            Better::Lower => v < values[b],
-            Better::Higher => v > values[b],
-            Better::Neither => false,
-        };
-        if improves {
-            b = i;
-        }
-    }
-    Some(b)
+    let top = values.iter().copied().fold(values[0], |b, v| match dir {
+        Better::Lower => b.min(v),
+        _ => b.max(v),
+    });
+    (0..values.len())
+        .filter(|&i| same(values[i], top))
+        .collect()
 }
 
 fn num(x: f64) -> String {
@@ -204,7 +201,7 @@ pub fn summary_csv(report: &Report) -> String {
 pub fn today_csv(t: &TodayTrades) -> String {
     let mut out = t.provenance.csv_line();
     out.push_str(
-        "policy,as_of,account,symbol,side,quantity,price,notional,ticket_cost,regulatory,rates_applied,lots,tax_effect,reason,explanation\n",
+        "policy,as_of,account,symbol,side,quantity,price,notional,trading_cost,regulatory,rates_applied,lots,tax_effect,reason,explanation\n",
     );
     for r in &t.trades {
         out.push_str(&format!(
@@ -251,12 +248,15 @@ mod tests {
 
     #[test]
     fn best_respects_direction_and_ties() {
-        assert_eq!(best(&[3.0, 1.0, 2.0], Better::Lower), Some(1));
-        assert_eq!(best(&[3.0, 1.0, 5.0], Better::Higher), Some(2));
-        assert_eq!(best(&[2.0, 2.0, 2.0], Better::Lower), None);
-        assert_eq!(best(&[1.0, 2.0], Better::Neither), None);
-        assert_eq!(best(&[1.0, f64::NAN], Better::Lower), None);
-        assert_eq!(best(&[1.0, 1.0, 0.5], Better::Lower), Some(2));
+        assert_eq!(best(&[3.0, 1.0, 2.0], Better::Lower), vec![1]);
+        assert_eq!(best(&[3.0, 1.0, 5.0], Better::Higher), vec![2]);
+        assert_eq!(best(&[2.0, 2.0, 2.0], Better::Lower), Vec::<usize>::new());
+        assert_eq!(best(&[1.0, 2.0], Better::Neither), Vec::<usize>::new());
+        assert_eq!(best(&[1.0, f64::NAN], Better::Lower), Vec::<usize>::new());
+        assert_eq!(best(&[1.0, 1.0, 0.5], Better::Lower), vec![2]);
+        // Ties at the best are all marked, as the printed footnote says.
+        assert_eq!(best(&[0.0, 0.0, 7.0], Better::Lower), vec![0, 1]);
+        assert_eq!(best(&[5.0, 9.0, 9.0], Better::Higher), vec![1, 2]);
         assert_eq!(better("tickets"), Better::Lower);
         assert_eq!(better("net_benefit_usd"), Better::Higher);
     }
@@ -286,7 +286,7 @@ mod tests {
         }
         let tickets = rows.iter().find(|x| x.key == "tickets").unwrap();
         let means: Vec<f64> = tickets.cells.iter().map(|s| s.mean).collect();
-        if let Some(b) = tickets.best {
+        for &b in &tickets.best {
             assert!(means.iter().all(|&m| m >= means[b]));
         }
         // The baseline's net benefit is zero on every path.

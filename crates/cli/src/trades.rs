@@ -118,7 +118,7 @@ fn finite(x: f64) -> serde_json::Value {
 /// The trade list as CSV (RFC 4180 quoting).
 fn to_csv(sol: &HouseholdSolution) -> anyhow::Result<String> {
     let mut out = String::from(
-        "account,symbol,side,quantity,price,notional,commission,regulatory,spread,tax_effect,reason,explanation\n",
+        "account,symbol,side,quantity,price,notional,commission,regulatory,spread,impact,tax_effect,reason,explanation\n",
     );
     for t in &sol.trades {
         let word = |v: serde_json::Value| v.as_str().unwrap_or_default().to_string();
@@ -132,6 +132,7 @@ fn to_csv(sol: &HouseholdSolution) -> anyhow::Result<String> {
             tollbooth_engine::csv_fixed(t.fees.commission, 2),
             tollbooth_engine::csv_fixed(t.fees.regulatory(), 2),
             tollbooth_engine::csv_fixed(t.fees.spread, 2),
+            tollbooth_engine::csv_fixed(t.fees.impact, 2),
             tollbooth_engine::csv_fixed(t.tax_effect, 2),
             word(serde_json::to_value(t.reason)?),
             t.explanation.clone(),

@@ -100,7 +100,7 @@ fn prints_todays_trades_as_json_and_csv() {
     );
     assert_eq!(
         lines.next().unwrap(),
-        "account,symbol,side,quantity,price,notional,commission,regulatory,spread,tax_effect,reason,explanation"
+        "account,symbol,side,quantity,price,notional,commission,regulatory,spread,impact,tax_effect,reason,explanation"
     );
     let rows: Vec<&str> = lines.collect();
     assert_eq!(rows.len(), trades.len());

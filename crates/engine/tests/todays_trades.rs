@@ -352,3 +352,31 @@ fn a_guarded_rebalance_does_not_sell_a_recent_purchase_at_a_loss() {
     assert!(washed_losses(&unguarded).contains(&"joint VWO".to_string()));
     assert_eq!(washed_losses(&guarded), Vec::<String>::new());
 }
+
+/// With market impact modelled, a ticket's sentence names every cost its trading cost
+/// adds up: commission, SEC/TAF, spread and impact.
+#[test]
+fn the_sentence_names_the_market_impact() {
+    let mut s = Scenario::demo();
+    for f in &mut s.fee_schedules {
+        f.impact = Some(tollbooth_engine::fees::ImpactModel { coefficient: 1.0 });
+    }
+    for x in &mut s.securities {
+        x.daily_dollar_volume = Some(2e6);
+    }
+    let p = s.policy("Daily TLH (household guard)").unwrap().clone();
+    let sol = todays_trades(&s, &p, s.as_of);
+    let with_impact: Vec<_> = sol
+        .trades
+        .iter()
+        .filter(|t| t.fees.impact >= 0.005)
+        .collect();
+    assert!(!with_impact.is_empty(), "{:?}", sol.trades);
+    for t in with_impact {
+        assert!(
+            t.explanation.contains(" market impact"),
+            "{}",
+            t.explanation
+        );
+    }
+}

@@ -2980,6 +2980,9 @@ fn explain(t: &ProposedTrade, account_name: &str, why: &str) -> String {
         money(t.fees.regulatory()),
         money(t.fees.spread)
     );
+    if t.fees.impact >= 0.005 {
+        s += &format!(" + {} market impact", money(t.fees.impact));
+    }
     s
 }
 

@@ -710,6 +710,9 @@ enum R {
     },
 }
 
+/// The largest expense ratio taken as typed (exclusive): 5 % a year, above any fund's.
+const MAX_EXPENSE_RATIO: f64 = 0.05;
+
 /// A fraction in `[0, 1)`: a yield or expense ratio of 100 % would leave nothing.
 const BELOW_ONE: R = R::Range {
     lo: 0.0,
@@ -1364,8 +1367,25 @@ impl ScenarioForm {
             "symbol",
         );
         for (i, s) in out.iter().enumerate() {
+            // No fund charges 5 % a year: a larger figure is a percentage typed as a
+            // fraction (0.9 for 0.9 %), which would drain the fund by 90 % a year.
+            if s.expense_ratio >= MAX_EXPENSE_RATIO {
+                v.err(
+                    format!("securities[{i}].expense_ratio"),
+                    format!(
+                        "{} would charge {}% a year: enter a fraction (0.0003 for 0.03%); an \
+                         expense ratio is below {MAX_EXPENSE_RATIO}",
+                        s.expense_ratio,
+                        100.0 * s.expense_ratio
+                    ),
+                );
+            }
             for (k, partner) in s.partners.iter().enumerate() {
                 let path = format!("securities[{i}].partners[{k}]");
+                if s.partners[..k].contains(partner) {
+                    v.err(path, format!("{partner} is listed twice"));
+                    continue;
+                }
                 match out.iter().find(|o| &o.symbol == partner) {
                     None => v.err(path, unknown_security(partner)),
                     Some(o) if o.symbol == s.symbol => {
@@ -1555,7 +1575,17 @@ impl ScenarioForm {
                 let alternates: Vec<String> =
                     c.alternates.iter().map(|s| s.trim().to_string()).collect();
                 for (k, a) in alternates.iter().enumerate() {
-                    implement(v, format!("{p}.alternates[{k}]"), a, &asset_class);
+                    let path = format!("{p}.alternates[{k}]");
+                    if !a.is_empty() && *a == primary {
+                        v.err(
+                            path,
+                            format!("{a} is the class's primary, not an alternate"),
+                        );
+                    } else if alternates[..k].contains(a) {
+                        v.err(path, format!("{a} is listed twice"));
+                    } else {
+                        implement(v, path, a, &asset_class);
+                    }
                 }
                 let before = v.errs.len();
                 let weight = v.num(&format!("{p}.weight"), &c.weight, R::Unit);

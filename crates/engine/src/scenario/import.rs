@@ -493,6 +493,24 @@ pub fn resolve_mapping(
                     _ => {}
                 }
             }
+            // One column feeds one field: a column chosen twice would, say, make every
+            // lot's basis its share count.
+            for (i, f) in Field::ALL.iter().enumerate() {
+                let Some(h) = m.get(*f) else { continue };
+                let first = Field::ALL[..i].iter().find(|g| m.get(**g) == Some(h));
+                if let Some(g) = first {
+                    errors.push(ImportError::new(
+                        1,
+                        Some(h),
+                        format!(
+                            "the mapping uses this column for both {} and {}; choose one \
+                             column per field",
+                            g.label().to_lowercase(),
+                            f.label().to_lowercase()
+                        ),
+                    ));
+                }
+            }
             if errors.is_empty() {
                 Ok(m.clone())
             } else {

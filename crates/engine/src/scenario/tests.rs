@@ -444,6 +444,27 @@ fn unknown_references() {
     });
 }
 
+/// A partner or an alternate listed twice, a primary listed as its own alternate and an
+/// expense ratio typed as a percentage are refused where they are.
+#[test]
+fn lists_hold_each_name_once_and_expense_ratios_are_fractions() {
+    let msg = only_error("securities[0].partners[1]", |f| {
+        f.securities[0].partners[1] = f.securities[0].partners[0].clone()
+    });
+    assert!(msg.contains("listed twice"), "{msg}");
+    let msg = only_error("target.classes[0].alternates[0]", |f| {
+        f.target.classes[0].alternates = vec![f.target.classes[0].primary.clone()]
+    });
+    assert!(msg.contains("the class's primary"), "{msg}");
+    let msg = only_error("securities[2].expense_ratio", |f| {
+        f.securities[2].expense_ratio = "0.9".into()
+    });
+    assert!(
+        msg.contains("90% a year") && msg.contains("0.0003"),
+        "{msg}"
+    );
+}
+
 #[test]
 fn partners_must_be_other_groups_of_the_same_class() {
     // SCHZ is in AGG's group: not a partner of AGG.

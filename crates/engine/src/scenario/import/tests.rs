@@ -226,6 +226,23 @@ fn custom_mapping_is_checked_against_the_header() {
     // No account column mapped: every lot goes to the default account.
     let done = import_lots(&demo(), HOUSEHOLD, &opts).unwrap();
     assert_eq!(done.per_account, vec![("joint".to_string(), 5)]);
+    // One column for two fields is refused, not imported as a basis equal to the shares.
+    let MappingChoice::Custom(mut m) = opts.mapping.clone() else {
+        unreachable!()
+    };
+    m.set(Field::CostBasis, Some("quantity".into()));
+    let opts = ImportOptions {
+        mapping: MappingChoice::Custom(m),
+        ..opts
+    };
+    let errors = import_lots(&demo(), HOUSEHOLD, &opts).unwrap_err();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].column.as_deref(), Some("quantity"));
+    assert!(
+        errors[0].message.contains("both shares and"),
+        "{}",
+        errors[0].message
+    );
 }
 
 #[test]
