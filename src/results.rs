@@ -1267,6 +1267,14 @@ fn ReportView(report: Report, stale: Option<&'static str>) -> impl IntoView {
                 .enumerate()
                 .map(|(i, s)| {
                     let best = r.best.contains(&i);
+                    if !r.defined {
+                        return view! {
+                            <td class="num" title=summary::UNDEFINED_METRIC>
+                                <span class="mean">"n/a"</span>
+                            </td>
+                        }
+                        .into_any();
+                    }
                     view! {
                         <td class="num" class:best=best>
                             <span class="mean">{fmt_value(&r.unit, s.mean)}</span>
@@ -1274,6 +1282,7 @@ fn ReportView(report: Report, stale: Option<&'static str>) -> impl IntoView {
                             <span class="range">{format!("{} – {}", fmt_value(&r.unit, s.p5), fmt_value(&r.unit, s.p95))}</span>
                         </td>
                     }
+                    .into_any()
                 })
                 .collect_view();
             view! {

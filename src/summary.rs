@@ -76,7 +76,14 @@ pub struct Row {
     /// Indices of the best policies (every one tied at the best), when the metric has a
     /// direction and the values differ.
     pub best: Vec<usize>,
+    /// Whether the run defines the metric ([`Report::defines`]); when it does not, the
+    /// cells are not numbers (n/a on the page, empty in the CSV).
+    pub defined: bool,
 }
+
+/// What the page says of a metric the run cannot define.
+pub const UNDEFINED_METRIC: &str =
+    "Not defined for this run: a ratio to the household's starting value, which is zero";
 
 /// The rows of the summary table, in the report's definition order.
 pub fn rows(report: &Report) -> Vec<Row> {
@@ -84,11 +91,12 @@ pub fn rows(report: &Report) -> Vec<Row> {
         .definitions
         .iter()
         .map(|d| {
+            let defined = report.defines(&d.key);
             let cells: Vec<Stat> = report
                 .policies
                 .iter()
                 .map(|p| {
-                    p.metric(&d.key).unwrap_or(Stat {
+                    p.metric(&d.key).filter(|_| defined).unwrap_or(Stat {
                         mean: f64::NAN,
                         median: f64::NAN,
                         p5: f64::NAN,
@@ -104,6 +112,7 @@ pub fn rows(report: &Report) -> Vec<Row> {
                 definition: d.definition.clone(),
                 best: best(&means, better(&d.key)),
                 cells,
+                defined,
             }
         })
         .collect()
@@ -244,6 +253,26 @@ mod tests {
             },
         )
         .unwrap()
+    }
+
+    /// A metric the run cannot define is no number in the table or the CSV, and has no
+    /// best value.
+    #[test]
+    fn undefined_metrics_are_not_numbers() {
+        let mut r = small();
+        r.undefined = vec!["net_benefit_bps".into()];
+        let rows = rows(&r);
+        let row = rows.iter().find(|x| x.key == "net_benefit_bps").unwrap();
+        assert!(!row.defined && row.best.is_empty());
+        assert!(row.cells.iter().all(|c| c.mean.is_nan() && c.p95.is_nan()));
+        assert!(rows.iter().filter(|x| x.key != "net_benefit_bps").all(|x| x.defined));
+        let csv = summary_csv(&r);
+        let lines: Vec<&str> = csv
+            .lines()
+            .filter(|l| l.starts_with("net_benefit_bps,"))
+            .collect();
+        assert_eq!(lines.len(), r.policies.len());
+        assert!(lines.iter().all(|l| l.ends_with(",,,,")), "{lines:?}");
     }
 
     #[test]

@@ -1042,3 +1042,30 @@ fn a_copy_of_the_baseline_has_no_break_even() {
     assert_eq!(p.metric("net_benefit_usd").unwrap().mean, 0.0);
     assert_eq!((p.break_even_ticket_fee, p.break_even_wins), (None, None));
 }
+
+/// A household that starts with nothing: the ratios to its starting value are undefined
+/// and the report says which; with contributions, tax alpha (a money-weighted return) is
+/// defined. A household with value defines every metric.
+#[test]
+fn a_household_starting_with_nothing_leaves_its_ratios_undefined() {
+    let mut s = Scenario::demo();
+    for a in &mut s.household.accounts {
+        a.lots.clear();
+        a.cash = 0.0;
+    }
+    let r = simulate(&s, &opts(2, 1)).unwrap();
+    assert_eq!(r.undefined, ["harvesting_yield", "net_benefit_bps"]);
+    assert!(!r.defines("net_benefit_bps") && r.defines("tax_alpha_after_costs"));
+    s.cash_flows.clear();
+    let r = simulate(&s, &opts(2, 1)).unwrap();
+    assert_eq!(
+        r.undefined,
+        [
+            "harvesting_yield",
+            "net_benefit_bps",
+            "tax_alpha_before_costs",
+            "tax_alpha_after_costs"
+        ]
+    );
+    assert!(simulate(&Scenario::demo(), &opts(2, 1)).unwrap().undefined.is_empty());
+}

@@ -552,6 +552,7 @@ impl<'s> Simulation<'s> {
                 path: self.record_path,
                 policies: Vec::new(),
             },
+            undefined: self.undefined_metrics(),
         };
         let inputs = report::ReportInputs {
             names: s.policies.iter().map(|p| p.name.clone()).collect(),
@@ -564,6 +565,20 @@ impl<'s> Simulation<'s> {
             _p: std::marker::PhantomData,
         };
         report::build(inputs, acc)
+    }
+
+    /// The metrics a household starting with no value cannot define: the ratios to the
+    /// starting value, and tax alpha too when no cash flow goes in or out.
+    fn undefined_metrics(&self) -> Vec<String> {
+        let s = self.world.scenario;
+        if s.household_value() > 0.0 {
+            return Vec::new();
+        }
+        let mut keys = vec!["harvesting_yield", "net_benefit_bps"];
+        if s.cash_flows.is_empty() {
+            keys.extend(["tax_alpha_before_costs", "tax_alpha_after_costs"]);
+        }
+        keys.into_iter().map(str::to_string).collect()
     }
 
     fn assumptions(&self, acc: &Accumulator) -> Vec<String> {
@@ -616,9 +631,9 @@ impl<'s> Simulation<'s> {
         ];
         if s.household_value() <= 0.0 {
             v.push(if s.cash_flows.is_empty() {
-                "The household starts with no value: tax alpha, harvesting yield and the net benefit in bps a year (ratios to the starting value) are not defined and show 0.".to_string()
+                "The household starts with no value: tax alpha, harvesting yield and the net benefit in bps a year (ratios to the starting value) are not defined (n/a).".to_string()
             } else {
-                "The household starts with no value: harvesting yield and the net benefit in bps a year (ratios to the starting value) are not defined and show 0; tax alpha is the money-weighted return of the cash flows.".to_string()
+                "The household starts with no value: harvesting yield and the net benefit in bps a year (ratios to the starting value) are not defined (n/a); tax alpha is the money-weighted return of the cash flows.".to_string()
             });
         }
         if !w.flows_beyond.is_empty() {

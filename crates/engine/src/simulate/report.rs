@@ -827,9 +827,18 @@ pub struct Report {
     pub series: Series,
     /// The recorded path's trades.
     pub trades: TradeList,
+    /// Keys of the metrics this run cannot define (a ratio to a starting value of zero):
+    /// their figures are 0 and are shown as n/a. Empty for most runs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub undefined: Vec<String>,
 }
 
 impl Report {
+    /// Whether metric `key` is defined for this run (see [`Report::undefined`]).
+    pub fn defines(&self, key: &str) -> bool {
+        !self.undefined.iter().any(|k| k == key)
+    }
+
     /// Canonical JSON (compact, fields in declaration order, shortest round-trip floats).
     pub fn canonical_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_else(|e| format!("unserializable: {e}"))
