@@ -232,6 +232,13 @@ pub fn today_csv(t: &TodayTrades) -> String {
             csv_text(&r.explanation)
         ));
     }
+    // The rows' tax effects are each sale's at the marginal rates; the year's netting
+    // closes the file as a comment line, as the provenance opens it.
+    out.push_str(&format!(
+        "# year_tax,{},carried_forward,{}\n",
+        tollbooth_engine::csv_fixed(t.year_tax.tax, 2),
+        tollbooth_engine::csv_fixed(t.year_tax.carried_forward, 2)
+    ));
     out
 }
 
@@ -397,7 +404,10 @@ mod tests {
             as_of: "2026-01-05".into(),
             status: "optimal".into(),
             messages: vec![],
-            year_tax: Default::default(),
+            year_tax: tollbooth_engine::household::YearTaxChange {
+                tax: -1_110.0,
+                carried_forward: 4_291.616,
+            },
             trades: vec![TodayRow {
                 account: "joint".into(),
                 symbol: "VTI".into(),
@@ -418,6 +428,11 @@ mod tests {
         assert_eq!(
             csv.lines().nth(2).unwrap(),
             "\"A, \"\"quoted\"\"\",2026-01-05,joint,VTI,sell,10,300,3000.00,3.80,0.07,\"SEC $20.60 per $1M (from 2026-04-04); TAF $0.000195/share, cap $9.79 (from 2026-01-01)\",L1: 10 sh (short-term),-120.46,harvest,\"Harvests a loss, then buys the partner\""
+        );
+        // The year's netting closes the file.
+        assert_eq!(
+            csv.lines().last().unwrap(),
+            "# year_tax,-1110.00,carried_forward,4291.62"
         );
     }
 }
