@@ -282,8 +282,13 @@ pub fn span(v: impl Iterator<Item = f64>, from_zero: bool) -> (f64, f64) {
     }
 }
 
+/// Policy `p`'s mean of metric `key`; not a number when the run does not define it (the
+/// chart then draws no point for it).
 fn metric_mean(r: &Report, p: usize, key: &str) -> f64 {
-    r.policies[p].metric(key).map_or(f64::NAN, |s| s.mean)
+    r.policies[p]
+        .metric(key)
+        .filter(|_| r.defines(key))
+        .map_or(f64::NAN, |s| s.mean)
 }
 
 /// Policy `p`'s mean ticket charges + regulatory fees + spread and impact, and mean tax alpha

@@ -272,7 +272,10 @@ mod tests {
         let row = rows.iter().find(|x| x.key == "net_benefit_bps").unwrap();
         assert!(!row.defined && row.best.is_empty());
         assert!(row.cells.iter().all(|c| c.mean.is_nan() && c.p95.is_nan()));
-        assert!(rows.iter().filter(|x| x.key != "net_benefit_bps").all(|x| x.defined));
+        assert!(rows
+            .iter()
+            .filter(|x| x.key != "net_benefit_bps")
+            .all(|x| x.defined));
         let csv = summary_csv(&r);
         let lines: Vec<&str> = csv
             .lines()

@@ -1067,5 +1067,8 @@ fn a_household_starting_with_nothing_leaves_its_ratios_undefined() {
             "tax_alpha_after_costs"
         ]
     );
-    assert!(simulate(&Scenario::demo(), &opts(2, 1)).unwrap().undefined.is_empty());
+    assert!(simulate(&Scenario::demo(), &opts(2, 1))
+        .unwrap()
+        .undefined
+        .is_empty());
 }
