@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! tollbooth batch (--config SCENARIO.json | --preset ID) [HOUSEHOLDS.ndjson | -]
-//!                 [--out FILE.ndjson] [--summary FILE.csv]
+//!                 [--out FILE.ndjson] [--summary FILE.csv] [--scenarios DIR]
 //!                 [--paths N] [--years Y] [--seed S] [--threads T] [--fail-fast] [--quiet]
 //! tollbooth batch generate [--households N] [--seed S] [--config SCENARIO.json | --preset ID]
 //!                 [--out FILE.ndjson]
@@ -18,6 +18,7 @@
 //!
 //! Output: one NDJSON line per household, in input order whatever the number of threads —
 //! per policy the mean over paths of the key metrics, with the scenario and report hashes
+//! and the report's warnings (withdrawals not met in full, cash flows after the horizon …)
 //! — and, with `--summary`, the firm summary as CSV (one row per policy). Households run
 //! in parallel; at most a few per thread are in flight or waiting to be written, so memory
 //! does not grow with the size of the firm.
@@ -29,6 +30,13 @@
 //! at the first bad line instead. An error reading the input itself still stops the batch.
 //! When the reader of the output closes it (`tollbooth batch … | head`), the batch stops
 //! quietly with status 0 and writes no summary (it would be partial).
+//!
+//! `--scenarios DIR` writes each simulated household's scenario, exactly as the batch
+//! simulated it, to `DIR/<id>.json`: `tollbooth simulate DIR/<id>.json --paths P --years Y
+//! --seed S --no-trade-list` (the batch's paths, years and seed) prints the line's
+//! `report_hash`. An id that cannot name a file (characters other than letters, digits,
+//! `-`, `_` and `.`, a leading `.`, a Windows device name, a name that differs from an
+//! earlier one only in case) is that line's error.
 //!
 //! Defaults: `--paths 20`, not the scenario's paths (usually 500, meant for one household
 //! in a meeting). A household-path of 10 years costs about 40 ms of one core for the
@@ -44,6 +52,7 @@ use crate::simulate::{all_cores, paths_arg, threads_arg, years_arg};
 use anyhow::{bail, Context};
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufWriter, Write};
+use std::path::Path;
 use std::sync::mpsc;
 use std::time::Instant;
 use tollbooth_engine::firm::{
@@ -55,8 +64,9 @@ use tollbooth_engine::{Provenance, RunProvenance};
 
 const USAGE: &str =
     "usage: tollbooth batch (--config SCENARIO.json | --preset ID) [HOUSEHOLDS.ndjson | -]
-                       [--out FILE.ndjson] [--summary FILE.csv] [--paths N] [--years Y]
-                       [--seed S] [--threads T] [--fail-fast] [--quiet]
+                       [--out FILE.ndjson] [--summary FILE.csv] [--scenarios DIR]
+                       [--paths N] [--years Y] [--seed S] [--threads T] [--fail-fast]
+                       [--quiet]
        tollbooth batch generate [--households N] [--seed S]
                        [--config SCENARIO.json | --preset ID] [--out FILE.ndjson]
 
@@ -70,6 +80,9 @@ if any household failed (--fail-fast: stop at the first).
   --years Y      horizon in years (default: the scenario's, at most 100)
   --seed S       market seed, the same for every household (default: the scenario's)
   --threads T    households simulated in parallel (default: the machine's cores)
+  --scenarios D  write each simulated household's scenario to D/<id>.json; `tollbooth
+                 simulate D/<id>.json --paths N --years Y --seed S --no-trade-list`
+                 prints its line's report_hash
 
 generate: a synthetic firm (default 1,800 households, seed 1) holding the configuration's
 securities (default configuration: the demo household's).";
@@ -150,6 +163,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     let mut input: Option<&str> = None;
     let mut out = "-";
     let mut summary_path = None;
+    let mut scenarios = None;
     let mut threads = None;
     let mut fail_fast = false;
     let mut quiet = false;
@@ -164,6 +178,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             "--preset" => preset = Some(value(&mut it, a)?),
             "--out" => out = value(&mut it, a)?,
             "--summary" => summary_path = Some(value(&mut it, a)?),
+            "--scenarios" => scenarios = Some(Path::new(value(&mut it, a)?)),
             "--paths" => options.paths = Some(paths_arg(value(&mut it, a)?, a)?),
             "--years" => options.years = Some(years_arg(value(&mut it, a)?, a)?),
             "--seed" => options.seed = Some(number(value(&mut it, a)?, a)?),
@@ -189,9 +204,13 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         )),
     };
     let sink = Sink::create(out)?;
+    if let Some(dir) = scenarios {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
     let settings = Settings {
         config: &config,
         options: &options,
+        scenarios,
         threads,
         fail_fast,
         quiet,
@@ -242,17 +261,41 @@ fn set_input<'a>(input: &mut Option<&'a str>, s: &'a str) -> anyhow::Result<()> 
 struct Settings<'a> {
     config: &'a Scenario,
     options: &'a SimOptions,
+    /// Where each household's scenario is saved (`--scenarios`).
+    scenarios: Option<&'a Path>,
     threads: usize,
     fail_fast: bool,
     quiet: bool,
 }
 
+/// A household's result: its output line and, with `--scenarios`, the scenario it was
+/// simulated from as a scenario file.
+struct Done {
+    line: HouseholdLine,
+    scenario: Option<String>,
+}
+
+impl From<HouseholdLine> for Done {
+    fn from(line: HouseholdLine) -> Done {
+        Done {
+            line,
+            scenario: None,
+        }
+    }
+}
+
 /// Simulates one household line (never panics: a panic is reported as the line's error).
-fn process(config: &Scenario, options: &SimOptions, line: u64, text: &str) -> HouseholdLine {
-    let run = || -> Result<HouseholdLine, (Option<String>, String)> {
+/// With `save`, the result carries the scenario simulated (see [`Done`]).
+fn process(config: &Scenario, options: &SimOptions, line: u64, text: &str, save: bool) -> Done {
+    let run = || -> Result<Done, (Option<String>, String)> {
         let h = parse_line(line, text)
             .map_err(|e| (e.household_id().map(str::to_string), e.to_string()))?;
         let fail = |what: String| (Some(h.id.clone()), what);
+        if save {
+            if let Err(why) = scenario_file_name(&h.id) {
+                return Err(fail(cannot_save(line, &h.id, &why)));
+            }
+        }
         let scenario = h.scenario(config, line).map_err(|e| fail(e.to_string()))?;
         let cannot = |e: tollbooth_engine::simulate::SimError| {
             fail(format!(
@@ -262,17 +305,73 @@ fn process(config: &Scenario, options: &SimOptions, line: u64, text: &str) -> Ho
         };
         let sim = Simulation::new(&scenario, options).map_err(cannot)?;
         let report = sim.run().map_err(cannot)?;
-        Ok(HouseholdLine::from_report(&h.id, line, &scenario, &report))
+        Ok(Done {
+            line: HouseholdLine::from_report(&h.id, line, &scenario, &report),
+            // The very scenario simulated: read back, it is the same (same hash).
+            scenario: save.then(|| scenario.to_json_pretty()),
+        })
     };
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) {
-        Ok(Ok(l)) => l,
-        Ok(Err((id, msg))) => HouseholdLine::failed(id.as_deref(), line, msg),
+        Ok(Ok(done)) => done,
+        Ok(Err((id, msg))) => HouseholdLine::failed(id.as_deref(), line, msg).into(),
         Err(_) => HouseholdLine::failed(
             None,
             line,
             format!("line {line}: internal error while simulating this household"),
-        ),
+        )
+        .into(),
     }
+}
+
+/// The message of a household whose scenario cannot be saved in `--scenarios`.
+fn cannot_save(line: u64, id: &str, why: &str) -> String {
+    format!("line {line} (household `{id}`): cannot save its scenario in --scenarios: {why}")
+}
+
+/// Windows device names: no file may be called so, whatever its extension.
+const DEVICE_NAMES: [&str; 22] = [
+    "CON", "PRN", "AUX", "NUL", "COM1", "COM2", "COM3", "COM4", "COM5", "COM6", "COM7", "COM8",
+    "COM9", "LPT1", "LPT2", "LPT3", "LPT4", "LPT5", "LPT6", "LPT7", "LPT8", "LPT9",
+];
+
+/// Longest id `--scenarios` can name a file after (255 bytes with `.json`).
+const MAX_FILE_ID: usize = 250;
+
+/// The file `--scenarios` writes household `id` to, `<id>.json`, or what makes the id
+/// unsafe as a file name on any common file system: only ASCII letters, digits, `-`, `_`
+/// and `.` (no path separator, no space), not a leading `.` (a hidden file, `..`), not a
+/// Windows device name, at most [`MAX_FILE_ID`] characters.
+fn scenario_file_name(id: &str) -> Result<String, String> {
+    if let Some(c) = id
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+    {
+        let shown = if c.is_whitespace() || c.is_control() {
+            format!("{c:?}")
+        } else {
+            format!("`{c}`")
+        };
+        return Err(format!(
+            "the id holds {shown}, which is not safe in a file name \
+             (use letters, digits, `-`, `_` and `.`)"
+        ));
+    }
+    if id.starts_with('.') {
+        return Err("the id starts with `.` (a hidden file, or a parent directory)".to_string());
+    }
+    if id.len() > MAX_FILE_ID {
+        return Err(format!(
+            "the id is {} characters long, more than a file name allows ({MAX_FILE_ID})",
+            id.len()
+        ));
+    }
+    let stem = id.split('.').next().unwrap_or(id);
+    if DEVICE_NAMES.iter().any(|d| d.eq_ignore_ascii_case(stem)) {
+        return Err(format!(
+            "`{stem}` is a device name on Windows, not a file name"
+        ));
+    }
+    Ok(format!("{id}.json"))
 }
 
 /// The error record of line `line`, whose `bytes` are not UTF-8 (e.g. a name saved in
@@ -319,9 +418,10 @@ fn run_batch(
     for _ in 0..window {
         permit_tx.send(()).context("filling the window")?;
     }
-    let (done_tx, done_rx) = mpsc::channel::<(u64, HouseholdLine)>();
+    let (done_tx, done_rx) = mpsc::channel::<(u64, Done)>();
     let config = s.config;
     let options = s.options;
+    let save = s.scenarios.is_some();
     let stopped = std::sync::atomic::AtomicBool::new(false);
     let stopped = &stopped;
     std::thread::scope(|scope| -> anyhow::Result<FirmSummary> {
@@ -362,13 +462,13 @@ fn run_batch(
                         let body = body.to_string();
                         let done = done_tx.clone();
                         tasks.spawn(move |_| {
-                            let result = process(config, options, line, &body);
+                            let result = process(config, options, line, &body, save);
                             let _ = done.send((this, result));
                         });
                     }
                     // Nothing to simulate: straight to the writer, in its place.
                     Err(e) => {
-                        let _ = done_tx.send((this, not_utf8(line, &bytes, e)));
+                        let _ = done_tx.send((this, not_utf8(line, &bytes, e).into()));
                     }
                 }
             }
@@ -386,18 +486,20 @@ fn run_batch(
 /// hands a permit back for every line written.
 fn write_in_order(
     s: &Settings<'_>,
-    done_rx: mpsc::Receiver<(u64, HouseholdLine)>,
+    done_rx: mpsc::Receiver<(u64, Done)>,
     mut writer: Box<dyn Write>,
     permit_tx: &mpsc::SyncSender<()>,
 ) -> anyhow::Result<FirmSummary> {
     let mut summary = FirmSummary::new(s.config);
-    let mut pending: BTreeMap<u64, HouseholdLine> = BTreeMap::new();
+    let mut pending: BTreeMap<u64, Done> = BTreeMap::new();
     let mut seen: BTreeMap<String, u64> = BTreeMap::new();
+    // Scenario files written, by lowercase name: (household id, line).
+    let mut saved: BTreeMap<String, (String, u64)> = BTreeMap::new();
     let mut next = 0u64;
     let started = Instant::now();
     for (seq, line) in done_rx {
         pending.insert(seq, line);
-        while let Some(mut line) = pending.remove(&next) {
+        while let Some(Done { mut line, scenario }) = pending.remove(&next) {
             next += 1;
             if line.status == LineStatus::Ok {
                 if let Some(&first) = seen.get(&line.id) {
@@ -409,6 +511,11 @@ fn write_in_order(
                     line = HouseholdLine::failed(Some(&line.id), line.line, e.to_string());
                 } else {
                     seen.insert(line.id.clone(), line.line);
+                }
+            }
+            if let (LineStatus::Ok, Some(dir), Some(json)) = (line.status, s.scenarios, scenario) {
+                if let Err(e) = save_scenario(dir, &line, &json, &mut saved)? {
+                    line = HouseholdLine::failed(Some(&line.id), line.line, e);
                 }
             }
             if let Some(e) = &line.error {
@@ -442,6 +549,35 @@ fn write_in_order(
     Ok(summary)
 }
 
+/// Writes the scenario of the simulated household `line` to `dir`. `Ok(Err(why))` when
+/// its file name would be another household's on a file system that ignores case (`saved`:
+/// the files written so far, by lowercase name); `Err` when the file cannot be written.
+fn save_scenario(
+    dir: &Path,
+    line: &HouseholdLine,
+    json: &str,
+    saved: &mut BTreeMap<String, (String, u64)>,
+) -> anyhow::Result<Result<(), String>> {
+    let name = match scenario_file_name(&line.id) {
+        Ok(name) => name,
+        Err(why) => return Ok(Err(cannot_save(line.line, &line.id, &why))),
+    };
+    let key = name.to_ascii_lowercase();
+    if let Some((other, first)) = saved.get(&key) {
+        let why = format!(
+            "`{name}` differs only in case from household `{other}`'s file (line {first}), \
+             the same file where case is ignored"
+        );
+        return Ok(Err(cannot_save(line.line, &line.id, &why)));
+    }
+    let path = dir.join(&name);
+    let mut text = json.to_string();
+    text.push('\n');
+    std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+    saved.insert(key, (line.id.clone(), line.line));
+    Ok(Ok(()))
+}
+
 fn generate(args: &[String]) -> anyhow::Result<()> {
     let mut households = u64::from(SEED_FIRM_HOUSEHOLDS);
     let mut seed = 1u64;
@@ -469,4 +605,38 @@ fn generate(args: &[String]) -> anyhow::Result<()> {
         output::check(w.write_all(&bytes), "writing the households")?;
     }
     output::check(w.flush(), "writing the households")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::scenario_file_name;
+
+    #[test]
+    fn only_ids_safe_as_file_names_name_a_scenario_file() {
+        assert_eq!(scenario_file_name("HH-00001").unwrap(), "HH-00001.json");
+        assert_eq!(
+            scenario_file_name("smith_2026.b").unwrap(),
+            "smith_2026.b.json"
+        );
+        for (id, why) in [
+            ("../etc/x", "holds `/`"),
+            ("a\\b", "holds `\\`"),
+            ("Renée", "holds `é`"),
+            ("two words", "holds ' '"),
+            ("tab\there", "holds '\\t'"),
+            ("c:x", "holds `:`"),
+            (".hidden", "starts with `.`"),
+            ("..", "starts with `.`"),
+            ("con", "`con` is a device name"),
+            ("LPT1.old", "`LPT1` is a device name"),
+        ] {
+            let e = scenario_file_name(id).unwrap_err();
+            assert!(e.contains(why), "{id}: {e}");
+        }
+        let long = "x".repeat(251);
+        assert!(scenario_file_name(&long)
+            .unwrap_err()
+            .contains("251 characters"));
+        assert!(scenario_file_name(&long[..250]).is_ok());
+    }
 }

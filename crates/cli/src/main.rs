@@ -4,7 +4,7 @@
 //! tollbooth --version
 //! tollbooth ledger FILE.json                      # replay a wash-sale ledger case
 //! tollbooth solve FILE.json [--policy calendar|spo]  # reference problems P1, P2, P3
-//! tollbooth simulate SCENARIO.json [--paths N] [--seed S]
+//! tollbooth simulate SCENARIO.json [--paths N] [--seed S] [--no-trade-list]
 //! tollbooth bench [--dir DIR] [--repeat K] [--quick] [--json]   # vs the peers
 //! tollbooth trades SCENARIO.json [--policy NAME] [--as-of YYYY-MM-DD] [--csv]
 //! ```
@@ -24,14 +24,14 @@ const USAGE: &str = "usage: tollbooth <command> [args]
 commands:
   ledger FILE.json                         replay a ledger case (wash sales, lots, gains)
   solve FILE.json [--policy calendar|spo]  solve a reference problem (P1, P2, P3)
-  simulate SCENARIO.json [--paths N] [--seed S]
+  simulate SCENARIO.json [--paths N] [--seed S] [--years Y] [--no-trade-list]
                                            simulate the policies of a scenario
   bench [--dir DIR] [--repeat K] [--quick] [--json]
                                            time the reference problems against the peers
   trades SCENARIO.json [--policy NAME] [--as-of YYYY-MM-DD] [--csv]
                                            what the household would trade today
   batch (--config F | --preset ID) [FILE | -] [--out F] [--summary F.csv] [--paths N]
-        [--years Y] [--seed S] [--threads N] [--fail-fast]
+        [--years Y] [--seed S] [--threads N] [--scenarios DIR] [--fail-fast]
                                            simulate a firm's households (NDJSON in and out)
   batch generate [--households N] [--seed S] [--config F | --preset ID] [--out F]
                                            write a synthetic firm as NDJSON

@@ -1,5 +1,6 @@
 //! `tollbooth simulate SCENARIO.json [--paths N] [--seed S] [--years Y] [--threads T]
-//! [--trades-csv FILE]`: simulate a scenario's policies and print the report as JSON.
+//! [--trades-csv FILE | --no-trade-list]`: simulate a scenario's policies and print the
+//! report as JSON.
 //!
 //! `--threads T` (default: every core) runs the paths on T threads, in contiguous chunks
 //! merged in order: the report is bit-identical for any T. `--paths` and `--years` stop
@@ -9,10 +10,16 @@
 //! `--preset household|zero_fee|seed_firm|six_policies` simulates a built-in preset instead of a file.
 //! The report carries the engine version, the scenario's hash and the seed, and its own
 //! hash (`report_hash`) so a run can be checked against another machine or the browser.
+//!
+//! `--no-trade-list` records no path's trades, as `tollbooth batch` does
+//! ([`tollbooth_engine::firm::batch_options`]): the report's hash is then the one a batch
+//! line carries for the same scenario, paths, years and seed (`tollbooth batch
+//! --scenarios DIR` saves each household's scenario).
 
 use crate::output;
 use anyhow::{bail, Context};
 use rayon::prelude::*;
+use tollbooth_engine::firm::batch_options;
 use tollbooth_engine::scenario::Scenario;
 use tollbooth_engine::simulate::{presets, Accumulator, Report, SimOptions, Simulation};
 
@@ -97,7 +104,13 @@ pub fn run_parallel(sim: &Simulation<'_>, threads: usize) -> anyhow::Result<Repo
     Ok(sim.report(&acc))
 }
 
-const USAGE: &str = "usage: tollbooth simulate SCENARIO.json [--paths N] [--seed S] [--years Y] [--threads T] [--trades-csv FILE]\n       tollbooth simulate --preset household|zero_fee|seed_firm|six_policies [options]";
+const USAGE: &str =
+    "usage: tollbooth simulate SCENARIO.json [--paths N] [--seed S] [--years Y] [--threads T]
+                          [--trades-csv FILE | --no-trade-list]
+       tollbooth simulate --preset household|zero_fee|seed_firm|six_policies [options]
+
+  --no-trade-list  record no path's trades, as `tollbooth batch` does: the report_hash is
+                   then a batch line's for the same scenario, --paths, --years and --seed";
 
 fn value<'a>(it: &mut std::slice::Iter<'a, String>, flag: &str) -> anyhow::Result<&'a str> {
     it.next()
@@ -115,6 +128,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     let mut file: Option<&str> = None;
     let mut preset: Option<&str> = None;
     let mut csv: Option<&str> = None;
+    let mut no_trade_list = false;
     let mut options = SimOptions::default();
     let mut threads = all_cores();
     let mut it = args.iter();
@@ -125,6 +139,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             "--years" => options.years = Some(years_arg(value(&mut it, a)?, a)?),
             "--threads" => threads = threads_arg(value(&mut it, a)?, a)?,
             "--trades-csv" => csv = Some(value(&mut it, a)?),
+            "--no-trade-list" => no_trade_list = true,
             "--preset" => preset = Some(value(&mut it, a)?),
             "--help" | "-h" => return output::println(USAGE),
             s if s.starts_with('-') => bail!("unknown option `{s}`\n{USAGE}"),
@@ -151,6 +166,13 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         (Some(_), Some(_)) => bail!("give a SCENARIO.json or --preset, not both\n{USAGE}"),
         (None, None) => bail!("{USAGE}"),
     };
+    if no_trade_list {
+        if csv.is_some() {
+            bail!("`--trades-csv` writes the trade list that `--no-trade-list` leaves out: give one of them\n{USAGE}");
+        }
+        // The batch's record setting, so the report (and its hash) is a batch line's.
+        options.record_path = batch_options().record_path;
+    }
     let sim = Simulation::new(&scenario, &options).context("cannot simulate this scenario")?;
     let report = run_parallel(&sim, threads).context("simulation failed")?;
     if let Some(path) = csv {

@@ -194,6 +194,10 @@ fn a_firm_of_five_households_adds_up_and_does_not_depend_on_threads() {
         .iter()
         .position(|r| cell(r, "baseline") == "true")
         .expect("a baseline row");
+    // The horizon's span in years, as the households' reports count it (one horizon).
+    let span = households[0]["years_span"].as_f64().expect("years_span");
+    assert!(households.iter().all(|h| h["years_span"] == span));
+    assert!(span > 0.9 && span < 1.1, "{span}");
     let mut traded = 0.0;
     for (k, row) in rows.iter().enumerate() {
         assert_eq!(cell(row, "policy"), households[0]["policies"][k]["name"]);
@@ -212,15 +216,16 @@ fn a_firm_of_five_households_adds_up_and_does_not_depend_on_threads() {
         ] {
             assert_eq!(f(row, key), total(k, key), "{key} of row {k}");
         }
-        // One-year horizon: the yearly bill is the total.
-        assert_eq!(f(row, "ticket_charges_per_year"), f(row, "ticket_charges"));
+        // The yearly bill is the total over the horizon's span.
+        let per_year = f(row, "ticket_charges") / span;
+        assert!((f(row, "ticket_charges_per_year") - per_year).abs() <= 1e-12 * per_year.abs());
         assert_eq!(
             f(row, "tickets_vs_baseline"),
             total(k, "tickets") - total(baseline, "tickets")
         );
-        // Firm net benefit in bps/yr is the firm's dollars over the firm's value.
+        // Firm net benefit in bps/yr is the firm's dollars over the firm's value and years.
         let bps = f(row, "net_benefit_bps");
-        assert!((bps - 1e4 * total(k, "net_benefit_usd") / start).abs() < 1e-9);
+        assert!((bps - 1e4 * total(k, "net_benefit_usd") / start / span).abs() < 1e-9);
         // The value-weighted turnover lies within the households' range.
         let tv: Vec<f64> = households
             .iter()
@@ -422,4 +427,124 @@ fn paths_and_years_above_the_scenario_file_limits_are_refused() {
         assert!(stderr.contains(&format!("`{flag} {value}`")), "{stderr}");
         assert!(stderr.contains(limit), "{stderr}");
     }
+}
+
+/// Runs `tollbooth simulate FILE` with the batch's settings and returns the report.
+fn simulate(file: &Path, settings: &[&str]) -> serde_json::Value {
+    let mut args = vec!["simulate", s(file), "--threads", "1"];
+    args.extend_from_slice(settings);
+    let out = tollbooth(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("a JSON report")
+}
+
+/// Regression: a batch line's `report_hash` could not be reproduced: the batch's report
+/// records no trade list where `tollbooth simulate` always recorded one, and the
+/// household's scenario was nowhere to be had. `--scenarios` saves it, and `simulate
+/// --no-trade-list` with the batch's paths, years and seed prints the line's hash.
+#[test]
+fn a_saved_household_scenario_reproduces_its_lines_report_hash() {
+    let dir = temp_dir("scenarios");
+    let saved = dir.join("households");
+    let _ = std::fs::remove_dir_all(&saved);
+    let mut input: Vec<String> = generate(2, 5).lines().map(str::to_string).collect();
+    // A name that validation trims: the file holds the scenario simulated, trimmed.
+    let mut v: serde_json::Value = serde_json::from_str(&input[1]).expect("json");
+    v["household"]["members"][0]["name"] = "  padded  ".into();
+    input[1] = v.to_string();
+    let firm = dir.join("firm.ndjson");
+    std::fs::write(&firm, input.join("\n") + "\n").expect("write the firm");
+    let settings = ["--paths", "2", "--years", "1", "--seed", "17"];
+    let mut args = vec!["batch", "--preset", "household", s(&firm), "--threads", "2"];
+    args.extend_from_slice(&settings);
+    args.extend_from_slice(&["--scenarios", s(&saved), "--quiet"]);
+    let out = tollbooth(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got = lines(&out.stdout);
+    assert_eq!(statuses(&got), [("ok", 1), ("ok", 2)]);
+    let no_trades: Vec<&str> = settings
+        .iter()
+        .copied()
+        .chain(["--no-trade-list"])
+        .collect();
+    for line in &got {
+        let file = saved.join(format!("{}.json", line["id"].as_str().expect("id")));
+        let report = simulate(&file, &no_trades);
+        assert_eq!(report["scenario_hash"], line["scenario_hash"], "{file:?}");
+        assert_eq!(report["report_hash"], line["report_hash"], "{file:?}");
+    }
+    // With a trade list it is another report.
+    let file = saved.join("HH-00001.json");
+    assert_ne!(
+        simulate(&file, &settings)["report_hash"],
+        got[0]["report_hash"]
+    );
+}
+
+/// `--scenarios` names each file after its household: an id that cannot be a file name
+/// (a path, a name another id's file has where case is ignored) is that line's error.
+#[test]
+fn an_id_unsafe_as_a_file_name_is_refused_with_scenarios() {
+    let dir = temp_dir("unsafe-ids");
+    let saved = dir.join("households");
+    let _ = std::fs::remove_dir_all(&saved);
+    let mut input: Vec<String> = generate(2, 5).lines().map(str::to_string).collect();
+    let mut v: serde_json::Value = serde_json::from_str(&input[0]).expect("json");
+    v["id"] = "../escape".into();
+    input[0] = v.to_string();
+    let mut w: serde_json::Value = serde_json::from_str(&input[1]).expect("json");
+    w["id"] = "hh-00002".into();
+    input.push(w.to_string());
+    let text = input.join("\n") + "\n";
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "batch",
+            "--preset",
+            "household",
+            "--paths",
+            "1",
+            "--years",
+            "1",
+            "--quiet",
+        ];
+        args.extend_from_slice(extra);
+        tollbooth_stdin(&args, text.as_bytes())
+    };
+    let out = run(&["--scenarios", s(&saved)]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let escape = "line 1 (household `../escape`): cannot save its scenario in --scenarios: \
+                  the id holds `/`, which is not safe in a file name";
+    assert!(stderr.contains(escape), "{stderr}");
+    let case = "line 3 (household `hh-00002`): cannot save its scenario in --scenarios: \
+                `hh-00002.json` differs only in case from household `HH-00002`'s file (line 2)";
+    assert!(stderr.contains(case), "{stderr}");
+    let got = lines(&out.stdout);
+    assert_eq!(statuses(&got), [("error", 1), ("ok", 2), ("error", 3)]);
+    assert!(got[0]["error"].as_str().expect("error").starts_with(escape));
+    let files: Vec<String> = std::fs::read_dir(&saved)
+        .expect("the directory")
+        .map(|e| {
+            e.expect("an entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    assert_eq!(files, ["HH-00002.json"]);
+    assert!(!dir.join("escape.json").exists());
+    // Without --scenarios no file is named after the ids: every line runs.
+    let out = run(&[]);
+    assert_eq!(
+        statuses(&lines(&out.stdout)),
+        [("ok", 1), ("ok", 2), ("ok", 3)]
+    );
 }

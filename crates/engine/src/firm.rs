@@ -22,7 +22,8 @@
 //!   regulatory tables, tax profile, market, policies, baseline) is shared. The result is
 //!   validated like any scenario, and errors point at the line's own fields.
 //! - [`HouseholdLine`] is one line of the output: per policy the mean over paths of the key
-//!   metrics, with the scenario and report hashes for reproducibility, or the error.
+//!   metrics, with the scenario and report hashes for reproducibility and the report's
+//!   warnings ([`Report::warnings`]), or the error.
 //! - [`FirmSummary`] adds lines up as they stream (in input order, so the sums are
 //!   reproducible bit for bit) and writes the firm summary as CSV, one row per policy.
 //! - [`FirmGenerator`] makes a synthetic firm: household `i` of seed `s` is the same
@@ -88,10 +89,9 @@ pub enum FirmError {
     },
     /// The household does not validate against the shared configuration.
     #[error(
-        "line {line}{}: {}{}",
+        "line {line}{}: {}",
         household_label(&Some(.id.clone())),
-        .errors.first().map(|e| e.to_string()).unwrap_or_default(),
-        more_problems(.errors.len())
+        problems(.errors)
     )]
     Invalid {
         /// Line number.
@@ -150,12 +150,13 @@ fn household_label(id: &Option<String>) -> String {
     }
 }
 
-fn more_problems(n: usize) -> String {
-    match n {
-        0 | 1 => String::new(),
-        2 => " (and 1 more problem)".to_string(),
-        n => format!(" (and {} more problems)", n - 1),
-    }
+/// Every problem, `; `-separated (`path: message; path: message`).
+fn problems(errors: &[FieldError]) -> String {
+    errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// One household of a firm: a line of the households file.
@@ -174,13 +175,11 @@ pub struct FirmHousehold {
     pub cash_flows: Vec<CashFlow>,
 }
 
-/// Reads line `line` (1-based) of a households file.
+/// Reads line `line` (1-based) of a households file (its line ending is ignored).
 pub fn parse_line(line: u64, text: &str) -> Result<FirmHousehold, FirmError> {
-    let v: serde_json::Value = serde_json::from_str(text).map_err(|e| FirmError::Syntax {
-        line,
-        column: e.column(),
-        message: e.to_string(),
-    })?;
+    let text = text.trim_end_matches(['\n', '\r']);
+    let v: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| syntax_error(line, text, &e))?;
     let id = v
         .get("id")
         .and_then(serde_json::Value::as_str)
@@ -228,17 +227,49 @@ pub fn parse_line(line: u64, text: &str) -> Result<FirmHousehold, FirmError> {
     Ok(h)
 }
 
+/// The [`FirmError::Syntax`] of `text`, line `line` of the file: the parser's message
+/// without its own position (the parser counts lines within `text`, and its column is 0
+/// at the end of a line), and the 1-based column, in characters, of the character where
+/// parsing stopped.
+fn syntax_error(line: u64, text: &str, e: &serde_json::Error) -> FirmError {
+    let full = e.to_string();
+    let position = format!(" at line {} column {}", e.line(), e.column());
+    let message = full.strip_suffix(&position).unwrap_or(&full).to_string();
+    // The parser's (line, column) as a byte offset in `text`: its column counts the bytes
+    // of its line up to and including the character where it stopped.
+    let line_start: usize = text
+        .split('\n')
+        .take(e.line().saturating_sub(1))
+        .map(|l| l.len() + 1)
+        .sum();
+    let end = (line_start + e.column()).min(text.len());
+    let column = text
+        .get(..end)
+        .map_or(end, |before| before.chars().count())
+        .max(1);
+    FirmError::Syntax {
+        line,
+        column,
+        message,
+    }
+}
+
 impl FirmHousehold {
     /// The household in the shared configuration: `config` with its household, minimum
     /// cash and cash flows replaced by this line's, named after the household, validated.
     /// Field errors are reported with paths within the line.
+    ///
+    /// The result is the validated scenario (names and symbols trimmed), as
+    /// [`Scenario::from_json`] reads a scenario file: saved with
+    /// [`Scenario::to_json_pretty`] and read back, it is the same scenario, with the same
+    /// hash.
     pub fn scenario(&self, config: &Scenario, line: u64) -> Result<Scenario, FirmError> {
         let mut s = config.clone();
         s.name = format!("{} — household {}", config.name, self.id);
         s.household = self.household.clone();
         s.target.min_cash = self.min_cash.clone();
         s.cash_flows = self.cash_flows.clone();
-        s.validate().map_err(|errors| FirmError::Invalid {
+        s.to_form().validate().map_err(|errors| FirmError::Invalid {
             line,
             id: self.id.clone(),
             errors: errors
@@ -250,8 +281,7 @@ impl FirmHousehold {
                     e
                 })
                 .collect(),
-        })?;
-        Ok(s)
+        })
     }
 
     /// Number of tax lots over all accounts.
@@ -318,6 +348,22 @@ pub struct PolicyLine {
     pub turnover: f64,
     /// Annualised tracking error (fraction).
     pub tracking_error: f64,
+    /// Average drift: the average over days of the largest absolute deviation of a class
+    /// weight from its target (fraction).
+    pub avg_drift: f64,
+    /// Maximum drift: the largest absolute deviation of a class weight from its target on
+    /// any day (fraction).
+    pub max_drift: f64,
+    /// Harvesting yield, the vendors' figure: gross harvested losses ÷ starting value, bps
+    /// per year (not a return).
+    pub harvesting_yield: f64,
+    /// Losses disallowed by the wash-sale rule on every sale in a taxable account
+    /// (harvests, rebalancing, cash raising), deferred or lost for good, dollars.
+    pub disallowed_all: f64,
+    /// Mean ticket charges ÷ mean net new assets
+    /// ([`crate::simulate::PolicyReport::ticket_charges_to_nna`]; none without net new
+    /// assets).
+    pub ticket_charges_to_nna: Option<f64>,
     /// The flat ticket fee at which the policy's net benefit vs the baseline is zero (none
     /// when it buys as many tickets as the baseline).
     pub break_even_ticket_fee: Option<f64>,
@@ -375,6 +421,13 @@ pub struct HouseholdResult {
     pub paths: u64,
     /// Horizon in years.
     pub horizon_years: u32,
+    /// The horizon as the per-year metrics divide by it ([`Report::years_span`]: days ÷
+    /// 365.2425).
+    pub years_span: f64,
+    /// The report's warnings ([`Report::warnings`]): withdrawals not met in full, cash
+    /// flows after the horizon, no starting value … Empty when there are none.
+    #[serde(default)]
+    pub warnings: Vec<String>,
     /// Per policy, in the configuration's order.
     pub policies: Vec<PolicyLine>,
 }
@@ -406,6 +459,11 @@ impl HouseholdLine {
                 tax_alpha_after_costs_bps: mean(p, "tax_alpha_after_costs"),
                 turnover: mean(p, "turnover"),
                 tracking_error: mean(p, "tracking_error"),
+                avg_drift: mean(p, "avg_drift"),
+                max_drift: mean(p, "max_drift"),
+                harvesting_yield: mean(p, "harvesting_yield"),
+                disallowed_all: mean(p, "disallowed_all"),
+                ticket_charges_to_nna: p.ticket_charges_to_nna,
                 break_even_ticket_fee: p.break_even_ticket_fee,
                 break_even_wins: p.break_even_wins,
                 flat_slope: p.flat_slope,
@@ -429,6 +487,8 @@ impl HouseholdLine {
                 seed: report.seed,
                 paths: report.paths,
                 horizon_years: report.horizon_years,
+                years_span: report.years_span(),
+                warnings: report.warnings(),
                 policies,
             }),
         }
@@ -500,10 +560,18 @@ pub struct FirmSummary {
     pub households: u64,
     /// Households that failed.
     pub households_failed: u64,
+    /// Simulated households whose line carries warnings ([`HouseholdResult::warnings`]).
+    #[serde(default)]
+    pub households_with_warnings: u64,
     /// Σ starting household value of the simulated households.
     pub start_value: f64,
     /// Horizon in years (of the first simulated household).
     pub horizon_years: u32,
+    /// The horizon as the per-year columns divide by it, as each household's report does
+    /// ([`HouseholdResult::years_span`] of the first simulated household: the households
+    /// of a batch share one horizon).
+    #[serde(default)]
+    pub years_span: f64,
     /// Per policy, in the configuration's order.
     pub policies: Vec<PolicyTotals>,
 }
@@ -514,8 +582,10 @@ impl FirmSummary {
         FirmSummary {
             households: 0,
             households_failed: 0,
+            households_with_warnings: 0,
             start_value: 0.0,
             horizon_years: 0,
+            years_span: 0.0,
             policies: config
                 .policies
                 .iter()
@@ -551,8 +621,10 @@ impl FirmSummary {
         }
         if self.households == 0 {
             self.horizon_years = r.horizon_years;
+            self.years_span = r.years_span;
         }
         self.households += 1;
+        self.households_with_warnings += u64::from(!r.warnings.is_empty());
         let v = r.start_value;
         self.start_value += v;
         for (t, p) in self.policies.iter_mut().zip(&r.policies) {
@@ -584,20 +656,24 @@ households_beating_baseline,households_friction_flag,start_value,tickets,tickets
 tickets_vs_baseline,ticket_charges,ticket_charges_per_year,ticket_charges_vs_baseline,regulatory_fees,spread_impact,trading_costs,\
 trading_costs_vs_baseline,taxes_paid,taxes_paid_vs_baseline,harvested_gross,harvested_washed,\
 harvested_lost,after_tax_wealth,net_benefit_usd,net_benefit_bps,tax_alpha_before_costs_bps,\
-tax_alpha_after_costs_bps,turnover,tracking_error,break_even_ticket_fee,break_even_wins";
+tax_alpha_after_costs_bps,turnover,tracking_error,break_even_ticket_fee,break_even_wins,\
+households_with_warnings";
 
     /// The firm summary as CSV: one row per policy. Dollar and count columns are firm
     /// totals (sums over households of the per-household means over paths), `_per_year`
     /// columns the totals ÷ the horizon in years (the firm's yearly clearing bill),
     /// `_vs_baseline` columns the policy's total minus the baseline's; `net_benefit_bps` is the firm's net
-    /// benefit ÷ the firm's starting value ÷ years; tax alpha, turnover and tracking error
+    /// benefit ÷ the firm's starting value ÷ years. Years are the horizon's span as each
+    /// household's report counts them ([`FirmSummary::years_span`], days ÷ 365.2425), so a
+    /// one-household firm's figures are its line's. Tax alpha, turnover and tracking error
     /// are averages weighted by starting household value; `break_even_ticket_fee` is the
     /// flat ticket fee at which the firm's net benefit is zero,
     /// [`crate::simulate::break_even`] of the firm's sums, and `break_even_wins` the side
     /// of it on which the policy beats the baseline (`below` when it buys more tickets
     /// that pay a flat fee, `above` when fewer; both empty for the baseline and when the
-    /// policy buys as many such tickets as the baseline). Numbers are written in full
-    /// (shortest round-trip) precision.
+    /// policy buys as many such tickets as the baseline); `households_with_warnings`
+    /// counts the simulated households whose line carries warnings. Numbers are written in
+    /// full (shortest round-trip) precision.
     pub fn to_csv(&self) -> String {
         self.csv(None)
     }
@@ -624,7 +700,7 @@ tax_alpha_after_costs_bps,turnover,tracking_error,break_even_ticket_fee,break_ev
                 String::new()
             }
         };
-        let years = f64::from(self.horizon_years);
+        let years = self.years_span;
         let per_year = |x: f64| {
             if years > 0.0 {
                 num(x / years)
@@ -683,6 +759,7 @@ tax_alpha_after_costs_bps,turnover,tracking_error,break_even_ticket_fee,break_ev
                 weighted(t.weighted_tracking_error),
                 break_even,
                 wins.to_string(),
+                self.households_with_warnings.to_string(),
             ];
             out.push_str(&cells.join(","));
             out.push('\n');
@@ -1130,6 +1207,231 @@ mod tests {
             e.to_string(),
             "line 6 (household `x`): household: this field is missing"
         );
+    }
+
+    /// The summary row of `name` as (column → cell), the name's cell left out (a quoted
+    /// name may hold a comma).
+    fn summary_row(csv: &str, name: &str) -> Vec<(String, String)> {
+        let header: Vec<&str> = FirmSummary::CSV_HEADER.split(',').skip(1).collect();
+        let row = csv
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{},", csv_text(name))))
+            .unwrap_or_else(|| panic!("no row for {name}: {csv}"));
+        let cells: Vec<&str> = row.split(',').collect();
+        assert_eq!(cells.len(), header.len(), "{row}");
+        header
+            .iter()
+            .zip(cells)
+            .map(|(h, c)| (h.to_string(), c.to_string()))
+            .collect()
+    }
+
+    fn cell(row: &[(String, String)], column: &str) -> f64 {
+        let c = &row.iter().find(|(h, _)| h == column).expect("a column").1;
+        c.parse().unwrap_or_else(|_| panic!("{column} = `{c}`"))
+    }
+
+    fn simulate(h: &FirmHousehold, config: &Scenario, years: u32) -> (Scenario, Report) {
+        let s = h.scenario(config, 1).unwrap_or_else(|e| panic!("{e}"));
+        let options = SimOptions {
+            paths: Some(2),
+            years: Some(years),
+            ..batch_options()
+        };
+        let report = Simulation::new(&s, &options).unwrap().run().unwrap();
+        (s, report)
+    }
+
+    /// Regression: the summary divided its per-year and bp/yr columns by the whole-number
+    /// horizon, each household's report by the horizon's span in days ÷ 365.2425, so a
+    /// one-household firm showed 12.9032 bp/yr in the summary against 12.8941 on its line.
+    #[test]
+    fn a_one_household_firm_summary_has_its_lines_bps_a_year() {
+        let config = Scenario::demo();
+        let h = FirmGenerator::new(&config, 11).unwrap().household(0);
+        let (s, report) = simulate(&h, &config, 2);
+        let line = HouseholdLine::from_report(&h.id, 1, &s, &report);
+        let r = line.result.as_ref().unwrap();
+        assert_eq!(r.years_span, report.years_span());
+        // Otherwise the test would prove nothing.
+        assert!((r.years_span - f64::from(r.horizon_years)).abs() > 1e-3);
+        let mut summary = FirmSummary::new(&config);
+        summary.add(&line).unwrap();
+        let csv = summary.to_csv();
+        let mut compared = 0;
+        for p in &r.policies {
+            let row = summary_row(&csv, &p.name);
+            approx::assert_relative_eq!(
+                cell(&row, "net_benefit_bps"),
+                p.net_benefit_bps,
+                // The summary's starting value is in cents, the report's is not.
+                max_relative = 1e-7
+            );
+            approx::assert_relative_eq!(
+                cell(&row, "ticket_charges_per_year"),
+                p.ticket_charges / r.years_span,
+                max_relative = 1e-12
+            );
+            compared += usize::from(p.net_benefit_bps != 0.0);
+        }
+        assert!(compared > 0, "no policy has a net benefit: {csv}");
+    }
+
+    /// Regression: a line left out SPEC outputs the README promises (drift, harvesting
+    /// yield, losses disallowed on all sales, ticket charges ÷ net new assets).
+    #[test]
+    fn a_line_carries_drift_yield_disallowed_losses_and_charges_to_net_new_assets() {
+        let config = Scenario::demo();
+        let h = FirmHousehold {
+            id: "demo".to_string(),
+            household: config.household.clone(),
+            min_cash: config.target.min_cash.clone(),
+            cash_flows: config.cash_flows.clone(),
+        };
+        let (s, report) = simulate(&h, &config, 1);
+        let line = HouseholdLine::from_report(&h.id, 1, &s, &report);
+        let lines = &line.result.as_ref().unwrap().policies;
+        assert_eq!(lines.len(), report.policies.len());
+        let mean = |p: &crate::simulate::PolicyReport, key: &str| p.metric(key).unwrap().mean;
+        for (l, p) in lines.iter().zip(&report.policies) {
+            assert_eq!(l.avg_drift, mean(p, "avg_drift"));
+            assert_eq!(l.max_drift, mean(p, "max_drift"));
+            assert_eq!(l.harvesting_yield, mean(p, "harvesting_yield"));
+            assert_eq!(l.disallowed_all, mean(p, "disallowed_all"));
+            assert_eq!(l.ticket_charges_to_nna, p.ticket_charges_to_nna);
+        }
+        assert!(lines.iter().any(|l| l.max_drift > 0.0));
+        assert!(lines.iter().any(|l| l.ticket_charges_to_nna.is_some()));
+        // Written under the metrics' own keys.
+        let v = serde_json::to_value(&line).unwrap();
+        for key in [
+            "avg_drift",
+            "max_drift",
+            "harvesting_yield",
+            "disallowed_all",
+            "ticket_charges_to_nna",
+        ] {
+            assert!(v["policies"][0].get(key).is_some(), "{key}");
+        }
+    }
+
+    /// Regression: a household whose withdrawal exceeded its account, or whose cash flows
+    /// fell after the horizon, was an `"ok"` line with nothing to say so.
+    #[test]
+    fn a_line_carries_the_reports_warnings_and_the_summary_counts_them() {
+        let config = Scenario::demo();
+        let gen = FirmGenerator::new(&config, 7).unwrap();
+        let mut quiet = gen.household(0);
+        quiet.cash_flows.clear();
+        let mut warned = quiet.clone();
+        warned.id = "warned".to_string();
+        let account = warned.household.accounts[0].id.clone();
+        let flow = |amount: f64, date: Date| CashFlow {
+            account: account.clone(),
+            amount,
+            schedule: CashFlowSchedule::Once { date },
+        };
+        warned.cash_flows = vec![
+            flow(-1e9, config.as_of.add_days(60)),
+            flow(1_000.0, config.as_of.add_days(3 * 366)),
+        ];
+        let mut summary = FirmSummary::new(&config);
+        for (i, h) in [&quiet, &warned].into_iter().enumerate() {
+            let (s, report) = simulate(h, &config, 1);
+            let line = HouseholdLine::from_report(&h.id, i as u64 + 1, &s, &report);
+            let r = line.result.as_ref().unwrap();
+            assert_eq!(r.warnings, report.warnings());
+            if h.id == "warned" {
+                assert_eq!(r.warnings.len(), 2, "{:?}", r.warnings);
+                assert!(r.warnings[0].starts_with(crate::simulate::report::FLOWS_AFTER_HORIZON));
+                assert!(r.warnings[0].contains("cash_flows[1]"), "{}", r.warnings[0]);
+                assert!(r.warnings[1].starts_with(crate::simulate::report::WITHDRAWALS_NOT_MET));
+            } else {
+                assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+                // The fixed notes every report carries are not warnings.
+                assert!(!report.assumptions.is_empty());
+            }
+            let v = serde_json::to_value(&line).unwrap();
+            assert_eq!(v["warnings"].as_array().unwrap().len(), r.warnings.len());
+            summary.add(&line).unwrap();
+        }
+        assert_eq!(summary.households_with_warnings, 1);
+        assert!(FirmSummary::CSV_HEADER.ends_with(",households_with_warnings"));
+        let csv = summary.to_csv();
+        for p in &config.policies {
+            assert_eq!(
+                cell(&summary_row(&csv, &p.name), "households_with_warnings"),
+                1.0
+            );
+        }
+    }
+
+    /// Regression: an invalid household showed its first problem and "(and 2 more
+    /// problems)".
+    #[test]
+    fn an_invalid_household_lists_every_problem() {
+        let config = Scenario::demo();
+        let gen = FirmGenerator::new(&config, 7).unwrap();
+        let mut v = serde_json::to_value(gen.household(0)).unwrap();
+        v["household"]["accounts"][0]["lots"][0]["symbol"] = "NOPE".into();
+        v["min_cash"] = serde_json::json!([{"account": "nowhere", "amount": 5.0}]);
+        v["cash_flows"] = serde_json::json!([{"account": "elsewhere", "amount": 100.0,
+            "schedule": {"kind": "once", "date": "2027-01-04"}}]);
+        let h = parse_line(3, &v.to_string()).unwrap();
+        let e = h.scenario(&config, 3).unwrap_err();
+        let FirmError::Invalid { errors, .. } = &e else {
+            panic!("{e}")
+        };
+        assert!(errors.len() >= 3, "{errors:?}");
+        let listed: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            e.to_string(),
+            format!("line 3 (household `HH-00001`): {}", listed.join("; "))
+        );
+        for path in [
+            "household.accounts[0].lots[0].symbol",
+            "min_cash[0].account",
+            "cash_flows[0].account",
+        ] {
+            assert!(e.to_string().contains(path), "{path}: {e}");
+        }
+    }
+
+    /// Regression: a truncated line read "line 5: not valid JSON (column 0): … at line 2
+    /// column 0": the parser's own position (within the line, after its line ending)
+    /// followed the batch line's, with a column 0 where columns are 1-based.
+    #[test]
+    fn a_syntax_error_names_the_batch_line_once_and_a_one_based_column() {
+        let e = parse_line(5, "{\"id\": \"x\", \n").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "line 5: not valid JSON (column 12): EOF while parsing a value"
+        );
+        assert_eq!(e, parse_line(5, "{\"id\": \"x\", \r\n").unwrap_err());
+        // Columns count characters, not bytes.
+        let e = parse_line(2, "{\"id\": \"Renée\", x}\n").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "line 2: not valid JSON (column 17): key must be a string"
+        );
+        let e = parse_line(9, "\n").unwrap_err();
+        assert!(matches!(e, FirmError::Syntax { column: 1, .. }), "{e}");
+    }
+
+    /// Regression: the batch simulated the scenario as the line gave it, a scenario file is
+    /// read as validated (names trimmed), so a household saved to a file and simulated
+    /// from it could be another scenario, with another hash.
+    #[test]
+    fn a_household_scenario_reads_back_from_its_file_as_itself() {
+        let config = Scenario::demo();
+        let mut h = FirmGenerator::new(&config, 7).unwrap().household(0);
+        let name = h.household.members[0].name.clone();
+        h.household.members[0].name = format!("  {name} ");
+        let s = h.scenario(&config, 1).unwrap();
+        assert_eq!(s.household.members[0].name, name);
+        let back = Scenario::from_json(&s.to_json_pretty()).unwrap();
+        assert_eq!(back, s);
+        assert_eq!(back.hash_hex(), s.hash_hex());
     }
 
     #[test]

@@ -151,6 +151,7 @@ use crate::scenario::Scenario;
 use crate::types::LotMethod;
 use book::Book;
 use policy::{Stage, View};
+use report::{CORRELATION_REPAIRED, FLOWS_AFTER_HORIZON, NO_START_VALUE};
 use world::World;
 
 /// Why a simulation could not run. Every variant names what is wrong.
@@ -631,9 +632,9 @@ impl<'s> Simulation<'s> {
         ];
         if s.household_value() <= 0.0 {
             v.push(if s.cash_flows.is_empty() {
-                "The household starts with no value: tax alpha, harvesting yield and the net benefit in bps a year (ratios to the starting value) are not defined (n/a).".to_string()
+                format!("{NO_START_VALUE}: tax alpha, harvesting yield and the net benefit in bps a year (ratios to the starting value) are not defined (n/a).")
             } else {
-                "The household starts with no value: harvesting yield and the net benefit in bps a year (ratios to the starting value) are not defined (n/a); tax alpha is the money-weighted return of the cash flows.".to_string()
+                format!("{NO_START_VALUE}: harvesting yield and the net benefit in bps a year (ratios to the starting value) are not defined (n/a); tax alpha is the money-weighted return of the cash flows.")
             });
         }
         if !w.flows_beyond.is_empty() {
@@ -650,14 +651,14 @@ impl<'s> Simulation<'s> {
                 })
                 .collect();
             v.push(format!(
-                "Not simulated, dated after the horizon's last business day ({}): {}.",
+                "{FLOWS_AFTER_HORIZON} ({}): {}.",
                 w.dates.last().copied().unwrap_or(w.start),
                 named.join(", ")
             ));
         }
         if let Some(r) = w.model.repair() {
             v.push(format!(
-                "The correlation matrix was repaired to the nearest valid one: {r:?}."
+                "{CORRELATION_REPAIRED} to the nearest valid one: {r:?}."
             ));
         }
         let specific: Vec<&str> = s

@@ -854,6 +854,26 @@ impl Report {
         format!("{h:016x}")
     }
 
+    /// The horizon as the per-year metrics divide by it: [`years_span`] from
+    /// [`Report::start`] to [`Report::end`] (days ÷ [`DAYS_PER_YEAR`], not the whole
+    /// number [`Report::horizon_years`]).
+    pub fn years_span(&self) -> f64 {
+        years_span(self.start, self.end)
+    }
+
+    /// The assumptions that warn about this scenario's results: the sentences opening
+    /// with one of [`WARNINGS`] (withdrawals not met in full, cash flows after the
+    /// horizon, a household with no starting value, a repaired correlation matrix), in
+    /// report order. The fixed modelling notes every report carries, and the notes that
+    /// describe a policy's settings, are not warnings.
+    pub fn warnings(&self) -> Vec<String> {
+        self.assumptions
+            .iter()
+            .filter(|a| WARNINGS.iter().any(|w| a.starts_with(w)))
+            .cloned()
+            .collect()
+    }
+
     /// A policy's column by name.
     pub fn policy(&self, name: &str) -> Option<&PolicyReport> {
         self.policies.iter().find(|p| p.name == name)
@@ -914,6 +934,33 @@ impl Report {
         out
     }
 }
+
+/// Days in a year as the per-year metrics count them (the mean Gregorian year).
+pub const DAYS_PER_YEAR: f64 = 365.2425;
+
+/// The time from `start` to `end` in years as the per-year metrics divide by it: days ÷
+/// [`DAYS_PER_YEAR`]. A horizon of whole years rarely spans a whole number of them (a
+/// year from 2026-11-20 ends on the business day 2027-11-19: 0.9966 years).
+pub fn years_span(start: Date, end: Date) -> f64 {
+    f64::from(end.days_since(start)) / DAYS_PER_YEAR
+}
+
+/// Opening of the assumption added when a withdrawal was limited to its account's value.
+pub const WITHDRAWALS_NOT_MET: &str = "Withdrawals were not always met in full";
+/// Opening of the assumption that lists cash flows dated after the horizon.
+pub const FLOWS_AFTER_HORIZON: &str = "Not simulated, dated after the horizon's last business day";
+/// Opening of the assumption added when the household starts with no value.
+pub const NO_START_VALUE: &str = "The household starts with no value";
+/// Opening of the assumption added when the correlation matrix had to be repaired.
+pub const CORRELATION_REPAIRED: &str = "The correlation matrix was repaired";
+
+/// How each warning among a report's assumptions opens ([`Report::warnings`]).
+pub const WARNINGS: [&str; 4] = [
+    WITHDRAWALS_NOT_MET,
+    FLOWS_AFTER_HORIZON,
+    NO_START_VALUE,
+    CORRELATION_REPAIRED,
+];
 
 fn def(key: &str, label: &str, unit: &str, definition: &str) -> MetricDef {
     MetricDef {
@@ -1228,7 +1275,7 @@ pub(crate) fn build(inp: ReportInputs<'_>, acc: &Accumulator) -> Report {
     }
     if !short_flows.is_empty() {
         report.assumptions.push(format!(
-            "Withdrawals were not always met in full (a withdrawal is limited to its account's value that day) — {}.",
+            "{WITHDRAWALS_NOT_MET} (a withdrawal is limited to its account's value that day) — {}.",
             short_flows.join("; ")
         ));
     }

@@ -472,7 +472,7 @@ impl<'s> World<'s> {
         let tax_account = accounts.iter().position(|a| a.kind.is_taxable());
         let years_span = dates
             .last()
-            .map_or(0.0, |d| f64::from(d.days_since(s.as_of)) / 365.2425);
+            .map_or(0.0, |&d| super::report::years_span(s.as_of, d));
         let mut sell_order = Vec::with_capacity(classes.len());
         let mut buy_order = Vec::with_capacity(classes.len());
         for c in &classes {
