@@ -494,11 +494,12 @@ fn worker_ready(slot: Slot) {
 /// A worker failed (see [`crate::workers`]): it is terminated and its slot left empty.
 /// No replacement is started: it would fetch the worker's files again, and once loaded the
 /// page makes no request. Comparisons go on with the simulation workers left (today's
-/// trades move to one of them when their own worker is gone). A comparison that had a
-/// chunk on the failed worker stops with the reason (the chunk is not run again elsewhere:
-/// a chunk that made the engine panic would do so there too), as does a request for
-/// today's trades the worker was answering; with no simulation worker left, the page asks
-/// for a reload.
+/// trades move to one of them when their own worker is gone). A job queued on a worker
+/// that fails to load never started: the workers left take it over. A comparison that had
+/// a chunk on a worker that failed once loaded stops with the reason (the chunk is not run
+/// again elsewhere: a chunk that made the engine panic would do so there too), as does a
+/// request for today's trades the worker was answering; with no simulation worker left,
+/// the page asks for a reload.
 fn worker_failed(state: RunState, slot: Slot, f: Failure) {
     let which = match slot {
         Slot::Sim(_) => "a simulation worker",
@@ -1503,12 +1504,19 @@ fn TodayPanel(state: RunState, hash: Memo<Option<String>>) -> impl IntoView {
                                             title="This year's tax with the list minus without it: its gains and losses netted with each other and the loss carried in; a net loss offsets ordinary income up to the yearly limit, the rest carries forward">{usd(year.tax)}</td>
                                         <td colspan="3" class="muted">{format!("bought {}, sold {}", usd(buys), usd(sells))}</td>
                                     </tr>
-                                    {(year.carried_forward > 0.005).then(|| view! {
+                                    {(year.carried_forward.abs() > 0.005).then(|| view! {
                                         <tr data-testid="today-carried">
-                                            <td colspan="11" class="muted">{format!(
-                                                "This year's tax is netted: {} of the list's loss is over the yearly limit on offsetting ordinary income and carries forward to later years.",
-                                                usd(year.carried_forward)
-                                            )}</td>
+                                            <td colspan="11" class="muted">{if year.carried_forward > 0.0 {
+                                                format!(
+                                                    "This year's tax is netted: {} of the list's loss is over the yearly limit on offsetting ordinary income and carries forward to later years.",
+                                                    usd(year.carried_forward)
+                                                )
+                                            } else {
+                                                format!(
+                                                    "This year's tax is netted: the list's gains use {} of the loss carried in, which later years no longer have.",
+                                                    usd(-year.carried_forward)
+                                                )
+                                            }}</td>
                                         </tr>
                                     })}
                                 </tfoot>

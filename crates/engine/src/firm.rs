@@ -1341,6 +1341,16 @@ mod tests {
             let line = HouseholdLine::from_report(&h.id, i as u64 + 1, &s, &report);
             let r = line.result.as_ref().unwrap();
             assert_eq!(r.warnings, report.warnings());
+            // A drained household still has finite returns: the firm's weighted figures
+            // stay numbers.
+            for p in &r.policies {
+                assert!(
+                    p.tax_alpha_before_costs_bps.is_finite()
+                        && p.tax_alpha_after_costs_bps.is_finite(),
+                    "{}: {p:?}",
+                    h.id
+                );
+            }
             if h.id == "warned" {
                 assert_eq!(r.warnings.len(), 2, "{:?}", r.warnings);
                 assert!(r.warnings[0].starts_with(crate::simulate::report::FLOWS_AFTER_HORIZON));

@@ -189,7 +189,14 @@ fn after_tax_is_below_pretax_with_gains_and_deferred_balances() {
 #[test]
 fn a_sales_realized_gain_is_its_proceeds_net_of_every_cost_less_the_basis_relieved() {
     use tollbooth_engine::types::Side;
-    let s = Scenario::demo();
+    // With market impact modelled, so that every cost the proceeds are net of is there.
+    let mut s = Scenario::demo();
+    for f in &mut s.fee_schedules {
+        f.impact = Some(tollbooth_engine::fees::ImpactModel { coefficient: 1.0 });
+    }
+    for x in &mut s.securities {
+        x.daily_dollar_volume = Some(2e6);
+    }
     let mut sells = 0;
     let mut with_spread = 0;
     for p in &s.policies {
@@ -200,7 +207,13 @@ fn a_sales_realized_gain_is_its_proceeds_net_of_every_cost_less_the_basis_reliev
                 continue;
             }
             sells += 1;
-            if r.spread > 0.0 {
+            // The half-spread alone is notional × bps; more is the impact.
+            let half_spread = s
+                .securities
+                .iter()
+                .find(|x| x.symbol == r.symbol)
+                .map_or(0.0, |x| r.quantity * r.price * x.half_spread_bps * 1e-4);
+            if r.spread > half_spread + 0.01 {
                 with_spread += 1;
             }
             // Proceeds at the mid price, net of commission, SEC + FINRA fees, the half-spread
@@ -220,6 +233,6 @@ fn a_sales_realized_gain_is_its_proceeds_net_of_every_cost_less_the_basis_reliev
     }
     assert!(
         sells > 0 && with_spread > 0,
-        "{sells} sales, {with_spread} with a spread"
+        "{sells} sales, {with_spread} with market impact"
     );
 }

@@ -1056,6 +1056,28 @@ fn a_household_starting_with_nothing_leaves_its_ratios_undefined() {
     let r = simulate(&s, &opts(2, 1)).unwrap();
     assert_eq!(r.undefined, ["harvesting_yield", "net_benefit_bps"]);
     assert!(!r.defines("net_benefit_bps") && r.defines("tax_alpha_after_costs"));
+    // The contributions' money-weighted returns differ by policy: a real figure.
+    let alphas: Vec<f64> = r
+        .policies
+        .iter()
+        .map(|p| p.metric("tax_alpha_after_costs").unwrap().mean)
+        .collect();
+    assert!(alphas.iter().all(|a| a.is_finite()), "{alphas:?}");
+    assert!(alphas.iter().any(|&a| a != 0.0), "{alphas:?}");
+    // A path's parts travel between workers as JSON: every figure reads back.
+    let sim = Simulation::new(&s, &opts(2, 1)).unwrap();
+    let part = sim.run_path_part(0, &[0, 1]).unwrap();
+    let json = serde_json::to_string(&part).unwrap();
+    serde_json::from_str::<tollbooth_engine::simulate::PathPart>(&json).unwrap();
+    // Contributions dated after the horizon do not define it.
+    let mut late = s.clone();
+    for cf in &mut late.cash_flows {
+        cf.schedule = tollbooth_engine::scenario::CashFlowSchedule::Once {
+            date: Date::from_ymd(2040, 1, 2).unwrap(),
+        };
+    }
+    let r = simulate(&late, &opts(2, 1)).unwrap();
+    assert!(!r.defines("tax_alpha_after_costs"), "{:?}", r.undefined);
     s.cash_flows.clear();
     let r = simulate(&s, &opts(2, 1)).unwrap();
     assert_eq!(

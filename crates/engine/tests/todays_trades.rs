@@ -380,3 +380,23 @@ fn the_sentence_names_the_market_impact() {
         );
     }
 }
+
+/// Gains that use up loss carried in: the year's tax rises by the offset they take from
+/// ordinary income, and the loss carried forward shrinks (a negative change).
+#[test]
+fn gains_today_use_the_loss_carried_in() {
+    let mut s = Scenario::demo();
+    s.tax.carryforward_in.long_term = 10_000.0;
+    let p = s.policy("Daily TLH (household guard)").unwrap().clone();
+    let mut sol = todays_trades(&s, &p, s.as_of);
+    for t in &mut sol.trades {
+        t.realized_short_term = 0.0;
+        t.realized_long_term = 0.0;
+    }
+    sol.trades[0].realized_long_term = 8_000.0;
+    let year = sol.year_tax(&s.tax);
+    // Without the list, 3,000 offsets ordinary income and 7,000 carries on; with it, the
+    // 8,000 gain leaves a 2,000 loss to offset and nothing to carry.
+    assert!((year.carried_forward + 7_000.0).abs() < 1e-9, "{year:?}");
+    assert!((year.tax - 1_000.0 * s.tax.offset_rate()).abs() < 1e-9, "{year:?}");
+}

@@ -344,7 +344,8 @@ pub struct YearTaxChange {
     /// This year's tax with the list minus without it (negative: a saving), the list's
     /// sales being the year's only ones.
     pub tax: f64,
-    /// The loss the list adds to what the year carries forward (`≥ 0`).
+    /// The change in the loss the year carries forward: positive when the list's net loss
+    /// is over the yearly limit, negative when its gains use up loss carried in.
     pub carried_forward: f64,
 }
 

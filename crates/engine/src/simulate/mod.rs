@@ -576,10 +576,16 @@ impl<'s> Simulation<'s> {
             return Vec::new();
         }
         let mut keys = vec!["harvesting_yield", "net_benefit_bps"];
-        if s.cash_flows.is_empty() {
+        // Tax alpha is a money-weighted return: defined once money goes in.
+        if !self.contributes() {
             keys.extend(["tax_alpha_before_costs", "tax_alpha_after_costs"]);
         }
         keys.into_iter().map(str::to_string).collect()
+    }
+
+    /// Whether a contribution is paid within the horizon.
+    fn contributes(&self) -> bool {
+        self.world.flows.iter().any(|f| f.2 > 0.0)
     }
 
     fn assumptions(&self, acc: &Accumulator) -> Vec<String> {
@@ -631,10 +637,10 @@ impl<'s> Simulation<'s> {
             ),
         ];
         if s.household_value() <= 0.0 {
-            v.push(if s.cash_flows.is_empty() {
+            v.push(if !self.contributes() {
                 format!("{NO_START_VALUE}: tax alpha, harvesting yield and the net benefit in bps a year (ratios to the starting value) are not defined (n/a).")
             } else {
-                format!("{NO_START_VALUE}: harvesting yield and the net benefit in bps a year (ratios to the starting value) are not defined (n/a); tax alpha is the money-weighted return of the cash flows.")
+                format!("{NO_START_VALUE}: harvesting yield and the net benefit in bps a year (ratios to the starting value) are not defined (n/a); tax alpha is the money-weighted return of the contributions.")
             });
         }
         if !w.flows_beyond.is_empty() {

@@ -1055,6 +1055,7 @@ pub fn money_weighted_return(w_0: f64, flows: &[(f64, f64)], w_t: f64, years: f6
     }
     let rising = g_hi > 0.0;
     let scale = w_t.abs().max(w_0.abs()).max(1.0);
+    // `ann` is finite (0 when either wealth is not positive), so the start is in the bracket.
     let mut r = ann(w_t, w_0, years).clamp(lo, hi);
     for _ in 0..200 {
         let (v, dv) = g(r);
@@ -1077,7 +1078,11 @@ pub fn money_weighted_return(w_0: f64, flows: &[(f64, f64)], w_t: f64, years: f6
             break;
         }
     }
-    r
+    if r.is_finite() {
+        r
+    } else {
+        0.0
+    }
 }
 
 /// Number of metrics in the report (the length of [`definitions`]).
@@ -1328,6 +1333,13 @@ mod tests {
         assert!((r - 0.07).abs() < 1e-10, "{r}");
         // Nothing invested and nothing left: no rate solves it.
         assert_eq!(money_weighted_return(0.0, &[(0.5, -10.0)], 0.0, 1.0), 0.0);
+        // A withdrawal that leaves the household owing: a negative terminal wealth still
+        // has its rate.
+        let flows = [(1.5, -100.0)];
+        let w_t = grow(100.0, 2.0, -0.01) + grow(-100.0, 0.5, -0.01);
+        assert!(w_t < 0.0);
+        let r = money_weighted_return(100.0, &flows, w_t, 2.0);
+        assert!((r + 0.01).abs() < 1e-9, "{r}");
     }
 
     /// The break-even fee zeroes the net benefit on either side: a policy buying more
