@@ -188,6 +188,18 @@ pub fn summary_csv(report: &Report) -> String {
             }
         ));
     }
+    // The reading the page shows ("from $12.40", "at any fee", "never"): a negative
+    // break-even fee means the policy already wins (or loses) at no fee.
+    for p in &report.policies {
+        out.push_str(&format!(
+            "break_even_reading,Where the policy beats the baseline,text,{},{},,,\n",
+            csv_text(&p.name),
+            csv_text(&crate::results::break_even_text(
+                p.break_even_ticket_fee,
+                p.break_even_wins
+            ))
+        ));
+    }
     for p in &report.policies {
         out.push_str(&format!(
             "ticket_charges_to_nna,Ticket charges ÷ net new assets,fraction,{},{},,,\n",
@@ -340,7 +352,17 @@ mod tests {
         let csv = summary_csv(&r);
         let lines: Vec<&str> = csv.lines().collect();
         let np = r.policies.len();
-        assert_eq!(lines.len(), 2 + r.definitions.len() * np + 4 * np);
+        assert_eq!(lines.len(), 2 + r.definitions.len() * np + 5 * np);
+        // The break-even's reading is the page's words, per policy.
+        for p in &r.policies {
+            let want = crate::results::break_even_text(p.break_even_ticket_fee, p.break_even_wins);
+            let prefix = format!(
+                "break_even_reading,Where the policy beats the baseline,text,{},",
+                csv_text(&p.name)
+            );
+            let line = lines.iter().find(|l| l.starts_with(&prefix)).unwrap();
+            assert!(line.contains(&csv_text(&want)), "{line} vs {want}");
+        }
         assert!(lines[0].contains(&r.hash_hex()));
         assert_eq!(lines[1], "metric,label,unit,policy,mean,median,p5,p95");
         let t = r.policies[0].metric("tickets").unwrap();

@@ -398,5 +398,8 @@ fn gains_today_use_the_loss_carried_in() {
     // Without the list, 3,000 offsets ordinary income and 7,000 carries on; with it, the
     // 8,000 gain leaves a 2,000 loss to offset and nothing to carry.
     assert!((year.carried_forward + 7_000.0).abs() < 1e-9, "{year:?}");
-    assert!((year.tax - 1_000.0 * s.tax.offset_rate()).abs() < 1e-9, "{year:?}");
+    assert!(
+        (year.tax - 1_000.0 * s.tax.offset_rate()).abs() < 1e-9,
+        "{year:?}"
+    );
 }
