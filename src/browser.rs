@@ -46,18 +46,57 @@ pub fn session_put<T: serde::Serialize>(key: &str, value: &T) -> bool {
     saved
 }
 
-/// This tab's id (random, kept in session storage: the same across reloads of the tab).
+/// Where [`tab_id`] keeps this tab's id.
+const TAB_KEY: &str = "tollbooth.tab.v1";
+
+/// This tab's id (random, kept in session storage: the same across reloads of the tab;
+/// a duplicated tab, which copies session storage, gets its own from [`watch_tab_id`]).
 pub fn tab_id() -> String {
-    const KEY: &str = "tollbooth.tab.v1";
-    if let Some(id) = session_get::<String>(KEY).filter(|id| !id.is_empty()) {
+    if let Some(id) = session_get::<String>(TAB_KEY).filter(|id| !id.is_empty()) {
         return id;
     }
+    new_tab_id()
+}
+
+fn new_tab_id() -> String {
     let id = format!(
         "{:013x}",
         (js_sys::Math::random() * (1u64 << 52) as f64) as u64
     );
-    session_put(KEY, &id);
+    session_put(TAB_KEY, &id);
     id
+}
+
+/// Tells a duplicated tab from its original: the page's tabs share a `BroadcastChannel`
+/// (no request leaves the browser). Starting, a tab announces its id; a live tab with the
+/// same id answers that it is taken, and the newcomer — a duplicate, whose session storage
+/// was copied — takes a new one, so each tab keeps its own entry under Earlier work.
+pub fn watch_tab_id() {
+    use wasm_bindgen::closure::Closure;
+    use wasm_bindgen::JsCast;
+    const HELLO: &str = "hello:";
+    const TAKEN: &str = "taken:";
+    let Ok(channel) = web_sys::BroadcastChannel::new("tollbooth.tabs") else {
+        return;
+    };
+    let reply = channel.clone();
+    let on_message =
+        Closure::<dyn Fn(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
+            let Some(text) = e.data().as_string() else {
+                return;
+            };
+            let mine = tab_id();
+            if text.strip_prefix(HELLO) == Some(mine.as_str()) {
+                let _ = reply.post_message(&format!("{TAKEN}{mine}").into());
+            } else if text.strip_prefix(TAKEN) == Some(mine.as_str()) {
+                new_tab_id();
+            }
+        });
+    channel.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    // The channel and its handler live as long as the page.
+    on_message.forget();
+    let _ = channel.post_message(&format!("{HELLO}{}", tab_id()).into());
+    std::mem::forget(channel);
 }
 
 /// The local date and time to the minute, `2026-11-23 14:05`.

@@ -244,6 +244,7 @@ pub fn App() -> impl IntoView {
     // once until it is saved again, and the advisor is told; the next change here saves it
     // again. Removed by another tab (its storage cleared), it is saved again at once. A
     // change to the earlier work by another tab reaches the Files section's list.
+    browser::watch_tab_id();
     let _ = window_event_listener(leptos::ev::storage, move |e| {
         let key = e.key();
         if key.as_deref().is_none_or(|k| k == persist::PREVIOUS_KEY) {

@@ -212,6 +212,35 @@ test("two tabs: work saved over by another tab is kept under Earlier work and sa
   await a.context.close();
 });
 
+test("a duplicated tab, whose session storage is a copy, takes its own tab id", async () => {
+  const a = await open();
+  const key = "tollbooth.tab.v1";
+  const idA = await a.page.evaluate((k) => sessionStorage.getItem(k), key);
+  assert.ok(idA, "the tab has an id from the start");
+  // A duplicate starts with the original's session storage.
+  await a.context.addInitScript(
+    ([k, id]) => {
+      if (!sessionStorage.getItem("duplicated")) {
+        sessionStorage.setItem(k, id);
+        sessionStorage.setItem("duplicated", "1");
+      }
+    },
+    [key, idA],
+  );
+  const b = await open({ context: a.context });
+  await b.page.waitForFunction(([k, id]) => sessionStorage.getItem(k) !== id, [key, idA]);
+  const idB = await b.page.evaluate((k) => sessionStorage.getItem(k), key);
+  assert.notEqual(idB, idA);
+  assert.equal(await a.page.evaluate((k) => sessionStorage.getItem(k), key), idA, "the original keeps its id");
+  // A reload of the original keeps its id: no live tab claims it.
+  await a.reload();
+  await a.page.waitForTimeout(300);
+  assert.equal(await a.page.evaluate((k) => sessionStorage.getItem(k), key), idA);
+  assert.deepEqual(a.problems, []);
+  assert.deepEqual(b.problems, []);
+  await a.context.close();
+});
+
 test("damaged saved work keeps the demo, says so, and keeps a copy", async () => {
   const context = await browser.newContext();
   await context.addInitScript(() => {
