@@ -551,6 +551,15 @@ pub struct PolicyTotals {
     pub weighted_turnover: f64,
     /// Σ start value × tracking error.
     pub weighted_tracking_error: f64,
+    /// Σ losses disallowed as wash sales on all sales, dollars.
+    #[serde(default)]
+    pub disallowed_all: f64,
+    /// Σ start value × average drift.
+    #[serde(default)]
+    pub weighted_avg_drift: f64,
+    /// Σ start value × maximum drift.
+    #[serde(default)]
+    pub weighted_max_drift: f64,
 }
 
 /// The firm summary, added up line by line in input order.
@@ -646,6 +655,9 @@ impl FirmSummary {
             t.weighted_tax_alpha_after_costs += v * p.tax_alpha_after_costs_bps;
             t.weighted_turnover += v * p.turnover;
             t.weighted_tracking_error += v * p.tracking_error;
+            t.disallowed_all += p.disallowed_all;
+            t.weighted_avg_drift += v * p.avg_drift;
+            t.weighted_max_drift += v * p.max_drift;
         }
         Ok(())
     }
@@ -657,7 +669,7 @@ tickets_vs_baseline,ticket_charges,ticket_charges_per_year,ticket_charges_vs_bas
 trading_costs_vs_baseline,taxes_paid,taxes_paid_vs_baseline,harvested_gross,harvested_washed,\
 harvested_lost,after_tax_wealth,net_benefit_usd,net_benefit_bps,tax_alpha_before_costs_bps,\
 tax_alpha_after_costs_bps,turnover,tracking_error,break_even_ticket_fee,break_even_wins,\
-households_with_warnings";
+households_with_warnings,disallowed_all,harvesting_yield_bps,avg_drift,max_drift";
 
     /// The firm summary as CSV: one row per policy. Dollar and count columns are firm
     /// totals (sums over households of the per-household means over paths), `_per_year`
@@ -672,8 +684,11 @@ households_with_warnings";
     /// of it on which the policy beats the baseline (`below` when it buys more tickets
     /// that pay a flat fee, `above` when fewer; both empty for the baseline and when the
     /// policy buys as many such tickets as the baseline); `households_with_warnings`
-    /// counts the simulated households whose line carries warnings. Numbers are written in
-    /// full (shortest round-trip) precision.
+    /// counts the simulated households whose line carries warnings; `disallowed_all` is the
+    /// firm's total of losses disallowed on all sales, `harvesting_yield_bps` the firm's
+    /// harvested losses ÷ its starting value ÷ years (the vendors' figure, as
+    /// `net_benefit_bps`), and `avg_drift`, `max_drift` value-weighted averages of the
+    /// households'. Numbers are written in full (shortest round-trip) precision.
     pub fn to_csv(&self) -> String {
         self.csv(None)
     }
@@ -709,11 +724,14 @@ households_with_warnings";
             }
         };
         for t in &self.policies {
-            let net_bps = if self.start_value > 0.0 && years > 0.0 {
-                num(1e4 * t.net_benefit_usd / self.start_value / years)
-            } else {
-                String::new()
+            let bps = |x: f64| {
+                if self.start_value > 0.0 && years > 0.0 {
+                    num(1e4 * x / self.start_value / years)
+                } else {
+                    String::new()
+                }
             };
+            let (net_bps, harvest_bps) = (bps(t.net_benefit_usd), bps(t.harvested_gross));
             let break_even = match base {
                 Some(b) if !t.baseline => crate::simulate::break_even(
                     t.net_benefit_usd,
@@ -760,6 +778,10 @@ households_with_warnings";
                 break_even,
                 wins.to_string(),
                 self.households_with_warnings.to_string(),
+                num(t.disallowed_all),
+                harvest_bps,
+                weighted(t.weighted_avg_drift),
+                weighted(t.weighted_max_drift),
             ];
             out.push_str(&cells.join(","));
             out.push('\n');
@@ -1272,6 +1294,15 @@ mod tests {
                 p.ticket_charges / r.years_span,
                 max_relative = 1e-12
             );
+            // The line's other outputs, as the firm adds them up: its own for one household.
+            approx::assert_relative_eq!(
+                cell(&row, "harvesting_yield_bps"),
+                p.harvesting_yield,
+                max_relative = 1e-7
+            );
+            approx::assert_relative_eq!(cell(&row, "disallowed_all"), p.disallowed_all);
+            approx::assert_relative_eq!(cell(&row, "avg_drift"), p.avg_drift, max_relative = 1e-12);
+            approx::assert_relative_eq!(cell(&row, "max_drift"), p.max_drift, max_relative = 1e-12);
             compared += usize::from(p.net_benefit_bps != 0.0);
         }
         assert!(compared > 0, "no policy has a net benefit: {csv}");
@@ -1366,7 +1397,7 @@ mod tests {
             summary.add(&line).unwrap();
         }
         assert_eq!(summary.households_with_warnings, 1);
-        assert!(FirmSummary::CSV_HEADER.ends_with(",households_with_warnings"));
+        assert!(FirmSummary::CSV_HEADER.contains(",households_with_warnings,"));
         let csv = summary.to_csv();
         for p in &config.policies {
             assert_eq!(
