@@ -120,7 +120,7 @@ use crate::ledger::{self, Ledger, LedgerError, OpeningLot, Realized};
 use crate::lots::LotId;
 use crate::scenario::market::{nearest_correlation, symmetric_eigen};
 use crate::scenario::policy::WashSaleGuard;
-use crate::scenario::{Policy, Scenario};
+use crate::scenario::{Account, Policy, Scenario};
 use crate::types::{AccountKind, LotMethod, SecurityType, Side};
 use qp::{LevelSet, Qp, QpData, QpOutcome};
 
@@ -660,12 +660,7 @@ fn by_rules(s: &Scenario, policy: &Policy, as_of: Date) -> HouseholdSolution {
             fees,
             lots,
         };
-        let name = if acct.name.is_empty() {
-            &acct.id
-        } else {
-            &acct.name
-        };
-        trade.explanation = explain(&trade, name, rule_phrase(row.reason));
+        trade.explanation = explain(&trade, acct.label(), rule_phrase(row.reason));
         trades.push(trade);
     }
     trades.sort_by(ticket_order);
@@ -2664,11 +2659,7 @@ impl Model {
             Err(e) => {
                 // The year's netting then works from the lots' gains before costs.
                 for t in trades.iter_mut() {
-                    let taxable = scenario
-                        .household
-                        .accounts
-                        .iter()
-                        .any(|a| a.id == t.account && a.kind.is_taxable());
+                    let taxable = is_taxable(scenario, &t.account);
                     for l in t.lots.iter().filter(|_| taxable) {
                         if l.long_term {
                             t.realized_long_term += l.gain;
@@ -2686,11 +2677,8 @@ impl Model {
         // Explained once the tax is known, so the sentence says what the columns show.
         for t in trades.iter_mut() {
             let name = scenario
-                .household
-                .accounts
-                .iter()
-                .find(|a| a.id == t.account && !a.name.is_empty())
-                .map_or(t.account.as_str(), |a| a.name.as_str());
+                .account(&t.account)
+                .map_or(t.account.as_str(), Account::label);
             t.explanation = explain(t, name, &risk_phrase(t));
         }
         HouseholdSolution {
@@ -2829,6 +2817,11 @@ impl Model {
 /// each relieving the lots it names, then purchases; every ticket's costs as its fee), at
 /// the profile's marginal rates: 0 for a purchase and for a sale outside a taxable
 /// account.
+/// Whether account `id` of `scenario` is taxable (gains and losses realized in it count).
+fn is_taxable(scenario: &Scenario, id: &str) -> bool {
+    scenario.account(id).is_some_and(|a| a.kind.is_taxable())
+}
+
 fn booked_taxes(
     scenario: &Scenario,
     state: &HouseholdState,
@@ -2856,11 +2849,7 @@ fn booked_taxes(
         .iter()
         .zip(sale_of)
         .map(|(t, sale)| {
-            let taxable = scenario
-                .household
-                .accounts
-                .iter()
-                .any(|a| a.id == t.account && a.kind.is_taxable());
+            let taxable = is_taxable(scenario, &t.account);
             match sale.and_then(|i| sales.get(i)) {
                 Some(rec) if taxable => (
                     rec.short_term * scenario.tax.short_term_rate()

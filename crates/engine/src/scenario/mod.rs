@@ -100,6 +100,15 @@ pub struct Account {
 }
 
 impl Account {
+    /// How a sentence names the account: its display name, or its id when it has none.
+    pub fn label(&self) -> &str {
+        if self.name.is_empty() {
+            &self.id
+        } else {
+            &self.name
+        }
+    }
+
     /// Market value of the account at the given prices (cash + lots).
     pub fn value(&self, price_of: impl Fn(&str) -> f64) -> f64 {
         self.cash

@@ -967,8 +967,7 @@ impl<'s> Simulation<'s> {
                     tr.flows_today += actual;
                 }
                 if !todays_flows.is_empty() && tr.flows_today != 0.0 {
-                    let t = f64::from(date.days_since(s.as_of)) / 365.2425;
-                    paid[pi].push((t, tr.flows_today));
+                    paid[pi].push((report::years_span(s.as_of, date), tr.flows_today));
                 }
                 // The policy's stages.
                 let sig: &[f64] = if let (Some(t), Some(feed)) = (pol.tactical, feeds[pi].as_mut())
