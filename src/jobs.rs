@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 use tollbooth_engine::date::Date;
-use tollbooth_engine::household::{todays_trades, YearTaxChange};
+use tollbooth_engine::household::{todays_trades, trade_list_csv, YearTaxChange};
 use tollbooth_engine::scenario::Scenario;
 use tollbooth_engine::simulate::{
     six_policies, Accumulator, RecordedTrades, SimOptions, Simulation, TradeRow,
@@ -219,6 +219,9 @@ pub struct TodayTrades {
     /// What the list does to this year's tax once netted (the rows' tax effects are at the
     /// marginal rates, each sale on its own).
     pub year_tax: YearTaxChange,
+    /// The list as the engine writes it ([`tollbooth_engine::household::trade_list_csv`]:
+    /// the CLI's `trades --csv` without its provenance line, which the page adds).
+    pub csv: String,
 }
 
 fn snake<T: Serialize>(v: &T) -> String {
@@ -379,6 +382,7 @@ fn today(scenario: &str, policy: usize, as_of: &str) -> Result<TodayTrades, Stri
     let sol = todays_trades(&s, p, date);
     Ok(TodayTrades {
         year_tax: sol.year_tax(&s.tax),
+        csv: trade_list_csv(&sol, &p.name, date, &s.tax),
         provenance: Box::new(tollbooth_engine::Provenance::of_scenario(&s)),
         policy: p.name.clone(),
         as_of: date.to_string(),
@@ -394,7 +398,7 @@ fn today(scenario: &str, policy: usize, as_of: &str) -> Result<TodayTrades, Stri
                 quantity: t.quantity,
                 price: t.price,
                 notional: t.notional,
-                reason: snake(&t.reason),
+                reason: t.reason.code().into(),
                 explanation: t.explanation.clone(),
                 tax_effect: t.tax_effect,
                 cost: t.fees.total(),
@@ -671,5 +675,24 @@ mod tests {
             assert!(!r.reason.is_empty() && !r.explanation.is_empty());
             assert!(r.quantity > 0.0);
         }
+        // The page's export is the engine's list, a line per row shown, after the
+        // provenance line.
+        let csv = crate::summary::today_csv(&t);
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines[0], t.provenance.csv_line().trim_end());
+        assert_eq!(lines[1], tollbooth_engine::household::TRADE_LIST_CSV_HEADER);
+        assert_eq!(lines.len(), t.trades.len() + 3);
+        for (line, r) in lines[2..].iter().zip(&t.trades) {
+            let lead = format!(
+                "{},{},{},{},{},",
+                tollbooth_engine::csv_text(&t.policy),
+                t.as_of,
+                r.account,
+                r.symbol,
+                r.side
+            );
+            assert!(line.starts_with(&lead), "{line}");
+        }
+        assert!(lines[lines.len() - 1].starts_with("# year_tax,"));
     }
 }

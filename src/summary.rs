@@ -218,46 +218,17 @@ pub fn summary_csv(report: &Report) -> String {
 }
 
 /// Today's trades as CSV: the provenance line of the scenario they were worked out for
-/// ([`tollbooth_engine::Provenance::csv_line`]), a header, then one line per ticket.
+/// ([`tollbooth_engine::Provenance::csv_line`]), then the engine's trade list
+/// ([`tollbooth_engine::household::trade_list_csv`]) — the CLI's `trades --csv` file.
 pub fn today_csv(t: &TodayTrades) -> String {
     let mut out = t.provenance.csv_line();
-    out.push_str(
-        "policy,as_of,account,symbol,side,quantity,price,notional,trading_cost,regulatory,rates_applied,lots,tax_effect,reason,explanation\n",
-    );
-    for r in &t.trades {
-        out.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
-            csv_text(&t.policy),
-            t.as_of,
-            csv_text(&r.account),
-            csv_text(&r.symbol),
-            r.side,
-            num(r.quantity),
-            num(r.price),
-            tollbooth_engine::csv_fixed(r.notional, 2),
-            tollbooth_engine::csv_fixed(r.cost, 2),
-            tollbooth_engine::csv_fixed(r.regulatory, 2),
-            csv_text(&r.rates),
-            csv_text(&r.lots),
-            tollbooth_engine::csv_fixed(r.tax_effect, 2),
-            r.reason,
-            csv_text(&r.explanation)
-        ));
-    }
-    // The rows' tax effects are each sale's at the marginal rates; the year's netting
-    // closes the file as a comment line, as the provenance opens it.
-    out.push_str(&format!(
-        "# year_tax,{},carried_forward,{}\n",
-        tollbooth_engine::csv_fixed(t.year_tax.tax, 2),
-        tollbooth_engine::csv_fixed(t.year_tax.carried_forward, 2)
-    ));
+    out.push_str(&t.csv);
     out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::jobs::TodayRow;
     use tollbooth_engine::scenario::Scenario;
     use tollbooth_engine::simulate::{simulate, SimOptions};
     use tollbooth_engine::Provenance;
@@ -405,6 +376,7 @@ mod tests {
             messages: vec![],
             year_tax: Default::default(),
             trades: vec![],
+            csv: format!("{}\n", tollbooth_engine::household::TRADE_LIST_CSV_HEADER),
         };
         let csv = today_csv(&t);
         let mut lines = csv.lines();
@@ -419,45 +391,5 @@ mod tests {
             )
         );
         assert!(lines.next().unwrap().starts_with("policy,as_of,account,"));
-    }
-
-    #[test]
-    fn today_csv_quotes_text() {
-        let t = TodayTrades {
-            provenance: Box::new(Provenance::of_scenario(&Scenario::demo())),
-            policy: "A, \"quoted\"".into(),
-            as_of: "2026-01-05".into(),
-            status: "optimal".into(),
-            messages: vec![],
-            year_tax: tollbooth_engine::household::YearTaxChange {
-                tax: -1_110.0,
-                carried_forward: 4_291.616,
-            },
-            trades: vec![TodayRow {
-                account: "joint".into(),
-                symbol: "VTI".into(),
-                side: "sell".into(),
-                quantity: 10.0,
-                price: 300.0,
-                notional: 3000.0,
-                reason: "harvest".into(),
-                explanation: "Harvests a loss, then buys the partner".into(),
-                tax_effect: -120.456,
-                cost: 3.8,
-                regulatory: 0.07,
-                rates: "SEC $20.60 per $1M (from 2026-04-04); TAF $0.000195/share, cap $9.79 (from 2026-01-01)".into(),
-                lots: "L1: 10 sh (short-term)".into(),
-            }],
-        };
-        let csv = today_csv(&t);
-        assert_eq!(
-            csv.lines().nth(2).unwrap(),
-            "\"A, \"\"quoted\"\"\",2026-01-05,joint,VTI,sell,10,300,3000.00,3.80,0.07,\"SEC $20.60 per $1M (from 2026-04-04); TAF $0.000195/share, cap $9.79 (from 2026-01-01)\",L1: 10 sh (short-term),-120.46,harvest,\"Harvests a loss, then buys the partner\""
-        );
-        // The year's netting closes the file.
-        assert_eq!(
-            csv.lines().last().unwrap(),
-            "# year_tax,-1110.00,carried_forward,4291.62"
-        );
     }
 }

@@ -5,8 +5,8 @@
 //! lower bound and gap, the objective's terms, messages, and the trades (reason,
 //! explanation, itemised fees, lots relieved). `--csv` prints the trade list as CSV
 //! instead: the scenario's provenance line ([`Provenance::csv_line`]: its name, hash and
-//! seed, and the engine version, as the page's export of today's trades opens), one header
-//! line, one line per ticket. Without `--policy` the scenario's first
+//! seed, and the engine version), then [`trade_list_csv`]: the same file as the page's
+//! export of today's trades. Without `--policy` the scenario's first
 //! cost-aware policy is used (its first policy when none is cost-aware); without
 //! `--as-of`, the scenario's date.
 
@@ -14,7 +14,7 @@ use crate::output;
 use anyhow::{bail, Context};
 use serde_json::json;
 use tollbooth_engine::date::Date;
-use tollbooth_engine::household::{todays_trades, HouseholdSolution, HouseholdStatus};
+use tollbooth_engine::household::{todays_trades, trade_list_csv, HouseholdStatus};
 use tollbooth_engine::scenario::Scenario;
 use tollbooth_engine::Provenance;
 
@@ -84,7 +84,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     }
     if csv {
         let mut out = Provenance::of_scenario(&scenario).csv_line();
-        out += &to_csv(&sol)?;
+        out += &trade_list_csv(&sol, &policy.name, as_of, &scenario.tax);
         output::print(&out)
     } else {
         let out = json!({
@@ -112,42 +112,5 @@ fn finite(x: f64) -> serde_json::Value {
         json!(x)
     } else {
         serde_json::Value::Null
-    }
-}
-
-/// The trade list as CSV (RFC 4180 quoting).
-fn to_csv(sol: &HouseholdSolution) -> anyhow::Result<String> {
-    let mut out = String::from(
-        "account,symbol,side,quantity,price,notional,commission,regulatory,spread,impact,tax_effect,reason,explanation\n",
-    );
-    for t in &sol.trades {
-        let word = |v: serde_json::Value| v.as_str().unwrap_or_default().to_string();
-        let fields = [
-            t.account.clone(),
-            t.symbol.clone(),
-            word(serde_json::to_value(t.side)?),
-            format!("{}", t.quantity),
-            format!("{}", t.price),
-            tollbooth_engine::csv_fixed(t.notional, 2),
-            tollbooth_engine::csv_fixed(t.fees.commission, 2),
-            tollbooth_engine::csv_fixed(t.fees.regulatory(), 2),
-            tollbooth_engine::csv_fixed(t.fees.spread, 2),
-            tollbooth_engine::csv_fixed(t.fees.impact, 2),
-            tollbooth_engine::csv_fixed(t.tax_effect, 2),
-            word(serde_json::to_value(t.reason)?),
-            t.explanation.clone(),
-        ];
-        let line: Vec<String> = fields.iter().map(|f| quote(f)).collect();
-        out += &line.join(",");
-        out.push('\n');
-    }
-    Ok(out)
-}
-
-fn quote(f: &str) -> String {
-    if f.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", f.replace('"', "\"\""))
-    } else {
-        f.to_string()
     }
 }

@@ -98,15 +98,19 @@ fn prints_todays_trades_as_json_and_csv() {
             .csv_line()
             .trim_end()
     );
+    // The page's export of today's trades: one writer, one set of columns.
     assert_eq!(
         lines.next().unwrap(),
-        "account,symbol,side,quantity,price,notional,commission,regulatory,spread,impact,tax_effect,reason,explanation"
+        tollbooth_engine::household::TRADE_LIST_CSV_HEADER
     );
     let rows: Vec<&str> = lines.collect();
+    let (last, rows) = rows.split_last().unwrap();
+    assert!(last.starts_with("# year_tax,"), "{last}");
     assert_eq!(rows.len(), trades.len());
     for (row, t) in rows.iter().zip(trades) {
         let expected = format!(
-            "{},{},",
+            "Daily TLH (household guard),{},{},{},",
+            v["as_of"].as_str().unwrap(),
             t["account"].as_str().unwrap(),
             t["symbol"].as_str().unwrap()
         );
