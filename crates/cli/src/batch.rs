@@ -34,9 +34,10 @@
 //! `--scenarios DIR` writes each simulated household's scenario, exactly as the batch
 //! simulated it, to `DIR/<id>.json`: `tollbooth simulate DIR/<id>.json --paths P --years Y
 //! --seed S --no-trade-list` (the batch's paths, years and seed) prints the line's
-//! `report_hash`. An id that cannot name a file (characters other than letters, digits,
-//! `-`, `_` and `.`, a leading `.`, a Windows device name, a name that differs from an
-//! earlier one only in case) is that line's error.
+//! `report_hash`. DIR must be new or empty (a file from an earlier batch would pass for
+//! this one's). An id that cannot name a file (characters other than letters and digits of
+//! any script, `-`, `_` and `.`, a leading `.`, a Windows device name, a name that differs
+//! from an earlier one only in case) is that line's error.
 //!
 //! Defaults: `--paths 20`, not the scenario's paths (usually 500, meant for one household
 //! in a meeting). A household-path of 10 years costs about 40 ms of one core for the
@@ -82,7 +83,7 @@ if any household failed (--fail-fast: stop at the first).
   --threads T    households simulated in parallel (default: the machine's cores)
   --scenarios D  write each simulated household's scenario to D/<id>.json; `tollbooth
                  simulate D/<id>.json --paths N --years Y --seed S --no-trade-list`
-                 prints its line's report_hash
+                 prints its line's report_hash (D must be new or empty)
 
 generate: a synthetic firm (default 1,800 households, seed 1) holding the configuration's
 securities (default configuration: the demo household's).";
@@ -205,7 +206,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     };
     let sink = Sink::create(out)?;
     if let Some(dir) = scenarios {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        scenarios_dir(dir)?;
     }
     let settings = Settings {
         config: &config,
@@ -323,6 +324,29 @@ fn process(config: &Scenario, options: &SimOptions, line: u64, text: &str, save:
     }
 }
 
+/// Creates `--scenarios DIR`, or checks that it is empty: a file left by an earlier batch
+/// (a household since removed from the firm, or one whose line now fails) would be taken
+/// for this batch's.
+fn scenarios_dir(dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut entries = std::fs::read_dir(dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect::<Vec<_>>();
+    if !entries.is_empty() {
+        entries.sort();
+        bail!(
+            "--scenarios {}: the directory is not empty ({} entries, e.g. `{}`); a file from an \
+             earlier batch could be taken for this one's: name a new or empty directory",
+            dir.display(),
+            entries.len(),
+            entries[0]
+        );
+    }
+    Ok(())
+}
+
 /// The message of a household whose scenario cannot be saved in `--scenarios`.
 fn cannot_save(line: u64, id: &str, why: &str) -> String {
     format!("line {line} (household `{id}`): cannot save its scenario in --scenarios: {why}")
@@ -338,13 +362,14 @@ const DEVICE_NAMES: [&str; 22] = [
 const MAX_FILE_ID: usize = 250;
 
 /// The file `--scenarios` writes household `id` to, `<id>.json`, or what makes the id
-/// unsafe as a file name on any common file system: only ASCII letters, digits, `-`, `_`
-/// and `.` (no path separator, no space), not a leading `.` (a hidden file, `..`), not a
-/// Windows device name, at most [`MAX_FILE_ID`] characters.
+/// unsafe as a file name on any common file system: only letters and digits (of any
+/// script: `Müller-01` is a file name), `-`, `_` and `.` (no path separator, no space), not
+/// a leading `.` (a hidden file, `..`), not a Windows device name, at most
+/// [`MAX_FILE_ID`] bytes of UTF-8.
 fn scenario_file_name(id: &str) -> Result<String, String> {
     if let Some(c) = id
         .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+        .find(|c| !(c.is_alphanumeric() || matches!(c, '-' | '_' | '.')))
     {
         let shown = if c.is_whitespace() || c.is_control() {
             format!("{c:?}")
@@ -361,7 +386,7 @@ fn scenario_file_name(id: &str) -> Result<String, String> {
     }
     if id.len() > MAX_FILE_ID {
         return Err(format!(
-            "the id is {} characters long, more than a file name allows ({MAX_FILE_ID})",
+            "the id is {} bytes long in UTF-8, more than a file name allows ({MAX_FILE_ID})",
             id.len()
         ));
     }
@@ -562,7 +587,7 @@ fn save_scenario(
         Ok(name) => name,
         Err(why) => return Ok(Err(cannot_save(line.line, &line.id, &why))),
     };
-    let key = name.to_ascii_lowercase();
+    let key = name.to_lowercase();
     if let Some((other, first)) = saved.get(&key) {
         let why = format!(
             "`{name}` differs only in case from household `{other}`'s file (line {first}), \

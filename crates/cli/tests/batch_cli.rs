@@ -547,4 +547,43 @@ fn an_id_unsafe_as_a_file_name_is_refused_with_scenarios() {
         statuses(&lines(&out.stdout)),
         [("ok", 1), ("ok", 2), ("ok", 3)]
     );
+    // The directory now holds an earlier batch's file: refused before any household runs.
+    let out = run(&["--scenarios", s(&saved)]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("the directory is not empty (1 entries, e.g. `HH-00002.json`)"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty());
+}
+
+/// An id in another script than Latin names its file as it is.
+#[test]
+fn a_non_ascii_id_names_its_scenario_file() {
+    let dir = temp_dir("unicode-ids");
+    let saved = dir.join("households");
+    let _ = std::fs::remove_dir_all(&saved);
+    let mut v: serde_json::Value =
+        serde_json::from_str(generate(1, 5).lines().next().expect("a line")).expect("json");
+    v["id"] = "Müller-Ōta_01".into();
+    let args = [
+        "batch",
+        "--preset",
+        "household",
+        "--paths",
+        "1",
+        "--years",
+        "1",
+        "--quiet",
+        "--scenarios",
+        s(&saved),
+    ];
+    let out = tollbooth_stdin(&args, format!("{v}\n").as_bytes());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(saved.join("Müller-Ōta_01.json").is_file());
 }
