@@ -139,11 +139,12 @@ impl Chart {
                 .enumerate()
                 .map(|(p, n)| {
                     let (cost, alpha) = cost_and_alpha(r, p);
-                    format!(
-                        "{n}: cost {}, tax alpha {}",
-                        fmt_value("usd", cost),
+                    let alpha = if r.defines(ALPHA) {
                         fmt_value("bps_per_year", alpha)
-                    )
+                    } else {
+                        "n/a".to_string()
+                    };
+                    format!("{n}: cost {}, tax alpha {alpha}", fmt_value("usd", cost))
                 })
                 .collect(),
             Chart::Tickets | Chart::Fees => {
@@ -195,7 +196,13 @@ impl Chart {
             }
             _ => ": ".to_string(),
         };
-        let note = self.note().map_or(String::new(), |n| format!(" {n}"));
+        let note = match self.note() {
+            Some(n) => format!(" {n}"),
+            None if self == Chart::CostVsAlpha && !r.defines(ALPHA) => {
+                format!(" Tax alpha: {}.", crate::summary::UNDEFINED_TAX_ALPHA)
+            }
+            None => String::new(),
+        };
         format!("{}{when}{}.{note}", self.title(), per_policy.join("; "))
     }
 
@@ -291,13 +298,16 @@ fn metric_mean(r: &Report, p: usize, key: &str) -> f64 {
         .map_or(f64::NAN, |s| s.mean)
 }
 
+/// The tax alpha the cost-vs-alpha chart plots.
+const ALPHA: &str = "tax_alpha_before_costs";
+
 /// Policy `p`'s mean ticket charges + regulatory fees + spread and impact, and mean tax alpha
 /// before costs (bp/yr).
 fn cost_and_alpha(r: &Report, p: usize) -> (f64, f64) {
     let cost = metric_mean(r, p, "ticket_charges")
         + metric_mean(r, p, "regulatory_fees")
         + metric_mean(r, p, "spread_impact");
-    (cost, metric_mean(r, p, "tax_alpha_before_costs"))
+    (cost, metric_mean(r, p, ALPHA))
 }
 
 /// Month-end times in years from the start (the first month end of a run starting on the
@@ -386,6 +396,19 @@ fn cost_vs_alpha<DB: DrawingBackend>(r: &Report, area: &DrawingArea<DB, Shift>) 
             .filter(|(_, (x, y))| x.is_finite() && y.is_finite())
             .map(|(i, &(x, y))| Circle::new((x, y), 7, color(i).filled())),
     )?;
+    // A run that cannot define tax alpha has no points: the plot says why, not just empty.
+    if !r.defines(ALPHA) {
+        let (xs, ys) = (chart.x_range(), chart.y_range());
+        let centre = ((xs.start + xs.end) / 2.0, (ys.start + ys.end) / 2.0);
+        let style = text(12, &MUTED).pos(Pos::new(HPos::Center, VPos::Center));
+        chart.draw_series([EmptyElement::at(centre)
+            + Text::new(
+                "Tax alpha is not defined for this run:",
+                (0, -9),
+                style.clone(),
+            )
+            + Text::new(crate::summary::UNDEFINED_TAX_ALPHA, (0, 9), style.clone())])?;
+    }
     Ok(())
 }
 
@@ -823,6 +846,28 @@ mod tests {
         }
         let bars = svg(Chart::Turnover, &r);
         assert!(bars.contains(&r.policies[0].name.to_lowercase()));
+    }
+
+    /// A run that cannot define tax alpha (a household of $0 with nothing paid in) plots no
+    /// point, and the plot and its description say why.
+    #[test]
+    fn an_undefined_tax_alpha_is_stated_not_left_blank() {
+        let mut r = report();
+        r.undefined = vec![
+            "tax_alpha_before_costs".into(),
+            "tax_alpha_after_costs".into(),
+        ];
+        let scatter = svg(Chart::CostVsAlpha, &r);
+        assert_eq!(scatter.matches("<circle").count(), 0);
+        assert!(
+            scatter.contains("tax alpha is not defined for this run"),
+            "{scatter}"
+        );
+        let d = Chart::CostVsAlpha.description(&r);
+        assert!(d.contains("tax alpha n/a"), "{d}");
+        assert!(d.contains(crate::summary::UNDEFINED_TAX_ALPHA), "{d}");
+        // Defined, no such text.
+        assert!(!svg(Chart::CostVsAlpha, &report()).contains("not defined"));
     }
 
     #[test]

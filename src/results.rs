@@ -1270,7 +1270,7 @@ fn ReportView(report: Report, stale: Option<&'static str>) -> impl IntoView {
                     let best = r.best.contains(&i);
                     if !r.defined {
                         return view! {
-                            <td class="num" title=summary::UNDEFINED_METRIC>
+                            <td class="num" title=summary::undefined_reason(&r.key)>
                                 <span class="mean">"n/a"</span>
                             </td>
                         }

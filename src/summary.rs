@@ -85,6 +85,20 @@ pub struct Row {
 pub const UNDEFINED_METRIC: &str =
     "Not defined for this run: a ratio to the household's starting value, which is zero";
 
+/// Why a run cannot define tax alpha, a money-weighted return
+/// ([`tollbooth_engine::simulate::Report::undefined`]).
+pub const UNDEFINED_TAX_ALPHA: &str =
+    "a money-weighted return, and the household starts at $0 with no contribution paid in";
+
+/// What the page says of metric `key` when the run cannot define it.
+pub fn undefined_reason(key: &str) -> String {
+    if key.starts_with("tax_alpha") {
+        format!("Not defined for this run: {UNDEFINED_TAX_ALPHA}")
+    } else {
+        UNDEFINED_METRIC.to_string()
+    }
+}
+
 /// The rows of the summary table, in the report's definition order.
 pub fn rows(report: &Report) -> Vec<Row> {
     report
