@@ -364,6 +364,9 @@ pub struct PolicyLine {
     /// ([`crate::simulate::PolicyReport::ticket_charges_to_nna`]; none without net new
     /// assets).
     pub ticket_charges_to_nna: Option<f64>,
+    /// Mean net new assets ([`crate::simulate::PolicyReport::net_new_assets`]), $.
+    #[serde(default)]
+    pub net_new_assets: f64,
     /// The flat ticket fee at which the policy's net benefit vs the baseline is zero (none
     /// when it buys as many tickets as the baseline).
     pub break_even_ticket_fee: Option<f64>,
@@ -464,6 +467,7 @@ impl HouseholdLine {
                 harvesting_yield: mean(p, "harvesting_yield"),
                 disallowed_all: mean(p, "disallowed_all"),
                 ticket_charges_to_nna: p.ticket_charges_to_nna,
+                net_new_assets: p.net_new_assets,
                 break_even_ticket_fee: p.break_even_ticket_fee,
                 break_even_wins: p.break_even_wins,
                 flat_slope: p.flat_slope,
@@ -560,6 +564,9 @@ pub struct PolicyTotals {
     /// Σ start value × maximum drift.
     #[serde(default)]
     pub weighted_max_drift: f64,
+    /// Σ net new assets.
+    #[serde(default)]
+    pub net_new_assets: f64,
 }
 
 /// The firm summary, added up line by line in input order.
@@ -658,6 +665,7 @@ impl FirmSummary {
             t.disallowed_all += p.disallowed_all;
             t.weighted_avg_drift += v * p.avg_drift;
             t.weighted_max_drift += v * p.max_drift;
+            t.net_new_assets += p.net_new_assets;
         }
         Ok(())
     }
@@ -669,7 +677,8 @@ tickets_vs_baseline,ticket_charges,ticket_charges_per_year,ticket_charges_vs_bas
 trading_costs_vs_baseline,taxes_paid,taxes_paid_vs_baseline,harvested_gross,harvested_washed,\
 harvested_lost,after_tax_wealth,net_benefit_usd,net_benefit_bps,tax_alpha_before_costs_bps,\
 tax_alpha_after_costs_bps,turnover,tracking_error,break_even_ticket_fee,break_even_wins,\
-households_with_warnings,disallowed_all,harvesting_yield_bps,avg_drift,max_drift";
+households_with_warnings,disallowed_all,harvesting_yield_bps,avg_drift,max_drift,\
+net_new_assets,ticket_charges_to_nna";
 
     /// The firm summary as CSV: one row per policy. Dollar and count columns are firm
     /// totals (sums over households of the per-household means over paths), `_per_year`
@@ -687,8 +696,11 @@ households_with_warnings,disallowed_all,harvesting_yield_bps,avg_drift,max_drift
     /// counts the simulated households whose line carries warnings; `disallowed_all` is the
     /// firm's total of losses disallowed on all sales, `harvesting_yield_bps` the firm's
     /// harvested losses ÷ its starting value ÷ years (the vendors' figure, as
-    /// `net_benefit_bps`), and `avg_drift`, `max_drift` value-weighted averages of the
-    /// households'. Numbers are written in full (shortest round-trip) precision.
+    /// `net_benefit_bps`), `avg_drift`, `max_drift` value-weighted averages of the
+    /// households', `net_new_assets` the firm's total and `ticket_charges_to_nna` the firm's
+    /// ticket charges ÷ its net new assets (the clearing bill against the money coming in:
+    /// every household's charges over every household's net new assets; empty when the
+    /// firm's are not positive). Numbers are written in full (shortest round-trip) precision.
     pub fn to_csv(&self) -> String {
         self.csv(None)
     }
@@ -782,6 +794,12 @@ households_with_warnings,disallowed_all,harvesting_yield_bps,avg_drift,max_drift
                 harvest_bps,
                 weighted(t.weighted_avg_drift),
                 weighted(t.weighted_max_drift),
+                num(t.net_new_assets),
+                if t.net_new_assets > 0.0 {
+                    num(t.ticket_charges / t.net_new_assets)
+                } else {
+                    String::new()
+                },
             ];
             out.push_str(&cells.join(","));
             out.push('\n');
@@ -1248,6 +1266,14 @@ mod tests {
             .collect()
     }
 
+    fn cell_text(row: &[(String, String)], column: &str) -> String {
+        row.iter()
+            .find(|(h, _)| h == column)
+            .expect("a column")
+            .1
+            .clone()
+    }
+
     fn cell(row: &[(String, String)], column: &str) -> f64 {
         let c = &row.iter().find(|(h, _)| h == column).expect("a column").1;
         c.parse().unwrap_or_else(|_| panic!("{column} = `{c}`"))
@@ -1303,6 +1329,15 @@ mod tests {
             approx::assert_relative_eq!(cell(&row, "disallowed_all"), p.disallowed_all);
             approx::assert_relative_eq!(cell(&row, "avg_drift"), p.avg_drift, max_relative = 1e-12);
             approx::assert_relative_eq!(cell(&row, "max_drift"), p.max_drift, max_relative = 1e-12);
+            assert_eq!(cell(&row, "net_new_assets"), p.net_new_assets);
+            match p.ticket_charges_to_nna {
+                Some(x) => approx::assert_relative_eq!(
+                    cell(&row, "ticket_charges_to_nna"),
+                    x,
+                    max_relative = 1e-12
+                ),
+                None => assert!(cell_text(&row, "ticket_charges_to_nna").is_empty()),
+            }
             compared += usize::from(p.net_benefit_bps != 0.0);
         }
         assert!(compared > 0, "no policy has a net benefit: {csv}");
@@ -1330,9 +1365,34 @@ mod tests {
             assert_eq!(l.harvesting_yield, mean(p, "harvesting_yield"));
             assert_eq!(l.disallowed_all, mean(p, "disallowed_all"));
             assert_eq!(l.ticket_charges_to_nna, p.ticket_charges_to_nna);
+            assert_eq!(l.net_new_assets, p.net_new_assets);
         }
         assert!(lines.iter().any(|l| l.max_drift > 0.0));
         assert!(lines.iter().any(|l| l.ticket_charges_to_nna.is_some()));
+        // The firm's ratio: its charges over its net new assets, a one-household firm's its
+        // line's; twice the household, twice the net new assets and the same ratio.
+        let mut summary = FirmSummary::new(&config);
+        summary.add(&line).unwrap();
+        let once = summary.to_csv();
+        summary.add(&line).unwrap();
+        let twice = summary.to_csv();
+        for l in lines {
+            let (one, two) = (summary_row(&once, &l.name), summary_row(&twice, &l.name));
+            assert!(l.net_new_assets > 0.0);
+            assert_eq!(cell(&one, "net_new_assets"), l.net_new_assets);
+            assert_eq!(cell(&two, "net_new_assets"), 2.0 * l.net_new_assets);
+            let ratio = l.ticket_charges_to_nna.expect("net new assets");
+            approx::assert_relative_eq!(
+                cell(&one, "ticket_charges_to_nna"),
+                ratio,
+                max_relative = 1e-12
+            );
+            approx::assert_relative_eq!(
+                cell(&two, "ticket_charges_to_nna"),
+                ratio,
+                max_relative = 1e-12
+            );
+        }
         // Written under the metrics' own keys.
         let v = serde_json::to_value(&line).unwrap();
         for key in [

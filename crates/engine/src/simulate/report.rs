@@ -738,6 +738,10 @@ pub struct PolicyReport {
     /// Mean ticket charges (commissions; regulatory fees are a separate metric) ÷ mean net
     /// new assets (`None` without net new assets).
     pub ticket_charges_to_nna: Option<f64>,
+    /// Mean net new assets: contributions less withdrawals paid within the horizon, $ (a
+    /// withdrawal is limited to what its account holds, so this can differ by policy).
+    #[serde(default)]
+    pub net_new_assets: f64,
     /// Trades more often than quarterly — trades of its own choosing (not a cash flow's or a
     /// tax payment's) on more than [`FRICTION_TRADE_DAYS`] days a year, on average over the
     /// paths — and its mean net benefit is negative (never the baseline).
@@ -1226,6 +1230,7 @@ pub(crate) fn build(inp: ReportInputs<'_>, acc: &Accumulator) -> Report {
             flat_slope: mean(&agg.flat_slope),
             flat_offset: mean(&agg.flat_offset),
             ticket_charges_to_nna: (nna > 0.0).then(|| fees / nna),
+            net_new_assets: nna,
             friction_flag: more_often_than_quarterly(
                 trade_days,
                 inp.years_span,
