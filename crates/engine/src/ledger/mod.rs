@@ -497,6 +497,9 @@ pub struct Ledger {
     /// a lot not listed is its own purchase): shares of one purchase are not their own
     /// replacement, whatever their ids.
     purchase_of: BTreeMap<LotId, LotId>,
+    /// The lot each piece was split off (`piece → lot`): a sale that names a lot decided
+    /// before a wash split it still means the piece ([`Ledger::named_with_pieces`]).
+    split_from: BTreeMap<LotId, LotId>,
     next_id: LotId,
     trades: usize,
     last_date: Option<Date>,
@@ -594,6 +597,7 @@ impl Ledger {
             symbol_group,
             group_members,
             purchase_of: BTreeMap::new(),
+            split_from: BTreeMap::new(),
             next_id: 0,
             trades: 0,
             last_date: None,
@@ -631,6 +635,43 @@ impl Ledger {
     /// booking order; empty for an index out of range.
     pub(crate) fn position_at(&self, index: usize) -> &[Lot] {
         self.positions.get(index).map_or(&[], Vec::as_slice)
+    }
+
+    /// The id the ledger's next lot will get: lots with ids from here on are booked (or
+    /// split off) after this call.
+    pub(crate) fn next_lot_id(&self) -> LotId {
+        self.next_id
+    }
+
+    /// The lots `named` in position `index`, with the pieces split off them by washes
+    /// since lot id `since` ([`Ledger::next_lot_id`] when the sale was decided), into `out`:
+    /// the named lots in order, then their pieces in booking order. A sale decided on the
+    /// day's lots and carried out after an earlier sale of the day washed part of a named
+    /// lot sells that lot's shares, as a broker's lot would be sold, not only the part that
+    /// kept its id.
+    pub(crate) fn named_with_pieces(
+        &self,
+        index: usize,
+        named: &[LotId],
+        since: LotId,
+        out: &mut Vec<LotId>,
+    ) {
+        out.clear();
+        out.extend_from_slice(named);
+        if self.next_id <= since {
+            return;
+        }
+        // Pieces follow the lot they were split off in booking order, and a piece's id is
+        // larger than its lot's: one pass finds pieces of pieces too.
+        for l in self.position_at(index) {
+            if l.id >= since && !out.contains(&l.id) {
+                if let Some(parent) = self.split_from.get(&l.id) {
+                    if out.contains(parent) {
+                        out.push(l.id);
+                    }
+                }
+            }
+        }
     }
 
     /// The purchase lot `id`'s shares came from (itself, unless split off by a wash).
@@ -1203,6 +1244,7 @@ impl Ledger {
                 lots.insert(pos + 1, piece);
                 self.next_id += 1;
                 self.purchase_of.insert(piece_id, purchase);
+                self.split_from.insert(piece_id, id);
                 replacement_lot = piece_id;
             }
         }
@@ -1452,5 +1494,55 @@ mod tests {
             l.apply(&Trade::buy(d("2024-01-03"), "T3", "ZZ", 1.0, 10.0)),
             Err(LedgerError::UnknownAccount { .. })
         ));
+    }
+
+    /// Regression: a harvest decided on the day's lots named a lot that an earlier loss
+    /// sale of the day then washed in part, splitting the washed shares off under a new
+    /// id; the harvest's sale of "all its loss lots" asked for more shares than the named
+    /// ids held and the whole simulation failed. The pieces split off a named lot since
+    /// the decision are named with it; pieces split before it are not.
+    #[test]
+    fn a_named_lot_brings_the_pieces_a_wash_split_off_it_since() {
+        let accounts =
+            [("A1", AccountKind::Taxable), ("A2", AccountKind::Taxable)].map(|(id, kind)| {
+                Account {
+                    id: id.into(),
+                    kind,
+                    owner: "M".into(),
+                }
+            });
+        let securities = [Security {
+            symbol: "VWO".into(),
+            group: "EM".into(),
+        }];
+        let mut l = Ledger::new(accounts, securities, LotMethod::Fifo).expect("ledger");
+        l.apply(&Trade::buy(d("2026-10-01"), "A1", "VWO", 50.0, 60.0))
+            .expect("buy");
+        l.apply(&Trade::buy(d("2026-11-23"), "A2", "VWO", 60.0, 52.0))
+            .expect("buy");
+        let a2 = l.position_index("A2", "VWO").expect("position");
+        let named = [l.position_at(a2)[0].id];
+        let decided = l.next_lot_id();
+        // A1's loss sale is washed by 50 of A2's 60 shares bought two days before.
+        l.apply(&Trade::sell(d("2026-11-25"), "A1", "VWO", 50.0, 50.0))
+            .expect("sell");
+        let lots = l.position_at(a2);
+        assert_eq!(lots.len(), 2, "{lots:?}");
+        assert_eq!(lots[0].id, named[0]);
+        let mut out = Vec::new();
+        l.named_with_pieces(a2, &named, decided, &mut out);
+        assert_eq!(out, [named[0], lots[1].id]);
+        let shares: f64 = lots.iter().map(|x| x.quantity).sum();
+        assert!((shares - 60.0).abs() < 1e-12);
+        // Decided after the split, the piece is a lot of its own, not named.
+        l.named_with_pieces(a2, &named, l.next_lot_id(), &mut out);
+        assert_eq!(out, named);
+        // The sale of the named lot and its piece sells all 60 shares.
+        let mut sale = Trade::sell(d("2026-11-25"), "A2", "VWO", 60.0, 50.0);
+        sale.method = Some(LotMethod::SpecificLot);
+        l.named_with_pieces(a2, &named, decided, &mut sale.lots);
+        l.apply(&sale)
+            .expect("the named lot and its piece hold the shares");
+        assert!(l.position_at(a2).is_empty());
     }
 }

@@ -102,6 +102,9 @@ pub(crate) struct Book {
     pub rows: Option<Vec<TradeRow>>,
     /// For each row of `rows`, the ledger's sale it booked (sales only).
     row_sales: Vec<Option<usize>>,
+    /// The ledger's next lot id when the orders being carried out were decided
+    /// ([`Book::deciding`]): lots split off a named lot since then are sold with it.
+    decided_at: crate::lots::LotId,
 }
 
 const WINDOW: i32 = crate::ledger::WASH_WINDOW_DAYS;
@@ -146,6 +149,7 @@ impl Book {
             year_taxes: Vec::new(),
             rows: record.then(Vec::new),
             row_sales: Vec::new(),
+            decided_at: 0,
         };
         for lot in b.ledger.lots() {
             if let (Some(a), Some(s)) = (
@@ -321,6 +325,12 @@ impl Book {
     }
 
     /// Starts a new day: closes yesterday's tickets.
+    /// Marks the point at which the next orders are decided: a sale naming lots sells the
+    /// pieces a wash splits off them afterwards too ([`Ledger::named_with_pieces`]).
+    pub fn deciding(&mut self) {
+        self.decided_at = self.ledger.next_lot_id();
+    }
+
     pub fn begin_day(&mut self, date: Date) {
         if self.today != Some(date) {
             self.tickets.clear();
@@ -493,6 +503,25 @@ impl Book {
                 if held <= QTY_EPS {
                     return Ok(0.0);
                 }
+                if specific {
+                    // The lots named, with what a wash split off them since the order was
+                    // decided; a named lot an earlier sale of the day relieved is gone, and
+                    // the order sells what is left of the lots it names.
+                    let lots = &mut self.scratch.lots;
+                    self.ledger
+                        .named_with_pieces(self.pos[idx], &o.lots, self.decided_at, lots);
+                    let position = self.ledger.position_at(self.pos[idx]);
+                    lots.retain(|id| position.iter().any(|l| l.id == *id));
+                    let named: f64 = position
+                        .iter()
+                        .filter(|l| lots.contains(&l.id))
+                        .map(|l| l.quantity)
+                        .sum();
+                    if named <= QTY_EPS {
+                        return Ok(0.0);
+                    }
+                    q = q.min(named);
+                }
                 if q >= held - crate::lots::all_shares_tolerance(held) {
                     q = held;
                 } else if !sec.fractional && !specific {
@@ -574,10 +603,11 @@ impl Book {
         trade.price = p;
         trade.fee = fee;
         trade.method = None;
-        trade.lots.clear();
-        if specific {
+        if specific && o.side == Side::Sell {
+            // `trade.lots` holds the lots named, worked out above.
             trade.method = Some(LotMethod::SpecificLot);
-            trade.lots.extend_from_slice(&o.lots);
+        } else {
+            trade.lots.clear();
         }
         let outcome = self
             .ledger

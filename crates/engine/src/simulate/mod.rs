@@ -272,6 +272,17 @@ pub enum SimError {
         /// What is wrong.
         reason: &'static str,
     },
+    /// A policy's day failed: which policy, on which path (0-based, as `--trades-csv` and
+    /// the recorded path count), and why.
+    #[error("policy `{policy}`, path {path}: {source}")]
+    InPolicy {
+        /// The policy's name.
+        policy: String,
+        /// The path.
+        path: u64,
+        /// What failed.
+        source: Box<SimError>,
+    },
     /// A consistency check of the simulator failed (a bug, reported rather than panicking).
     #[error("internal error: {what}")]
     Internal {
@@ -287,6 +298,15 @@ impl From<LedgerError> for SimError {
 }
 
 impl SimError {
+    /// This error, said of `policy` on `path`.
+    fn in_policy(self, policy: &str, path: u64) -> SimError {
+        SimError::InPolicy {
+            policy: policy.to_string(),
+            path,
+            source: Box::new(self),
+        }
+    }
+
     pub(crate) fn ledger(
         w: &World<'_>,
         a: usize,
@@ -915,7 +935,8 @@ impl<'s> Simulation<'s> {
                         &cur_d,
                         guards[pi],
                         &mut inflow,
-                    )?;
+                    )
+                    .map_err(|e| e.in_policy(&s.policies[pi].name, path))?;
                 }
                 // Taxes of last year, once its wash-sale windows have closed.
                 let taxes_before = book.totals.taxes_cash;
@@ -994,7 +1015,8 @@ impl<'s> Simulation<'s> {
                     &mut states[pi],
                     tr.taxes_today != 0.0,
                     &mut orders,
-                )?;
+                )
+                .map_err(|e| e.in_policy(&pol.name, path))?;
                 // Measures.
                 class_val.iter_mut().for_each(|x| *x = 0.0);
                 let (px, dp, class) = (&prices[..n], &dp_next[..n], &w.sec_class[..n]);
@@ -1332,6 +1354,7 @@ fn policy_day(
     let (w, date, prices) = (day.w, day.date, day.prices);
     for stage in [Stage::CashFlow, Stage::Harvest, Stage::Rebalance] {
         orders.clear();
+        book.deciding();
         policy::decide(pol, state, stage, &day.view(book), orders);
         for o in orders.iter() {
             book.execute(w, date, prices, o)?;
@@ -1346,6 +1369,7 @@ fn policy_day(
             } else {
                 Reason::CashFlow
             };
+            book.deciding();
             policy::raise_cash(&day.view(book), pol, a, reason, orders);
             for o in orders.iter() {
                 book.execute(w, date, prices, o)?;
