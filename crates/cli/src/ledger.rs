@@ -37,6 +37,8 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
 
 /// Parses a case (errors name the JSON path) and replays it; returns pretty JSON.
 fn replay_text(text: &str, detail: bool) -> anyhow::Result<String> {
+    // A byte-order mark (files saved by some Windows editors) is not content.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let de = &mut serde_json::Deserializer::from_str(text);
     let case: LedgerCase = serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();

@@ -105,6 +105,17 @@ fn valid_base_case_replays() {
     // Two taxable sales; the first is washed by the IRA purchase, for good.
     assert_eq!(report["sales"].as_array().map(Vec::len), Some(2));
     assert_eq!(report["permanently_disallowed"], 250.0);
+    // The same case saved with a byte-order mark reads the same.
+    let bom = format!("\u{feff}{}", std::fs::read_to_string(&path).expect("case"));
+    let bom_path = format!("{path}.bom.json");
+    std::fs::write(&bom_path, bom).expect("write");
+    let again = tollbooth(&["ledger", &bom_path]);
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert_eq!(again.stdout, out.stdout);
 }
 
 #[test]

@@ -178,8 +178,28 @@ pub struct FirmHousehold {
 /// Reads line `line` (1-based) of a households file (its line ending is ignored).
 pub fn parse_line(line: u64, text: &str) -> Result<FirmHousehold, FirmError> {
     let text = text.trim_end_matches(['\n', '\r']);
+    // A byte-order mark (files saved by some Windows editors) opens the first line.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let v: serde_json::Value =
         serde_json::from_str(text).map_err(|e| syntax_error(line, text, &e))?;
+    if !v.is_object() {
+        let found = match v {
+            serde_json::Value::Null => "null",
+            serde_json::Value::Bool(_) => "a boolean",
+            serde_json::Value::Number(_) => "a number",
+            serde_json::Value::String(_) => "a string",
+            serde_json::Value::Array(_) => "an array",
+            serde_json::Value::Object(_) => "an object",
+        };
+        return Err(FirmError::Field {
+            line,
+            id: None,
+            path: "the line".to_string(),
+            message: format!(
+                "a household is a JSON object ({{\"id\": …, \"household\": …}}), not {found}"
+            ),
+        });
+    }
     let id = v
         .get("id")
         .and_then(serde_json::Value::as_str)
@@ -1517,6 +1537,28 @@ mod tests {
         );
         let e = parse_line(9, "\n").unwrap_err();
         assert!(matches!(e, FirmError::Syntax { column: 1, .. }), "{e}");
+    }
+
+    /// Regression: a line of JSON that is no object read `.: invalid type: null, expected
+    /// struct FirmHousehold`, and a file saved with a byte-order mark lost its first
+    /// household to "not valid JSON (column 1)".
+    #[test]
+    fn a_line_that_is_no_object_says_so_and_a_byte_order_mark_is_read_past() {
+        for (text, found) in [("null", "null"), ("[1,2,3]", "an array"), ("7", "a number")] {
+            let e = parse_line(3, text).unwrap_err();
+            assert_eq!(
+                e.to_string(),
+                format!("line 3: the line: a household is a JSON object ({{\"id\": …, \"household\": …}}), not {found}")
+            );
+        }
+        let config = Scenario::demo();
+        let line = FirmGenerator::new(&config, 1).unwrap().household(0);
+        let text = serde_json::to_string(&line).unwrap();
+        let with_bom = format!("\u{feff}{text}\r\n");
+        assert_eq!(
+            parse_line(1, &with_bom).unwrap(),
+            parse_line(1, &text).unwrap()
+        );
     }
 
     /// Regression: the batch simulated the scenario as the line gave it, a scenario file is

@@ -374,23 +374,23 @@ pub enum LedgerError {
         /// The symbol.
         symbol: String,
     },
-    /// A quantity is not a positive finite number of shares of at least 10⁻⁹.
+    /// A quantity is not a number of shares from 10⁻⁹ to 10¹⁵.
     #[error(
-        "quantity {} is not a positive finite number of shares (at least 0.000000001)",
+        "quantity {} is not a number of shares from 0.000000001 to 1e15",
         crate::num::shown(.quantity)
     )]
     InvalidQuantity {
         /// The value.
         quantity: f64,
     },
-    /// A price is not a positive finite number.
-    #[error("price {} is not a positive finite number", crate::num::shown(.price))]
+    /// A price is not a positive number of at most 10¹⁵.
+    #[error("price {} is not a positive number of at most 1e15", crate::num::shown(.price))]
     InvalidPrice {
         /// The value.
         price: f64,
     },
     /// A fee is negative or not finite.
-    #[error("fee {} is not a finite amount ≥ 0", crate::num::shown(.fee))]
+    #[error("fee {} is not an amount from 0 to 1e15", crate::num::shown(.fee))]
     InvalidFee {
         /// The value.
         fee: f64,
@@ -406,7 +406,7 @@ pub enum LedgerError {
         fee: f64,
     },
     /// An opening lot's basis is negative or not finite.
-    #[error("basis {} is not a finite amount ≥ 0", crate::num::shown(.basis))]
+    #[error("basis {} is not an amount from 0 to 1e15", crate::num::shown(.basis))]
     InvalidBasis {
         /// The value.
         basis: f64,
@@ -542,8 +542,17 @@ enum Replacement {
     Closed(usize),
 }
 
+/// Largest quantity, price, basis or fee the ledger books: far above any household's, and
+/// small enough that its sums and products stay finite
+/// ([`crate::scenario::form::MAX_MAGNITUDE`], as a scenario's numbers).
+const MAX_AMOUNT: f64 = crate::scenario::form::MAX_MAGNITUDE;
+
 fn check_positive(x: f64) -> bool {
-    x.is_finite() && x > 0.0
+    x.is_finite() && x > 0.0 && x <= MAX_AMOUNT
+}
+
+fn check_amount(x: f64) -> bool {
+    (0.0..=MAX_AMOUNT).contains(&x)
 }
 
 impl Ledger {
@@ -699,7 +708,7 @@ impl Ledger {
                 quantity: lot.quantity,
             });
         }
-        if !(lot.basis.is_finite() && lot.basis >= 0.0) {
+        if !check_amount(lot.basis) {
             return Err(LedgerError::InvalidBasis { basis: lot.basis });
         }
         let holding_start = lot.holding_start.unwrap_or(lot.acquired);
@@ -777,7 +786,7 @@ impl Ledger {
         if !check_positive(trade.price) {
             return Err(LedgerError::InvalidPrice { price: trade.price });
         }
-        if !(trade.fee.is_finite() && trade.fee >= 0.0) {
+        if !check_amount(trade.fee) {
             return Err(LedgerError::InvalidFee { fee: trade.fee });
         }
         if !(trade.quantity * trade.price + trade.fee).is_finite() {

@@ -447,6 +447,8 @@ impl Scenario {
     /// Reads a scenario file: schema check and migration, field paths for malformed
     /// fields, then the same validation as the form.
     pub fn from_json(text: &str) -> Result<Scenario, ScenarioError> {
+        // A byte-order mark (files saved by some Windows editors) is not content.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let mut v: serde_json::Value =
             serde_json::from_str(text).map_err(|e| ScenarioError::Syntax {
                 line: e.line(),

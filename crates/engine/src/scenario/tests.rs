@@ -104,6 +104,9 @@ fn json_round_trip() {
     let s = Scenario::demo();
     let back = Scenario::from_json(&s.to_json_pretty()).unwrap();
     assert_eq!(back, s);
+    // Saved by an editor that opens the file with a byte-order mark.
+    let back = Scenario::from_json(&format!("\u{feff}{}", s.to_json_pretty())).unwrap();
+    assert_eq!(back, s);
     let back = Scenario::from_json(&s.canonical_json()).unwrap();
     assert_eq!(back, s);
 }
