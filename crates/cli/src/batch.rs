@@ -218,12 +218,22 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     };
     let started = Instant::now();
     let summary = run_batch(&settings, reader, sink)?;
+    let total = summary.households + summary.households_failed;
+    if total == 0 {
+        bail!(
+            "{}: no household line to simulate (an empty file?)",
+            match input {
+                None | Some("-") => "standard input",
+                Some(path) => path,
+            }
+        );
+    }
     if let Some(path) = summary_path {
         let provenance = Provenance {
             seed: options.seed.unwrap_or(config.market.seed),
             run: Some(RunProvenance {
                 paths: options.paths.unwrap_or(DEFAULT_PATHS),
-                years: summary.horizon_years,
+                years: options.years.unwrap_or(config.market.horizon_years),
                 report_hash: None,
             }),
             ..Provenance::of_scenario(&config)
@@ -231,7 +241,6 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         std::fs::write(path, summary.to_csv_with(&provenance))
             .with_context(|| format!("writing {path}"))?;
     }
-    let total = summary.households + summary.households_failed;
     if !quiet {
         eprintln!(
             "tollbooth batch: {} households simulated, {} failed; {} paths of {} y each, {} threads, {:.1} s",
@@ -646,7 +655,7 @@ mod tests {
         for (id, why) in [
             ("../etc/x", "holds `/`"),
             ("a\\b", "holds `\\`"),
-            ("Renée", "holds `é`"),
+            ("Renée\u{301}", "holds `\u{301}`"),
             ("two words", "holds ' '"),
             ("tab\there", "holds '\\t'"),
             ("c:x", "holds `:`"),
@@ -659,9 +668,8 @@ mod tests {
             assert!(e.contains(why), "{id}: {e}");
         }
         let long = "x".repeat(251);
-        assert!(scenario_file_name(&long)
-            .unwrap_err()
-            .contains("251 characters"));
+        assert!(scenario_file_name(&long).unwrap_err().contains("251 bytes"));
         assert!(scenario_file_name(&long[..250]).is_ok());
+        assert_eq!(scenario_file_name("Renée").unwrap(), "Renée.json");
     }
 }

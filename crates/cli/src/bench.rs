@@ -62,6 +62,9 @@ const P1_README_PEERS_MS: [(usize, f64, f64, f64); 2] =
 
 /// Run the subcommand.
 pub fn run(args: &[String]) -> anyhow::Result<()> {
+    if args.iter().any(|a| a == "--help" || a == "-h") {
+        return output::println(USAGE);
+    }
     let opts = Options::parse(args)?;
     if cfg!(debug_assertions) {
         eprintln!(

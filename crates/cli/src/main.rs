@@ -45,6 +45,10 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     };
     let rest = &args[1..];
+    if let Some(option) = repeated_option(rest) {
+        eprintln!("tollbooth: `{option}` given twice (which one was meant?)");
+        return ExitCode::from(2);
+    }
     let result = match cmd.as_str() {
         "--version" | "-V" | "version" => output::println(&format!(
             "tollbooth {} (engine {})",
@@ -72,6 +76,24 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The first option given twice in `args` (`--paths 1 … --paths=2`): every option of every
+/// subcommand is given at most once, and taking the last (or the first) silently would run
+/// something other than one of the two the user typed.
+fn repeated_option(args: &[String]) -> Option<&str> {
+    let mut seen: Vec<&str> = Vec::new();
+    for a in args {
+        if !a.starts_with("--") || a == "--" {
+            continue;
+        }
+        let name = a.split_once('=').map_or(a.as_str(), |(n, _)| n);
+        if seen.contains(&name) {
+            return Some(name);
+        }
+        seen.push(name);
+    }
+    None
 }
 
 /// The error and its causes, `: `-separated, each cause left out when the text before it

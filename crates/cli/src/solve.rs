@@ -17,21 +17,28 @@ use tollbooth_engine::backtest::{run_calendar, run_spo, P3Instance};
 use tollbooth_engine::optimize::instance::ReferenceInstance;
 use tollbooth_engine::optimize::{Optimizer, Settings, Status};
 
+const USAGE: &str = "usage: tollbooth solve FILE.json [--policy calendar|spo]";
+
 /// Run the subcommand.
-pub fn run(args: &[String]) -> anyhow::Result<()> {
+pub fn run<'a>(args: &'a [String]) -> anyhow::Result<()> {
     let mut file: Option<&str> = None;
     let mut policy: Option<&str> = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
-        match a.as_str() {
-            "--policy" => {
-                policy = Some(
-                    it.next()
-                        .context("`--policy` needs a value (calendar|spo)")?,
-                )
+        let mut set_policy = |v: &'a str| -> anyhow::Result<()> {
+            if policy.replace(v).is_some() {
+                bail!("`--policy` given twice\n{USAGE}");
             }
-            s if s.starts_with("--policy=") => policy = Some(&s["--policy=".len()..]),
-            s if s.starts_with('-') => bail!("unknown option `{s}`"),
+            Ok(())
+        };
+        match a.as_str() {
+            "--help" | "-h" => return output::println(USAGE),
+            "--policy" => set_policy(
+                it.next()
+                    .context("`--policy` needs a value (calendar|spo)")?,
+            )?,
+            s if s.starts_with("--policy=") => set_policy(&s["--policy=".len()..])?,
+            s if s.starts_with('-') => bail!("unknown option `{s}`\n{USAGE}"),
             s => {
                 if file.replace(s).is_some() {
                     bail!("one FILE.json expected");
@@ -39,7 +46,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             }
         }
     }
-    let file = file.context("usage: tollbooth solve FILE.json [--policy calendar|spo]")?;
+    let file = file.context(USAGE)?;
     let text = std::fs::read_to_string(file).with_context(|| format!("reading {file}"))?;
     let raw: serde_json::Value =
         serde_json::from_str(&text).with_context(|| format!("parsing {file}"))?;

@@ -587,3 +587,51 @@ fn a_non_ascii_id_names_its_scenario_file() {
     );
     assert!(saved.join("Müller-Ōta_01.json").is_file());
 }
+
+/// Regression: an empty firm file exited 0 with a summary of zeros whose provenance said
+/// `years,0`; a batch with no household line is an error, and the summary's provenance
+/// gives the years run.
+#[test]
+fn an_empty_firm_is_an_error_and_the_summary_names_the_years_run() {
+    let dir = temp_dir("empty-firm");
+    let empty = dir.join("empty.ndjson");
+    std::fs::write(&empty, "\n\n").expect("write");
+    let summary = dir.join("empty.csv");
+    let _ = std::fs::remove_file(&summary);
+    let out = tollbooth(&[
+        "batch",
+        "--preset",
+        "household",
+        s(&empty),
+        "--paths",
+        "1",
+        "--years",
+        "1",
+        "--summary",
+        s(&summary),
+        "--quiet",
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no household line to simulate"), "{err}");
+    assert!(!summary.exists());
+    // Every line failing still writes the summary, with the years asked for.
+    let bad = dir.join("bad.ndjson");
+    std::fs::write(&bad, "null\n").expect("write");
+    let out = tollbooth(&[
+        "batch",
+        "--preset",
+        "household",
+        s(&bad),
+        "--paths",
+        "1",
+        "--years",
+        "3",
+        "--summary",
+        s(&summary),
+        "--quiet",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let csv = std::fs::read_to_string(&summary).expect("a summary");
+    assert!(csv.lines().next().unwrap().contains(",years,3,"), "{csv}");
+}

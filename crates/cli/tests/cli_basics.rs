@@ -31,3 +31,60 @@ fn no_command_prints_usage() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("usage: tollbooth"));
 }
+
+/// Regression: `trades --help`, `solve --help` and `bench --help` said "unknown option
+/// `--help`" and failed; every subcommand prints its usage and succeeds.
+#[test]
+fn every_subcommand_has_help() {
+    for cmd in ["ledger", "solve", "bench", "simulate", "trades", "batch"] {
+        let out = tollbooth(&[cmd, "--help"]);
+        assert!(
+            out.status.success(),
+            "{cmd}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains(&format!("tollbooth {cmd}")), "{cmd}: {text}");
+    }
+}
+
+/// Regression: `--paths 1 --paths 2` ran with one of them silently.
+#[test]
+fn an_option_given_twice_is_refused() {
+    for args in [
+        [
+            "simulate",
+            "--preset",
+            "household",
+            "--paths",
+            "1",
+            "--paths=2",
+        ]
+        .as_slice(),
+        [
+            "trades",
+            "x.json",
+            "--as-of",
+            "2026-01-02",
+            "--as-of",
+            "2026-01-05",
+        ]
+        .as_slice(),
+        [
+            "batch",
+            "--preset",
+            "household",
+            "--years",
+            "1",
+            "--years",
+            "2",
+        ]
+        .as_slice(),
+    ] {
+        let out = tollbooth(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("given twice"), "{args:?}: {err}");
+        assert!(out.stdout.is_empty());
+    }
+}

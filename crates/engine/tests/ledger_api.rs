@@ -470,5 +470,9 @@ fn messages_quote_extreme_values_briefly() {
     let err = l
         .apply(&Trade::sell(d("2025-03-04"), "T", "XYZ", 1e14, 2.5))
         .expect_err("more than held");
-    assert!(err.to_string().contains("XYZ in account T but only 10 are held"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("XYZ in account T but only 10 are held"),
+        "{err}"
+    );
 }
