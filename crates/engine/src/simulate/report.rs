@@ -1179,9 +1179,17 @@ pub(crate) fn build(inp: ReportInputs<'_>, acc: &Accumulator) -> Report {
             .map(|(k, d)| {
                 let stat = match agg.metrics.get(k) {
                     Some(m) if paths > 0 => {
-                        let q = m.dist.quantiles(&[0.5, 0.05, 0.95]);
+                        let q = m.dist.quantiles(&[0.5, 0.05, 0.95, 0.0, 1.0]);
+                        // The exact sum rounded, then divided, can land an ulp outside
+                        // the values (six equal values, a mean below all six): a mean is
+                        // never below the smallest value nor above the largest.
+                        let (lo, hi) = (q[3], q[4]);
+                        let mut mean = mean(&m.sum);
+                        if lo.is_finite() && hi.is_finite() && lo <= hi {
+                            mean = mean.clamp(lo, hi);
+                        }
                         Stat {
-                            mean: mean(&m.sum),
+                            mean,
                             median: q[0],
                             p5: q[1],
                             p95: q[2],
