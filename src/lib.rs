@@ -894,12 +894,23 @@ fn TicketPreview() -> impl IntoView {
 
 #[component]
 fn TicketBreakdown(cost: TicketCost) -> impl IntoView {
-    let sec_rate = format!("${:.2} per $1M", cost.sec_rate_per_million);
-    let taf_rate = format!(
-        "${:.6}/share, cap {}",
-        cost.taf_rate_per_share,
-        usd(cost.taf_cap)
-    );
+    // No rate applied (a buy, or a schedule that does not pass the fees on): say so rather
+    // than quote a rate of $0.
+    const NOT_CHARGED: &str = "not charged: sales only, where the schedule passes it on";
+    let sec_rate = cost
+        .sec_rate_effective
+        .map_or(NOT_CHARGED.to_string(), |d| {
+            format!("${:.2} per $1M (from {d})", cost.sec_rate_per_million)
+        });
+    let taf_rate = cost
+        .taf_rate_effective
+        .map_or(NOT_CHARGED.to_string(), |d| {
+            format!(
+                "${:.6}/share, cap {} (from {d})",
+                cost.taf_rate_per_share,
+                usd(cost.taf_cap)
+            )
+        });
     view! {
         <table class="grid ticket" data-testid="ticket-cost">
             <tbody>

@@ -17,12 +17,12 @@ use leptos::prelude::*;
 use std::cell::RefCell;
 use std::ops::Range;
 use std::rc::Rc;
-use tollbooth_engine::scenario::form::plain_number;
+use tollbooth_engine::scenario::form::{self, plain_number};
 use tollbooth_engine::scenario::Scenario;
 use tollbooth_engine::simulate::report::TradeList;
 use tollbooth_engine::simulate::{
-    policy_parts, six_policies, Accumulator, BreakEvenSide, RecordedTrades, Report, Simulation,
-    TradeRow,
+    policy_parts, six_policies, Accumulator, BreakEvenSide, RecordedTrades, Report, SimOptions,
+    Simulation, TradeRow,
 };
 use tollbooth_engine::types::Side;
 
@@ -130,12 +130,16 @@ impl RunState {
         state
     }
 
+    /// The paths to run: the scenario's own limit, so a scenario file that asks for more
+    /// than a page would usually run still runs as it is (the run can be cancelled).
     fn paths_ok(&self) -> Result<u64, String> {
-        self.paths.with(|t| whole(t, 1, 100_000))
+        self.paths.with(|t| whole(t, 1, form::MAX_PATHS))
     }
 
+    /// The horizon to run, within the scenario's own limit.
     fn years_ok(&self) -> Result<u64, String> {
-        self.years.with(|t| whole(t, 1, 50))
+        self.years
+            .with(|t| whole(t, 1, u64::from(form::MAX_HORIZON_YEARS)))
     }
 }
 
@@ -233,6 +237,8 @@ struct Run {
     pending: usize,
     /// Every path gathered so far, reduced (merging order does not matter).
     gathered: Accumulator,
+    /// The paths in from the first on, without a gap: what a cancelled run reports.
+    prefix: Prefix,
     started: f64,
     last_partial: f64,
     /// Milliseconds the workers spent simulating, summed over chunks.
@@ -756,6 +762,59 @@ fn partial_report(run: &mut Run, complete: bool) -> Result<Report, String> {
     })
 }
 
+/// The report of a cancelled run: paths `0..N` as a run of `N` paths reports them (`None`
+/// before path 0 is in).
+fn cancelled_report(run: &mut Run) -> Result<Option<Report>, String> {
+    if run.prefix.end == 0 {
+        return Ok(None);
+    }
+    finish_trades(run, true)?;
+    let recorded = run.gathered.take_recorded();
+    let prefix = std::mem::take(&mut run.prefix);
+    prefix
+        .report(&run.scenario, run.settings.options(), recorded)
+        .map(Some)
+}
+
+/// Paths `0..end` of a run, reduced: chunks finish out of order, and the report of a
+/// cancelled run is that of the paths from the first on without a gap — the same figures,
+/// and the same report hash, as a run of `end` paths.
+#[derive(Default)]
+struct Prefix {
+    acc: Accumulator,
+    end: u64,
+    /// Chunks in beyond `end`, by first path: their end and accumulator.
+    held: std::collections::BTreeMap<u64, (u64, Accumulator)>,
+}
+
+impl Prefix {
+    /// Adds chunk `range`'s accumulator, merged once every path before it is in.
+    fn add(&mut self, range: Range<u64>, acc: Accumulator) -> Result<(), String> {
+        self.held.insert(range.start, (range.end, acc));
+        while let Some((end, acc)) = self.held.remove(&self.end) {
+            self.acc.merge(acc).map_err(|e| e.to_string())?;
+            self.end = end;
+        }
+        Ok(())
+    }
+
+    /// The report of paths `0..end` as a run of `end` paths with `options` otherwise, with
+    /// the recorded path's trades when the prefix holds that path.
+    fn report(
+        mut self,
+        scenario: &Scenario,
+        mut options: SimOptions,
+        recorded: Option<RecordedTrades>,
+    ) -> Result<Report, String> {
+        if let Some(r) = recorded.filter(|r| r.path < self.end) {
+            self.acc.add_recorded(r);
+        }
+        options.paths = Some(self.end);
+        let sim = Simulation::new(scenario, &options).map_err(|e| e.to_string())?;
+        Ok(sim.report(&self.acc))
+    }
+}
+
 /// Starts a comparison of `scenario` with `settings` (cancelling any run in flight).
 fn start(state: RunState, scenario: Scenario, settings: RunSettings) {
     cancel(state, false);
@@ -781,6 +840,7 @@ fn start(state: RunState, scenario: Scenario, settings: RunSettings) {
         chunks: plan,
         next: 0,
         gathered: Accumulator::new(),
+        prefix: Prefix::default(),
         started: {
             // The benchmark times the first partial result from here.
             browser::mark("tollbooth:run-start");
@@ -811,14 +871,20 @@ fn start(state: RunState, scenario: Scenario, settings: RunSettings) {
 fn cancel(state: RunState, mark: bool) {
     let old = RUN.with(|r| r.borrow_mut().take());
     if let (Some(mut run), true) = (old, mark) {
-        // The figures become the whole report of the paths gathered (the table on screen
-        // may be a partial of fewer, published at most once a second), with the trade list
-        // if its reading had begun; the count follows the report.
-        if !run.gathered.is_empty() {
-            if let Ok(r) = partial_report(&mut run, true) {
-                state.done.set(r.paths);
-                state.report.set(Some(r));
-            }
+        // The figures become the whole report of paths 0..N, the longest run of paths
+        // from the first that is in (chunks finish out of order): the same report, hash
+        // included, as a run of N paths, with the trade list if its reading had begun; the
+        // count follows the report. Cancelled before path 0 is in (the first few tens of
+        // milliseconds), the figures are those of the paths in.
+        let report = match cancelled_report(&mut run) {
+            Ok(Some(r)) => Ok(r),
+            Ok(None) if !run.gathered.is_empty() => partial_report(&mut run, true),
+            Ok(None) => Err(String::new()),
+            Err(e) => Err(e),
+        };
+        if let Ok(r) = report {
+            state.done.set(r.paths);
+            state.report.set(Some(r));
         }
         state.status.set(Status::Cancelled);
     }
@@ -841,12 +907,12 @@ fn on_output(state: RunState, worker: usize, out: Done) {
     let (id, arrived) = match out {
         Done::Chunk {
             run,
+            index,
             result,
             ms,
             paths,
             trades,
-            ..
-        } => (run, Arrived::Chunk(result, ms, paths, trades)),
+        } => (run, Arrived::Chunk(result, ms, paths, trades, index)),
         Done::Part {
             run, result, ms, ..
         } => (run, Arrived::Part(result, ms)),
@@ -867,8 +933,8 @@ fn on_output(state: RunState, worker: usize, out: Done) {
             send_next(run, worker);
             return None;
         }
-        let (acc, paths, ms) = match arrived {
-            Arrived::Chunk(result, ms, paths, trades) => {
+        let (acc, paths, ms, range) = match arrived {
+            Arrived::Chunk(result, ms, paths, trades, index) => {
                 // The worker gets its next chunk before this one is read: it computes while
                 // the page decodes and merges (a 10–15 ms task it would otherwise idle
                 // through, a tenth of a chunk's time). A failed chunk stops the run instead.
@@ -895,6 +961,7 @@ fn on_output(state: RunState, worker: usize, out: Done) {
                     }),
                     paths,
                     ms,
+                    run.chunks.get(index).cloned(),
                 )
             }
             Arrived::Part(result, ms) => {
@@ -923,7 +990,7 @@ fn on_output(state: RunState, worker: usize, out: Done) {
                 });
                 // The first chunk: one path. Its last part's worker takes the next chunk.
                 send_next(run, worker);
-                (acc, 1, parts.ms)
+                (acc, 1, parts.ms, run.chunks.first().cloned())
             }
         };
         let acc = match acc {
@@ -933,8 +1000,12 @@ fn on_output(state: RunState, worker: usize, out: Done) {
                 return Some(After::Stop);
             }
         };
-        if let Err(e) = run.gathered.merge(acc) {
-            state.status.set(Status::Failed(e.to_string()));
+        let held = match range {
+            Some(r) => run.prefix.add(r, acc.clone()),
+            None => Err("a chunk the run did not plan came back".to_string()),
+        };
+        if let Err(e) = held.and_then(|()| run.gathered.merge(acc).map_err(|e| e.to_string())) {
+            state.status.set(Status::Failed(e));
             return Some(After::Stop);
         }
         run.worker_ms += ms;
@@ -971,9 +1042,9 @@ fn on_output(state: RunState, worker: usize, out: Done) {
 
 /// What a worker sent back for the current run.
 enum Arrived {
-    /// A chunk's accumulator (JSON), the worker's milliseconds, the chunk's paths and the
-    /// recorded path's trades if the chunk holds it.
-    Chunk(Result<String, String>, f64, u64, Option<TradesJson>),
+    /// A chunk's accumulator (JSON), the worker's milliseconds, the chunk's paths, the
+    /// recorded path's trades if the chunk holds it, and the chunk's index in the plan.
+    Chunk(Result<String, String>, f64, u64, Option<TradesJson>, usize),
     /// A part of the first chunk (JSON) and the worker's milliseconds.
     Part(Result<String, String>, f64),
 }
@@ -1382,7 +1453,7 @@ fn ReportView(report: Report, stale: Option<&'static str>) -> impl IntoView {
         <h3>"Definitions"</h3>
         <ol class="footnotes" data-testid="definitions">{notes}</ol>
         <h3>"Assumptions"</h3>
-        <ul class="assumptions">{assumptions}</ul>
+        <ul class="assumptions" data-testid="assumptions">{assumptions}</ul>
     }
 }
 
@@ -1612,7 +1683,7 @@ fn PathTrades(trades: TradeList, hidden: Signal<bool>) -> impl IntoView {
                                     <td class="num">{usd(r.spread)}</td>
                                     <td class="num">{usd(r.realized_gain)}</td>
                                     <td class="num">{usd(r.disallowed)}</td>
-                                    <td class="lots">{r.lots.iter().map(|l| format!("{} sh of {}", format::shares(l.quantity), l.acquired)).collect::<Vec<_>>().join("; ")}</td>
+                                    <td class="lots">{r.lots.iter().map(|l| if l.label.is_empty() { format!("{} sh of {}", format::shares(l.quantity), l.acquired) } else { format!("{}: {} sh of {}", l.label, format::shares(l.quantity), l.acquired) }).collect::<Vec<_>>().join("; ")}</td>
                                     <td>{reason}</td>
                                 </tr>
                             }
@@ -1710,6 +1781,53 @@ mod tests {
         assert_eq!(break_even_text(Some(-1.48), below), "never");
         assert_eq!(break_even_text(Some(-4.0), above), "at any fee");
         assert_eq!(break_even_text(None, None), "n/a");
+    }
+
+    /// Regression: a cancelled run's assumptions said the paths asked for (200) where the
+    /// table had 33, and its report hash matched no run: its paths were whichever chunks
+    /// had come back. It reports paths 0..N, the report of a run of N paths.
+    #[test]
+    fn a_cancelled_run_reports_its_paths_from_the_first_as_a_run_of_as_many() {
+        let s = tollbooth_engine::scenario::Scenario::demo();
+        let settings = RunSettings {
+            paths: 12,
+            years: 1,
+            seed: 7,
+        };
+        let sim = Simulation::new(&s, &settings.options()).unwrap();
+        let plan = plan(settings.paths, 2);
+        let mut prefix = Prefix::default();
+        let mut recorded = None;
+        // Chunks back out of order, the one after path 3's still out.
+        let gap = plan.iter().position(|r| r.start == 3).unwrap();
+        for (i, r) in plan.iter().enumerate().rev() {
+            if i == gap {
+                continue;
+            }
+            let mut acc = sim.run_range(r.clone()).unwrap();
+            if let Some(t) = acc.take_recorded() {
+                recorded = Some(t);
+            }
+            prefix.add(r.clone(), acc).unwrap();
+        }
+        assert_eq!(prefix.end, 3);
+        let report = prefix.report(&s, settings.options(), recorded).unwrap();
+        let alone = tollbooth_engine::simulate::simulate(
+            &s,
+            &SimOptions {
+                paths: Some(3),
+                ..settings.options()
+            },
+        )
+        .unwrap();
+        assert_eq!(report.paths, 3);
+        assert!(
+            report.assumptions[0].starts_with("3 paths of "),
+            "{:?}",
+            report.assumptions[0]
+        );
+        assert!(!report.trades.policies.is_empty());
+        assert_eq!(report.hash_hex(), alone.hash_hex());
     }
 
     #[test]

@@ -42,6 +42,9 @@ test("the bundle loads from a sub-path and prices a sell ticket in the browser",
   // A buy pays no regulatory fee.
   await app.setSide("buy");
   await app.expect("ticket-sec", "$0.00");
+  // …and quotes no rate of $0 for it.
+  const secRow = await page.getByTestId("ticket-sec").locator("xpath=..").textContent();
+  assert.match(secRow, /not charged: sales only/);
   // Bad input gets a message next to the field, and nothing breaks.
   await app.setQuantity("12x");
   await page.getByText("is not a number of shares").waitFor();

@@ -4,12 +4,14 @@
 // any request after load, and on any console error.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync } from "node:fs";
 import { launch, openApp, startBundle } from "./harness.mjs";
 import { Results, Workspace } from "./pages.mjs";
 
 // The report hash the engine pins natively (demo, 8 paths, 2 years, the scenario's seed):
 // the workers' merged result must match it exactly.
+const CLI = process.env.TOLLBOOTH_CLI ?? "target/debug/tollbooth";
 const DEMO_REPORT_HASH_8_PATHS_2_YEARS = readFileSync("crates/engine/tests/simulate_repro.rs", "utf8").match(
   /DEMO_REPORT_HASH_8_PATHS_2_YEARS: &str = "([0-9a-f]{16})"/,
 )[1];
@@ -202,16 +204,27 @@ test("a long comparison shows partial results and can be cancelled", async () =>
   assert.match(await results.status(), /^Simulating: \d+ of 2000 paths/);
   // The first partial result arrives while the run goes on.
   await page.getByTestId("compare-table").waitFor({ timeout: 60_000 });
+  // Past the first chunks, so path 0 is in.
+  await page.waitForFunction(() => /Simulating: ([2-9]\d|\d{3,}) of 2000/.test(document.querySelector('[data-testid="run-status"]')?.textContent ?? ""), null, { timeout: 60_000 });
   await results.cancel();
   await results.waitStatus(/^Cancelled after \d+ of 2000 paths/);
   const { done } = await results.progress();
   assert.ok(done > 0 && done < 2000, `cancelled with ${done} paths done`);
   await page.waitForTimeout(1500);
   assert.equal((await results.progress()).done, done, "no chunk is counted after cancel");
-  // The figures are of exactly the paths the status counts.
+  // The figures are of exactly the paths the status counts, and say so.
   const meta = await page.getByTestId("report-meta").textContent();
   assert.equal(Number(meta.match(/^(\d+) paths × 10 years/)[1]), done, meta);
   assert.equal((await results.policyColumns()).length, 3);
+  assert.match(await page.getByTestId("assumptions").textContent(), new RegExp(`^${done} paths of `));
+  // They are paths 0..done, the report of a run of that many: the CLI prints its hash.
+  const cli = JSON.parse(
+    execFileSync(CLI, ["simulate", "crates/engine/testdata/scenarios/household.json", "--paths", String(done), "--years", "10"], {
+      encoding: "utf8",
+      maxBuffer: 1 << 28,
+    }),
+  );
+  assert.equal(await results.reportHash(), cli.report_hash);
   assert.deepEqual(problems, []);
   await context.close();
 });

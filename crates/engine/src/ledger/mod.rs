@@ -684,7 +684,7 @@ impl Ledger {
     }
 
     /// The purchase lot `id`'s shares came from (itself, unless split off by a wash).
-    fn purchase(&self, id: LotId) -> LotId {
+    pub(crate) fn purchase(&self, id: LotId) -> LotId {
         self.purchase_of.get(&id).copied().unwrap_or(id)
     }
 

@@ -838,8 +838,13 @@ impl V {
                 self.err(path, format!("must be between {min} and {max}"));
                 min
             }
+            // All digits, but past the largest whole number a field can hold.
+            Err(_) if t.bytes().all(|b| b.is_ascii_digit()) => {
+                self.err(path, format!("must be between {min} and {max}"));
+                min
+            }
             Err(_) => {
-                self.err(path, format!("`{t}` is not a whole number"));
+                self.err(path, format!("`{}` is not a whole number", quoted(t)));
                 min
             }
         }

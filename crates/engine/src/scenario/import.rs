@@ -336,11 +336,24 @@ impl ColumnMapping {
         }
     }
 
-    /// Which preset, if any, this file's header matches (in [`ImportPreset::ALL`] order).
+    /// Which preset, if any, this file's header matches: of those whose columns it has
+    /// (names compared loosely: `cost_basis` is `Cost Basis`), the one whose own spelling
+    /// it uses for the most columns (`symbol,quantity,cost_basis` is Generic, not
+    /// Schwab-like), the first in [`ImportPreset::ALL`] order on a tie.
     pub fn detect_preset(headers: &[String]) -> Option<ImportPreset> {
-        ImportPreset::ALL
-            .into_iter()
-            .find(|p| p.mapping(headers).is_ok())
+        let spelled = |p: ImportPreset| {
+            p.columns()
+                .iter()
+                .filter(|(_, names)| names.iter().any(|n| headers.iter().any(|h| h.trim() == *n)))
+                .count()
+        };
+        let mut best: Option<(usize, ImportPreset)> = None;
+        for p in ImportPreset::ALL {
+            if p.mapping(headers).is_ok() && best.is_none_or(|(k, _)| spelled(p) > k) {
+                best = Some((spelled(p), p));
+            }
+        }
+        best.map(|(_, p)| p)
     }
 }
 

@@ -737,6 +737,11 @@ fn monte_carlo_settings() {
         f.market.horizon_years = "2.5".into()
     });
     only_error("market.seed", |f| f.market.seed = "-1".into());
+    // Too large for the field is out of range, not "not a whole number".
+    let m = only_error("market.seed", |f| {
+        f.market.seed = "18446744073709551616".into()
+    });
+    assert_eq!(m, format!("must be between 0 and {}", u64::MAX));
     only_error("market.shocks.dof", |f| f.market.shocks.dof = "2".into());
     only_error("market.shocks.kind", |f| f.market.shocks.kind = None);
     let mut f = demo_form();

@@ -726,6 +726,11 @@ impl Book {
                     .iter()
                     .map(|r| LotRelief {
                         lot: r.lot_id,
+                        label: w
+                            .opening_labels
+                            .get(self.ledger.purchase(r.lot_id) as usize)
+                            .cloned()
+                            .unwrap_or_default(),
                         quantity: r.quantity,
                         basis: r.basis,
                         acquired: r.acquired,

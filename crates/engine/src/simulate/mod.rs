@@ -614,7 +614,9 @@ impl<'s> Simulation<'s> {
         let mut v = vec![
             format!(
                 "{} paths of {} business days from {} (seed {}), {} shocks; {}.",
-                self.paths,
+                // The paths the report aggregates (a partial report's are fewer than the
+                // run's).
+                acc.len(),
                 w.dates.len(),
                 w.start,
                 self.seed,

@@ -22,6 +22,11 @@ use serde::{Deserialize, Serialize};
 pub struct LotRelief {
     /// The lot's id in the ledger.
     pub lot: LotId,
+    /// The scenario's id of the opening lot the shares came from (its `id` in the
+    /// household; a piece a wash split off it keeps it); empty for shares bought in the
+    /// simulation, told apart by their purchase date.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub label: String,
     /// Shares relieved.
     pub quantity: f64,
     /// Basis relieved, dollars.
@@ -912,7 +917,14 @@ impl Report {
                 let lots: Vec<String> = r
                     .lots
                     .iter()
-                    .map(|l| format!("{}:{}@{}", l.lot, l.quantity, l.acquired))
+                    .map(|l| {
+                        let name = if l.label.is_empty() {
+                            format!("#{}", l.lot)
+                        } else {
+                            l.label.clone()
+                        };
+                        format!("{name}:{}@{}", l.quantity, l.acquired)
+                    })
                     .collect();
                 let reason = serde_json::to_string(&r.reason).unwrap_or_default();
                 out.push_str(&format!(

@@ -110,6 +110,9 @@ pub(crate) struct World<'s> {
     pub reinvest: bool,
     /// The ledger with every opening lot, per lot method (cloned per path).
     pub ledgers: Vec<(LotMethod, Ledger)>,
+    /// The scenario's id of each opening lot, by ledger lot id (opening lots are booked
+    /// first, in this order).
+    pub opening_labels: Vec<String>,
     /// Opening quantities, `account * n + security`.
     pub qty0: Vec<f64>,
     /// Annualised covariance of the classes' benchmark securities (for the optimizer).
@@ -441,8 +444,10 @@ impl<'s> World<'s> {
         let n = secs.len();
         let mut qty0 = vec![0.0; accounts.len() * n];
         let mut opening = Vec::new();
+        let mut opening_labels = Vec::new();
         for (ai, acc) in s.household.accounts.iter().enumerate() {
             for lot in &acc.lots {
+                opening_labels.push(lot.id.clone());
                 let si = index_of(&lot.symbol).ok_or_else(|| SimError::UnknownSecurity {
                     field: format!("household.accounts[{ai}].lots"),
                     symbol: lot.symbol.clone(),
@@ -537,6 +542,7 @@ impl<'s> World<'s> {
                 crate::scenario::market::DividendTreatment::Reinvest
             ),
             ledgers,
+            opening_labels,
             qty0,
             class_cov,
             tax_account,

@@ -154,6 +154,26 @@ fn fidelity_like_preset_and_lot_ids_and_various() {
     );
 }
 
+/// Regression: the Generic header (`symbol,quantity,cost_basis,acquired,account`, the
+/// README's own example) was shown as "Schwab-like", whose columns it also fits loosely.
+#[test]
+fn the_generic_header_is_detected_as_generic() {
+    let headers: Vec<String> = ["symbol", "quantity", "cost_basis", "acquired", "account"]
+        .map(String::from)
+        .to_vec();
+    assert_eq!(
+        ColumnMapping::detect_preset(&headers),
+        Some(ImportPreset::Generic)
+    );
+    let schwab: Vec<String> = ["Symbol", "Quantity", "Cost Basis", "Open Date"]
+        .map(String::from)
+        .to_vec();
+    assert_eq!(
+        ColumnMapping::detect_preset(&schwab),
+        Some(ImportPreset::SchwabLike)
+    );
+}
+
 #[test]
 fn preset_that_does_not_fit_names_the_missing_column() {
     let opts = ImportOptions {
