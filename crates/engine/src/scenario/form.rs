@@ -714,6 +714,41 @@ enum R {
 const MAX_EXPENSE_RATIO: f64 = 0.05;
 
 /// A fraction in `[0, 1)`: a yield or expense ratio of 100 % would leave nothing.
+/// A half-spread in bps: `[0, 1000]` (10 % of the price each way; wider is no market).
+const HALF_SPREAD_BPS: R = R::Range {
+    lo: 0.0,
+    lo_incl: true,
+    hi: 1_000.0,
+    hi_incl: true,
+};
+/// An advisory fee in bps a year: `[0, 500]` (5 %, above any advisor's).
+const ADVISORY_BPS: R = R::Range {
+    lo: 0.0,
+    lo_incl: true,
+    hi: 500.0,
+    hi_incl: true,
+};
+/// A commission in bps of notional: `[0, 1000]` (10 %).
+const NOTIONAL_BPS: R = R::Range {
+    lo: 0.0,
+    lo_incl: true,
+    hi: 1_000.0,
+    hi_incl: true,
+};
+/// A charge per ticket in dollars (flat fee, minimum, fractional surcharge): `[0, 1000]`.
+const TICKET_USD: R = R::Range {
+    lo: 0.0,
+    lo_incl: true,
+    hi: 1_000.0,
+    hi_incl: true,
+};
+/// A commission per share in dollars: `[0, 10]`.
+const PER_SHARE_USD: R = R::Range {
+    lo: 0.0,
+    lo_incl: true,
+    hi: 10.0,
+    hi_incl: true,
+};
 const BELOW_ONE: R = R::Range {
     lo: 0.0,
     lo_incl: true,
@@ -1246,7 +1281,7 @@ impl ScenarioForm {
                 let p = format!("fee_schedules[{i}]");
                 let row = |v: &mut V, key: &str, r: &FeeRowForm| {
                     let q = format!("{p}.rows.{key}");
-                    let minimum = v.num(&format!("{q}.minimum"), &r.minimum, R::NonNeg);
+                    let minimum = v.num(&format!("{q}.minimum"), &r.minimum, TICKET_USD);
                     let maximum = v.opt_num(&format!("{q}.maximum"), &r.maximum, R::NonNeg);
                     if let Some(max) = maximum {
                         if max < minimum {
@@ -1257,12 +1292,12 @@ impl ScenarioForm {
                         }
                     }
                     FeeRow {
-                        flat: v.num(&format!("{q}.flat"), &r.flat, R::NonNeg),
-                        per_share: v.num(&format!("{q}.per_share"), &r.per_share, R::NonNeg),
+                        flat: v.num(&format!("{q}.flat"), &r.flat, TICKET_USD),
+                        per_share: v.num(&format!("{q}.per_share"), &r.per_share, PER_SHARE_USD),
                         notional_bps: v.num(
                             &format!("{q}.notional_bps"),
                             &r.notional_bps,
-                            R::NonNeg,
+                            NOTIONAL_BPS,
                         ),
                         minimum,
                         maximum,
@@ -1292,14 +1327,14 @@ impl ScenarioForm {
                     fractional_surcharge: v.num(
                         &format!("{p}.fractional_surcharge"),
                         &f.fractional_surcharge,
-                        R::NonNeg,
+                        TICKET_USD,
                     ),
                     charge_regulatory: f.charge_regulatory,
                     impact,
                     advisory_fee_bps: v.num(
                         &format!("{p}.advisory_fee_bps"),
                         &f.advisory_fee_bps,
-                        R::NonNeg,
+                        ADVISORY_BPS,
                     ),
                 }
             })
@@ -1342,7 +1377,7 @@ impl ScenarioForm {
                     half_spread_bps: v.num(
                         &format!("{p}.half_spread_bps"),
                         &s.half_spread_bps,
-                        R::NonNeg,
+                        HALF_SPREAD_BPS,
                     ),
                     expense_ratio: v.num(
                         &format!("{p}.expense_ratio"),
