@@ -252,7 +252,7 @@ pub fn HouseholdEditor() -> impl IntoView {
                 <tbody>
                     <For each=indices(|f| f.household.members.len()) key=|i| *i children=move |i| view! {
                         <tr>
-                            <td>{text_input(fld!(MemberP(i), id), format!("Member {} id", i + 1), Hidden)}</td>
+                            <td>{text_input(Field::new(format!("household.members[{i}].id"), move |f| f.household.members.get(i).map(|m| m.id.clone()), move |f, v| ops::rename_member(f, i, v)), format!("Member {} id", i + 1), Hidden)}</td>
                             <td>{text_input(fld!(MemberP(i), name), format!("Member {} name", i + 1), Hidden)}</td>
                             <td>{remove_button("Remove", format!("remove-member-{i}"), Removal::Member(i))}</td>
                         </tr>
@@ -275,7 +275,7 @@ pub fn HouseholdEditor() -> impl IntoView {
                     <For each=indices(|f| f.household.accounts.len()) key=|i| *i children=move |a| view! {
                         <tr>
                             <td>{text_input(fld!(AccountP(a), name), format!("Account {} name", a + 1), Hidden)}</td>
-                            <td>{text_input(fld!(AccountP(a), id), format!("Account {} id", a + 1), Hidden)}</td>
+                            <td>{text_input(Field::new(format!("household.accounts[{a}].id"), move |f| f.household.accounts.get(a).map(|x| x.id.clone()), move |f, v| ops::rename_account(f, a, v)), format!("Account {} id", a + 1), Hidden)}</td>
                             <td>{select_input(fld!(AccountP(a), kind => enum), format!("Account {} kind", a + 1), Hidden, account_kinds(), Some("— choose —"))}</td>
                             <td>{dynamic_select(fld!(AccountP(a), owner), format!("Account {} owner", a + 1), Hidden, member_options)}</td>
                             <td>{checkbox(fld!(AccountP(a), joint => bool), "Joint")}</td>
@@ -580,7 +580,7 @@ fn FeeScheduleEditor(i: usize) -> impl IntoView {
         <div class="schedule" data-testid=format!("schedule-{i}")>
             <div class="form-row">
                 {text_input(fld!(FeeP(i), name), "Name", Shown)}
-                {text_input(fld!(FeeP(i), id), "Id (accounts refer to it)", Shown)}
+                {text_input(Field::new(format!("fee_schedules[{i}].id"), move |f| f.fee_schedules.get(i).map(|x| x.id.clone()), move |f, v| ops::rename_fee_schedule(f, i, v)), "Id (accounts refer to it)", Shown)}
                 <label class="field">
                     <span class="label-text">"Load preset"</span>
                     <select data-testid=format!("preset-{i}") on:change=move |ev| chosen.set(event_target_value(&ev))>
