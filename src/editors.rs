@@ -5,6 +5,7 @@
 use crate::fields::*;
 use crate::fld;
 use crate::ops;
+use crate::undo::{self, Removal};
 use leptos::prelude::*;
 use serde::Serialize;
 use tollbooth_engine::fees::FeePreset;
@@ -179,6 +180,18 @@ fn action(
     }
 }
 
+/// A button that removes a row as an edit the advisor can undo (see [`crate::undo`]).
+fn remove_button(label: &str, test_id: String, r: Removal) -> impl IntoView {
+    let ws = ws();
+    let aria = row_label(label, &test_id);
+    view! {
+        <button type="button" class="small" data-testid=test_id aria-label=aria
+            on:click=move |_| undo::remove_undoably(ws, r)>
+            {label.to_string()}
+        </button>
+    }
+}
+
 /// `("Delete", "delete-lot-0-2")` → `"Delete lot 3 of account 1"`; other ids → the label.
 fn row_label(label: &str, test_id: &str) -> String {
     let parts: Vec<&str> = test_id.split('-').collect();
@@ -239,9 +252,9 @@ pub fn HouseholdEditor() -> impl IntoView {
                 <tbody>
                     <For each=indices(|f| f.household.members.len()) key=|i| *i children=move |i| view! {
                         <tr>
-                            <td>{text_input(fld!(MemberP(i), id), format!("Member {} id", i + 1), Hidden)}</td>
+                            <td>{text_input(Field::new(format!("household.members[{i}].id"), move |f| f.household.members.get(i).map(|m| m.id.clone()), move |f, v| ops::rename_member(f, i, v)), format!("Member {} id", i + 1), Hidden)}</td>
                             <td>{text_input(fld!(MemberP(i), name), format!("Member {} name", i + 1), Hidden)}</td>
-                            <td>{action("Remove".into(), format!("remove-member-{i}"), move |f| { if i < f.household.members.len() { f.household.members.remove(i); } })}</td>
+                            <td>{remove_button("Remove", format!("remove-member-{i}"), Removal::Member(i))}</td>
                         </tr>
                     } />
                 </tbody>
@@ -262,13 +275,13 @@ pub fn HouseholdEditor() -> impl IntoView {
                     <For each=indices(|f| f.household.accounts.len()) key=|i| *i children=move |a| view! {
                         <tr>
                             <td>{text_input(fld!(AccountP(a), name), format!("Account {} name", a + 1), Hidden)}</td>
-                            <td>{text_input(fld!(AccountP(a), id), format!("Account {} id", a + 1), Hidden)}</td>
+                            <td>{text_input(Field::new(format!("household.accounts[{a}].id"), move |f| f.household.accounts.get(a).map(|x| x.id.clone()), move |f, v| ops::rename_account(f, a, v)), format!("Account {} id", a + 1), Hidden)}</td>
                             <td>{select_input(fld!(AccountP(a), kind => enum), format!("Account {} kind", a + 1), Hidden, account_kinds(), Some("— choose —"))}</td>
                             <td>{dynamic_select(fld!(AccountP(a), owner), format!("Account {} owner", a + 1), Hidden, member_options)}</td>
                             <td>{checkbox(fld!(AccountP(a), joint => bool), "Joint")}</td>
                             <td>{text_input(fld!(AccountP(a), cash), format!("Account {} cash", a + 1), Hidden)}</td>
                             <td>{dynamic_select(fld!(AccountP(a), fee_schedule), format!("Account {} fee schedule", a + 1), Hidden, schedule_options)}</td>
-                            <td>{action("Remove".into(), format!("remove-account-{a}"), move |f| ops::remove_account(f, a))}</td>
+                            <td>{remove_button("Remove", format!("remove-account-{a}"), Removal::Account(a))}</td>
                         </tr>
                     } />
                 </tbody>
@@ -313,7 +326,7 @@ pub fn LotsEditor() -> impl IntoView {
                                             <td>{text_input(fld!(LotP(a, k), quantity), format!("{n} shares"), Hidden)}</td>
                                             <td>{text_input(fld!(LotP(a, k), basis), format!("{n} cost basis"), Hidden)}</td>
                                             <td>{date_input(fld!(LotP(a, k), acquired), format!("{n} acquired"), Hidden)}</td>
-                                            <td>{action("Delete".into(), format!("delete-lot-{a}-{k}"), move |f| ops::remove_lot(f, a, k))}</td>
+                                            <td>{remove_button("Delete", format!("delete-lot-{a}-{k}"), Removal::Lot(a, k))}</td>
                                         </tr>
                                     }
                                 } />
@@ -387,7 +400,7 @@ pub fn SecuritiesEditor() -> impl IntoView {
                                 <td>{partners_input(i, format!("{n} TLH partners (comma-separated)"))}</td>
                                 <td>{checkbox(fld!(SecurityP(i), fractional_allowed => bool), "Fractional")}</td>
                                 <td>{text_input(fld!(SecurityP(i), daily_dollar_volume), format!("{n} average daily dollar volume"), Hidden)}</td>
-                                <td>{action("Remove".into(), format!("remove-security-{i}"), move |f| ops::remove_security(f, i))}</td>
+                                <td>{remove_button("Remove", format!("remove-security-{i}"), Removal::Security(i))}</td>
                             </tr>
                         }
                     } />
@@ -449,7 +462,7 @@ pub fn TargetEditor() -> impl IntoView {
                                 <td>{select_input(fld!(ClassTargetP(i), band.fields.kind => enum), format!("{n} band kind"), Hidden, band_kinds(), Some("—"))}</td>
                                 <td>{text_input(fld!(ClassTargetP(i), band.fields.width), format!("{n} band width"), Hidden)}</td>
                                 <td>{dynamic_select(location_field(i), format!("{n} asset location"), Hidden, move |f| ops::location_options(f.target.classes.get(i).map_or(&[][..], |c| &c.location[..])))}</td>
-                                <td>{action("Remove".into(), format!("remove-target-{i}"), move |f| { if i < f.target.classes.len() { f.target.classes.remove(i); } })}</td>
+                                <td>{remove_button("Remove", format!("remove-target-{i}"), Removal::TargetClass(i))}</td>
                             </tr>
                         }
                     } />
@@ -479,7 +492,7 @@ pub fn TargetEditor() -> impl IntoView {
                         view! { <tr>
                             <td>{dynamic_select(fld!(MinCashP(i), account), format!("{n} account"), Hidden, account_options)}</td>
                             <td>{text_input(fld!(MinCashP(i), amount), format!("{n} amount"), Hidden)}</td>
-                            <td>{action("Remove".into(), format!("remove-min-cash-{i}"), move |f| { if i < f.target.min_cash.len() { f.target.min_cash.remove(i); } })}</td>
+                            <td>{remove_button("Remove", format!("remove-min-cash-{i}"), Removal::MinCash(i))}</td>
                         </tr> }
                     } />
                 </tbody>
@@ -567,7 +580,7 @@ fn FeeScheduleEditor(i: usize) -> impl IntoView {
         <div class="schedule" data-testid=format!("schedule-{i}")>
             <div class="form-row">
                 {text_input(fld!(FeeP(i), name), "Name", Shown)}
-                {text_input(fld!(FeeP(i), id), "Id (accounts refer to it)", Shown)}
+                {text_input(Field::new(format!("fee_schedules[{i}].id"), move |f| f.fee_schedules.get(i).map(|x| x.id.clone()), move |f, v| ops::rename_fee_schedule(f, i, v)), "Id (accounts refer to it)", Shown)}
                 <label class="field">
                     <span class="label-text">"Load preset"</span>
                     <select data-testid=format!("preset-{i}") on:change=move |ev| chosen.set(event_target_value(&ev))>
@@ -583,7 +596,7 @@ fn FeeScheduleEditor(i: usize) -> impl IntoView {
                             chosen.set(String::new());
                         }
                     }>"Load"</button>
-                {action("Remove schedule".into(), format!("remove-schedule-{i}"), move |f| { if i < f.fee_schedules.len() { f.fee_schedules.remove(i); } })}
+                {remove_button("Remove schedule", format!("remove-schedule-{i}"), Removal::FeeSchedule(i))}
             </div>
             <div class="scroll">
             <table class="grid edit">
@@ -771,7 +784,7 @@ pub fn MarketEditor() -> impl IntoView {
                         view! { <tr>
                             <td>{dynamic_select(fld!(SecurityVolP(i), symbol), format!("{n} security"), Hidden, security_options)}</td>
                             <td>{text_input(fld!(SecurityVolP(i), vol), format!("{n} volatility"), Hidden)}</td>
-                            <td>{action("Remove".into(), format!("remove-security-vol-{i}"), move |f| { if i < f.market.idiosyncratic_vol.len() { f.market.idiosyncratic_vol.remove(i); } })}</td>
+                            <td>{remove_button("Remove", format!("remove-security-vol-{i}"), Removal::SecurityVol(i))}</td>
                         </tr> }
                     } />
                 </tbody>
@@ -807,7 +820,7 @@ pub fn CashFlowsEditor() -> impl IntoView {
                             <td>{date_input(fld!(CashFlowP(i), schedule.start), format!("{n} start"), Hidden)}</td>
                             <td>{date_input(fld!(CashFlowP(i), schedule.end), format!("{n} end"), Hidden)}</td>
                             <td>{select_input(fld!(CashFlowP(i), schedule.frequency => enum), format!("{n} frequency"), Hidden, frequencies(), Some("—"))}</td>
-                            <td>{action("Remove".into(), format!("remove-flow-{i}"), move |f| { if i < f.cash_flows.len() { f.cash_flows.remove(i); } })}</td>
+                            <td>{remove_button("Remove", format!("remove-flow-{i}"), Removal::CashFlow(i))}</td>
                         </tr> }
                     } />
                 </tbody>
@@ -859,7 +872,7 @@ fn PolicyEditor(i: usize) -> impl IntoView {
                     on:click=move |_| ws.form.update(|f| ops::duplicate_policy(f, i))>"Duplicate"</button>
                 <button type="button" class="small" data-testid=format!("remove-policy-{i}")
                     prop:disabled=move || !ws.form.with(ops::can_remove_policy)
-                    on:click=move |_| ws.form.update(|f| ops::remove_policy(f, i))>"Remove"</button>
+                    on:click=move |_| undo::remove_undoably(ws, Removal::Policy(i))>"Remove"</button>
             </div>
             <div class="rules">
                 <div class="rule">

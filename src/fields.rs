@@ -13,6 +13,7 @@ use tollbooth_engine::scenario::form::*;
 use tollbooth_engine::scenario::{FieldError, Scenario, ScenarioForm};
 
 use crate::persist::Notice;
+use crate::undo::UndoStack;
 
 /// Everything the editors share; `Copy`, passed through context.
 #[derive(Clone, Copy)]
@@ -27,6 +28,8 @@ pub struct Workspace {
     pub presenting: RwSignal<bool>,
     /// The banner message.
     pub notice: RwSignal<Option<Notice>>,
+    /// The destructive edits that can be undone (see [`crate::undo`]).
+    pub undo: RwSignal<UndoStack>,
 }
 
 impl Workspace {
@@ -41,6 +44,7 @@ impl Workspace {
             errors,
             presenting: RwSignal::new(false),
             notice: RwSignal::new(notice),
+            undo: RwSignal::new(UndoStack::default()),
         }
     }
 

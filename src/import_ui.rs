@@ -3,11 +3,15 @@
 
 use crate::browser;
 use crate::fields::ws;
+use crate::undo::Undoable;
 use leptos::prelude::*;
+use tollbooth_engine::date::Date;
+use tollbooth_engine::scenario::form::{plain_number, LotForm};
 use tollbooth_engine::scenario::import::{
-    import_lots, read_table, resolve_mapping, ColumnMapping, Field, ImportError, ImportMode,
-    ImportOptions, ImportPreset, MappingChoice,
+    import_lots, parse_rows, read_table, resolve_mapping, ColumnMapping, Field, ImportError,
+    ImportMode, ImportOptions, ImportPreset, ImportedLot, MappingChoice,
 };
+use tollbooth_engine::scenario::ScenarioForm;
 
 /// How many data rows the preview shows.
 const PREVIEW_ROWS: usize = 5;
@@ -85,6 +89,110 @@ fn preview(text: &str, choice: &MappingChoice) -> Preview {
     }
 }
 
+/// A row of the file that repeats a lot already in its account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DuplicateRow {
+    /// The row (the header is row 1).
+    pub row: usize,
+    /// The account's id.
+    pub account: String,
+    /// The id of the lot it repeats.
+    pub lot: String,
+}
+
+/// What makes two lots the same holding: symbol, shares, cost basis and acquisition date,
+/// read as values (`$1,234.50` and `1234.5`, `03/15/2021` and `2021-03-15` are equal). A
+/// number or date that does not read is compared as typed.
+#[derive(PartialEq)]
+struct LotKey {
+    symbol: String,
+    quantity: Result<f64, String>,
+    basis: Result<f64, String>,
+    acquired: Result<Date, String>,
+}
+
+impl LotKey {
+    fn of(l: &LotForm) -> LotKey {
+        let number = |t: &str| {
+            plain_number(t.trim())
+                .and_then(|p| p.parse::<f64>().ok())
+                .ok_or_else(|| t.trim().to_string())
+        };
+        let acquired = l.acquired.trim();
+        let date = acquired.parse::<Date>().or_else(|_| {
+            // MM/DD/YYYY, as custodians print it (the import reads it so).
+            match acquired.split('/').collect::<Vec<_>>()[..] {
+                [m, d, y] => format!("{y}-{m:0>2}-{d:0>2}").parse::<Date>(),
+                _ => acquired.parse::<Date>(),
+            }
+            .map_err(|_| acquired.to_string())
+        });
+        LotKey {
+            symbol: l.symbol.trim().to_ascii_uppercase(),
+            quantity: number(&l.quantity),
+            basis: number(&l.basis),
+            acquired: date,
+        }
+    }
+}
+
+/// The file's rows that repeat a lot already in their account (same symbol, shares, cost
+/// basis and acquisition date): adding them would count the holding twice. In file
+/// order; each row is matched to the first such lot.
+pub fn duplicate_rows(form: &ScenarioForm, lots: &[ImportedLot]) -> Vec<DuplicateRow> {
+    lots.iter()
+        .filter_map(|new| {
+            let account = form.household.accounts.get(new.account)?;
+            let key = LotKey::of(&new.lot);
+            let old = account.lots.iter().find(|l| LotKey::of(l) == key)?;
+            Some(DuplicateRow {
+                row: new.row,
+                account: account.id.clone(),
+                lot: old.id.clone(),
+            })
+        })
+        .collect()
+}
+
+/// The rows of `text` that would duplicate existing lots if added (none in replace mode,
+/// or when the file does not read: the import then says why).
+fn duplicates(form: &ScenarioForm, text: &str, options: &ImportOptions) -> Vec<DuplicateRow> {
+    if options.mode != ImportMode::Add || text.trim().is_empty() {
+        return Vec::new();
+    }
+    let Ok(table) = read_table(text) else {
+        return Vec::new();
+    };
+    let Ok(mapping) = resolve_mapping(&table, &options.mapping) else {
+        return Vec::new();
+    };
+    match parse_rows(form, &table, &mapping, options) {
+        Ok(lots) => duplicate_rows(form, &lots),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// The preview's warning about duplicate rows, naming the first few.
+pub fn duplicates_message(dups: &[DuplicateRow]) -> Option<String> {
+    const NAMED: usize = 5;
+    if dups.is_empty() {
+        return None;
+    }
+    let named: Vec<String> = dups
+        .iter()
+        .take(NAMED)
+        .map(|d| format!("row {} = lot {} in {}", d.row, d.lot, d.account))
+        .collect();
+    Some(format!(
+        "{} row(s) repeat lots already in their account (same symbol, shares, cost basis and \
+         acquisition date): {}{}. Adding them would count these holdings twice; to refresh \
+         the accounts from the file, choose to replace their lots instead.",
+        dups.len(),
+        named.join(", "),
+        if dups.len() > NAMED { ", …" } else { "" }
+    ))
+}
+
 /// The outcome of the last import attempt.
 #[derive(Clone, PartialEq)]
 enum Outcome {
@@ -160,6 +268,13 @@ impl ImportDraft {
     }
 }
 
+impl ImportDraft {
+    /// Forgets the last import's outcome (an undo may have taken the import back).
+    pub fn forget_outcome(&self) {
+        self.outcome.set(Outcome::None);
+    }
+}
+
 impl Default for ImportDraft {
     fn default() -> Self {
         ImportDraft::new()
@@ -207,6 +322,22 @@ pub fn ImportPanel() -> impl IntoView {
     if chosen_account().is_none() {
         account.set(String::new());
     }
+    // Rows that would add a second copy of a lot already there (add mode only).
+    let duplicated = Memo::new(move |_| {
+        if mode.get() != ImportMode::Add || !matches!(shown.get(), Preview::Mapped { .. }) {
+            return None;
+        }
+        account.track();
+        let options = ImportOptions {
+            mapping: choice.get(),
+            mode: ImportMode::Add,
+            default_account: chosen_account(),
+        };
+        text.with(|t| {
+            ws.form
+                .with(|f| duplicates_message(&duplicates(f, t, &options)))
+        })
+    });
 
     let run = move |_| {
         let options = ImportOptions {
@@ -232,6 +363,15 @@ pub fn ImportPanel() -> impl IntoView {
                         String::new()
                     }
                 );
+                // An import replaces or adds lots at once: it can be undone.
+                let before = ws.form.get_untracked();
+                ws.undo.update(|u| {
+                    u.push(Undoable {
+                        what: summary.trim_end_matches('.').to_string(),
+                        before,
+                        after: done.form.clone(),
+                    })
+                });
                 ws.form.set(done.form);
                 outcome.set(Outcome::Done(summary));
             }
@@ -354,6 +494,9 @@ pub fn ImportPanel() -> impl IntoView {
                                 )}
                             </p>
                         })}
+                        {move || duplicated.get().map(|m| view! {
+                            <p class="field-error" role="alert" data-testid="import-preview-duplicates">{m}</p>
+                        })}
                         <table class="grid">
                             <caption class="caption-left">"Column mapping and the first rows"</caption>
                             <thead>
@@ -411,5 +554,108 @@ fn error_list(errors: Vec<ImportError>) -> impl IntoView {
                 }).collect_view()}
             </tbody>
         </table>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tollbooth_engine::scenario::Scenario;
+
+    /// A generic CSV of `rows` (symbol, quantity, basis, acquired, account).
+    fn csv(rows: &[[String; 5]]) -> String {
+        let mut out = String::from("symbol,quantity,cost_basis,acquired,account\n");
+        for r in rows {
+            out.push_str(&r.join(","));
+            out.push('\n');
+        }
+        out
+    }
+
+    #[test]
+    fn rows_repeating_a_lot_already_in_the_account_are_found_whatever_their_notation() {
+        let form = Scenario::demo().to_form();
+        let acc = &form.household.accounts[0];
+        let lot = &acc.lots[1];
+        let basis: f64 = plain_number(&lot.basis).unwrap().parse().unwrap();
+        let date: Date = lot.acquired.parse().unwrap();
+        let (y, m, d) = date.ymd();
+        let us_date = format!("{m:02}/{d:02}/{y}");
+        let rows = [
+            // The same lot, written as a custodian prints it.
+            [
+                lot.symbol.to_lowercase(),
+                lot.quantity.clone(),
+                format!("\"${basis:.2}\""),
+                us_date,
+                acc.id.clone(),
+            ],
+            // One share more: another lot.
+            [
+                lot.symbol.clone(),
+                format!("{}1", lot.quantity),
+                lot.basis.clone(),
+                lot.acquired.clone(),
+                acc.id.clone(),
+            ],
+            // The same lot in another account: not a duplicate there.
+            [
+                lot.symbol.clone(),
+                lot.quantity.clone(),
+                lot.basis.clone(),
+                lot.acquired.clone(),
+                form.household.accounts[1].id.clone(),
+            ],
+        ];
+        let text = csv(&rows);
+        let options = ImportOptions::auto(ImportMode::Add);
+        let dups = duplicates(&form, &text, &options);
+        assert_eq!(
+            dups,
+            vec![DuplicateRow {
+                row: 2,
+                account: acc.id.clone(),
+                lot: lot.id.clone(),
+            }]
+        );
+        let message = duplicates_message(&dups).unwrap();
+        assert!(
+            message.starts_with(&format!("1 row(s) repeat lots already in their account (same symbol, shares, cost basis and acquisition date): row 2 = lot {} in {}.", lot.id, acc.id)),
+            "{message}"
+        );
+        // Replacing the account's lots duplicates nothing.
+        assert!(duplicates(&form, &text, &ImportOptions::auto(ImportMode::Replace)).is_empty());
+        assert_eq!(duplicates_message(&[]), None);
+    }
+
+    #[test]
+    fn importing_the_same_file_twice_in_add_mode_is_all_duplicates() {
+        let form = Scenario::demo().to_form();
+        let acc = &form.household.accounts[1];
+        let rows: Vec<[String; 5]> = ["VTI", "BND", "VEA"]
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                [
+                    s.to_string(),
+                    format!("{}", 10 * (i + 1)),
+                    "1000.50".into(),
+                    "2020-01-02".into(),
+                    acc.id.clone(),
+                ]
+            })
+            .collect();
+        let text = csv(&rows);
+        let options = ImportOptions::auto(ImportMode::Add);
+        assert!(duplicates(&form, &text, &options).is_empty());
+        let once = import_lots(&form, &text, &options).unwrap().form;
+        let dups = duplicates(&once, &text, &options);
+        assert_eq!(
+            dups.iter().map(|d| d.row).collect::<Vec<_>>(),
+            vec![2, 3, 4]
+        );
+        assert!(dups
+            .iter()
+            .all(|d| d.account == acc.id && d.lot.starts_with("csv-")));
     }
 }

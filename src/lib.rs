@@ -26,6 +26,7 @@ pub mod persist;
 mod print;
 mod results;
 pub mod summary;
+pub mod undo;
 pub mod workers;
 
 use fields::{ws, Workspace};
@@ -245,6 +246,7 @@ pub fn App() -> impl IntoView {
     // again. Removed by another tab (its storage cleared), it is saved again at once. A
     // change to the earlier work by another tab reaches the Files section's list.
     browser::watch_tab_id();
+    undo::listen_for_undo_key(ws);
     let _ = window_event_listener(leptos::ev::storage, move |e| {
         let key = e.key();
         if key.as_deref().is_none_or(|k| k == persist::PREVIOUS_KEY) {
@@ -335,6 +337,7 @@ pub fn App() -> impl IntoView {
                     </ul>
                 </nav>
                 <main id="main">
+                    <undo::UndoNotice />
                     {move || {
                         let s = if ws.presenting.get() { Section::Overview } else { section.get() };
                         match s {
@@ -554,6 +557,8 @@ fn FilesPanel() -> impl IntoView {
             ));
         }
         kept.set(list);
+        // Another scenario is open: the edits that could be undone were the old one's.
+        ws.undo.update(undo::UndoStack::clear);
         ws.form.set(form);
         Ok(" The work open before is under “Earlier work”.")
     };
@@ -696,7 +701,7 @@ fn FilesPanel() -> impl IntoView {
             <Show when=move || !kept.with(|l| l.is_empty())>
                 <h3 id="earlier-h">"Earlier work"</h3>
                 <p class="muted">{format!(
-                    "The last {} scenarios replaced by a link, a file, an example or a restore, kept in this browser only.",
+                    "The last {} scenarios replaced by a link, a file, an example, a restore or an undo, kept in this browser only.",
                     persist::KEEP_LIMIT
                 )}</p>
                 <ul class="earlier" aria-labelledby="earlier-h" data-testid="earlier-work">

@@ -180,6 +180,68 @@ pub fn remove_account(f: &mut ScenarioForm, a: usize) {
     }
 }
 
+/// Whether references to `old` may follow a rename of entry `me` to `new`: neither id is
+/// another entry's (while an id typed letter by letter passes through another entry's
+/// id, that entry's references must not be taken along).
+fn references_follow(ids: &[&str], me: usize, old: &str, new: &str) -> bool {
+    let other = |id: &str| ids.iter().enumerate().any(|(i, x)| i != me && *x == id);
+    old != new && !other(old) && !other(new)
+}
+
+/// Renames account `a`'s id, and in the same edit every reference to it: its
+/// minimum-cash rows and cash flows. References stay when the old or the new id is
+/// another account's too (they may be that account's).
+pub fn rename_account(f: &mut ScenarioForm, a: usize, id: String) {
+    let ids: Vec<&str> = f.household.accounts.iter().map(|x| x.id.as_str()).collect();
+    let Some(old) = ids.get(a).map(|x| x.to_string()) else {
+        return;
+    };
+    if references_follow(&ids, a, &old, &id) {
+        for m in f.target.min_cash.iter_mut().filter(|m| m.account == old) {
+            m.account = id.clone();
+        }
+        for c in f.cash_flows.iter_mut().filter(|c| c.account == old) {
+            c.account = id.clone();
+        }
+    }
+    f.household.accounts[a].id = id;
+}
+
+/// Renames member `i`'s id and, in the same edit, the owner of its accounts (as
+/// [`rename_account`] does).
+pub fn rename_member(f: &mut ScenarioForm, i: usize, id: String) {
+    let ids: Vec<&str> = f.household.members.iter().map(|x| x.id.as_str()).collect();
+    let Some(old) = ids.get(i).map(|x| x.to_string()) else {
+        return;
+    };
+    if references_follow(&ids, i, &old, &id) {
+        for a in f.household.accounts.iter_mut().filter(|a| a.owner == old) {
+            a.owner = id.clone();
+        }
+    }
+    f.household.members[i].id = id;
+}
+
+/// Renames fee schedule `i`'s id and, in the same edit, the accounts on it (as
+/// [`rename_account`] does).
+pub fn rename_fee_schedule(f: &mut ScenarioForm, i: usize, id: String) {
+    let ids: Vec<&str> = f.fee_schedules.iter().map(|x| x.id.as_str()).collect();
+    let Some(old) = ids.get(i).map(|x| x.to_string()) else {
+        return;
+    };
+    if references_follow(&ids, i, &old, &id) {
+        for a in f
+            .household
+            .accounts
+            .iter_mut()
+            .filter(|a| a.fee_schedule == old)
+        {
+            a.fee_schedule = id.clone();
+        }
+    }
+    f.fee_schedules[i].id = id;
+}
+
 /// Removes security `i` and its idiosyncratic-volatility rows (kept only for it). Lots,
 /// partners and target references to it stay and are flagged where they can be edited.
 pub fn remove_security(f: &mut ScenarioForm, i: usize) {
@@ -608,6 +670,88 @@ mod tests {
             f.market.idiosyncratic_vol.last().map(|v| &v.symbol),
             Some(&gone)
         );
+        assert!(f.validate().is_ok(), "{:?}", f.validate().err());
+    }
+
+    #[test]
+    fn renaming_an_account_id_takes_its_references_along() {
+        let mut f = demo();
+        let a = 2;
+        let old = f.household.accounts[a].id.clone();
+        let flows = f.cash_flows.iter().filter(|c| c.account == old).count();
+        assert!(flows > 0 && f.target.min_cash.iter().any(|m| m.account == old));
+        let others: Vec<_> = f
+            .cash_flows
+            .iter()
+            .filter(|c| c.account != old)
+            .cloned()
+            .collect();
+        // Typed letter by letter, as the input sends it.
+        let new = "alex_rollover_ira";
+        for n in 1..=new.len() {
+            rename_account(&mut f, a, new[..n].to_string());
+        }
+        assert_eq!(f.household.accounts[a].id, new);
+        assert!(f.validate().is_ok(), "{:?}", f.validate().err());
+        assert_eq!(
+            f.cash_flows.iter().filter(|c| c.account == new).count(),
+            flows
+        );
+        assert!(f.target.min_cash.iter().any(|m| m.account == new));
+        assert!(!f.target.min_cash.iter().any(|m| m.account == old));
+        let untouched: Vec<_> = f
+            .cash_flows
+            .iter()
+            .filter(|c| c.account != new)
+            .cloned()
+            .collect();
+        assert_eq!(untouched, others);
+        // Passing through another account's id takes none of that account's references.
+        let mut f = demo();
+        let (a0, a1) = (
+            f.household.accounts[0].id.clone(),
+            f.household.accounts[1].id.clone(),
+        );
+        let before = f.clone();
+        rename_account(&mut f, 1, a0.clone());
+        rename_account(&mut f, 1, format!("{a0}2"));
+        assert_eq!(f.target.min_cash, before.target.min_cash);
+        assert_eq!(f.cash_flows, before.cash_flows);
+        rename_account(&mut f, 1, a1);
+        assert_eq!(f, before);
+        rename_account(&mut f, 99, "x".into());
+        assert_eq!(f, before);
+    }
+
+    #[test]
+    fn renaming_a_member_or_schedule_id_moves_the_accounts_along() {
+        let mut f = demo();
+        let owner = f.household.accounts[0].owner.clone();
+        let i = f
+            .household
+            .members
+            .iter()
+            .position(|m| m.id == owner)
+            .unwrap();
+        let owned = f
+            .household
+            .accounts
+            .iter()
+            .filter(|a| a.owner == owner)
+            .count();
+        rename_member(&mut f, i, "pat".into());
+        assert_eq!(
+            f.household
+                .accounts
+                .iter()
+                .filter(|a| a.owner == "pat")
+                .count(),
+            owned
+        );
+        let sched = f.household.accounts[0].fee_schedule.clone();
+        let s = f.fee_schedules.iter().position(|x| x.id == sched).unwrap();
+        rename_fee_schedule(&mut f, s, "custodian".into());
+        assert_eq!(f.household.accounts[0].fee_schedule, "custodian");
         assert!(f.validate().is_ok(), "{:?}", f.validate().err());
     }
 

@@ -115,6 +115,17 @@ export class Workspace {
     return (await this.page.locator(`[data-error-for="${path}"]`).first().textContent()).trim();
   }
 
+  /** The undo notice's text: what the latest destructive edit did. */
+  async undoNotice() {
+    return this.text("undo-what");
+  }
+
+  /** Clicks the undo notice's Undo and waits until it is done. */
+  async undo() {
+    await this.page.getByTestId("undo").click();
+    await this.page.getByTestId("undo-done").or(this.page.getByTestId("undo-what")).first().waitFor();
+  }
+
   async togglePresentation() {
     await this.page.getByTestId("presentation-toggle").click();
   }

@@ -80,6 +80,72 @@ test("pasting a custodian CSV replaces the lots of the accounts it names", async
   await context.close();
 });
 
+test("removing an account or importing lots can be undone, and a repeated import is flagged", async () => {
+  const { page, problems, context, ws, reload } = await open();
+  const demoLots = { joint: 13, ira_alex: 5, roth_sam: 4 };
+  assert.deepEqual(await ws.lotsPerAccount(), demoLots);
+  const hash = await ws.scenarioHash();
+  const saved = () => page.evaluate(() => localStorage.getItem("tollbooth.scenario.v1"));
+
+  // Half-typed, invalid text in another field, then the account goes with its lots.
+  await ws.go("household");
+  const cash = await ws.value("household.accounts[0].cash");
+  await ws.fill("household.accounts[0].cash", "12,5");
+  await page.getByTestId("remove-account-1").click();
+  assert.equal(await ws.undoNotice(), "Removed account “Alex traditional IRA” (5 lots, its minimum cash).");
+  assert.equal(await page.locator('[data-testid="accounts-table"] tbody tr').count(), 2);
+  await page.waitForFunction(() => !localStorage.getItem("tollbooth.scenario.v1").includes('"ira_alex"'));
+  // Undo restores the form exactly, the half-typed text included, and autosaves it.
+  await ws.undo();
+  assert.equal(await ws.text("undo-done"), "Undone: Removed account “Alex traditional IRA” (5 lots, its minimum cash).");
+  assert.equal(await ws.value("household.accounts[1].name"), "Alex traditional IRA");
+  assert.equal(await ws.value("household.accounts[0].cash"), "12,5");
+  await page.waitForFunction(() => localStorage.getItem("tollbooth.scenario.v1").includes('"ira_alex"'));
+  await ws.fill("household.accounts[0].cash", cash);
+  assert.equal(await ws.scenarioHash(), hash);
+  assert.deepEqual(await ws.lotsPerAccount(), demoLots);
+
+  // Ctrl+Z outside a text field does the same.
+  await ws.go("lots");
+  await page.getByTestId("delete-lot-1-0").click();
+  assert.match(await ws.undoNotice(), /^Deleted lot \S+ \(\S+ [A-Z]+\) of “Alex traditional IRA”\.$/);
+  assert.equal(await ws.text("lot-count-1"), "4");
+  await page.locator("h2#lots-h").click();
+  await page.keyboard.press("Control+z");
+  await page.getByTestId("undo-done").waitFor();
+  assert.equal(await ws.text("lot-count-1"), "5");
+  assert.equal(await ws.scenarioHash(), hash);
+
+  // A replace-import is undone whole; the undone state is what a reload opens.
+  await ws.importCsv(HOUSEHOLD_CSV);
+  assert.match(await ws.undoNotice(), /^Imported 5 lot\(s\): 4 into joint, 1 into ira_alex, replacing 18 earlier lot\(s\)\.$/);
+  assert.deepEqual(await ws.lotsPerAccount(), { joint: 4, ira_alex: 1, roth_sam: 4 });
+  await ws.undo();
+  assert.deepEqual(await ws.lotsPerAccount(), demoLots);
+  assert.equal(await ws.scenarioHash(), hash);
+  await page.waitForFunction(() => !localStorage.getItem("tollbooth.scenario.v1").includes('"csv-'));
+  const undone = await saved();
+  await reload();
+  await ws.ready();
+  assert.equal(await saved(), undone);
+  assert.deepEqual(await ws.lotsPerAccount(), demoLots);
+
+  // The same file added twice: the preview names the rows that repeat existing lots.
+  await ws.importCsv(HOUSEHOLD_CSV, { mode: "add" });
+  assert.deepEqual(await ws.lotsPerAccount(), { joint: 17, ira_alex: 6, roth_sam: 4 });
+  await ws.go("import");
+  assert.match(
+    await ws.text("import-preview-duplicates"),
+    /^5 row\(s\) repeat lots already in their account .*: row 2 = lot csv-0001 in joint, /,
+  );
+  await page.getByTestId("import-mode").selectOption("replace");
+  assert.equal(await page.getByTestId("import-preview-duplicates").count(), 0);
+  await ws.undo();
+  assert.deepEqual(await ws.lotsPerAccount(), demoLots);
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
 test("a bad CSV lists its row errors and changes nothing", async () => {
   const { problems, context, ws, reload } = await open();
   const hash = await ws.scenarioHash();
