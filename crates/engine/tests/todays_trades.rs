@@ -381,6 +381,41 @@ fn the_sentence_names_the_market_impact() {
     }
 }
 
+/// Regression: the cost-aware optimizer's sale of AGG said only that it "cuts tracking
+/// error by $0.26/yr-equivalent, costs $3.10 ticket…" — a trade worth less than its ticket,
+/// on the face of it; it pays for the purchases in its account, and now says so (and each
+/// purchase names the sales that fund it).
+#[test]
+fn an_optimised_sale_that_funds_purchases_says_so() {
+    let s = Scenario::demo();
+    let p = s.policy("Cost-aware optimizer").unwrap().clone();
+    let sol = todays_trades(&s, &p, s.as_of);
+    let mut paired = 0;
+    for t in &sol.trades {
+        let others: Vec<&str> = sol
+            .trades
+            .iter()
+            .filter(|o| o.account == t.account && o.side != t.side)
+            .map(|o| o.symbol.as_str())
+            .collect();
+        let phrase = match t.side {
+            Side::Sell => "and funds the purchase of ",
+            Side::Buy => "funded by the sale of ",
+        };
+        assert_eq!(
+            t.explanation.contains(phrase),
+            !others.is_empty(),
+            "{}",
+            t.explanation
+        );
+        for o in &others {
+            assert!(t.explanation.contains(o), "{}", t.explanation);
+        }
+        paired += usize::from(!others.is_empty());
+    }
+    assert!(paired > 0, "{:?}", sol.trades);
+}
+
 /// Gains that use up loss carried in: the year's tax rises by the offset they take from
 /// ordinary income, and the loss carried forward shrinks (a negative change).
 #[test]

@@ -2676,12 +2676,31 @@ impl Model {
                 ))
             }
         }
-        // Explained once the tax is known, so the sentence says what the columns show.
-        for t in trades.iter_mut() {
+        // Explained once the tax is known, so the sentence says what the columns show. A
+        // sale that funds purchases in its account says so: on its own, its risk change can
+        // be worth less than its ticket.
+        let funding: Vec<String> = trades
+            .iter()
+            .map(|t| {
+                let other: Vec<&str> = trades
+                    .iter()
+                    .filter(|o| o.account == t.account && o.side != t.side)
+                    .map(|o| o.symbol.as_str())
+                    .collect();
+                match (other.is_empty(), t.side) {
+                    (true, _) => String::new(),
+                    (false, Side::Sell) => {
+                        format!(", and funds the purchase of {}", other.join(", "))
+                    }
+                    (false, Side::Buy) => format!(", funded by the sale of {}", other.join(", ")),
+                }
+            })
+            .collect();
+        for (t, funding) in trades.iter_mut().zip(funding) {
             let name = scenario
                 .account(&t.account)
                 .map_or(t.account.as_str(), Account::label);
-            t.explanation = explain(t, name, &risk_phrase(t));
+            t.explanation = explain(t, name, &format!("{}{funding}", risk_phrase(t)));
         }
         HouseholdSolution {
             status: HouseholdStatus::Optimal,
