@@ -388,7 +388,7 @@ pub fn SecuritiesEditor() -> impl IntoView {
                         let n = format!("Security {}", i + 1);
                         view! {
                             <tr>
-                                <td>{symbol_input(fld!(SecurityP(i), symbol), format!("{n} symbol"))}</td>
+                                <td>{symbol_input(Field::new(format!("securities[{i}].symbol"), move |f| f.securities.get(i).map(|x| x.symbol.clone()), move |f, v| ops::rename_security(f, i, v)), format!("{n} symbol"))}</td>
                                 <td>{text_input(fld!(SecurityP(i), name), format!("{n} name"), Hidden)}</td>
                                 <td>{dynamic_select(fld!(SecurityP(i), asset_class), format!("{n} asset class"), Hidden, class_options)}</td>
                                 <td>{text_input(fld!(SecurityP(i), price), format!("{n} price"), Hidden)}</td>

@@ -242,6 +242,42 @@ pub fn rename_fee_schedule(f: &mut ScenarioForm, i: usize, id: String) {
     f.fee_schedules[i].id = id;
 }
 
+/// Renames security `i`'s symbol and, in the same edit, every reference to it: the lots
+/// of every account, the TLH partners of the other securities, the target classes' primary
+/// and alternate securities, the restrictions and the idiosyncratic-volatility rows (as [`rename_account`] does: references stay when the old
+/// or the new symbol is another security's too).
+pub fn rename_security(f: &mut ScenarioForm, i: usize, symbol: String) {
+    let ids: Vec<&str> = f.securities.iter().map(|x| x.symbol.as_str()).collect();
+    let Some(old) = ids.get(i).map(|x| x.to_string()) else {
+        return;
+    };
+    if references_follow(&ids, i, &old, &symbol) {
+        let rename = |x: &mut String| {
+            if *x == old {
+                x.clone_from(&symbol);
+            }
+        };
+        for a in &mut f.household.accounts {
+            a.lots.iter_mut().for_each(|l| rename(&mut l.symbol));
+        }
+        for s in &mut f.securities {
+            s.partners.iter_mut().for_each(rename);
+        }
+        for c in &mut f.target.classes {
+            rename(&mut c.primary);
+            c.alternates.iter_mut().for_each(rename);
+        }
+        let r = &mut f.target.restrictions;
+        r.do_not_buy.iter_mut().for_each(rename);
+        r.do_not_sell.iter_mut().for_each(rename);
+        f.market
+            .idiosyncratic_vol
+            .iter_mut()
+            .for_each(|v| rename(&mut v.symbol));
+    }
+    f.securities[i].symbol = symbol;
+}
+
 /// Removes security `i` and its idiosyncratic-volatility rows (kept only for it). Lots,
 /// partners and target references to it stay and are flagged where they can be edited.
 pub fn remove_security(f: &mut ScenarioForm, i: usize) {
@@ -721,6 +757,58 @@ mod tests {
         assert_eq!(f, before);
         rename_account(&mut f, 99, "x".into());
         assert_eq!(f, before);
+    }
+
+    /// Renaming a security's symbol takes its lots, partners, restrictions and
+    /// volatility rows along (they were left on the old symbol, each an error).
+    #[test]
+    fn renaming_a_security_takes_its_lots_and_partners_along() {
+        let mut f = demo();
+        let i = f
+            .securities
+            .iter()
+            .position(|x| {
+                !x.partners.is_empty()
+                    && f.household
+                        .accounts
+                        .iter()
+                        .any(|a| a.lots.iter().any(|l| l.symbol == x.symbol))
+            })
+            .expect("a held security with partners");
+        let old = f.securities[i].symbol.clone();
+        let lots = |f: &ScenarioForm, s: &str| {
+            f.household
+                .accounts
+                .iter()
+                .flat_map(|a| &a.lots)
+                .filter(|l| l.symbol == s)
+                .count()
+        };
+        let partnered = |f: &ScenarioForm, s: &str| {
+            f.securities
+                .iter()
+                .filter(|x| x.partners.iter().any(|p| p == s))
+                .count()
+        };
+        let (held, partners) = (lots(&f, &old), partnered(&f, &old));
+        f.target.restrictions.do_not_sell.push(old.clone());
+        assert!(held > 0 && partners > 0);
+        // Cleared and typed anew, letter by letter, as the input sends it.
+        for n in (0..old.len()).rev() {
+            rename_security(&mut f, i, old[..n].to_string());
+        }
+        let new = "QQQX";
+        for n in 1..=new.len() {
+            rename_security(&mut f, i, new[..n].to_string());
+        }
+        assert_eq!(f.securities[i].symbol, new);
+        assert_eq!((lots(&f, new), partnered(&f, new)), (held, partners));
+        assert_eq!((lots(&f, &old), partnered(&f, &old)), (0, 0));
+        assert_eq!(
+            f.target.restrictions.do_not_sell.last().map(String::as_str),
+            Some(new)
+        );
+        assert!(f.validate().is_ok(), "{:?}", f.validate().err());
     }
 
     #[test]
