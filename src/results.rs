@@ -874,17 +874,18 @@ fn cancel(state: RunState, mark: bool) {
         // The figures become the whole report of paths 0..N, the longest run of paths
         // from the first that is in (chunks finish out of order): the same report, hash
         // included, as a run of N paths, with the trade list if its reading had begun; the
-        // count follows the report. Cancelled before path 0 is in (the first few tens of
-        // milliseconds), the figures are those of the paths in.
-        let report = match cancelled_report(&mut run) {
-            Ok(Some(r)) => Ok(r),
-            Ok(None) if !run.gathered.is_empty() => partial_report(&mut run, true),
-            Ok(None) => Err(String::new()),
-            Err(e) => Err(e),
-        };
-        if let Ok(r) = report {
-            state.done.set(r.paths);
-            state.report.set(Some(r));
+        // count follows the report. Cancelled before path 0 is in (the first tens of
+        // milliseconds), no run of any number of paths has those figures: none are shown.
+        match cancelled_report(&mut run) {
+            Ok(Some(r)) => {
+                state.done.set(r.paths);
+                state.report.set(Some(r));
+            }
+            Ok(None) => {
+                state.done.set(0);
+                state.report.set(None);
+            }
+            Err(_) => {}
         }
         state.status.set(Status::Cancelled);
     }

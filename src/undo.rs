@@ -338,6 +338,9 @@ pub fn UndoNotice() -> impl IntoView {
 /// Ctrl+Z (Cmd+Z on a Mac) outside a text field undoes the latest destructive edit; in a
 /// field it stays the browser's own undo of the typing.
 pub fn listen_for_undo_key(ws: Workspace) {
+    // A window listener runs outside the component tree: the undo runs in the owner of the
+    // page, so that it finds the contexts (the Files list, the import panel) it updates.
+    let owner = Owner::current();
     let _ = window_event_listener(leptos::ev::keydown, move |e| {
         let z = e.key().eq_ignore_ascii_case("z");
         if !z || !(e.ctrl_key() || e.meta_key()) || e.shift_key() || e.alt_key() {
@@ -357,7 +360,10 @@ pub fn listen_for_undo_key(ws: Workspace) {
             return;
         }
         e.prevent_default();
-        undo_latest(ws);
+        match &owner {
+            Some(o) => o.with(|| undo_latest(ws)),
+            None => undo_latest(ws),
+        }
     });
 }
 

@@ -204,10 +204,11 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             std::fs::File::open(path).with_context(|| format!("opening {path}"))?,
         )),
     };
-    let sink = Sink::create(out)?;
+    // Before the output is created: a refused directory leaves an earlier run's file alone.
     if let Some(dir) = scenarios {
         scenarios_dir(dir)?;
     }
+    let sink = Sink::create(out)?;
     let settings = Settings {
         config: &config,
         options: &options,

@@ -547,8 +547,11 @@ fn an_id_unsafe_as_a_file_name_is_refused_with_scenarios() {
         statuses(&lines(&out.stdout)),
         [("ok", 1), ("ok", 2), ("ok", 3)]
     );
-    // The directory now holds an earlier batch's file: refused before any household runs.
-    let out = run(&["--scenarios", s(&saved)]);
+    // The directory now holds an earlier batch's file: refused before any household runs,
+    // and before the output file is opened (an earlier run's lines are left alone).
+    let earlier = dir.join("earlier.ndjson");
+    std::fs::write(&earlier, "{\"earlier\": true}\n").expect("write");
+    let out = run(&["--scenarios", s(&saved), "--out", s(&earlier)]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(
@@ -556,6 +559,10 @@ fn an_id_unsafe_as_a_file_name_is_refused_with_scenarios() {
         "{stderr}"
     );
     assert!(out.stdout.is_empty());
+    assert_eq!(
+        std::fs::read_to_string(&earlier).expect("kept"),
+        "{\"earlier\": true}\n"
+    );
 }
 
 /// An id in another script than Latin names its file as it is.

@@ -654,7 +654,7 @@ impl Ledger {
 
     /// The lots `named` in position `index`, with the pieces split off them by washes
     /// since lot id `since` ([`Ledger::next_lot_id`] when the sale was decided), into `out`:
-    /// the named lots in order, then their pieces in booking order. A sale decided on the
+    /// the named lots in order, then their pieces in the position's order. A sale decided on the
     /// day's lots and carried out after an earlier sale of the day washed part of a named
     /// lot sells that lot's shares, as a broker's lot would be sold, not only the part that
     /// kept its id.
@@ -670,8 +670,8 @@ impl Ledger {
         if self.next_id <= since {
             return;
         }
-        // Pieces follow the lot they were split off in booking order, and a piece's id is
-        // larger than its lot's: one pass finds pieces of pieces too.
+        // A piece comes after the lot it was split off in the position (it is inserted right
+        // after it), and its id is larger: one pass finds pieces of pieces too.
         for l in self.position_at(index) {
             if l.id >= since && !out.contains(&l.id) {
                 if let Some(parent) = self.split_from.get(&l.id) {

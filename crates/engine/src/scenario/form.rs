@@ -713,7 +713,6 @@ enum R {
 /// The largest expense ratio taken as typed (exclusive): 5 % a year, above any fund's.
 const MAX_EXPENSE_RATIO: f64 = 0.05;
 
-/// A fraction in `[0, 1)`: a yield or expense ratio of 100 % would leave nothing.
 /// A half-spread in bps: `[0, 1000]` (10 % of the price each way; wider is no market).
 const HALF_SPREAD_BPS: R = R::Range {
     lo: 0.0,
@@ -749,6 +748,7 @@ const PER_SHARE_USD: R = R::Range {
     hi: 10.0,
     hi_incl: true,
 };
+/// A fraction in `[0, 1)`: a yield or expense ratio of 100 % would leave nothing.
 const BELOW_ONE: R = R::Range {
     lo: 0.0,
     lo_incl: true,

@@ -324,13 +324,13 @@ impl Book {
             .acquired_in(&positions, date.add_days(-WINDOW), date, selling)
     }
 
-    /// Starts a new day: closes yesterday's tickets.
     /// Marks the point at which the next orders are decided: a sale naming lots sells the
     /// pieces a wash splits off them afterwards too ([`Ledger::named_with_pieces`]).
     pub fn deciding(&mut self) {
         self.decided_at = self.ledger.next_lot_id();
     }
 
+    /// Starts a new day: closes yesterday's tickets.
     pub fn begin_day(&mut self, date: Date) {
         if self.today != Some(date) {
             self.tickets.clear();
@@ -504,12 +504,19 @@ impl Book {
                     return Ok(0.0);
                 }
                 if specific {
-                    // The lots named, with what a wash split off them since the order was
-                    // decided; a named lot an earlier sale of the day relieved is gone, and
-                    // the order sells what is left of the lots it names.
+                    // The lots named — for a harvest, with what a wash split off them since
+                    // it was decided (a harvest sells its loss lots whole; another sale names
+                    // lots at a gain, and a piece that took a washed loss may not be) — and a
+                    // named lot an earlier sale of the day relieved is gone: the order sells
+                    // what is left of the lots it names.
                     let lots = &mut self.scratch.lots;
+                    let since = if o.reason == Reason::Harvest {
+                        self.decided_at
+                    } else {
+                        crate::lots::LotId::MAX
+                    };
                     self.ledger
-                        .named_with_pieces(self.pos[idx], &o.lots, self.decided_at, lots);
+                        .named_with_pieces(self.pos[idx], &o.lots, since, lots);
                     let position = self.ledger.position_at(self.pos[idx]);
                     lots.retain(|id| position.iter().any(|l| l.id == *id));
                     let named: f64 = position
