@@ -40,9 +40,9 @@
 //! from an earlier one only in case) is that line's error.
 //!
 //! Defaults: `--paths 20`, not the scenario's paths (usually 500, meant for one household
-//! in a meeting). A household-path of 10 years costs about 40 ms of one core for the
+//! in a meeting). A household-path of 10 years costs about 17 ms of one core for the
 //! seed-firm policies (generated households of ~29 lots), so a firm of 1,800 households
-//! is about 10 core-hours at 500 paths and about 25 core-minutes at 20. Twenty paths put
+//! is about 4 core-hours at 500 paths and about 10 core-minutes at 20. Twenty paths put
 //! the standard error of each household's mean at under a quarter of its spread over
 //! paths (1/√20); every household sees the same market paths (one market for the firm),
 //! so the firm totals compare the policies on equal terms. `--years` and `--seed` default
