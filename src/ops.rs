@@ -183,6 +183,13 @@ pub fn remove_account(f: &mut ScenarioForm, a: usize) {
 /// Whether references to `old` may follow a rename of entry `me` to `new`: neither id is
 /// another entry's (while an id typed letter by letter passes through another entry's
 /// id, that entry's references must not be taken along).
+/// Row `me`'s id (of `ids`) when the references to it follow a rename to `new`
+/// ([`references_follow`]).
+fn followed(ids: &[&str], me: usize, new: &str) -> Option<String> {
+    let old = ids.get(me)?;
+    references_follow(ids, me, old, new).then(|| old.to_string())
+}
+
 fn references_follow(ids: &[&str], me: usize, old: &str, new: &str) -> bool {
     let other = |id: &str| ids.iter().enumerate().any(|(i, x)| i != me && *x == id);
     // A blank id is no one's: a reference left blank (a class's primary not chosen yet)
@@ -195,10 +202,7 @@ fn references_follow(ids: &[&str], me: usize, old: &str, new: &str) -> bool {
 /// another account's too (they may be that account's).
 pub fn rename_account(f: &mut ScenarioForm, a: usize, id: String) {
     let ids: Vec<&str> = f.household.accounts.iter().map(|x| x.id.as_str()).collect();
-    let Some(old) = ids.get(a).map(|x| x.to_string()) else {
-        return;
-    };
-    if references_follow(&ids, a, &old, &id) {
+    if let Some(old) = followed(&ids, a, &id) {
         for m in f.target.min_cash.iter_mut().filter(|m| m.account == old) {
             m.account = id.clone();
         }
@@ -206,32 +210,30 @@ pub fn rename_account(f: &mut ScenarioForm, a: usize, id: String) {
             c.account = id.clone();
         }
     }
-    f.household.accounts[a].id = id;
+    if let Some(x) = f.household.accounts.get_mut(a) {
+        x.id = id;
+    }
 }
 
 /// Renames member `i`'s id and, in the same edit, the owner of its accounts (as
 /// [`rename_account`] does).
 pub fn rename_member(f: &mut ScenarioForm, i: usize, id: String) {
     let ids: Vec<&str> = f.household.members.iter().map(|x| x.id.as_str()).collect();
-    let Some(old) = ids.get(i).map(|x| x.to_string()) else {
-        return;
-    };
-    if references_follow(&ids, i, &old, &id) {
+    if let Some(old) = followed(&ids, i, &id) {
         for a in f.household.accounts.iter_mut().filter(|a| a.owner == old) {
             a.owner = id.clone();
         }
     }
-    f.household.members[i].id = id;
+    if let Some(x) = f.household.members.get_mut(i) {
+        x.id = id;
+    }
 }
 
 /// Renames fee schedule `i`'s id and, in the same edit, the accounts on it (as
 /// [`rename_account`] does).
 pub fn rename_fee_schedule(f: &mut ScenarioForm, i: usize, id: String) {
     let ids: Vec<&str> = f.fee_schedules.iter().map(|x| x.id.as_str()).collect();
-    let Some(old) = ids.get(i).map(|x| x.to_string()) else {
-        return;
-    };
-    if references_follow(&ids, i, &old, &id) {
+    if let Some(old) = followed(&ids, i, &id) {
         for a in f
             .household
             .accounts
@@ -241,7 +243,9 @@ pub fn rename_fee_schedule(f: &mut ScenarioForm, i: usize, id: String) {
             a.fee_schedule = id.clone();
         }
     }
-    f.fee_schedules[i].id = id;
+    if let Some(x) = f.fee_schedules.get_mut(i) {
+        x.id = id;
+    }
 }
 
 /// Renames security `i`'s symbol and, in the same edit, every reference to it: the lots
@@ -250,10 +254,7 @@ pub fn rename_fee_schedule(f: &mut ScenarioForm, i: usize, id: String) {
 /// or the new symbol is another security's too).
 pub fn rename_security(f: &mut ScenarioForm, i: usize, symbol: String) {
     let ids: Vec<&str> = f.securities.iter().map(|x| x.symbol.as_str()).collect();
-    let Some(old) = ids.get(i).map(|x| x.to_string()) else {
-        return;
-    };
-    if references_follow(&ids, i, &old, &symbol) {
+    if let Some(old) = followed(&ids, i, &symbol) {
         let rename = |x: &mut String| {
             if *x == old {
                 x.clone_from(&symbol);
@@ -277,7 +278,9 @@ pub fn rename_security(f: &mut ScenarioForm, i: usize, symbol: String) {
             .iter_mut()
             .for_each(|v| rename(&mut v.symbol));
     }
-    f.securities[i].symbol = symbol;
+    if let Some(x) = f.securities.get_mut(i) {
+        x.symbol = symbol;
+    }
 }
 
 /// Removes security `i` and its idiosyncratic-volatility rows (kept only for it). Lots,

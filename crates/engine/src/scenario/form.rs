@@ -713,41 +713,26 @@ enum R {
 /// The largest expense ratio taken as typed (exclusive): 5 % a year, above any fund's.
 const MAX_EXPENSE_RATIO: f64 = 0.05;
 
+/// `[0, hi]`: a non-negative amount under a ceiling no real schedule or market reaches.
+const fn up_to(hi: f64) -> R {
+    R::Range {
+        lo: 0.0,
+        lo_incl: true,
+        hi,
+        hi_incl: true,
+    }
+}
+
 /// A half-spread in bps: `[0, 1000]` (10 % of the price each way; wider is no market).
-const HALF_SPREAD_BPS: R = R::Range {
-    lo: 0.0,
-    lo_incl: true,
-    hi: 1_000.0,
-    hi_incl: true,
-};
+const HALF_SPREAD_BPS: R = up_to(1_000.0);
 /// An advisory fee in bps a year: `[0, 500]` (5 %, above any advisor's).
-const ADVISORY_BPS: R = R::Range {
-    lo: 0.0,
-    lo_incl: true,
-    hi: 500.0,
-    hi_incl: true,
-};
+const ADVISORY_BPS: R = up_to(500.0);
 /// A commission in bps of notional: `[0, 1000]` (10 %).
-const NOTIONAL_BPS: R = R::Range {
-    lo: 0.0,
-    lo_incl: true,
-    hi: 1_000.0,
-    hi_incl: true,
-};
+const NOTIONAL_BPS: R = up_to(1_000.0);
 /// A charge per ticket in dollars (flat fee, minimum, fractional surcharge): `[0, 1000]`.
-const TICKET_USD: R = R::Range {
-    lo: 0.0,
-    lo_incl: true,
-    hi: 1_000.0,
-    hi_incl: true,
-};
+const TICKET_USD: R = up_to(1_000.0);
 /// A commission per share in dollars: `[0, 10]`.
-const PER_SHARE_USD: R = R::Range {
-    lo: 0.0,
-    lo_incl: true,
-    hi: 10.0,
-    hi_incl: true,
-};
+const PER_SHARE_USD: R = up_to(10.0);
 /// A fraction in `[0, 1)`: a yield or expense ratio of 100 % would leave nothing.
 const BELOW_ONE: R = R::Range {
     lo: 0.0,
