@@ -2850,6 +2850,9 @@ fn booked_taxes(
     trades: &[ProposedTrade],
 ) -> Result<Vec<(f64, Realized)>, LedgerError> {
     let mut ledger = state.ledger.clone();
+    // The list is decided at once: a sale that names a lot an earlier sale of the list
+    // washed in part sells the piece split off it too (the same shares).
+    let decided = ledger.next_lot_id();
     let mut sale_of = vec![None; trades.len()];
     for side in [Side::Sell, Side::Buy] {
         for (i, t) in trades.iter().enumerate().filter(|(_, t)| t.side == side) {
@@ -2860,7 +2863,11 @@ fn booked_taxes(
             trade.side = side;
             if side == Side::Sell && !t.lots.is_empty() {
                 trade.method = Some(LotMethod::SpecificLot);
-                trade.lots = t.lots.iter().map(|l| l.lot_id).collect();
+                let named: Vec<LotId> = t.lots.iter().map(|l| l.lot_id).collect();
+                match ledger.position_index(&t.account, &t.symbol) {
+                    Some(pi) => ledger.named_with_pieces(pi, &named, decided, &mut trade.lots),
+                    None => trade.lots = named,
+                }
             }
             sale_of[i] = ledger.apply(&trade)?.sale;
         }
@@ -3000,6 +3007,95 @@ fn explain(t: &ProposedTrade, account_name: &str, why: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Regression: a list whose loss sale in one taxable account washed part of a lot
+    /// bought days before in another, which the list then sold by its id, could not be
+    /// booked (the washed shares were split off under a new id); its tax effects fell back
+    /// to the optimizer's estimates. The sale sells the piece too.
+    #[test]
+    fn a_list_that_sells_a_lot_an_earlier_sale_washed_in_part_is_booked() {
+        let mut s = Scenario::demo();
+        // The Roth's VWO, bought 2026-11-03, made taxable: a replacement lot that splits.
+        for a in &mut s.household.accounts {
+            if a.id == "roth_sam" {
+                a.kind = AccountKind::Taxable;
+            }
+        }
+        let state = HouseholdState::from_scenario(&s).unwrap();
+        let id = |label: &str| {
+            *state
+                .labels
+                .iter()
+                .find(|(_, l)| l.as_str() == label)
+                .expect("a lot")
+                .0
+        };
+        let price = s
+            .securities
+            .iter()
+            .find(|x| x.symbol == "VWO")
+            .unwrap()
+            .price;
+        let fees = TicketCost {
+            commission: 0.0,
+            sec_fee: 0.0,
+            sec_rate_per_million: 0.0,
+            sec_rate_effective: None,
+            taf: 0.0,
+            taf_rate_per_share: 0.0,
+            taf_cap: 0.0,
+            taf_rate_effective: None,
+            spread: 0.0,
+            impact: 0.0,
+        };
+        let sale = |account: &str, lot: LotId, label: &str, quantity: f64| ProposedTrade {
+            account: account.into(),
+            symbol: "VWO".into(),
+            side: Side::Sell,
+            quantity,
+            price,
+            notional: quantity * price,
+            reason: ReasonCode::Harvest,
+            explanation: String::new(),
+            risk_reduction: 0.0,
+            tax_effect: 0.0,
+            realized_short_term: 0.0,
+            realized_long_term: 0.0,
+            fees,
+            lots: vec![RelievedLot {
+                lot_id: lot,
+                label: label.into(),
+                shares: quantity,
+                gain: 0.0,
+                long_term: false,
+            }],
+        };
+        // 20 of the joint's long-term loss shares wash 20 of the Roth's 50; then the
+        // Roth's lot is sold whole by its id.
+        let trades = [
+            sale("joint", id("L010"), "L010", 20.0),
+            sale("roth_sam", id("L021"), "L021", 50.0),
+        ];
+        let booked = booked_taxes(&s, &state, s.as_of, &trades).expect("booked");
+        // The joint's loss is disallowed into the Roth's shares, which the list sells at a
+        // loss that now includes it: 70 shares' loss in all, none of it lost.
+        let loss = |label: &str, q: f64| {
+            let l = s
+                .household
+                .accounts
+                .iter()
+                .flat_map(|a| &a.lots)
+                .find(|l| l.id == label)
+                .unwrap();
+            q * price - l.basis * q / l.quantity
+        };
+        let total: f64 = booked.iter().map(|(_, r)| r.short_term + r.long_term).sum();
+        assert!(
+            (total - (loss("L010", 20.0) + loss("L021", 50.0))).abs() < 1e-6,
+            "{booked:?}"
+        );
+        assert_eq!(booked[0].1.short_term + booked[0].1.long_term, 0.0);
+    }
 
     /// The demo household cut to its joint account and the first `n` securities, with a
     /// flat ticket fee, so every ticket set can be enumerated.
