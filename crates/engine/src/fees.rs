@@ -646,8 +646,8 @@ impl TicketSpec {
     }
 }
 
-/// The itemised cost of one ticket.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+/// The itemised cost of one ticket (the default: nothing charged, no rate applied).
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub struct TicketCost {
     /// Commission: flat + per-share + % of notional clamped to min/max, plus the
     /// fractional surcharge.
@@ -927,15 +927,7 @@ impl FeeSchedule {
         }
         let mut cost = TicketCost {
             commission,
-            sec_fee: 0.0,
-            sec_rate_per_million: 0.0,
-            sec_rate_effective: None,
-            taf: 0.0,
-            taf_rate_per_share: 0.0,
-            taf_cap: 0.0,
-            taf_rate_effective: None,
-            spread: 0.0,
-            impact: 0.0,
+            ..TicketCost::default()
         };
         let exchange = t.security_type.is_exchange_traded();
         if exchange && t.side == Side::Sell && self.charge_regulatory {

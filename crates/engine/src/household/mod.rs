@@ -3036,18 +3036,7 @@ mod tests {
             .find(|x| x.symbol == "VWO")
             .unwrap()
             .price;
-        let fees = TicketCost {
-            commission: 0.0,
-            sec_fee: 0.0,
-            sec_rate_per_million: 0.0,
-            sec_rate_effective: None,
-            taf: 0.0,
-            taf_rate_per_share: 0.0,
-            taf_cap: 0.0,
-            taf_rate_effective: None,
-            spread: 0.0,
-            impact: 0.0,
-        };
+        let fees = TicketCost::default();
         let sale = |account: &str, lot: LotId, label: &str, quantity: f64| ProposedTrade {
             account: account.into(),
             symbol: "VWO".into(),
