@@ -103,11 +103,13 @@ pub struct DuplicateRow {
 /// What makes two lots the same holding: symbol, shares, cost basis and acquisition date,
 /// read as values (`$1,234.50` and `1234.5`, `03/15/2021` and `2021-03-15` are equal). A
 /// number or date that does not read is compared as typed.
-#[derive(PartialEq)]
+/// (Numbers by their bits, 0 and −0 alike, so that keys hash: an account's lots are keyed
+/// once, not once per row of the file.)
+#[derive(PartialEq, Eq, Hash)]
 struct LotKey {
     symbol: String,
-    quantity: Result<f64, String>,
-    basis: Result<f64, String>,
+    quantity: Result<u64, String>,
+    basis: Result<u64, String>,
     acquired: Result<Date, String>,
 }
 
@@ -116,6 +118,7 @@ impl LotKey {
         let number = |t: &str| {
             plain_number(t.trim())
                 .and_then(|p| p.parse::<f64>().ok())
+                .map(|x| (x + 0.0).to_bits())
                 .ok_or_else(|| t.trim().to_string())
         };
         let acquired = l.acquired.trim();
@@ -140,15 +143,29 @@ impl LotKey {
 /// basis and acquisition date): adding them would count the holding twice. In file
 /// order; each row is matched to the first such lot.
 pub fn duplicate_rows(form: &ScenarioForm, lots: &[ImportedLot]) -> Vec<DuplicateRow> {
+    // The lots of the accounts the file names, keyed once: the first lot of each key.
+    let mut existing: std::collections::HashMap<(usize, LotKey), &str> =
+        std::collections::HashMap::new();
+    let mut keyed = std::collections::HashSet::new();
+    for new in lots {
+        if keyed.insert(new.account) {
+            if let Some(account) = form.household.accounts.get(new.account) {
+                for l in &account.lots {
+                    existing
+                        .entry((new.account, LotKey::of(l)))
+                        .or_insert(l.id.as_str());
+                }
+            }
+        }
+    }
     lots.iter()
         .filter_map(|new| {
             let account = form.household.accounts.get(new.account)?;
-            let key = LotKey::of(&new.lot);
-            let old = account.lots.iter().find(|l| LotKey::of(l) == key)?;
+            let old = existing.get(&(new.account, LotKey::of(&new.lot)))?;
             Some(DuplicateRow {
                 row: new.row,
                 account: account.id.clone(),
-                lot: old.id.clone(),
+                lot: (*old).to_string(),
             })
         })
         .collect()
