@@ -380,8 +380,21 @@ pub fn ImportPanel() -> impl IntoView {
                         String::new()
                     }
                 );
-                // An import replaces or adds lots at once: it can be undone.
+                // An import replaces or adds lots at once: it can be undone. Lots it
+                // replaces are also kept under “Earlier work”, which outlives the tab.
                 let before = ws.form.get_untracked();
+                if done.replaced > 0 {
+                    let _ = crate::keep_earlier(
+                        crate::persist::encode_saved(&before),
+                        &format!(
+                            "replaced by a CSV import that replaced {} lot(s)",
+                            done.replaced
+                        ),
+                    );
+                    if let Some(crate::EarlierWork(changed)) = use_context::<crate::EarlierWork>() {
+                        changed.update(|v| *v += 1);
+                    }
+                }
                 ws.undo.update(|u| {
                     u.push(Undoable {
                         what: summary.trim_end_matches('.').to_string(),

@@ -44,6 +44,9 @@ test("pasting a custodian CSV replaces the lots of the accounts it names", async
   assert.match(await ws.text("import-done"), /Imported 5 lot\(s\): 4 into joint, 1 into ira_alex, replacing 18 earlier lot\(s\)/);
   assert.deepEqual(await ws.lotsPerAccount(), { joint: 4, ira_alex: 1, roth_sam: 4 });
   assert.notEqual(await ws.scenarioHash(), hashBefore);
+  // The lots it replaced are kept under Earlier work, which outlives the tab.
+  await ws.go("files");
+  assert.match(await page.getByTestId("earlier-entry").first().textContent(), /replaced by a CSV import that replaced 18 lot\(s\)/);
 
   // The lots editor shows the imported rows as typed text in the form's notation.
   await ws.go("lots");
