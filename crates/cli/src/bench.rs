@@ -164,7 +164,6 @@ impl Options {
                 }
                 "--quick" if inline.is_none() => quick = true,
                 "--json" if inline.is_none() => json = true,
-                "--help" | "-h" => bail!("{USAGE}"),
                 _ => bail!("unknown argument `{a}`\n{USAGE}"),
             }
         }

@@ -20,24 +20,20 @@ use tollbooth_engine::optimize::{Optimizer, Settings, Status};
 const USAGE: &str = "usage: tollbooth solve FILE.json [--policy calendar|spo]";
 
 /// Run the subcommand.
-pub fn run<'a>(args: &'a [String]) -> anyhow::Result<()> {
+pub fn run(args: &[String]) -> anyhow::Result<()> {
     let mut file: Option<&str> = None;
     let mut policy: Option<&str> = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
-        let mut set_policy = |v: &'a str| -> anyhow::Result<()> {
-            if policy.replace(v).is_some() {
-                bail!("`--policy` given twice\n{USAGE}");
-            }
-            Ok(())
-        };
         match a.as_str() {
             "--help" | "-h" => return output::println(USAGE),
-            "--policy" => set_policy(
-                it.next()
-                    .context("`--policy` needs a value (calendar|spo)")?,
-            )?,
-            s if s.starts_with("--policy=") => set_policy(&s["--policy=".len()..])?,
+            "--policy" => {
+                policy = Some(
+                    it.next()
+                        .context("`--policy` needs a value (calendar|spo)")?,
+                )
+            }
+            s if s.starts_with("--policy=") => policy = Some(&s["--policy=".len()..]),
             s if s.starts_with('-') => bail!("unknown option `{s}`\n{USAGE}"),
             s => {
                 if file.replace(s).is_some() {

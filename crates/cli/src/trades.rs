@@ -22,35 +22,20 @@ const USAGE: &str =
     "usage: tollbooth trades SCENARIO.json [--policy NAME] [--as-of YYYY-MM-DD] [--csv]";
 
 /// Run the subcommand.
-pub fn run<'a>(args: &'a [String]) -> anyhow::Result<()> {
+pub fn run(args: &[String]) -> anyhow::Result<()> {
     let mut file: Option<&str> = None;
     let mut policy: Option<&str> = None;
     let mut as_of: Option<&str> = None;
     let mut csv = false;
     let mut it = args.iter();
-    let once = |slot: &mut Option<&'a str>, name: &str, v: &'a str| -> anyhow::Result<()> {
-        if slot.replace(v).is_some() {
-            bail!("`{name}` given twice\n{USAGE}");
-        }
-        Ok(())
-    };
+    // (An option given twice is refused before any subcommand runs: `main`.)
     while let Some(a) = it.next() {
         match a.as_str() {
             "--help" | "-h" => return output::println(USAGE),
-            "--policy" => once(
-                &mut policy,
-                "--policy",
-                it.next().context("`--policy` needs a policy name")?,
-            )?,
-            s if s.starts_with("--policy=") => {
-                once(&mut policy, "--policy", &s["--policy=".len()..])?
-            }
-            "--as-of" => once(
-                &mut as_of,
-                "--as-of",
-                it.next().context("`--as-of` needs a date YYYY-MM-DD")?,
-            )?,
-            s if s.starts_with("--as-of=") => once(&mut as_of, "--as-of", &s["--as-of=".len()..])?,
+            "--policy" => policy = Some(it.next().context("`--policy` needs a policy name")?),
+            s if s.starts_with("--policy=") => policy = Some(&s["--policy=".len()..]),
+            "--as-of" => as_of = Some(it.next().context("`--as-of` needs a date YYYY-MM-DD")?),
+            s if s.starts_with("--as-of=") => as_of = Some(&s["--as-of=".len()..]),
             "--csv" => csv = true,
             s if s.starts_with('-') => bail!("unknown option `{s}`\n{USAGE}"),
             s => {

@@ -46,6 +46,15 @@ fn s(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
 }
 
+/// A fresh temporary directory and, in it, the path of a `--scenarios` directory that
+/// does not exist yet.
+fn scenarios_dir(name: &str) -> (PathBuf, PathBuf) {
+    let dir = temp_dir(name);
+    let saved = dir.join("households");
+    let _ = std::fs::remove_dir_all(&saved);
+    (dir, saved)
+}
+
 fn generate(n: u32, seed: u32) -> String {
     let out = tollbooth(&[
         "batch",
@@ -448,9 +457,7 @@ fn simulate(file: &Path, settings: &[&str]) -> serde_json::Value {
 /// --no-trade-list` with the batch's paths, years and seed prints the line's hash.
 #[test]
 fn a_saved_household_scenario_reproduces_its_lines_report_hash() {
-    let dir = temp_dir("scenarios");
-    let saved = dir.join("households");
-    let _ = std::fs::remove_dir_all(&saved);
+    let (dir, saved) = scenarios_dir("scenarios");
     let mut input: Vec<String> = generate(2, 5).lines().map(str::to_string).collect();
     // A name that validation trims: the file holds the scenario simulated, trimmed.
     let mut v: serde_json::Value = serde_json::from_str(&input[1]).expect("json");
@@ -493,9 +500,7 @@ fn a_saved_household_scenario_reproduces_its_lines_report_hash() {
 /// (a path, a name another id's file has where case is ignored) is that line's error.
 #[test]
 fn an_id_unsafe_as_a_file_name_is_refused_with_scenarios() {
-    let dir = temp_dir("unsafe-ids");
-    let saved = dir.join("households");
-    let _ = std::fs::remove_dir_all(&saved);
+    let (dir, saved) = scenarios_dir("unsafe-ids");
     let mut input: Vec<String> = generate(2, 5).lines().map(str::to_string).collect();
     let mut v: serde_json::Value = serde_json::from_str(&input[0]).expect("json");
     v["id"] = "../escape".into();
@@ -568,9 +573,7 @@ fn an_id_unsafe_as_a_file_name_is_refused_with_scenarios() {
 /// An id in another script than Latin names its file as it is.
 #[test]
 fn a_non_ascii_id_names_its_scenario_file() {
-    let dir = temp_dir("unicode-ids");
-    let saved = dir.join("households");
-    let _ = std::fs::remove_dir_all(&saved);
+    let (_, saved) = scenarios_dir("unicode-ids");
     let mut v: serde_json::Value =
         serde_json::from_str(generate(1, 5).lines().next().expect("a line")).expect("json");
     v["id"] = "Müller-Ōta_01".into();

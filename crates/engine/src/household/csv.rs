@@ -34,7 +34,7 @@ impl ReasonCode {
 
 /// The lots a sale relieves, in relief order, as one cell: `label: shares sh (term)`
 /// joined by `; ` (empty for a buy).
-pub fn relieved_lots_text(lots: &[super::RelievedLot]) -> String {
+fn relieved_lots_text(lots: &[super::RelievedLot]) -> String {
     lots.iter()
         .map(|l| {
             let term = if l.long_term {

@@ -123,7 +123,7 @@ use crate::scenario::market::{nearest_correlation, symmetric_eigen};
 use crate::scenario::policy::WashSaleGuard;
 use crate::scenario::{Account, Policy, Scenario};
 use crate::types::{AccountKind, LotMethod, SecurityType, Side};
-pub use csv::{relieved_lots_text, trade_list_csv, TRADE_LIST_CSV_HEADER};
+pub use csv::{trade_list_csv, TRADE_LIST_CSV_HEADER};
 use qp::{LevelSet, Qp, QpData, QpOutcome};
 
 /// QP solves of the search before its bound tightening, when the root's gap is narrow.

@@ -348,9 +348,13 @@ impl ColumnMapping {
                 .count()
         };
         let mut best: Option<(usize, ImportPreset)> = None;
-        for p in ImportPreset::ALL {
-            if p.mapping(headers).is_ok() && best.is_none_or(|(k, _)| spelled(p) > k) {
-                best = Some((spelled(p), p));
+        for p in ImportPreset::ALL
+            .into_iter()
+            .filter(|p| p.mapping(headers).is_ok())
+        {
+            let k = spelled(p);
+            if best.is_none_or(|(b, _)| k > b) {
+                best = Some((k, p));
             }
         }
         best.map(|(_, p)| p)
