@@ -22,21 +22,22 @@ use std::process::ExitCode;
 const USAGE: &str = "usage: tollbooth <command> [args]
 
 commands:
-  ledger FILE.json                         replay a ledger case (wash sales, lots, gains)
+  ledger FILE.json [--detail]              replay a ledger case (wash sales, lots, gains)
   solve FILE.json [--policy calendar|spo]  solve a reference problem (P1, P2, P3)
-  simulate SCENARIO.json [--paths N] [--seed S] [--years Y] [--no-trade-list]
+  simulate (SCENARIO.json | --preset ID) [--paths N] [--seed S] [--years Y] [--threads T]
+           [--trades-csv F | --no-trade-list]
                                            simulate the policies of a scenario
-  bench [--dir DIR] [--repeat K] [--quick] [--json]
+  bench [--dir DIR] [--repeat K] [--quick] [--sim-paths N] [--json]
                                            time the reference problems against the peers
   trades SCENARIO.json [--policy NAME] [--as-of YYYY-MM-DD] [--csv]
                                            what the household would trade today
   batch (--config F | --preset ID) [FILE | -] [--out F] [--summary F.csv] [--paths N]
-        [--years Y] [--seed S] [--threads N] [--scenarios DIR] [--fail-fast]
+        [--years Y] [--seed S] [--threads N] [--scenarios DIR] [--fail-fast] [--quiet]
                                            simulate a firm's households (NDJSON in and out)
   batch generate [--households N] [--seed S] [--config F | --preset ID] [--out F]
                                            write a synthetic firm as NDJSON
   --version                                print the version
-  --help                                   print this help";
+  --help                                   print this help (each command has its own --help)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -72,6 +72,13 @@ pub(crate) struct Book {
     /// The indices of `qty` that are not zero, ascending: the daily passes over the
     /// holdings skip the empty positions (most of them) without testing each.
     pub held: Vec<usize>,
+    /// Shares of each security over all accounts, `Σ_a qty[a * n + s]` summed in account
+    /// order (recomputed by [`Book::set_qty`]), at the security's place in
+    /// [`World::class_secs`]: the daily valuation visits each security once, class by
+    /// class, instead of each position.
+    pub sec_qty: Vec<f64>,
+    /// Each security's place in [`World::class_secs`] (`World::sec_rank`).
+    rank: Vec<usize>,
     /// Whether some position's shares changed since the flag was last taken (set by
     /// [`Book::set_qty`]; true for the opening holdings): the day's smallest position is
     /// looked for only then.
@@ -132,6 +139,12 @@ impl Book {
             growth_today: None,
             qty: w.qty0.clone(),
             held: (0..m * n).filter(|&i| w.qty0[i] != 0.0).collect(),
+            sec_qty: w
+                .class_secs
+                .iter()
+                .map(|&s| (0..m).fold(0.0, |t, a| t + w.qty0[a * n + s]))
+                .collect(),
+            rank: w.sec_rank.clone(),
             shares_changed: true,
             basis: vec![0.0; m * n],
             max_bps: vec![0.0; m * n],
@@ -173,11 +186,14 @@ impl Book {
         Ok(b)
     }
 
-    /// Sets the shares of position `idx`, keeping `held` in step.
+    /// Sets the shares of position `idx`, keeping `held` and `sec_qty` in step.
     fn set_qty(&mut self, idx: usize, q: f64) {
         let (was, is) = (self.qty[idx] != 0.0, q != 0.0);
         self.qty[idx] = q;
         self.shares_changed = true;
+        let n = self.rank.len();
+        let s = idx % n;
+        self.sec_qty[self.rank[s]] = self.qty[s..].iter().step_by(n).fold(0.0, |t, x| t + x);
         if was != is {
             match self.held.binary_search(&idx) {
                 Ok(p) if !is => {

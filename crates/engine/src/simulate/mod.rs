@@ -859,6 +859,7 @@ impl<'s> Simulation<'s> {
         let (mut next_r, mut next_d) = (vec![0.0; n], vec![0.0; n]);
         // Tomorrow's price move `P_{t+1} − P_t`, computed as tomorrow's update computes it.
         let mut dp_next = vec![0.0; n];
+        let (mut px_ranked, mut dp_ranked) = (vec![0.0; n], vec![0.0; n]);
         let mut mpath = w.model.path(self.seed, path);
         match mpath.next_step() {
             Some(st) => {
@@ -894,6 +895,11 @@ impl<'s> Simulation<'s> {
                 for j in 0..n {
                     dp_next[j] = prices[j] * ((1.0 + next_r[j]) * w.secs[j].er_factor) - prices[j];
                 }
+            }
+            // The same, in the order of the classes' securities, for the measures.
+            for (r, &j) in w.class_secs.iter().enumerate() {
+                px_ranked[r] = prices[j];
+                dp_ranked[r] = dp_next[j];
             }
             let mut bench = 0.0;
             for c in &w.classes {
@@ -1020,14 +1026,19 @@ impl<'s> Simulation<'s> {
                 )
                 .map_err(|e| e.in_policy(&pol.name, path))?;
                 // Measures.
-                class_val.iter_mut().for_each(|x| *x = 0.0);
-                let (px, dp, class) = (&prices[..n], &dp_next[..n], &w.sec_class[..n]);
+                let (px, dp) = (&px_ranked[..], &dp_ranked[..]);
                 debug_assert!(
                     book.held
                         .iter()
                         .copied()
                         .eq((0..m * n).filter(|&i| book.qty[i] != 0.0)),
                     "the held positions are out of step with the shares"
+                );
+                debug_assert!(
+                    (0..n).all(
+                        |j| book.sec_qty[j] == (0..m).fold(0.0, |t, a| t + book.qty[a * n + j])
+                    ),
+                    "the shares by security are out of step with the positions"
                 );
                 // The smallest position of the day changes only with the shares.
                 if std::mem::take(&mut book.shares_changed) {
@@ -1039,7 +1050,7 @@ impl<'s> Simulation<'s> {
                     value,
                     gain_next,
                     min_cash,
-                } = measure_day(w, book, px, dp, class, &mut class_val);
+                } = measure_day(w, book, px, dp, &mut class_val);
                 tr.min_cash = crate::num::min(tr.min_cash, min_cash);
                 tr.gain_next = gain_next;
                 let investable = value - min_cash_total;
@@ -1216,32 +1227,41 @@ struct DayValue {
     min_cash: f64,
 }
 
-/// Values `book` at today's prices `px`: its total, each class's value into `class_val`
-/// (zeroed by the caller) and tomorrow's gain `Σ q·dp`. Positions are visited account by
-/// account in the order of `qty`, each account's cash first. Kept out of line: inlined
-/// into the day loop, its sums were spilled to the stack.
+/// Values `book` at today's prices: its total, each class's value into `class_val` and
+/// tomorrow's gain `Σ q·dp`. Each security is visited once, with its shares over all
+/// accounts ([`Book::sec_qty`]), class by class: `px` and `dp` are today's prices and
+/// tomorrow's moves in the order of [`World::class_secs`]. The total is the accounts'
+/// cash (in account order) plus the classes' values (in class order). Kept out of line:
+/// inlined into the day loop, its sums were spilled to the stack.
 #[inline(never)]
 fn measure_day(
     w: &World<'_>,
     book: &Book,
     px: &[f64],
     dp: &[f64],
-    class: &[usize],
     class_val: &mut [f64],
 ) -> DayValue {
-    let n = px.len();
     let (mut value, mut gain_next) = (0.0, 0.0);
     let mut min_cash = f64::INFINITY;
-    let mut held = book.held.iter().peekable();
-    for a in 0..w.accounts.len() {
-        value += book.cash[a];
-        min_cash = crate::num::min(min_cash, book.cash[a]);
-        while let Some(&idx) = held.next_if(|&&idx| idx < (a + 1) * n) {
-            let (q, j) = (book.qty[idx], idx - a * n);
-            let x = q * px[j];
-            value += x;
-            class_val[class[j]] += x;
-            gain_next += q * dp[j];
+    for &c in &book.cash {
+        value += c;
+        min_cash = crate::num::min(min_cash, c);
+    }
+    // One pass in rank order; a class's sum is closed where the next class starts.
+    let n = px.len();
+    let (q, d) = (&book.sec_qty[..n], &dp[..n]);
+    let ends = &w.class_end[..class_val.len()];
+    let (mut c, mut sum) = (0, 0.0);
+    for r in 0..=n {
+        while c < ends.len() && ends[c] == r {
+            class_val[c] = sum;
+            value += sum;
+            sum = 0.0;
+            c += 1;
+        }
+        if r < n {
+            sum += q[r] * px[r];
+            gain_next += q[r] * d[r];
         }
     }
     DayValue {
@@ -1355,6 +1375,9 @@ fn policy_day(
 ) -> Result<(), SimError> {
     let (w, date, prices) = (day.w, day.date, day.prices);
     for stage in [Stage::CashFlow, Stage::Harvest, Stage::Rebalance] {
+        if !state.acts(pol, stage, day.due_mask) {
+            continue;
+        }
         orders.clear();
         book.deciding();
         policy::decide(pol, state, stage, &day.view(book), orders);

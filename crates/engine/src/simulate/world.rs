@@ -88,6 +88,13 @@ pub(crate) struct World<'s> {
     pub secs: Vec<Sec>,
     /// Each security's class (`secs[s].class`, packed for the daily loops).
     pub sec_class: Vec<usize>,
+    /// The securities grouped by class (class order, then security order): class `c`'s
+    /// are `class_secs[class_end[c - 1]..class_end[c]]` (from 0 for the first).
+    pub class_secs: Vec<usize>,
+    /// The end of each class's securities in `class_secs`.
+    pub class_end: Vec<usize>,
+    /// Each security's place in `class_secs`.
+    pub sec_rank: Vec<usize>,
     pub classes: Vec<Class>,
     pub accounts: Vec<Acct>,
     pub n_groups: usize,
@@ -516,10 +523,23 @@ impl<'s> World<'s> {
                 c.weight * mu.map_or(0.0, |m| m.expected_return)
             })
             .sum();
+        let mut class_secs = Vec::with_capacity(secs.len());
+        let mut class_end = Vec::with_capacity(classes.len());
+        for c in 0..classes.len() {
+            class_secs.extend((0..secs.len()).filter(|&j| secs[j].class == c));
+            class_end.push(class_secs.len());
+        }
+        let mut sec_rank = vec![0; secs.len()];
+        for (r, &j) in class_secs.iter().enumerate() {
+            sec_rank[j] = r;
+        }
         Ok(World {
             due,
             year,
             sec_class: secs.iter().map(|x| x.class).collect(),
+            class_secs,
+            class_end,
+            sec_rank,
             sell_order,
             buy_order,
             scenario: s,

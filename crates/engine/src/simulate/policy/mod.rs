@@ -196,12 +196,17 @@ impl Holdings {
         let class = &w.sec_class[..n];
         // The non-empty positions, in the order of `qty` (adding an empty one's zero would
         // change nothing).
-        for &idx in &v.book.held {
-            let (a, s) = (idx / n, idx % n);
-            let x = v.book.qty[idx] * prices[s];
-            let c = class[s];
-            self.h[a * k + c] += x;
-            self.total[c] += x;
+        // Account by account (no division per position to find its account and security).
+        let mut held = v.book.held.iter().peekable();
+        for a in 0..m {
+            let h = &mut self.h[a * k..(a + 1) * k];
+            while let Some(&idx) = held.next_if(|&&idx| idx < (a + 1) * n) {
+                let s = idx - a * n;
+                let x = v.book.qty[idx] * prices[s];
+                let c = class[s];
+                h[c] += x;
+                self.total[c] += x;
+            }
         }
         for a in 0..m {
             self.free[a] = v.book.cash[a] - w.accounts[a].min_cash;
@@ -537,6 +542,76 @@ pub(crate) fn band_targets(
     Some(out)
 }
 
+/// A screen before [`band_targets`]: whether some class may be outside its band. It
+/// values each class over all accounts at once ([`Book::sec_qty`], no per-account
+/// holdings) and answers `false` only when every class is inside its band by
+/// [`SCREEN_MARGIN`], far beyond the rounding by which its weights can differ from the
+/// [`Holdings`] ones; the exact check then finds no breach either. On most check days of
+/// a daily band rule nothing is near its band, and the per-account holdings are not
+/// computed.
+fn may_breach(v: &View<'_, '_>, band_of: impl Fn(usize) -> Band) -> bool {
+    let w = v.w;
+    let (q, prices) = (&v.book.sec_qty, v.prices);
+    let k = w.classes.len();
+    let mut totals = [0.0f64; SCREEN_CLASSES];
+    if k > SCREEN_CLASSES {
+        return true;
+    }
+    let (mut investable, mut scale) = (0.0, 0.0);
+    let mut start = 0;
+    for (c, &end) in w.class_end.iter().enumerate() {
+        let mut sum = 0.0;
+        for r in start..end {
+            let x = q[r] * prices[w.class_secs[r]];
+            sum += x;
+            scale += x.abs();
+        }
+        totals[c] = sum;
+        investable += sum;
+        start = end;
+    }
+    for (a, acct) in w.accounts.iter().enumerate() {
+        let free = v.book.cash[a] - acct.min_cash;
+        investable += free;
+        scale += free.abs();
+    }
+    // Trusted only where rounding stays far below the margin (the values sum to a
+    // positive whole not dwarfed by the terms that cancel in it).
+    if !(investable.is_finite() && investable > 0.0 && scale <= 1e3 * investable) {
+        return true;
+    }
+    (0..k).any(|c| {
+        let t = w.classes[c].weight;
+        let hw = band_of(c).half_width(t);
+        (totals[c] / investable - t).abs() > hw + 1e-12 - SCREEN_MARGIN
+    })
+}
+
+/// [`may_breach`], checked in debug builds against the exact test it stands in for.
+fn screened_breach(
+    v: &View<'_, '_>,
+    band_of: impl Fn(usize) -> Band + Copy,
+    trade_to: f64,
+) -> bool {
+    let maybe = may_breach(v, band_of);
+    debug_assert!(
+        maybe || {
+            let mut weights = Vec::new();
+            Holdings::of(v).weights_into(&mut weights);
+            band_targets(v.w, &weights, band_of, trade_to).is_none()
+        },
+        "the band screen ruled out a breach the exact check finds"
+    );
+    maybe
+}
+
+/// How far inside its band a class must be for [`may_breach`] to rule it out.
+const SCREEN_MARGIN: f64 = 1e-9;
+
+/// The most classes [`may_breach`] screens (a scenario with more is always checked
+/// exactly).
+const SCREEN_CLASSES: usize = 32;
+
 /// Tilted class weights from a signal.
 pub(crate) fn tilted_weights(w: &World<'_>, signal: &[f64], max_tilt: f64) -> Vec<f64> {
     let k = w.classes.len();
@@ -579,6 +654,10 @@ pub(crate) struct PolicyState {
     hold: Holdings,
     weights: Vec<f64>,
     targets: Vec<f64>,
+    /// The due bits the harvest stage acts on (see [`PolicyState::acts`]).
+    harvest_mask: u8,
+    /// The due bits the rebalance stage acts on: its rules' frequencies.
+    rebalance_mask: u8,
 }
 
 impl PolicyState {
@@ -589,6 +668,23 @@ impl PolicyState {
             hold: Holdings::default(),
             weights: Vec::new(),
             targets: Vec::new(),
+            harvest_mask: p.tlh.map_or(0, |r| due_bit(r.check)),
+            rebalance_mask: p.calendar.map_or(0, |r| due_bit(r.frequency))
+                | p.threshold.map_or(0, |r| due_bit(r.check))
+                | p.opportunistic.map_or(0, |r| due_bit(r.check))
+                | p.tactical.map_or(0, |r| due_bit(r.frequency))
+                | p.optimizer.map_or(0, |r| due_bit(r.check)),
+        }
+    }
+
+    /// Whether `stage` of policy `p` can order anything on a day with `due_mask`: a stage
+    /// none of whose rules is due decides nothing ([`decide`] would return no order), and
+    /// the day loop skips it.
+    pub fn acts(&self, p: &Policy, stage: Stage, due_mask: u8) -> bool {
+        match stage {
+            Stage::CashFlow => p.cash_flow_first,
+            Stage::Harvest => due_mask & self.harvest_mask != 0,
+            Stage::Rebalance => due_mask & self.rebalance_mask != 0,
         }
     }
 }
@@ -664,10 +760,10 @@ pub(crate) fn decide(
             }
             if targets_w.is_none() {
                 if let Some(r) = p.threshold {
-                    if v.due(r.check) {
+                    let band = |c: usize| r.band.unwrap_or(w.classes[c].band);
+                    if v.due(r.check) && screened_breach(v, band, r.trade_to) {
                         holdings(&mut st.hold);
                         st.hold.weights_into(&mut st.weights);
-                        let band = |c: usize| r.band.unwrap_or(w.classes[c].band);
                         if let Some(t) = band_targets(w, &st.weights, band, r.trade_to) {
                             targets_w = Some((t, Reason::BandBreach, DEFAULT_MIN_TRADE_USD));
                         }
@@ -676,13 +772,13 @@ pub(crate) fn decide(
             }
             if targets_w.is_none() {
                 if let Some(r) = p.opportunistic {
-                    if v.due(r.check) {
+                    let band = Band {
+                        kind: BandKind::Relative,
+                        width: r.relative_band,
+                    };
+                    if v.due(r.check) && screened_breach(v, |_| band, r.trade_to) {
                         holdings(&mut st.hold);
                         st.hold.weights_into(&mut st.weights);
-                        let band = Band {
-                            kind: BandKind::Relative,
-                            width: r.relative_band,
-                        };
                         if let Some(t) = band_targets(w, &st.weights, |_| band, r.trade_to) {
                             targets_w = Some((t, Reason::BandBreach, DEFAULT_MIN_TRADE_USD));
                         }
