@@ -1577,3 +1577,61 @@ pub fn presets() -> Vec<Preset> {
         },
     ]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The day's valuation by security (shares over all accounts, class by class) agrees
+    /// with the books' position-by-position value and the planner's class totals, empty
+    /// classes included (each closed at zero where the next one starts).
+    #[test]
+    fn the_daily_valuation_by_security_matches_the_positions() {
+        let s = Scenario::demo();
+        let mut w = World::new(&s, 1).unwrap();
+        let n = w.n();
+        // Every security once, grouped by class in class order.
+        let mut seen = w.class_secs.clone();
+        seen.sort_unstable();
+        assert_eq!(seen, (0..n).collect::<Vec<_>>());
+        assert_eq!(w.class_end.last().copied(), Some(n));
+        for (c, r) in w.class_end.iter().zip(0..) {
+            let begin = if r == 0 { 0 } else { w.class_end[r - 1] };
+            assert!(w.class_secs[begin..*c].iter().all(|&j| w.sec_class[j] == r));
+        }
+        // An empty class first and one last (a target class no security belongs to).
+        let empty = w.classes[0].clone();
+        w.classes.insert(0, empty.clone());
+        w.classes.push(empty);
+        w.class_end.insert(0, 0);
+        w.class_end.push(n);
+        for c in &mut w.sec_class {
+            *c += 1;
+        }
+        let book = Book::new(&w, s.policies[0].lot_method, false).unwrap();
+        let prices: Vec<f64> = w.secs.iter().map(|x| x.price0 * 1.01).collect();
+        let moves: Vec<f64> = prices.iter().map(|p| 0.02 * p).collect();
+        let ranked = |x: &[f64]| -> Vec<f64> { w.class_secs.iter().map(|&j| x[j]).collect() };
+        let mut class_val = vec![f64::NAN; w.classes.len()];
+        let day = measure_day(&w, &book, &ranked(&prices), &ranked(&moves), &mut class_val);
+        let value = book.value(&w, &prices);
+        assert!(
+            (day.value - value).abs() <= 1e-9 * value,
+            "{} vs {value}",
+            day.value
+        );
+        let gain: f64 = (0..n).map(|j| book.sec_qty[w.sec_rank[j]] * moves[j]).sum();
+        assert!((day.gain_next - gain).abs() <= 1e-9 * gain.abs());
+        assert_eq!(class_val[0], 0.0);
+        assert_eq!(class_val[w.classes.len() - 1], 0.0);
+        for c in 0..w.classes.len() {
+            let direct: f64 = (0..w.accounts.len() * n)
+                .filter(|&i| w.sec_class[i % n] == c)
+                .map(|i| book.qty[i] * prices[i % n])
+                .sum();
+            assert!((class_val[c] - direct).abs() <= 1e-9 * value, "class {c}");
+        }
+        let cash = book.cash.iter().copied().fold(f64::INFINITY, f64::min);
+        assert_eq!(day.min_cash, cash);
+    }
+}
