@@ -40,7 +40,9 @@ use std::collections::BTreeMap;
 /// The net investment income tax rate (3.8%).
 pub const NIIT_RATE: f64 = 0.038;
 
-/// The default cap on net capital losses deducted from ordinary income each year.
+/// The cap on net capital losses deducted from ordinary income each year (IRC §1211(b)):
+/// the default, and the most a profile may set (a lower cap models a household that
+/// cannot use all of it).
 pub const DEFAULT_ORDINARY_OFFSET_CAP: f64 = 3000.0;
 
 /// Federal filing status. Rates are entered directly; the status bounds the ordinary
@@ -137,7 +139,9 @@ struct TaxProfileRepr {
     state_rate: f64,
     carryforward_in_st: f64,
     carryforward_in_lt: f64,
-    ordinary_offset_cap: f64,
+    /// Absent: the filing status's cap ([`TaxProfile::offset_cap_of`]).
+    #[serde(default)]
+    ordinary_offset_cap: Option<f64>,
     horizon: HorizonTreatment,
 }
 
@@ -157,7 +161,7 @@ impl From<TaxProfile> for TaxProfileRepr {
             state_rate: t.state_rate,
             carryforward_in_st: t.carryforward_in.short_term,
             carryforward_in_lt: t.carryforward_in.long_term,
-            ordinary_offset_cap: t.ordinary_offset_cap,
+            ordinary_offset_cap: Some(t.ordinary_offset_cap),
             horizon: t.horizon,
         }
     }
@@ -175,7 +179,9 @@ impl From<TaxProfileRepr> for TaxProfile {
                 short_term: r.carryforward_in_st,
                 long_term: r.carryforward_in_lt,
             },
-            ordinary_offset_cap: r.ordinary_offset_cap,
+            ordinary_offset_cap: r
+                .ordinary_offset_cap
+                .unwrap_or_else(|| TaxProfile::offset_cap_of(r.filing_status)),
             horizon: r.horizon,
         }
     }
@@ -215,6 +221,12 @@ pub enum TaxError {
         /// The value.
         value: f64,
     },
+    /// An ordinary offset above $3,000, the most the law allows (IRC §1211(b)).
+    #[error(
+        "ordinary_offset_cap: {0} is above $3,000, the most net capital losses may offset \
+         ordinary income a year (IRC §1211(b))"
+    )]
+    OffsetAboveLimit(f64),
     /// Married filing separately with an ordinary offset above $1,500 (IRC §1211(b)).
     #[error(
         "ordinary_offset_cap: {0} is above $1,500, the most a married person filing \
@@ -224,8 +236,18 @@ pub enum TaxError {
 }
 
 impl TaxProfile {
-    /// Checks rates (in `[0, 1)`, and their sums below 1), amounts (finite, `≥ 0`) and the
-    /// ordinary offset of a married person filing separately (at most $1,500).
+    /// The ordinary offset cap of a filing status (IRC §1211(b)): $1,500 when married
+    /// filing separately, else $3,000. A scenario file that leaves the cap out gets it.
+    pub fn offset_cap_of(status: FilingStatus) -> f64 {
+        match status {
+            FilingStatus::MarriedFilingSeparately => SEPARATE_OFFSET_CAP,
+            _ => DEFAULT_ORDINARY_OFFSET_CAP,
+        }
+    }
+
+    /// Checks rates (in `[0, 1)`, and their sums on short- and on long-term gains below 1),
+    /// amounts (finite, `≥ 0`) and the ordinary offset (at most $3,000; $1,500 for a
+    /// married person filing separately).
     pub fn validate(&self) -> Result<(), TaxError> {
         for (field, value) in [
             ("ordinary_rate", self.ordinary_rate),
@@ -242,6 +264,12 @@ impl TaxProfile {
                 value: self.ordinary_rate,
             });
         }
+        if self.long_term_rate() >= 1.0 {
+            return Err(TaxError::Rate {
+                field: "ltcg_rate",
+                value: self.ltcg_rate,
+            });
+        }
         for (field, value) in [
             (
                 "carryforward_in.short_term",
@@ -253,6 +281,9 @@ impl TaxProfile {
             if !(value.is_finite() && value >= 0.0) {
                 return Err(TaxError::Amount { field, value });
             }
+        }
+        if self.ordinary_offset_cap > DEFAULT_ORDINARY_OFFSET_CAP {
+            return Err(TaxError::OffsetAboveLimit(self.ordinary_offset_cap));
         }
         if self.filing_status == FilingStatus::MarriedFilingSeparately
             && self.ordinary_offset_cap > SEPARATE_OFFSET_CAP
@@ -478,6 +509,60 @@ mod tests {
         assert_eq!(p.validate(), Err(TaxError::SeparateOffset(3000.0)));
         p.ordinary_offset_cap = 1500.0;
         assert_eq!(p.validate(), Ok(()));
+    }
+
+    /// No filing status offsets more than $3,000 a year; a lower cap is allowed.
+    #[test]
+    fn no_profile_offsets_more_than_3000() {
+        for status in [
+            FilingStatus::Single,
+            FilingStatus::MarriedFilingJointly,
+            FilingStatus::HeadOfHousehold,
+        ] {
+            let mut p = TaxProfile {
+                filing_status: status,
+                ordinary_offset_cap: 50_000.0,
+                ..TaxProfile::default()
+            };
+            assert_eq!(p.validate(), Err(TaxError::OffsetAboveLimit(50_000.0)));
+            p.ordinary_offset_cap = 3000.0;
+            assert_eq!(p.validate(), Ok(()));
+            p.ordinary_offset_cap = 0.0;
+            assert_eq!(p.validate(), Ok(()));
+        }
+    }
+
+    /// The rates on long-term gains (federal, NIIT, state) must sum below 1, as those on
+    /// short-term gains must.
+    #[test]
+    fn long_term_rates_sum_below_one() {
+        let p = TaxProfile {
+            ordinary_rate: 0.0,
+            ltcg_rate: 0.20,
+            state_rate: 0.80,
+            niit: true,
+            ..TaxProfile::default()
+        };
+        assert!(matches!(
+            p.validate(),
+            Err(TaxError::Rate {
+                field: "ltcg_rate",
+                ..
+            })
+        ));
+    }
+
+    /// A file that leaves the cap out gets its filing status's: $1,500 filing separately.
+    #[test]
+    fn a_missing_cap_follows_the_filing_status() {
+        let read = |json: &str| -> TaxProfile { serde_json::from_str(json).unwrap() };
+        let separate = read(r#"{"filing_status": "married_filing_separately"}"#);
+        assert_eq!(separate.ordinary_offset_cap, 1500.0);
+        assert_eq!(separate.validate(), Ok(()));
+        let joint = read(r#"{"filing_status": "married_filing_jointly"}"#);
+        assert_eq!(joint.ordinary_offset_cap, 3000.0);
+        let set = read(r#"{"filing_status": "single", "ordinary_offset_cap": 1000}"#);
+        assert_eq!(set.ordinary_offset_cap, 1000.0);
     }
 
     #[test]

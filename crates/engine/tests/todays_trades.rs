@@ -242,6 +242,13 @@ fn todays_harvest_is_netted_for_the_year() {
             "{recognized}: {}",
             t.explanation
         );
+        // Its value at the marginal rates is not this year's saving: the sentence says so.
+        assert!(
+            t.explanation
+                .contains("before the year's netting and the yearly limit"),
+            "{}",
+            t.explanation
+        );
     }
     // A loss carried in already uses the limit: the harvest saves nothing this year and
     // carries all of its loss forward.

@@ -615,7 +615,9 @@ fn by_rules(s: &Scenario, policy: &Policy, as_of: Date) -> HouseholdSolution {
             .lots
             .iter()
             .map(|l| {
-                let long_term = crate::lots::is_long_term(l.acquired, as_of);
+                // As the ledger counted it: a replacement lot's holding period starts
+                // before its purchase.
+                let long_term = l.long_term;
                 let gain = if taxable {
                     l.quantity * row.price - l.basis
                 } else {
@@ -2985,11 +2987,15 @@ fn explain(t: &ProposedTrade, account_name: &str, why: &str) -> String {
         s += &format!(", realizes {} {character} {kind}", money(realized));
         if t.tax_effect < 0.0 {
             s += &format!(
-                " (worth {} of tax at the marginal rates)",
+                " (worth {} of tax at the marginal rates, before the year's netting and the \
+                 yearly limit on offsetting ordinary income)",
                 money(-t.tax_effect)
             );
         } else {
-            s += &format!(" (taxed {} at the marginal rates)", money(t.tax_effect));
+            s += &format!(
+                " (taxed {} at the marginal rates, before the year's netting)",
+                money(t.tax_effect)
+            );
         }
     }
     s += &format!(

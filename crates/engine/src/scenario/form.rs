@@ -1789,8 +1789,18 @@ impl ScenarioForm {
             ),
             horizon: v.pick("tax.horizon", t.horizon, HorizonTreatment::Liquidate),
         };
-        // Married filing separately: the ordinary offset is at most $1,500 (IRC §1211(b)).
-        if profile.filing_status == FilingStatus::MarriedFilingSeparately
+        // The ordinary offset is at most $3,000 a year, $1,500 married filing separately
+        // (IRC §1211(b)).
+        if profile.ordinary_offset_cap > crate::tax::DEFAULT_ORDINARY_OFFSET_CAP {
+            v.err(
+                "tax.ordinary_offset_cap",
+                format!(
+                    "at most {} a year: the most net capital losses may offset ordinary \
+                     income (IRC §1211(b))",
+                    crate::tax::DEFAULT_ORDINARY_OFFSET_CAP
+                ),
+            );
+        } else if profile.filing_status == FilingStatus::MarriedFilingSeparately
             && profile.ordinary_offset_cap > MFS_OFFSET_CAP
         {
             v.err(
@@ -1815,6 +1825,13 @@ impl ScenarioForm {
                     crate::tax::TaxError::SeparateOffset(_) => (
                         "ordinary_offset_cap",
                         format!("at most {MFS_OFFSET_CAP} when married filing separately"),
+                    ),
+                    crate::tax::TaxError::OffsetAboveLimit(_) => (
+                        "ordinary_offset_cap",
+                        format!(
+                            "at most {} a year (IRC §1211(b))",
+                            crate::tax::DEFAULT_ORDINARY_OFFSET_CAP
+                        ),
                     ),
                 };
                 let path = match field {

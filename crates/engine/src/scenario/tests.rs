@@ -409,6 +409,29 @@ fn married_filing_separately_caps_the_ordinary_offset() {
 }
 
 #[test]
+fn no_filing_status_offsets_more_than_3000() {
+    let msg = only_error("tax.ordinary_offset_cap", |f| {
+        f.tax.filing_status = Some(FilingStatus::Single);
+        f.tax.ordinary_offset_cap = "50000".into();
+    });
+    assert!(msg.contains("3000") && msg.contains("1211"), "{msg}");
+    let mut f = demo_form();
+    f.tax.ordinary_offset_cap = "2000".into();
+    assert_eq!(f.validate().unwrap().tax.ordinary_offset_cap, 2000.0);
+}
+
+#[test]
+fn combined_long_term_rates_must_stay_below_one() {
+    let msg = only_error("tax.ltcg_rate", |f| {
+        f.tax.ordinary_rate = "0".into();
+        f.tax.ltcg_rate = "0.2".into();
+        f.tax.state_rate = "0.8".into();
+        f.tax.niit = true;
+    });
+    assert!(msg.contains("below 1"), "{msg}");
+}
+
+#[test]
 fn unknown_references() {
     let msg = only_error("household.accounts[0].lots[4].symbol", |f| {
         f.household.accounts[0].lots[4].symbol = "QQQ".into()

@@ -757,6 +757,7 @@ impl Book {
                         quantity: r.quantity,
                         basis: r.basis,
                         acquired: r.acquired,
+                        long_term: crate::lots::is_long_term(r.holding_start, date),
                     })
                     .collect(),
                 commission: inc.commission,

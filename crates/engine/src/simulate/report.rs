@@ -33,6 +33,10 @@ pub struct LotRelief {
     pub basis: f64,
     /// The lot's purchase date.
     pub acquired: Date,
+    /// Whether the shares were held more than a year at the sale, their holding period
+    /// counted from its start (a wash-sale replacement's tacks on the loss lot's).
+    #[serde(default)]
+    pub long_term: bool,
 }
 
 /// One executed trade of the recorded path.
