@@ -358,12 +358,14 @@ pub struct PolicyLine {
     pub after_tax_wealth: f64,
     /// Net benefit vs the baseline, dollars.
     pub net_benefit_usd: f64,
-    /// Net benefit vs the baseline, bps per year of the starting value.
-    pub net_benefit_bps: f64,
+    /// Net benefit vs the baseline, bps per year of the starting value; `None` (null)
+    /// where the report cannot define it (no starting value: [`Report::undefined`]), as
+    /// for the three figures below.
+    pub net_benefit_bps: Option<f64>,
     /// Tax alpha before costs, bps per year.
-    pub tax_alpha_before_costs_bps: f64,
+    pub tax_alpha_before_costs_bps: Option<f64>,
     /// Tax alpha after costs, bps per year.
-    pub tax_alpha_after_costs_bps: f64,
+    pub tax_alpha_after_costs_bps: Option<f64>,
     /// One-way annual turnover (fraction per year).
     pub turnover: f64,
     /// Annualised tracking error (fraction).
@@ -376,7 +378,7 @@ pub struct PolicyLine {
     pub max_drift: f64,
     /// Harvesting yield, the vendors' figure: gross harvested losses ÷ starting value, bps
     /// per year (not a return).
-    pub harvesting_yield: f64,
+    pub harvesting_yield: Option<f64>,
     /// Losses disallowed by the wash-sale rule on every sale in a taxable account
     /// (harvests, rebalancing, cash raising), deferred or lost for good, dollars.
     pub disallowed_all: f64,
@@ -461,6 +463,10 @@ impl HouseholdLine {
         let mean = |p: &crate::simulate::PolicyReport, key: &str| {
             p.metric(key).map_or(f64::NAN, |s| s.mean)
         };
+        // A ratio the report cannot define is n/a there and null here, not its 0.
+        let defined = |p: &crate::simulate::PolicyReport, key: &str| {
+            report.defines(key).then(|| mean(p, key))
+        };
         let policies = report
             .policies
             .iter()
@@ -477,14 +483,14 @@ impl HouseholdLine {
                 harvested_lost: mean(p, "harvested_lost"),
                 after_tax_wealth: mean(p, "after_tax_wealth"),
                 net_benefit_usd: mean(p, "net_benefit_usd"),
-                net_benefit_bps: mean(p, "net_benefit_bps"),
-                tax_alpha_before_costs_bps: mean(p, "tax_alpha_before_costs"),
-                tax_alpha_after_costs_bps: mean(p, "tax_alpha_after_costs"),
+                net_benefit_bps: defined(p, "net_benefit_bps"),
+                tax_alpha_before_costs_bps: defined(p, "tax_alpha_before_costs"),
+                tax_alpha_after_costs_bps: defined(p, "tax_alpha_after_costs"),
                 turnover: mean(p, "turnover"),
                 tracking_error: mean(p, "tracking_error"),
                 avg_drift: mean(p, "avg_drift"),
                 max_drift: mean(p, "max_drift"),
-                harvesting_yield: mean(p, "harvesting_yield"),
+                harvesting_yield: defined(p, "harvesting_yield"),
                 disallowed_all: mean(p, "disallowed_all"),
                 ticket_charges_to_nna: p.ticket_charges_to_nna,
                 net_new_assets: p.net_new_assets,
@@ -502,7 +508,7 @@ impl HouseholdLine {
             status: LineStatus::Ok,
             error: None,
             result: Some(HouseholdResult {
-                start_value: cents(scenario.household_value()),
+                start_value: scenario.household_value(),
                 accounts: accounts.len() as u64,
                 lots: accounts.iter().map(|a| a.lots.len() as u64).sum(),
                 engine_version: report.engine_version.clone(),
@@ -678,8 +684,9 @@ impl FirmSummary {
             t.harvested_lost += p.harvested_lost;
             t.after_tax_wealth += p.after_tax_wealth;
             t.net_benefit_usd += p.net_benefit_usd;
-            t.weighted_tax_alpha_before_costs += v * p.tax_alpha_before_costs_bps;
-            t.weighted_tax_alpha_after_costs += v * p.tax_alpha_after_costs_bps;
+            // (Undefined only with no starting value, which weighs nothing.)
+            t.weighted_tax_alpha_before_costs += v * p.tax_alpha_before_costs_bps.unwrap_or(0.0);
+            t.weighted_tax_alpha_after_costs += v * p.tax_alpha_after_costs_bps.unwrap_or(0.0);
             t.weighted_turnover += v * p.turnover;
             t.weighted_tracking_error += v * p.tracking_error;
             t.disallowed_all += p.disallowed_all;
@@ -707,7 +714,9 @@ net_new_assets,ticket_charges_to_nna";
     /// benefit ÷ the firm's starting value ÷ years. Years are the horizon's span as each
     /// household's report counts them ([`FirmSummary::years_span`], days ÷ 365.2425), so a
     /// one-household firm's figures are its line's. Tax alpha, turnover and tracking error
-    /// are averages weighted by starting household value; `break_even_ticket_fee` is the
+    /// are averages weighted by starting household value (a household that starts with
+    /// nothing counts in the totals and weighs nothing in these averages, which are empty
+    /// for a firm of such households alone); `break_even_ticket_fee` is the
     /// flat ticket fee at which the firm's net benefit is zero,
     /// [`crate::simulate::break_even`] of the firm's sums, and `break_even_wins` the side
     /// of it on which the policy beats the baseline (`below` when it buys more tickets
@@ -1331,9 +1340,8 @@ mod tests {
             let row = summary_row(&csv, &p.name);
             approx::assert_relative_eq!(
                 cell(&row, "net_benefit_bps"),
-                p.net_benefit_bps,
-                // The summary's starting value is in cents, the report's is not.
-                max_relative = 1e-7
+                p.net_benefit_bps.unwrap(),
+                max_relative = 1e-12
             );
             approx::assert_relative_eq!(
                 cell(&row, "ticket_charges_per_year"),
@@ -1343,8 +1351,8 @@ mod tests {
             // The line's other outputs, as the firm adds them up: its own for one household.
             approx::assert_relative_eq!(
                 cell(&row, "harvesting_yield_bps"),
-                p.harvesting_yield,
-                max_relative = 1e-7
+                p.harvesting_yield.unwrap(),
+                max_relative = 1e-12
             );
             approx::assert_relative_eq!(cell(&row, "disallowed_all"), p.disallowed_all);
             approx::assert_relative_eq!(cell(&row, "avg_drift"), p.avg_drift, max_relative = 1e-12);
@@ -1358,9 +1366,56 @@ mod tests {
                 ),
                 None => assert!(cell_text(&row, "ticket_charges_to_nna").is_empty()),
             }
-            compared += usize::from(p.net_benefit_bps != 0.0);
+            compared += usize::from(p.net_benefit_bps != Some(0.0));
         }
         assert!(compared > 0, "no policy has a net benefit: {csv}");
+    }
+
+    /// A household that starts with nothing: its line has no net benefit in bps and no
+    /// harvesting yield (null, as the report's n/a, where they were written as 0), its
+    /// tax alpha (it contributes) is a number; in the summary it counts in the totals and
+    /// weighs nothing in the value-weighted averages.
+    #[test]
+    fn a_household_with_no_starting_value_has_null_ratios_and_no_weight() {
+        let config = Scenario::demo();
+        let mut household = config.household.clone();
+        for a in &mut household.accounts {
+            a.lots.clear();
+            a.cash = 0.0;
+        }
+        let h = FirmHousehold {
+            id: "new-client".to_string(),
+            household,
+            min_cash: Vec::new(),
+            cash_flows: config.cash_flows.clone(),
+        };
+        let (s, report) = simulate(&h, &config, 1);
+        let line = HouseholdLine::from_report(&h.id, 1, &s, &report);
+        let r = line.result.as_ref().unwrap();
+        assert_eq!(r.start_value, 0.0);
+        let json = serde_json::to_string(&line).unwrap();
+        assert!(json.contains(r#""net_benefit_bps":null"#), "{json}");
+        for p in &r.policies {
+            assert_eq!(
+                (p.net_benefit_bps, p.harvesting_yield),
+                (None, None),
+                "{p:?}"
+            );
+            assert!(p.tax_alpha_after_costs_bps.is_some(), "{p:?}");
+        }
+        let back: HouseholdLine = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, line);
+        let mut summary = FirmSummary::new(&config);
+        summary.add(&line).unwrap();
+        let csv = summary.to_csv();
+        for p in &r.policies {
+            let row = summary_row(&csv, &p.name);
+            assert_eq!(cell(&row, "households"), 1.0);
+            approx::assert_relative_eq!(cell(&row, "ticket_charges"), p.ticket_charges);
+            for key in ["tax_alpha_after_costs_bps", "turnover", "net_benefit_bps"] {
+                assert!(cell_text(&row, key).is_empty(), "{key}: {row:?}");
+            }
+        }
     }
 
     /// Regression: a line left out SPEC outputs the README promises (drift, harvesting
@@ -1382,7 +1437,7 @@ mod tests {
         for (l, p) in lines.iter().zip(&report.policies) {
             assert_eq!(l.avg_drift, mean(p, "avg_drift"));
             assert_eq!(l.max_drift, mean(p, "max_drift"));
-            assert_eq!(l.harvesting_yield, mean(p, "harvesting_yield"));
+            assert_eq!(l.harvesting_yield, Some(mean(p, "harvesting_yield")));
             assert_eq!(l.disallowed_all, mean(p, "disallowed_all"));
             assert_eq!(l.ticket_charges_to_nna, p.ticket_charges_to_nna);
             assert_eq!(l.net_new_assets, p.net_new_assets);
@@ -1456,8 +1511,8 @@ mod tests {
             // stay numbers.
             for p in &r.policies {
                 assert!(
-                    p.tax_alpha_before_costs_bps.is_finite()
-                        && p.tax_alpha_after_costs_bps.is_finite(),
+                    p.tax_alpha_before_costs_bps.is_some_and(f64::is_finite)
+                        && p.tax_alpha_after_costs_bps.is_some_and(f64::is_finite),
                     "{}: {p:?}",
                     h.id
                 );
