@@ -454,14 +454,25 @@ pub fn remove_policy(f: &mut ScenarioForm, i: usize) {
     }
 }
 
-/// Renames policy `i`; the baseline follows the rename.
+/// Renames policy `i`; the baseline follows the rename when it is this policy's: neither
+/// the old nor the new name is another policy's (a name typed letter by letter can pass
+/// through the baseline's, and the baseline must not move to the policy being typed; a
+/// baseline renamed through another policy's name is left naming no policy, which the
+/// form reports, rather than taken to that policy).
 pub fn rename_policy(f: &mut ScenarioForm, i: usize, name: String) {
-    if let Some(p) = f.policies.get_mut(i) {
-        if f.baseline == p.name {
-            f.baseline = name.clone();
-        }
-        p.name = name;
+    let other = |n: &str| {
+        f.policies
+            .iter()
+            .enumerate()
+            .any(|(j, p)| j != i && p.name == n)
+    };
+    let Some(old) = f.policies.get(i).map(|p| p.name.clone()) else {
+        return;
+    };
+    if f.baseline == old && !other(&old) && !other(&name) {
+        f.baseline = name.clone();
     }
+    f.policies[i].name = name;
 }
 
 /// Presentation mode: the label shown for member `i` ("Client A", "Client B", …).
@@ -946,6 +957,39 @@ mod tests {
             .iter()
             .any(|e| e.path == "target.classes[7].asset_class"
                 || e.path.starts_with("target.classes[")));
+    }
+
+    /// Regression: typing a copy's name through the baseline's name moved the baseline to
+    /// the copy (every "vs baseline" figure then measured against the wrong policy).
+    #[test]
+    fn the_baseline_stays_when_another_policy_is_typed_through_its_name() {
+        let mut f = demo();
+        let base = f.baseline.clone();
+        duplicate_policy(&mut f, 0);
+        let copy = f.policies[1].name.clone();
+        assert_eq!(copy, format!("{base} copy"));
+        // Backspace through " copy" to the baseline's name, then type on.
+        for n in (base.len()..copy.len()).rev() {
+            rename_policy(&mut f, 1, copy[..n].to_string());
+        }
+        assert_eq!(f.policies[1].name, base);
+        for tail in [" ", " -", " - m", " - monthly"] {
+            rename_policy(&mut f, 1, format!("{base}{tail}"));
+        }
+        assert_eq!(f.baseline, base);
+        assert_eq!(f.policies[0].name, base);
+        // The baseline itself renamed letter by letter, through a blank, follows.
+        rename_policy(&mut f, 0, String::new());
+        rename_policy(&mut f, 0, "Q".into());
+        rename_policy(&mut f, 0, "Qtr".into());
+        assert_eq!(f.baseline, "Qtr");
+        // Renamed through another policy's name, it is left naming no policy (the form
+        // says so) rather than taken to that policy.
+        let other = f.policies[2].name.clone();
+        rename_policy(&mut f, 0, other.clone());
+        rename_policy(&mut f, 0, format!("{other}!"));
+        assert_eq!(f.baseline, "Qtr");
+        assert!(f.validate().is_err());
     }
 
     #[test]

@@ -239,12 +239,14 @@ pub fn describe(f: &ScenarioForm, r: Removal) -> String {
         Removal::CashFlow(i) => f.cash_flows.get(i).map_or_else(
             || row("cash flow", i),
             |c| {
-                format!(
-                    "Removed cash flow {} (${} into “{}”)",
-                    i + 1,
-                    or(&c.amount, "?"),
-                    account_name(&c.account)
-                )
+                let account = account_name(&c.account);
+                // The amount as the form reads it: a withdrawal comes from the account.
+                let what = match tollbooth_engine::scenario::import::parse_amount(&c.amount) {
+                    Ok(x) if x < 0.0 => format!("{} from “{account}”", crate::format::usd(-x)),
+                    Ok(x) => format!("{} into “{account}”", crate::format::usd(x)),
+                    Err(_) => format!("{} for “{account}”", or(&c.amount, "?")),
+                };
+                format!("Removed cash flow {} ({what})", i + 1)
             },
         ),
         Removal::Policy(i) => f.policies.get(i).map_or_else(
@@ -295,7 +297,16 @@ pub fn undo_latest(ws: Workspace) {
     if let Some(draft) = use_context::<crate::import_ui::ImportDraft>() {
         draft.forget_outcome();
     }
-    ws.undo.update(|u| u.undone = Some(entry.what.clone()));
+    // The changes made since were kept under Earlier work (above): the notice says so.
+    let undone = if current != entry.after {
+        format!(
+            "{} (the changes made after it are kept under Files › Earlier work)",
+            entry.what
+        )
+    } else {
+        entry.what.clone()
+    };
+    ws.undo.update(|u| u.undone = Some(undone));
     ws.form.set(entry.before);
 }
 
@@ -305,6 +316,10 @@ pub fn undo_latest(ws: Workspace) {
 pub fn UndoNotice() -> impl IntoView {
     let ws = crate::fields::ws();
     move || {
+        // Presentation mode shows no editor, and the notice names the client's accounts.
+        if ws.presenting.get() {
+            return None;
+        }
         ws.undo.with(|u| {
             if let (Some(e), false) = (u.latest(), u.dismissed) {
                 let more = u.len() - 1;
@@ -488,6 +503,25 @@ mod tests {
         );
         // A row already gone is named by its position, and removing it changes nothing.
         assert_eq!(describe(&f, Removal::CashFlow(99)), "Removed cash flow 100");
+        // A cash flow's amount as the form reads it; a withdrawal is taken from the account.
+        let mut w = f.clone();
+        w.cash_flows[0].amount = "-$7,000".into();
+        let name = f
+            .household
+            .accounts
+            .iter()
+            .find(|a| a.id == w.cash_flows[0].account)
+            .map(|a| a.name.clone())
+            .unwrap();
+        assert_eq!(
+            describe(&w, Removal::CashFlow(0)),
+            format!("Removed cash flow 1 ($7,000.00 from “{name}”)")
+        );
+        w.cash_flows[0].amount = "2000".into();
+        assert_eq!(
+            describe(&w, Removal::CashFlow(0)),
+            format!("Removed cash flow 1 ($2,000.00 into “{name}”)")
+        );
         let mut g = f.clone();
         remove(&mut g, Removal::CashFlow(99));
         assert_eq!(g, f);

@@ -145,6 +145,20 @@ test("removing an account or importing lots can be undone, and a repeated import
   assert.equal(await page.getByTestId("import-preview-duplicates").count(), 0);
   await ws.undo();
   assert.deepEqual(await ws.lotsPerAccount(), demoLots);
+
+  // Presentation mode hides the notice (it names the client's accounts).
+  await ws.go("lots");
+  await page.getByTestId("delete-lot-1-0").click();
+  await page.getByTestId("undo-notice").waitFor();
+  await page.getByTestId("presentation-toggle").click();
+  assert.equal(await page.getByTestId("undo-notice").count(), 0);
+  await page.getByTestId("presentation-toggle").click();
+  // An edit made after the removal is not undone silently: the notice says where it went.
+  await ws.go("tax");
+  await ws.fill("tax.state_rate", "0.07");
+  await ws.undo();
+  assert.match(await ws.text("undo-done"), /\(the changes made after it are kept under Files › Earlier work\)\.$/);
+  assert.deepEqual(await ws.lotsPerAccount(), demoLots);
   assert.deepEqual(problems, []);
   await context.close();
 });
