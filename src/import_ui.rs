@@ -286,6 +286,20 @@ impl ImportDraft {
 }
 
 impl ImportDraft {
+    /// Keeps the account chosen for rows without one through a rename of its id,
+    /// whichever section is open ([`crate::ops::follow_renames`]).
+    pub fn follow_account_renames(self, ws: crate::fields::Workspace) {
+        let account = self.account;
+        crate::ops::follow_renames(
+            move || {
+                ws.form
+                    .with(|f| f.household.accounts.iter().map(|a| a.id.clone()).collect())
+            },
+            move || account.get_untracked(),
+            move |id| account.set(id),
+        );
+    }
+
     /// Forgets the last import's outcome (an undo may have taken the import back).
     pub fn forget_outcome(&self) {
         self.outcome.set(Outcome::None);

@@ -208,7 +208,35 @@ pub fn App() -> impl IntoView {
     let run_state = results::RunState::kept_in_tab(ws);
     provide_context(run_state);
     // The CSV import's text and choices outlive the section (see `ImportDraft`).
-    provide_context(import_ui::ImportDraft::kept_in_tab());
+    let draft = import_ui::ImportDraft::kept_in_tab();
+    draft.follow_account_renames(ws);
+    provide_context(draft);
+    // The ticket preview's account and security outlive the Overview and follow renames.
+    let ticket = TicketChoice {
+        account: RwSignal::new(String::new()),
+        symbol: RwSignal::new(String::new()),
+    };
+    ops::follow_renames(
+        move || {
+            ws.form
+                .with(|f| f.household.accounts.iter().map(|a| a.id.clone()).collect())
+        },
+        move || ticket.account.get_untracked(),
+        move |id| ticket.account.set(id),
+    );
+    ops::follow_renames(
+        move || {
+            ws.form.with(|f| {
+                f.securities
+                    .iter()
+                    .map(|x| x.symbol.trim().to_uppercase())
+                    .collect()
+            })
+        },
+        move || ticket.symbol.get_untracked(),
+        move |s| ticket.symbol.set(s),
+    );
+    provide_context(ticket);
     results::watch_inputs(ws, run_state);
     // The Web Workers start right after the first render, while the page is still
     // loading: a comparison then makes no request (and works offline).
@@ -736,6 +764,14 @@ fn FilesPanel() -> impl IntoView {
     }
 }
 
+/// The ticket preview's chosen account id and symbol (empty: the first of each), kept
+/// while other sections are open and through renames.
+#[derive(Clone, Copy)]
+struct TicketChoice {
+    account: RwSignal<String>,
+    symbol: RwSignal<String>,
+}
+
 /// What one ticket costs under the account's fee schedule, itemised.
 #[component]
 fn TicketPreview() -> impl IntoView {
@@ -768,16 +804,33 @@ fn TicketPreview() -> impl IntoView {
             Err(_) => prev.cloned().unwrap_or_default(),
         })
     });
-    let (account, set_account) = signal(
-        accounts
-            .with_untracked(|a| a.first().map(|a| a.0.clone()))
-            .unwrap_or_default(),
-    );
-    let (symbol, set_symbol) = signal(
-        symbols
-            .with_untracked(|s| s.first().cloned())
-            .unwrap_or_default(),
-    );
+    let choice = use_context::<TicketChoice>().unwrap_or(TicketChoice {
+        account: RwSignal::new(String::new()),
+        symbol: RwSignal::new(String::new()),
+    });
+    // The choice when it is in the list, else the list's first.
+    let account = Memo::new(move |_| {
+        let chosen = choice.account.get();
+        accounts.with(|a| {
+            if a.iter().any(|x| x.0 == chosen) {
+                chosen
+            } else {
+                a.first().map(|x| x.0.clone()).unwrap_or_default()
+            }
+        })
+    });
+    let symbol = Memo::new(move |_| {
+        let chosen = choice.symbol.get();
+        symbols.with(|s| {
+            if s.contains(&chosen) {
+                chosen
+            } else {
+                s.first().cloned().unwrap_or_default()
+            }
+        })
+    });
+    let set_account = move |id: String| choice.account.set(id);
+    let set_symbol = move |s: String| choice.symbol.set(s);
     let (side, set_side) = signal(Side::Sell);
     let (quantity, set_quantity) = signal("100".to_string());
     // Priced on the scenario's date (its holdings' and prices' date) until the advisor types another.
@@ -817,7 +870,7 @@ fn TicketPreview() -> impl IntoView {
                     "Account"
                     <select
                         data-testid="ticket-account"
-                        on:change=move |ev| set_account.set(event_target_value(&ev))
+                        on:change=move |ev| set_account(event_target_value(&ev))
                     >
                         {move || {
                             let current = account.get();
@@ -836,7 +889,7 @@ fn TicketPreview() -> impl IntoView {
                     "Security"
                     <select
                         data-testid="ticket-symbol"
-                        on:change=move |ev| set_symbol.set(event_target_value(&ev))
+                        on:change=move |ev| set_symbol(event_target_value(&ev))
                     >
                         {move || {
                             let current = symbol.get();

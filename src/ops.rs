@@ -475,6 +475,35 @@ pub fn rename_policy(f: &mut ScenarioForm, i: usize, name: String) {
     f.policies[i].name = name;
 }
 
+/// A choice kept through a rename (the ticket preview's account or security, the import
+/// panel's account): when the list of ids changed but kept its length (a rename keeps
+/// every row in place) and the chosen id is gone from it, the id now in its place; `None`
+/// when the choice stands, or the list grew or shrank (a removed row is not replaced by
+/// its neighbour).
+pub fn renamed_choice(before: &[String], now: &[String], chosen: &str) -> Option<String> {
+    if before.len() != now.len() || now.iter().any(|x| x == chosen) {
+        return None;
+    }
+    let i = before.iter().position(|x| x == chosen)?;
+    now.get(i).cloned()
+}
+
+/// Keeps a choice through renames ([`renamed_choice`]): an effect over the list of ids
+/// `ids` (tracked) that sets the choice (`get`, read untracked; `set`) to the renamed id.
+pub fn follow_renames(
+    ids: impl Fn() -> Vec<String> + 'static,
+    get: impl Fn() -> String + 'static,
+    set: impl Fn(String) + 'static,
+) {
+    leptos::prelude::Effect::new(move |before: Option<Vec<String>>| {
+        let now = ids();
+        if let Some(id) = before.and_then(|b| renamed_choice(&b, &now, &get())) {
+            set(id);
+        }
+        now
+    });
+}
+
 /// Presentation mode: the label shown for member `i` ("Client A", "Client B", …).
 pub fn client_alias(i: usize) -> String {
     let letter = (b'A' + (i % 26) as u8) as char;
@@ -957,6 +986,25 @@ mod tests {
             .iter()
             .any(|e| e.path == "target.classes[7].asset_class"
                 || e.path.starts_with("target.classes[")));
+    }
+
+    #[test]
+    fn a_choice_follows_a_rename_in_place_only() {
+        let ids = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        let before = ids(&["joint", "ira_alex", "roth_sam"]);
+        let renamed = ids(&["joint", "ira_alex", "roth_sam_2"]);
+        assert_eq!(
+            renamed_choice(&before, &renamed, "roth_sam"),
+            Some("roth_sam_2".into())
+        );
+        // The choice is still there, or another row changed: it stands.
+        assert_eq!(renamed_choice(&before, &renamed, "joint"), None);
+        // A row removed or added: no neighbour takes its place.
+        assert_eq!(
+            renamed_choice(&before, &ids(&["joint", "ira_alex"]), "roth_sam"),
+            None
+        );
+        assert_eq!(renamed_choice(&before, &before, "gone"), None);
     }
 
     /// Regression: typing a copy's name through the baseline's name moved the baseline to

@@ -555,6 +555,27 @@ test("work replaced by a link, a file or an example is kept and can be restored"
   await context.close();
 });
 
+test("the ticket preview's and the import's chosen account and security stay, and follow a rename", async () => {
+  const { page, problems, context, ws } = await open();
+  await ws.go("overview");
+  await page.getByTestId("ticket-account").selectOption("ira_alex");
+  await page.getByTestId("ticket-symbol").selectOption("BND");
+  await ws.go("import");
+  await page.getByTestId("import-account").selectOption("roth_sam");
+  await ws.go("household");
+  await ws.fill("household.accounts[1].id", "ira_alex_2");
+  await ws.fill("household.accounts[2].id", "roth_sam_2");
+  await ws.go("securities");
+  await ws.fill("securities[12].symbol", "BND2");
+  await ws.go("overview");
+  assert.equal(await page.getByTestId("ticket-account").inputValue(), "ira_alex_2");
+  assert.equal(await page.getByTestId("ticket-symbol").inputValue(), "BND2");
+  await ws.go("import");
+  assert.equal(await page.getByTestId("import-account").inputValue(), "roth_sam_2");
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
 test("presentation mode masks names and enlarges the type; print shows assumptions, not editors", async () => {
   const { page, problems, context, ws } = await open();
   assert.equal(await ws.text("household-title"), "Rivera household (demo)");
