@@ -590,6 +590,21 @@ pub fn problem_label(f: &ScenarioForm, path: &str) -> String {
                 .classes
                 .get(i)
                 .map(|c| pick(&c.name, "", i, "class")),
+            "classes" if out.last().is_some_and(|o| o == "target") => f
+                .target
+                .classes
+                .get(i)
+                .map(|c| pick(&c.asset_class, "", i, "class")),
+            "min_cash" => f
+                .target
+                .min_cash
+                .get(i)
+                .map(|m| pick(&m.account, "", i, "row")),
+            "idiosyncratic_vol" => f
+                .market
+                .idiosyncratic_vol
+                .get(i)
+                .map(|v| pick(&v.symbol, "", i, "row")),
             _ => None,
         };
         out.push(words);
@@ -685,6 +700,28 @@ mod tests {
             "market › correlation › 1, 2"
         );
         assert_eq!(problem_label(&f, "tax.ltcg_rate"), "tax › ltcg rate");
+        // Target classes, minimum-cash rows and volatility rows by what they name.
+        assert_eq!(
+            problem_label(&f, "target.classes[1].weight"),
+            format!(
+                "target › classes › {} › weight",
+                f.target.classes[1].asset_class
+            )
+        );
+        assert_eq!(
+            problem_label(&f, "target.min_cash[0].amount"),
+            format!(
+                "target › min cash › {} › amount",
+                f.target.min_cash[0].account
+            )
+        );
+        assert_eq!(
+            problem_label(&f, "market.idiosyncratic_vol[0].vol"),
+            format!(
+                "market › idiosyncratic vol › {} › vol",
+                f.market.idiosyncratic_vol[0].symbol
+            )
+        );
     }
 
     #[test]
