@@ -216,10 +216,16 @@ pub fn App() -> impl IntoView {
         account: RwSignal::new(String::new()),
         symbol: RwSignal::new(String::new()),
     };
+    // (As the checked scenario lists them, the preview's choices: trimmed.)
     ops::follow_renames(
         move || {
-            ws.form
-                .with(|f| f.household.accounts.iter().map(|a| a.id.clone()).collect())
+            ws.form.with(|f| {
+                f.household
+                    .accounts
+                    .iter()
+                    .map(|a| a.id.trim().to_string())
+                    .collect()
+            })
         },
         move || ticket.account.get_untracked(),
         move |id| ticket.account.set(id),
@@ -229,7 +235,7 @@ pub fn App() -> impl IntoView {
             ws.form.with(|f| {
                 f.securities
                     .iter()
-                    .map(|x| x.symbol.trim().to_uppercase())
+                    .map(|x| x.symbol.trim().to_string())
                     .collect()
             })
         },

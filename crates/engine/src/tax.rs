@@ -282,13 +282,12 @@ impl TaxProfile {
                 return Err(TaxError::Amount { field, value });
             }
         }
-        if self.ordinary_offset_cap > DEFAULT_ORDINARY_OFFSET_CAP {
-            return Err(TaxError::OffsetAboveLimit(self.ordinary_offset_cap));
-        }
-        if self.filing_status == FilingStatus::MarriedFilingSeparately
-            && self.ordinary_offset_cap > SEPARATE_OFFSET_CAP
-        {
-            return Err(TaxError::SeparateOffset(self.ordinary_offset_cap));
+        let cap = self.ordinary_offset_cap;
+        if cap > Self::offset_cap_of(self.filing_status) {
+            return Err(match self.filing_status {
+                FilingStatus::MarriedFilingSeparately => TaxError::SeparateOffset(cap),
+                _ => TaxError::OffsetAboveLimit(cap),
+            });
         }
         Ok(())
     }

@@ -1753,8 +1753,6 @@ impl ScenarioForm {
     }
 
     fn tax_(&self, v: &mut V) -> TaxProfile {
-        /// The ordinary-income offset cap of a married person filing separately.
-        const MFS_OFFSET_CAP: f64 = crate::tax::SEPARATE_OFFSET_CAP;
         let t = &self.tax;
         let errors_before = v.errs.len();
         let profile = TaxProfile {
@@ -1791,21 +1789,19 @@ impl ScenarioForm {
         };
         // The ordinary offset is at most $3,000 a year, $1,500 married filing separately
         // (IRC §1211(b)).
-        if profile.ordinary_offset_cap > crate::tax::DEFAULT_ORDINARY_OFFSET_CAP {
+        let limit = TaxProfile::offset_cap_of(profile.filing_status);
+        if profile.ordinary_offset_cap > limit {
+            let who = if profile.filing_status == FilingStatus::MarriedFilingSeparately {
+                " when married filing separately"
+            } else {
+                ""
+            };
             v.err(
                 "tax.ordinary_offset_cap",
                 format!(
-                    "at most {} a year: the most net capital losses may offset ordinary \
-                     income (IRC §1211(b))",
-                    crate::tax::DEFAULT_ORDINARY_OFFSET_CAP
+                    "at most {limit} a year{who}: the most net capital losses may offset \
+                     ordinary income (IRC §1211(b))"
                 ),
-            );
-        } else if profile.filing_status == FilingStatus::MarriedFilingSeparately
-            && profile.ordinary_offset_cap > MFS_OFFSET_CAP
-        {
-            v.err(
-                "tax.ordinary_offset_cap",
-                format!("at most {MFS_OFFSET_CAP} when married filing separately (IRC §1211(b))"),
             );
         }
         // The tax module's own checks (rates below 1, combined rates below 1), reported
@@ -1822,16 +1818,10 @@ impl ScenarioForm {
                         (field, "must be a finite amount of 0 or more".to_string())
                     }
                     // (Reported above, with the field's own check.)
-                    crate::tax::TaxError::SeparateOffset(_) => (
+                    crate::tax::TaxError::SeparateOffset(_)
+                    | crate::tax::TaxError::OffsetAboveLimit(_) => (
                         "ordinary_offset_cap",
-                        format!("at most {MFS_OFFSET_CAP} when married filing separately"),
-                    ),
-                    crate::tax::TaxError::OffsetAboveLimit(_) => (
-                        "ordinary_offset_cap",
-                        format!(
-                            "at most {} a year (IRC §1211(b))",
-                            crate::tax::DEFAULT_ORDINARY_OFFSET_CAP
-                        ),
+                        format!("at most {limit} a year (IRC §1211(b))"),
                     ),
                 };
                 let path = match field {

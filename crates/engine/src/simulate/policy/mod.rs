@@ -196,17 +196,12 @@ impl Holdings {
         let class = &w.sec_class[..n];
         // The non-empty positions, in the order of `qty` (adding an empty one's zero would
         // change nothing).
-        // Account by account (no division per position to find its account and security).
-        let mut held = v.book.held.iter().peekable();
-        for a in 0..m {
-            let h = &mut self.h[a * k..(a + 1) * k];
-            while let Some(&idx) = held.next_if(|&&idx| idx < (a + 1) * n) {
-                let s = idx - a * n;
-                let x = v.book.qty[idx] * prices[s];
-                let c = class[s];
-                h[c] += x;
-                self.total[c] += x;
-            }
+        for &idx in &v.book.held {
+            let (a, s) = (idx / n, idx % n);
+            let x = v.book.qty[idx] * prices[s];
+            let c = class[s];
+            self.h[a * k + c] += x;
+            self.total[c] += x;
         }
         for a in 0..m {
             self.free[a] = v.book.cash[a] - w.accounts[a].min_cash;
