@@ -204,7 +204,24 @@ fn row_label(label: &str, test_id: &str) -> String {
         [_, "lot", a] => {
             n(a).map_or_else(|| label.to_string(), |a| format!("{label} to account {a}"))
         }
-        [_, what, i] => n(i).map_or_else(|| label.to_string(), |i| format!("{label} {what} {i}")),
+        [_, mid @ .., i] if !mid.is_empty() => n(i).map_or_else(
+            || label.to_string(),
+            |i| {
+                let what = match mid.join(" ").as_str() {
+                    "min cash" => "minimum cash row".to_string(),
+                    "security vol" => "volatility row".to_string(),
+                    "flow" => "cash flow".to_string(),
+                    "target" => "target class".to_string(),
+                    w => w.to_string(),
+                };
+                // ("Remove schedule", "remove-schedule-0"): the row is named once.
+                if label.ends_with(what.as_str()) {
+                    format!("{label} {i}")
+                } else {
+                    format!("{label} {what} {i}")
+                }
+            },
+        ),
         _ => label.to_string(),
     }
 }
@@ -589,6 +606,7 @@ fn FeeScheduleEditor(i: usize) -> impl IntoView {
                     </select>
                 </label>
                 <button type="button" data-testid=format!("load-preset-{i}")
+                    aria-label=format!("Load the chosen preset into schedule {}", i + 1)
                     prop:disabled=move || chosen.get().is_empty()
                     on:click=move |_| {
                         if let Some(p) = FeePreset::ALL.into_iter().find(|p| p.id() == chosen.get_untracked()) {
@@ -868,9 +886,11 @@ fn PolicyEditor(i: usize) -> impl IntoView {
                 {select_input(fld!(p, lot_method => enum), "Lot selection", Shown, lot_methods(), Some("— choose —"))}
                 {checkbox(fld!(p, cash_flow_first => bool), "Use cash flows first")}
                 <button type="button" class="small" data-testid=format!("duplicate-policy-{i}")
+                    aria-label=row_label("Duplicate", &format!("duplicate-policy-{i}"))
                     prop:disabled=move || !ws.form.with(ops::can_add_policy)
                     on:click=move |_| ws.form.update(|f| ops::duplicate_policy(f, i))>"Duplicate"</button>
                 <button type="button" class="small" data-testid=format!("remove-policy-{i}")
+                    aria-label=row_label("Remove", &format!("remove-policy-{i}"))
                     prop:disabled=move || !ws.form.with(ops::can_remove_policy)
                     on:click=move |_| undo::remove_undoably(ws, Removal::Policy(i))>"Remove"</button>
             </div>
@@ -937,6 +957,19 @@ mod tests {
         );
         assert_eq!(row_label("Add lot", "add-lot-1"), "Add lot to account 2");
         assert_eq!(row_label("Add member", "add-member"), "Add member");
+        assert_eq!(
+            row_label("Remove", "remove-min-cash-0"),
+            "Remove minimum cash row 1"
+        );
+        assert_eq!(
+            row_label("Remove", "remove-security-vol-2"),
+            "Remove volatility row 3"
+        );
+        assert_eq!(
+            row_label("Remove schedule", "remove-schedule-0"),
+            "Remove schedule 1"
+        );
+        assert_eq!(row_label("Remove", "remove-policy-1"), "Remove policy 2");
     }
 
     #[test]

@@ -8,7 +8,7 @@
 
 use leptos::prelude::*;
 use tollbooth_engine::date::Date;
-use tollbooth_engine::fees::TicketCost;
+use tollbooth_engine::fees::{rate_text, TicketCost};
 use tollbooth_engine::scenario::form::plain_number;
 use tollbooth_engine::scenario::{Order, Scenario, ScenarioForm};
 use tollbooth_engine::simulate;
@@ -964,15 +964,18 @@ fn TicketBreakdown(cost: TicketCost) -> impl IntoView {
     let sec_rate = cost
         .sec_rate_effective
         .map_or(NOT_CHARGED.to_string(), |d| {
-            format!("${:.2} per $1M (from {d})", cost.sec_rate_per_million)
+            format!(
+                "${} per $1M (from {d})",
+                rate_text(cost.sec_rate_per_million, 2)
+            )
         });
     let taf_rate = cost
         .taf_rate_effective
         .map_or(NOT_CHARGED.to_string(), |d| {
             format!(
-                "${:.6}/share, cap {} (from {d})",
-                cost.taf_rate_per_share,
-                usd(cost.taf_cap)
+                "${}/share, cap ${} (from {d})",
+                rate_text(cost.taf_rate_per_share, 6),
+                rate_text(cost.taf_cap, 2)
             )
         });
     view! {

@@ -1261,7 +1261,7 @@ fn RunProgress(state: RunState) -> impl IntoView {
         };
         Some(view! {
             <div class="run-status" role="status">
-                <progress data-testid="run-progress" max=total.to_string() value=done.to_string()>
+                <progress data-testid="run-progress" aria-hidden="true" max=total.to_string() value=done.to_string()>
                     {format!("{done} / {total}")}
                 </progress>
                 <span data-testid="run-status">{text}</span>
@@ -1351,7 +1351,7 @@ fn ReportView(report: Report, stale: Option<&'static str>) -> impl IntoView {
                     view! {
                         <td class="num" class:best=best>
                             <span class="mean">{fmt_value(&r.unit, s.mean)}</span>
-                            {best.then(|| view! { <span class="best-mark" title="Best in this row">" ★"</span> })}
+                            {best.then(|| view! { <span class="best-mark" title="Best in this row">" ★"<span class="sr-only">" (best in row)"</span></span> })}
                             <span class="range">{format!("{} – {}", fmt_value(&r.unit, s.p5), fmt_value(&r.unit, s.p95))}</span>
                         </td>
                     }
@@ -1553,7 +1553,7 @@ fn TodayPanel(state: RunState, hash: Memo<Option<String>>) -> impl IntoView {
                         })}
                     </p>
                     {(!empty).then(|| view! {
-                        <div class="table-scroll">
+                        <div class="table-scroll" tabindex="0" role="region" aria-label="Today's trades">
                             <table class="grid today" data-testid="today-table">
                                 <thead><tr>
                                     <th scope="col">"Account"</th><th scope="col">"Security"</th><th scope="col">"Side"</th>
@@ -1756,7 +1756,7 @@ fn PathTrades(trades: TradeList, hidden: Signal<bool>) -> impl IntoView {
 pub const REALIZED_GAIN_DEFINITION: &str = "The sale's recognized gain as the ledger books it: proceeds at the mid price net of all of this order's trading costs (commission, SEC + FINRA fees, half-spread and market impact), less the basis relieved (which includes what its purchases cost the same way), plus any disallowed loss (final: net of washes by purchases up to 30 days after the sale)";
 
 /// The break-even row's definition (the header's tooltip).
-pub const BREAK_EVEN_DEFINITION: &str = "The flat ticket fee at which the policy's mean net benefit vs the baseline would be zero with its trades unchanged, if every ticket that pays a flat fee today paid that fee instead (a side the schedule does not charge stays free; a ticket at the schedule's minimum starts paying more once the fee passes its minimum, one at its maximum does not move). Each extra ticket counts at what a dollar of fee costs in after-tax wealth at the horizon: less its tax deduction (a taxable account's gain is lower; a traditional IRA's value is taxed), plus the growth it forgoes at the target model's expected return. \"up to $X\": it buys more such tickets than the baseline and beats it at fees up to $X (\"never\": not even at no fee); \"from $X\": it buys fewer and beats the baseline at fees from $X (\"at any fee\": already at no fee). A policy that reacts to fees (the cost-aware optimizer; cash raised net of fees) trades differently at another fee: re-run there to confirm. n/a: the baseline, or a policy with as many such tickets as the baseline.";
+pub const BREAK_EVEN_DEFINITION: &str = "The flat ticket fee at which the policy's mean net benefit vs the baseline would be zero with its trades unchanged, if every ticket that pays a flat fee today paid that fee instead (a side the schedule does not charge stays free; a ticket at the schedule's minimum starts paying more once the fee passes its minimum, one at its maximum does not move). Each extra ticket counts at what a dollar of fee costs in after-tax wealth at the horizon: less its tax deduction (a taxable account's gain is lower; a traditional IRA's value is taxed), plus the growth it forgoes at the target model's expected return. \"up to $X\": it buys more such tickets than the baseline and beats it at fees up to $X (\"never\": not even at no fee); \"from $X\": it buys fewer and beats the baseline at fees from $X (\"at any fee\": already at no fee). An estimate: trades react to the fee (the cost-aware optimizer weighs it; every policy sizes its buys to the cash left after the ticket and skips a sale smaller than its ticket), so far from today's fee the true crossing can differ a lot — run the comparison at that fee to confirm (the command-line tool's break-even command searches for it by re-simulation). n/a: the baseline, or a policy with as many such tickets as the baseline.";
 
 /// A break-even cell: the fee and the side of it on which the policy wins.
 pub fn break_even_text(fee: Option<f64>, wins: Option<BreakEvenSide>) -> String {

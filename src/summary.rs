@@ -25,7 +25,13 @@ pub fn better(key: &str) -> Better {
         | "after_tax_wealth"
         | "net_benefit_usd"
         | "net_benefit_bps" => Better::Higher,
-        "harvested_gross" | "harvesting_yield" => Better::Neither,
+        // Taxes paid so far are lower for a policy that defers them (the liquidation or
+        // step-up at the horizon is in after-tax wealth, not here); losses washed into a
+        // replacement's basis are deferred, not lost; and a policy that never harvests
+        // would "win" both rows with nothing.
+        "harvested_gross" | "harvesting_yield" | "taxes_paid" | "harvested_washed" => {
+            Better::Neither
+        }
         _ => Better::Lower,
     }
 }

@@ -7,10 +7,12 @@
 //! tollbooth simulate SCENARIO.json [--paths N] [--seed S] [--no-trade-list]
 //! tollbooth bench [--dir DIR] [--repeat K] [--quick] [--json]   # vs the peers
 //! tollbooth trades SCENARIO.json [--policy NAME] [--as-of YYYY-MM-DD] [--csv]
+//! tollbooth break-even SCENARIO.json --policy NAME [--paths N]   # confirm by re-running
 //! ```
 
 mod batch;
 mod bench;
+mod break_even;
 mod ledger;
 mod output;
 mod simulate;
@@ -36,6 +38,8 @@ commands:
                                            simulate a firm's households (NDJSON in and out)
   batch generate [--households N] [--seed S] [--config F | --preset ID] [--out F]
                                            write a synthetic firm as NDJSON
+  break-even (SCENARIO.json | --preset ID) --policy NAME [--paths N] [--seed S] [--years Y]
+             [--threads T]               confirm a break-even ticket fee by re-simulation
   --version                                print the version
   --help                                   print this help (each command has its own --help)";
 
@@ -63,6 +67,7 @@ fn main() -> ExitCode {
         "simulate" => simulate::run(rest),
         "trades" => trades::run(rest),
         "batch" => batch::run(rest),
+        "break-even" => break_even::run(rest),
         other => {
             eprintln!("tollbooth: unknown command `{other}`\n\n{USAGE}");
             return ExitCode::from(2);

@@ -123,6 +123,27 @@ fn number<T: std::str::FromStr>(s: &str, flag: &str) -> anyhow::Result<T> {
         .map_err(|_| anyhow::anyhow!("`{flag}` expects a whole number, got `{s}`"))
 }
 
+/// The scenario of a SCENARIO.json argument or a `--preset` id (exactly one of them);
+/// `usage` is the subcommand's, for the messages.
+pub fn load(file: Option<&str>, preset: Option<&str>, usage: &str) -> anyhow::Result<Scenario> {
+    Ok(match (file, preset) {
+        (Some(f), None) => {
+            let text = std::fs::read_to_string(f).with_context(|| format!("reading {f}"))?;
+            Scenario::from_json(&text).with_context(|| format!("loading {f}"))?
+        }
+        (None, Some(id)) => {
+            let all = presets();
+            let ids: Vec<&str> = all.iter().map(|p| p.id).collect();
+            all.into_iter()
+                .find(|p| p.id == id)
+                .map(|p| p.scenario)
+                .with_context(|| format!("no preset `{id}`; choose one of {}", ids.join(", ")))?
+        }
+        (Some(_), Some(_)) => bail!("give a SCENARIO.json or --preset, not both\n{usage}"),
+        (None, None) => bail!("{usage}"),
+    })
+}
+
 /// Run the subcommand.
 pub fn run(args: &[String]) -> anyhow::Result<()> {
     let mut file: Option<&str> = None;
@@ -150,22 +171,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             }
         }
     }
-    let scenario = match (file, preset) {
-        (Some(f), None) => {
-            let text = std::fs::read_to_string(f).with_context(|| format!("reading {f}"))?;
-            Scenario::from_json(&text).with_context(|| format!("loading {f}"))?
-        }
-        (None, Some(id)) => {
-            let all = presets();
-            let ids: Vec<&str> = all.iter().map(|p| p.id).collect();
-            all.into_iter()
-                .find(|p| p.id == id)
-                .map(|p| p.scenario)
-                .with_context(|| format!("no preset `{id}`; choose one of {}", ids.join(", ")))?
-        }
-        (Some(_), Some(_)) => bail!("give a SCENARIO.json or --preset, not both\n{USAGE}"),
-        (None, None) => bail!("{USAGE}"),
-    };
+    let scenario = load(file, preset, USAGE)?;
     if no_trade_list {
         if csv.is_some() {
             bail!("`--trades-csv` writes the trade list that `--no-trade-list` leaves out: give one of them\n{USAGE}");

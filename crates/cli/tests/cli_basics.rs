@@ -36,7 +36,15 @@ fn no_command_prints_usage() {
 /// `--help`" and failed; every subcommand prints its usage and succeeds.
 #[test]
 fn every_subcommand_has_help() {
-    for cmd in ["ledger", "solve", "bench", "simulate", "trades", "batch"] {
+    for cmd in [
+        "ledger",
+        "solve",
+        "bench",
+        "simulate",
+        "trades",
+        "batch",
+        "break-even",
+    ] {
         let out = tollbooth(&[cmd, "--help"]);
         assert!(
             out.status.success(),

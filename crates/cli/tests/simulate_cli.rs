@@ -177,3 +177,59 @@ fn paths_and_years_above_the_scenario_file_limits_are_refused() {
         assert!(stderr.contains(needle), "{stderr}");
     }
 }
+
+/// `tollbooth break-even` re-simulates until the crossing is bracketed, the same on one
+/// thread or two, and names a policy it cannot search.
+#[test]
+fn break_even_confirms_the_estimate_by_re_simulation() {
+    let file = household_file();
+    let run = |threads: &str| {
+        let out = tollbooth(&[
+            "break-even",
+            &file,
+            "--policy",
+            "Daily TLH (household guard)",
+            "--paths",
+            "2",
+            "--years",
+            "2",
+            "--threads",
+            threads,
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let one = run("1");
+    assert_eq!(one, run("2"), "the search is the same for any thread count");
+    let r: serde_json::Value = serde_json::from_str(&one).unwrap();
+    assert_eq!(r["policy"], "Daily TLH (household guard)");
+    assert_eq!(r["paths"], 2);
+    let trials = r["trials"].as_array().unwrap();
+    assert!(trials.len() >= 2, "{r}");
+    assert!(
+        trials[0]["fee"].is_null(),
+        "the first trial is today's fees"
+    );
+    assert_eq!(trials[0]["estimate"], r["estimate"]);
+    let kind = r["confirmed"]["kind"].as_str().unwrap();
+    assert!(
+        ["crossing", "unresolved", "never_wins", "always_wins"].contains(&kind),
+        "{r}"
+    );
+
+    let out = tollbooth(&["break-even", &file, "--policy", "Quarterly calendar"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(
+            "`Quarterly calendar` is not one of the scenario's policies other than the baseline"
+        ),
+        "{err}"
+    );
+    let out = tollbooth(&["break-even", &file]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("`--policy NAME` is required"));
+}

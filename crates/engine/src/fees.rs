@@ -721,17 +721,41 @@ impl TicketCost {
         let mut parts = Vec::new();
         if let Some(d) = self.sec_rate_effective {
             parts.push(format!(
-                "SEC ${:.2} per $1M (from {d})",
-                self.sec_rate_per_million
+                "SEC ${} per $1M (from {d})",
+                rate_text(self.sec_rate_per_million, 2)
             ));
         }
         if let Some(d) = self.taf_rate_effective {
             parts.push(format!(
-                "TAF ${:.6}/share, cap ${:.2} (from {d})",
-                self.taf_rate_per_share, self.taf_cap
+                "TAF ${}/share, cap ${} (from {d})",
+                rate_text(self.taf_rate_per_share, 6),
+                rate_text(self.taf_cap, 2)
             ));
         }
         parts.join("; ")
+    }
+}
+
+/// A rate or cap as its table holds it: at least `min_decimals` decimals, and as many more
+/// as the value needs to be read back exactly (the shortest text that does), so that the
+/// fee charged can be recomputed from the rate shown (`$22.125`, not `$22.12`).
+///
+/// ```
+/// use tollbooth_engine::fees::rate_text;
+/// assert_eq!(rate_text(20.6, 2), "20.60");
+/// assert_eq!(rate_text(22.125, 2), "22.125");
+/// assert_eq!(rate_text(0.000195, 6), "0.000195");
+/// assert_eq!(rate_text(0.0001955, 6), "0.0001955");
+/// assert_eq!(rate_text(0.0, 2), "0.00");
+/// ```
+pub fn rate_text(x: f64, min_decimals: usize) -> String {
+    // `Display` gives the shortest decimal that reads back as `x`, never in exponent form.
+    let shortest = format!("{}", x + 0.0);
+    let decimals = shortest.split_once('.').map_or(0, |(_, d)| d.len());
+    if decimals < min_decimals {
+        format!("{:.*}", min_decimals, x + 0.0)
+    } else {
+        shortest
     }
 }
 
@@ -1087,6 +1111,34 @@ mod tests {
 
     fn zero() -> FeeSchedule {
         FeeSchedule::preset(FeePreset::ZeroCommission)
+    }
+
+    /// The rates shown reproduce the fee charged: an edited table's $22.125 per $1M and
+    /// $9.795 cap are shown as such, not rounded to $22.12 and $9.79.
+    #[test]
+    fn the_rates_shown_are_the_rates_charged() {
+        let mut reg = RegulatoryTables::default();
+        reg.sec.push(SecRate {
+            effective: d("2026-05-01"),
+            per_million: 22.125,
+        });
+        reg.taf.push(TafRate {
+            effective: d("2026-05-01"),
+            per_share: 0.0001955,
+            max_per_trade: 9.795,
+        });
+        let cost = zero()
+            .ticket_cost(
+                &sell("2026-06-01", SecurityType::Stock, 60_000.0, 50.0),
+                &reg,
+            )
+            .unwrap();
+        // 3,000,000 × 22.125 / 1e6 = 66.375 → 66.38; 60,000 × 0.0001955 = 11.73 → cap 9.795 → 9.80.
+        assert_eq!((cost.sec_fee, cost.taf), (66.38, 9.80));
+        assert_eq!(
+            cost.rates_applied(),
+            "SEC $22.125 per $1M (from 2026-05-01); TAF $0.0001955/share, cap $9.795 (from 2026-05-01)"
+        );
     }
 
     #[test]

@@ -23,7 +23,8 @@ use tollbooth_engine::market::STEPS_PER_YEAR;
 use tollbooth_engine::scenario::policy::{CalendarRule, Frequency};
 use tollbooth_engine::scenario::{Policy, Scenario};
 use tollbooth_engine::simulate::{PathOutcome, Reason, Report, SimOptions, Simulation, TradeRow};
-use tollbooth_engine::types::Side;
+use tollbooth_engine::tax::HorizonTreatment;
+use tollbooth_engine::types::{AccountKind, Side};
 
 mod support;
 use support::*;
@@ -295,7 +296,8 @@ fn irr(w0: f64, flows: &[(f64, f64)], w: f64, t: f64) -> f64 {
 /// baseline's on the same path, in bps a year — the rate that grows the starting value and
 /// each contribution from its date to the after-tax terminal wealth, so contributions are
 /// not counted as return; before costs, each policy's trading costs (commissions,
-/// regulatory fees, spread, impact) are added back to its `W_T`.
+/// regulatory fees, spread, impact) are added back to its `W_T` at their after-tax value
+/// there.
 #[test]
 fn tax_alpha_is_the_annualised_after_tax_return_difference_before_and_after_costs() {
     let run = demo_run();
@@ -314,6 +316,42 @@ fn tax_alpha_is_the_annualised_after_tax_return_difference_before_and_after_cost
         metric(r, pi, "ticket_charges")
             + metric(r, pi, "regulatory_fees")
             + metric(r, pi, "spread_impact")
+    };
+    // Before costs, each cost is added back at its after-tax value at the horizon: less
+    // its tax deduction by account (and side, when holding at the horizon) and grown at
+    // the target model's expected return from its date.
+    let s = &run.s;
+    let expected: f64 = s
+        .target
+        .classes
+        .iter()
+        .map(|c| {
+            let m = s.market.classes.iter().find(|m| m.name == c.asset_class);
+            c.weight * m.unwrap().expected_return
+        })
+        .sum();
+    let weighed = |pi: usize| -> f64 {
+        rows(run, pi)
+            .iter()
+            .map(|x| {
+                let kind = s
+                    .household
+                    .accounts
+                    .iter()
+                    .find(|a| a.id == x.account)
+                    .unwrap()
+                    .kind;
+                let share = match kind {
+                    AccountKind::TraditionalIra | AccountKind::K401 => 1.0 - s.tax.deferred_rate(),
+                    AccountKind::RothIra => 1.0,
+                    _ if x.side == Side::Buy && s.tax.horizon == HorizonTreatment::Hold => 1.0,
+                    _ => 1.0 - s.tax.long_term_rate(),
+                };
+                let days = f64::from(r.end.days_since(x.date).max(0));
+                let growth = (1.0 + expected).powf(days / 365.2425);
+                (x.commission + x.regulatory + x.spread) * share * growth
+            })
+            .sum()
     };
     // The compound rate (W_T / W_0)^(1/T) − 1 would count the contributions as return.
     let compound = (wealth(b) / w0).powf(1.0 / t) - 1.0;
@@ -336,7 +374,7 @@ fn tax_alpha_is_the_annualised_after_tax_return_difference_before_and_after_cost
         );
         assert_eq!(wealth(pi), p.after_tax);
         let after = 1e4 * (ann(wealth(pi)) - ann(wealth(b)));
-        let before = 1e4 * (ann(wealth(pi) + costs(pi)) - ann(wealth(b) + costs(b)));
+        let before = 1e4 * (ann(wealth(pi) + weighed(pi)) - ann(wealth(b) + weighed(b)));
         let got_after = metric(r, pi, "tax_alpha_after_costs");
         let got_before = metric(r, pi, "tax_alpha_before_costs");
         assert!(

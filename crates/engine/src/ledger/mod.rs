@@ -733,7 +733,14 @@ impl Ledger {
             acquired: lot.acquired,
             holding_start,
             wash_adjustment: 0.0,
-            replacement_used: 0.0,
+            // A lot whose holding period starts before its purchase was itself a
+            // replacement: each of its shares has absorbed a loss already (Reg.
+            // §1.1091-1(e)), so it replaces no other.
+            replacement_used: if holding_start < lot.acquired {
+                lot.quantity
+            } else {
+                0.0
+            },
         });
         Ok(id)
     }

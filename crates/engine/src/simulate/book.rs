@@ -53,6 +53,12 @@ pub(crate) struct Totals {
     pub flat_slope: f64,
     /// Σ of those tickets' weights × kinks (the flat fee each pays at the margin).
     pub flat_offset: f64,
+    /// Every trading cost (commission, regulatory fees, spread, impact; dividend
+    /// reinvestments' spread too) at what it costs in after-tax wealth at the horizon:
+    /// each dollar weighs [`after_tax_share`] of its account and side × its
+    /// [`growth_to_horizon`], as the break-even fee weighs a ticket's. What "before costs"
+    /// adds back to the after-tax terminal wealth.
+    pub costs_at_horizon: f64,
 }
 
 /// The books.
@@ -459,6 +465,11 @@ impl Book {
                     self.set_qty(a * n + s, self.qty[a * n + s] + shares);
                     self.cash[a] += amount - shares * prices[s] - spread;
                     self.totals.spread += spread;
+                    let growth = *self
+                        .growth_today
+                        .get_or_insert_with(|| growth_to_horizon(w, date));
+                    self.totals.costs_at_horizon +=
+                        spread * after_tax_share(w, a, Side::Buy) * growth;
                     self.last_buy[a * w.n_groups + sec.group] = Some(date);
                     if let Some(rows) = &mut self.rows {
                         self.row_sales.push(None);
@@ -703,6 +714,13 @@ impl Book {
         if !self.chose_today && !matches!(o.reason, Reason::CashFlow | Reason::TaxPayment) {
             self.chose_today = true;
             self.totals.policy_trade_days += 1.0;
+        }
+        let costs = inc.commission + inc.sec_fee + inc.taf + inc.spread + inc.impact;
+        if costs != 0.0 {
+            let growth = *self
+                .growth_today
+                .get_or_insert_with(|| growth_to_horizon(w, date));
+            self.totals.costs_at_horizon += costs * after_tax_share(w, a, o.side) * growth;
         }
         let t = &mut self.totals;
         t.trades += 1.0;

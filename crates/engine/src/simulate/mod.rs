@@ -78,11 +78,12 @@
 //!
 //! Taxes on dividends and interest (they depend little on the policy), unscheduled
 //! exchange closures and early closes, intraday prices (trades execute at the close), and
-//! market impact unless the fee schedule models it. The break-even ticket fee is computed analytically (see
-//! [`report::PolicyReport::break_even_ticket_fee`]): net benefit is linear in a flat fee
-//! added to every ticket when the trades do not change, which holds for every rule except
-//! the cost-aware optimizer, whose trades depend on the fee (for it the figure is a
-//! first-order estimate at its current trades).
+//! market impact unless the fee schedule models it. The report's break-even ticket fee is a
+//! first-order estimate (see [`report::PolicyReport::break_even_ticket_fee`]): net benefit
+//! is linear in a flat fee added to every ticket while the trades do not change. But they
+//! do: the cost-aware optimizer weighs the fee, and every policy sizes its buys to the cash
+//! left after the ticket and skips a sale smaller than its ticket. [`confirm`] finds the
+//! crossing by re-simulation (`tollbooth break-even`).
 //!
 //! # Usage
 //!
@@ -128,6 +129,7 @@
 #![allow(clippy::needless_range_loop)]
 
 mod book;
+pub mod confirm;
 pub mod policy;
 pub mod report;
 pub mod stats;
@@ -181,6 +183,13 @@ pub enum SimError {
     #[error("the baseline `{name}` is not one of the scenario's policies")]
     UnknownBaseline {
         /// The baseline's name.
+        name: String,
+    },
+    /// A break-even search was asked for a name that is not one of the scenario's
+    /// policies, or for the baseline itself.
+    #[error("`{name}` is not one of the scenario's policies other than the baseline")]
+    NotAPolicy {
+        /// The name asked for.
         name: String,
     },
     /// A security named somewhere is not in the scenario.
@@ -654,7 +663,7 @@ impl<'s> Simulation<'s> {
                 acc.shape().map_or(stats::SKETCH_MAX_BUCKETS, |s| s.max_buckets),
             ),
             format!(
-                "Break-even ticket fee: analytic, with the trades unchanged; each extra ticket's fee counted after its tax deduction and grown at the target model's expected return ({:.2}% a year) to the horizon. A first-order estimate for policies whose trades depend on the fee (the cost-aware optimizer).",
+                "Break-even ticket fee: a first-order estimate, with the trades held at today's fees; each extra ticket's fee counted after its tax deduction and grown at the target model's expected return ({:.2}% a year) to the horizon. Trades react to the fee (the cost-aware optimizer weighs it; every policy sizes its buys to the cash left after the ticket and skips a sale smaller than its ticket), so far from today's fee the crossing can differ: `tollbooth break-even` finds it by re-simulation.",
                 100.0 * w.expected_growth
             ),
         ];
@@ -1171,9 +1180,7 @@ impl<'s> Simulation<'s> {
                     0.0
                 },
                 annual_return: annual(after_tax),
-                annual_return_before_costs: annual(
-                    after_tax + t.commission + t.regulatory + t.spread + t.impact,
-                ),
+                annual_return_before_costs: annual(after_tax + t.costs_at_horizon),
                 monthly_value: mv,
                 monthly_tickets: mt,
                 monthly_fees: mf,
