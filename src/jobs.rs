@@ -75,6 +75,23 @@ pub enum Job {
         /// The policies (indices into the scenario's).
         policies: Vec<usize>,
     },
+    /// One break-even trial's part: paths `start..end` of the scenario (JSON, its flat
+    /// fees already set to the trial's) for policy `policy` and the baseline, summed
+    /// ([`Simulation::pair_sums`]); answer [`Done::Pair`].
+    Pair {
+        /// The search this trial belongs to.
+        run: u64,
+        /// The scenario as JSON.
+        scenario: String,
+        /// Paths, years, seed.
+        settings: RunSettings,
+        /// The policy's index in the scenario.
+        policy: usize,
+        /// First path.
+        start: u64,
+        /// One past the last path.
+        end: u64,
+    },
     /// The household's trades today under policy `policy` (index).
     Today {
         /// The request's id.
@@ -166,6 +183,13 @@ pub enum Done {
         run: u64,
         /// The trades.
         result: Result<TodayTrades, String>,
+    },
+    /// A break-even trial's part: its `PairSums` as JSON, or why it failed.
+    Pair {
+        /// The search.
+        run: u64,
+        /// The sums as JSON, or the error.
+        result: Result<String, String>,
     },
 }
 
@@ -314,6 +338,19 @@ pub fn job_with(cache: &mut ScenarioCache, input: Job) -> Done {
                     .map_err(|e| e.to_string())
             }),
             ms: 0.0,
+        },
+        Job::Pair {
+            run,
+            scenario,
+            settings,
+            policy,
+            start,
+            end,
+        } => Done::Pair {
+            run,
+            result: simulate_json(cache, scenario, settings, |sim| {
+                sim.pair_sums(policy, start..end).map_err(|e| e.to_string())
+            }),
         },
         Job::Today {
             run,
@@ -600,6 +637,38 @@ mod tests {
 
     /// A worker's cache holds the last scenario only while the text is the same: another
     /// scenario is parsed (and a bad one is an error, not the previous scenario).
+    /// A break-even trial split in two parts sums what the engine sums in one.
+    #[test]
+    fn a_pair_trial_in_parts_matches_the_engine() {
+        use tollbooth_engine::simulate::confirm::PairSums;
+        let s = Scenario::demo();
+        let settings = RunSettings {
+            paths: 3,
+            years: 1,
+            seed: 9,
+        };
+        let sums = |start, end| match job(Job::Pair {
+            run: 4,
+            scenario: s.to_json_pretty(),
+            settings,
+            policy: 1,
+            start,
+            end,
+        }) {
+            Done::Pair { run: 4, result } => decode::<PairSums>(&result.unwrap()).unwrap(),
+            other => panic!("{other:?}"),
+        };
+        let mut merged = sums(0, 1);
+        merged.merge(&sums(1, 3));
+        let whole = Simulation::new(&s, &settings.options())
+            .unwrap()
+            .pair_sums(1, 0..3)
+            .unwrap();
+        assert_eq!(merged.net.value(), whole.net.value());
+        assert_eq!(merged.slope.value(), whole.slope.value());
+        assert_eq!(merged.paths, 3);
+    }
+
     #[test]
     fn the_scenario_cache_follows_the_text() {
         let a = Scenario::demo();

@@ -19,6 +19,9 @@ use std::ops::Range;
 use std::rc::Rc;
 use tollbooth_engine::scenario::form::{self, plain_number};
 use tollbooth_engine::scenario::Scenario;
+use tollbooth_engine::simulate::confirm::{
+    fee_scenario, BreakEvenCheck, BreakEvenSearch, PairSums, Trial,
+};
 use tollbooth_engine::simulate::report::TradeList;
 use tollbooth_engine::simulate::{
     policy_parts, six_policies, Accumulator, BreakEvenSide, RecordedTrades, Report, SimOptions,
@@ -66,6 +69,23 @@ pub struct RunState {
     /// Bumped by every edit and every Compare: a pending automatic run only starts if
     /// nothing happened since it was scheduled.
     edits: StoredValue<u64>,
+    /// The break-even fee being confirmed by re-simulation, or the last confirmed.
+    confirm: RwSignal<Option<Confirmation>>,
+}
+
+/// A break-even confirmation as the page shows it ([`confirm_break_even`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Confirmation {
+    /// The policy's index in the scenario.
+    policy: usize,
+    /// The hash of the scenario searched.
+    scenario_hash: String,
+    /// The run settings (the report's on screen when asked).
+    settings: RunSettings,
+    /// The trials so far.
+    trials: Vec<Trial>,
+    /// The search's result once it has ended, or why it stopped.
+    result: Option<Result<BreakEvenCheck, String>>,
 }
 
 impl RunState {
@@ -91,6 +111,7 @@ impl RunState {
             years: RwSignal::new(years.to_string()),
             auto: RwSignal::new(true),
             edits: StoredValue::new(0),
+            confirm: RwSignal::new(None),
         }
     }
 
@@ -359,6 +380,172 @@ thread_local! {
     static RUN: RefCell<Option<Run>> = const { RefCell::new(None) };
     static POOL: RefCell<Option<Pool>> = const { RefCell::new(None) };
     static NEXT_ID: std::cell::Cell<u64> = const { std::cell::Cell::new(1) };
+    static SEARCH: RefCell<Option<Search>> = const { RefCell::new(None) };
+}
+
+/// A break-even search in flight: one trial at a time, its paths split between the
+/// workers.
+struct Search {
+    id: u64,
+    scenario: Scenario,
+    settings: RunSettings,
+    policy: usize,
+    search: BreakEvenSearch,
+    /// The workers the trial's parts are on.
+    on: Vec<Slot>,
+    /// The trial's parts not in yet, and the sums of those in (exact: any split gives the
+    /// same sums).
+    pending: usize,
+    sums: PairSums,
+}
+
+/// Confirms policy `policy`'s break-even ticket fee by re-simulation on the paths of the
+/// report on screen (`settings`): the engine's [`BreakEvenSearch`], one trial after the
+/// other, each trial's paths split between every worker while no comparison runs (only
+/// the worker for today's trades while one does, so it is not held up).
+fn confirm_break_even(state: RunState, scenario: Scenario, settings: RunSettings, policy: usize) {
+    start_workers(state);
+    let name = scenario
+        .policies
+        .get(policy)
+        .map(|p| p.name.clone())
+        .unwrap_or_default();
+    let mut c = Confirmation {
+        policy,
+        scenario_hash: scenario.hash_hex(),
+        settings,
+        trials: Vec::new(),
+        result: None,
+    };
+    match BreakEvenSearch::new(&scenario, &name, settings.paths) {
+        Ok(search) => {
+            SEARCH.with(|s| {
+                *s.borrow_mut() = Some(Search {
+                    id: next_id(),
+                    scenario,
+                    settings,
+                    policy,
+                    search,
+                    on: Vec::new(),
+                    pending: 0,
+                    sums: PairSums::default(),
+                })
+            });
+            state.confirm.set(Some(c));
+            send_trial(state);
+        }
+        Err(e) => {
+            c.result = Some(Err(sentence(&e.to_string())));
+            state.confirm.set(Some(c));
+        }
+    }
+}
+
+/// Sends the search's next trial to the workers, or ends the search when none is left.
+fn send_trial(state: RunState) {
+    let comparing = state.status.get_untracked() == Status::Running;
+    let sent = SEARCH.with(|cell| {
+        let mut guard = cell.borrow_mut();
+        let s = guard.as_mut()?;
+        let scenario = match s.search.next_fee() {
+            Some(fee) => fee_scenario(&s.scenario, fee),
+            None => s.scenario.clone(),
+        };
+        let json = scenario.to_json_pretty();
+        let on = POOL.with(|p| {
+            let guard = p.borrow();
+            let pool = guard.as_ref()?;
+            let live: Vec<(Slot, &Bridge)> = std::iter::once((Slot::Today, pool.today.as_ref()))
+                .chain(
+                    pool.sims
+                        .iter()
+                        .enumerate()
+                        .map(|(i, b)| (Slot::Sim(i), b.as_ref())),
+                )
+                .filter_map(|(slot, b)| Some((slot, b?)))
+                .take(if comparing { 1 } else { usize::MAX })
+                .collect();
+            let parts = live.len().max(1) as u64;
+            let ranges = chunks(s.settings.paths, s.settings.paths.div_ceil(parts).max(1));
+            let mut on = Vec::new();
+            for (range, (slot, bridge)) in ranges.into_iter().zip(live) {
+                let job = Job::Pair {
+                    run: s.id,
+                    scenario: json.clone(),
+                    settings: s.settings,
+                    policy: s.policy,
+                    start: range.start,
+                    end: range.end,
+                };
+                if !bridge.send(&job) {
+                    return None;
+                }
+                on.push(slot);
+            }
+            (!on.is_empty()).then_some(on)
+        })?;
+        s.pending = on.len();
+        s.on = on;
+        s.sums = PairSums::default();
+        Some(())
+    });
+    if sent.is_none() {
+        let failure = POOL.with(|p| p.borrow().as_ref().and_then(|p| p.failure.clone()));
+        end_search(state, Err(sentence(&none_left(failure.as_ref()))));
+    }
+}
+
+/// Ends the search with `result` (an error, or the search's own result).
+fn end_search(state: RunState, result: Result<BreakEvenCheck, String>) {
+    SEARCH.with(|s| *s.borrow_mut() = None);
+    state.confirm.update(|c| {
+        if let Some(c) = c.as_mut() {
+            c.result = Some(result);
+        }
+    });
+}
+
+/// Stops the search in flight (its trial's answer is then ignored).
+fn cancel_search(state: RunState) {
+    if SEARCH.with(|s| s.borrow().is_some()) {
+        end_search(state, Err("Stopped before the search ended.".into()));
+    }
+}
+
+/// A trial's answer: recorded, and the next trial sent (or the result shown).
+fn on_pair(state: RunState, run: u64, result: Result<String, String>) {
+    let outcome = SEARCH.with(|cell| {
+        let mut guard = cell.borrow_mut();
+        let s = guard.as_mut().filter(|s| s.id == run)?;
+        let sums = result
+            .and_then(|json| serde_json::from_str::<PairSums>(&json).map_err(|e| e.to_string()));
+        Some(sums.map(|sums| {
+            s.sums.merge(&sums);
+            s.pending = s.pending.saturating_sub(1);
+            if s.pending > 0 {
+                return None;
+            }
+            let trial = std::mem::take(&mut s.sums);
+            s.search.record(&trial);
+            Some((s.search.result(), s.search.is_done()))
+        }))
+    });
+    match outcome {
+        None | Some(Ok(None)) => {}
+        Some(Err(e)) => end_search(state, Err(sentence(&format!("A re-run failed: {e}")))),
+        Some(Ok(Some((check, done)))) => {
+            state.confirm.update(|c| {
+                if let Some(c) = c.as_mut() {
+                    c.trials = check.trials.clone();
+                }
+            });
+            if done {
+                end_search(state, Ok(check));
+            } else {
+                send_trial(state);
+            }
+        }
+    }
 }
 
 fn now() -> f64 {
@@ -409,6 +596,7 @@ fn on_today(state: RunState, out: Done) {
             state.today.set(Some(result));
             state.today_busy.set(false);
         }
+        Done::Pair { run, result } => on_pair(state, run, result),
         Done::Ready => worker_ready(Slot::Today),
         _ => {}
     }
@@ -545,6 +733,19 @@ fn worker_failed(state: RunState, slot: Slot, f: Failure) {
     } else {
         format!("The page goes on with {left} worker(s); reload it to start all again.")
     };
+    if SEARCH.with(|s| s.borrow().as_ref().is_some_and(|s| s.on.contains(&slot))) {
+        end_search(
+            state,
+            Err(sentence(&format!(
+                "{what} during the search. Confirm again{}",
+                if left == 0 {
+                    ": reload the page first"
+                } else {
+                    ""
+                }
+            ))),
+        );
+    }
     if lost_today && state.today_busy.get_untracked() {
         let again = if left == 0 {
             after.clone()
@@ -917,8 +1118,9 @@ fn on_output(state: RunState, worker: usize, out: Done) {
         Done::Part {
             run, result, ms, ..
         } => (run, Arrived::Part(result, ms)),
-        // Today's trades, asked of this worker when their own is gone.
-        today @ Done::Today { .. } => return on_today(state, today),
+        // Today's trades and break-even trials, asked of this worker when their own is
+        // gone.
+        other @ (Done::Today { .. } | Done::Pair { .. }) => return on_today(state, other),
         _ => return,
     };
     POOL.with(|p| {
@@ -1236,8 +1438,158 @@ pub fn Results() -> impl IntoView {
                 let hidden = Signal::derive(move || ws.presenting.get() && !current());
                 view! { <PathTrades trades hidden /> }
             }))}
+            {move || (!running() && state.report.with(|r| r.is_some())).then(|| view! { <ConfirmPanel state hash /> })}
             <TodayPanel state hash />
         </section>
+    }
+}
+
+/// Confirms a policy's break-even ticket fee by re-simulation ([`confirm_break_even`]) on
+/// the paths of the report on screen, and shows the trials and the conclusion.
+#[component]
+fn ConfirmPanel(state: RunState, hash: Memo<Option<String>>) -> impl IntoView {
+    let ws = ws();
+    // The report's non-baseline policies (scenario order) with their estimates.
+    let policies = Memo::new(move |_| {
+        state.report.with(|r| {
+            r.as_ref().map_or_else(Vec::new, |r| {
+                r.policies
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, p)| !p.baseline)
+                    .map(|(i, p)| (i, p.name.clone()))
+                    .collect::<Vec<_>>()
+            })
+        })
+    });
+    let chosen = RwSignal::new(None::<usize>);
+    let pick = move || {
+        let list = policies.get();
+        chosen
+            .get()
+            .filter(|c| list.iter().any(|(i, _)| i == c))
+            .or_else(|| list.first().map(|(i, _)| *i))
+    };
+    let current = move || {
+        let report = state
+            .report
+            .with(|r| r.as_ref().map(|r| r.scenario_hash.clone()));
+        report.is_some() && report == hash.get()
+    };
+    let busy = move || {
+        state
+            .confirm
+            .with(|c| c.as_ref().is_some_and(|c| c.result.is_none()))
+    };
+    let start = move |_| {
+        let Some(policy) = pick() else { return };
+        let Some(settings) = state.report.with_untracked(|r| {
+            r.as_ref().map(|r| RunSettings {
+                paths: r.paths,
+                years: r.horizon_years,
+                seed: r.seed,
+            })
+        }) else {
+            return;
+        };
+        if let Some(s) = ws.checked.with_untracked(|c| c.as_ref().ok().cloned()) {
+            confirm_break_even(state, s, settings, policy);
+        }
+    };
+    let options = move || {
+        policies
+            .get()
+            .into_iter()
+            .map(|(i, name)| view! { <option value=i.to_string() selected=move || pick() == Some(i)>{name}</option> })
+            .collect_view()
+    };
+    let shown = move || {
+        state.confirm.get().map(|c| {
+            let stale = hash.get().as_deref() != Some(c.scenario_hash.as_str());
+            let n = c.trials.len();
+            let rows = c
+                .trials
+                .iter()
+                .map(|t| {
+                    let fee = t.fee.map_or_else(|| "today's schedules".to_string(), usd);
+                    view! {
+                        <tr>
+                            <td class="num">{fee}</td>
+                            <td class="num">{usd(t.net_benefit)}</td>
+                            <td class="num">{format!("{:+.1}", t.extra_tickets).replacen('-', "−", 1)}</td>
+                            <td class="num">{t.estimate.map_or_else(|| "n/a".to_string(), usd)}</td>
+                        </tr>
+                    }
+                })
+                .collect_view();
+            let settings = c.settings;
+            let status = match &c.result {
+                None => view! {
+                    <p role="status" data-testid="confirm-status">
+                        {format!("Re-simulating: {n} of at most {} runs done…", tollbooth_engine::simulate::confirm::MAX_TRIALS)}
+                    </p>
+                }
+                .into_any(),
+                Some(Err(e)) => view! { <p class="notice problem" data-testid="confirm-result">{e.clone()}</p> }.into_any(),
+                Some(Ok(check)) => view! {
+                    <p role="status" data-testid="confirm-result">
+                        <strong>{check.conclusion()}</strong>
+                        {format!(
+                            " The table's estimate, with the trades held: {}. {} re-runs of the same {} paths × {} years (seed {}), every fee row's flat fee set to the trial fee.",
+                            check.estimate.map_or_else(|| "n/a".to_string(), usd),
+                            check.trials.len(),
+                            settings.paths,
+                            settings.years,
+                            settings.seed,
+                        )}
+                    </p>
+                }
+                .into_any(),
+            };
+            view! {
+                {stale.then(|| view! {
+                    <p class="notice problem prints" data-testid="confirm-stale">"The scenario has changed since this search ran."</p>
+                })}
+                {status}
+                <div class="table-scroll" tabindex="0" role="region" aria-label="Break-even re-runs">
+                    <table class="grid" data-testid="confirm-trials">
+                        <thead><tr>
+                            <th scope="col">"Flat fee a ticket"</th>
+                            <th scope="col">"Mean net benefit vs baseline"</th>
+                            <th scope="col">"Extra tickets (mean)"</th>
+                            <th scope="col">"Its linear estimate"</th>
+                        </tr></thead>
+                        <tbody>{rows}</tbody>
+                    </table>
+                </div>
+            }
+        })
+    };
+    view! {
+        <div class="confirm" data-testid="confirm-panel">
+            <h3>"Confirm a break-even fee"</h3>
+            <p class="muted">
+                "The break-even fees in the table hold each policy's trades fixed, but trades react to the fee. "
+                "Re-simulating the policy and the baseline on the same paths, with every ticket's flat fee set to trial fees, finds where the mean net benefit really changes sign."
+            </p>
+            <div class="form-row">
+                <label>
+                    "Policy "
+                    <select data-testid="confirm-policy" prop:disabled=busy
+                        on:change=move |ev| chosen.set(event_target_value(&ev).parse().ok())>
+                        {options}
+                    </select>
+                </label>
+                <button type="button" data-testid="confirm-run" on:click=start
+                    prop:disabled=move || busy() || !current() || pick().is_none()
+                    title=move || (!current()).then_some("Compare again first: the scenario has changed since the results on screen.")>
+                    "Re-simulate"
+                </button>
+                <button type="button" data-testid="confirm-cancel" on:click=move |_| cancel_search(state)
+                    prop:disabled=move || !busy()>"Stop"</button>
+            </div>
+            {shown}
+        </div>
     }
 }
 
@@ -1756,7 +2108,7 @@ fn PathTrades(trades: TradeList, hidden: Signal<bool>) -> impl IntoView {
 pub const REALIZED_GAIN_DEFINITION: &str = "The sale's recognized gain as the ledger books it: proceeds at the mid price net of all of this order's trading costs (commission, SEC + FINRA fees, half-spread and market impact), less the basis relieved (which includes what its purchases cost the same way), plus any disallowed loss (final: net of washes by purchases up to 30 days after the sale)";
 
 /// The break-even row's definition (the header's tooltip).
-pub const BREAK_EVEN_DEFINITION: &str = "The flat ticket fee at which the policy's mean net benefit vs the baseline would be zero with its trades unchanged, if every ticket that pays a flat fee today paid that fee instead (a side the schedule does not charge stays free; a ticket at the schedule's minimum starts paying more once the fee passes its minimum, one at its maximum does not move). Each extra ticket counts at what a dollar of fee costs in after-tax wealth at the horizon: less its tax deduction (a taxable account's gain is lower; a traditional IRA's value is taxed), plus the growth it forgoes at the target model's expected return. \"up to $X\": it buys more such tickets than the baseline and beats it at fees up to $X (\"never\": not even at no fee); \"from $X\": it buys fewer and beats the baseline at fees from $X (\"at any fee\": already at no fee). An estimate: trades react to the fee (the cost-aware optimizer weighs it; every policy sizes its buys to the cash left after the ticket and skips a sale smaller than its ticket), so far from today's fee the true crossing can differ a lot — run the comparison at that fee to confirm (the command-line tool's break-even command searches for it by re-simulation). n/a: the baseline, or a policy with as many such tickets as the baseline.";
+pub const BREAK_EVEN_DEFINITION: &str = "The flat ticket fee at which the policy's mean net benefit vs the baseline would be zero with its trades unchanged, if every ticket that pays a flat fee today paid that fee instead (a side the schedule does not charge stays free; a ticket at the schedule's minimum starts paying more once the fee passes its minimum, one at its maximum does not move). Each extra ticket counts at what a dollar of fee costs in after-tax wealth at the horizon: less its tax deduction (a taxable account's gain is lower; a traditional IRA's value is taxed), plus the growth it forgoes at the target model's expected return. \"up to $X\": it buys more such tickets than the baseline and beats it at fees up to $X (\"never\": not even at no fee); \"from $X\": it buys fewer and beats the baseline at fees from $X (\"at any fee\": already at no fee). An estimate: trades react to the fee (the cost-aware optimizer weighs it; every policy sizes its buys to the cash left after the ticket and skips a sale smaller than its ticket), so far from today's fee the true crossing can differ a lot — \"Confirm a break-even fee\" under the table finds it by re-simulation. n/a: the baseline, or a policy with as many such tickets as the baseline.";
 
 /// A break-even cell: the fee and the side of it on which the policy wins.
 pub fn break_even_text(fee: Option<f64>, wins: Option<BreakEvenSide>) -> String {

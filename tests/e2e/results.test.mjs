@@ -148,6 +148,38 @@ test("a small comparison runs in workers and shows the side-by-side table", asyn
   await context.close();
 });
 
+test("a break-even fee is confirmed by re-simulation in a worker, as the command-line tool finds it", async () => {
+  const { page, problems, context, ws, results } = await open();
+  await results.setRun({ paths: 4, years: 2 });
+  await results.compare();
+  await results.waitStatus(/^Done: 4 paths/, 120_000);
+  const policy = "Daily TLH (household guard)";
+  await page.getByTestId("confirm-policy").selectOption({ label: policy });
+  await page.getByTestId("confirm-run").click();
+  await page.getByTestId("confirm-result").waitFor({ timeout: 120_000 });
+  const shown = (await page.getByTestId("confirm-result").textContent()).trim();
+  const cli = JSON.parse(
+    execFileSync(
+      CLI,
+      ["break-even", "crates/engine/testdata/scenarios/household.json", "--policy", policy, "--paths", "4", "--years", "2"],
+      { encoding: "utf8" },
+    ),
+  );
+  // The same search, trial for trial: the workers' sums are the engine's.
+  assert.ok(shown.startsWith(cli.conclusion), `page: ${shown}\nCLI: ${cli.conclusion}`);
+  assert.equal(await page.locator('[data-testid="confirm-trials"] tbody tr').count(), cli.trials.length);
+  assert.match(shown, /re-runs of the same 4 paths × 2 years/);
+  // An edit marks the search as of another scenario, and Re-simulate waits for a new comparison.
+  await page.getByTestId("auto-run").uncheck();
+  await ws.go("tax");
+  await page.getByTestId("tax-state_rate").fill("6");
+  await ws.go("overview");
+  await page.getByTestId("confirm-stale").waitFor();
+  assert.ok(await page.getByTestId("confirm-run").isDisabled());
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
 test("the charts redraw in presentation mode and on resize, print, and pass axe-core", async () => {
   // CSP forbids injected scripts; this context alone bypasses it to run axe.
   const { page, problems, context, ws, results } = await open({ bypassCSP: true });
@@ -155,6 +187,9 @@ test("the charts redraw in presentation mode and on resize, print, and pass axe-
   await results.compare();
   await results.waitStatus(/^Done: 8 paths/, 120_000);
   await checkCharts(results, 3);
+  // Today's trades too: their wide table scrolls in a box the keyboard can reach.
+  await page.getByTestId("today-run").click();
+  await page.getByTestId("today-status").waitFor({ timeout: 60_000 });
   await page.addScriptTag({ path: "node_modules/axe-core/axe.min.js" });
   const violations = await page.evaluate(async () => {
     // eslint-disable-next-line no-undef

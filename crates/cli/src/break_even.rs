@@ -1,6 +1,7 @@
 //! `tollbooth break-even (SCENARIO.json | --preset ID) --policy NAME [--paths N] [--seed S]
 //! [--years Y] [--threads T]`: confirm a policy's break-even ticket fee by re-simulation
-//! and print the search as JSON ([`tollbooth_engine::simulate::confirm`]).
+//! and print the search as JSON ([`tollbooth_engine::simulate::confirm`]), with its
+//! `conclusion` in words.
 //!
 //! The report's break-even fee holds the trades fixed; this re-runs the policy and the
 //! baseline on the same paths with every fee row's flat fee set to each trial fee, until
@@ -110,5 +111,10 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             threads,
         )?);
     }
-    output::println(&serde_json::to_string_pretty(&search.result())?)
+    let result = search.result();
+    let mut json = serde_json::to_value(&result).context("serializing the search")?;
+    if let Some(obj) = json.as_object_mut() {
+        obj.insert("conclusion".into(), result.conclusion().into());
+    }
+    output::println(&serde_json::to_string_pretty(&json)?)
 }

@@ -215,6 +215,13 @@ fn break_even_confirms_the_estimate_by_re_simulation() {
         "the first trial is today's fees"
     );
     assert_eq!(trials[0]["estimate"], r["estimate"]);
+    assert!(
+        r["conclusion"]
+            .as_str()
+            .unwrap()
+            .starts_with("Daily TLH (household guard)"),
+        "{r}"
+    );
     let kind = r["confirmed"]["kind"].as_str().unwrap();
     assert!(
         ["crossing", "unresolved", "never_wins", "always_wins"].contains(&kind),

@@ -181,6 +181,71 @@ pub struct BreakEvenCheck {
     pub trials: Vec<Trial>,
 }
 
+impl BreakEvenCheck {
+    /// What the search found, in one sentence an advisor can read out.
+    ///
+    /// ```
+    /// use tollbooth_engine::simulate::confirm::{BreakEvenCheck, Confirmed};
+    /// use tollbooth_engine::simulate::BreakEvenSide;
+    /// let check = BreakEvenCheck {
+    ///     policy: "Daily TLH".into(),
+    ///     baseline: "Quarterly calendar".into(),
+    ///     paths: 1,
+    ///     estimate: Some(144.89),
+    ///     confirmed: Confirmed::Crossing { low: 74.65, high: 74.73, wins: BreakEvenSide::Below },
+    ///     trials: Vec::new(),
+    /// };
+    /// assert_eq!(
+    ///     check.conclusion(),
+    ///     "Daily TLH beats Quarterly calendar at flat fees up to $74.65 and not from $74.73 a ticket."
+    /// );
+    /// ```
+    pub fn conclusion(&self) -> String {
+        use crate::household::money;
+        let (p, b) = (&self.policy, &self.baseline);
+        match self.confirmed {
+            Confirmed::Crossing { low, high, wins } if low == high => match wins {
+                BreakEvenSide::Below => {
+                    format!("{p} beats {b} at flat fees up to {} a ticket.", money(low))
+                }
+                BreakEvenSide::Above => {
+                    format!("{p} beats {b} at flat fees from {} a ticket.", money(low))
+                }
+            },
+            Confirmed::Crossing { low, high, wins } => match wins {
+                BreakEvenSide::Below => format!(
+                    "{p} beats {b} at flat fees up to {} and not from {} a ticket.",
+                    money(low),
+                    money(high)
+                ),
+                BreakEvenSide::Above => format!(
+                    "{p} beats {b} at flat fees from {} a ticket, not at {}.",
+                    money(high),
+                    money(low)
+                ),
+            },
+            Confirmed::NeverWins => format!("{p} does not beat {b} even with no flat fee."),
+            Confirmed::AlwaysWins => format!("{p} beats {b} at any flat fee, even none."),
+            Confirmed::WinsUpToMax => format!(
+                "{p} beats {b} at every flat fee tried, up to {} a ticket.",
+                money(MAX_FEE)
+            ),
+            Confirmed::LosesUpToMax => format!(
+                "{p} loses to {b} at every flat fee tried, up to {} a ticket.",
+                money(MAX_FEE)
+            ),
+            Confirmed::NotApplicable => format!(
+                "{p} buys as many fee-paying tickets as {b}: the flat fee does not move the difference."
+            ),
+            Confirmed::Unresolved { low, high, .. } => format!(
+                "Not settled in {MAX_TRIALS} re-runs: {p}'s mean net benefit vs {b} changes sign between {} and {} a ticket (it jumps where trades change).",
+                money(low),
+                money(high)
+            ),
+        }
+    }
+}
+
 /// A break-even search, one trial at a time: [`BreakEvenSearch::next_fee`] says which
 /// scenario to run next ([`fee_scenario`] of it, or today's for the first trial), the
 /// caller runs its paths ([`Simulation::pair_sums`], split as it likes) and hands the sums

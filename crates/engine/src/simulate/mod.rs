@@ -663,7 +663,7 @@ impl<'s> Simulation<'s> {
                 acc.shape().map_or(stats::SKETCH_MAX_BUCKETS, |s| s.max_buckets),
             ),
             format!(
-                "Break-even ticket fee: a first-order estimate, with the trades held at today's fees; each extra ticket's fee counted after its tax deduction and grown at the target model's expected return ({:.2}% a year) to the horizon. Trades react to the fee (the cost-aware optimizer weighs it; every policy sizes its buys to the cash left after the ticket and skips a sale smaller than its ticket), so far from today's fee the crossing can differ: `tollbooth break-even` finds it by re-simulation.",
+                "Break-even ticket fee: a first-order estimate, with the trades held at today's fees; each extra ticket's fee counted after its tax deduction and grown at the target model's expected return ({:.2}% a year) to the horizon. Trades react to the fee (the cost-aware optimizer weighs it; every policy sizes its buys to the cash left after the ticket and skips a sale smaller than its ticket), so far from today's fee the crossing can differ: the page's \"Confirm a break-even fee\" and `tollbooth break-even` find it by re-simulation.",
                 100.0 * w.expected_growth
             ),
         ];
