@@ -14,8 +14,10 @@
 //! of the household. Details, as implemented:
 //!
 //! - **Per share.** Each relieved lot is a leg of the sale with its own loss per share.
-//!   Losses are matched in order of disposition (sales in trade order, legs in relief
-//!   order) against replacement shares in order of acquisition (purchase date, then
+//!   Losses are matched in order of disposition (sales in trade order; the legs of one
+//!   sale, disposed of at once, in the order their shares were acquired — purchase date,
+//!   then booking order — whatever order the lot method relieved them in, Reg.
+//!   §1.1091-1(b)) against replacement shares in order of acquisition (purchase date, then
 //!   booking order); each replacement share absorbs a loss once
 //!   ([`Lot::replacement_used`]).
 //! - **Before and after.** When a loss sale is booked it is matched against open lots
@@ -919,7 +921,11 @@ impl Ledger {
                 error,
             },
         })?;
-        let relieved = relieve(&mut self.positions[pi], &picks);
+        let mut relieved = relieve(&mut self.positions[pi], &picks);
+        // The legs of one sale are disposed of at once: for the wash-sale rule they count
+        // as disposed of in the order the shares were acquired (Reg. §1.1091-1(b)), not in
+        // the order the lot method relieved them.
+        relieved.sort_by(|a, b| a.acquired.cmp(&b.acquired).then(a.lot_id.cmp(&b.lot_id)));
         let mut outcome = TradeOutcome {
             relieved: relieved.clone(),
             ..TradeOutcome::default()
