@@ -1,8 +1,8 @@
 //! The break-even ticket fee confirmed by re-simulation.
 //!
-//! The report's [`PolicyReport::break_even_ticket_fee`] holds the trades fixed: it is where
-//! the mean net benefit vs the baseline would cross zero if every ticket paid the new fee
-//! and nothing else changed. But trades do react to the fee: the cost-aware optimizer
+//! The report's [`super::PolicyReport::break_even_ticket_fee`] holds the trades fixed: it
+//! is where the mean net benefit vs the baseline would cross zero if every ticket paid the
+//! new fee and nothing else changed. But trades do react to the fee: the cost-aware optimizer
 //! weighs it, every rule cuts its buys to the cash left after the ticket and skips a sale
 //! smaller than its ticket, and harvests and swaps net their tickets out of the proceeds.
 //! At a fee far from today's the estimate can be far off.
