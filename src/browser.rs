@@ -248,6 +248,31 @@ pub fn set_root_attribute(name: &str, value: &str) {
 
 /// Moves the keyboard focus to the element with `data-testid` `id` (a form field), if the
 /// page shows one.
+/// Moves the keyboard focus to the first element matching `selector` (made focusable by
+/// script only, `tabindex="-1"`, so the Tab order is unchanged): after a section switch,
+/// the section's heading, so that a screen reader announces it and the next Tab goes on
+/// from there rather than from the navigation.
+pub fn focus_selector(selector: &str) {
+    let Some(doc) = window().and_then(|w| w.document()) else {
+        return;
+    };
+    if let Ok(Some(el)) = doc.query_selector(selector) {
+        if !el.has_attribute("tabindex") {
+            let _ = el.set_attribute("tabindex", "-1");
+        }
+        if let Ok(el) = el.dyn_into::<web_sys::HtmlElement>() {
+            let _ = el.focus();
+        }
+    }
+}
+
+/// Sets the page's title (what the browser tab and a screen reader name the page).
+pub fn set_title(title: &str) {
+    if let Some(doc) = window().and_then(|w| w.document()) {
+        doc.set_title(title);
+    }
+}
+
 pub fn focus_test_id(id: &str) {
     let Some(doc) = window().and_then(|w| w.document()) else {
         return;

@@ -184,11 +184,43 @@ fn action(
 fn remove_button(label: &str, test_id: String, r: Removal) -> impl IntoView {
     let ws = ws();
     let aria = row_label(label, &test_id);
+    let after = test_id.clone();
     view! {
         <button type="button" class="small" data-testid=test_id aria-label=aria
-            on:click=move |_| undo::remove_undoably(ws, r)>
+            on:click=move |_| {
+                undo::remove_undoably(ws, r);
+                let after = after.clone();
+                set_timeout(move || focus_after_removal(&after), std::time::Duration::ZERO);
+            }>
             {label.to_string()}
         </button>
+    }
+}
+
+/// Where the focus goes once the row of remove button `test_id` is gone (the button would
+/// otherwise leave it on the page's body): the same button of the row that took its place,
+/// else the row before's, else the section's heading.
+fn focus_after_removal(test_id: &str) {
+    let exists = |id: &str| {
+        web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| {
+                d.query_selector(&format!("[data-testid=\"{id}\"]:not(:disabled)"))
+                    .ok()
+                    .flatten()
+            })
+            .is_some()
+    };
+    if exists(test_id) {
+        return crate::browser::focus_test_id(test_id);
+    }
+    let before = test_id.rsplit_once('-').and_then(|(stem, i)| {
+        let i: usize = i.parse().ok()?;
+        Some(format!("{stem}-{}", i.checked_sub(1)?))
+    });
+    match before.filter(|id| exists(id)) {
+        Some(id) => crate::browser::focus_test_id(&id),
+        None => crate::browser::focus_selector("main#main h2"),
     }
 }
 
@@ -892,7 +924,13 @@ fn PolicyEditor(i: usize) -> impl IntoView {
                 <button type="button" class="small" data-testid=format!("remove-policy-{i}")
                     aria-label=row_label("Remove", &format!("remove-policy-{i}"))
                     prop:disabled=move || !ws.form.with(ops::can_remove_policy)
-                    on:click=move |_| undo::remove_undoably(ws, Removal::Policy(i))>"Remove"</button>
+                    on:click=move |_| {
+                        undo::remove_undoably(ws, Removal::Policy(i));
+                        set_timeout(
+                            move || focus_after_removal(&format!("remove-policy-{i}")),
+                            std::time::Duration::ZERO,
+                        );
+                    }>"Remove"</button>
             </div>
             <div class="rules">
                 <div class="rule">

@@ -331,12 +331,20 @@ pub enum LabelStyle {
     Hidden,
 }
 
-fn label_text(text: String, style: LabelStyle) -> impl IntoView {
+/// The label's text, with the id its input names itself by (`aria-labelledby`): the
+/// error message also sits inside the `<label>`, and would otherwise be read as part of
+/// the field's name as well as its description.
+fn label_text(text: String, style: LabelStyle, path: &str) -> impl IntoView {
     let class = match style {
         LabelStyle::Shown => "label-text",
         LabelStyle::Hidden => "sr-only",
     };
-    view! { <span class=class>{text}</span> }
+    view! { <span class=class id=label_id(path)>{text}</span> }
+}
+
+/// The id of a field's label text.
+fn label_id(path: &str) -> String {
+    format!("lbl-{}", test_id(path))
 }
 
 /// A text input. `on:input` keeps the text exactly as typed.
@@ -378,6 +386,7 @@ fn text_like(
             <input
                 type=kind
                 data-testid=test_id(&path)
+                aria-labelledby=label_id(&path)
                 aria-describedby=format!("err-{}", test_id(&path))
                 prop:value=move || typed.get().unwrap_or_else(|| f1.get(ws))
                 aria-invalid=move || ws.field_error(&p1).is_some().to_string()
@@ -395,6 +404,7 @@ fn text_like(
             <input
                 type=kind
                 data-testid=test_id(&path)
+                aria-labelledby=label_id(&path)
                 aria-describedby=format!("err-{}", test_id(&path))
                 prop:value=move || f1.get(ws)
                 aria-invalid=move || ws.field_error(&p1).is_some().to_string()
@@ -405,7 +415,7 @@ fn text_like(
     };
     view! {
         <label class="field">
-            {label_text(label, style)}
+            {label_text(label, style, &path)}
             {input}
             {error_view(ws, path)}
         </label>
@@ -431,9 +441,10 @@ pub fn select_input(
     });
     view! {
         <label class="field">
-            {label_text(label.into(), style)}
+            {label_text(label.into(), style, &path)}
             <select
                 data-testid=test_id(&path)
+                aria-labelledby=label_id(&path)
                 aria-describedby=format!("err-{}", test_id(&path))
                 aria-invalid=move || ws.field_error(&p1).is_some().to_string()
                 on:change=move |ev| f2.set(ws, event_target_value(&ev))
@@ -468,9 +479,10 @@ pub fn dynamic_select(
     let opts = Memo::new(move |_| ws.form.with(|f| options(f)));
     view! {
         <label class="field">
-            {label_text(label.into(), style)}
+            {label_text(label.into(), style, &path)}
             <select
                 data-testid=test_id(&path)
+                aria-labelledby=label_id(&path)
                 aria-describedby=format!("err-{}", test_id(&path))
                 aria-invalid=move || ws.field_error(&p1).is_some().to_string()
                 on:change=move |ev| f2.set(ws, event_target_value(&ev))

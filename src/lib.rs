@@ -333,6 +333,18 @@ pub fn App() -> impl IntoView {
         }
     });
     let section = RwSignal::new(Section::Overview);
+    // The page's title names the section on screen.
+    Effect::new(move |_| {
+        let s = if ws.presenting.get() {
+            Section::Overview
+        } else {
+            section.get()
+        };
+        browser::set_title(&match s {
+            Section::Overview => "Tollbooth — what a rebalancing policy really costs".to_string(),
+            other => format!("{} — Tollbooth", other.label()),
+        });
+    });
     let hash = Memo::new(move |_| ws.checked.with(|c| c.as_ref().ok().map(Scenario::hash_hex)));
     view! {
         <div class="app" class:presenting=move || ws.presenting.get()>
@@ -363,7 +375,14 @@ pub fn App() -> impl IntoView {
                             <li>
                                 <button type="button" data-testid=format!("nav-{}", s.id())
                                     aria-current=move || (section.get() == s).then_some("page")
-                                    on:click=move |_| section.set(s)>
+                                    on:click=move |_| {
+                                        section.set(s);
+                                        // The section's heading takes the focus once drawn.
+                                        set_timeout(
+                                            || browser::focus_selector("main#main h2"),
+                                            std::time::Duration::ZERO,
+                                        );
+                                    }>
                                     {s.label()}
                                 </button>
                             </li>
@@ -437,6 +456,14 @@ fn ProblemCount(section: RwSignal<Section>) -> impl IntoView {
             .with(|c| c.as_ref().err().cloned().unwrap_or_default())
     });
     view! {
+        // Said politely by a screen reader as the count changes (the visible count sits in a
+        // <details> summary, which is not a live region).
+        <span class="sr-only" role="status" data-testid="problem-count-live">
+            {move || match errors.with(Vec::len) {
+                0 => "Scenario valid".to_string(),
+                n => format!("{n} problem(s) in the scenario"),
+            }}
+        </span>
         {move || {
             let list = errors.get();
             if list.is_empty() {

@@ -1401,7 +1401,11 @@ pub fn Results() -> impl IntoView {
                 </label>
                 <button type="button" class="primary" data-testid="compare" on:click=compare
                     prop:disabled=move || !can_run()>"Compare"</button>
-                <button type="button" data-testid="cancel" on:click=move |_| cancel(state, true)
+                <button type="button" data-testid="cancel" on:click=move |_| {
+                        cancel(state, true);
+                        // Cancel is disabled now: Compare takes the focus.
+                        set_timeout(|| browser::focus_test_id("compare"), std::time::Duration::ZERO);
+                    }
                     prop:disabled=move || !running()>"Cancel"</button>
                 <label class="check">
                     <input type="checkbox" data-testid="auto-run" prop:checked=auto
@@ -1585,7 +1589,10 @@ fn ConfirmPanel(state: RunState, hash: Memo<Option<String>>) -> impl IntoView {
                     title=move || (!current()).then_some("Compare again first: the scenario has changed since the results on screen.")>
                     "Re-simulate"
                 </button>
-                <button type="button" data-testid="confirm-cancel" on:click=move |_| cancel_search(state)
+                <button type="button" data-testid="confirm-cancel" on:click=move |_| {
+                        cancel_search(state);
+                        set_timeout(|| browser::focus_test_id("confirm-run"), std::time::Duration::ZERO);
+                    }
                     prop:disabled=move || !busy()>"Stop"</button>
             </div>
             {shown}

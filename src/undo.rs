@@ -333,7 +333,11 @@ pub fn UndoNotice() -> impl IntoView {
                             on:click=move |_| undo_latest(ws)>"Undo"</button>
                         " "
                         <button type="button" class="small" data-testid="undo-dismiss"
-                            on:click=move |_| ws.undo.update(|u| u.dismiss())>"Dismiss"</button>
+                            on:click=move |_| {
+                                ws.undo.update(|u| u.dismiss());
+                                // The notice and its button are gone: the section's heading takes the focus.
+                                set_timeout(|| crate::browser::focus_selector("main#main h2"), std::time::Duration::ZERO);
+                            }>"Dismiss"</button>
                     </div>
                 }.into_any())
             } else {
@@ -342,7 +346,11 @@ pub fn UndoNotice() -> impl IntoView {
                         <span data-testid="undo-done">{format!("Undone: {what}.")}</span>
                         " "
                         <button type="button" class="small" data-testid="undo-dismiss"
-                            on:click=move |_| ws.undo.update(|u| u.dismiss())>"Dismiss"</button>
+                            on:click=move |_| {
+                                ws.undo.update(|u| u.dismiss());
+                                // The notice and its button are gone: the section's heading takes the focus.
+                                set_timeout(|| crate::browser::focus_selector("main#main h2"), std::time::Duration::ZERO);
+                            }>"Dismiss"</button>
                     </div>
                 }.into_any())
             }

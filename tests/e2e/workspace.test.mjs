@@ -681,3 +681,51 @@ test("an export with unfamiliar headers imports through a hand-made column mappi
   assert.deepEqual(problems, []);
   await context.close();
 });
+
+test("keyboard: a section switch focuses its heading and names the page; a removed row and a cancelled run leave the focus where the work goes on", async () => {
+  const { page, problems, context, ws } = await open();
+  const active = () =>
+    page.evaluate(() => {
+      const a = document.activeElement;
+      return { tag: a?.tagName, testId: a?.getAttribute("data-testid"), text: a?.textContent?.trim() };
+    });
+  await ws.go("tax");
+  await page.waitForFunction(() => document.activeElement?.tagName === "H2");
+  assert.equal((await active()).text, "Tax profile");
+  assert.equal(await page.title(), "Tax profile — Tollbooth");
+  // A field's name is its label only; its error is its description, not part of its name.
+  const rate = await ws.value("tax.state_rate");
+  await ws.fill("tax.state_rate", "12,5");
+  const named = await page.getByTestId("tax-state_rate").evaluate((el) => ({
+    by: el.getAttribute("aria-labelledby"),
+    label: document.getElementById(el.getAttribute("aria-labelledby"))?.textContent.trim(),
+  }));
+  assert.equal(named.label, "State rate");
+  assert.match(await page.getByTestId("problem-count-live").textContent(), /1 problem\(s\) in the scenario/);
+  await ws.fill("tax.state_rate", rate);
+  assert.equal(await page.getByTestId("problem-count-live").textContent(), "Scenario valid");
+
+  await ws.go("lots");
+  const n = await page.locator('[data-testid^="delete-lot-0-"]').count();
+  // The last row: the row before's button takes the focus.
+  await page.getByTestId(`delete-lot-0-${n - 1}`).click();
+  await page.waitForFunction((id) => document.activeElement?.getAttribute("data-testid") === id, `delete-lot-0-${n - 2}`);
+  // A middle row: the button of the row that took its place.
+  await page.getByTestId("delete-lot-0-1").click();
+  await page.waitForFunction(() => document.activeElement?.getAttribute("data-testid") === "delete-lot-0-1");
+  assert.equal(await page.locator('[data-testid^="delete-lot-0-"]').count(), n - 2);
+  // Dismissing the undo notice: the section's heading.
+  await page.getByTestId("undo-dismiss").first().click();
+  await page.waitForFunction(() => document.activeElement?.tagName === "H2");
+
+  await ws.go("overview");
+  await page.getByTestId("auto-run").uncheck();
+  await page.getByTestId("run-paths").fill("5000");
+  await page.getByTestId("run-years").fill("10");
+  await page.getByTestId("compare").click();
+  await page.getByTestId("run-progress").waitFor();
+  await page.getByTestId("cancel").click();
+  await page.waitForFunction(() => document.activeElement?.getAttribute("data-testid") === "compare");
+  assert.deepEqual(problems, []);
+  await context.close();
+});
