@@ -55,6 +55,42 @@ pub fn color_hex(i: usize) -> String {
     format!("#{r:02x}{g:02x}{b:02x}")
 }
 
+/// The marker shape of policy `i` (circle, triangle, square, cross, repeating), drawn with
+/// its colour wherever the chart marks a policy's points, so that a reader who cannot
+/// tell two colours apart (or a grey printout) tells the shapes; the legend's swatches
+/// have the same shapes (`.swatch.m0`…`.m3`).
+pub const MARKERS: usize = 4;
+
+/// Draws the markers `pts` (policy index, point) of radius `r` logical pixels: each
+/// policy's shape in its colour.
+fn draw_markers<DB: DrawingBackend>(
+    chart: &mut Plot<'_, DB>,
+    pts: &[(usize, (f64, f64))],
+    r: u32,
+) -> Drawn<DB> {
+    let r = r as i32;
+    let of = move |m: usize| pts.iter().filter(move |(i, _)| i % MARKERS == m);
+    chart.draw_series(of(0).map(|&(i, p)| Circle::new(p, r, color(i).filled())))?;
+    chart.draw_series(of(1).map(|&(i, p)| TriangleMarker::new(p, r + 1, color(i).filled())))?;
+    chart.draw_series(of(2).map(|&(i, p)| {
+        EmptyElement::at(p) + Rectangle::new([(-r, -r), (r, r)], color(i).filled())
+    }))?;
+    chart.draw_series(of(3).map(|&(i, p)| Cross::new(p, r, color(i).stroke_width(3))))?;
+    Ok(())
+}
+
+/// Markers of policy `i` along a line of `pts`: six or so, staggered by policy so that
+/// lines running together keep their marks apart.
+fn line_markers(i: usize, pts: &[(f64, f64)]) -> Vec<(usize, (f64, f64))> {
+    let step = (pts.len() / 6).max(1);
+    let offset = (i * step / MARKERS) % step;
+    pts.iter()
+        .enumerate()
+        .filter(|(j, _)| j % step == offset)
+        .map(|(_, &p)| (i, p))
+        .collect()
+}
+
 /// Why a chart could not be drawn.
 #[derive(Debug, thiserror::Error)]
 pub enum ChartError {
@@ -329,8 +365,39 @@ fn points(xs: &[f64], ys: &[f64]) -> Vec<(f64, f64)> {
         .collect()
 }
 
+thread_local! {
+    /// The chart text's size against the screen's (see [`text_scale`]), for the drawing
+    /// under way.
+    static TEXT_SCALE: std::cell::Cell<f64> = const { std::cell::Cell::new(1.0) };
+    /// Set between the window's `beforeprint` and `afterprint`.
+    static PRINTING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// `px` logical pixels of chart text or of the space set aside for it, at the drawing's
+/// text scale.
+fn scaled(px: u32) -> u32 {
+    (f64::from(px) * TEXT_SCALE.with(|s| s.get())).round() as u32
+}
+
 fn text(size: u32, c: &RGBColor) -> TextStyle<'static> {
-    (FONT, size).into_font().color(c)
+    (FONT, scaled(size)).into_font().color(c)
+}
+
+/// How large the charts' text is drawn: as the page's in presentation mode (its type is
+/// 135 %, for a projector) and larger for print, where two charts share the page's width
+/// (11 px tick labels came out near 5 pt on paper).
+fn text_scale() -> f64 {
+    if PRINTING.with(|p| p.get()) {
+        1.6
+    } else if window()
+        .document()
+        .and_then(|d| d.query_selector(".presenting").ok().flatten())
+        .is_some()
+    {
+        1.35
+    } else {
+        1.0
+    }
 }
 
 /// Background, frame, grid, tick labels (formatted in `x_unit`/`y_unit`; no x labels
@@ -348,8 +415,8 @@ fn frame<'a, DB: DrawingBackend>(
         .margin_right(18)
         .margin_left(6)
         .margin_bottom(4)
-        .x_label_area_size(if units.0.is_empty() { 22 } else { 42 })
-        .y_label_area_size(78)
+        .x_label_area_size(scaled(if units.0.is_empty() { 22 } else { 42 }))
+        .y_label_area_size(scaled(78))
         .build_cartesian_2d(x.0..x.1, y.0..y.1)?;
     let (xu, yu) = units;
     let xf = |v: &f64| axis_value(xu, *v);
@@ -390,12 +457,13 @@ fn cost_vs_alpha<DB: DrawingBackend>(r: &Report, area: &DrawingArea<DB, Shift>) 
             "Tax alpha before costs (bp/yr)",
         ),
     )?;
-    chart.draw_series(
-        pts.iter()
-            .enumerate()
-            .filter(|(_, (x, y))| x.is_finite() && y.is_finite())
-            .map(|(i, &(x, y))| Circle::new((x, y), 7, color(i).filled())),
-    )?;
+    let marks: Vec<(usize, (f64, f64))> = pts
+        .iter()
+        .copied()
+        .enumerate()
+        .filter(|(_, (x, y))| x.is_finite() && y.is_finite())
+        .collect();
+    draw_markers(&mut chart, &marks, 7)?;
     // A run that cannot define tax alpha has no points: the plot says why, not just empty.
     if !r.defines(ALPHA) {
         let (xs, ys) = (chart.x_range(), chart.y_range());
@@ -448,6 +516,12 @@ fn cumulative<DB: DrawingBackend>(
             .enumerate()
             .map(|(i, l)| PathElement::new(points(&t, l), color(i).stroke_width(2))),
     )?;
+    let marks: Vec<(usize, (f64, f64))> = lines
+        .iter()
+        .enumerate()
+        .flat_map(|(i, l)| line_markers(i, &points(&t, l)))
+        .collect();
+    draw_markers(&mut chart, &marks, scaled(4))?;
     Ok(())
 }
 
@@ -478,6 +552,14 @@ fn wealth_fan<DB: DrawingBackend>(r: &Report, area: &DrawingArea<DB, Shift>) -> 
             .enumerate()
             .map(|(i, p)| PathElement::new(points(&t, &p.after_tax_p50), color(i).stroke_width(2))),
     )?;
+    let marks: Vec<(usize, (f64, f64))> = r
+        .series
+        .policies
+        .iter()
+        .enumerate()
+        .flat_map(|(i, p)| line_markers(i, &points(&t, &p.after_tax_p50)))
+        .collect();
+    draw_markers(&mut chart, &marks, scaled(4))?;
     Ok(())
 }
 
@@ -511,7 +593,11 @@ fn turnover<DB: DrawingBackend>(r: &Report, area: &DrawingArea<DB, Shift>) -> Dr
     let below = text(11, &INK).pos(Pos::new(HPos::Center, VPos::Top));
     chart.draw_series(r.policies.iter().enumerate().map(|(i, p)| {
         EmptyElement::at((i as f64 + 0.5, lo))
-            + Text::new(clip(&p.name, slot / 7), (0, 5), below.clone())
+            + Text::new(
+                clip(&p.name, slot / scaled(7).max(1) as usize),
+                (0, 5),
+                below.clone(),
+            )
     }))?;
     Ok(())
 }
@@ -675,11 +761,16 @@ fn draw_on(chart: Chart, report: &Report, canvas: HtmlCanvasElement) {
     let scale = window().device_pixel_ratio().max(2.0);
     let size = logical_size(canvas.client_width());
     let pixels = |n: u32| (f64::from(n) * scale).round() as u32;
+    let text = text_scale();
+    let text_attr = format!("{text}");
     if canvas.get_attribute("data-drawn").as_deref() == Some("true")
         && (canvas.width(), canvas.height()) == (pixels(size.0), pixels(size.1))
+        && canvas.get_attribute("data-text-scale").as_deref() == Some(text_attr.as_str())
     {
         return;
     }
+    TEXT_SCALE.with(|s| s.set(text));
+    let _ = canvas.set_attribute("data-text-scale", &text_attr);
     let drawn = Canvas::new(chart, canvas.clone(), size, scale).and_then(|backend| {
         let area = backend.into_drawing_area();
         chart.draw(report, &area)?;
@@ -688,6 +779,7 @@ fn draw_on(chart: Chart, report: &Report, canvas: HtmlCanvasElement) {
             message: e.to_string(),
         })
     });
+    TEXT_SCALE.with(|s| s.set(1.0));
     let mark = if drawn.is_ok() { "true" } else { "error" };
     let _ = canvas.set_attribute("data-drawn", mark);
     if let Err(e) = drawn {
@@ -707,7 +799,7 @@ pub fn ChartFigure(chart: Chart, report: Rc<Report>) -> impl IntoView {
         .iter()
         .enumerate()
         .map(|(i, p)| {
-            view! { <li><span class=format!("swatch s{}", i % PALETTE.len())></span>{p.name.clone()}</li> }
+            view! { <li><span class=format!("swatch s{} m{}", i % PALETTE.len(), i % MARKERS)></span>{p.name.clone()}</li> }
         })
         .collect_view();
     let redraw = move || {
@@ -717,7 +809,22 @@ pub fn ChartFigure(chart: Chart, report: Rc<Report>) -> impl IntoView {
     };
     let on_resize = redraw.clone();
     let resize = window_event_listener(leptos::ev::resize, move |_| on_resize());
-    on_cleanup(move || resize.remove());
+    // Printing draws the text larger (two charts share the paper's width), and the screen
+    // gets its own back after.
+    let (before, after) = (redraw.clone(), redraw.clone());
+    let print_on = window_event_listener_untyped("beforeprint", move |_| {
+        PRINTING.with(|p| p.set(true));
+        before();
+    });
+    let print_off = window_event_listener_untyped("afterprint", move |_| {
+        PRINTING.with(|p| p.set(false));
+        after();
+    });
+    on_cleanup(move || {
+        resize.remove();
+        print_on.remove();
+        print_off.remove();
+    });
     // Each chart draws in a task of its own, after the table has been shown: the page's
     // thread never runs one long task for the whole results section.
     Effect::new(move |_| {
@@ -826,16 +933,26 @@ mod tests {
         assert_eq!(clip("Quarterly calendar", 8), "Quarter…");
     }
 
-    /// One mark per policy, in the policy's colour, and every chart draws.
+    /// One mark per policy, in the policy's colour and shape, and every chart draws.
     #[test]
     fn each_policy_has_its_marks_in_its_colour() {
         let r = report();
         let np = r.policies.len();
         assert!(np >= 2);
         let scatter = svg(Chart::CostVsAlpha, &r);
-        assert_eq!(scatter.matches("<circle").count(), np);
+        // Circle, triangle (a polygon), square (a rect) by policy: the shapes differ.
+        let shaped = |m: usize| (0..np).filter(|i| i % MARKERS == m).count();
+        assert_eq!(scatter.matches("<circle").count(), shaped(0));
+        assert_eq!(scatter.matches("<polygon").count(), shaped(1));
         let fan = svg(Chart::WealthFan, &r);
-        assert_eq!(fan.matches("<polygon").count(), np);
+        // A band per policy, and the triangles marking policy 1's median.
+        let t = years(&r);
+        let triangles: usize = (0..np)
+            .filter(|i| i % MARKERS == 1)
+            .map(|i| line_markers(i, &points(&t, &r.series.policies[i].after_tax_p50)).len())
+            .sum();
+        assert!(triangles >= 2, "{triangles} triangles");
+        assert_eq!(fan.matches("<polygon").count(), np + triangles);
         assert!(fan.contains("after-tax household value ($)"));
         for c in Chart::ALL {
             let s = svg(c, &r);

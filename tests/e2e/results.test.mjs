@@ -191,6 +191,11 @@ test("the charts redraw in presentation mode and on resize, print, and pass axe-
   await page.getByTestId("today-run").click();
   await page.getByTestId("today-status").waitFor({ timeout: 60_000 });
   await page.addScriptTag({ path: "node_modules/axe-core/axe.min.js" });
+  // Each policy's marker shape is in its legend swatch too (circle, triangle, square).
+  assert.deepEqual(
+    await page.$$eval('[data-testid="charts"] figure:first-of-type .legend .swatch', (s) => s.map((x) => x.className)),
+    ["swatch s0 m0", "swatch s1 m1", "swatch s2 m2"],
+  );
   const violations = await page.evaluate(async () => {
     // eslint-disable-next-line no-undef
     const r = await axe.run('[data-testid="results"]', { resultTypes: ["violations"] });
@@ -205,6 +210,10 @@ test("the charts redraw in presentation mode and on resize, print, and pass axe-
   await ws.togglePresentation();
   await page.getByTestId("charts").waitFor();
   const presented = await checkCharts(results, 3);
+  // Their text grows with the page's type (135 %), for a projector.
+  await page.waitForFunction(() =>
+    [...document.querySelectorAll('[data-testid="charts"] canvas')].every((c) => c.dataset.textScale === "1.35"),
+  );
   assert.ok(presented[0].shown.width >= width, `presented at ${presented[0].shown.width}px, was ${width}px`);
   await ws.togglePresentation();
 
