@@ -266,6 +266,28 @@ pub fn focus_selector(selector: &str) {
     }
 }
 
+/// After an "Add" button (test id `id`) added a row to the table beside it: the new row's
+/// first field takes the focus (the row is drawn above the button, several Tab stops
+/// back). Does nothing when the button has no such table.
+pub fn focus_new_row(id: &str) {
+    let Some(doc) = window().and_then(|w| w.document()) else {
+        return;
+    };
+    let Ok(Some(button)) = doc.query_selector(&format!("[data-testid=\"{id}\"]")) else {
+        return;
+    };
+    let Some(parent) = button.parent_element() else {
+        return;
+    };
+    if let Ok(Some(el)) = parent
+        .query_selector("tbody tr:last-child input:not([type=hidden]), tbody tr:last-child select")
+    {
+        if let Ok(el) = el.dyn_into::<web_sys::HtmlElement>() {
+            let _ = el.focus();
+        }
+    }
+}
+
 /// Sets the page's title (what the browser tab and a screen reader name the page).
 pub fn set_title(title: &str) {
     if let Some(doc) = window().and_then(|w| w.document()) {

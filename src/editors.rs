@@ -157,10 +157,15 @@ fn action_if(
     let ws = ws();
     let aria = row_label(&label, &test_id);
     let blocked = Memo::new(move |_| !ws.form.with(|f| possible(f)));
+    let id = test_id.clone();
     view! {
         <button type="button" class="small" data-testid=test_id aria-label=aria
             prop:disabled=blocked title=move || blocked.get().then_some(why)
-            on:click=move |_| ws.form.update(|f| edit(f))>
+            on:click=move |_| {
+                ws.form.update(|f| edit(f));
+                let id = id.clone();
+                set_timeout(move || crate::browser::focus_new_row(&id), std::time::Duration::ZERO);
+            }>
             {label}
         </button>
     }
@@ -173,8 +178,14 @@ fn action(
 ) -> impl IntoView {
     let ws = ws();
     let aria = row_label(&label, &test_id);
+    let id = test_id.clone();
     view! {
-        <button type="button" class="small" data-testid=test_id aria-label=aria on:click=move |_| ws.form.update(|f| edit(f))>
+        <button type="button" class="small" data-testid=test_id aria-label=aria on:click=move |_| {
+            ws.form.update(|f| edit(f));
+            // The new row's first field takes the focus.
+            let id = id.clone();
+            set_timeout(move || crate::browser::focus_new_row(&id), std::time::Duration::ZERO);
+        }>
             {label}
         </button>
     }

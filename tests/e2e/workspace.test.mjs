@@ -717,6 +717,14 @@ test("keyboard: a section switch focuses its heading and names the page; a remov
   // Dismissing the undo notice: the section's heading.
   await page.getByTestId("undo-dismiss").first().click();
   await page.waitForFunction(() => document.activeElement?.tagName === "H2");
+  // A new row: its first field, not the Add button below the table.
+  await page.getByTestId("add-lot-0").click();
+  await page.waitForFunction(
+    (id) => document.activeElement?.getAttribute("data-testid") === id,
+    `household-accounts-0-lots-${n - 2}-id`,
+  );
+  // (The blank row would keep the scenario from running.)
+  await page.getByTestId(`delete-lot-0-${n - 2}`).click();
 
   await ws.go("overview");
   await page.getByTestId("auto-run").uncheck();
