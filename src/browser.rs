@@ -246,8 +246,6 @@ pub fn set_root_attribute(name: &str, value: &str) {
     }
 }
 
-/// Moves the keyboard focus to the element with `data-testid` `id` (a form field), if the
-/// page shows one.
 /// Moves the keyboard focus to the first element matching `selector` (made focusable by
 /// script only, `tabindex="-1"`, so the Tab order is unchanged): after a section switch,
 /// the section's heading, so that a screen reader announces it and the next Tab goes on
@@ -266,9 +264,10 @@ pub fn focus_selector(selector: &str) {
     }
 }
 
-/// After an "Add" button (test id `id`) added a row to the table beside it: the new row's
-/// first field takes the focus (the row is drawn above the button, several Tab stops
-/// back). Does nothing when the button has no such table.
+/// After an "Add" button (test id `id`) added a row to the table just before it (the
+/// nearest earlier sibling that is or holds a table): the new row's first field takes the
+/// focus (the row is drawn above the button, several Tab stops back). Does nothing when
+/// the button has no such table.
 pub fn focus_new_row(id: &str) {
     let Some(doc) = window().and_then(|w| w.document()) else {
         return;
@@ -276,15 +275,24 @@ pub fn focus_new_row(id: &str) {
     let Ok(Some(button)) = doc.query_selector(&format!("[data-testid=\"{id}\"]")) else {
         return;
     };
-    let Some(parent) = button.parent_element() else {
-        return;
-    };
-    if let Ok(Some(el)) = parent
-        .query_selector("tbody tr:last-child input:not([type=hidden]), tbody tr:last-child select")
-    {
-        if let Ok(el) = el.dyn_into::<web_sys::HtmlElement>() {
-            let _ = el.focus();
+    let mut sibling = button.previous_element_sibling();
+    while let Some(el) = sibling {
+        let table = if el.tag_name().eq_ignore_ascii_case("table") {
+            Some(el.clone())
+        } else {
+            el.query_selector("table").ok().flatten()
+        };
+        if let Some(table) = table {
+            if let Ok(Some(field)) = table.query_selector(
+                "tbody tr:last-child input:not([type=hidden]), tbody tr:last-child select",
+            ) {
+                if let Ok(field) = field.dyn_into::<web_sys::HtmlElement>() {
+                    let _ = field.focus();
+                }
+            }
+            return;
         }
+        sibling = el.previous_element_sibling();
     }
 }
 
@@ -295,6 +303,8 @@ pub fn set_title(title: &str) {
     }
 }
 
+/// Moves the keyboard focus to the element with `data-testid` `id` (a form field), if the
+/// page shows one.
 pub fn focus_test_id(id: &str) {
     let Some(doc) = window().and_then(|w| w.document()) else {
         return;

@@ -300,7 +300,7 @@ pub fn job_with(cache: &mut ScenarioCache, input: Job) -> Done {
             end,
         } => {
             let mut trades = None;
-            let result = simulate_json(cache, scenario, settings, |sim| {
+            let result = simulate_json(cache, scenario, settings.options(), |sim| {
                 let mut acc = sim.run_range(start..end).map_err(|e| e.to_string())?;
                 if let Some(r) = acc.take_recorded() {
                     let policies = r
@@ -333,7 +333,7 @@ pub fn job_with(cache: &mut ScenarioCache, input: Job) -> Done {
             policies,
         } => Done::Part {
             run,
-            result: simulate_json(cache, scenario, settings, |sim| {
+            result: simulate_json(cache, scenario, settings.options(), |sim| {
                 sim.run_path_part(path, &policies)
                     .map_err(|e| e.to_string())
             }),
@@ -348,9 +348,16 @@ pub fn job_with(cache: &mut ScenarioCache, input: Job) -> Done {
             end,
         } => Done::Pair {
             run,
-            result: simulate_json(cache, scenario, settings, |sim| {
-                sim.pair_sums(policy, start..end).map_err(|e| e.to_string())
-            }),
+            // A trial records no trade list.
+            result: simulate_json(
+                cache,
+                scenario,
+                SimOptions {
+                    record_path: Some(u64::MAX),
+                    ..settings.options()
+                },
+                |sim| sim.pair_sums(policy, start..end).map_err(|e| e.to_string()),
+            ),
         },
         Job::Today {
             run,
@@ -369,11 +376,11 @@ pub fn job_with(cache: &mut ScenarioCache, input: Job) -> Done {
 fn simulate_json<T: Serialize>(
     cache: &mut ScenarioCache,
     scenario: String,
-    settings: RunSettings,
+    options: SimOptions,
     f: impl FnOnce(&Simulation<'_>) -> Result<T, String>,
 ) -> Result<String, String> {
     let s = cache.get(scenario)?;
-    let sim = Simulation::new(s, &settings.options()).map_err(|e| e.to_string())?;
+    let sim = Simulation::new(s, &options).map_err(|e| e.to_string())?;
     let out = f(&sim)?;
     serde_json::to_string(&out).map_err(|e| e.to_string())
 }
@@ -635,8 +642,6 @@ mod tests {
         assert!(matches!(bad, Done::Part { result: Err(_), .. }));
     }
 
-    /// A worker's cache holds the last scenario only while the text is the same: another
-    /// scenario is parsed (and a bad one is an error, not the previous scenario).
     /// A break-even trial split in two parts sums what the engine sums in one.
     #[test]
     fn a_pair_trial_in_parts_matches_the_engine() {
@@ -666,9 +671,13 @@ mod tests {
             .unwrap();
         assert_eq!(merged.net.value(), whole.net.value());
         assert_eq!(merged.slope.value(), whole.slope.value());
+        assert_eq!(merged.offset.value(), whole.offset.value());
+        assert_eq!(merged.tickets.value(), whole.tickets.value());
         assert_eq!(merged.paths, 3);
     }
 
+    /// A worker's cache holds the last scenario only while the text is the same: another
+    /// scenario is parsed (and a bad one is an error, not the previous scenario).
     #[test]
     fn the_scenario_cache_follows_the_text() {
         let a = Scenario::demo();

@@ -461,7 +461,8 @@ fn ProblemCount(section: RwSignal<Section>) -> impl IntoView {
         <span class="sr-only" role="status" data-testid="problem-count-live">
             {move || match errors.with(Vec::len) {
                 0 => "Scenario valid".to_string(),
-                n => format!("{n} problem(s) in the scenario"),
+                1 => "1 problem in the scenario".to_string(),
+                n => format!("{n} problems in the scenario"),
             }}
         </span>
         {move || {

@@ -402,7 +402,8 @@ struct Search {
 /// Confirms policy `policy`'s break-even ticket fee by re-simulation on the paths of the
 /// report on screen (`settings`): the engine's [`BreakEvenSearch`], one trial after the
 /// other, each trial's paths split between every worker while no comparison runs (only
-/// the worker for today's trades while one does, so it is not held up).
+/// the worker for today's trades while one does, so it is not held up; a comparison
+/// started during a trial waits for that trial's parts on the simulation workers).
 fn confirm_break_even(state: RunState, scenario: Scenario, settings: RunSettings, policy: usize) {
     start_workers(state);
     let name = scenario
@@ -1466,7 +1467,13 @@ fn ConfirmPanel(state: RunState, hash: Memo<Option<String>>) -> impl IntoView {
             })
         })
     });
-    let chosen = RwSignal::new(None::<usize>);
+    // The policy of the search on screen, if any (the panel is drawn again with every
+    // new report).
+    let chosen = RwSignal::new(
+        state
+            .confirm
+            .with_untracked(|c| c.as_ref().map(|c| c.policy)),
+    );
     let pick = move || {
         let list = policies.get();
         chosen

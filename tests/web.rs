@@ -64,7 +64,7 @@ fn scenario_hash_is_identical_to_native() {
 /// natively as `DEMO_REPORT_HASH_8_PATHS_2_YEARS` in
 /// `crates/engine/tests/simulate_repro.rs` (the app's native test
 /// `jobs::tests::pinned_report_hash_matches_the_engine` keeps the two equal).
-const DEMO_REPORT_HASH_8_PATHS_2_YEARS: &str = "1e24cfdb68d668af";
+const DEMO_REPORT_HASH_8_PATHS_2_YEARS: &str = "7b66e455352d665d";
 
 /// The simulator runs in the browser bit-identically to native, and chunks run as the
 /// workers run them (JSON across the boundary), merged in any order, give the same hash.

@@ -701,7 +701,7 @@ test("keyboard: a section switch focuses its heading and names the page; a remov
     label: document.getElementById(el.getAttribute("aria-labelledby"))?.textContent.trim(),
   }));
   assert.equal(named.label, "State rate");
-  assert.match(await page.getByTestId("problem-count-live").textContent(), /1 problem\(s\) in the scenario/);
+  assert.match(await page.getByTestId("problem-count-live").textContent(), /^1 problem in the scenario$/);
   await ws.fill("tax.state_rate", rate);
   assert.equal(await page.getByTestId("problem-count-live").textContent(), "Scenario valid");
 

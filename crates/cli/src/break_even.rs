@@ -101,7 +101,9 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     let first = Simulation::new(&scenario, &options).context("cannot simulate this scenario")?;
     let mut search = BreakEvenSearch::new(&scenario, policy, first.paths())
         .context("cannot confirm a break-even fee")?;
-    let pi = search.policy_index(&scenario).unwrap_or(0);
+    let pi = search
+        .policy_index(&scenario)
+        .context("the policy is not in the scenario")?;
     search.record(&trial(&scenario, &options, pi, threads)?);
     while let (false, Some(fee)) = (search.is_done(), search.next_fee()) {
         search.record(&trial(

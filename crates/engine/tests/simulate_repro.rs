@@ -6,7 +6,7 @@ use tollbooth_engine::scenario::Scenario;
 use tollbooth_engine::simulate::{simulate, Accumulator, SimOptions, Simulation};
 
 /// `Report::hash_hex` of the demo, 8 paths, 2 years, the scenario's seed.
-pub const DEMO_REPORT_HASH_8_PATHS_2_YEARS: &str = "1e24cfdb68d668af";
+pub const DEMO_REPORT_HASH_8_PATHS_2_YEARS: &str = "7b66e455352d665d";
 
 fn options() -> SimOptions {
     SimOptions {

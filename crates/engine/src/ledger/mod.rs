@@ -273,7 +273,9 @@ pub struct SaleRecord {
     pub long_term: f64,
     /// The part of `disallowed` lost for good (replacement in a retirement account).
     pub permanently_disallowed: f64,
-    /// The lots relieved, in relief order.
+    /// The lots relieved, one leg each, in the order their shares were acquired (the
+    /// order the wash-sale rule counts them disposed of; [`TradeOutcome::relieved`] lists
+    /// them as the lot method relieved them).
     pub lots: Vec<SaleLeg>,
 }
 
@@ -341,7 +343,7 @@ pub struct TradeOutcome {
     pub trade: usize,
     /// The lot a buy created (after wash splits, the id of its unreplaced rest if any).
     pub created: Option<LotId>,
-    /// The lots a sell relieved (in any account).
+    /// The lots a sell relieved (in any account), in the order the lot method relieved them.
     pub relieved: Vec<Relieved>,
     /// Index in [`Ledger::sales`] of the record a taxable sale produced.
     pub sale: Option<usize>,
@@ -921,13 +923,14 @@ impl Ledger {
                 error,
             },
         })?;
-        let mut relieved = relieve(&mut self.positions[pi], &picks);
+        let picked = relieve(&mut self.positions[pi], &picks);
         // The legs of one sale are disposed of at once: for the wash-sale rule they count
         // as disposed of in the order the shares were acquired (Reg. §1.1091-1(b)), not in
-        // the order the lot method relieved them.
+        // the order the lot method relieved them. (The outcome lists the lots as relieved.)
+        let mut relieved = picked.clone();
         relieved.sort_by(|a, b| a.acquired.cmp(&b.acquired).then(a.lot_id.cmp(&b.lot_id)));
         let mut outcome = TradeOutcome {
-            relieved: relieved.clone(),
+            relieved: picked,
             ..TradeOutcome::default()
         };
         if !taxable {
@@ -1516,6 +1519,33 @@ mod tests {
             l.apply(&Trade::buy(d("2024-01-03"), "T3", "ZZ", 1.0, 10.0)),
             Err(LedgerError::UnknownAccount { .. })
         ));
+    }
+
+    /// A LIFO sale lists its lots as relieved (newest first) in its outcome, and its
+    /// record's legs in the order the shares were acquired (the wash-sale order).
+    #[test]
+    fn a_sale_lists_its_lots_as_relieved_and_its_legs_as_acquired() {
+        let accounts = [Account {
+            id: "T".into(),
+            kind: AccountKind::Taxable,
+            owner: "A".into(),
+        }];
+        let securities = [Security {
+            symbol: "X".into(),
+            group: "X".into(),
+        }];
+        let mut l = Ledger::new(accounts, securities, LotMethod::Lifo).expect("ledger");
+        for date in ["2024-01-02", "2024-06-03"] {
+            l.apply(&Trade::buy(d(date), "T", "X", 10.0, 10.0))
+                .expect("buy");
+        }
+        let out = l
+            .apply(&Trade::sell(d("2024-09-03"), "T", "X", 20.0, 9.0))
+            .expect("sell");
+        let relieved: Vec<Date> = out.relieved.iter().map(|r| r.acquired).collect();
+        assert_eq!(relieved, [d("2024-06-03"), d("2024-01-02")]);
+        let legs: Vec<Date> = l.sales()[0].lots.iter().map(|x| x.acquired).collect();
+        assert_eq!(legs, [d("2024-01-02"), d("2024-06-03")]);
     }
 
     /// Regression: a harvest decided on the day's lots named a lot that an earlier loss

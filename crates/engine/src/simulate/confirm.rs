@@ -152,15 +152,21 @@ pub enum Confirmed {
     /// The fee moves no ticket difference at today's fees: nothing to confirm.
     NotApplicable,
     /// [`MAX_TRIALS`] trials ran without bracketing the crossing as narrowly as
-    /// [`TOLERANCE`] asks:
-    /// the narrowest bracket found (the net benefit jumps where trades change).
+    /// [`TOLERANCE`] asks: the narrowest bracket found (the net benefit jumps where trades
+    /// change), an end `None` when no fee on that side was tried.
     Unresolved {
         /// The highest fee tried on the lower side, dollars.
-        low: f64,
+        low: Option<f64>,
         /// The lowest fee tried on the upper side, dollars.
-        high: f64,
+        high: Option<f64>,
         /// The side on which the policy beats the baseline.
         wins: BreakEvenSide,
+    },
+    /// A trial's mean net benefit is not a number (a path's wealth was not finite): the
+    /// search stopped there.
+    NotANumber {
+        /// The trial's flat fee, dollars (`None`: today's schedules).
+        fee: Option<f64>,
     },
 }
 
@@ -237,10 +243,25 @@ impl BreakEvenCheck {
             Confirmed::NotApplicable => format!(
                 "{p} buys as many fee-paying tickets as {b}: the flat fee does not move the difference."
             ),
-            Confirmed::Unresolved { low, high, .. } => format!(
-                "Not settled in {MAX_TRIALS} re-runs: {p}'s mean net benefit vs {b} changes sign between {} and {} a ticket (it jumps where trades change).",
-                money(low),
-                money(high)
+            Confirmed::Unresolved { low, high, .. } => match (low, high) {
+                (Some(low), Some(high)) => format!(
+                    "Not settled in {MAX_TRIALS} re-runs: {p}'s mean net benefit vs {b} changes sign between {} and {} a ticket (it jumps where trades change).",
+                    money(low),
+                    money(high)
+                ),
+                (Some(low), None) => format!(
+                    "Not settled in {MAX_TRIALS} re-runs: {p}'s mean net benefit vs {b} keeps its sign at {} a ticket; the change is above.",
+                    money(low)
+                ),
+                (None, Some(high)) => format!(
+                    "Not settled in {MAX_TRIALS} re-runs: {p}'s mean net benefit vs {b} keeps its sign at {} a ticket; the change is below.",
+                    money(high)
+                ),
+                (None, None) => format!("Not settled in {MAX_TRIALS} re-runs."),
+            },
+            Confirmed::NotANumber { fee } => format!(
+                "A re-run at {} gave no finite net benefit for {p} vs {b}: the search stopped.",
+                fee.map_or_else(|| "today's fees".to_string(), |f| format!("{} a ticket", money(f)))
             ),
         }
     }
@@ -320,6 +341,10 @@ impl BreakEvenSearch {
             extra_tickets: sums.mean(&sums.tickets),
             estimate,
         });
+        if !net.is_finite() {
+            self.done = Some(Confirmed::NotANumber { fee });
+            return;
+        }
         let Some(fee) = fee else {
             // Today's fees: the report's estimate, and the side on which the policy wins.
             match break_even(net, slope, offset) {
@@ -376,10 +401,9 @@ impl BreakEvenSearch {
             _ => {}
         }
         if self.trials.len() >= MAX_TRIALS {
-            let (l, h) = (self.low.unwrap_or(0.0), self.high.unwrap_or(MAX_FEE));
             self.done = Some(Confirmed::Unresolved {
-                low: l,
-                high: h,
+                low: self.low,
+                high: self.high,
                 wins,
             });
             return;
@@ -393,8 +417,13 @@ impl BreakEvenSearch {
                 && f < hi - TOLERANCE / 2.0
                 && !self.trials.iter().any(|t| t.fee == Some(f))
         };
-        let next = match newton {
+        let tried = |f: f64| self.trials.iter().any(|t| t.fee == Some(f));
+        let next = match newton.map(|f| f.clamp(0.0, MAX_FEE)) {
             Some(f) if inside(f) => f,
+            // The estimate lies past an end of the range not tried yet: try that end, which
+            // settles "never wins" / "wins up to the most" in one trial.
+            Some(f) if f <= lo && self.low.is_none() && !tried(0.0) => 0.0,
+            Some(f) if f >= hi && self.high.is_none() && !tried(MAX_FEE) => MAX_FEE,
             _ => match (self.low, self.high) {
                 (Some(l), Some(h)) => 0.5 * (l + h),
                 // Only the lower side seen: the crossing is higher.
@@ -422,8 +451,8 @@ impl BreakEvenSearch {
             paths: self.paths,
             estimate: self.trials.first().and_then(|t| t.estimate),
             confirmed: self.done.unwrap_or(Confirmed::Unresolved {
-                low: self.low.unwrap_or(0.0),
-                high: self.high.unwrap_or(MAX_FEE),
+                low: self.low,
+                high: self.high,
                 wins,
             }),
             trials: self.trials.clone(),
@@ -545,6 +574,76 @@ mod tests {
         assert_eq!(r.confirmed, Confirmed::NotApplicable, "{r:?}");
     }
 
+    /// An estimate past an end not yet tried sends the search to that end: a policy that
+    /// loses everywhere below the first trial is found to lose at no fee, not bracketed
+    /// against a fee never run.
+    #[test]
+    fn an_estimate_past_an_untried_end_tries_that_end() {
+        // Wins at today's $3.10 by a hair with +1 ticket (estimate $3.20), loses at $3.20
+        // by a lot with +200 tickets, whose estimate is far below zero.
+        let net = |f: f64| if f <= 3.10 { 0.10 } else { -1e6 - f };
+        let extra = |f: f64| if f <= 3.10 { 1.0 } else { 200.0 };
+        let r = search(3.10, net, extra);
+        // At $0 it wins: the crossing lies between $0 and $3.20.
+        assert!(r.trials.iter().any(|t| t.fee == Some(0.0)), "{r:?}");
+        // The crossing is bracketed by fees actually run, on either side of $3.10.
+        let at = |f: f64| {
+            r.trials
+                .iter()
+                .find(|t| t.fee == Some(f))
+                .map(|t| t.net_benefit)
+        };
+        match r.confirmed {
+            Confirmed::Crossing { low, high, .. }
+            | Confirmed::Unresolved {
+                low: Some(low),
+                high: Some(high),
+                ..
+            } => {
+                assert!(at(low).unwrap() > 0.0 && at(high).unwrap() < 0.0, "{r:?}");
+                assert!(low <= 3.10 && high > 3.10, "{r:?}");
+            }
+            other => panic!("{other:?}"),
+        }
+        // The first trial's estimate above the range: the most is tried next.
+        let r = search(3.10, |f| 1e12 - f, |_| 1e-6);
+        assert_eq!(r.trials.get(1).and_then(|t| t.fee), Some(MAX_FEE), "{r:?}");
+        assert_eq!(r.confirmed, Confirmed::WinsUpToMax);
+        // Losing everywhere, the first re-run pointing below zero: $0 next, and "never".
+        let r = search(3.10, |f| -5.0 - f, |_| 1.0);
+        assert_eq!(r.trials.get(1).and_then(|t| t.fee), Some(0.0), "{r:?}");
+        assert_eq!(r.confirmed, Confirmed::NeverWins);
+    }
+
+    /// Above: a policy with fewer tickets than the baseline wins at high fees.
+    #[test]
+    fn a_policy_with_fewer_tickets_wins_above_the_crossing() {
+        // 10 fewer tickets, −$400 at $3.10: zero at $43.10.
+        let r = search(3.10, |f| -400.0 + 10.0 * (f - 3.10), |_| -10.0);
+        assert!(
+            matches!(r.confirmed, Confirmed::Crossing { low, wins: BreakEvenSide::Above, .. }
+                if (low - 43.10).abs() < 1e-9),
+            "{r:?}"
+        );
+        assert!(
+            r.conclusion().contains("at flat fees from $43.10"),
+            "{}",
+            r.conclusion()
+        );
+        let r = search(3.10, |f| -1e9 + f, |_| -1.0);
+        assert_eq!(r.confirmed, Confirmed::LosesUpToMax, "{r:?}");
+    }
+
+    #[test]
+    fn a_net_benefit_that_is_not_a_number_stops_the_search() {
+        let r = search(3.10, |f| if f <= 3.10 { 100.0 } else { f64::NAN }, |_| 10.0);
+        assert!(
+            matches!(r.confirmed, Confirmed::NotANumber { fee: Some(_) }),
+            "{r:?}"
+        );
+        assert!(r.conclusion().contains("no finite net benefit"));
+    }
+
     #[test]
     fn the_search_is_the_report_s_estimate_refined_by_re_simulation() {
         let s = Scenario::demo();
@@ -565,7 +664,12 @@ mod tests {
         // trials on either side of zero.
         let at = |f: f64| r.trials.iter().find(|t| t.fee == Some(f)).unwrap();
         match r.confirmed {
-            Confirmed::Crossing { low, high, wins } | Confirmed::Unresolved { low, high, wins } => {
+            Confirmed::Crossing { low, high, wins }
+            | Confirmed::Unresolved {
+                low: Some(low),
+                high: Some(high),
+                wins,
+            } => {
                 assert_eq!(Some(wins), p.break_even_wins);
                 let (lo, hi) = (at(low).net_benefit, at(high).net_benefit);
                 match wins {
@@ -575,7 +679,10 @@ mod tests {
                 // A trial re-run alone gives its figure again (same paths, same seed).
                 let again = Simulation::new(&fee_scenario(&s, low), &options)
                     .unwrap()
-                    .pair_sums(1, 0..1)
+                    .pair_sums(
+                        s.policies.iter().position(|p| p.name == name).unwrap(),
+                        0..1,
+                    )
                     .unwrap();
                 assert_eq!(again.net.value(), at(low).net_benefit);
             }
