@@ -10,11 +10,10 @@
 //! count.
 
 use crate::output;
-use crate::simulate::{all_cores, load, paths_arg, threads_arg, years_arg};
+use crate::simulate::{all_cores, load, number, paths_arg, threads_arg, years_arg};
 use anyhow::{bail, Context};
 use rayon::prelude::*;
-use tollbooth_engine::scenario::Scenario;
-use tollbooth_engine::simulate::confirm::{fee_scenario, BreakEvenSearch, PairSums};
+use tollbooth_engine::simulate::confirm::{confirm_break_even_with, PairSums};
 use tollbooth_engine::simulate::{SimOptions, Simulation};
 
 const USAGE: &str = "usage: tollbooth break-even SCENARIO.json --policy NAME [--paths N] [--seed S] [--years Y]
@@ -31,14 +30,9 @@ fn value<'a>(it: &mut std::slice::Iter<'a, String>, flag: &str) -> anyhow::Resul
         .with_context(|| format!("`{flag}` needs a value\n{USAGE}"))
 }
 
-/// One trial's paths on `threads` threads, merged (exact sums: any split, same result).
-fn trial(
-    scenario: &Scenario,
-    options: &SimOptions,
-    policy: usize,
-    threads: usize,
-) -> anyhow::Result<PairSums> {
-    let sim = Simulation::new(scenario, options).context("cannot simulate this scenario")?;
+/// One trial's paths of `sim` on `threads` threads, merged (exact sums: any split, same
+/// result).
+fn trial(sim: &Simulation<'_>, policy: usize, threads: usize) -> anyhow::Result<PairSums> {
     let chunks = sim.chunks(threads as u64 * 4);
     let merge = |mut a: PairSums, b: PairSums| -> anyhow::Result<PairSums> {
         a.merge(&b);
@@ -73,13 +67,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         match a.as_str() {
             "--policy" => policy = Some(value(&mut it, a)?),
             "--paths" => options.paths = Some(paths_arg(value(&mut it, a)?, a)?),
-            "--seed" => {
-                let s = value(&mut it, a)?;
-                options.seed = Some(
-                    s.parse()
-                        .map_err(|_| anyhow::anyhow!("`{a}` expects a whole number, got `{s}`"))?,
-                );
-            }
+            "--seed" => options.seed = Some(number(value(&mut it, a)?, a)?),
             "--years" => options.years = Some(years_arg(value(&mut it, a)?, a)?),
             "--threads" => threads = threads_arg(value(&mut it, a)?, a)?,
             "--preset" => preset = Some(value(&mut it, a)?),
@@ -96,24 +84,10 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     let Some(policy) = policy else {
         bail!("`--policy NAME` is required\n{USAGE}");
     };
-    // No trade list: the search needs none.
-    options.record_path = Some(u64::MAX);
-    let first = Simulation::new(&scenario, &options).context("cannot simulate this scenario")?;
-    let mut search = BreakEvenSearch::new(&scenario, policy, first.paths())
-        .context("cannot confirm a break-even fee")?;
-    let pi = search
-        .policy_index(&scenario)
-        .context("the policy is not in the scenario")?;
-    search.record(&trial(&scenario, &options, pi, threads)?);
-    while let (false, Some(fee)) = (search.is_done(), search.next_fee()) {
-        search.record(&trial(
-            &fee_scenario(&scenario, fee),
-            &options,
-            pi,
-            threads,
-        )?);
-    }
-    let result = search.result();
+    let result = confirm_break_even_with(&scenario, policy, &options, |sim, pi| {
+        trial(sim, pi, threads)
+    })
+    .context("cannot confirm a break-even fee")?;
     let mut json = serde_json::to_value(&result).context("serializing the search")?;
     if let Some(obj) = json.as_object_mut() {
         obj.insert("conclusion".into(), result.conclusion().into());

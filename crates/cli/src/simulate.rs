@@ -118,7 +118,8 @@ fn value<'a>(it: &mut std::slice::Iter<'a, String>, flag: &str) -> anyhow::Resul
         .with_context(|| format!("`{flag}` needs a value\n{USAGE}"))
 }
 
-fn number<T: std::str::FromStr>(s: &str, flag: &str) -> anyhow::Result<T> {
+/// Parses a whole-number option value.
+pub(crate) fn number<T: std::str::FromStr>(s: &str, flag: &str) -> anyhow::Result<T> {
     s.parse()
         .map_err(|_| anyhow::anyhow!("`{flag}` expects a whole number, got `{s}`"))
 }

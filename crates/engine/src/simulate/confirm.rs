@@ -467,6 +467,20 @@ pub fn confirm_break_even(
     policy: &str,
     options: &SimOptions,
 ) -> Result<BreakEvenCheck, SimError> {
+    confirm_break_even_with(scenario, policy, options, |sim, pi| {
+        sim.pair_sums(pi, 0..sim.paths())
+    })
+}
+
+/// [`confirm_break_even`] with each trial's paths summed by `trial` (given the trial's
+/// simulation, which records no trade list, and the policy's index): a caller that splits
+/// the paths between threads passes its own.
+pub fn confirm_break_even_with<E: From<SimError>>(
+    scenario: &Scenario,
+    policy: &str,
+    options: &SimOptions,
+    mut trial: impl FnMut(&Simulation<'_>, usize) -> Result<PairSums, E>,
+) -> Result<BreakEvenCheck, E> {
     let quiet = SimOptions {
         record_path: Some(u64::MAX),
         ..options.clone()
@@ -478,11 +492,11 @@ pub fn confirm_break_even(
         .ok_or_else(|| SimError::NotAPolicy {
             name: policy.to_string(),
         })?;
-    search.record(&first.pair_sums(pi, 0..first.paths())?);
+    search.record(&trial(&first, pi)?);
     while let (false, Some(fee)) = (search.is_done(), search.next_fee()) {
         let s = fee_scenario(scenario, fee);
         let sim = Simulation::new(&s, &quiet)?;
-        search.record(&sim.pair_sums(pi, 0..sim.paths())?);
+        search.record(&trial(&sim, pi)?);
     }
     Ok(search.result())
 }
